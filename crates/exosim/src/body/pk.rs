@@ -1,0 +1,1 @@
+//! Non-compartmental pharmacokinetic figures.
