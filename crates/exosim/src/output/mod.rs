@@ -1,1 +1,92 @@
 //! Writers for run outputs.
+//!
+//! A run's results are only useful if they can be trusted: a file that exists
+//! is complete, and a previous run's results are never clobbered by accident.
+//! Hence every writer here goes through [`write_atomic`] (temporary file in the
+//! same directory, flush, fsync, rename), [`prepare_dir`] refuses to reuse a
+//! non-empty directory unless forced, and every [`OutputError`] names the path
+//! concerned so that the user knows which file to look at.
+
+mod atomic;
+mod table;
+
+use std::path::PathBuf;
+
+pub use atomic::{prepare_dir, write_atomic, write_json};
+pub use table::{Column, Table, read_csv, read_parquet, write_csv, write_parquet};
+
+/// Why an output could not be written or read back.
+///
+/// Every variant carries the path concerned, because "permission denied" is
+/// useless without knowing where.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The operating system refused a read, write, rename or directory operation.
+    #[error("I/O error on `{}`: {source}", .path.display())]
+    Io {
+        /// File or directory concerned.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The output directory already holds files; overwriting them must be asked for.
+    #[error(
+        "output directory `{}` is not empty (use --force to overwrite)",
+        .dir.display()
+    )]
+    NotEmpty {
+        /// The non-empty directory.
+        dir: PathBuf,
+    },
+    /// The output location exists but is not a directory.
+    #[error("`{}` exists and is not a directory", .path.display())]
+    NotADirectory {
+        /// The offending path.
+        path: PathBuf,
+    },
+    /// A CSV table could not be written or parsed.
+    ///
+    /// `row` is the 1-based line in the file (the header is line 1), so that
+    /// it matches what an editor shows.
+    #[error(
+        "CSV error in `{}`{}: {message}",
+        .path.display(),
+        csv_location(*.row, .column.as_deref())
+    )]
+    Csv {
+        /// The CSV file.
+        path: PathBuf,
+        /// 1-based line in the file, when known.
+        row: Option<usize>,
+        /// Name of the column concerned, when known.
+        column: Option<String>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A Parquet table could not be written or read back.
+    #[error("Parquet error in `{}`: {message}", .path.display())]
+    Parquet {
+        /// The Parquet file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A value could not be serialized to JSON.
+    #[error("JSON error for `{}`: {source}", .path.display())]
+    Json {
+        /// The JSON file.
+        path: PathBuf,
+        /// Underlying error.
+        source: serde_json::Error,
+    },
+}
+
+/// Formats the optional row/column part of a CSV error message.
+fn csv_location(row: Option<usize>, column: Option<&str>) -> String {
+    match (row, column) {
+        (Some(r), Some(c)) => format!(", row {r}, column `{c}`"),
+        (Some(r), None) => format!(", row {r}"),
+        (None, Some(c)) => format!(", column `{c}`"),
+        (None, None) => String::new(),
+    }
+}
