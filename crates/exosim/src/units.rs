@@ -384,10 +384,10 @@ fn simple_unit(s: &str) -> Option<Conv> {
     }
     if s.chars().count() >= 3 {
         let lower = s.to_lowercase();
-        let mut hits = SIMPLE_UNITS
+        if let Some((_, c)) = SIMPLE_UNITS
             .iter()
-            .filter(|(name, _)| name.chars().count() >= 3 && name.to_lowercase() == lower);
-        if let Some((_, c)) = hits.next() {
+            .find(|(name, _)| name.chars().count() >= 3 && name.to_lowercase() == lower)
+        {
             return Some(*c);
         }
     }
@@ -517,9 +517,6 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
     };
     let (value, rest) = split_number(t).ok_or_else(not_a_number)?;
     let unit = rest.trim();
-    if unit.starts_with(|c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '_')) {
-        return Err(not_a_number());
-    }
     if !value.is_finite() {
         return Err(UnitError::NonFinite {
             text: t.to_string(),
@@ -535,11 +532,18 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
         }
         COUNT_ONE
     } else {
-        parse_unit(unit).ok_or_else(|| UnitError::UnknownUnit {
-            text: t.to_string(),
-            unit: unit.to_string(),
-            dim,
-            suggestion: suggest(unit, dim),
+        parse_unit(unit).ok_or_else(|| {
+            // "1,5 min", "1 000 s", "1.2.3 s": the number itself is malformed.
+            if unit.starts_with(|c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '_')) {
+                not_a_number()
+            } else {
+                UnitError::UnknownUnit {
+                    text: t.to_string(),
+                    unit: unit.to_string(),
+                    dim,
+                    suggestion: suggest(unit, dim),
+                }
+            }
         })?
     };
     if conv.dim != dim {
@@ -677,8 +681,15 @@ pub fn format_human(value: f64, dim: Dimension) -> String {
     let units = human_units(dim);
     let a = value.abs();
     let (unit, conv) = if value == 0.0 || !value.is_finite() {
-        // Zero and non-finite values: the conventional unit of the dimension.
-        units.iter().find(|(_, c)| c.num == 1.0 && c.den == 1.0).unwrap_or(&units[0])
+        // Zero and non-finite values: the unit most used for the dimension.
+        let usual = match dim {
+            D::Time => "s",
+            D::Length => "nm",
+            D::Volume => "mL",
+            D::Flow => "mL/min",
+            _ => units[0].0,
+        };
+        units.iter().find(|(u, _)| *u == usual).unwrap_or(&units[0])
     } else {
         units
             .iter()
@@ -932,7 +943,10 @@ mod tests {
 
     fn check(text: &str, dim: Dimension, expected: f64) {
         let got = ok(text, dim);
-        assert!(close(got, expected), "{text:?}: got {got:e}, expected {expected:e}");
+        assert!(
+            close(got, expected),
+            "{text:?}: got {got:e}, expected {expected:e}"
+        );
     }
 
     #[test]
@@ -1077,7 +1091,10 @@ mod tests {
         ] {
             check(&format!("1e10 {u}"), D::Concentration, 1e10 * f);
         }
-        assert_eq!(ok("1e10 /mL", D::Concentration), Concentration::per_ml(1e10).si());
+        assert_eq!(
+            ok("1e10 /mL", D::Concentration),
+            Concentration::per_ml(1e10).si()
+        );
     }
 
     #[test]
@@ -1087,12 +1104,24 @@ mod tests {
             check(&format!("37{u}"), D::Temperature, 310.15);
         }
         check("-20 degC", D::Temperature, 253.15);
-        assert_eq!(ok("37 degC", D::Temperature), Temperature::celsius(37.0).si());
+        assert_eq!(
+            ok("37 degC", D::Temperature),
+            Temperature::celsius(37.0).si()
+        );
     }
 
     #[test]
     fn count_spellings() {
-        for u in ["", "EVs", "EV", "vesicles", "vesicle", "particles", "particle", "counts"] {
+        for u in [
+            "",
+            "EVs",
+            "EV",
+            "vesicles",
+            "vesicle",
+            "particles",
+            "particle",
+            "counts",
+        ] {
             check(&format!("1e10 {u}"), D::Count, 1e10);
         }
         assert_eq!(Count::new(5.0).si(), 5.0);
@@ -1153,12 +1182,30 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("minits"), "{msg}");
         assert!(msg.contains(D::Time.accepted()), "{msg}");
-        assert!(matches!(err("5 M", D::Length), UnitError::UnknownUnit { .. }));
-        assert!(matches!(err("5 ML", D::Volume), UnitError::UnknownUnit { .. }));
-        assert!(matches!(err("5 nm/s", D::Flow), UnitError::UnknownUnit { .. }));
-        assert!(matches!(err("5 /K", D::Rate), UnitError::UnknownUnit { .. }));
-        assert!(matches!(err("5 mL/min/s", D::Flow), UnitError::UnknownUnit { .. }));
-        assert!(matches!(err("5 xyz", D::Count), UnitError::UnknownUnit { .. }));
+        assert!(matches!(
+            err("5 M", D::Length),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 ML", D::Volume),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 nm/s", D::Flow),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 /K", D::Rate),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 mL/min/s", D::Flow),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 xyz", D::Count),
+            UnitError::UnknownUnit { .. }
+        ));
     }
 
     #[test]
@@ -1193,12 +1240,29 @@ mod tests {
     fn other_errors() {
         assert_eq!(err("", D::Time), UnitError::Empty { dim: D::Time });
         assert_eq!(err("   ", D::Count), UnitError::Empty { dim: D::Count });
-        assert!(matches!(err("abc min", D::Time), UnitError::NotANumber { .. }));
+        assert!(matches!(
+            err("abc min", D::Time),
+            UnitError::NotANumber { .. }
+        ));
         assert!(matches!(err("min", D::Time), UnitError::NotANumber { .. }));
-        assert!(matches!(err("1,5 min", D::Time), UnitError::NotANumber { .. }));
-        assert!(matches!(err("1 000 s", D::Time), UnitError::NotANumber { .. }));
+        assert!(matches!(
+            err("1,5 min", D::Time),
+            UnitError::NotANumber { .. }
+        ));
+        assert!(matches!(
+            err("1 000 s", D::Time),
+            UnitError::NotANumber { .. }
+        ));
         assert!(matches!(err("-", D::Time), UnitError::NotANumber { .. }));
-        for t in ["inf s", "-inf s", "NaN s", "infinity s", "1e400 s", "1e308 week", "inf"] {
+        for t in [
+            "inf s",
+            "-inf s",
+            "NaN s",
+            "infinity s",
+            "1e400 s",
+            "1e308 week",
+            "inf",
+        ] {
             let dim = if t == "inf" { D::Count } else { D::Time };
             assert!(matches!(err(t, dim), UnitError::NonFinite { .. }), "{t}");
         }
@@ -1243,13 +1307,28 @@ mod tests {
         assert_eq!(format_human(3.0 * DAY, D::Time), "3 day");
         assert_eq!(format_human(0.5, D::Time), "500 ms");
         assert_eq!(format_human(0.0, D::Time), "0 s");
-        assert_eq!(format_human(Volume::millilitres(2.5).si(), D::Volume), "2.5 mL");
-        assert_eq!(format_human(Length::nanometres(100.0).si(), D::Length), "100 nm");
-        assert_eq!(format_human(Concentration::per_ml(1e10).si(), D::Concentration), "1e10 /mL");
-        assert_eq!(format_human(Flow::ml_per_min(20.0).si(), D::Flow), "20 mL/min");
+        assert_eq!(
+            format_human(Volume::millilitres(2.5).si(), D::Volume),
+            "2.5 mL"
+        );
+        assert_eq!(
+            format_human(Length::nanometres(100.0).si(), D::Length),
+            "100 nm"
+        );
+        assert_eq!(
+            format_human(Concentration::per_ml(1e10).si(), D::Concentration),
+            "1e10 /mL"
+        );
+        assert_eq!(
+            format_human(Flow::ml_per_min(20.0).si(), D::Flow),
+            "20 mL/min"
+        );
         assert_eq!(format_human(ok("0.11 /day", D::Rate), D::Rate), "0.11 /day");
         assert_eq!(format_human(Rate::per_minute(3.0).si(), D::Rate), "3 /min");
-        assert_eq!(format_human(Temperature::celsius(37.0).si(), D::Temperature), "37 degC");
+        assert_eq!(
+            format_human(Temperature::celsius(37.0).si(), D::Temperature),
+            "37 degC"
+        );
         assert_eq!(format_human(1e10, D::Count), "1e10");
         assert_eq!(format_human(1.0 / 3.0, D::Count), "0.333333");
         assert_eq!(Time::minutes(7.0).to_string(), "7 min");
@@ -1262,7 +1341,13 @@ mod tests {
             for x in [1e-9, 3.7e-4, 0.02, 1.0, 42.0, 1234.5, 7e8, 3e15, -5.0] {
                 let text = format_human(x, dim);
                 let back = ok(&text, dim);
-                let rel = ((back - x) / x).abs();
+                // Celsius display is rounded in absolute terms, so compare against ~300 K.
+                let scale = if dim == D::Temperature {
+                    x.abs().max(300.0)
+                } else {
+                    x.abs()
+                };
+                let rel = (back - x).abs() / scale;
                 assert!(rel < 1e-5, "{dim}: {x:e} -> {text:?} -> {back:e}");
             }
         }
@@ -1312,7 +1397,8 @@ mod tests {
         .unwrap();
         assert_eq!(s.count, Count::new(12.0));
         assert_eq!(s.time, Time::minutes(-7.0));
-        let s: Study = toml::from_str(&STUDY.replace("count = 1e10", "count = \"1e10 EVs\"")).unwrap();
+        let s: Study =
+            toml::from_str(&STUDY.replace("count = 1e10", "count = \"1e10 EVs\"")).unwrap();
         assert_eq!(s.count, Count::new(1e10));
     }
 
