@@ -276,7 +276,7 @@ impl Conv {
         }
     }
 
-    fn from_si(self, si: f64) -> f64 {
+    fn in_unit(self, si: f64) -> f64 {
         let shifted = if self.offset == 0.0 {
             si
         } else {
@@ -697,7 +697,7 @@ pub fn format_human(value: f64, dim: Dimension) -> String {
             .find(|(_, c)| a >= c.to_si(1.0) - c.offset)
             .unwrap_or(&units[0])
     };
-    let number = human_number(conv.from_si(value));
+    let number = human_number(conv.in_unit(value));
     if unit.is_empty() {
         number
     } else {
