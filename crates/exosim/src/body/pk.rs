@@ -144,7 +144,10 @@ pub fn non_compartmental(times_s: &[f64], conc: &[f64], dose_time_s: f64, dose: 
     if times_s.len() != conc.len() {
         return fig;
     }
-    debug_assert!(is_sorted(times_s), "non_compartmental: times must be sorted");
+    debug_assert!(
+        is_sorted(times_s),
+        "non_compartmental: times must be sorted"
+    );
 
     let (t, c): (Vec<f64>, Vec<f64>) = times_s
         .iter()
@@ -255,7 +258,9 @@ pub fn value_at(times: &[f64], values: &[f64], t: f64) -> Option<f64> {
 /// True when no time is smaller than the one before it (NaN compares as in
 /// order, so only real disorder trips the debug checks).
 fn is_sorted(times: &[f64]) -> bool {
-    times.windows(2).all(|w| w[1] >= w[0] || w[0].is_nan() || w[1].is_nan())
+    times
+        .windows(2)
+        .all(|w| w[1] >= w[0] || w[0].is_nan() || w[1].is_nan())
 }
 
 /// `Some(x)` when `x` is finite, keeping NaN and infinities out of the figures.
@@ -275,7 +280,11 @@ fn log_drop(c1: f64, c2: f64) -> Option<f64> {
     }
     // ln_1p keeps precision for small drops; the plain difference of logs
     // covers ratios too large to represent.
-    Some(if rel.is_finite() { rel.ln_1p() } else { c1.ln() - c2.ln() })
+    Some(if rel.is_finite() {
+        rel.ln_1p()
+    } else {
+        c1.ln() - c2.ln()
+    })
 }
 
 /// AUC and AUMC (first moment, about t = 0) of the samples, linear-up /
@@ -461,6 +470,14 @@ mod tests {
     /// A = 0.8, B = 0.2 (units of C0), every minute for 48 h:
     /// terminal t½ → ln2/β, AUC∞ = A/α + B/β,
     /// MRT = (A/α² + B/β²)/(A/α + B/β).
+    ///
+    /// With 2880 samples the adjusted-R² rule (PKNCA / WinNonlin, tolerance
+    /// 1e-4) accepts a regression reaching back to ~21 min after the dose,
+    /// where the α phase is still 1/3 of the curve: the dense terminal tail
+    /// dominates the total sum of squares, so the early points barely move
+    /// R². That biases t½ by ~1.5e-3 (shorter), hence the 2e-3 tolerance;
+    /// the regression itself is exact once the α phase is gone (checked by
+    /// re-analysing from 24 h on).
     #[test]
     fn biexponential_closed_form() {
         let c0 = 1e15;
@@ -474,19 +491,35 @@ mod tests {
 
         let auc = a / alpha + b / beta;
         let mrt = (a / (alpha * alpha) + b / (beta * beta)) / auc;
-        assert!(rel(f.terminal_half_life_s.unwrap(), LN_2 / beta) < 1e-3);
+        let t_half = f.terminal_half_life_s.unwrap();
+        assert!(rel(t_half, LN_2 / beta) < 2e-3, "terminal t½ {t_half}");
+        assert!(t_half < LN_2 / beta, "early points can only shorten it");
         assert!(rel(f.auc_inf.unwrap(), auc) < 1e-4);
         assert!(rel(f.mrt_s.unwrap(), mrt) < 1e-3);
-        // The regression must not reach back into the distribution phase.
+        // The rule stops short of the whole curve (the first minutes fit
+        // badly) but keeps far more than the minimum.
         assert!(f.lambda_z_points < t.len() - 1);
-        assert!(f.lambda_z_points >= 3);
-        // Initial half-life: the curve halves during the fast phase, well
-        // before the terminal half-life.
+        assert!(f.lambda_z_points > t.len() / 2);
+
+        // From 24 h on, α e^{-αt} is below 1e-50 of the curve: λz = β.
+        let late = non_compartmental(&t, &c, 24.0 * 3600.0, 1e12);
+        assert!(rel(late.terminal_half_life_s.unwrap(), LN_2 / beta) < 1e-6);
+        assert_eq!(late.lambda_z_points, 24 * 60);
+        // Initial half-life: the curve halves during the fast phase.
         let ih = f.initial_half_life_s.unwrap();
-        assert!(ih > 0.0 && ih < LN_2 / beta);
-        // Check the crossing itself: C(t½,init) = C0/2.
-        let ch = a * (-alpha * ih).exp() + b * (-beta * ih).exp();
-        assert!(rel(ch, c0 / 2.0) < 1e-4);
+        // Against the true crossing C(t) = C0/2 (bisection): log-linear
+        // interpolation over one minute of a log-convex curve is off by
+        // ~3e-4 relative here (585.58 s vs 585.38 s).
+        let (mut lo, mut hi) = (0.0, 3600.0);
+        for _ in 0..100 {
+            let mid = 0.5 * (lo + hi);
+            if a * (-alpha * mid).exp() + b * (-beta * mid).exp() > c0 / 2.0 {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        assert!(rel(ih, lo) < 1e-3, "initial t½ {ih} vs {lo}");
     }
 
     /// Zero-order infusion of rate R for T into a one-compartment body
@@ -507,7 +540,11 @@ mod tests {
         let (t, c): (Vec<f64>, Vec<f64>) = (0..=380)
             .map(|i| {
                 let ti = i as f64 * 60.0 + 200.0; // some samples before the dose
-                let ci = if ti < dose_time { 7e20 } else { conc(ti - dose_time) };
+                let ci = if ti < dose_time {
+                    7e20
+                } else {
+                    conc(ti - dose_time)
+                };
                 (ti, ci)
             })
             .unzip();
@@ -550,13 +587,23 @@ mod tests {
         assert!(short.auc_last > 0.0);
 
         // Rising to the end: no negative slope, never halves.
-        let rising = non_compartmental(&[0.0, 1.0, 2.0, 3.0, 4.0], &[1.0, 2.0, 3.0, 4.0, 5.0], 0.0, 1.0);
+        let rising = non_compartmental(
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[1.0, 2.0, 3.0, 4.0, 5.0],
+            0.0,
+            1.0,
+        );
         assert_eq!(rising.t_max_s, 4.0);
         assert_eq!(rising.lambda_z_per_s, None);
         assert_eq!(rising.initial_half_life_s, None);
 
         // Flat after the peak: slope 0 is not a terminal phase.
-        let flat = non_compartmental(&[0.0, 1.0, 2.0, 3.0, 4.0], &[2.0, 1.0, 1.0, 1.0, 1.0], 0.0, 1.0);
+        let flat = non_compartmental(
+            &[0.0, 1.0, 2.0, 3.0, 4.0],
+            &[2.0, 1.0, 1.0, 1.0, 1.0],
+            0.0,
+            1.0,
+        );
         assert_eq!(flat.lambda_z_per_s, None);
 
         // Non-finite samples are skipped, not propagated.
@@ -577,25 +624,47 @@ mod tests {
     fn trailing_zero_is_below_quantification() {
         let k = LN_2;
         let t = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-        let c: Vec<f64> = t[..5].iter().map(|&ti| (-k * ti).exp()).chain([0.0]).collect();
+        let c: Vec<f64> = t[..5]
+            .iter()
+            .map(|&ti| (-k * ti).exp())
+            .chain([0.0])
+            .collect();
         let f = non_compartmental(&t, &c, 0.0, 1.0);
         assert!(rel(f.auc_last, (1.0 - (-4.0 * k).exp()) / k) < 1e-12);
         assert_eq!(f.lambda_z_points, 4);
         assert!(rel(f.auc_inf.unwrap(), 1.0 / k) < 1e-12);
     }
 
-    /// With a noisy tail the rule keeps the longest fit whose adjusted R² is
-    /// within 1e-4 of the best, not simply the best.
+    /// The adjusted-R² rule: the last 3 points are an exact exponential
+    /// (adjusted R² = 1); earlier points carry alternating log-noise ±δ.
+    /// Small noise keeps every fit within 1e-4 of the best, so the longest
+    /// wins; large noise leaves only the exact 3-point fit.
     #[test]
-    fn lambda_z_prefers_more_points_within_tolerance() {
-        // Exact exponential with a tiny perturbation on the last point: the
-        // 3-point fit is worse than the long fits, which all tie near 1.
+    fn lambda_z_adjusted_r2_rule() {
         let t: Vec<f64> = (0..20).map(f64::from).collect();
-        let mut c: Vec<f64> = t.iter().map(|&ti| (-0.3 * ti).exp()).collect();
-        c[19] *= 1.0 + 1e-7;
-        let f = non_compartmental(&t, &c, 0.0, 1.0);
-        assert_eq!(f.lambda_z_points, 19);
-        assert!(rel(f.lambda_z_per_s.unwrap(), 0.3) < 1e-6);
+        let curve = |delta: f64| -> Vec<f64> {
+            t.iter()
+                .enumerate()
+                .map(|(i, &ti)| {
+                    let noise = if i >= 17 {
+                        0.0
+                    } else if i % 2 == 0 {
+                        delta
+                    } else {
+                        -delta
+                    };
+                    (-0.3 * ti + noise).exp()
+                })
+                .collect()
+        };
+        let small = non_compartmental(&t, &curve(1e-4), 0.0, 1.0);
+        assert_eq!(small.lambda_z_points, 19);
+        assert!(small.lambda_z_r2_adjusted.unwrap() < 1.0);
+        assert!(rel(small.lambda_z_per_s.unwrap(), 0.3) < 1e-3);
+
+        let large = non_compartmental(&t, &curve(0.1), 0.0, 1.0);
+        assert_eq!(large.lambda_z_points, 3);
+        assert!(rel(large.lambda_z_per_s.unwrap(), 0.3) < 1e-9);
     }
 
     /// Linear interpolation: exact on a line, None outside the sampled range.
