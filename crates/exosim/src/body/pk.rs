@@ -380,7 +380,8 @@ fn lambda_z(t: &[f64], c: &[f64]) -> Option<LambdaZ> {
 /// interpolated log-linearly between the bracketing samples.
 fn initial_half_life(t: &[f64], c: &[f64], i_max: usize) -> Option<f64> {
     let half = c[i_max] / 2.0;
-    if !(half > 0.0) {
+    // Concentrations here are finite and clamped at zero, so no NaN.
+    if half <= 0.0 {
         return None;
     }
     let j = i_max + 1 + c[i_max + 1..].iter().position(|&ci| ci <= half)?;
