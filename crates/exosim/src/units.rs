@@ -1,1 +1,1491 @@
 //! Quantities with units.
+//!
+//! # Internal unit system
+//!
+//! Inside exosim every quantity is a plain `f64` in **SI units**:
+//!
+//! | dimension     | internal unit | notes                                   |
+//! |---------------|---------------|-----------------------------------------|
+//! | time          | s             |                                         |
+//! | length        | m             |                                         |
+//! | volume        | m³            |                                         |
+//! | flow          | m³/s          | volume per time                         |
+//! | rate          | 1/s           | per time; counts are dimensionless      |
+//! | concentration | 1/m³          | count per volume                        |
+//! | temperature   | K             |                                         |
+//! | count         | 1             | vesicles, particles: dimensionless      |
+//!
+//! This is the single place where the unit system is stated. Study files are
+//! written by people in whatever unit is convenient ("7 min", "2.5 mL",
+//! "1e10 /mL", "37 degC"); such text is converted **once**, at the edge, by
+//! [`parse`] or by deserializing one of the typed newtypes ([`Time`],
+//! [`Volume`], ...). Everything past that edge works in SI and never converts
+//! again. For output, [`format_si`] writes text that [`parse`] reads back
+//! bit-exactly (for resolved studies written to disk), and [`format_human`]
+//! writes text meant for people.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Seconds in a minute, so code can write `5.0 * MINUTE` instead of a bare 300.
+pub const MINUTE: f64 = 60.0;
+/// Seconds in an hour.
+pub const HOUR: f64 = 3600.0;
+/// Seconds in a day.
+pub const DAY: f64 = 86_400.0;
+/// Seconds in a week.
+pub const WEEK: f64 = 604_800.0;
+/// Cubic metres in a millilitre, the volume unit of most lab protocols.
+pub const MILLILITRE: f64 = 1e-6;
+/// Cubic metres in a microlitre.
+pub const MICROLITRE: f64 = 1e-9;
+/// Cubic metres in a litre.
+pub const LITRE: f64 = 1e-3;
+/// Metres in a nanometre, the natural unit of vesicle diameters.
+pub const NANOMETRE: f64 = 1e-9;
+/// Metres in a micrometre, the natural unit of cells and tissue distances.
+pub const MICROMETRE: f64 = 1e-6;
+/// Boltzmann constant in J/K (exact since the 2019 SI), for diffusion coefficients.
+pub const BOLTZMANN: f64 = 1.380649e-23;
+/// Kelvin at 0 °C, the offset between the Celsius scale people use and the kelvin used inside.
+pub const ZERO_CELSIUS: f64 = 273.15;
+
+/// The physical kind of a quantity, so that text can be checked against what a field expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    /// Durations and points in time (internal unit: s).
+    Time,
+    /// Sizes and distances (internal unit: m).
+    Length,
+    /// Volumes of fluid or compartments (internal unit: m³).
+    Volume,
+    /// Volume per time, e.g. blood or lymph flow (internal unit: m³/s).
+    Flow,
+    /// Events per time, e.g. release or clearance rates (internal unit: 1/s).
+    Rate,
+    /// Count per volume, e.g. vesicles per mL (internal unit: 1/m³).
+    Concentration,
+    /// Absolute temperature (internal unit: K).
+    Temperature,
+    /// Dimensionless numbers of things, e.g. vesicles (internal unit: 1).
+    Count,
+}
+
+impl Dimension {
+    /// Every dimension, for code that must treat them all (tests, documentation).
+    pub const ALL: [Dimension; 8] = [
+        Dimension::Time,
+        Dimension::Length,
+        Dimension::Volume,
+        Dimension::Flow,
+        Dimension::Rate,
+        Dimension::Concentration,
+        Dimension::Temperature,
+        Dimension::Count,
+    ];
+
+    /// Lower-case word used in messages to people ("expected a time").
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Time => "time",
+            Dimension::Length => "length",
+            Dimension::Volume => "volume",
+            Dimension::Flow => "flow",
+            Dimension::Rate => "rate",
+            Dimension::Concentration => "concentration",
+            Dimension::Temperature => "temperature",
+            Dimension::Count => "count",
+        }
+    }
+
+    /// Human list of accepted units, shown in every error so the user can fix the text.
+    pub fn accepted(self) -> &'static str {
+        match self {
+            Dimension::Time => "ms, s, min, h, day, week",
+            Dimension::Length => "nm, µm (or um), mm, cm, m",
+            Dimension::Volume => "nL, µL (or uL), mL, dL, L, mm3, cm3, m3",
+            Dimension::Flow => "a volume per time, such as mL/min, µL/min, L/h, m3/s",
+            Dimension::Rate => {
+                "per time, such as /s, /min, /h, /day, 1/min, per min, min^-1, vesicles/min"
+            }
+            Dimension::Concentration => {
+                "per volume, such as /mL, /µL, /L, per mL, mL^-1, EVs/mL, /m3"
+            }
+            Dimension::Temperature => "K, degC (or °C, C)",
+            Dimension::Count => {
+                "a bare number, or a number followed by EVs, vesicles, particles or counts"
+            }
+        }
+    }
+
+    /// The internal (SI) unit as written by [`format_si`]; empty for counts.
+    pub fn si_unit(self) -> &'static str {
+        match self {
+            Dimension::Time => "s",
+            Dimension::Length => "m",
+            Dimension::Volume => "m3",
+            Dimension::Flow => "m3/s",
+            Dimension::Rate => "/s",
+            Dimension::Concentration => "/m3",
+            Dimension::Temperature => "K",
+            Dimension::Count => "",
+        }
+    }
+
+    /// A typical value, shown in messages as a model of correct text.
+    fn example(self) -> &'static str {
+        match self {
+            Dimension::Time => "7 min",
+            Dimension::Length => "100 nm",
+            Dimension::Volume => "2.5 mL",
+            Dimension::Flow => "20 mL/min",
+            Dimension::Rate => "0.11 /day",
+            Dimension::Concentration => "1e10 /mL",
+            Dimension::Temperature => "37 degC",
+            Dimension::Count => "1e10 EVs",
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a quantity could not be read; each message is a full sentence listing the accepted units.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UnitError {
+    /// The text was empty or only blanks.
+    #[error(
+        "No {dim} was given. Write a number followed by a unit, for example \"{}\"; accepted units: {}.",
+        .dim.example(),
+        .dim.accepted()
+    )]
+    Empty {
+        /// What the field expected.
+        dim: Dimension,
+    },
+    /// The text does not start with a number, or the number is malformed.
+    #[error(
+        "\"{text}\" is not a number followed by a unit. Write a {dim} such as \"{}\"; accepted units: {}.",
+        .dim.example(),
+        .dim.accepted()
+    )]
+    NotANumber {
+        /// The text as given.
+        text: String,
+        /// What the field expected.
+        dim: Dimension,
+    },
+    /// A bare number where a unit is required (every dimension but count).
+    #[error(
+        "\"{text}\" has no unit. A {dim} needs one, for example \"{}\"; accepted units: {}.",
+        .dim.example(),
+        .dim.accepted()
+    )]
+    MissingUnit {
+        /// The text as given.
+        text: String,
+        /// What the field expected.
+        dim: Dimension,
+    },
+    /// The unit is not one exosim knows.
+    #[error(
+        "\"{unit}\" (in \"{text}\") is not a unit of {dim} that exosim knows.{} Accepted units: {}.",
+        did_you_mean(.suggestion),
+        .dim.accepted()
+    )]
+    UnknownUnit {
+        /// The text as given.
+        text: String,
+        /// The unit part of the text.
+        unit: String,
+        /// What the field expected.
+        dim: Dimension,
+        /// A close spelling of an accepted unit, if there is one.
+        suggestion: Option<String>,
+    },
+    /// The unit is valid but measures something else (e.g. a volume where a time is expected).
+    #[error(
+        "\"{text}\" is a {found}, expected a {expected}. Accepted units for a {expected}: {}.",
+        .expected.accepted()
+    )]
+    WrongDimension {
+        /// The text as given.
+        text: String,
+        /// What the unit measures.
+        found: Dimension,
+        /// What the field expected.
+        expected: Dimension,
+    },
+    /// Infinity, NaN, or a value too large to represent after conversion.
+    #[error(
+        "\"{text}\" is not a finite number. A {dim} must be an ordinary number such as \"{}\"; accepted units: {}.",
+        .dim.example(),
+        .dim.accepted()
+    )]
+    NonFinite {
+        /// The text as given.
+        text: String,
+        /// What the field expected.
+        dim: Dimension,
+    },
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!(" Did you mean \"{s}\"?"),
+        None => String::new(),
+    }
+}
+
+/// A conversion from a written unit to SI: `si = value * num / den + offset`.
+///
+/// Factors are kept as a ratio of exactly representable numbers (1 mL is
+/// `1 / 1e6`, not `1e-6`) so that one rounding step gives the correctly
+/// rounded SI value, and constructors agree bit-for-bit with [`parse`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Conv {
+    dim: Dimension,
+    num: f64,
+    den: f64,
+    offset: f64,
+}
+
+impl Conv {
+    const fn new(dim: Dimension, num: f64, den: f64) -> Conv {
+        Conv {
+            dim,
+            num,
+            den,
+            offset: 0.0,
+        }
+    }
+
+    fn to_si(self, value: f64) -> f64 {
+        let scaled = value * self.num / self.den;
+        // Adding 0.0 would turn -0.0 into +0.0 and break the exact round trip.
+        if self.offset == 0.0 {
+            scaled
+        } else {
+            scaled + self.offset
+        }
+    }
+
+    fn in_unit(self, si: f64) -> f64 {
+        let shifted = if self.offset == 0.0 {
+            si
+        } else {
+            si - self.offset
+        };
+        shifted * self.den / self.num
+    }
+}
+
+use Dimension as D;
+
+/// Simple (non-compound) unit spellings. Case-sensitive; see [`simple_unit`] for the fallback.
+const SIMPLE_UNITS: &[(&str, Conv)] = &[
+    // time
+    ("s", Conv::new(D::Time, 1.0, 1.0)),
+    ("sec", Conv::new(D::Time, 1.0, 1.0)),
+    ("secs", Conv::new(D::Time, 1.0, 1.0)),
+    ("second", Conv::new(D::Time, 1.0, 1.0)),
+    ("seconds", Conv::new(D::Time, 1.0, 1.0)),
+    ("ms", Conv::new(D::Time, 1.0, 1e3)),
+    ("min", Conv::new(D::Time, MINUTE, 1.0)),
+    ("mins", Conv::new(D::Time, MINUTE, 1.0)),
+    ("minute", Conv::new(D::Time, MINUTE, 1.0)),
+    ("minutes", Conv::new(D::Time, MINUTE, 1.0)),
+    ("h", Conv::new(D::Time, HOUR, 1.0)),
+    ("hr", Conv::new(D::Time, HOUR, 1.0)),
+    ("hrs", Conv::new(D::Time, HOUR, 1.0)),
+    ("hour", Conv::new(D::Time, HOUR, 1.0)),
+    ("hours", Conv::new(D::Time, HOUR, 1.0)),
+    ("d", Conv::new(D::Time, DAY, 1.0)),
+    ("day", Conv::new(D::Time, DAY, 1.0)),
+    ("days", Conv::new(D::Time, DAY, 1.0)),
+    ("wk", Conv::new(D::Time, WEEK, 1.0)),
+    ("wks", Conv::new(D::Time, WEEK, 1.0)),
+    ("week", Conv::new(D::Time, WEEK, 1.0)),
+    ("weeks", Conv::new(D::Time, WEEK, 1.0)),
+    // length
+    ("nm", Conv::new(D::Length, 1.0, 1e9)),
+    ("um", Conv::new(D::Length, 1.0, 1e6)),
+    ("\u{b5}m", Conv::new(D::Length, 1.0, 1e6)),
+    ("\u{3bc}m", Conv::new(D::Length, 1.0, 1e6)),
+    ("mm", Conv::new(D::Length, 1.0, 1e3)),
+    ("cm", Conv::new(D::Length, 1.0, 1e2)),
+    ("m", Conv::new(D::Length, 1.0, 1.0)),
+    // volume
+    ("nL", Conv::new(D::Volume, 1.0, 1e12)),
+    ("nl", Conv::new(D::Volume, 1.0, 1e12)),
+    ("uL", Conv::new(D::Volume, 1.0, 1e9)),
+    ("ul", Conv::new(D::Volume, 1.0, 1e9)),
+    ("\u{b5}L", Conv::new(D::Volume, 1.0, 1e9)),
+    ("\u{b5}l", Conv::new(D::Volume, 1.0, 1e9)),
+    ("\u{3bc}L", Conv::new(D::Volume, 1.0, 1e9)),
+    ("\u{3bc}l", Conv::new(D::Volume, 1.0, 1e9)),
+    ("mL", Conv::new(D::Volume, 1.0, 1e6)),
+    ("ml", Conv::new(D::Volume, 1.0, 1e6)),
+    ("dL", Conv::new(D::Volume, 1.0, 1e4)),
+    ("dl", Conv::new(D::Volume, 1.0, 1e4)),
+    ("L", Conv::new(D::Volume, 1.0, 1e3)),
+    ("l", Conv::new(D::Volume, 1.0, 1e3)),
+    ("mm3", Conv::new(D::Volume, 1.0, 1e9)),
+    ("mm^3", Conv::new(D::Volume, 1.0, 1e9)),
+    ("mm\u{b3}", Conv::new(D::Volume, 1.0, 1e9)),
+    ("cm3", Conv::new(D::Volume, 1.0, 1e6)),
+    ("cm^3", Conv::new(D::Volume, 1.0, 1e6)),
+    ("cm\u{b3}", Conv::new(D::Volume, 1.0, 1e6)),
+    ("m3", Conv::new(D::Volume, 1.0, 1.0)),
+    ("m^3", Conv::new(D::Volume, 1.0, 1.0)),
+    ("m\u{b3}", Conv::new(D::Volume, 1.0, 1.0)),
+    // temperature
+    ("K", Conv::new(D::Temperature, 1.0, 1.0)),
+    ("kelvin", Conv::new(D::Temperature, 1.0, 1.0)),
+    ("degC", CELSIUS),
+    ("deg C", CELSIUS),
+    ("\u{b0}C", CELSIUS),
+    ("\u{2103}", CELSIUS),
+    ("C", CELSIUS),
+    ("celsius", CELSIUS),
+    // count words (dimensionless)
+    ("EVs", Conv::new(D::Count, 1.0, 1.0)),
+    ("EV", Conv::new(D::Count, 1.0, 1.0)),
+    ("vesicles", Conv::new(D::Count, 1.0, 1.0)),
+    ("vesicle", Conv::new(D::Count, 1.0, 1.0)),
+    ("exosomes", Conv::new(D::Count, 1.0, 1.0)),
+    ("exosome", Conv::new(D::Count, 1.0, 1.0)),
+    ("particles", Conv::new(D::Count, 1.0, 1.0)),
+    ("particle", Conv::new(D::Count, 1.0, 1.0)),
+    ("counts", Conv::new(D::Count, 1.0, 1.0)),
+];
+
+const CELSIUS: Conv = Conv {
+    dim: D::Temperature,
+    num: 1.0,
+    den: 1.0,
+    offset: ZERO_CELSIUS,
+};
+
+const COUNT_ONE: Conv = Conv::new(D::Count, 1.0, 1.0);
+
+/// Looks up a simple unit: exact spelling first, then, for spellings of three
+/// or more characters, ignoring case ("Min", "HOURS", "degc"). Short symbols
+/// stay case-sensitive because there the case carries meaning (m vs M, mL vs ML).
+fn simple_unit(s: &str) -> Option<Conv> {
+    if let Some((_, c)) = SIMPLE_UNITS.iter().find(|(name, _)| *name == s) {
+        return Some(*c);
+    }
+    if s.chars().count() >= 3 {
+        let lower = s.to_lowercase();
+        if let Some((_, c)) = SIMPLE_UNITS
+            .iter()
+            .find(|(name, _)| name.chars().count() >= 3 && name.to_lowercase() == lower)
+        {
+            return Some(*c);
+        }
+    }
+    None
+}
+
+/// `numerator / denominator`, where the numerator is empty, "1", a count word
+/// or a volume. Only the combinations that exist in the model are accepted.
+fn divide(numerator: &str, den: Conv) -> Option<Conv> {
+    let top = if numerator.is_empty() || numerator == "1" {
+        COUNT_ONE
+    } else {
+        simple_unit(numerator)?
+    };
+    let dim = match (top.dim, den.dim) {
+        (D::Count, D::Time) => D::Rate,
+        (D::Count, D::Volume) => D::Concentration,
+        (D::Volume, D::Time) => D::Flow,
+        _ => return None,
+    };
+    if top.offset != 0.0 || den.offset != 0.0 {
+        return None;
+    }
+    Some(Conv::new(dim, top.num * den.den, top.den * den.num))
+}
+
+/// Strips a trailing inverse marker ("^-1", "-1", "⁻¹").
+fn strip_inverse(s: &str) -> Option<&str> {
+    ["^-1", "\u{207b}\u{b9}", "-1"]
+        .iter()
+        .find_map(|suffix| s.strip_suffix(suffix))
+        .map(str::trim_end)
+        .filter(|base| !base.is_empty())
+}
+
+/// Parses the unit part of a quantity (already trimmed, non-empty).
+fn parse_unit(unit: &str) -> Option<Conv> {
+    // "per mL" -> "/mL", "EVs per mL" -> "EVs/mL", "1e10 / mL" -> "/mL".
+    let unit = match unit.strip_prefix("per ") {
+        Some(rest) => format!("/{rest}"),
+        None => unit.to_string(),
+    };
+    let unit = unit.replace(" per ", "/");
+    let unit = unit.split('/').map(str::trim).collect::<Vec<_>>().join("/");
+
+    if let Some((top, bottom)) = unit.split_once('/') {
+        if bottom.contains('/') || bottom.is_empty() {
+            return None;
+        }
+        return divide(top, simple_unit(bottom)?);
+    }
+    if let Some(base) = strip_inverse(&unit) {
+        // "min^-1", or a product such as "mL min^-1" / "EVs mL^-1".
+        return match base.rsplit_once(char::is_whitespace) {
+            Some((top, bottom)) => divide(top.trim(), simple_unit(bottom)?),
+            None => divide("", simple_unit(base)?),
+        };
+    }
+    simple_unit(&unit)
+}
+
+/// Spellings offered as "did you mean" suggestions for a dimension.
+fn candidates(dim: Dimension) -> Vec<String> {
+    let of = |d: Dimension| {
+        SIMPLE_UNITS
+            .iter()
+            .filter(move |(_, c)| c.dim == d)
+            .map(|(name, _)| name.to_string())
+    };
+    match dim {
+        D::Time | D::Length | D::Volume | D::Temperature | D::Count => of(dim).collect(),
+        D::Rate => of(D::Time).map(|t| format!("/{t}")).collect(),
+        D::Concentration => of(D::Volume).map(|v| format!("/{v}")).collect(),
+        D::Flow => ["nL", "uL", "\u{b5}L", "mL", "L", "m3"]
+            .iter()
+            .flat_map(|v| ["s", "min", "h", "day"].map(|t| format!("{v}/{t}")))
+            .collect(),
+    }
+}
+
+fn suggest(unit: &str, dim: Dimension) -> Option<String> {
+    if unit.chars().count() < 2 {
+        return None;
+    }
+    let mut best: Option<(f64, String)> = None;
+    for cand in candidates(dim) {
+        let score = strsim::normalized_damerau_levenshtein(unit, &cand);
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, cand));
+        }
+    }
+    best.filter(|(score, _)| *score >= 0.5).map(|(_, c)| c)
+}
+
+/// Splits off the leading number: the longest prefix that Rust reads as an `f64`.
+fn split_number(text: &str) -> Option<(f64, &str)> {
+    let run = text
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        .count();
+    (1..=run)
+        .rev()
+        .find_map(|end| text[..end].parse::<f64>().ok().map(|v| (v, &text[end..])))
+}
+
+/// Reads a quantity written by a person and returns its value in SI units.
+///
+/// This is the one conversion point from user text to internal units (see the
+/// module documentation). A bare number is accepted only for [`Dimension::Count`];
+/// every other dimension needs an explicit unit, since a missing unit is the
+/// classic source of silent thousand-fold errors.
+pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(UnitError::Empty { dim });
+    }
+    let unsigned = t.trim_start_matches(['+', '-']).to_lowercase();
+    if unsigned.starts_with("inf") || unsigned.starts_with("nan") {
+        return Err(UnitError::NonFinite {
+            text: t.to_string(),
+            dim,
+        });
+    }
+    let not_a_number = || UnitError::NotANumber {
+        text: t.to_string(),
+        dim,
+    };
+    let (value, rest) = split_number(t).ok_or_else(not_a_number)?;
+    let unit = rest.trim();
+    if !value.is_finite() {
+        return Err(UnitError::NonFinite {
+            text: t.to_string(),
+            dim,
+        });
+    }
+    let conv = if unit.is_empty() {
+        if dim != D::Count {
+            return Err(UnitError::MissingUnit {
+                text: t.to_string(),
+                dim,
+            });
+        }
+        COUNT_ONE
+    } else {
+        parse_unit(unit).ok_or_else(|| {
+            // "1,5 min", "1 000 s", "1.2.3 s": the number itself is malformed.
+            if unit.starts_with(|c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '_')) {
+                not_a_number()
+            } else {
+                UnitError::UnknownUnit {
+                    text: t.to_string(),
+                    unit: unit.to_string(),
+                    dim,
+                    suggestion: suggest(unit, dim),
+                }
+            }
+        })?
+    };
+    if conv.dim != dim {
+        return Err(UnitError::WrongDimension {
+            text: t.to_string(),
+            found: conv.dim,
+            expected: dim,
+        });
+    }
+    let si = conv.to_si(value);
+    if !si.is_finite() {
+        return Err(UnitError::NonFinite {
+            text: t.to_string(),
+            dim,
+        });
+    }
+    Ok(si)
+}
+
+/// Shortest decimal text that reads back as exactly `value`, in plain or
+/// exponent notation depending on magnitude.
+fn exact_number(value: f64) -> String {
+    let a = value.abs();
+    if a == 0.0 || (1e-3..1e7).contains(&a) {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
+    }
+}
+
+/// SI text that [`parse`] reads back bit-exactly, so resolved studies can be
+/// written out and reloaded without drift (e.g. "420 s", "2.5e-6 m3", "1e16 /m3").
+///
+/// Non-finite values are written as "NaN"/"inf" and are not readable back.
+pub fn format_si(value: f64, dim: Dimension) -> String {
+    let number = exact_number(value);
+    let unit = dim.si_unit();
+    if unit.is_empty() {
+        number
+    } else {
+        format!("{number} {unit}")
+    }
+}
+
+/// A number rounded to six significant digits, without trailing zeros, for people.
+fn human_number(x: f64) -> String {
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    if !x.is_finite() {
+        return format!("{x}");
+    }
+    let a = x.abs();
+    let strip = |s: String| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    if (1e-3..1e6).contains(&a) {
+        // Safe: a is in [1e-3, 1e6), so the exponent is in -3..=5.
+        let magnitude = a.log10().floor() as i32;
+        let decimals = (5 - magnitude).max(0) as usize;
+        strip(format!("{x:.decimals$}"))
+    } else {
+        let s = format!("{x:.5e}");
+        match s.split_once('e') {
+            Some((mantissa, exp)) => format!("{}e{exp}", strip(mantissa.to_string())),
+            None => s,
+        }
+    }
+}
+
+/// Display units per dimension for [`format_human`], smallest first.
+fn human_units(dim: Dimension) -> &'static [(&'static str, Conv)] {
+    const TIME: &[(&str, Conv)] = &[
+        ("ms", Conv::new(D::Time, 1.0, 1e3)),
+        ("s", Conv::new(D::Time, 1.0, 1.0)),
+        ("min", Conv::new(D::Time, MINUTE, 1.0)),
+        ("h", Conv::new(D::Time, HOUR, 1.0)),
+        ("day", Conv::new(D::Time, DAY, 1.0)),
+    ];
+    const LENGTH: &[(&str, Conv)] = &[
+        ("nm", Conv::new(D::Length, 1.0, 1e9)),
+        ("\u{b5}m", Conv::new(D::Length, 1.0, 1e6)),
+        ("mm", Conv::new(D::Length, 1.0, 1e3)),
+        ("m", Conv::new(D::Length, 1.0, 1.0)),
+    ];
+    const VOLUME: &[(&str, Conv)] = &[
+        ("nL", Conv::new(D::Volume, 1.0, 1e12)),
+        ("\u{b5}L", Conv::new(D::Volume, 1.0, 1e9)),
+        ("mL", Conv::new(D::Volume, 1.0, 1e6)),
+        ("L", Conv::new(D::Volume, 1.0, 1e3)),
+    ];
+    const FLOW: &[(&str, Conv)] = &[
+        ("nL/min", Conv::new(D::Flow, 1.0, 6e13)),
+        ("\u{b5}L/min", Conv::new(D::Flow, 1.0, 6e10)),
+        ("mL/min", Conv::new(D::Flow, 1.0, 6e7)),
+        ("L/min", Conv::new(D::Flow, 1.0, 6e4)),
+    ];
+    const CONCENTRATION: &[(&str, Conv)] = &[("/mL", Conv::new(D::Concentration, 1e6, 1.0))];
+    const TEMPERATURE: &[(&str, Conv)] = &[("degC", CELSIUS)];
+    const COUNT: &[(&str, Conv)] = &[("", COUNT_ONE)];
+    match dim {
+        D::Time => TIME,
+        D::Length => LENGTH,
+        D::Volume => VOLUME,
+        D::Flow => FLOW,
+        D::Concentration => CONCENTRATION,
+        D::Temperature => TEMPERATURE,
+        D::Count => COUNT,
+        D::Rate => &[], // handled separately: see format_human
+    }
+}
+
+/// Human-friendly text in a convenient unit ("7 min", "2.5 mL", "1e10 /mL",
+/// "20 mL/min", "37 degC"), for printing to people. Rounded to six significant
+/// digits, so use [`format_si`] where the value must be read back exactly.
+pub fn format_human(value: f64, dim: Dimension) -> String {
+    if dim == D::Rate {
+        // A rate reads best per the shortest period in which about one event happens.
+        const PER: &[(&str, f64)] = &[("/s", 1.0), ("/min", MINUTE), ("/h", HOUR), ("/day", DAY)];
+        let (unit, period) = PER
+            .iter()
+            .find(|(_, p)| (value * p).abs() >= 1.0)
+            .unwrap_or(&PER[PER.len() - 1]);
+        let (unit, period) = if value == 0.0 || !value.is_finite() {
+            ("/s", 1.0)
+        } else {
+            (*unit, *period)
+        };
+        return format!("{} {unit}", human_number(value * period));
+    }
+    let units = human_units(dim);
+    let a = value.abs();
+    let (unit, conv) = if value == 0.0 || !value.is_finite() {
+        // Zero and non-finite values: the unit most used for the dimension.
+        let usual = match dim {
+            D::Time => "s",
+            D::Length => "nm",
+            D::Volume => "mL",
+            D::Flow => "mL/min",
+            _ => units[0].0,
+        };
+        units.iter().find(|(u, _)| *u == usual).unwrap_or(&units[0])
+    } else {
+        units
+            .iter()
+            .rev()
+            .find(|(_, c)| a >= c.to_si(1.0) - c.offset)
+            .unwrap_or(&units[0])
+    };
+    let number = human_number(conv.in_unit(value));
+    if unit.is_empty() {
+        number
+    } else {
+        format!("{number} {unit}")
+    }
+}
+
+/// Defines one typed quantity: a newtype over its SI value with parsing,
+/// serde and display wired to this module's conversions.
+macro_rules! quantity {
+    ($(#[$doc:meta])* $name:ident, $dim:expr, $expecting:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
+        pub struct $name(pub f64);
+
+        impl $name {
+            /// The dimension this type carries, for messages and generic code.
+            pub const DIM: Dimension = $dim;
+
+            /// Wraps a value already in SI units.
+            pub const fn from_si(value: f64) -> Self {
+                Self(value)
+            }
+
+            /// The value in SI units (see the module documentation).
+            pub const fn si(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnitError;
+
+            fn from_str(text: &str) -> Result<Self, UnitError> {
+                parse(text, Self::DIM).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&format_human(self.0, Self::DIM))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&format_si(self.0, Self::DIM))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<De: Deserializer<'de>>(deserializer: De) -> Result<Self, De::Error> {
+                struct QuantityVisitor;
+
+                impl Visitor<'_> for QuantityVisitor {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+
+                    fn visit_str<E: de::Error>(self, text: &str) -> Result<$name, E> {
+                        parse(text, $name::DIM).map($name).map_err(invalid::<E>($name::DIM))
+                    }
+
+                    fn visit_f64<E: de::Error>(self, value: f64) -> Result<$name, E> {
+                        bare_number(value, $name::DIM).map($name).map_err(invalid::<E>($name::DIM))
+                    }
+
+                    fn visit_i64<E: de::Error>(self, value: i64) -> Result<$name, E> {
+                        // Counts beyond 2^53 lose precision, as any f64 quantity does.
+                        self.visit_f64(value as f64)
+                    }
+
+                    fn visit_u64<E: de::Error>(self, value: u64) -> Result<$name, E> {
+                        self.visit_f64(value as f64)
+                    }
+                }
+
+                deserializer.deserialize_any(QuantityVisitor)
+            }
+        }
+    };
+}
+
+/// Turns a [`UnitError`] into a serde error naming the expected dimension.
+fn invalid<E: de::Error>(dim: Dimension) -> impl Fn(UnitError) -> E {
+    move |err| E::custom(format!("invalid {}: {err}", dim.name()))
+}
+
+/// A bare (TOML/JSON) number: only counts may omit the unit.
+fn bare_number(value: f64, dim: Dimension) -> Result<f64, UnitError> {
+    let text = value.to_string();
+    if !value.is_finite() {
+        Err(UnitError::NonFinite { text, dim })
+    } else if dim == D::Count {
+        Ok(value)
+    } else {
+        Err(UnitError::MissingUnit { text, dim })
+    }
+}
+
+quantity!(
+    /// A duration or point in time, in seconds.
+    Time,
+    Dimension::Time,
+    "a time with a unit, such as \"7 min\""
+);
+quantity!(
+    /// A length (e.g. a vesicle diameter), in metres.
+    Length,
+    Dimension::Length,
+    "a length with a unit, such as \"100 nm\""
+);
+quantity!(
+    /// A volume (e.g. a compartment or a dose), in cubic metres.
+    Volume,
+    Dimension::Volume,
+    "a volume with a unit, such as \"2.5 mL\""
+);
+quantity!(
+    /// A volumetric flow (e.g. plasma or lymph flow), in m³/s.
+    Flow,
+    Dimension::Flow,
+    "a flow with a unit, such as \"20 mL/min\""
+);
+quantity!(
+    /// A rate (events per time, e.g. release or clearance), in 1/s.
+    Rate,
+    Dimension::Rate,
+    "a rate with a unit, such as \"0.11 /day\""
+);
+quantity!(
+    /// A number concentration (e.g. vesicles per volume), in 1/m³.
+    Concentration,
+    Dimension::Concentration,
+    "a concentration with a unit, such as \"1e10 /mL\""
+);
+quantity!(
+    /// An absolute temperature, in kelvin.
+    Temperature,
+    Dimension::Temperature,
+    "a temperature with a unit, such as \"37 degC\""
+);
+quantity!(
+    /// A dimensionless number of things (e.g. vesicles).
+    Count,
+    Dimension::Count,
+    "a count, such as 1e10 or \"1e10 EVs\""
+);
+
+// Constructors divide by exact powers of ten (rather than multiplying by
+// inexact constants such as 1e-6) so they agree bit-for-bit with `parse`.
+
+impl Time {
+    /// From minutes, the usual unit of incubation and sampling protocols.
+    pub fn minutes(x: f64) -> Self {
+        Self(x * MINUTE)
+    }
+    /// From hours.
+    pub fn hours(x: f64) -> Self {
+        Self(x * HOUR)
+    }
+    /// From days, the usual unit of in vivo time courses.
+    pub fn days(x: f64) -> Self {
+        Self(x * DAY)
+    }
+}
+
+impl Volume {
+    /// From millilitres, the usual unit of samples and body fluids.
+    pub fn millilitres(x: f64) -> Self {
+        Self(x / 1e6)
+    }
+    /// From microlitres, the usual unit of injections and small samples.
+    pub fn microlitres(x: f64) -> Self {
+        Self(x / 1e9)
+    }
+}
+
+impl Length {
+    /// From nanometres, the usual unit of vesicle diameters.
+    pub fn nanometres(x: f64) -> Self {
+        Self(x / 1e9)
+    }
+    /// From micrometres, the usual unit of cells and tissue distances.
+    pub fn micrometres(x: f64) -> Self {
+        Self(x / 1e6)
+    }
+}
+
+impl Flow {
+    /// From mL/min, the usual unit of organ blood flow.
+    pub fn ml_per_min(x: f64) -> Self {
+        Self(x / 6e7)
+    }
+}
+
+impl Rate {
+    /// From events per hour.
+    pub fn per_hour(x: f64) -> Self {
+        Self(x / HOUR)
+    }
+    /// From events per minute.
+    pub fn per_minute(x: f64) -> Self {
+        Self(x / MINUTE)
+    }
+}
+
+impl Concentration {
+    /// From particles per mL, the unit of nanoparticle tracking analysis.
+    pub fn per_ml(x: f64) -> Self {
+        Self(x * 1e6)
+    }
+}
+
+impl Temperature {
+    /// From degrees Celsius, the scale lab protocols use.
+    pub fn celsius(x: f64) -> Self {
+        Self(x + ZERO_CELSIUS)
+    }
+}
+
+impl Count {
+    /// From a plain number of things.
+    pub const fn new(x: f64) -> Self {
+        Self(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(text: &str, dim: Dimension) -> f64 {
+        parse(text, dim).unwrap_or_else(|e| panic!("{text:?} as {dim}: {e}"))
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs())
+    }
+
+    fn check(text: &str, dim: Dimension, expected: f64) {
+        let got = ok(text, dim);
+        assert!(
+            close(got, expected),
+            "{text:?}: got {got:e}, expected {expected:e}"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        check("7 s", D::Time, 7.0);
+        check("1e10 s", D::Time, 1e10);
+        check("1.5E-3 s", D::Time, 1.5e-3);
+        check("2.5 s", D::Time, 2.5);
+        check("+2.5 s", D::Time, 2.5);
+        check("-2.5 s", D::Time, -2.5);
+        check("0 s", D::Time, 0.0);
+        check(".5 s", D::Time, 0.5);
+        check("  7   min  ", D::Time, 420.0);
+        check("100nm", D::Length, 1e-7);
+        check("1e10/mL", D::Concentration, 1e16);
+        check("1e10EVs", D::Count, 1e10);
+        check("1e-3s", D::Time, 1e-3);
+    }
+
+    #[test]
+    fn time_spellings() {
+        for (u, f) in [
+            ("s", 1.0),
+            ("sec", 1.0),
+            ("second", 1.0),
+            ("seconds", 1.0),
+            ("ms", 1e-3),
+            ("min", 60.0),
+            ("minute", 60.0),
+            ("minutes", 60.0),
+            ("mins", 60.0),
+            ("h", 3600.0),
+            ("hr", 3600.0),
+            ("hour", 3600.0),
+            ("hours", 3600.0),
+            ("d", 86400.0),
+            ("day", 86400.0),
+            ("days", 86400.0),
+            ("week", 604800.0),
+            ("weeks", 604800.0),
+            ("wk", 604800.0),
+            ("Min", 60.0),
+            ("HOURS", 3600.0),
+        ] {
+            check(&format!("2 {u}"), D::Time, 2.0 * f);
+        }
+        assert_eq!(ok("7 min", D::Time), 420.0);
+    }
+
+    #[test]
+    fn length_spellings() {
+        for (u, f) in [
+            ("nm", 1e-9),
+            ("um", 1e-6),
+            ("\u{b5}m", 1e-6),
+            ("\u{3bc}m", 1e-6),
+            ("mm", 1e-3),
+            ("cm", 1e-2),
+            ("m", 1.0),
+        ] {
+            check(&format!("3 {u}"), D::Length, 3.0 * f);
+        }
+        assert_eq!(ok("100 nm", D::Length), Length::nanometres(100.0).si());
+    }
+
+    #[test]
+    fn volume_spellings() {
+        for (u, f) in [
+            ("nL", 1e-12),
+            ("uL", 1e-9),
+            ("\u{b5}L", 1e-9),
+            ("\u{3bc}L", 1e-9),
+            ("mL", 1e-6),
+            ("ml", 1e-6),
+            ("dL", 1e-4),
+            ("L", 1e-3),
+            ("l", 1e-3),
+            ("cm3", 1e-6),
+            ("mm3", 1e-9),
+            ("m3", 1.0),
+        ] {
+            check(&format!("2.5 {u}"), D::Volume, 2.5 * f);
+        }
+        assert_eq!(ok("2.5 mL", D::Volume), Volume::millilitres(2.5).si());
+        assert_eq!(ok("4 uL", D::Volume), Volume::microlitres(4.0).si());
+    }
+
+    #[test]
+    fn flow_spellings() {
+        check("20 mL/min", D::Flow, 20e-6 / 60.0);
+        check("1.2 L/h", D::Flow, 1.2e-3 / 3600.0);
+        check("3 uL/s", D::Flow, 3e-9);
+        check("3 \u{b5}L/min", D::Flow, 3e-9 / 60.0);
+        check("1 m3/s", D::Flow, 1.0);
+        check("20 mL / min", D::Flow, 20e-6 / 60.0);
+        check("20 mL per min", D::Flow, 20e-6 / 60.0);
+        check("20 mL min^-1", D::Flow, 20e-6 / 60.0);
+        assert_eq!(ok("20 mL/min", D::Flow), Flow::ml_per_min(20.0).si());
+    }
+
+    #[test]
+    fn rate_spellings() {
+        for u in [
+            "/min",
+            "1/min",
+            "per min",
+            "min^-1",
+            "min-1",
+            "min\u{207b}\u{b9}",
+            "vesicles/min",
+            "vesicle/min",
+            "EVs/min",
+            "EV/min",
+            "particles/min",
+            "particle/min",
+            "counts/min",
+            "EVs per min",
+            "/ min",
+        ] {
+            check(&format!("6 {u}"), D::Rate, 0.1);
+        }
+        check("0.11 /day", D::Rate, 0.11 / 86400.0);
+        check("1e8 vesicles/min", D::Rate, 1e8 / 60.0);
+        assert_eq!(ok("3 /h", D::Rate), Rate::per_hour(3.0).si());
+        assert_eq!(ok("3 /min", D::Rate), Rate::per_minute(3.0).si());
+    }
+
+    #[test]
+    fn concentration_spellings() {
+        for (u, f) in [
+            ("/mL", 1e6),
+            ("/uL", 1e9),
+            ("/\u{b5}L", 1e9),
+            ("/L", 1e3),
+            ("per mL", 1e6),
+            ("mL^-1", 1e6),
+            ("mL-1", 1e6),
+            ("EVs/mL", 1e6),
+            ("vesicles/mL", 1e6),
+            ("particles/mL", 1e6),
+            ("/m3", 1.0),
+        ] {
+            check(&format!("1e10 {u}"), D::Concentration, 1e10 * f);
+        }
+        assert_eq!(
+            ok("1e10 /mL", D::Concentration),
+            Concentration::per_ml(1e10).si()
+        );
+    }
+
+    #[test]
+    fn temperature_spellings() {
+        check("310 K", D::Temperature, 310.0);
+        for u in ["degC", "\u{b0}C", "C", "\u{2103}", " degC", "degc"] {
+            check(&format!("37{u}"), D::Temperature, 310.15);
+        }
+        check("-20 degC", D::Temperature, 253.15);
+        assert_eq!(
+            ok("37 degC", D::Temperature),
+            Temperature::celsius(37.0).si()
+        );
+    }
+
+    #[test]
+    fn count_spellings() {
+        for u in [
+            "",
+            "EVs",
+            "EV",
+            "vesicles",
+            "vesicle",
+            "particles",
+            "particle",
+            "counts",
+        ] {
+            check(&format!("1e10 {u}"), D::Count, 1e10);
+        }
+        assert_eq!(Count::new(5.0).si(), 5.0);
+    }
+
+    #[test]
+    fn constants_agree_with_parse() {
+        assert_eq!(Time::minutes(7.0).si(), ok("7 min", D::Time));
+        assert_eq!(Time::hours(2.0).si(), ok("2 h", D::Time));
+        assert_eq!(Time::days(3.0).si(), ok("3 day", D::Time));
+        assert_eq!(Length::micrometres(5.0).si(), ok("5 um", D::Length));
+        assert!(close(MILLILITRE, Volume::millilitres(1.0).si()));
+        assert!(close(MICROLITRE, Volume::microlitres(1.0).si()));
+        assert!(close(LITRE, ok("1 L", D::Volume)));
+        assert!(close(NANOMETRE, ok("1 nm", D::Length)));
+        assert!(close(MICROMETRE, ok("1 um", D::Length)));
+        assert_eq!(Time::from_si(4.0), Time(4.0));
+    }
+
+    fn err(text: &str, dim: Dimension) -> UnitError {
+        match parse(text, dim) {
+            Ok(v) => panic!("{text:?} as {dim} parsed as {v}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn missing_unit() {
+        let e = err("7", D::Time);
+        assert_eq!(
+            e,
+            UnitError::MissingUnit {
+                text: "7".into(),
+                dim: D::Time
+            }
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("no unit"), "{msg}");
+        assert!(msg.contains(D::Time.accepted()), "{msg}");
+        for dim in Dimension::ALL {
+            if dim != D::Count {
+                assert!(matches!(err("5", dim), UnitError::MissingUnit { .. }));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_unit() {
+        let e = err("7 minits", D::Time);
+        let UnitError::UnknownUnit {
+            unit, suggestion, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(unit, "minits");
+        assert!(suggestion.as_deref().is_some_and(|s| s.starts_with("min")));
+        let msg = e.to_string();
+        assert!(msg.contains("minits"), "{msg}");
+        assert!(msg.contains(D::Time.accepted()), "{msg}");
+        assert!(matches!(
+            err("5 M", D::Length),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 ML", D::Volume),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 nm/s", D::Flow),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 /K", D::Rate),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 mL/min/s", D::Flow),
+            UnitError::UnknownUnit { .. }
+        ));
+        assert!(matches!(
+            err("5 xyz", D::Count),
+            UnitError::UnknownUnit { .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_dimension() {
+        let e = err("5 mL", D::Time);
+        assert_eq!(
+            e,
+            UnitError::WrongDimension {
+                text: "5 mL".into(),
+                found: D::Volume,
+                expected: D::Time
+            }
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("is a volume, expected a time"), "{msg}");
+        assert!(msg.contains(D::Time.accepted()), "{msg}");
+        let found = |t: &str, d: Dimension| match err(t, d) {
+            UnitError::WrongDimension { found, .. } => found,
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(found("7 m", D::Time), D::Length);
+        assert_eq!(found("7 min", D::Length), D::Time);
+        assert_eq!(found("1e10 /mL", D::Rate), D::Concentration);
+        assert_eq!(found("1e10 /min", D::Concentration), D::Rate);
+        assert_eq!(found("1e10 /mL", D::Count), D::Concentration);
+        assert_eq!(found("5 EVs", D::Time), D::Count);
+        assert_eq!(found("20 mL/min", D::Volume), D::Flow);
+        assert_eq!(found("37 degC", D::Count), D::Temperature);
+    }
+
+    #[test]
+    fn other_errors() {
+        assert_eq!(err("", D::Time), UnitError::Empty { dim: D::Time });
+        assert_eq!(err("   ", D::Count), UnitError::Empty { dim: D::Count });
+        assert!(matches!(
+            err("abc min", D::Time),
+            UnitError::NotANumber { .. }
+        ));
+        assert!(matches!(err("min", D::Time), UnitError::NotANumber { .. }));
+        assert!(matches!(
+            err("1,5 min", D::Time),
+            UnitError::NotANumber { .. }
+        ));
+        assert!(matches!(
+            err("1 000 s", D::Time),
+            UnitError::NotANumber { .. }
+        ));
+        assert!(matches!(err("-", D::Time), UnitError::NotANumber { .. }));
+        for t in [
+            "inf s",
+            "-inf s",
+            "NaN s",
+            "infinity s",
+            "1e400 s",
+            "1e308 week",
+            "inf",
+        ] {
+            let dim = if t == "inf" { D::Count } else { D::Time };
+            assert!(matches!(err(t, dim), UnitError::NonFinite { .. }), "{t}");
+        }
+        for e in [
+            err("", D::Time),
+            err("abc min", D::Time),
+            err("inf s", D::Time),
+        ] {
+            let msg = e.to_string();
+            assert!(msg.contains(D::Time.accepted()), "{msg}");
+            assert!(msg.ends_with('.'), "{msg}");
+        }
+    }
+
+    #[test]
+    fn every_message_lists_accepted_units() {
+        for dim in Dimension::ALL {
+            for text in ["", "abc", "5 zzz", "inf", "5 K", "5 EVs"] {
+                if let Err(e) = parse(text, dim) {
+                    let msg = e.to_string();
+                    assert!(msg.contains(dim.accepted()), "{dim}: {msg}");
+                    assert!(msg.starts_with(|c: char| c.is_uppercase() || c == '"'));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn format_si_examples() {
+        assert_eq!(format_si(420.0, D::Time), "420 s");
+        assert_eq!(format_si(2.5e-6, D::Volume), "2.5e-6 m3");
+        assert_eq!(format_si(1e16, D::Concentration), "1e16 /m3");
+        assert_eq!(format_si(1e10, D::Count), "1e10");
+        assert_eq!(format_si(310.15, D::Temperature), "310.15 K");
+        assert_eq!(format_si(-0.0, D::Time), "-0 s");
+    }
+
+    #[test]
+    fn format_human_examples() {
+        assert_eq!(format_human(420.0, D::Time), "7 min");
+        assert_eq!(format_human(7200.0, D::Time), "2 h");
+        assert_eq!(format_human(3.0 * DAY, D::Time), "3 day");
+        assert_eq!(format_human(0.5, D::Time), "500 ms");
+        assert_eq!(format_human(0.0, D::Time), "0 s");
+        assert_eq!(
+            format_human(Volume::millilitres(2.5).si(), D::Volume),
+            "2.5 mL"
+        );
+        assert_eq!(
+            format_human(Length::nanometres(100.0).si(), D::Length),
+            "100 nm"
+        );
+        assert_eq!(
+            format_human(Concentration::per_ml(1e10).si(), D::Concentration),
+            "1e10 /mL"
+        );
+        assert_eq!(
+            format_human(Flow::ml_per_min(20.0).si(), D::Flow),
+            "20 mL/min"
+        );
+        assert_eq!(format_human(ok("0.11 /day", D::Rate), D::Rate), "0.11 /day");
+        assert_eq!(format_human(Rate::per_minute(3.0).si(), D::Rate), "3 /min");
+        assert_eq!(
+            format_human(Temperature::celsius(37.0).si(), D::Temperature),
+            "37 degC"
+        );
+        assert_eq!(format_human(1e10, D::Count), "1e10");
+        assert_eq!(format_human(1.0 / 3.0, D::Count), "0.333333");
+        assert_eq!(Time::minutes(7.0).to_string(), "7 min");
+        assert_eq!(Volume::millilitres(-2.5).to_string(), "-2.5 mL");
+    }
+
+    #[test]
+    fn format_human_reads_back() {
+        for dim in Dimension::ALL {
+            for x in [1e-9, 3.7e-4, 0.02, 1.0, 42.0, 1234.5, 7e8, 3e15, -5.0] {
+                let text = format_human(x, dim);
+                let back = ok(&text, dim);
+                // Celsius display is rounded in absolute terms, so compare against ~300 K.
+                let scale = if dim == D::Temperature {
+                    x.abs().max(300.0)
+                } else {
+                    x.abs()
+                };
+                let rel = (back - x).abs() / scale;
+                assert!(rel < 1e-5, "{dim}: {x:e} -> {text:?} -> {back:e}");
+            }
+        }
+    }
+
+    #[derive(Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+    struct Study {
+        time: Time,
+        length: Length,
+        volume: Volume,
+        flow: Flow,
+        rate: Rate,
+        concentration: Concentration,
+        temperature: Temperature,
+        count: Count,
+    }
+
+    const STUDY: &str = r#"
+        time = "7 min"
+        length = "100 nm"
+        volume = "2.5 mL"
+        flow = "20 mL/min"
+        rate = "0.11 /day"
+        concentration = "1e10 /mL"
+        temperature = "37 degC"
+        count = 1e10
+    "#;
+
+    #[test]
+    fn deserialize_toml() {
+        let s: Study = toml::from_str(STUDY).unwrap();
+        assert_eq!(s.time, Time::minutes(7.0));
+        assert_eq!(s.length, Length::nanometres(100.0));
+        assert_eq!(s.volume, Volume::millilitres(2.5));
+        assert_eq!(s.flow, Flow::ml_per_min(20.0));
+        assert_eq!(s.rate.si(), ok("0.11 /day", D::Rate));
+        assert_eq!(s.concentration, Concentration::per_ml(1e10));
+        assert_eq!(s.temperature, Temperature::celsius(37.0));
+        assert_eq!(s.count, Count::new(1e10));
+
+        // Integer and string counts, negative values.
+        let s: Study = toml::from_str(
+            &STUDY
+                .replace("count = 1e10", "count = 12")
+                .replace("\"7 min\"", "\"-7 min\""),
+        )
+        .unwrap();
+        assert_eq!(s.count, Count::new(12.0));
+        assert_eq!(s.time, Time::minutes(-7.0));
+        let s: Study =
+            toml::from_str(&STUDY.replace("count = 1e10", "count = \"1e10 EVs\"")).unwrap();
+        assert_eq!(s.count, Count::new(1e10));
+    }
+
+    #[test]
+    fn deserialize_toml_errors() {
+        let bad = |from: &str, to: &str| -> String {
+            toml::from_str::<Study>(&STUDY.replace(from, to))
+                .unwrap_err()
+                .to_string()
+        };
+        let msg = bad("\"7 min\"", "7");
+        assert!(msg.contains("invalid time"), "{msg}");
+        assert!(msg.contains("no unit"), "{msg}");
+        let msg = bad("\"7 min\"", "7.5");
+        assert!(msg.contains("invalid time"), "{msg}");
+        let msg = bad("\"7 min\"", "\"5 mL\"");
+        assert!(msg.contains("is a volume, expected a time"), "{msg}");
+        let msg = bad("\"2.5 mL\"", "\"2.5 mLs\"");
+        assert!(msg.contains("invalid volume"), "{msg}");
+        let msg = bad("count = 1e10", "count = inf");
+        assert!(msg.contains("invalid count"), "{msg}");
+        let msg = bad("count = 1e10", "count = nan");
+        assert!(msg.contains("not a finite number"), "{msg}");
+        let msg = bad("count = 1e10", "count = true");
+        assert!(msg.contains("a count"), "{msg}");
+    }
+
+    #[test]
+    fn serialize_round_trip_json() {
+        let s: Study = toml::from_str(STUDY).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"time\":\"420 s\""), "{json}");
+        let back: Study = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let text = toml::to_string(&s).unwrap();
+        let back: Study = toml::from_str(&text).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn from_str() {
+        assert_eq!("7 min".parse::<Time>(), Ok(Time(420.0)));
+        assert!("7".parse::<Time>().is_err());
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        any::<f64>().prop_filter("finite", |x| x.is_finite())
+    }
+
+    fn dimension() -> impl Strategy<Value = Dimension> {
+        prop::sample::select(Dimension::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn si_round_trip_is_exact(x in finite(), dim in dimension()) {
+            let text = format_si(x, dim);
+            let back = parse(&text, dim).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(back.to_bits(), x.to_bits(), "{} -> {:?} -> {}", x, text, back);
+        }
+
+        #[test]
+        fn serde_round_trip_is_exact(x in finite()) {
+            let t = Time(x);
+            let json = serde_json::to_string(&t).unwrap();
+            let back: Time = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back.0.to_bits(), x.to_bits());
+        }
+
+        #[test]
+        fn parse_never_panics(text in any::<String>(), dim in dimension()) {
+            let _ = parse(&text, dim);
+        }
+
+        #[test]
+        fn parse_never_panics_on_unit_like_text(
+            text in r"[-+0-9.eE ]{0,8}[ a-zA-Z/^\-1µμ°³⁻¹]{0,12}",
+            dim in dimension(),
+        ) {
+            if let Ok(v) = parse(&text, dim) {
+                prop_assert!(v.is_finite());
+            }
+        }
+
+        #[test]
+        fn format_human_never_panics(x in any::<f64>(), dim in dimension()) {
+            let _ = format_human(x, dim);
+        }
+    }
+}
