@@ -1,1 +1,221 @@
-fn main(){}
+//! The `exosim` command.
+//!
+//! Exit codes: 0 success; 1 the run or the writing of results failed;
+//! 2 the command line or the study file is invalid.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use exosim::body::pbpk::Place;
+use exosim::run::{self, RunResult};
+use exosim::scenario::species::Organ;
+use exosim::scenario::{self, Study, StudyError};
+use exosim::units::{Dimension, format_human};
+use indicatif::{ProgressBar, ProgressStyle};
+use miette::{LabeledSpan, NamedSource, Report};
+
+/// Simulate extracellular vesicles: release, circulation, biodistribution.
+#[derive(Parser)]
+#[command(name = "exosim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded default study: small EVs in a mouse, natural, with a
+    /// CD47 coat, and in a macrophage-depleted mouse.
+    Demo {
+        /// Output directory.
+        #[arg(short, long, default_value = "results/demo")]
+        output: PathBuf,
+        #[command(flatten)]
+        opts: RunOpts,
+    },
+    /// Run a study file.
+    Run {
+        /// Study file (TOML).
+        file: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        opts: RunOpts,
+    },
+    /// Check a study file without running it.
+    Validate {
+        /// Study file (TOML).
+        file: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunOpts {
+    /// Replace the files of a non-empty output directory.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { file } => match load(&file) {
+            Ok(study) => {
+                println!(
+                    "{}: valid study `{}` ({} arm(s), {} vesicle class(es), {} output times)",
+                    file.display(),
+                    study.name,
+                    study.arms.len(),
+                    study.vesicles.len(),
+                    study.output_times.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Run { file, output, opts } => match load(&file) {
+            Ok(study) => execute(&study, &output, &opts, false)
+                .map(|_| ExitCode::SUCCESS)
+                .unwrap_or_else(|c| c),
+            Err(code) => code,
+        },
+        Command::Demo { output, opts } => {
+            let study = match scenario::parse_study(exosim::DEMO_STUDY, "<demo>") {
+                Ok(s) => s,
+                Err(e) => return report_study_error(&e, exosim::DEMO_STUDY),
+            };
+            let own_previous =
+                output.join("summary.json").is_file() && output.join("timeseries.csv").is_file();
+            match execute(&study, &output, &opts, own_previous) {
+                Ok(result) => {
+                    print_demo(&study, &result, &output);
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            }
+        }
+    }
+}
+
+/// Reads and validates a study file, printing a located error on failure.
+fn load(file: &Path) -> Result<Study, ExitCode> {
+    scenario::load_study(file).map_err(|e| {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        report_study_error(&e, &text)
+    })
+}
+
+fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
+    // The plain line names file, line, column and key, for logs and scripts;
+    // the rendered snippet underlines the spot for people.
+    eprintln!("error: {e}");
+    if let Some(span) = e.span.clone().filter(|s| s.end <= text.len()) {
+        let diag = miette::MietteDiagnostic::new(e.message.clone())
+            .with_labels(vec![LabeledSpan::at(span, format!("`{}`", e.key))])
+            .with_help(e.hint.clone().unwrap_or_default());
+        let report =
+            Report::new(diag).with_source_code(NamedSource::new(e.file.clone(), text.to_string()));
+        eprintln!("{report:?}");
+    }
+    ExitCode::from(2)
+}
+
+/// Runs `study` and writes its results to `dir`.
+fn execute(
+    study: &Study,
+    dir: &Path,
+    opts: &RunOpts,
+    may_replace: bool,
+) -> Result<RunResult, ExitCode> {
+    let fail = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(1)
+    };
+    exosim::output::prepare_dir(dir, opts.force || may_replace).map_err(|e| fail(e.to_string()))?;
+    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(1000);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent}% ({elapsed})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(study.name.clone());
+        bar
+    };
+    let result = run::run(study, |f| bar.set_position((f * 1000.0) as u64))
+        .map_err(|e| fail(e.to_string()))?;
+    bar.finish_and_clear();
+    let files = run::write(dir, study, &result).map_err(|e| fail(e.to_string()))?;
+    if !opts.quiet {
+        for f in files {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(result)
+}
+
+/// A short comparison of the demo's arms, for a person reading a terminal.
+fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
+    println!(
+        "exosim {} — {}",
+        run::VERSION,
+        study.description.as_deref().unwrap_or(&study.name)
+    );
+    println!();
+    println!(
+        "{:<22} {:>12} {:>14} {:>10} {:>10}",
+        "arm", "t½ initial", "t½ terminal", "MRT", "CL"
+    );
+    for s in &result.summaries {
+        let pk = s.pk.as_ref();
+        let show = |v: Option<f64>, d: Dimension| {
+            v.map(|x| format_human(x, d)).unwrap_or_else(|| "—".into())
+        };
+        println!(
+            "{:<22} {:>12} {:>14} {:>10} {:>10}",
+            s.arm,
+            show(pk.and_then(|p| p.initial_half_life_s), Dimension::Time),
+            show(pk.and_then(|p| p.terminal_half_life_s), Dimension::Time),
+            show(pk.and_then(|p| p.mrt_s), Dimension::Time),
+            show(pk.and_then(|p| p.clearance_m3_per_s), Dimension::Flow),
+        );
+    }
+    let places = [
+        Place::Blood,
+        Place::Tissue(Organ::Liver),
+        Place::Tissue(Organ::Spleen),
+        Place::Tissue(Organ::Lungs),
+        Place::Tissue(Organ::Kidneys),
+        Place::Degraded,
+    ];
+    for &t in &study.report_times {
+        println!();
+        print!("% of dose at {:<9}", format_human(t, Dimension::Time));
+        for p in places {
+            print!(" {:>9}", p.name());
+        }
+        println!();
+        for s in &result.summaries {
+            print!("{:<22}", s.arm);
+            let shares = s.fraction_of_dose.get(&format!("{t}"));
+            for p in places {
+                let v = shares
+                    .and_then(|m| m.get(p.name()))
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                print!(" {:>8.1}%", 100.0 * v);
+            }
+            println!();
+        }
+    }
+    println!();
+    println!("results in {}", dir.display());
+}

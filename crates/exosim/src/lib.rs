@@ -2,13 +2,20 @@
 //!
 //! A simulator of the exosome system: cells that release extracellular
 //! vesicles (EVs), the vesicles' journey through tissue and body, and their
-//! uptake by the cells and organs whose receptors match their surface.
+//! uptake by the cells and organs whose surface matches theirs.
 //!
 //! Data flows one way: a study file ([`scenario`]) is parsed into a raw spec,
 //! resolved into a validated model in internal units ([`units`]), advanced by
-//! the engines ([`body`]) and written by the recorders ([`output`]).
+//! the engines ([`body`]) and written by the recorders ([`output`]); [`run`]
+//! ties these together.
+
+#![warn(missing_docs)]
 
 pub mod body;
 pub mod output;
+pub mod run;
 pub mod scenario;
 pub mod units;
+
+/// The study run by `exosim demo`.
+pub const DEMO_STUDY: &str = include_str!("demo.toml");

@@ -1,2 +1,247 @@
 //! Body-scale engine: organs and blood as well-mixed compartments.
+//!
+//! [`pbpk`] assembles each arm's physiology and vesicle classes into a
+//! [`network::Network`], [`network::simulate`] integrates it through the
+//! dosing schedule, and this module turns the trajectory into per-place
+//! counts, the mass balance and the pharmacokinetic figures ([`pk`]).
+
+pub mod network;
+pub mod pbpk;
 pub mod pk;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::scenario::model::{Arm, Study};
+use network::{SolveError, Tolerances, Trajectory};
+use pbpk::{ArmModel, Place};
+
+/// Counts of one class in one place over the output times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceSeries {
+    /// Where.
+    pub place: Place,
+    /// Vesicles at each output time.
+    pub counts: Vec<f64>,
+}
+
+/// The observed course of one class in one arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassCourse {
+    /// Index into the study's classes.
+    pub class: usize,
+    /// One series per place, in report order.
+    pub places: Vec<PlaceSeries>,
+    /// Vesicles dosed by each output time.
+    pub dosed: Vec<f64>,
+    /// Vesicles released by sources by each output time.
+    pub released: Vec<f64>,
+}
+
+impl ClassCourse {
+    /// The series of `place`.
+    pub fn series(&self, place: Place) -> Option<&[f64]> {
+        self.places
+            .iter()
+            .find(|p| p.place == place)
+            .map(|p| p.counts.as_slice())
+    }
+
+    /// Relative mass-balance error at each output time:
+    /// |dosed + released − (present + cleared + degraded)| / (dosed + released).
+    pub fn balance_errors(&self) -> Vec<f64> {
+        (0..self.dosed.len())
+            .map(|k| {
+                let input = self.dosed[k] + self.released[k];
+                let accounted: f64 = self.places.iter().map(|p| p.counts[k]).sum();
+                if input > 0.0 {
+                    (input - accounted).abs() / input
+                } else {
+                    accounted.abs()
+                }
+            })
+            .collect()
+    }
+}
+
+/// The simulated course of one arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmCourse {
+    /// Arm name.
+    pub arm: String,
+    /// Output times, s.
+    pub times: Vec<f64>,
+    /// Per class.
+    pub classes: Vec<ClassCourse>,
+    /// Solver work: accepted steps.
+    pub steps: usize,
+}
+
+/// Integrates one arm of `study`.
+pub fn simulate_arm(
+    study: &Study,
+    arm: &Arm,
+    progress: impl FnMut(f64),
+) -> Result<ArmCourse, SolveError> {
+    let model = pbpk::build(study, arm);
+    let tol = tolerances(study, arm);
+    let traj = network::simulate(
+        &model.network,
+        &model.events,
+        &study.output_times,
+        study.duration,
+        tol,
+        progress,
+    )?;
+    Ok(observe(arm, &model, traj))
+}
+
+/// Absolute tolerance scaled to the arm's largest input, so that a dose of
+/// 1e10 and one of 1e3 are solved to the same relative accuracy.
+pub fn tolerances(study: &Study, arm: &Arm) -> Tolerances {
+    let scale = arm
+        .classes()
+        .into_iter()
+        .map(|c| {
+            let (d, r) = arm.input_by(c, study.duration);
+            d + r
+        })
+        .fold(0.0, f64::max)
+        .max(1.0);
+    Tolerances {
+        rtol: study.solver.rtol,
+        atol: study.solver.atol_fraction * scale,
+    }
+}
+
+fn observe(arm: &Arm, model: &ArmModel, traj: Trajectory) -> ArmCourse {
+    let classes = model
+        .classes
+        .iter()
+        .map(|cs| {
+            let places = cs
+                .places(&arm.body)
+                .into_iter()
+                .map(|(place, states)| PlaceSeries {
+                    place,
+                    counts: traj
+                        .states
+                        .iter()
+                        .map(|y| states.iter().map(|&i| y[i]).sum())
+                        .collect(),
+                })
+                .collect();
+            let ledger: Vec<(f64, f64)> = traj
+                .times
+                .iter()
+                .map(|&t| arm.input_by(cs.class, t))
+                .collect();
+            ClassCourse {
+                class: cs.class,
+                places,
+                dosed: ledger.iter().map(|l| l.0).collect(),
+                released: ledger.iter().map(|l| l.1).collect(),
+            }
+        })
+        .collect();
+    ArmCourse {
+        arm: arm.name.clone(),
+        times: traj.times,
+        classes,
+        steps: traj.steps,
+    }
+}
+
+/// What the summary reports for one class in one arm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassSummary {
+    /// Arm name.
+    pub arm: String,
+    /// Class name.
+    pub vesicles: String,
+    /// Vesicles dosed over the study.
+    pub dosed: f64,
+    /// Vesicles released by sources over the study.
+    pub released: f64,
+    /// Non-compartmental figures of blood concentration (blood amount over
+    /// blood volume), from the first dose, when the class was dosed.
+    pub pk: Option<pk::PkFigures>,
+    /// Share of everything that entered (dosed + released) in each place at
+    /// each report time: `{"3600": {"liver": 0.6, …}}`, keys in seconds.
+    pub fraction_of_dose: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Time (s) at which each tissue holds the most vesicles.
+    pub peak_time_s: BTreeMap<String, f64>,
+    /// Largest relative mass-balance error over output times.
+    pub mass_balance_relative_error: f64,
+}
+
+/// Summarises a simulated arm.
+pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary> {
+    course
+        .classes
+        .iter()
+        .map(|cc| {
+            let last = course.times.len() - 1;
+            let dosed = cc.dosed[last];
+            let blood = cc.series(Place::Blood).unwrap_or(&[]);
+            let pk = arm
+                .doses
+                .iter()
+                .filter(|d| d.class == cc.class)
+                .flat_map(|d| d.times.iter().copied())
+                .min_by(f64::total_cmp)
+                .map(|first| {
+                    let conc: Vec<f64> = blood.iter().map(|n| n / arm.body.blood_volume).collect();
+                    pk::non_compartmental(&course.times, &conc, first, dosed)
+                });
+            let mut fraction_of_dose = BTreeMap::new();
+            for &t in &study.report_times {
+                let Some(k) = course.times.iter().position(|&x| x == t) else {
+                    continue;
+                };
+                let input = cc.dosed[k] + cc.released[k];
+                let shares = cc
+                    .places
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.place.name().to_string(),
+                            if input > 0.0 {
+                                p.counts[k] / input
+                            } else {
+                                0.0
+                            },
+                        )
+                    })
+                    .collect();
+                fraction_of_dose.insert(format!("{t}"), shares);
+            }
+            let peak_time_s = cc
+                .places
+                .iter()
+                .filter(|p| matches!(p.place, Place::Tissue(_)))
+                .map(|p| {
+                    let k = p
+                        .counts
+                        .iter()
+                        .enumerate()
+                        .max_by(|a, b| a.1.total_cmp(b.1))
+                        .map(|(k, _)| k)
+                        .unwrap_or(0);
+                    (p.place.name().to_string(), course.times[k])
+                })
+                .collect();
+            ClassSummary {
+                arm: arm.name.clone(),
+                vesicles: study.vesicles[cc.class].name.clone(),
+                dosed,
+                released: cc.released[last],
+                pk,
+                fraction_of_dose,
+                peak_time_s,
+                mass_balance_relative_error: cc.balance_errors().into_iter().fold(0.0, f64::max),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,367 @@
+//! The physiologically based model of one arm, assembled as a [`Network`].
+//!
+//! Per vesicle class: venous and arterial blood; for each organ a vascular
+//! bed and a tissue; lymph; the peritoneal and subcutaneous depots; and two
+//! sinks, `degraded` and `cleared` (excreted from the body). Blood goes
+//! venous → lungs → arterial → organs → venous, with gut and spleen draining
+//! into the liver through the portal vein.
+//!
+//! Uptake from an organ's vascular bed into its tissue is set by an
+//! extraction ratio `E` per passage: the intrinsic clearance is
+//! `CL = Q·E/(1−E)`, so that a well-mixed bed perfused at `Q` extracts the
+//! fraction `E` of what flows through it. The class's surface changes it
+//! through documented relations only:
+//!
+//! * targeting ligands multiply the non-macrophage uptake of an organ by
+//!   `1 + Σ_l density_l · affinity_l,organ` (the study's affinity table);
+//! * macrophages of liver and spleen take vesicles up by competitive
+//!   Michaelis–Menten kinetics: `Vmax = capacity · CL_mps · Km`, with the
+//!   class's affinity scaled by its recognition
+//!   `(1 − w + w·PS)(1 − p·CD47)` (phosphatidylserine is the "eat me"
+//!   signal, CD47 the "don't eat me" one);
+//! * the lungs retain large vesicles by capillary trapping, a logistic
+//!   function of diameter.
+//!
+//! From a tissue, vesicles are degraded, excreted, or return intact to venous
+//! blood (from the rest of the body, through lymph).
+
+use super::network::{Event, EventKind, Network, SaturableMember, SaturableSite};
+use crate::scenario::model::{Administration, Arm, Body, OrganParams, Study, VesicleClass};
+use crate::scenario::species::Organ;
+
+/// Share of the blood outside organ vascular beds that is arterial.
+pub const ARTERIAL_SHARE: f64 = 1.0 / 3.0;
+
+/// Where vesicles are, as reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Circulating blood: venous, arterial and every vascular bed.
+    Blood,
+    /// An organ's tissue (extravascular, cells included).
+    Tissue(Organ),
+    /// Lymph nodes and vessels.
+    Lymph,
+    /// Peritoneal depot.
+    PeritonealDepot,
+    /// Subcutaneous depot.
+    SubcutaneousDepot,
+    /// Excreted from the body.
+    Cleared,
+    /// Broken down.
+    Degraded,
+}
+
+impl Place {
+    /// Column name part.
+    pub fn name(self) -> &'static str {
+        match self {
+            Place::Blood => "blood",
+            Place::Tissue(o) => o.name(),
+            Place::Lymph => "lymph",
+            Place::PeritonealDepot => "peritoneal_depot",
+            Place::SubcutaneousDepot => "subcutaneous_depot",
+            Place::Cleared => "cleared",
+            Place::Degraded => "degraded",
+        }
+    }
+
+    /// True for places where vesicles are present (not sinks).
+    pub fn is_present(self) -> bool {
+        !matches!(self, Place::Cleared | Place::Degraded)
+    }
+}
+
+/// State indices of one class in the arm network.
+#[derive(Debug, Clone)]
+pub struct ClassStates {
+    /// Index into the study's vesicle classes.
+    pub class: usize,
+    /// Venous blood.
+    pub venous: usize,
+    /// Arterial blood.
+    pub arterial: usize,
+    /// Vascular bed per organ, in `Body::organs` order.
+    pub vascular: Vec<usize>,
+    /// Tissue per organ, in `Body::organs` order.
+    pub tissue: Vec<usize>,
+    /// Lymph.
+    pub lymph: usize,
+    /// Peritoneal depot.
+    pub peritoneal: usize,
+    /// Subcutaneous depot.
+    pub subcutaneous: usize,
+    /// Sink: broken down.
+    pub degraded: usize,
+    /// Sink: excreted.
+    pub cleared: usize,
+}
+
+impl ClassStates {
+    /// The reported places of this class with the states summed into each.
+    pub fn places(&self, body: &Body) -> Vec<(Place, Vec<usize>)> {
+        let mut blood = vec![self.venous, self.arterial];
+        blood.extend(&self.vascular);
+        let mut v = vec![(Place::Blood, blood)];
+        for (i, o) in body.organs.iter().enumerate() {
+            v.push((Place::Tissue(o.organ), vec![self.tissue[i]]));
+        }
+        v.push((Place::Lymph, vec![self.lymph]));
+        v.push((Place::PeritonealDepot, vec![self.peritoneal]));
+        v.push((Place::SubcutaneousDepot, vec![self.subcutaneous]));
+        v.push((Place::Cleared, vec![self.cleared]));
+        v.push((Place::Degraded, vec![self.degraded]));
+        v
+    }
+}
+
+/// An arm's network, its schedule and the map from classes to states.
+#[derive(Debug, Clone)]
+pub struct ArmModel {
+    /// The compartment network.
+    pub network: Network,
+    /// Doses and sources as events.
+    pub events: Vec<Event>,
+    /// States of each class present in the arm.
+    pub classes: Vec<ClassStates>,
+}
+
+/// Volume of venous and arterial blood (outside organ vascular beds).
+fn central_blood(body: &Body) -> (f64, f64) {
+    let vascular: f64 = body.organs.iter().map(|o| o.vascular_volume).sum();
+    let central = body.blood_volume - vascular;
+    (central * (1.0 - ARTERIAL_SHARE), central * ARTERIAL_SHARE)
+}
+
+/// Blood flowing through an organ's vascular bed: its own arterial inflow,
+/// plus portal blood for the liver.
+fn perfusion(body: &Body, o: &OrganParams) -> f64 {
+    match o.organ {
+        Organ::Liver => body
+            .organs
+            .iter()
+            .filter(|p| matches!(p.organ, Organ::Liver | Organ::Gut | Organ::Spleen))
+            .map(|p| p.blood_flow)
+            .sum(),
+        _ => o.blood_flow,
+    }
+}
+
+/// Intrinsic clearance that extracts `e` of the flow `q` per passage.
+fn clearance(q: f64, e: f64) -> f64 {
+    if e <= 0.0 { 0.0 } else { q * e / (1.0 - e) }
+}
+
+/// Builds the network and schedule of `arm`.
+pub fn build(study: &Study, arm: &Arm) -> ArmModel {
+    let body = &arm.body;
+    let mut net = Network::default();
+    let (v_venous, v_arterial) = central_blood(body);
+    let mut classes = Vec::new();
+    let mut mps_members: Vec<Vec<SaturableMember>> = vec![Vec::new(); body.organs.len()];
+    for class in arm.classes() {
+        let vc = &study.vesicles[class];
+        let cn = &vc.name;
+        let st = ClassStates {
+            class,
+            venous: net.add_state(format!("{cn}/venous")),
+            arterial: net.add_state(format!("{cn}/arterial")),
+            vascular: body
+                .organs
+                .iter()
+                .map(|o| net.add_state(format!("{cn}/{}_vascular", o.organ.name())))
+                .collect(),
+            tissue: body
+                .organs
+                .iter()
+                .map(|o| net.add_state(format!("{cn}/{}", o.organ.name())))
+                .collect(),
+            lymph: net.add_state(format!("{cn}/lymph")),
+            peritoneal: net.add_state(format!("{cn}/peritoneal_depot")),
+            subcutaneous: net.add_state(format!("{cn}/subcutaneous_depot")),
+            degraded: net.add_state(format!("{cn}/degraded")),
+            cleared: net.add_state(format!("{cn}/cleared")),
+        };
+        add_class(
+            &mut net,
+            body,
+            vc,
+            &st,
+            v_venous,
+            v_arterial,
+            &mut mps_members,
+        );
+        classes.push(st);
+    }
+    for (i, o) in body.organs.iter().enumerate() {
+        let cl = clearance(perfusion(body, o), o.mps_extraction) * body.mps.capacity;
+        if cl > 0.0 && !mps_members[i].is_empty() {
+            net.sites.push(SaturableSite {
+                vmax: cl * body.mps.km,
+                km: body.mps.km,
+                members: std::mem::take(&mut mps_members[i]),
+            });
+        }
+    }
+    let events = schedule(arm, &classes, body);
+    ArmModel {
+        network: net,
+        events,
+        classes,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add_class(
+    net: &mut Network,
+    body: &Body,
+    vc: &VesicleClass,
+    st: &ClassStates,
+    v_venous: f64,
+    v_arterial: f64,
+    mps_members: &mut [Vec<SaturableMember>],
+) {
+    let co = body.cardiac_output;
+    let lungs = body
+        .organs
+        .iter()
+        .position(|o| o.organ == Organ::Lungs)
+        .expect("the lungs are a standard organ");
+    let liver = body
+        .organs
+        .iter()
+        .position(|o| o.organ == Organ::Liver)
+        .expect("the liver is a standard organ");
+    let recognition = body.mps.recognition(vc);
+    // Pulmonary circulation: all venous blood passes the lungs.
+    net.transfer(st.venous, st.vascular[lungs], co / v_venous);
+    for (i, o) in body.organs.iter().enumerate() {
+        let bed = st.vascular[i];
+        let vv = o.vascular_volume;
+        if o.organ != Organ::Lungs {
+            net.transfer(st.arterial, bed, o.blood_flow / v_arterial);
+        }
+        let outflow_to = match o.organ {
+            Organ::Lungs => st.arterial,
+            Organ::Gut | Organ::Spleen => st.vascular[liver],
+            _ => st.venous,
+        };
+        let q = perfusion(body, o);
+        net.transfer(bed, outflow_to, q / vv);
+        // Non-macrophage uptake, enhanced by matching ligands.
+        let targeting: f64 = 1.0
+            + vc.ligands
+                .iter()
+                .map(|(l, density)| {
+                    density
+                        * body
+                            .affinity
+                            .get(l)
+                            .and_then(|row| row.get(&o.organ))
+                            .copied()
+                            .unwrap_or(0.0)
+                })
+                .sum::<f64>();
+        let mut extraction = o.uptake_extraction;
+        if o.organ == Organ::Lungs {
+            extraction =
+                1.0 - (1.0 - extraction) * (1.0 - body.lung_trapping.extraction(vc.diameter));
+        }
+        net.transfer(bed, st.tissue[i], clearance(q, extraction) * targeting / vv);
+        if o.mps_extraction > 0.0 && recognition > 0.0 {
+            mps_members[i].push(SaturableMember {
+                from: bed,
+                to: st.tissue[i],
+                volume: vv,
+                affinity: recognition,
+            });
+        }
+        let tissue = st.tissue[i];
+        let efflux_to = if o.organ == Organ::Rest {
+            st.lymph
+        } else {
+            st.venous
+        };
+        net.transfer(tissue, efflux_to, o.efflux);
+        net.transfer(tissue, st.degraded, o.degradation);
+        net.transfer(tissue, st.cleared, o.excretion);
+        net.transfer(bed, st.degraded, vc.blood_degradation);
+    }
+    net.transfer(st.venous, st.degraded, vc.blood_degradation);
+    net.transfer(st.arterial, st.degraded, vc.blood_degradation);
+    net.transfer(st.lymph, st.degraded, vc.blood_degradation);
+    net.transfer(st.lymph, st.venous, body.lymph_flow / body.lymph_volume);
+    net.transfer(st.peritoneal, st.lymph, body.intraperitoneal.absorption);
+    net.transfer(st.peritoneal, st.degraded, body.intraperitoneal.degradation);
+    net.transfer(st.subcutaneous, st.lymph, body.subcutaneous.absorption);
+    net.transfer(st.subcutaneous, st.degraded, body.subcutaneous.degradation);
+}
+
+fn schedule(arm: &Arm, classes: &[ClassStates], body: &Body) -> Vec<Event> {
+    let states = |class: usize| {
+        classes
+            .iter()
+            .find(|c| c.class == class)
+            .expect("every dosed class has states")
+    };
+    let mut events = Vec::new();
+    for d in &arm.doses {
+        let st = states(d.class);
+        for &t in &d.times {
+            let bolus = |state| Event {
+                time: t,
+                kind: EventKind::Bolus {
+                    state,
+                    amount: d.amount,
+                },
+            };
+            match d.administration {
+                Administration::IvBolus => events.push(bolus(st.venous)),
+                Administration::Intraperitoneal => events.push(bolus(st.peritoneal)),
+                Administration::Subcutaneous => events.push(bolus(st.subcutaneous)),
+                Administration::Local(organ) => {
+                    let i = body
+                        .organs
+                        .iter()
+                        .position(|o| o.organ == organ)
+                        .expect("resolved sites exist");
+                    events.push(bolus(st.tissue[i]));
+                }
+                Administration::IvInfusion { duration } => {
+                    let rate = d.amount / duration;
+                    events.push(Event {
+                        time: t,
+                        kind: EventKind::Input {
+                            state: st.venous,
+                            delta: rate,
+                        },
+                    });
+                    events.push(Event {
+                        time: t + duration,
+                        kind: EventKind::Input {
+                            state: st.venous,
+                            delta: -rate,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    for s in &arm.sources {
+        let st = states(s.class);
+        events.push(Event {
+            time: s.start,
+            kind: EventKind::Input {
+                state: st.venous,
+                delta: s.rate,
+            },
+        });
+        events.push(Event {
+            time: s.end,
+            kind: EventKind::Input {
+                state: st.venous,
+                delta: -s.rate,
+            },
+        });
+    }
+    events
+}

@@ -1,0 +1,285 @@
+//! Errors in study files, located by file, line, column and key.
+//!
+//! A user who mistypes a key or a unit must learn where, what was expected and
+//! how to fix it, without reading our code. Every error therefore carries the
+//! byte span in the source (for renderers that underline it), the line and
+//! column, the dotted key, and an optional hint such as "did you mean …".
+
+use std::fmt;
+use std::ops::Range;
+
+use toml::de::{DeTable, DeValue};
+
+/// One step of a key path: a table key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSegment {
+    /// A key of a table.
+    Key(String),
+    /// A position in an array of tables (`[[doses]]`).
+    Index(usize),
+}
+
+/// A dotted key such as `doses[1].route`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<PathSegment>);
+
+impl KeyPath {
+    /// The empty path (the whole file).
+    pub fn root() -> Self {
+        KeyPath(Vec::new())
+    }
+
+    /// This path extended by a key.
+    pub fn key(&self, key: &str) -> Self {
+        let mut p = self.0.clone();
+        p.push(PathSegment::Key(key.to_string()));
+        KeyPath(p)
+    }
+
+    /// This path extended by an array index.
+    pub fn index(&self, i: usize) -> Self {
+        let mut p = self.0.clone();
+        p.push(PathSegment::Index(i));
+        KeyPath(p)
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return write!(f, "(file)");
+        }
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                PathSegment::Key(k) if i == 0 => write!(f, "{k}")?,
+                PathSegment::Key(k) => write!(f, ".{k}")?,
+                PathSegment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An invalid study file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{line}:{column}: `{key}`: {message}{}", hint_suffix(.hint))]
+pub struct StudyError {
+    /// File name as given by the user (or `<embedded>`).
+    pub file: String,
+    /// 1-based line of the offending text.
+    pub line: usize,
+    /// 1-based column (in characters) of the offending text.
+    pub column: usize,
+    /// Dotted key of the offending value.
+    pub key: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// How to fix it, when we can tell.
+    pub hint: Option<String>,
+    /// Byte range in the source, for renderers that underline it.
+    pub span: Option<Range<usize>>,
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!("\n  hint: {h}"),
+        None => String::new(),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The closest of `candidates` to `word`, if close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_string())
+}
+
+/// Locates keys in the source text, for errors found after deserialisation.
+pub struct Locator<'t> {
+    file: String,
+    text: &'t str,
+    table: Option<toml::Spanned<DeTable<'t>>>,
+}
+
+impl<'t> Locator<'t> {
+    /// Parses `text` once for its spans; a file that does not parse locates
+    /// everything at its start.
+    pub fn new(file: &str, text: &'t str) -> Self {
+        Locator {
+            file: file.to_string(),
+            text,
+            table: DeTable::parse(text).ok(),
+        }
+    }
+
+    /// Byte span of the value at `path`, or of its deepest existing parent.
+    pub fn span_of(&self, path: &KeyPath) -> Option<Range<usize>> {
+        let table = self.table.as_ref()?;
+        let mut span = None;
+        let mut current: Option<&DeValue<'t>> = None;
+        for seg in &path.0 {
+            let next = match (seg, current) {
+                (PathSegment::Key(k), None) => table.get_ref().get(k.as_str()),
+                (PathSegment::Key(k), Some(DeValue::Table(t))) => t.get(k.as_str()),
+                (PathSegment::Index(i), Some(DeValue::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            match next {
+                Some(v) => {
+                    span = Some(v.span());
+                    current = Some(v.get_ref());
+                }
+                None => break,
+            }
+        }
+        span
+    }
+
+    /// The dotted key whose value contains byte `offset`, the deepest one.
+    pub fn path_at(&self, offset: usize) -> KeyPath {
+        match self.table.as_ref() {
+            Some(table) => search(table.get_ref(), &KeyPath::root(), offset).unwrap_or_default(),
+            None => KeyPath::root(),
+        }
+    }
+
+    /// An error at `path` with a message and an optional hint.
+    pub fn error(
+        &self,
+        path: &KeyPath,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> StudyError {
+        let span = self.span_of(path);
+        let (line, column) = line_column(self.text, span.as_ref().map(|s| s.start).unwrap_or(0));
+        StudyError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: path.to_string(),
+            message: message.into(),
+            hint,
+            span,
+        }
+    }
+
+    /// Converts a deserialisation error of the toml crate: its span gives the
+    /// line and the key; "unknown field"/"unknown variant" messages get a
+    /// "did you mean" hint from the expected names they list.
+    pub fn from_toml(&self, err: &toml::de::Error) -> StudyError {
+        let span = err.span();
+        let offset = span.as_ref().map(|s| s.start).unwrap_or(0);
+        let (line, column) = line_column(self.text, offset);
+        let message = err.message().trim().to_string();
+        let key = match &span {
+            Some(_) => self.path_at(offset).to_string(),
+            None => KeyPath::root().to_string(),
+        };
+        StudyError {
+            file: self.file.clone(),
+            line,
+            column,
+            key,
+            hint: unknown_name_hint(&message),
+            message,
+            span,
+        }
+    }
+}
+
+/// The deepest key at `offset` under `table`. Spans of tables declared with
+/// headers (`[study]`, `[[doses]]`) need not cover their keys, so every
+/// branch is searched, not only the ones whose span contains the offset.
+fn search(table: &DeTable<'_>, path: &KeyPath, offset: usize) -> Option<KeyPath> {
+    let within = |r: Range<usize>| r.start <= offset && offset < r.end.max(r.start + 1);
+    for (k, v) in table.iter() {
+        let here = path.key(k.get_ref());
+        match v.get_ref() {
+            DeValue::Table(t) => {
+                if let Some(found) = search(t, &here, offset) {
+                    return Some(found);
+                }
+            }
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref()
+                        && let Some(found) = search(t, &here.index(i), offset)
+                    {
+                        return Some(found);
+                    }
+                    if within(item.span()) {
+                        return Some(here.index(i));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if within(k.span()) || within(v.span()) {
+            return Some(here);
+        }
+    }
+    None
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" and "unknown
+/// variant" messages: the closest expected name.
+fn unknown_name_hint(message: &str) -> Option<String> {
+    let ticked: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let (unknown, expected) = ticked.split_first()?;
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    match did_you_mean(unknown, expected.iter().copied()) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if expected.is_empty() => Some("this table takes no keys".to_string()),
+        None => Some(format!("expected one of: {}", expected.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based_and_count_characters() {
+        let text = "a = 1\nµb = 2\n";
+        assert_eq!(line_column(text, 0), (1, 1));
+        let offset = text.find("b =").unwrap();
+        assert_eq!(line_column(text, offset), (2, 2));
+    }
+
+    #[test]
+    fn typo_hint_finds_the_closest_name() {
+        let msg = "unknown field `duraton`, expected one of `name`, `duration`, `seed`";
+        assert_eq!(unknown_name_hint(msg).unwrap(), "did you mean `duration`?");
+    }
+
+    #[test]
+    fn locator_finds_nested_array_keys() {
+        let text =
+            "[study]\nname = \"x\"\n[[doses]]\nroute = \"iv\"\n[[doses]]\nroute = \"iv_bolus\"\n";
+        let loc = Locator::new("s.toml", text);
+        let path = KeyPath::root().key("doses").index(1).key("route");
+        let span = loc.span_of(&path).unwrap();
+        assert_eq!(&text[span.clone()], "\"iv_bolus\"");
+        assert_eq!(loc.path_at(span.start).to_string(), "doses[1].route");
+        let err = loc.error(&path, "bad", None);
+        assert_eq!((err.line, err.column), (6, 9));
+    }
+}

@@ -1,0 +1,937 @@
+//! From the raw spec to the validated [`Study`]: presets merged, defaults
+//! filled, every range and cross-field rule checked, units made internal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::error::{KeyPath, Locator, StudyError, did_you_mean};
+use super::model::*;
+use super::spec::*;
+use super::species::{self, Organ, SPECIES};
+use crate::units::{self, Dimension, Flow, Length, Rate, Time};
+
+/// At most this many output rows, so that a tiny interval cannot exhaust memory.
+pub const MAX_OUTPUT_TIMES: usize = 1_000_000;
+/// At most this many administrations per dose entry.
+pub const MAX_DOSE_COUNT: u32 = 100_000;
+/// At most this many arm × class combinations (each is a system of ODEs).
+pub const MAX_ARM_CLASSES: usize = 10_000;
+/// Longest simulated span: a century, s.
+pub const MAX_DURATION: f64 = 100.0 * 365.25 * units::DAY;
+/// Tolerated mismatch between the sum of organ flows and cardiac output.
+pub const FLOW_TOLERANCE: f64 = 0.01;
+
+const DEFAULT_SEED: u64 = 1;
+const DEFAULT_RTOL: f64 = 1e-8;
+const DEFAULT_ATOL_FRACTION: f64 = 1e-12;
+const DEFAULT_DIAMETER_NM: f64 = 100.0;
+
+/// Validates `spec` (parsed from `locator`'s text) into a runnable study.
+pub fn resolve(spec: &StudySpec, loc: &Locator) -> Result<Study, StudyError> {
+    let r = Resolver { loc };
+    r.study(spec)
+}
+
+struct Resolver<'a, 't> {
+    loc: &'a Locator<'t>,
+}
+
+type Res<T> = Result<T, StudyError>;
+
+impl Resolver<'_, '_> {
+    fn err<T>(&self, path: &KeyPath, msg: impl Into<String>, hint: Option<String>) -> Res<T> {
+        Err(self.loc.error(path, msg, hint))
+    }
+
+    fn identifier(&self, path: &KeyPath, name: &str, what: &str) -> Res<()> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok {
+            Ok(())
+        } else {
+            self.err(
+                path,
+                format!("`{name}` is not a valid {what} name"),
+                Some("use 1 to 64 letters, digits, `_` or `-`".into()),
+            )
+        }
+    }
+
+    fn fraction(&self, path: &KeyPath, v: f64) -> Res<f64> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(v)
+        } else {
+            self.err(
+                path,
+                format!("{v} is not a fraction"),
+                Some("expected a number from 0 to 1".into()),
+            )
+        }
+    }
+
+    fn non_negative(&self, path: &KeyPath, v: f64, dim: Dimension) -> Res<f64> {
+        if v.is_finite() && v >= 0.0 {
+            Ok(v)
+        } else {
+            self.err(
+                path,
+                format!("{} must not be negative", units::format_human(v, dim)),
+                None,
+            )
+        }
+    }
+
+    fn positive(&self, path: &KeyPath, v: f64, dim: Dimension) -> Res<f64> {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            self.err(
+                path,
+                format!("{} must be greater than zero", units::format_human(v, dim)),
+                None,
+            )
+        }
+    }
+
+    fn time_within(&self, path: &KeyPath, t: f64, duration: f64) -> Res<f64> {
+        if (0.0..=duration).contains(&t) {
+            Ok(t)
+        } else {
+            self.err(
+                path,
+                format!(
+                    "{} is outside the study (0 to {})",
+                    units::format_human(t, Dimension::Time),
+                    units::format_human(duration, Dimension::Time)
+                ),
+                Some("lengthen `study.duration` or move this time".into()),
+            )
+        }
+    }
+
+    fn study(&self, spec: &StudySpec) -> Res<Study> {
+        let root = KeyPath::root();
+        let sp = root.key("study");
+        let h = &spec.study;
+        self.identifier(&sp.key("name"), &h.name, "study")?;
+        let duration = self.positive(&sp.key("duration"), h.duration.si(), Dimension::Time)?;
+        if duration > MAX_DURATION {
+            return self.err(&sp.key("duration"), "longer than a century", None);
+        }
+        let output_interval = match h.output_interval {
+            Some(i) => self.positive(&sp.key("output_interval"), i.si(), Dimension::Time)?,
+            None => default_interval(duration),
+        };
+        let steps = (duration / output_interval).ceil();
+        if steps + h.output_times.len() as f64 > MAX_OUTPUT_TIMES as f64 {
+            return self.err(
+                &sp.key("output_interval"),
+                format!("this interval gives {steps} output rows, more than {MAX_OUTPUT_TIMES}"),
+                Some("choose a longer output interval".into()),
+            );
+        }
+        let mut output_times: Vec<f64> = (0..=steps as usize)
+            .map(|i| (i as f64 * output_interval).min(duration))
+            .collect();
+        for (i, t) in h.output_times.iter().enumerate() {
+            output_times.push(self.time_within(
+                &sp.key("output_times").index(i),
+                t.si(),
+                duration,
+            )?);
+        }
+        let mut report_times = Vec::new();
+        for (i, t) in h.report_times.iter().enumerate() {
+            let t = self.time_within(&sp.key("report_times").index(i), t.si(), duration)?;
+            report_times.push(t);
+            output_times.push(t);
+        }
+        output_times.sort_by(f64::total_cmp);
+        output_times.dedup();
+
+        let solver = self.solver(&spec.solver)?;
+
+        // The study-wide body: preset, then the user's values.
+        let body_spec = self.body_spec(&root.key("body"), &BodySpec::default(), &spec.body)?;
+        let vesicles = self.vesicles(spec, &body_spec)?;
+        let class_names: Vec<&str> = vesicles.iter().map(|v| v.name.as_str()).collect();
+
+        let arm_specs: Vec<(KeyPath, ArmSpec)> = if spec.arms.is_empty() {
+            vec![(
+                root.clone(),
+                ArmSpec {
+                    name: "main".into(),
+                    ..Default::default()
+                },
+            )]
+        } else {
+            spec.arms
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (root.key("arms").index(i), a.clone()))
+                .collect()
+        };
+        let mut arms = Vec::new();
+        let mut resolved_arms = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (path, arm) in &arm_specs {
+            self.identifier(&path.key("name"), &arm.name, "arm")?;
+            if !seen.insert(arm.name.clone()) {
+                return self.err(
+                    &path.key("name"),
+                    format!("arm `{}` is defined twice", arm.name),
+                    None,
+                );
+            }
+            let arm_body = match &arm.body {
+                Some(b) => self.body_spec(&path.key("body"), &spec.body, b)?,
+                None => body_spec.clone(),
+            };
+            let body = self.body(&path.key("body"), &arm_body)?;
+            for (ci, class) in vesicles.iter().enumerate() {
+                for (ligand, _) in &class.ligands {
+                    if !body.affinity.contains_key(ligand) {
+                        return self.err(
+                            &root.key("vesicles").index(ci).key("ligands").key(ligand),
+                            format!("ligand `{ligand}` has no affinity table in arm `{}`", arm.name),
+                            Some(format!("add `[body.affinity.{ligand}]` with the organs it targets, e.g. `brain = 30`")),
+                        );
+                    }
+                }
+            }
+            let mut doses = Vec::new();
+            for (i, d) in spec.doses.iter().enumerate() {
+                doses.push(self.dose(
+                    &root.key("doses").index(i),
+                    d,
+                    &class_names,
+                    &body,
+                    duration,
+                )?);
+            }
+            for (i, d) in arm.doses.iter().enumerate() {
+                doses.push(self.dose(
+                    &path.key("doses").index(i),
+                    d,
+                    &class_names,
+                    &body,
+                    duration,
+                )?);
+            }
+            let mut sources = Vec::new();
+            for (i, s) in spec.sources.iter().enumerate() {
+                sources.push(self.source(
+                    &root.key("sources").index(i),
+                    s,
+                    &class_names,
+                    duration,
+                )?);
+            }
+            for (i, s) in arm.sources.iter().enumerate() {
+                sources.push(self.source(
+                    &path.key("sources").index(i),
+                    s,
+                    &class_names,
+                    duration,
+                )?);
+            }
+            if doses.is_empty() && sources.is_empty() {
+                return self.err(
+                    path,
+                    format!("nothing enters the body in arm `{}`", arm.name),
+                    Some("add a `[[doses]]` or `[[sources]]` entry".into()),
+                );
+            }
+            let resolved_arm = ArmSpec {
+                name: arm.name.clone(),
+                body: Some(arm_body),
+                doses: arm.doses.clone(),
+                sources: arm.sources.clone(),
+            };
+            arms.push(Arm {
+                name: arm.name.clone(),
+                body,
+                doses,
+                sources,
+            });
+            resolved_arms.push(resolved_arm);
+        }
+        let arm_classes: usize = arms.iter().map(|a| a.classes().len()).sum();
+        if arm_classes > MAX_ARM_CLASSES {
+            return self.err(
+                &root.key("arms"),
+                format!("{arm_classes} arm × vesicle-class systems, more than {MAX_ARM_CLASSES}"),
+                Some("split the study into several files".into()),
+            );
+        }
+
+        let resolved = StudySpec {
+            study: StudyHeader {
+                seed: Some(h.seed.unwrap_or(DEFAULT_SEED)),
+                output_interval: Some(Time::from_si(output_interval)),
+                ..h.clone()
+            },
+            solver: SolverSpec {
+                rtol: Some(solver.rtol),
+                atol_fraction: Some(solver.atol_fraction),
+            },
+            body: body_spec,
+            vesicles: vesicles.iter().map(vesicle_spec).collect(),
+            doses: spec.doses.clone(),
+            sources: spec.sources.clone(),
+            arms: if spec.arms.is_empty() {
+                Vec::new()
+            } else {
+                resolved_arms
+            },
+        };
+        Ok(Study {
+            name: h.name.clone(),
+            description: h.description.clone(),
+            seed: h.seed.unwrap_or(DEFAULT_SEED),
+            duration,
+            output_times,
+            report_times,
+            solver,
+            vesicles,
+            arms,
+            resolved,
+        })
+    }
+
+    fn solver(&self, s: &SolverSpec) -> Res<SolverSettings> {
+        let p = KeyPath::root().key("solver");
+        let rtol = s.rtol.unwrap_or(DEFAULT_RTOL);
+        if !(1e-14..=1e-2).contains(&rtol) {
+            return self.err(
+                &p.key("rtol"),
+                format!("rtol {rtol} is out of range"),
+                Some("use a value from 1e-14 to 1e-2".into()),
+            );
+        }
+        let atol_fraction = s.atol_fraction.unwrap_or(DEFAULT_ATOL_FRACTION);
+        if !(atol_fraction > 0.0 && atol_fraction <= 1e-2) {
+            return self.err(
+                &p.key("atol_fraction"),
+                format!("atol_fraction {atol_fraction} is out of range"),
+                Some("use a value greater than 0 and at most 1e-2".into()),
+            );
+        }
+        Ok(SolverSettings {
+            rtol,
+            atol_fraction,
+        })
+    }
+
+    /// The preset of the species named (by `over`, else `base`), merged with
+    /// `base` and then `over`. Rest and tumour flows left unset are derived.
+    fn body_spec(&self, path: &KeyPath, base: &BodySpec, over: &BodySpec) -> Res<BodySpec> {
+        let species = over
+            .species
+            .clone()
+            .or(base.species.clone())
+            .unwrap_or_else(|| "mouse".into());
+        let Some(preset) = species::preset(&species) else {
+            let hint = did_you_mean(&species, SPECIES).map(|s| format!("did you mean `{s}`?"));
+            return self.err(
+                &path.key("species"),
+                format!(
+                    "unknown species `{species}`; presets exist for {}",
+                    SPECIES.join(", ")
+                ),
+                hint.or(Some(
+                    "override every organ value of the closest preset instead".into(),
+                )),
+            );
+        };
+        {
+            let (key, user) = (path, over);
+            for name in user.organs.keys() {
+                match Organ::from_name(name) {
+                    Some(Organ::Tumour) => {
+                        return self.err(
+                            &key.key("organs").key(name),
+                            "the tumour is declared as `[body.tumour]`, not among the organs",
+                            None,
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        let hint = did_you_mean(name, Organ::all_names())
+                            .map(|s| format!("did you mean `{s}`?"));
+                        return self.err(
+                            &key.key("organs").key(name),
+                            format!(
+                                "unknown organ `{name}`; organs are {}",
+                                Organ::STANDARD.map(|o| o.name()).join(", ")
+                            ),
+                            hint,
+                        );
+                    }
+                }
+            }
+            if user
+                .organs
+                .get("lungs")
+                .and_then(|l| l.blood_flow)
+                .is_some()
+            {
+                return self.err(
+                    &key.key("organs").key("lungs").key("blood_flow"),
+                    "the lungs receive the whole cardiac output; their flow is not set separately",
+                    Some("change `body.cardiac_output` instead".into()),
+                );
+            }
+        }
+        let user = base.clone().merge(over.clone());
+        let rest_flow_set = user.organs.get("rest").and_then(|r| r.blood_flow).is_some();
+        let mut merged = BodySpec {
+            species: Some(species),
+            ..preset
+        }
+        .merge(user);
+        if let Some(t) = merged.tumour.take() {
+            let mut t = species::tumour_defaults().merge(t);
+            if t.blood_flow.is_none() {
+                let v = t.volume.map(|v| v.si()).unwrap_or(0.0);
+                t.blood_flow = Some(Flow::from_si(
+                    v * species::TUMOUR_PERFUSION_PER_MIN / units::MINUTE,
+                ));
+            }
+            merged.tumour = Some(t);
+        }
+        if !rest_flow_set {
+            // The rest of the body takes whatever the listed organs leave.
+            let co = merged.cardiac_output.map(|c| c.si()).unwrap_or(0.0);
+            let others: f64 = merged
+                .organs
+                .iter()
+                .filter(|(n, _)| n.as_str() != "rest" && n.as_str() != "lungs")
+                .filter_map(|(_, o)| o.blood_flow.map(|f| f.si()))
+                .sum::<f64>()
+                + merged
+                    .tumour
+                    .as_ref()
+                    .and_then(|t| t.blood_flow)
+                    .map(|f| f.si())
+                    .unwrap_or(0.0);
+            if let Some(rest) = merged.organs.get_mut("rest") {
+                rest.blood_flow = Some(Flow::from_si(co - others));
+            }
+        }
+        Ok(merged)
+    }
+
+    fn body(&self, path: &KeyPath, b: &BodySpec) -> Res<Body> {
+        let get = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let cardiac_output = self.positive(
+            &path.key("cardiac_output"),
+            get(b.cardiac_output.map(|v| v.si())),
+            Dimension::Flow,
+        )?;
+        let blood_volume = self.positive(
+            &path.key("blood_volume"),
+            get(b.blood_volume.map(|v| v.si())),
+            Dimension::Volume,
+        )?;
+        let lymph_volume = self.positive(
+            &path.key("lymph_volume"),
+            get(b.lymph_volume.map(|v| v.si())),
+            Dimension::Volume,
+        )?;
+        let lymph_flow = self.positive(
+            &path.key("lymph_flow"),
+            get(b.lymph_flow.map(|v| v.si())),
+            Dimension::Flow,
+        )?;
+        let mp = path.key("mps");
+        let mps = Mps {
+            capacity: self.non_negative(
+                &mp.key("capacity"),
+                get(b.mps.capacity),
+                Dimension::Count,
+            )?,
+            km: self.positive(
+                &mp.key("km"),
+                get(b.mps.km.map(|k| k.si())),
+                Dimension::Concentration,
+            )?,
+            ps_weight: self.fraction(&mp.key("ps_weight"), get(b.mps.ps_weight))?,
+            cd47_protection: self
+                .fraction(&mp.key("cd47_protection"), get(b.mps.cd47_protection))?,
+        };
+        let mut organs = Vec::new();
+        for organ in Organ::STANDARD {
+            let spec = b.organs.get(organ.name()).cloned().unwrap_or_default();
+            let op = path.key("organs").key(organ.name());
+            organs.push(self.organ(&op, organ, &spec, cardiac_output)?);
+        }
+        if let Some(t) = &b.tumour {
+            organs.push(self.organ(&path.key("tumour"), Organ::Tumour, t, cardiac_output)?);
+        }
+        // Flows: arterial inflows of all organs but the lungs add up to the
+        // cardiac output (the portal organs' blood passes the liver after).
+        let total: f64 = organs
+            .iter()
+            .filter(|o| o.organ != Organ::Lungs)
+            .map(|o| o.blood_flow)
+            .sum();
+        if ((total - cardiac_output) / cardiac_output).abs() > FLOW_TOLERANCE {
+            return self.err(
+                &path.key("organs").key("rest").key("blood_flow"),
+                format!(
+                    "organ blood flows add up to {}, but the cardiac output is {}",
+                    units::format_human(total, Dimension::Flow),
+                    units::format_human(cardiac_output, Dimension::Flow)
+                ),
+                Some("leave `rest.blood_flow` unset to let it take the remainder, or make the flows add up".into()),
+            );
+        }
+        if let Some(rest) = organs.iter().find(|o| o.organ == Organ::Rest)
+            && rest.blood_flow <= 0.0
+        {
+            return self.err(
+                &path.key("organs").key("rest").key("blood_flow"),
+                "the organ flows leave nothing for the rest of the body",
+                Some("lower some organ flows or raise `body.cardiac_output`".into()),
+            );
+        }
+        let vascular: f64 = organs.iter().map(|o| o.vascular_volume).sum();
+        if vascular > 0.9 * blood_volume {
+            return self.err(
+                &path.key("blood_volume"),
+                format!(
+                    "organ vascular beds hold {} but the blood volume is {}",
+                    units::format_human(vascular, Dimension::Volume),
+                    units::format_human(blood_volume, Dimension::Volume)
+                ),
+                Some("at least 10 % of blood must remain in the large vessels: raise `blood_volume` or lower `vascular_fraction`s".into()),
+            );
+        }
+        let depot = |name: &str, d: &DepotSpec| -> Res<Depot> {
+            let dp = path.key("routes").key(name);
+            Ok(Depot {
+                absorption: self.non_negative(
+                    &dp.key("absorption_rate"),
+                    get(d.absorption_rate.map(|r| r.si())),
+                    Dimension::Rate,
+                )?,
+                degradation: self.non_negative(
+                    &dp.key("degradation_rate"),
+                    get(d.degradation_rate.map(|r| r.si())),
+                    Dimension::Rate,
+                )?,
+            })
+        };
+        let lp = path.key("lung_trapping");
+        let lung_trapping = LungTrapping {
+            d50: self.positive(
+                &lp.key("d50"),
+                get(b.lung_trapping.d50.map(|d| d.si())),
+                Dimension::Length,
+            )?,
+            width: self.positive(
+                &lp.key("width"),
+                get(b.lung_trapping.width.map(|d| d.si())),
+                Dimension::Length,
+            )?,
+            max_extraction: self.fraction(
+                &lp.key("max_extraction"),
+                get(b.lung_trapping.max_extraction),
+            )?,
+        };
+        if lung_trapping.max_extraction >= 1.0 {
+            return self.err(
+                &lp.key("max_extraction"),
+                "an extraction of 1 would take up every vesicle instantly",
+                Some("use a value below 1".into()),
+            );
+        }
+        let intraperitoneal = depot("intraperitoneal", &b.routes.intraperitoneal)?;
+        let subcutaneous = depot("subcutaneous", &b.routes.subcutaneous)?;
+        let mut affinity = BTreeMap::new();
+        for (ligand, targets) in &b.affinity {
+            let lp = path.key("affinity").key(ligand);
+            self.identifier(&lp, ligand, "ligand")?;
+            let mut row = BTreeMap::new();
+            for (organ_name, factor) in targets {
+                let Some(organ) = Organ::from_name(organ_name) else {
+                    let hint = did_you_mean(organ_name, Organ::all_names())
+                        .map(|s| format!("did you mean `{s}`?"));
+                    return self.err(
+                        &lp.key(organ_name),
+                        format!("unknown organ `{organ_name}`"),
+                        hint,
+                    );
+                };
+                if !(factor.is_finite() && *factor >= 0.0) {
+                    return self.err(
+                        &lp.key(organ_name),
+                        format!("affinity {factor} must be a non-negative number"),
+                        None,
+                    );
+                }
+                row.insert(organ, *factor);
+            }
+            affinity.insert(ligand.clone(), row);
+        }
+        Ok(Body {
+            species: b.species.clone().unwrap_or_default(),
+            cardiac_output,
+            blood_volume,
+            lymph_volume,
+            lymph_flow,
+            mps,
+            organs,
+            lung_trapping,
+            intraperitoneal,
+            subcutaneous,
+            affinity,
+        })
+    }
+
+    fn organ(
+        &self,
+        p: &KeyPath,
+        organ: Organ,
+        s: &OrganSpec,
+        cardiac_output: f64,
+    ) -> Res<OrganParams> {
+        let get = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let volume = self.positive(
+            &p.key("volume"),
+            get(s.volume.map(|v| v.si())),
+            Dimension::Volume,
+        )?;
+        let blood_flow = match organ {
+            Organ::Lungs => cardiac_output,
+            _ => self.non_negative(
+                &p.key("blood_flow"),
+                get(s.blood_flow.map(|f| f.si())),
+                Dimension::Flow,
+            )?,
+        };
+        let extraction = |key: &str, v: Option<f64>| -> Res<f64> {
+            let v = self.fraction(&p.key(key), get(v))?;
+            if v >= 1.0 {
+                return self.err(
+                    &p.key(key),
+                    "an extraction of 1 would take up every vesicle instantly",
+                    Some("use a value below 1, e.g. 0.99".into()),
+                );
+            }
+            Ok(v)
+        };
+        let mps_extraction = extraction("mps_extraction", s.mps_extraction)?;
+        if mps_extraction > 0.0 && !matches!(organ, Organ::Liver | Organ::Spleen) {
+            return self.err(
+                &p.key("mps_extraction"),
+                format!(
+                    "macrophage (MPS) clearance is modelled in liver and spleen only, not in `{}`",
+                    organ.name()
+                ),
+                Some("use `uptake_extraction` for linear uptake in this organ".into()),
+            );
+        }
+        Ok(OrganParams {
+            organ,
+            volume,
+            blood_flow,
+            vascular_volume: volume
+                * self.fraction(&p.key("vascular_fraction"), get(s.vascular_fraction))?,
+            uptake_extraction: extraction("uptake_extraction", s.uptake_extraction)?,
+            mps_extraction,
+            degradation: self.non_negative(
+                &p.key("degradation_rate"),
+                get(s.degradation_rate.map(|r| r.si())),
+                Dimension::Rate,
+            )?,
+            efflux: self.non_negative(
+                &p.key("efflux_rate"),
+                get(s.efflux_rate.map(|r| r.si())),
+                Dimension::Rate,
+            )?,
+            excretion: self.non_negative(
+                &p.key("excretion_rate"),
+                get(s.excretion_rate.map(|r| r.si())),
+                Dimension::Rate,
+            )?,
+        })
+    }
+
+    fn vesicles(&self, spec: &StudySpec, body: &BodySpec) -> Res<Vec<VesicleClass>> {
+        let mut out: Vec<VesicleClass> = Vec::new();
+        for (i, v) in spec.vesicles.iter().enumerate() {
+            let p = KeyPath::root().key("vesicles").index(i);
+            self.identifier(&p.key("name"), &v.name, "vesicle class")?;
+            if out.iter().any(|o| o.name == v.name) {
+                return self.err(
+                    &p.key("name"),
+                    format!("vesicle class `{}` is defined twice", v.name),
+                    None,
+                );
+            }
+            let diameter = v
+                .diameter
+                .map(|d| d.si())
+                .unwrap_or(DEFAULT_DIAMETER_NM * units::NANOMETRE);
+            if !(1.0 * units::NANOMETRE..=10.0 * units::MICROMETRE).contains(&diameter) {
+                return self.err(
+                    &p.key("diameter"),
+                    format!(
+                        "{} is not a vesicle diameter",
+                        units::format_human(diameter, Dimension::Length)
+                    ),
+                    Some("extracellular vesicles measure from about 30 nm to 5 µm".into()),
+                );
+            }
+            let ps_exposure = v.ps_exposure.unwrap_or(1.0);
+            if !(ps_exposure.is_finite() && (0.0..=100.0).contains(&ps_exposure)) {
+                return self.err(
+                    &p.key("ps_exposure"),
+                    format!("{ps_exposure} is out of range"),
+                    Some("1 is natural small EVs, 0 fully masked; at most 100".into()),
+                );
+            }
+            let mut ligands = Vec::new();
+            for (name, density) in &v.ligands {
+                if !(density.is_finite() && *density >= 0.0) {
+                    return self.err(
+                        &p.key("ligands").key(name),
+                        format!("density {density} must be a non-negative number"),
+                        None,
+                    );
+                }
+                if !body.affinity.contains_key(name)
+                    && spec.arms.iter().all(|a| {
+                        a.body
+                            .as_ref()
+                            .is_none_or(|b| !b.affinity.contains_key(name))
+                    })
+                {
+                    let hint = did_you_mean(name, body.affinity.keys().map(|s| s.as_str()))
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("add `[body.affinity.{name}]` with the organs it targets, e.g. `brain = 30`"));
+                    return self.err(
+                        &p.key("ligands").key(name),
+                        format!("ligand `{name}` has no affinity table"),
+                        Some(hint),
+                    );
+                }
+                ligands.push((name.clone(), *density));
+            }
+            out.push(VesicleClass {
+                name: v.name.clone(),
+                diameter,
+                ps_exposure,
+                cd47: self.fraction(&p.key("cd47"), v.cd47.unwrap_or(0.0))?,
+                ligands,
+                blood_degradation: self.non_negative(
+                    &p.key("blood_degradation_rate"),
+                    v.blood_degradation_rate.map(|r| r.si()).unwrap_or(0.0),
+                    Dimension::Rate,
+                )?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn class_index(&self, path: &KeyPath, name: &str, classes: &[&str]) -> Res<usize> {
+        match classes.iter().position(|c| *c == name) {
+            Some(i) => Ok(i),
+            None => {
+                let hint = match did_you_mean(name, classes.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None if classes.is_empty() => "define it with a `[[vesicles]]` entry".into(),
+                    None => format!("defined classes: {}", classes.join(", ")),
+                };
+                self.err(path, format!("unknown vesicle class `{name}`"), Some(hint))
+            }
+        }
+    }
+
+    fn dose(
+        &self,
+        p: &KeyPath,
+        d: &DoseSpec,
+        classes: &[&str],
+        body: &Body,
+        duration: f64,
+    ) -> Res<Dose> {
+        let class = self.class_index(&p.key("vesicles"), &d.vesicles, classes)?;
+        let amount = d.amount.si();
+        if !(amount.is_finite() && amount > 0.0 && amount <= 1e30) {
+            return self.err(
+                &p.key("amount"),
+                format!("{amount} is not a dose"),
+                Some("give a number of vesicles greater than 0, e.g. 1e10".into()),
+            );
+        }
+        let administration = match d.route {
+            Route::IvBolus => Administration::IvBolus,
+            Route::IvInfusion => {
+                let Some(len) = d.duration else {
+                    return self.err(
+                        &p.key("route"),
+                        "an infusion needs a `duration`",
+                        Some("add e.g. `duration = \"30 min\"`".into()),
+                    );
+                };
+                Administration::IvInfusion {
+                    duration: self.positive(&p.key("duration"), len.si(), Dimension::Time)?,
+                }
+            }
+            Route::Intraperitoneal => Administration::Intraperitoneal,
+            Route::Subcutaneous => Administration::Subcutaneous,
+            Route::Local => {
+                let Some(site) = &d.site else {
+                    return self.err(
+                        &p.key("route"),
+                        "a local dose needs a `site`",
+                        Some("add e.g. `site = \"tumour\"`".into()),
+                    );
+                };
+                let organ = match Organ::from_name(site) {
+                    Some(o) if body.organ(o).is_some() => o,
+                    Some(_) => {
+                        return self.err(
+                            &p.key("site"),
+                            "this body has no tumour",
+                            Some("declare one with `[body.tumour]`".into()),
+                        );
+                    }
+                    None => {
+                        let hint = did_you_mean(site, Organ::all_names())
+                            .map(|s| format!("did you mean `{s}`?"));
+                        return self.err(&p.key("site"), format!("unknown organ `{site}`"), hint);
+                    }
+                };
+                Administration::Local(organ)
+            }
+        };
+        if d.duration.is_some() && d.route != Route::IvInfusion {
+            return self.err(
+                &p.key("duration"),
+                "only an `iv_infusion` takes a `duration`",
+                None,
+            );
+        }
+        if d.site.is_some() && d.route != Route::Local {
+            return self.err(&p.key("site"), "only a `local` dose takes a `site`", None);
+        }
+        let start =
+            self.time_within(&p.key("at"), d.at.map(|t| t.si()).unwrap_or(0.0), duration)?;
+        let count = d.count.unwrap_or(1);
+        if count == 0 || count > MAX_DOSE_COUNT {
+            return self.err(
+                &p.key("count"),
+                format!("{count} administrations"),
+                Some(format!("use 1 to {MAX_DOSE_COUNT}")),
+            );
+        }
+        let every = match (d.every, count) {
+            (_, 1) => 0.0,
+            (Some(e), _) => self.positive(&p.key("every"), e.si(), Dimension::Time)?,
+            (None, _) => {
+                return self.err(
+                    &p.key("count"),
+                    "repeated doses need an interval",
+                    Some("add e.g. `every = \"24 h\"`".into()),
+                );
+            }
+        };
+        let times: Vec<f64> = (0..count).map(|k| start + k as f64 * every).collect();
+        let last = times[times.len() - 1];
+        let end = match administration {
+            Administration::IvInfusion { duration: len } => last + len,
+            _ => last,
+        };
+        if end > duration * (1.0 + 1e-12) {
+            return self.err(
+                p,
+                format!(
+                    "the schedule ends at {}, after the end of the study ({})",
+                    units::format_human(end, Dimension::Time),
+                    units::format_human(duration, Dimension::Time)
+                ),
+                Some("lengthen `study.duration` or lower `count`".into()),
+            );
+        }
+        if let Administration::IvInfusion { duration: len } = administration
+            && count > 1
+            && len > every
+        {
+            return self.err(
+                &p.key("duration"),
+                "infusions of this schedule overlap",
+                Some("make the infusion shorter than `every`".into()),
+            );
+        }
+        Ok(Dose {
+            class,
+            administration,
+            amount,
+            times,
+        })
+    }
+
+    fn source(&self, p: &KeyPath, s: &SourceSpec, classes: &[&str], duration: f64) -> Res<Source> {
+        let class = self.class_index(&p.key("vesicles"), &s.vesicles, classes)?;
+        let rate = self.non_negative(&p.key("rate"), s.rate.si(), Dimension::Rate)?;
+        let start = self.time_within(
+            &p.key("start"),
+            s.start.map(|t| t.si()).unwrap_or(0.0),
+            duration,
+        )?;
+        let end = self.time_within(
+            &p.key("end"),
+            s.end.map(|t| t.si()).unwrap_or(duration),
+            duration,
+        )?;
+        if end <= start {
+            return self.err(&p.key("end"), "the release ends before it starts", None);
+        }
+        Ok(Source {
+            class,
+            rate,
+            start,
+            end,
+        })
+    }
+}
+
+/// About 500 rows, on a round step.
+fn default_interval(duration: f64) -> f64 {
+    const STEPS: [f64; 12] = [
+        1.0,
+        10.0,
+        30.0,
+        60.0,
+        300.0,
+        600.0,
+        1800.0,
+        3600.0,
+        6.0 * 3600.0,
+        86400.0,
+        7.0 * 86400.0,
+        30.0 * 86400.0,
+    ];
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| duration / s <= 500.0)
+        .unwrap_or(duration / 500.0)
+}
+
+fn vesicle_spec(v: &VesicleClass) -> VesicleSpec {
+    VesicleSpec {
+        name: v.name.clone(),
+        diameter: Some(Length::from_si(v.diameter)),
+        ps_exposure: Some(v.ps_exposure),
+        cd47: Some(v.cd47),
+        ligands: v.ligands.iter().cloned().collect(),
+        blood_degradation_rate: Some(Rate::from_si(v.blood_degradation)),
+    }
+}

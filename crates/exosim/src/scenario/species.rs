@@ -1,0 +1,334 @@
+//! Species presets: organ volumes and blood flows, and default vesicle
+//! disposition per organ.
+//!
+//! Physiology (tissue volumes as a share of body weight, blood flows as a
+//! share of cardiac output) comes from the standard PBPK tables:
+//!
+//! * Brown RP, Delp MD, Lindstedt SL, Rhomberg LR, Beliles RP (1997).
+//!   Physiological parameter values for physiologically based pharmacokinetic
+//!   models. *Toxicol Ind Health* 13:407–484. Organ weights (Table 4, mouse;
+//!   Table 7, human), blood volume, mouse cardiac output (Table 22) and mouse
+//!   regional flows (Table 24); residual blood (vascular) fractions (Table 30,
+//!   rat values, used for mouse and human where no other value is given).
+//! * Williams LR, Leggett RW (1989). Reference values for resting blood flow
+//!   to organs of man. *Clin Phys Physiol Meas* 10:187–217: human cardiac
+//!   output and regional flows.
+//!
+//! Values marked *assumed* are not in those tables; they are honest defaults,
+//! overridable like every other value. Vesicle disposition defaults (uptake
+//! per passage, degradation, efflux) are calibrated so that the default mouse
+//! reproduces the published circulation and organ pattern of small EVs (see
+//! `REFERENCE` notes on each value and the tests in `tests/reference_mouse.rs`).
+
+use crate::units::{Concentration, Flow, Length, Rate, Volume};
+
+use super::spec::{BodySpec, DepotSpec, LungTrappingSpec, MpsSpec, OrganSpec, RoutesSpec};
+
+/// Organs of the body engine, besides blood, lymph and the optional tumour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Organ {
+    /// Liver: hepatic artery plus portal blood from gut and spleen; Kupffer cells.
+    Liver,
+    /// Spleen: red-pulp macrophages; drains into the portal vein.
+    Spleen,
+    /// Lungs: receive the whole cardiac output (pulmonary circulation).
+    Lungs,
+    /// Kidneys.
+    Kidneys,
+    /// Heart (myocardium).
+    Heart,
+    /// Brain, behind the blood–brain barrier.
+    Brain,
+    /// Gastrointestinal tract; drains into the portal vein.
+    Gut,
+    /// All remaining tissue: muscle, skin, fat, bone.
+    Rest,
+    /// An optional tumour fed from arterial blood.
+    Tumour,
+}
+
+impl Organ {
+    /// The organs every body has, in output order.
+    pub const STANDARD: [Organ; 8] = [
+        Organ::Liver,
+        Organ::Spleen,
+        Organ::Lungs,
+        Organ::Kidneys,
+        Organ::Heart,
+        Organ::Brain,
+        Organ::Gut,
+        Organ::Rest,
+    ];
+
+    /// Name used in study files and output columns.
+    pub fn name(self) -> &'static str {
+        match self {
+            Organ::Liver => "liver",
+            Organ::Spleen => "spleen",
+            Organ::Lungs => "lungs",
+            Organ::Kidneys => "kidneys",
+            Organ::Heart => "heart",
+            Organ::Brain => "brain",
+            Organ::Gut => "gut",
+            Organ::Rest => "rest",
+            Organ::Tumour => "tumour",
+        }
+    }
+
+    /// Parses a name as written in a study file.
+    pub fn from_name(name: &str) -> Option<Organ> {
+        Organ::STANDARD
+            .iter()
+            .chain(std::iter::once(&Organ::Tumour))
+            .copied()
+            .find(|o| o.name() == name)
+    }
+
+    /// Every name a study may use, for "did you mean" hints.
+    pub fn all_names() -> Vec<&'static str> {
+        Organ::STANDARD
+            .iter()
+            .chain(std::iter::once(&Organ::Tumour))
+            .map(|o| o.name())
+            .collect()
+    }
+}
+
+/// Species with a preset.
+pub const SPECIES: [&str; 2] = ["mouse", "human"];
+
+/// One organ row of a preset: physiology and disposition.
+struct Row {
+    organ: Organ,
+    /// Tissue volume, % of body weight (density 1 g/mL).
+    percent_body_weight: f64,
+    /// Arterial inflow, % of cardiac output (lungs: ignored, they get all of it).
+    percent_cardiac_output: f64,
+    vascular_fraction: f64,
+    uptake_extraction: f64,
+    mps_extraction: f64,
+    degradation_per_hour: f64,
+    efflux_per_hour: f64,
+    excretion_per_hour: f64,
+}
+
+/// Mouse, 25 g (Brown et al. 1997). Flows: liver is the hepatic artery only;
+/// Brown's portal share (14.1 %) is split into gut 13.0 % and spleen 1.1 %
+/// (*assumed* split: the spleen is not tabulated separately for the mouse).
+/// Vascular fractions: Brown Table 30 (rat) for liver 0.21, spleen 0.22, lungs
+/// 0.36, kidneys 0.16, heart 0.26, brain 0.03; gut 0.05 and rest 0.02 *assumed*.
+const MOUSE: [Row; 8] = [
+    row(
+        Organ::Liver,
+        5.49,
+        2.0,
+        0.21,
+        0.004,
+        0.028,
+        0.045,
+        0.03,
+        0.002,
+    ),
+    row(Organ::Spleen, 0.35, 1.1, 0.22, 0.0, 0.059, 0.015, 0.0, 0.0),
+    row(Organ::Lungs, 0.73, 0.0, 0.36, 0.00043, 0.0, 0.015, 0.0, 0.0),
+    row(Organ::Kidneys, 1.67, 9.1, 0.16, 0.0067, 0.0, 0.4, 0.0, 0.1),
+    row(Organ::Heart, 0.50, 6.6, 0.26, 0.0013, 0.0, 0.1, 0.0, 0.0),
+    row(Organ::Brain, 1.65, 3.3, 0.03, 0.0002, 0.0, 0.1, 0.0, 0.0),
+    row(Organ::Gut, 4.22, 13.0, 0.05, 0.0026, 0.0, 0.15, 0.0, 0.05),
+    row(Organ::Rest, 0.0, 0.0, 0.02, 0.00123, 0.0, 0.05, 0.1, 0.0),
+];
+
+/// Human, 70 kg. Volumes: Brown et al. 1997 (% body weight). Flows: Williams
+/// & Leggett 1989 (hepatic artery 6.5 %, gut 16 % incl. pancreas, spleen 3 %,
+/// kidneys 19 %, heart 4 %, brain 12 %). Disposition: the mouse values, an
+/// *assumption* until human EV kinetics are published.
+const HUMAN: [Row; 8] = [
+    row(
+        Organ::Liver,
+        2.57,
+        6.5,
+        0.21,
+        0.0,
+        0.045,
+        0.015,
+        0.08,
+        0.002,
+    ),
+    row(Organ::Spleen, 0.26, 3.0, 0.22, 0.0, 0.35, 0.002, 0.0, 0.0),
+    row(Organ::Lungs, 0.76, 0.0, 0.36, 0.0006, 0.0, 0.004, 0.01, 0.0),
+    row(Organ::Kidneys, 0.44, 19.0, 0.16, 0.008, 0.0, 0.4, 0.0, 0.1),
+    row(Organ::Heart, 0.47, 4.0, 0.26, 0.001, 0.0, 0.1, 0.0, 0.0),
+    row(Organ::Brain, 2.00, 12.0, 0.03, 0.0002, 0.0, 0.1, 0.0, 0.0),
+    row(Organ::Gut, 1.71, 16.0, 0.05, 0.004, 0.0, 0.2, 0.0, 0.05),
+    row(Organ::Rest, 0.0, 0.0, 0.02, 0.0015, 0.0, 0.05, 0.1, 0.0),
+];
+
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    organ: Organ,
+    percent_body_weight: f64,
+    percent_cardiac_output: f64,
+    vascular_fraction: f64,
+    uptake_extraction: f64,
+    mps_extraction: f64,
+    degradation_per_hour: f64,
+    efflux_per_hour: f64,
+    excretion_per_hour: f64,
+) -> Row {
+    Row {
+        organ,
+        percent_body_weight,
+        percent_cardiac_output,
+        vascular_fraction,
+        uptake_extraction,
+        mps_extraction,
+        degradation_per_hour,
+        efflux_per_hour,
+        excretion_per_hour,
+    }
+}
+
+/// Whole-body values of a preset.
+struct Whole {
+    body_weight_g: f64,
+    /// Blood volume, % of body weight (Brown 1997: mouse 4.9, human 7.9).
+    blood_percent: f64,
+    cardiac_output_ml_per_min: f64,
+    /// Lymph nodes and vessels (*assumed*).
+    lymph_volume_ml: f64,
+    /// Lymph return to blood (*assumed*: about 0.2 % of plasma flow).
+    lymph_flow_ml_per_min: f64,
+}
+
+const MOUSE_WHOLE: Whole = Whole {
+    body_weight_g: 25.0,
+    blood_percent: 4.9,
+    cardiac_output_ml_per_min: 13.98,
+    lymph_volume_ml: 0.15,
+    lymph_flow_ml_per_min: 0.02,
+};
+
+const HUMAN_WHOLE: Whole = Whole {
+    body_weight_g: 70_000.0,
+    blood_percent: 7.9,
+    cardiac_output_ml_per_min: 6500.0,
+    lymph_volume_ml: 350.0,
+    lymph_flow_ml_per_min: 2.0,
+};
+
+/// The complete preset of a species as a fully populated spec, so that user
+/// overrides merge over it field by field. `None` for an unknown species.
+pub fn preset(species: &str) -> Option<BodySpec> {
+    let (rows, whole) = match species {
+        "mouse" => (&MOUSE, &MOUSE_WHOLE),
+        "human" => (&HUMAN, &HUMAN_WHOLE),
+        _ => return None,
+    };
+    let bw = whole.body_weight_g;
+    let co = whole.cardiac_output_ml_per_min;
+    let listed_percent: f64 = rows.iter().map(|r| r.percent_body_weight).sum();
+    let listed_flow: f64 = rows.iter().map(|r| r.percent_cardiac_output).sum();
+    let organs = rows
+        .iter()
+        .map(|r| {
+            // "Rest" is what the table does not list: body weight less organs
+            // and blood; cardiac output less the listed organ flows.
+            let (percent_bw, percent_co) = match r.organ {
+                Organ::Rest => (
+                    100.0 - listed_percent - whole.blood_percent,
+                    100.0 - listed_flow,
+                ),
+                _ => (r.percent_body_weight, r.percent_cardiac_output),
+            };
+            let blood_flow = match r.organ {
+                Organ::Lungs => None,
+                _ => Some(Flow::ml_per_min(co * percent_co / 100.0)),
+            };
+            let spec = OrganSpec {
+                volume: Some(Volume::millilitres(bw * percent_bw / 100.0)),
+                blood_flow,
+                vascular_fraction: Some(r.vascular_fraction),
+                uptake_extraction: Some(r.uptake_extraction),
+                mps_extraction: Some(r.mps_extraction),
+                degradation_rate: Some(Rate::per_hour(r.degradation_per_hour)),
+                efflux_rate: Some(Rate::per_hour(r.efflux_per_hour)),
+                excretion_rate: Some(Rate::per_hour(r.excretion_per_hour)),
+            };
+            (r.organ.name().to_string(), spec)
+        })
+        .collect();
+    Some(BodySpec {
+        species: Some(species.to_string()),
+        cardiac_output: Some(Flow::ml_per_min(co)),
+        blood_volume: Some(Volume::millilitres(bw * whole.blood_percent / 100.0)),
+        lymph_volume: Some(Volume::millilitres(whole.lymph_volume_ml)),
+        lymph_flow: Some(Flow::ml_per_min(whole.lymph_flow_ml_per_min)),
+        mps: default_mps(),
+        organs,
+        tumour: None,
+        routes: default_routes(),
+        lung_trapping: default_lung_trapping(),
+        affinity: Default::default(),
+    })
+}
+
+/// Macrophage recognition defaults. All *assumed* (free parameters): the
+/// share of recognition through phosphatidylserine (Matsumoto et al. 2020:
+/// blocking PS slows clearance) and the protection by CD47 (Kamerkar et al.
+/// 2017: longer circulation, factor not published). Km is set so that 1e10
+/// vesicles in a mouse stay in the linear range and 1e12 saturate.
+fn default_mps() -> MpsSpec {
+    MpsSpec {
+        capacity: Some(1.0),
+        km: Some(Concentration::per_ml(2e11)),
+        ps_weight: Some(0.7),
+        cd47_protection: Some(0.6),
+    }
+}
+
+/// Lung trapping defaults (*assumed*): vesicles of 1 µm and more lodge in
+/// lung capillaries (large EVs go to the lung first, then the liver: J
+/// Extracell Vesicles 2021 systematic review); 100 nm EVs pass freely.
+fn default_lung_trapping() -> LungTrappingSpec {
+    LungTrappingSpec {
+        d50: Some(Length::nanometres(800.0)),
+        width: Some(Length::nanometres(60.0)),
+        max_extraction: Some(0.5),
+    }
+}
+
+/// Depot defaults (*assumed*): absorption half-lives of about 3 h (ip) and
+/// 10 h (sc) into lymph, with a fifth to a third lost at the site.
+fn default_routes() -> RoutesSpec {
+    RoutesSpec {
+        intraperitoneal: DepotSpec {
+            absorption_rate: Some(Rate::per_hour(0.23)),
+            degradation_rate: Some(Rate::per_hour(0.06)),
+        },
+        subcutaneous: DepotSpec {
+            absorption_rate: Some(Rate::per_hour(0.07)),
+            degradation_rate: Some(Rate::per_hour(0.03)),
+        },
+    }
+}
+
+/// Defaults of a tumour organ when a study declares `[body.tumour]`: leaky
+/// vessels give a small enhanced permeability and retention (EPR) uptake
+/// (*assumed*; synthetic nanoparticles reach a median 0.7 % of dose,
+/// Wilhelm et al. 2016).
+pub fn tumour_defaults() -> OrganSpec {
+    OrganSpec {
+        volume: Some(Volume::millilitres(0.1)),
+        blood_flow: None,
+        vascular_fraction: Some(0.1),
+        uptake_extraction: Some(0.01),
+        mps_extraction: Some(0.0),
+        degradation_rate: Some(Rate::per_hour(0.02)),
+        efflux_rate: Some(Rate::per_hour(0.0)),
+        excretion_rate: Some(Rate::per_hour(0.0)),
+    }
+}
+
+/// Tumour blood flow per tissue volume when not given (*assumed*: 0.2 mL/min
+/// per mL, a typical value for solid tumours).
+pub const TUMOUR_PERFUSION_PER_MIN: f64 = 0.2;
