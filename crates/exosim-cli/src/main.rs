@@ -177,7 +177,8 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
     for s in &result.summaries {
         let pk = s.pk.as_ref();
         let show = |v: Option<f64>, d: Dimension| {
-            v.map(|x| format_human(x, d)).unwrap_or_else(|| "—".into())
+            v.map(|x| three_digits(&format_human(x, d)))
+                .unwrap_or_else(|| "—".into())
         };
         println!(
             "{:<22} {:>12} {:>14} {:>10} {:>10}",
@@ -218,4 +219,16 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
     }
     println!();
     println!("results in {}", dir.display());
+}
+
+/// "7.66942 min" → "7.67 min": three significant digits are plenty on a terminal.
+fn three_digits(text: &str) -> String {
+    let (number, unit) = text.split_once(' ').unwrap_or((text, ""));
+    match number.parse::<f64>() {
+        Ok(x) if x != 0.0 && x.is_finite() => {
+            let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+            format!("{x:.decimals$} {unit}").trim_end().to_string()
+        }
+        _ => text.to_string(),
+    }
 }
