@@ -20,14 +20,14 @@ fn main() {
     let study = load_study(&study_path).unwrap_or_else(|e| panic!("{e}"));
     let arm = &study.arms[0];
     let model = pbpk::build(&study, arm);
-    let tol = tolerances(&study, arm);
+    let tol = tolerances(&study, arm, &model);
     let solve = || {
         network::simulate(
             &model.network,
             &model.events,
             &study.output_times,
             study.duration,
-            tol,
+            &tol,
             |_| {},
         )
         .expect("the reference study solves")

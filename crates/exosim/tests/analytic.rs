@@ -9,10 +9,7 @@ use exosim::body::network::{
 use exosim::body::pbpk::Place;
 use exosim::scenario::parse_study;
 
-const TOL: Tolerances = Tolerances {
-    rtol: 1e-10,
-    atol: 1e-6,
-};
+const RTOL: f64 = 1e-10;
 
 fn rel(a: f64, b: f64) -> f64 {
     (a - b).abs() / b.abs().max(1e-300)
@@ -44,10 +41,7 @@ fn one_compartment_bolus_is_exponential_decay() {
         &events,
         &times,
         7200.0,
-        Tolerances {
-            atol: dose * 1e-16,
-            ..TOL
-        },
+        &Tolerances::uniform(RTOL, dose * 1e-16, net.len()),
         |_| {},
     )
     .unwrap();
@@ -92,10 +86,7 @@ fn two_compartment_bolus_matches_biexponential() {
         &events,
         &times,
         end,
-        Tolerances {
-            atol: dose * 1e-16,
-            ..TOL
-        },
+        &Tolerances::uniform(RTOL, dose * 1e-16, net.len()),
         |_| {},
     )
     .unwrap();
@@ -139,7 +130,7 @@ fn constant_infusion_reaches_its_steady_state() {
         &events,
         &times,
         end,
-        Tolerances { atol: 1e-3, ..TOL },
+        &Tolerances::uniform(RTOL, 1e-3, net.len()),
         |_| {},
     )
     .unwrap();
@@ -188,10 +179,7 @@ fn repeated_boluses_superpose() {
         &events,
         &times,
         end,
-        Tolerances {
-            atol: dose * 1e-16,
-            ..TOL
-        },
+        &Tolerances::uniform(RTOL, dose * 1e-16, net.len()),
         |_| {},
     )
     .unwrap();
@@ -239,7 +227,7 @@ fn michaelis_menten_elimination_matches_its_integrated_form() {
         &events,
         &times,
         end,
-        Tolerances { atol: 1e-2, ..TOL },
+        &Tolerances::uniform(RTOL, 1e-2, net.len()),
         |_| {},
     )
     .unwrap();

@@ -85,33 +85,36 @@ pub fn simulate_arm(
     progress: impl FnMut(f64),
 ) -> Result<ArmCourse, SolveError> {
     let model = pbpk::build(study, arm);
-    let tol = tolerances(study, arm);
+    let tol = tolerances(study, arm, &model);
     let traj = network::simulate(
         &model.network,
         &model.events,
         &study.output_times,
         study.duration,
-        tol,
+        &tol,
         progress,
     )?;
     Ok(observe(arm, &model, traj))
 }
 
-/// Absolute tolerance scaled to the arm's largest input, so that a dose of
-/// 1e10 and one of 1e3 are solved to the same relative accuracy.
-pub fn tolerances(study: &Study, arm: &Arm) -> Tolerances {
-    let scale = arm
-        .classes()
-        .into_iter()
-        .map(|c| {
-            let (d, r) = arm.input_by(c, study.duration);
-            d + r
-        })
-        .fold(0.0, f64::max)
-        .max(1.0);
+/// Tolerances of an arm: the study's relative tolerance, and an absolute
+/// tolerance per state scaled to the input of the state's own class, so that
+/// a dose of 1e10 and one of 1e3 are solved to the same relative accuracy,
+/// in one arm or in two.
+pub fn tolerances(study: &Study, arm: &Arm, model: &ArmModel) -> Tolerances {
+    let mut atol = vec![study.solver.atol_fraction; model.network.len()];
+    for cs in &model.classes {
+        let (dosed, released) = arm.input_by(cs.class, study.duration);
+        let scale = (dosed + released).max(1.0);
+        for (_, states) in cs.places(&arm.body) {
+            for i in states {
+                atol[i] = study.solver.atol_fraction * scale;
+            }
+        }
+    }
     Tolerances {
         rtol: study.solver.rtol,
-        atol: study.solver.atol_fraction * scale,
+        atol,
     }
 }
 
@@ -165,7 +168,9 @@ pub struct ClassSummary {
     /// Vesicles released by sources over the study.
     pub released: f64,
     /// Non-compartmental figures of blood concentration (blood amount over
-    /// blood volume), from the first dose, when the class was dosed.
+    /// blood volume) after the first dose, up to the next administration of
+    /// the class, when the class was dosed. An infusion's figures are those of
+    /// its whole course (peak at its end).
     pub pk: Option<pk::PkFigures>,
     /// Share of everything that entered (dosed + released) in each place at
     /// each report time: `{"3600": {"liver": 0.6, …}}`, keys in seconds.
@@ -185,16 +190,34 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
             let last = course.times.len() - 1;
             let dosed = cc.dosed[last];
             let blood = cc.series(Place::Blood).unwrap_or(&[]);
-            let pk = arm
+            // Figures of the first dose: from it up to (not including) the
+            // next administration of the class, where counts jump.
+            let mut dose_times: Vec<f64> = arm
                 .doses
                 .iter()
                 .filter(|d| d.class == cc.class)
                 .flat_map(|d| d.times.iter().copied())
-                .min_by(f64::total_cmp)
-                .map(|first| {
-                    let conc: Vec<f64> = blood.iter().map(|n| n / arm.body.blood_volume).collect();
-                    pk::non_compartmental(&course.times, &conc, first, dosed)
-                });
+                .collect();
+            dose_times.sort_by(f64::total_cmp);
+            let pk = dose_times.first().map(|&first| {
+                let next = dose_times
+                    .iter()
+                    .copied()
+                    .find(|&t| t > first)
+                    .unwrap_or(f64::INFINITY);
+                let within = course.times.iter().take_while(|&&t| t < next).count();
+                let first_dose = arm
+                    .doses
+                    .iter()
+                    .filter(|d| d.class == cc.class && d.times.contains(&first))
+                    .map(|d| d.amount)
+                    .sum();
+                let conc: Vec<f64> = blood[..within]
+                    .iter()
+                    .map(|n| n / arm.body.blood_volume)
+                    .collect();
+                pk::non_compartmental(&course.times[..within], &conc, first, first_dose)
+            });
             let mut fraction_of_dose = BTreeMap::new();
             for &t in &study.report_times {
                 let Some(k) = course.times.iter().position(|&x| x == t) else {
@@ -217,19 +240,16 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
                     .collect();
                 fraction_of_dose.insert(format!("{t}"), shares);
             }
+            // First time of the largest count; organs never reached have no peak.
             let peak_time_s = cc
                 .places
                 .iter()
                 .filter(|p| matches!(p.place, Place::Tissue(_)))
-                .map(|p| {
-                    let k = p
-                        .counts
-                        .iter()
-                        .enumerate()
-                        .max_by(|a, b| a.1.total_cmp(b.1))
-                        .map(|(k, _)| k)
-                        .unwrap_or(0);
-                    (p.place.name().to_string(), course.times[k])
+                .filter_map(|p| {
+                    let (k, max) = p.counts.iter().enumerate().fold((0, 0.0), |best, (k, &c)| {
+                        if c > best.1 { (k, c) } else { best }
+                    });
+                    (max > 0.0).then(|| (p.place.name().to_string(), course.times[k]))
                 })
                 .collect();
             ClassSummary {

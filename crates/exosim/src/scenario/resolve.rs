@@ -15,6 +15,8 @@ pub const MAX_OUTPUT_TIMES: usize = 1_000_000;
 pub const MAX_DOSE_COUNT: u32 = 100_000;
 /// At most this many arm × class combinations (each is a system of ODEs).
 pub const MAX_ARM_CLASSES: usize = 10_000;
+/// At most this many numbers in the output table (400 MB of f64).
+pub const MAX_OUTPUT_CELLS: usize = 50_000_000;
 /// Longest simulated span: a century, s.
 pub const MAX_DURATION: f64 = 100.0 * 365.25 * units::DAY;
 /// Tolerated mismatch between the sum of organ flows and cardiac output.
@@ -190,17 +192,6 @@ impl Resolver<'_, '_> {
                 None => body_spec.clone(),
             };
             let body = self.body(&path.key("body"), &arm_body)?;
-            for (ci, class) in vesicles.iter().enumerate() {
-                for (ligand, _) in &class.ligands {
-                    if !body.affinity.contains_key(ligand) {
-                        return self.err(
-                            &root.key("vesicles").index(ci).key("ligands").key(ligand),
-                            format!("ligand `{ligand}` has no affinity table in arm `{}`", arm.name),
-                            Some(format!("add `[body.affinity.{ligand}]` with the organs it targets, e.g. `brain = 30`")),
-                        );
-                    }
-                }
-            }
             let mut doses = Vec::new();
             for (i, d) in spec.doses.iter().enumerate() {
                 doses.push(self.dose(
@@ -247,15 +238,32 @@ impl Resolver<'_, '_> {
             let resolved_arm = ArmSpec {
                 name: arm.name.clone(),
                 body: Some(arm_body),
-                doses: arm.doses.clone(),
-                sources: arm.sources.clone(),
+                doses: arm.doses.iter().map(filled_dose).collect(),
+                sources: arm
+                    .sources
+                    .iter()
+                    .map(|x| filled_source(x, duration))
+                    .collect(),
             };
-            arms.push(Arm {
+            let resolved = Arm {
                 name: arm.name.clone(),
                 body,
                 doses,
                 sources,
-            });
+            };
+            for ci in resolved.classes() {
+                let class = &vesicles[ci];
+                for (ligand, _) in &class.ligands {
+                    if !resolved.body.affinity.contains_key(ligand) {
+                        return self.err(
+                            &root.key("vesicles").index(ci).key("ligands").key(ligand),
+                            format!("ligand `{ligand}` has no affinity table in arm `{}`", arm.name),
+                            Some(format!("add `[body.affinity.{ligand}]` with the organs it targets, e.g. `brain = 30`")),
+                        );
+                    }
+                }
+            }
+            arms.push(resolved);
             resolved_arms.push(resolved_arm);
         }
         let arm_classes: usize = arms.iter().map(|a| a.classes().len()).sum();
@@ -267,6 +275,20 @@ impl Resolver<'_, '_> {
             );
         }
 
+        // Places per class: blood, organs, lymph, two depots, two sinks.
+        let places = 6 + arms.iter().map(|a| a.body.organs.len()).max().unwrap_or(0);
+        let cells = arm_classes
+            .saturating_mul(places)
+            .saturating_mul(output_times.len());
+        if cells > MAX_OUTPUT_CELLS {
+            return self.err(
+                &sp.key("output_interval"),
+                format!(
+                    "the output table would hold {cells} numbers, more than {MAX_OUTPUT_CELLS}"
+                ),
+                Some("choose a longer output interval, or fewer arms".into()),
+            );
+        }
         let resolved = StudySpec {
             study: StudyHeader {
                 seed: Some(h.seed.unwrap_or(DEFAULT_SEED)),
@@ -279,8 +301,12 @@ impl Resolver<'_, '_> {
             },
             body: body_spec,
             vesicles: vesicles.iter().map(vesicle_spec).collect(),
-            doses: spec.doses.clone(),
-            sources: spec.sources.clone(),
+            doses: spec.doses.iter().map(filled_dose).collect(),
+            sources: spec
+                .sources
+                .iter()
+                .map(|x| filled_source(x, duration))
+                .collect(),
             arms: if spec.arms.is_empty() {
                 Vec::new()
             } else {
@@ -385,8 +411,23 @@ impl Resolver<'_, '_> {
                 );
             }
         }
-        let user = base.clone().merge(over.clone());
+        // An arm of another species starts from its own preset: the
+        // study-wide values were written for the study's species.
+        let base_species = base.species.clone().unwrap_or_else(|| "mouse".into());
+        let user = if base_species == species {
+            base.clone().merge(over.clone())
+        } else {
+            over.clone()
+        };
         let rest_flow_set = user.organs.get("rest").and_then(|r| r.blood_flow).is_some();
+        let mut preset = preset;
+        if let (Some(co), Some(preset_co)) = (user.cardiac_output, preset.cardiac_output) {
+            // Organs keep their share of a changed cardiac output.
+            let scale = co.si() / preset_co.si();
+            for organ in preset.organs.values_mut() {
+                organ.blood_flow = organ.blood_flow.map(|q| Flow::from_si(q.si() * scale));
+            }
+        }
         let mut merged = BodySpec {
             species: Some(species),
             ..preset
@@ -417,6 +458,17 @@ impl Resolver<'_, '_> {
                     .and_then(|t| t.blood_flow)
                     .map(|f| f.si())
                     .unwrap_or(0.0);
+            if co - others <= 0.0 {
+                return self.err(
+                    &path.key("cardiac_output"),
+                    format!(
+                        "the organ flows ({}) leave nothing of the cardiac output ({}) for the rest of the body",
+                        units::format_human(others, Dimension::Flow),
+                        units::format_human(co, Dimension::Flow)
+                    ),
+                    Some("lower some organ flows or raise `body.cardiac_output`".into()),
+                );
+            }
             if let Some(rest) = merged.organs.get_mut("rest") {
                 rest.blood_flow = Some(Flow::from_si(co - others));
             }
@@ -635,12 +687,20 @@ impl Resolver<'_, '_> {
                 Some("use `uptake_extraction` for linear uptake in this organ".into()),
             );
         }
+        let vascular_fraction =
+            self.fraction(&p.key("vascular_fraction"), get(s.vascular_fraction))?;
+        if vascular_fraction <= 0.0 {
+            return self.err(
+                &p.key("vascular_fraction"),
+                "every organ needs some blood to be reached by vesicles",
+                Some("use a fraction greater than 0, e.g. 0.02".into()),
+            );
+        }
         Ok(OrganParams {
             organ,
             volume,
             blood_flow,
-            vascular_volume: volume
-                * self.fraction(&p.key("vascular_fraction"), get(s.vascular_fraction))?,
+            vascular_volume: volume * vascular_fraction,
             uptake_extraction: extraction("uptake_extraction", s.uptake_extraction)?,
             mps_extraction,
             degradation: self.non_negative(
@@ -832,8 +892,8 @@ impl Resolver<'_, '_> {
             );
         }
         let every = match (d.every, count) {
-            (_, 1) => 0.0,
             (Some(e), _) => self.positive(&p.key("every"), e.si(), Dimension::Time)?,
+            (None, 1) => 0.0,
             (None, _) => {
                 return self.err(
                     &p.key("count"),
@@ -899,6 +959,24 @@ impl Resolver<'_, '_> {
             start,
             end,
         })
+    }
+}
+
+/// A dose with its defaults written out, for the resolved study.
+fn filled_dose(d: &DoseSpec) -> DoseSpec {
+    DoseSpec {
+        at: Some(d.at.unwrap_or(Time::from_si(0.0))),
+        count: Some(d.count.unwrap_or(1)),
+        ..d.clone()
+    }
+}
+
+/// A source with its defaults written out, for the resolved study.
+fn filled_source(s: &SourceSpec, duration: f64) -> SourceSpec {
+    SourceSpec {
+        start: Some(s.start.unwrap_or(Time::from_si(0.0))),
+        end: Some(s.end.unwrap_or(Time::from_si(duration))),
+        ..s.clone()
     }
 }
 

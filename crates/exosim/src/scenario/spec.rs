@@ -83,7 +83,8 @@ pub struct BodySpec {
     /// `mouse` or `human`.
     #[serde(default)]
     pub species: Option<String>,
-    /// Blood pumped by the heart; every organ flow is a share of it.
+    /// Blood pumped by the heart. Changing it scales the preset's organ
+    /// flows (their shares stay); flows set in the study are kept as given.
     #[serde(default)]
     pub cardiac_output: Option<Flow>,
     /// Total blood volume (arterial, venous and organ vascular beds).

@@ -18,7 +18,7 @@
 //! overridable like every other value. Vesicle disposition defaults (uptake
 //! per passage, degradation, efflux) are calibrated so that the default mouse
 //! reproduces the published circulation and organ pattern of small EVs (see
-//! `REFERENCE` notes on each value and the tests in `tests/reference_mouse.rs`).
+//! the `DISPOSITION` table and the tests in `tests/reference_mouse.rs`).
 
 use crate::units::{Concentration, Flow, Length, Rate, Volume};
 
@@ -97,19 +97,15 @@ impl Organ {
 /// Species with a preset.
 pub const SPECIES: [&str; 2] = ["mouse", "human"];
 
-/// One organ row of a preset: physiology and disposition.
+/// One organ row of a species preset: physiology only.
 struct Row {
     organ: Organ,
     /// Tissue volume, % of body weight (density 1 g/mL).
     percent_body_weight: f64,
     /// Arterial inflow, % of cardiac output (lungs: ignored, they get all of it).
     percent_cardiac_output: f64,
+    /// Share of the organ's volume that is blood.
     vascular_fraction: f64,
-    uptake_extraction: f64,
-    mps_extraction: f64,
-    degradation_per_hour: f64,
-    efflux_per_hour: f64,
-    excretion_per_hour: f64,
 }
 
 /// Mouse, 25 g (Brown et al. 1997). Flows: liver is the hepatic artery only;
@@ -118,68 +114,84 @@ struct Row {
 /// Vascular fractions: Brown Table 30 (rat) for liver 0.21, spleen 0.22, lungs
 /// 0.36, kidneys 0.16, heart 0.26, brain 0.03; gut 0.05 and rest 0.02 *assumed*.
 const MOUSE: [Row; 8] = [
-    row(
-        Organ::Liver,
-        5.49,
-        2.0,
-        0.21,
-        0.004,
-        0.028,
-        0.045,
-        0.03,
-        0.002,
-    ),
-    row(Organ::Spleen, 0.35, 1.1, 0.22, 0.0, 0.059, 0.015, 0.0, 0.0),
-    row(Organ::Lungs, 0.73, 0.0, 0.36, 0.00043, 0.0, 0.015, 0.0, 0.0),
-    row(Organ::Kidneys, 1.67, 9.1, 0.16, 0.0067, 0.0, 0.4, 0.0, 0.1),
-    row(Organ::Heart, 0.50, 6.6, 0.26, 0.0013, 0.0, 0.1, 0.0, 0.0),
-    row(Organ::Brain, 1.65, 3.3, 0.03, 0.0002, 0.0, 0.1, 0.0, 0.0),
-    row(Organ::Gut, 4.22, 13.0, 0.05, 0.0026, 0.0, 0.15, 0.0, 0.05),
-    row(Organ::Rest, 0.0, 0.0, 0.02, 0.00123, 0.0, 0.05, 0.1, 0.0),
+    row(Organ::Liver, 5.49, 2.0, 0.21),
+    row(Organ::Spleen, 0.35, 1.1, 0.22),
+    row(Organ::Lungs, 0.73, 0.0, 0.36),
+    row(Organ::Kidneys, 1.67, 9.1, 0.16),
+    row(Organ::Heart, 0.50, 6.6, 0.26),
+    row(Organ::Brain, 1.65, 3.3, 0.03),
+    row(Organ::Gut, 4.22, 13.0, 0.05),
+    row(Organ::Rest, 0.0, 0.0, 0.02),
 ];
 
 /// Human, 70 kg. Volumes: Brown et al. 1997 (% body weight). Flows: Williams
 /// & Leggett 1989 (hepatic artery 6.5 %, gut 16 % incl. pancreas, spleen 3 %,
-/// kidneys 19 %, heart 4 %, brain 12 %). Disposition: the mouse values, an
-/// *assumption* until human EV kinetics are published.
+/// kidneys 19 %, heart 4 %, brain 12 %). Vascular fractions as for the mouse.
 const HUMAN: [Row; 8] = [
-    row(
-        Organ::Liver,
-        2.57,
-        6.5,
-        0.21,
-        0.0,
-        0.045,
-        0.015,
-        0.08,
-        0.002,
-    ),
-    row(Organ::Spleen, 0.26, 3.0, 0.22, 0.0, 0.35, 0.002, 0.0, 0.0),
-    row(Organ::Lungs, 0.76, 0.0, 0.36, 0.0006, 0.0, 0.004, 0.01, 0.0),
-    row(Organ::Kidneys, 0.44, 19.0, 0.16, 0.008, 0.0, 0.4, 0.0, 0.1),
-    row(Organ::Heart, 0.47, 4.0, 0.26, 0.001, 0.0, 0.1, 0.0, 0.0),
-    row(Organ::Brain, 2.00, 12.0, 0.03, 0.0002, 0.0, 0.1, 0.0, 0.0),
-    row(Organ::Gut, 1.71, 16.0, 0.05, 0.004, 0.0, 0.2, 0.0, 0.05),
-    row(Organ::Rest, 0.0, 0.0, 0.02, 0.0015, 0.0, 0.05, 0.1, 0.0),
+    row(Organ::Liver, 2.57, 6.5, 0.21),
+    row(Organ::Spleen, 0.26, 3.0, 0.22),
+    row(Organ::Lungs, 0.76, 0.0, 0.36),
+    row(Organ::Kidneys, 0.44, 19.0, 0.16),
+    row(Organ::Heart, 0.47, 4.0, 0.26),
+    row(Organ::Brain, 2.00, 12.0, 0.03),
+    row(Organ::Gut, 1.71, 16.0, 0.05),
+    row(Organ::Rest, 0.0, 0.0, 0.02),
 ];
 
-#[allow(clippy::too_many_arguments)]
 const fn row(
     organ: Organ,
     percent_body_weight: f64,
     percent_cardiac_output: f64,
     vascular_fraction: f64,
-    uptake_extraction: f64,
-    mps_extraction: f64,
-    degradation_per_hour: f64,
-    efflux_per_hour: f64,
-    excretion_per_hour: f64,
 ) -> Row {
     Row {
         organ,
         percent_body_weight,
         percent_cardiac_output,
         vascular_fraction,
+    }
+}
+
+/// How an organ handles small EVs: extraction per passage (non-macrophage
+/// and macrophage), then first-order degradation, efflux back to blood and
+/// excretion, per hour.
+struct Disposition {
+    organ: Organ,
+    uptake_extraction: f64,
+    mps_extraction: f64,
+    degradation_per_hour: f64,
+    efflux_per_hour: f64,
+    excretion_per_hour: f64,
+}
+
+/// Small-EV disposition, calibrated in the mouse to the published pattern
+/// (REFERENCE: blood half-life about 7 min, Matsumoto 2020; terminal phase
+/// of hours, Kim 2019; liver the largest share, liver and kidney peaking
+/// within 1 h, lung and spleen at 2–12 h, J Extracell Vesicles 2021 review).
+/// Extraction ratios, not clearances, carry over between species, so the
+/// human preset uses the same table with human flows: an *assumption* until
+/// human EV kinetics are published.
+const DISPOSITION: [Disposition; 8] = [
+    disposition(Organ::Liver, 0.004, 0.028, 0.045, 0.03, 0.002),
+    disposition(Organ::Spleen, 0.0, 0.059, 0.015, 0.0, 0.0),
+    disposition(Organ::Lungs, 0.00043, 0.0, 0.015, 0.0, 0.0),
+    disposition(Organ::Kidneys, 0.0067, 0.0, 0.4, 0.0, 0.1),
+    disposition(Organ::Heart, 0.0013, 0.0, 0.1, 0.0, 0.0),
+    disposition(Organ::Brain, 0.0002, 0.0, 0.1, 0.0, 0.0),
+    disposition(Organ::Gut, 0.0026, 0.0, 0.15, 0.0, 0.05),
+    disposition(Organ::Rest, 0.00123, 0.0, 0.05, 0.1, 0.0),
+];
+
+const fn disposition(
+    organ: Organ,
+    uptake_extraction: f64,
+    mps_extraction: f64,
+    degradation_per_hour: f64,
+    efflux_per_hour: f64,
+    excretion_per_hour: f64,
+) -> Disposition {
+    Disposition {
+        organ,
         uptake_extraction,
         mps_extraction,
         degradation_per_hour,
@@ -230,7 +242,9 @@ pub fn preset(species: &str) -> Option<BodySpec> {
     let listed_flow: f64 = rows.iter().map(|r| r.percent_cardiac_output).sum();
     let organs = rows
         .iter()
-        .map(|r| {
+        .zip(DISPOSITION.iter())
+        .map(|(r, d)| {
+            debug_assert_eq!(r.organ, d.organ);
             // "Rest" is what the table does not list: body weight less organs
             // and blood; cardiac output less the listed organ flows.
             let (percent_bw, percent_co) = match r.organ {
@@ -248,11 +262,11 @@ pub fn preset(species: &str) -> Option<BodySpec> {
                 volume: Some(Volume::millilitres(bw * percent_bw / 100.0)),
                 blood_flow,
                 vascular_fraction: Some(r.vascular_fraction),
-                uptake_extraction: Some(r.uptake_extraction),
-                mps_extraction: Some(r.mps_extraction),
-                degradation_rate: Some(Rate::per_hour(r.degradation_per_hour)),
-                efflux_rate: Some(Rate::per_hour(r.efflux_per_hour)),
-                excretion_rate: Some(Rate::per_hour(r.excretion_per_hour)),
+                uptake_extraction: Some(d.uptake_extraction),
+                mps_extraction: Some(d.mps_extraction),
+                degradation_rate: Some(Rate::per_hour(d.degradation_per_hour)),
+                efflux_rate: Some(Rate::per_hour(d.efflux_per_hour)),
+                excretion_rate: Some(Rate::per_hour(d.excretion_per_hour)),
             };
             (r.organ.name().to_string(), spec)
         })
