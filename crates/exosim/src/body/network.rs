@@ -314,7 +314,7 @@ fn integrate_segment(
         time,
         message: e.to_string(),
     };
-    let problem = OdeBuilder::<M>::new()
+    let mut problem = OdeBuilder::<M>::new()
         .t0(t0)
         .rtol(tol.rtol)
         .atol(tol.atol.iter().copied())
@@ -328,6 +328,12 @@ fn integrate_segment(
         )
         .build()
         .map_err(|e| fail(t0, e))?;
+    // diffsol's BDF keeps its step size until it may at least double it; on
+    // this system (seconds-long circulation transients, then hours-long
+    // decay) letting it grow by 10 % or more saves a quarter of the steps
+    // (885 → 655 for the mouse IV study, `cargo bench --bench body`).
+    problem.ode_options.min_timestep_growth = Some(1.1);
+    problem.ode_options.max_timestep_growth = Some(3.0);
     let mut solver = problem.bdf::<LS>().map_err(|e| fail(t0, e))?;
     solver.set_stop_time(t1).map_err(|e| fail(t0, e))?;
     // Outputs inside a step come from a quintic Hermite interpolant of the
