@@ -11,8 +11,10 @@
 
 #![warn(missing_docs)]
 
+pub mod biopsy;
 pub mod body;
 pub mod output;
+pub mod random;
 pub mod run;
 pub mod scenario;
 pub mod units;

@@ -1,0 +1,16 @@
+//! Liquid biopsy: from tumour burden to a blood test's result.
+//!
+//! The pipeline follows a vesicle marker from its source to a decision:
+//! tumour growth ([`growth`]) → shedding and blood kinetics ([`kinetics`]) →
+//! blood draw, isolation and assay ([`measurement`]) → thresholds,
+//! detection curves and screening ([`screening`]); with the statistics
+//! shared by all ([`roc`]), multi-marker signatures ([`signature`]) and
+//! cell-of-origin deconvolution ([`deconvolution`]).
+
+pub mod deconvolution;
+pub mod growth;
+pub mod kinetics;
+pub mod measurement;
+pub mod roc;
+pub mod screening;
+pub mod signature;
