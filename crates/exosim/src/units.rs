@@ -38,6 +38,8 @@ pub const HOUR: f64 = 3600.0;
 pub const DAY: f64 = 86_400.0;
 /// Seconds in a week.
 pub const WEEK: f64 = 604_800.0;
+/// One Julian year (365.25 days), s: screening intervals and tumour histories.
+pub const YEAR: f64 = 31_557_600.0;
 /// Cubic metres in a millilitre, the volume unit of most lab protocols.
 pub const MILLILITRE: f64 = 1e-6;
 /// Cubic metres in a microlitre.
@@ -104,7 +106,7 @@ impl Dimension {
     /// Human list of accepted units, shown in every error so the user can fix the text.
     pub fn accepted(self) -> &'static str {
         match self {
-            Dimension::Time => "ms, s, min, h, day, week",
+            Dimension::Time => "ms, s, min, h, day, week, year",
             Dimension::Length => "nm, µm (or um), mm, cm, m",
             Dimension::Volume => "nL, µL (or uL), mL, dL, L, mm3, cm3, m3",
             Dimension::Flow => "a volume per time, such as mL/min, µL/min, L/h, m3/s",
@@ -313,6 +315,10 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("wks", Conv::new(D::Time, WEEK, 1.0)),
     ("week", Conv::new(D::Time, WEEK, 1.0)),
     ("weeks", Conv::new(D::Time, WEEK, 1.0)),
+    ("yr", Conv::new(D::Time, YEAR, 1.0)),
+    ("yrs", Conv::new(D::Time, YEAR, 1.0)),
+    ("year", Conv::new(D::Time, YEAR, 1.0)),
+    ("years", Conv::new(D::Time, YEAR, 1.0)),
     // length
     ("nm", Conv::new(D::Length, 1.0, 1e9)),
     ("um", Conv::new(D::Length, 1.0, 1e6)),
@@ -988,6 +994,9 @@ mod tests {
             ("week", 604800.0),
             ("weeks", 604800.0),
             ("wk", 604800.0),
+            ("year", 31557600.0),
+            ("years", 31557600.0),
+            ("yr", 31557600.0),
             ("Min", 60.0),
             ("HOURS", 3600.0),
         ] {
