@@ -1,0 +1,197 @@
+//! The `[biopsy]` section of a study file, as written: a tumour, the marker
+//! it sheds, one or more blood tests, the decision rule and the outputs
+//! wanted (detection curve, ROC, screening).
+
+use serde::{Deserialize, Serialize};
+
+use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
+
+/// `[biopsy]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BiopsySpec {
+    /// Virtual individuals with a tumour, per curve point and for screening.
+    #[serde(default)]
+    pub cohort: Option<u64>,
+    /// Virtual healthy individuals that fix the threshold.
+    #[serde(default)]
+    pub healthy_cohort: Option<u64>,
+    /// No variability and no measurement noise: exact crossing times.
+    #[serde(default)]
+    pub deterministic: Option<bool>,
+    /// Tumour growth.
+    pub tumour: TumourSpec,
+    /// The marker and its blood kinetics.
+    pub marker: MarkerSpec,
+    /// Inter-individual variability.
+    #[serde(default)]
+    pub variability: VariabilitySpec,
+    /// Blood tests compared (draw, isolation, assay).
+    pub tests: Vec<TestSpec>,
+    /// How a test result becomes positive.
+    #[serde(default)]
+    pub decision: DecisionSpec,
+    /// Detection probability against tumour size.
+    #[serde(default)]
+    pub curve: CurveSpec,
+    /// Repeated testing from tumour initiation.
+    #[serde(default)]
+    pub screening: Option<ScreeningSpec>,
+}
+
+/// `[biopsy.tumour]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TumourSpec {
+    /// `exponential`, `logistic` or `gompertz`.
+    pub growth: String,
+    /// Volume doubling time at initiation.
+    pub doubling_time: Time,
+    /// Plateau size (logistic and Gompertz), as a diameter.
+    #[serde(default)]
+    pub capacity_diameter: Option<Length>,
+    /// Size at initiation (t = 0), as a diameter.
+    #[serde(default)]
+    pub initial_diameter: Option<Length>,
+    /// Cells per tumour volume (default 1e9 /mL, Fiala & Diamandis 2018).
+    #[serde(default)]
+    pub cells_per_volume: Option<Concentration>,
+}
+
+/// `[biopsy.marker]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkerSpec {
+    /// Name, for outputs.
+    pub name: String,
+    /// `counts` (vesicles, molecules: Poisson sampling) or `continuous`
+    /// (an analyte in arbitrary units).
+    #[serde(default)]
+    pub sampling: Option<String>,
+    /// Marker released per living tumour cell per unit time.
+    pub per_live_cell: Rate,
+    /// Marker released by each dying tumour cell.
+    #[serde(default)]
+    pub per_dying_cell: Option<Count>,
+    /// Tumour cell death rate.
+    #[serde(default)]
+    pub death_rate: Option<Rate>,
+    /// Share of the released marker that reaches blood.
+    pub fraction_to_blood: f64,
+    /// Plasma level of a healthy individual (sets the background release).
+    pub background_concentration: Concentration,
+    /// Plasma half-life of the marker.
+    pub half_life: Time,
+    /// Plasma volume.
+    #[serde(default)]
+    pub plasma_volume: Option<Volume>,
+}
+
+/// `[biopsy.variability]`: log-normal CVs between individuals.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariabilitySpec {
+    /// Of the background release.
+    #[serde(default)]
+    pub background_cv: Option<f64>,
+    /// Of the tumour's release per cell.
+    #[serde(default)]
+    pub shedding_cv: Option<f64>,
+    /// Of the elimination rate.
+    #[serde(default)]
+    pub elimination_cv: Option<f64>,
+}
+
+/// `[[biopsy.tests]]`: one blood test.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSpec {
+    /// Name, for outputs.
+    pub name: String,
+    /// Whole blood drawn.
+    #[serde(default)]
+    pub blood_volume: Option<Volume>,
+    /// Plasma share of blood.
+    #[serde(default)]
+    pub plasma_fraction: Option<f64>,
+    /// `none`, `ultracentrifugation`, `precipitation`, `size_exclusion` or `immunocapture`.
+    pub isolation: String,
+    /// Override: mean recovery.
+    #[serde(default)]
+    pub recovery_mean: Option<f64>,
+    /// Override: CV of the recovery.
+    #[serde(default)]
+    pub recovery_cv: Option<f64>,
+    /// Override: share of lipoproteins carried into the isolate.
+    #[serde(default)]
+    pub nonvesicle_carry_over: Option<f64>,
+    /// `elisa`, `nta`, `digital_plasmonic`, `spr` or `spr_nanohole`.
+    pub assay: String,
+    /// Override: plasma volume analysed.
+    #[serde(default)]
+    pub input_volume: Option<Volume>,
+    /// Override: reading CV.
+    #[serde(default)]
+    pub cv: Option<f64>,
+    /// Override: limit of detection, as a plasma concentration.
+    #[serde(default)]
+    pub lod: Option<Concentration>,
+    /// Override: technical replicates averaged.
+    #[serde(default)]
+    pub replicates: Option<u32>,
+    /// Override: signal of a lipoprotein relative to a vesicle.
+    #[serde(default)]
+    pub nonvesicle_weight: Option<f64>,
+}
+
+/// `[biopsy.decision]`: one of `specificity`, `threshold` or `rule = "lod"`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionSpec {
+    /// Threshold at this specificity on the healthy cohort (default 0.95).
+    #[serde(default)]
+    pub specificity: Option<f64>,
+    /// A fixed cut-off on the estimated plasma concentration.
+    #[serde(default)]
+    pub threshold: Option<Concentration>,
+    /// `lod`: every detected test is positive.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Prevalence for the positive predictive value.
+    #[serde(default)]
+    pub prevalence: Option<f64>,
+}
+
+/// `[biopsy.curve]`: diameters at which detection is estimated.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurveSpec {
+    /// Smallest diameter.
+    #[serde(default)]
+    pub from: Option<Length>,
+    /// Largest diameter.
+    #[serde(default)]
+    pub to: Option<Length>,
+    /// Points, spaced logarithmically.
+    #[serde(default)]
+    pub points: Option<u32>,
+    /// `steady` (tumour held at each size) or `growing` (along the growth path).
+    #[serde(default)]
+    pub burden: Option<String>,
+    /// Diameter at which the ROC curve of each test is reported.
+    #[serde(default)]
+    pub roc_diameter: Option<Length>,
+}
+
+/// `[biopsy.screening]`: tests every `interval` from tumour initiation.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningSpec {
+    /// Time between tests.
+    pub interval: Time,
+    /// Length of the screening programme.
+    pub duration: Time,
+    /// Largest step of the blood-kinetics integrator.
+    #[serde(default)]
+    pub max_step: Option<Time>,
+}
