@@ -50,6 +50,36 @@ enum Command {
         /// Study file (TOML).
         file: PathBuf,
     },
+    /// Estimate which cells a blood sample's vesicles came from (NNLS
+    /// deconvolution of marker levels against reference source profiles).
+    Deconvolve {
+        /// Reference profiles: column `marker`, then one column per source.
+        reference: PathBuf,
+        /// Measured levels: column `marker`, then one column per sample.
+        sample: PathBuf,
+        /// Bootstrap replicates (markers resampled) for the confidence intervals.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+        bootstrap: u64,
+        /// Confidence level of the intervals, between 0 and 1.
+        #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
+        level: f64,
+        /// Seed of the bootstrap's random streams.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// CSV file for the estimates (sample, source, fraction, lower, upper).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// A confidence level strictly between 0 and 1.
+fn parse_level(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err(format!(
+            "`{text}` is not a number between 0 and 1 (e.g. 0.95)"
+        )),
+    }
 }
 
 #[derive(clap::Args)]
@@ -85,6 +115,21 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|c| c),
             Err(code) => code,
         },
+        Command::Deconvolve {
+            reference,
+            sample,
+            bootstrap,
+            level,
+            seed,
+            output,
+        } => deconvolve(
+            &reference,
+            &sample,
+            bootstrap as usize,
+            level,
+            seed,
+            output.as_deref(),
+        ),
         Command::Demo { output, opts } => {
             let study = match scenario::parse_study(exosim::DEMO_STUDY, "<demo>") {
                 Ok(s) => s,
@@ -101,6 +146,89 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// `exosim deconvolve`: prints a table per sample and writes the estimates.
+fn deconvolve(
+    reference_file: &Path,
+    sample_file: &Path,
+    replicates: usize,
+    level: f64,
+    seed: u64,
+    output: Option<&Path>,
+) -> ExitCode {
+    use exosim::biopsy::deconvolution::{self as dc, DeconvolutionError};
+    let invalid = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let reference = match dc::read_reference(reference_file) {
+        Ok(r) => r,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let samples = match dc::read_samples(sample_file) {
+        Ok(s) => s,
+        Err(e) => return invalid(e.to_string()),
+    };
+    let mut results = Vec::with_capacity(samples.len());
+    for s in &samples {
+        let fit = dc::deconvolve(&reference, s)
+            .and_then(|fit| Ok((fit, dc::bootstrap(&reference, s, replicates, level, seed)?)));
+        let (fit, estimates) = match fit {
+            Ok(x) => x,
+            Err(DeconvolutionError::MissingMarker {
+                marker,
+                sample,
+                missing_from_sample,
+            }) => {
+                let (has, lacks) = if missing_from_sample {
+                    (reference_file, sample_file)
+                } else {
+                    (sample_file, reference_file)
+                };
+                return invalid(format!(
+                    "marker `{marker}` is in `{}` but missing from `{}` (sample `{sample}`); \
+                     both files must list the same markers",
+                    has.display(),
+                    lacks.display()
+                ));
+            }
+            Err(e) => return invalid(e.to_string()),
+        };
+        // Rounded so that 0.9 shows as 90, not 90.00000000000001.
+        let pct = (100_000.0 * level).round() / 1000.0;
+        println!(
+            "sample {}: {} markers, R² = {:.4}, {pct} % CI from {replicates} bootstrap replicates",
+            s.name,
+            s.markers.len(),
+            fit.r_squared
+        );
+        println!(
+            "  {:<16} {:>9}   {:>16}",
+            "source",
+            "fraction",
+            format!("{pct} % CI")
+        );
+        for e in &estimates {
+            println!(
+                "  {:<16} {:>7.1} %   [{:>5.1}, {:>5.1}] %",
+                e.source,
+                100.0 * e.fraction,
+                100.0 * e.lower,
+                100.0 * e.upper
+            );
+        }
+        println!();
+        results.push((s.name.clone(), estimates));
+    }
+    if let Some(path) = output {
+        if let Err(e) = dc::write_estimates(path, &results) {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
 }
 
 /// Reads and validates a study file, printing a located error on failure.
