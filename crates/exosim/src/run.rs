@@ -1,6 +1,6 @@
 //! Running a study end to end: engines, then recorders.
 //!
-//! [`run`] advances every arm and collects what was observed; [`write`]
+//! [`run`] advances every arm and collects what was observed; [`write()`]
 //! records it as the files users read (`timeseries.csv`, `timeseries.parquet`,
 //! `summary.json`), each written atomically.
 
