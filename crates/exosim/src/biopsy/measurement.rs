@@ -429,8 +429,7 @@ impl Protocol {
         } else {
             clean
         };
-        let estimate =
-            (signal - a.offset) / (a.gain * volume * self.isolation.recovery_mean);
+        let estimate = (signal - a.offset) / (a.gain * volume * self.isolation.recovery_mean);
         Measurement {
             in_sample,
             isolated,
@@ -482,7 +481,9 @@ pub fn poisson(rng: &mut Stream, lambda: f64) -> f64 {
     if lambda.is_nan() || lambda <= 0.0 {
         0.0
     } else if lambda < 1e18 {
-        Poisson::new(lambda).expect("finite positive mean").sample(rng)
+        Poisson::new(lambda)
+            .expect("finite positive mean")
+            .sample(rng)
     } else {
         let z: f64 = rng.sample(StandardNormal);
         (lambda + lambda.sqrt() * z).round().max(0.0)

@@ -232,7 +232,10 @@ impl ScreeningModel {
         for (name, cv) in [
             ("variability.background_cv", self.variability.background_cv),
             ("variability.shedding_cv", self.variability.shedding_cv),
-            ("variability.elimination_cv", self.variability.elimination_cv),
+            (
+                "variability.elimination_cv",
+                self.variability.elimination_cv,
+            ),
         ] {
             check(cv.is_finite() && cv >= 0.0, name, cv, "a finite CV ≥ 0")?;
         }
@@ -428,7 +431,12 @@ pub fn threshold_at_specificity(scores: &mut [f64], specificity: f64) -> f64 {
 /// `seed`. When the quantile falls among undetected tests the threshold is
 /// the LOD. The LOD rule gives the largest number below the LOD, so that
 /// every detected test is positive.
-pub fn resolve_threshold(model: &ScreeningModel, rule: ThresholdRule, n_healthy: u64, seed: u64) -> f64 {
+pub fn resolve_threshold(
+    model: &ScreeningModel,
+    rule: ThresholdRule,
+    n_healthy: u64,
+    seed: u64,
+) -> f64 {
     let lod = model.protocol.assay.lod;
     match rule {
         ThresholdRule::Fixed(t) => t,
@@ -442,7 +450,12 @@ pub fn resolve_threshold(model: &ScreeningModel, rule: ThresholdRule, n_healthy:
 }
 
 /// Specificity of `threshold` on a healthy cohort: (negatives, n, Wilson 95 % interval).
-pub fn specificity(model: &ScreeningModel, threshold: f64, n: u64, seed: u64) -> (u64, u64, (f64, f64)) {
+pub fn specificity(
+    model: &ScreeningModel,
+    threshold: f64,
+    n: u64,
+    seed: u64,
+) -> (u64, u64, (f64, f64)) {
     let negatives = healthy_scores(model, n, seed)
         .into_iter()
         .filter(|&s| s <= threshold)
@@ -817,7 +830,10 @@ mod tests {
     fn wilson_known_value() {
         // 8/10: Wilson 95 % = (0.4902, 0.9433).
         let (lo, hi) = wilson(8, 10);
-        assert!((lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4, "{lo} {hi}");
+        assert!(
+            (lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4,
+            "{lo} {hi}"
+        );
     }
 
     #[test]
