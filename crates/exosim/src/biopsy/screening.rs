@@ -337,6 +337,9 @@ impl ScreeningModel {
 
     /// Screens individual `i` of the cohort `seed`: tests from its phase
     /// every `interval` up to `duration`; its first positive test, if any.
+    /// Every individual carries a tumour from t = 0, so an early positive may
+    /// be driven by the background alone (the per-test false-positive rate is
+    /// 1 − specificity); compare with [`specificity`] when reading the times.
     pub fn screen_individual(&self, seed: u64, i: u64) -> Option<Detection> {
         let mut rng = stream(seed, DOMAIN_SCREENING, i);
         let individual = if self.deterministic {
