@@ -1,1 +1,870 @@
-//! (in progress)
+//! Decisions and outputs: thresholds, detection curves, screening.
+//!
+//! A [`ScreeningModel`] holds everything resolved from a study (SI units):
+//! the tumour, its shedding, the blood kinetics, the inter-individual
+//! variability, the test protocol, the decision threshold and the screening
+//! schedule. From it:
+//!
+//! - [`healthy_scores`] / [`resolve_threshold`]: a threshold at a target
+//!   specificity on a simulated healthy cohort, or a fixed one;
+//! - [`detection_curve`] and [`minimal_detectable_diameter`]: the
+//!   probability that one test is positive, by tumour diameter;
+//! - [`ScreeningModel::simulate_chunk`], [`ScreeningAggregate::merge`] and
+//!   [`screen_cohort`]: repeated testing of a cohort from tumour
+//!   initiation, streamed in chunks with memory independent of the cohort
+//!   size.
+//!
+//! **Determinism.** Individual `i` draws every random number (its
+//! parameters, its test phase, its tests) from its own stream
+//! `random::stream(seed, DOMAIN_*, i)`, and aggregates hold only integers
+//! (counts, fixed bins, sums in fixed point) and exact minima/maxima, so a
+//! cohort gives bit-identical results whatever the chunk size, the order of
+//! chunks or the thread that ran them.
+
+use std::ops::Range;
+
+use rand::RngExt;
+use rand_distr::{Distribution, LogNormal};
+
+use super::growth::{self, GrowthLaw, ParameterError, check};
+use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
+use super::measurement::{Assay, Isolation, Protocol};
+use crate::random::{Stream, stream};
+use crate::units::{DAY, LITRE, MILLILITRE};
+
+/// A year of 365.25 days (s).
+pub const YEAR: f64 = 365.25 * DAY;
+
+/// Stream domain of healthy cohorts (thresholds, specificity).
+pub const DOMAIN_HEALTHY: u64 = 0xB105_0001;
+/// Stream domain of detection-curve cohorts.
+pub const DOMAIN_CURVE: u64 = 0xB105_0002;
+/// Stream domain of screening cohorts.
+pub const DOMAIN_SCREENING: u64 = 0xB105_0003;
+
+/// The quantiles reported by [`ScreeningSummary`].
+pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// z for a two-sided 95 % interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The tumour of a screening model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tumour {
+    /// Growth law.
+    pub growth: GrowthLaw,
+    /// Cells at initiation (t = 0).
+    pub initial_cells: f64,
+    /// Cell density (cells/m³), default [`growth::CELLS_PER_M3`].
+    pub cells_per_m3: f64,
+}
+
+/// Inter-individual variability: each individual's background release,
+/// shedding rate and elimination rate are the nominal ones times a
+/// log-normal factor of mean 1 and the given CV (0 = none). The CVs are
+/// free parameters: no population values were found.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Variability {
+    /// CV of the background release B.
+    pub background_cv: f64,
+    /// CV of the tumour's input into blood per cell.
+    pub shedding_cv: f64,
+    /// CV of the elimination rate constant k.
+    pub elimination_cv: f64,
+}
+
+/// One individual's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Individual {
+    /// Background release B (amount/s).
+    pub background: f64,
+    /// Tumour input into blood per cell (amount/(cell·s)).
+    pub source_per_cell: f64,
+    /// Elimination rate constant k (1/s).
+    pub elimination_rate: f64,
+}
+
+/// Everything a cohort simulation needs, resolved and in SI units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScreeningModel {
+    /// The tumour.
+    pub tumour: Tumour,
+    /// Tumour release of the marker.
+    pub shedding: Shedding,
+    /// Background, elimination and plasma volume (nominal individual).
+    pub blood: BloodKinetics,
+    /// Inter-individual variability.
+    pub variability: Variability,
+    /// Draw, isolation and assay.
+    pub protocol: Protocol,
+    /// Decision threshold on the estimated plasma concentration
+    /// (amount/m³): a test is positive when detected (≥ LOD) and its
+    /// estimate is strictly above it. See [`resolve_threshold`].
+    pub threshold: f64,
+    /// Time between tests (s); each individual's first test is at a random
+    /// phase in [0, interval) (0 in deterministic mode).
+    pub interval: f64,
+    /// Length of the screening (s) from tumour initiation.
+    pub duration: f64,
+    /// Largest step (s) of the blood-kinetics integrator for non-exponential
+    /// growth (see [`crate::biopsy::kinetics::exponential_integrator_step`]).
+    pub max_step: f64,
+    /// Deterministic mode: nominal individual, tests at 0, interval, 2·interval…,
+    /// noise-free tests ([`Protocol::expected_estimate`]); the summary then
+    /// carries the exact crossing ([`ScreeningModel::deterministic_crossing`]).
+    pub deterministic: bool,
+}
+
+/// A threshold crossing of the true blood concentration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Crossing {
+    /// Time after initiation (s).
+    pub time: f64,
+    /// Tumour cells then.
+    pub cells: f64,
+    /// Tumour diameter then (m).
+    pub diameter: f64,
+    /// Blood concentration then (amount/m³).
+    pub concentration: f64,
+}
+
+/// The first positive test of one individual.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Time after initiation (s).
+    pub time: f64,
+    /// Tumour cells then.
+    pub cells: f64,
+    /// Tumour diameter then (m).
+    pub diameter: f64,
+}
+
+/// How the blood level is set for a point of a [`detection_curve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BurdenState {
+    /// The tumour is held at that size long enough for the blood level to be
+    /// steady: C = (B + s·N)/(k V). With k ≫ growth rate (minutes against
+    /// weeks) this equals the growing case to within γ/k.
+    Steady,
+    /// The blood level along the growth trajectory from initiation (and the
+    /// tumour-free steady state) at the moment the tumour reaches that size.
+    /// Sizes below `initial_cells` are evaluated at t = 0; sizes never
+    /// reached get no tests (probability NaN).
+    Growing,
+}
+
+/// How a threshold is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThresholdRule {
+    /// The empirical quantile of a simulated healthy cohort at this specificity (0–1).
+    Specificity(f64),
+    /// A fixed clinical cut-off (amount/m³).
+    Fixed(f64),
+    /// The assay's limit of detection: every detected test is positive.
+    Lod,
+}
+
+impl ScreeningModel {
+    /// An illustrative model (not calibrated to any cancer): Gompertz growth
+    /// from 10⁶ cells to a plateau of 10¹² cells with a doubling time of 60 d
+    /// at initiation and ~120 d at 10⁹ cells (ovarian ~120 d, Winer-Muram
+    /// 2002 and others in REFERENCE.md); 60 vesicles/cell/h (Chiu 2016) of
+    /// which 1 % reach blood (free parameter); plasma 3 L; half-life 7 min
+    /// (mouse, Matsumoto 2020; no human value found); background 5·10³ /mL;
+    /// CVs 0.5 / 1.0 / 0.3 (free parameters); immunocapture and the digital
+    /// plasmonic assay; threshold at the LOD; yearly tests for 10 years.
+    pub fn example() -> ScreeningModel {
+        let capacity: f64 = 1e12;
+        let initial_cells = 1e6;
+        // Specific rate r ln(K/N₀) = ln 2 / 60 d.
+        let rate = growth::rate_from_doubling_time(60.0 * DAY) / (capacity / initial_cells).ln();
+        let mut blood = BloodKinetics {
+            background: 0.0,
+            elimination_rate: BloodKinetics::rate_from_half_life(7.0 * 60.0),
+            plasma_volume: 3.0 * LITRE,
+        };
+        blood.background = blood.background_for_concentration(5e3 / MILLILITRE);
+        let protocol = Protocol::new(Isolation::immunocapture(), Assay::digital_plasmonic());
+        ScreeningModel {
+            tumour: Tumour {
+                growth: GrowthLaw::Gompertz { rate, capacity },
+                initial_cells,
+                cells_per_m3: growth::CELLS_PER_M3,
+            },
+            shedding: Shedding {
+                per_live_cell: 60.0 / 3600.0,
+                per_dying_cell: 0.0,
+                death_rate: 0.0,
+                fraction_to_blood: 0.01,
+            },
+            blood,
+            variability: Variability {
+                background_cv: 0.5,
+                shedding_cv: 1.0,
+                elimination_cv: 0.3,
+            },
+            protocol,
+            threshold: protocol.assay.lod,
+            interval: YEAR,
+            duration: 10.0 * YEAR,
+            max_step: 14.0 * DAY,
+            deterministic: false,
+        }
+    }
+
+    /// Checks every part of the model.
+    pub fn validate(&self) -> Result<(), ParameterError> {
+        self.tumour.growth.validate()?;
+        check(
+            self.tumour.initial_cells.is_finite() && self.tumour.initial_cells > 0.0,
+            "tumour.initial_cells",
+            self.tumour.initial_cells,
+            "a finite number of cells > 0",
+        )?;
+        check(
+            self.tumour.cells_per_m3.is_finite() && self.tumour.cells_per_m3 > 0.0,
+            "tumour.cells_per_m3",
+            self.tumour.cells_per_m3,
+            "a finite density > 0",
+        )?;
+        self.shedding.validate()?;
+        self.blood.validate()?;
+        for (name, cv) in [
+            ("variability.background_cv", self.variability.background_cv),
+            ("variability.shedding_cv", self.variability.shedding_cv),
+            (
+                "variability.elimination_cv",
+                self.variability.elimination_cv,
+            ),
+        ] {
+            check(cv.is_finite() && cv >= 0.0, name, cv, "a finite CV ≥ 0")?;
+        }
+        self.protocol.validate()?;
+        check(
+            !self.threshold.is_nan(),
+            "threshold",
+            self.threshold,
+            "a concentration",
+        )?;
+        check(
+            self.interval.is_finite() && self.interval > 0.0,
+            "interval",
+            self.interval,
+            "a finite time > 0",
+        )?;
+        check(
+            self.duration.is_finite() && self.duration >= 0.0,
+            "duration",
+            self.duration,
+            "a finite time ≥ 0",
+        )?;
+        check(
+            self.max_step.is_finite() && self.max_step > 0.0,
+            "max_step",
+            self.max_step,
+            "a finite time > 0",
+        )
+    }
+
+    /// The nominal individual (no variability).
+    pub fn nominal_individual(&self) -> Individual {
+        Individual {
+            background: self.blood.background,
+            source_per_cell: self.shedding.rate_per_cell(),
+            elimination_rate: self.blood.elimination_rate,
+        }
+    }
+
+    /// Draws one individual: three log-normal factors of mean 1, in the
+    /// order background, shedding, elimination.
+    pub fn sample_individual(&self, rng: &mut Stream) -> Individual {
+        let nominal = self.nominal_individual();
+        let v = &self.variability;
+        Individual {
+            background: nominal.background * lognormal_factor(rng, v.background_cv),
+            source_per_cell: nominal.source_per_cell * lognormal_factor(rng, v.shedding_cv),
+            elimination_rate: nominal.elimination_rate * lognormal_factor(rng, v.elimination_cv),
+        }
+    }
+
+    /// The deterministic marker model of one individual.
+    pub fn kinetics(&self, individual: &Individual) -> MarkerKinetics {
+        MarkerKinetics {
+            growth: self.tumour.growth,
+            initial_cells: self.tumour.initial_cells,
+            source_per_cell: individual.source_per_cell,
+            blood: BloodKinetics {
+                background: individual.background,
+                elimination_rate: individual.elimination_rate,
+                plasma_volume: self.blood.plasma_volume,
+            },
+        }
+    }
+
+    /// Whether a test at true concentration `c` is positive; noise-free in deterministic mode.
+    fn test(&self, c: f64, rng: &mut Stream) -> bool {
+        if self.deterministic {
+            let e = self.protocol.expected_estimate(c);
+            e >= self.protocol.assay.lod && e > self.threshold
+        } else {
+            self.protocol.measure(c, rng).positive(self.threshold)
+        }
+    }
+
+    /// The true plasma concentration (amount/m³) at which a noise-free test
+    /// turns positive: max(LOD, threshold) minus the non-vesicle bias.
+    pub fn decision_concentration(&self) -> f64 {
+        self.protocol.assay.lod.max(self.threshold) - self.protocol.nonvesicle_bias()
+    }
+
+    /// The exact moment the nominal individual's blood concentration reaches
+    /// [`decision_concentration`](Self::decision_concentration) within the
+    /// screening duration (closed form and root finding for exponential
+    /// growth; the exponential integrator with root finding within the step
+    /// otherwise). `None` if it is never reached.
+    pub fn deterministic_crossing(&self) -> Option<Crossing> {
+        let kin = self.kinetics(&self.nominal_individual());
+        let (time, amount) =
+            kin.crossing(self.decision_concentration(), self.duration, self.max_step)?;
+        let cells = kin.cells(time);
+        Some(Crossing {
+            time,
+            cells,
+            diameter: growth::diameter(cells, self.tumour.cells_per_m3),
+            concentration: amount / self.blood.plasma_volume,
+        })
+    }
+
+    /// Screens individual `i` of the cohort `seed`: tests from its phase
+    /// every `interval` up to `duration`; its first positive test, if any.
+    /// Every individual carries a tumour from t = 0, so an early positive may
+    /// be driven by the background alone (the per-test false-positive rate is
+    /// 1 − specificity); compare with [`specificity`] when reading the times.
+    pub fn screen_individual(&self, seed: u64, i: u64) -> Option<Detection> {
+        let mut rng = stream(seed, DOMAIN_SCREENING, i);
+        let individual = if self.deterministic {
+            self.nominal_individual()
+        } else {
+            self.sample_individual(&mut rng)
+        };
+        let kin = self.kinetics(&individual);
+        let phase = if self.deterministic {
+            0.0
+        } else {
+            rng.random::<f64>() * self.interval
+        };
+        let volume = self.blood.plasma_volume;
+        let mut t = 0.0;
+        let mut m = kin.blood.baseline_amount();
+        let mut j = 0u64;
+        loop {
+            let at = phase + j as f64 * self.interval;
+            if at > self.duration {
+                return None;
+            }
+            m = kin.advance(m, t, at, self.max_step);
+            t = at;
+            if self.test(m / volume, &mut rng) {
+                let cells = kin.cells(at);
+                return Some(Detection {
+                    time: at,
+                    cells,
+                    diameter: growth::diameter(cells, self.tumour.cells_per_m3),
+                });
+            }
+            j += 1;
+        }
+    }
+
+    /// An empty aggregate sized for this model (time bins over the duration).
+    pub fn empty_aggregate(&self) -> ScreeningAggregate {
+        ScreeningAggregate::new(self.duration)
+    }
+
+    /// Screens individuals `range` of the cohort `seed` into one aggregate;
+    /// chunks can run anywhere and be [`merge`](ScreeningAggregate::merge)d.
+    pub fn simulate_chunk(&self, seed: u64, range: Range<u64>) -> ScreeningAggregate {
+        let mut agg = self.empty_aggregate();
+        for i in range {
+            agg.add(self.screen_individual(seed, i));
+        }
+        agg
+    }
+}
+
+/// A log-normal factor of mean 1 and coefficient of variation `cv` (1 when cv = 0).
+pub fn lognormal_factor(rng: &mut Stream, cv: f64) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let s2 = (1.0 + cv * cv).ln();
+    LogNormal::new(-0.5 * s2, s2.sqrt())
+        .expect("finite log-normal")
+        .sample(rng)
+}
+
+/// Scores ([`crate::biopsy::measurement::Measurement::score`]: the estimate,
+/// −∞ when not detected) of one test of each of `n` tumour-free
+/// individuals of the healthy cohort `seed`, at their steady background
+/// level. Memory O(n): a threshold needs the sorted sample.
+pub fn healthy_scores(model: &ScreeningModel, n: u64, seed: u64) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            let mut rng = stream(seed, DOMAIN_HEALTHY, i);
+            let ind = model.sample_individual(&mut rng);
+            let c = ind.background / ind.elimination_rate / model.blood.plasma_volume;
+            model.protocol.measure(c, &mut rng).score()
+        })
+        .collect()
+}
+
+/// The threshold whose specificity on `scores` is the smallest ≥
+/// `specificity`: the ⌈specificity·n⌉-th smallest score (positives are
+/// strictly above it). Sorts `scores` in place.
+pub fn threshold_at_specificity(scores: &mut [f64], specificity: f64) -> f64 {
+    assert!(!scores.is_empty(), "no scores");
+    scores.sort_by(f64::total_cmp);
+    let n = scores.len();
+    let k = ((specificity * n as f64).ceil() as usize).clamp(1, n);
+    scores[k - 1]
+}
+
+/// Resolves a [`ThresholdRule`] into a threshold (amount/m³); a
+/// specificity rule simulates `n_healthy` healthy individuals of cohort
+/// `seed`. When the quantile falls among undetected tests the threshold is
+/// the LOD. The LOD rule gives the largest number below the LOD, so that
+/// every detected test is positive.
+pub fn resolve_threshold(
+    model: &ScreeningModel,
+    rule: ThresholdRule,
+    n_healthy: u64,
+    seed: u64,
+) -> f64 {
+    let lod = model.protocol.assay.lod;
+    match rule {
+        ThresholdRule::Fixed(t) => t,
+        ThresholdRule::Lod => lod.next_down(),
+        ThresholdRule::Specificity(s) => {
+            let mut scores = healthy_scores(model, n_healthy, seed);
+            let t = threshold_at_specificity(&mut scores, s);
+            if t.is_finite() { t } else { lod.next_down() }
+        }
+    }
+}
+
+/// Specificity of `threshold` on a healthy cohort: (negatives, n, Wilson 95 % interval).
+pub fn specificity(
+    model: &ScreeningModel,
+    threshold: f64,
+    n: u64,
+    seed: u64,
+) -> (u64, u64, (f64, f64)) {
+    let negatives = healthy_scores(model, n, seed)
+        .into_iter()
+        .filter(|&s| s <= threshold)
+        .count() as u64;
+    (negatives, n, wilson(negatives, n))
+}
+
+/// Wilson score 95 % interval for `successes` out of `n` ((0, 1) when n = 0).
+pub fn wilson(successes: u64, n: u64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let nf = n as f64;
+    let p = successes as f64 / nf;
+    let z2 = Z95 * Z95;
+    let denom = 1.0 + z2 / nf;
+    let centre = (p + z2 / (2.0 * nf)) / denom;
+    let half = Z95 / denom * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// One point of a detection curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Tumour diameter (m).
+    pub diameter: f64,
+    /// Tumour cells at that diameter.
+    pub cells: f64,
+    /// Individuals tested.
+    pub tested: u64,
+    /// Positive tests.
+    pub positive: u64,
+    /// positive / tested (NaN when none tested).
+    pub probability: f64,
+    /// Wilson 95 % interval, lower bound.
+    pub low: f64,
+    /// Wilson 95 % interval, upper bound.
+    pub high: f64,
+}
+
+/// Probability that one test is positive for each tumour diameter (m) of
+/// `diameters`, over `n` individuals of cohort `seed` with inter-individual
+/// variability (each individual is tested once at every diameter, from its
+/// own stream: common random numbers make the curve smooth in diameter).
+/// Deterministic mode gives probabilities of 0 or 1.
+pub fn detection_curve(
+    model: &ScreeningModel,
+    diameters: &[f64],
+    state: BurdenState,
+    n: u64,
+    seed: u64,
+) -> Vec<CurvePoint> {
+    let cells: Vec<f64> = diameters
+        .iter()
+        .map(|&d| growth::cells_for_diameter(d, model.tumour.cells_per_m3))
+        .collect();
+    let times: Vec<Option<f64>> = cells
+        .iter()
+        .map(|&c| model.tumour.growth.time_to(model.tumour.initial_cells, c))
+        .collect();
+    let mut tested = vec![0u64; diameters.len()];
+    let mut positive = vec![0u64; diameters.len()];
+    for i in 0..n {
+        let mut rng = stream(seed, DOMAIN_CURVE, i);
+        let ind = if model.deterministic {
+            model.nominal_individual()
+        } else {
+            model.sample_individual(&mut rng)
+        };
+        let kin = model.kinetics(&ind);
+        let mut t = 0.0;
+        let mut m = kin.blood.baseline_amount();
+        for (j, &c) in cells.iter().enumerate() {
+            let conc = match state {
+                BurdenState::Steady => kin.steady_concentration(c),
+                BurdenState::Growing => {
+                    let Some(at) = times[j] else { continue };
+                    if at < t {
+                        t = 0.0;
+                        m = kin.blood.baseline_amount();
+                    }
+                    m = kin.advance(m, t, at, model.max_step);
+                    t = at;
+                    m / model.blood.plasma_volume
+                }
+            };
+            tested[j] += 1;
+            positive[j] += u64::from(model.test(conc, &mut rng));
+        }
+    }
+    diameters
+        .iter()
+        .enumerate()
+        .map(|(j, &d)| {
+            let (low, high) = wilson(positive[j], tested[j]);
+            CurvePoint {
+                diameter: d,
+                cells: cells[j],
+                tested: tested[j],
+                positive: positive[j],
+                probability: positive[j] as f64 / tested[j] as f64,
+                low,
+                high,
+            }
+        })
+        .collect()
+}
+
+/// Smallest diameter (m) at which the curve reaches `sensitivity`,
+/// interpolated linearly in diameter between the last point below and the
+/// first point at or above it; `None` if never reached. The first point
+/// already at or above gives its own diameter.
+pub fn minimal_detectable_diameter(curve: &[CurvePoint], sensitivity: f64) -> Option<f64> {
+    let mut previous: Option<&CurvePoint> = None;
+    for p in curve.iter().filter(|p| p.tested > 0) {
+        if p.probability >= sensitivity {
+            return Some(match previous {
+                None => p.diameter,
+                Some(q) => {
+                    let f = (sensitivity - q.probability) / (p.probability - q.probability);
+                    q.diameter + f * (p.diameter - q.diameter)
+                }
+            });
+        }
+        previous = Some(p);
+    }
+    None
+}
+
+/// A histogram with fixed bins (linear or logarithmic) and exact extremes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Lower edge of the first bin.
+    pub lo: f64,
+    /// Upper edge of the last bin.
+    pub hi: f64,
+    /// Logarithmic bins when true.
+    pub log: bool,
+    /// Counts per bin; values outside [lo, hi] go to the edge bins.
+    pub counts: Vec<u64>,
+    /// Smallest value added (+∞ when empty).
+    pub min: f64,
+    /// Largest value added (−∞ when empty).
+    pub max: f64,
+}
+
+impl Histogram {
+    /// An empty histogram of `bins` bins over [lo, hi].
+    pub fn new(lo: f64, hi: f64, bins: usize, log: bool) -> Histogram {
+        Histogram {
+            lo,
+            hi,
+            log,
+            counts: vec![0; bins],
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+
+    fn map(&self, x: f64) -> f64 {
+        if self.log {
+            (x.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (x - self.lo) / (self.hi - self.lo)
+        }
+    }
+
+    fn unmap(&self, u: f64) -> f64 {
+        if self.log {
+            (self.lo.ln() + u * (self.hi.ln() - self.lo.ln())).exp()
+        } else {
+            self.lo + u * (self.hi - self.lo)
+        }
+    }
+
+    /// Adds one value.
+    pub fn add(&mut self, x: f64) {
+        let bins = self.counts.len();
+        let u = self.map(x);
+        let b = if u.is_nan() || u <= 0.0 {
+            0
+        } else {
+            ((u * bins as f64) as usize).min(bins - 1)
+        };
+        self.counts[b] += 1;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    /// Adds another histogram of the same bins.
+    pub fn merge(&mut self, other: &Histogram) {
+        assert!(
+            self.lo == other.lo
+                && self.hi == other.hi
+                && self.log == other.log
+                && self.counts.len() == other.counts.len(),
+            "histograms with different bins"
+        );
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Values added.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The `q`-quantile, interpolated within its bin (linearly, or
+    /// log-linearly for log bins) and clamped to [min, max]; resolution is
+    /// one bin. `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let total = self.total();
+        if total == 0 {
+            return None;
+        }
+        let target = q.clamp(0.0, 1.0) * total as f64;
+        let bins = self.counts.len() as f64;
+        let mut cumulative = 0.0;
+        for (b, &c) in self.counts.iter().enumerate() {
+            let next = cumulative + c as f64;
+            if c > 0 && next >= target {
+                let frac = ((target - cumulative) / c as f64).clamp(0.0, 1.0);
+                let x = self.unmap((b as f64 + frac) / bins);
+                return Some(x.clamp(self.min, self.max));
+            }
+            cumulative = next;
+        }
+        Some(self.max)
+    }
+}
+
+/// Streaming aggregate of a screened cohort: integer counts and sums, fixed
+/// bins and exact extremes, so merging is exact and order-independent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreeningAggregate {
+    /// Individuals screened.
+    pub n: u64,
+    /// Individuals with a positive test.
+    pub detected: u64,
+    /// Time to first detection (s): 1000 linear bins over the duration.
+    pub time: Histogram,
+    /// Diameter at detection (m): log bins from 10 µm to 1 m, 60 per decade.
+    pub diameter: Histogram,
+    /// Sum of detection times in microseconds (rounded per individual).
+    pub sum_time_us: u128,
+    /// Sum of diameters at detection in nanometres (rounded per individual).
+    pub sum_diameter_nm: u128,
+}
+
+impl ScreeningAggregate {
+    /// An empty aggregate for a screening of `duration` (s).
+    pub fn new(duration: f64) -> ScreeningAggregate {
+        ScreeningAggregate {
+            n: 0,
+            detected: 0,
+            time: Histogram::new(0.0, duration.max(f64::MIN_POSITIVE), 1000, false),
+            diameter: Histogram::new(1e-5, 1.0, 300, true),
+            sum_time_us: 0,
+            sum_diameter_nm: 0,
+        }
+    }
+
+    /// Adds one individual's outcome.
+    pub fn add(&mut self, outcome: Option<Detection>) {
+        self.n += 1;
+        if let Some(d) = outcome {
+            self.detected += 1;
+            self.time.add(d.time);
+            self.diameter.add(d.diameter);
+            self.sum_time_us += (d.time * 1e6).round() as u128;
+            self.sum_diameter_nm += (d.diameter * 1e9).round() as u128;
+        }
+    }
+
+    /// Adds another chunk's aggregate (exact, order-independent).
+    pub fn merge(&mut self, other: &ScreeningAggregate) {
+        self.n += other.n;
+        self.detected += other.detected;
+        self.time.merge(&other.time);
+        self.diameter.merge(&other.diameter);
+        self.sum_time_us += other.sum_time_us;
+        self.sum_diameter_nm += other.sum_diameter_nm;
+    }
+
+    /// The summary of the cohort (`crossing` is attached by [`screen_cohort`] in deterministic mode).
+    pub fn summary(&self) -> ScreeningSummary {
+        let never = self.n - self.detected;
+        let mean = |sum: u128, scale: f64| {
+            (self.detected > 0).then(|| sum as f64 / scale / self.detected as f64)
+        };
+        ScreeningSummary {
+            n: self.n,
+            detected: self.detected,
+            never_detected_share: if self.n > 0 {
+                never as f64 / self.n as f64
+            } else {
+                f64::NAN
+            },
+            never_detected_interval: wilson(never, self.n),
+            mean_time: mean(self.sum_time_us, 1e6),
+            mean_diameter: mean(self.sum_diameter_nm, 1e9),
+            time_quantiles: QUANTILES
+                .iter()
+                .filter_map(|&q| self.time.quantile(q).map(|x| (q, x)))
+                .collect(),
+            diameter_quantiles: QUANTILES
+                .iter()
+                .filter_map(|&q| self.diameter.quantile(q).map(|x| (q, x)))
+                .collect(),
+            crossing: None,
+        }
+    }
+}
+
+/// What a screened cohort gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreeningSummary {
+    /// Individuals screened.
+    pub n: u64,
+    /// Individuals detected within the duration.
+    pub detected: u64,
+    /// Share never detected.
+    pub never_detected_share: f64,
+    /// Wilson 95 % interval of that share.
+    pub never_detected_interval: (f64, f64),
+    /// Mean time to first detection among the detected (s).
+    pub mean_time: Option<f64>,
+    /// Mean diameter at detection among the detected (m).
+    pub mean_diameter: Option<f64>,
+    /// (q, time to detection in s) for q in [`QUANTILES`], among the detected.
+    pub time_quantiles: Vec<(f64, f64)>,
+    /// (q, diameter at detection in m) for q in [`QUANTILES`], among the detected.
+    pub diameter_quantiles: Vec<(f64, f64)>,
+    /// Deterministic mode: the exact crossing of the decision level by the
+    /// true concentration (before the next scheduled test finds it).
+    pub crossing: Option<Crossing>,
+}
+
+/// Screens `n` individuals of cohort `seed` in chunks of `chunk`
+/// (single-threaded; the chunks are independent, so a parallel caller can
+/// map [`ScreeningModel::simulate_chunk`] over them and merge). The result
+/// does not depend on `chunk`.
+pub fn screen_cohort(model: &ScreeningModel, n: u64, seed: u64, chunk: u64) -> ScreeningSummary {
+    let chunk = chunk.max(1);
+    let mut total = model.empty_aggregate();
+    let mut start = 0;
+    while start < n {
+        let end = (start + chunk).min(n);
+        total.merge(&model.simulate_chunk(seed, start..end));
+        start = end;
+    }
+    let mut summary = total.summary();
+    if model.deterministic {
+        summary.crossing = model.deterministic_crossing();
+    }
+    summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_is_valid() {
+        ScreeningModel::example().validate().unwrap();
+    }
+
+    #[test]
+    fn wilson_known_value() {
+        // 8/10: Wilson 95 % = (0.4902, 0.9433).
+        let (lo, hi) = wilson(8, 10);
+        assert!(
+            (lo - 0.4902).abs() < 1e-4 && (hi - 0.9433).abs() < 1e-4,
+            "{lo} {hi}"
+        );
+    }
+
+    #[test]
+    fn histogram_quantiles() {
+        let mut h = Histogram::new(0.0, 100.0, 100, false);
+        for i in 0..100 {
+            h.add(i as f64 + 0.5);
+        }
+        let med = h.quantile(0.5).unwrap();
+        assert!((med - 50.0).abs() <= 1.0, "{med}");
+        assert_eq!(h.quantile(0.0).unwrap(), 0.5);
+        assert_eq!(h.quantile(1.0).unwrap(), 99.5);
+    }
+
+    #[test]
+    fn minimal_diameter_interpolates() {
+        let p = |d: f64, k: u64| CurvePoint {
+            diameter: d,
+            cells: 0.0,
+            tested: 10,
+            positive: k,
+            probability: k as f64 / 10.0,
+            low: 0.0,
+            high: 1.0,
+        };
+        let curve = [p(1.0, 0), p(2.0, 4), p(3.0, 8), p(4.0, 10)];
+        assert!((minimal_detectable_diameter(&curve, 0.5).unwrap() - 2.25).abs() < 1e-12);
+        assert!((minimal_detectable_diameter(&curve, 0.9).unwrap() - 3.5).abs() < 1e-12);
+        assert_eq!(minimal_detectable_diameter(&curve[..2], 0.9), None);
+    }
+}
