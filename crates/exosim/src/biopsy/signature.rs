@@ -174,21 +174,14 @@ impl Correlation {
                 return Err(SignatureError::NotFinite { i: row, j });
             }
         }
-        for i in 0..k {
-            if (matrix[i][i] - 1.0).abs() > MATRIX_TOL {
-                return Err(SignatureError::DiagonalNotOne {
-                    i,
-                    value: matrix[i][i],
-                });
+        for (i, row) in matrix.iter().enumerate() {
+            if (row[i] - 1.0).abs() > MATRIX_TOL {
+                return Err(SignatureError::DiagonalNotOne { i, value: row[i] });
             }
-            for j in 0..i {
-                if (matrix[i][j] - matrix[j][i]).abs() > MATRIX_TOL {
-                    return Err(SignatureError::NotSymmetric {
-                        i,
-                        j,
-                        a: matrix[i][j],
-                        b: matrix[j][i],
-                    });
+            for (j, &a) in row.iter().enumerate().take(i) {
+                let b = matrix[j][i];
+                if (a - b).abs() > MATRIX_TOL {
+                    return Err(SignatureError::NotSymmetric { i, j, a, b });
                 }
             }
         }
