@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::biopsy::study::{self as biopsy_study, TestResult};
 use crate::body::network::SolveError;
 use crate::body::{self, ArmCourse, ClassSummary};
 use crate::output::{self, Column, OutputError, Table};
@@ -24,6 +25,8 @@ pub struct RunResult {
     pub arms: Vec<ArmCourse>,
     /// Per arm and class.
     pub summaries: Vec<ClassSummary>,
+    /// Per blood test of the `[biopsy]` section.
+    pub biopsy: Vec<TestResult>,
 }
 
 /// A run failed.
@@ -58,7 +61,16 @@ pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, Ru
         summaries.extend(body::summarise(study, arm, &course));
         arms.push(course);
     }
-    Ok(RunResult { arms, summaries })
+    let biopsy = match &study.biopsy {
+        Some(b) => biopsy_study::run(b, study.seed),
+        None => Vec::new(),
+    };
+    progress(1.0);
+    Ok(RunResult {
+        arms,
+        summaries,
+        biopsy,
+    })
 }
 
 /// The wide table: `time_s`, then `{arm}/{place}/{class}` vesicle counts.
@@ -129,6 +141,19 @@ pub struct Summary<'a> {
     pub vesicles: &'a [ClassSummary],
     /// Solver work per arm (accepted BDF steps).
     pub solver_steps: Vec<(String, usize)>,
+    /// Liquid biopsy, per blood test: threshold, specificity, detection
+    /// curve, minimal detectable diameters, AUC, PPV, screening.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biopsy: Option<BiopsySummary<'a>>,
+}
+
+/// The `biopsy` part of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct BiopsySummary<'a> {
+    /// Marker name.
+    pub marker: &'a str,
+    /// Per blood test.
+    pub tests: &'a [TestResult],
 }
 
 /// Builds the summary of a run.
@@ -172,21 +197,129 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             .iter()
             .map(|a| (a.arm.clone(), a.steps))
             .collect(),
+        biopsy: study.biopsy.as_ref().map(|b| BiopsySummary {
+            marker: &b.marker,
+            tests: &result.biopsy,
+        }),
     }
 }
 
 /// Writes the run's files into `dir` (which [`output::prepare_dir`] has
 /// checked); returns their paths.
 pub fn write(dir: &Path, study: &Study, result: &RunResult) -> Result<Vec<PathBuf>, OutputError> {
-    let table = timeseries(study, result);
-    let files = [
-        dir.join("timeseries.csv"),
-        dir.join("timeseries.parquet"),
-        dir.join("summary.json"),
-    ];
-    output::write_csv(&files[0], &table)?;
-    output::write_parquet(&files[1], &table)?;
+    let mut files = Vec::new();
+    if !result.arms.is_empty() {
+        let table = timeseries(study, result);
+        files.push(dir.join("timeseries.csv"));
+        output::write_csv(&dir.join("timeseries.csv"), &table)?;
+        files.push(dir.join("timeseries.parquet"));
+        output::write_parquet(&dir.join("timeseries.parquet"), &table)?;
+    }
+    if !result.biopsy.is_empty() {
+        let path = dir.join("biopsy_curve.csv");
+        output::write_csv(&path, &biopsy_curve(&result.biopsy))?;
+        files.push(path);
+        for t in result.biopsy.iter().filter(|t| !t.roc.is_empty()) {
+            let path = dir.join(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
+            output::write_csv(&path, &biopsy_roc(t))?;
+            files.push(path);
+        }
+    }
     // The summary goes last: its presence marks a complete result.
-    output::write_json(&files[2], &summary(study, result))?;
-    Ok(files.to_vec())
+    let path = dir.join("summary.json");
+    output::write_json(&path, &summary(study, result))?;
+    files.push(path);
+    Ok(files)
+}
+
+/// Detection probability against diameter: `diameter_m`, then per test its
+/// probability and Wilson 95 % bounds.
+pub fn biopsy_curve(tests: &[TestResult]) -> Table {
+    let mut table = Table::new();
+    let column = |name: String, unit: &str, description: String, values: Vec<f64>| Column {
+        name,
+        unit: unit.into(),
+        description,
+        values,
+    };
+    let diameters = tests
+        .first()
+        .map(|t| t.curve.iter().map(|p| p.diameter).collect())
+        .unwrap_or_default();
+    table.push_column(column(
+        "diameter_m".into(),
+        "m",
+        "tumour diameter".into(),
+        diameters,
+    ));
+    for t in tests {
+        let series =
+            |f: fn(&crate::biopsy::screening::CurvePoint) -> f64| t.curve.iter().map(f).collect();
+        table.push_column(column(
+            format!("{}/probability", t.test),
+            "1",
+            format!("detection probability of one {} test", t.test),
+            series(|p| p.probability),
+        ));
+        table.push_column(column(
+            format!("{}/low", t.test),
+            "1",
+            "Wilson 95 % lower bound".into(),
+            series(|p| p.low),
+        ));
+        table.push_column(column(
+            format!("{}/high", t.test),
+            "1",
+            "Wilson 95 % upper bound".into(),
+            series(|p| p.high),
+        ));
+    }
+    table
+}
+
+/// The ROC curve of one test at the study's ROC diameter.
+pub fn biopsy_roc(test: &TestResult) -> Table {
+    let mut table = Table::new();
+    let rows = &test.roc;
+    for (name, unit, description, values) in [
+        (
+            "threshold",
+            "/m3",
+            "threshold on the estimated plasma concentration",
+            rows.iter().map(|r| r.threshold).collect::<Vec<_>>(),
+        ),
+        (
+            "sensitivity",
+            "1",
+            "true-positive rate",
+            rows.iter().map(|r| r.sensitivity).collect(),
+        ),
+        (
+            "specificity",
+            "1",
+            "true-negative rate",
+            rows.iter().map(|r| r.specificity).collect(),
+        ),
+    ] {
+        table.push_column(Column {
+            name: name.into(),
+            unit: unit.into(),
+            description: description.into(),
+            values,
+        });
+    }
+    table
+}
+
+/// A test name made safe for a file name.
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }

@@ -14,3 +14,4 @@ pub mod measurement;
 pub mod roc;
 pub mod screening;
 pub mod signature;
+pub mod study;

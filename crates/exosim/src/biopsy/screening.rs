@@ -116,7 +116,7 @@ pub struct ScreeningModel {
 }
 
 /// A threshold crossing of the true blood concentration.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Crossing {
     /// Time after initiation (s).
     pub time: f64,
@@ -481,7 +481,7 @@ pub fn wilson(successes: u64, n: u64) -> (f64, f64) {
 }
 
 /// One point of a detection curve.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct CurvePoint {
     /// Tumour diameter (m).
     pub diameter: f64,
@@ -777,7 +777,7 @@ impl ScreeningAggregate {
 }
 
 /// What a screened cohort gives.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ScreeningSummary {
     /// Individuals screened.
     pub n: u64,

@@ -11,9 +11,11 @@
 // its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod biopsy_spec;
 pub mod error;
 pub mod model;
 pub mod resolve;
+pub mod resolve_biopsy;
 pub mod spec;
 pub mod species;
 

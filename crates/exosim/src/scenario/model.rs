@@ -27,8 +27,10 @@ pub struct Study {
     pub solver: SolverSettings,
     /// Vesicle classes, indexed by doses and sources.
     pub vesicles: Vec<VesicleClass>,
-    /// Simulated individuals.
+    /// Simulated individuals of the body engine (none in a biopsy-only study).
     pub arms: Vec<Arm>,
+    /// The liquid-biopsy part, if the study has one.
+    pub biopsy: Option<crate::biopsy::study::BiopsyStudy>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

@@ -160,7 +160,30 @@ impl Resolver<'_, '_> {
         let vesicles = self.vesicles(spec, &body_spec)?;
         let class_names: Vec<&str> = vesicles.iter().map(|v| v.name.as_str()).collect();
 
-        let arm_specs: Vec<(KeyPath, ArmSpec)> = if spec.arms.is_empty() {
+        // The body engine runs when the study gives it something to move; a
+        // biopsy-only study has no arms.
+        let has_body = !(spec.vesicles.is_empty()
+            && spec.doses.is_empty()
+            && spec.sources.is_empty()
+            && spec.arms.is_empty());
+        if !has_body && spec.biopsy.is_none() {
+            return self.err(
+                &root,
+                "the study simulates nothing",
+                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]` section".into()),
+            );
+        }
+        let biopsy = match &spec.biopsy {
+            Some(b) => Some(super::resolve_biopsy::resolve_biopsy(
+                b,
+                self.loc,
+                &root.key("biopsy"),
+            )?),
+            None => None,
+        };
+        let arm_specs: Vec<(KeyPath, ArmSpec)> = if !has_body {
+            Vec::new()
+        } else if spec.arms.is_empty() {
             vec![(
                 root.clone(),
                 ArmSpec {
@@ -312,6 +335,7 @@ impl Resolver<'_, '_> {
             } else {
                 resolved_arms
             },
+            biopsy: spec.biopsy.clone(),
         };
         Ok(Study {
             name: h.name.clone(),
@@ -323,6 +347,7 @@ impl Resolver<'_, '_> {
             solver,
             vesicles,
             arms,
+            biopsy,
             resolved,
         })
     }

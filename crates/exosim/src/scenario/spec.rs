@@ -37,6 +37,9 @@ pub struct StudySpec {
     /// study is one arm named `main`.
     #[serde(default)]
     pub arms: Vec<ArmSpec>,
+    /// Liquid biopsy: tumour, marker, blood tests, decisions.
+    #[serde(default)]
+    pub biopsy: Option<super::biopsy_spec::BiopsySpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.

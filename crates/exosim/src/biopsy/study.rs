@@ -1,0 +1,183 @@
+//! A liquid-biopsy study as resolved from a study file, and its run: the
+//! threshold of each test on a healthy cohort, the detection curve against
+//! tumour size, the ROC curve at one size, and screening from initiation.
+
+use serde::Serialize;
+
+use super::roc;
+use super::screening::{
+    self, BurdenState, CurvePoint, ScreeningModel, ScreeningSummary, ThresholdRule,
+};
+use crate::random::stream;
+
+/// Stream domain of the tumour-bearing individuals of the ROC curve.
+pub const DOMAIN_ROC: u64 = 0xB105_0004;
+
+/// Individuals screened per chunk: bounds memory whatever the cohort size.
+const CHUNK: u64 = 4096;
+
+/// One blood test compared by a study.
+#[derive(Debug, Clone)]
+pub struct BiopsyTest {
+    /// Name, for outputs.
+    pub name: String,
+    /// Tumour, marker, kinetics, protocol; its threshold is fixed by the run.
+    pub model: ScreeningModel,
+}
+
+/// The resolved `[biopsy]` section.
+#[derive(Debug, Clone)]
+pub struct BiopsyStudy {
+    /// Marker name.
+    pub marker: String,
+    /// Tumour-bearing individuals per curve point, for the ROC and screening.
+    pub cohort: u64,
+    /// Healthy individuals fixing the threshold (and the ROC controls).
+    pub healthy_cohort: u64,
+    /// Tests compared.
+    pub tests: Vec<BiopsyTest>,
+    /// How the threshold is chosen.
+    pub rule: ThresholdRule,
+    /// Prevalence for predictive values.
+    pub prevalence: Option<f64>,
+    /// Diameters of the detection curve, m.
+    pub diameters: Vec<f64>,
+    /// How the blood level is set at each diameter.
+    pub burden: BurdenState,
+    /// Diameter of the ROC curve, m.
+    pub roc_diameter: Option<f64>,
+    /// Whether to run the screening programme.
+    pub screening: bool,
+}
+
+/// A point of an ROC curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RocRow {
+    /// Threshold on the estimated plasma concentration, 1/m³.
+    pub threshold: f64,
+    /// True-positive rate.
+    pub sensitivity: f64,
+    /// True-negative rate.
+    pub specificity: f64,
+}
+
+/// What the run found for one test.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestResult {
+    /// Test name.
+    pub test: String,
+    /// Decision threshold on the estimated plasma concentration, 1/m³.
+    pub threshold: f64,
+    /// Specificity on an independent healthy cohort, with its Wilson 95 % interval.
+    pub specificity: (f64, (f64, f64)),
+    /// Detection probability against diameter.
+    pub curve: Vec<CurvePoint>,
+    /// Smallest diameter detected with 50 % probability, m.
+    pub minimal_diameter_50: Option<f64>,
+    /// Smallest diameter detected with 90 % probability, m.
+    pub minimal_diameter_90: Option<f64>,
+    /// AUC at the ROC diameter, with its DeLong 95 % interval.
+    pub auc: Option<roc::AucEstimate>,
+    /// Sensitivity at the ROC diameter, at the study's threshold.
+    pub sensitivity_at_roc_diameter: Option<f64>,
+    /// Positive predictive value at the study's prevalence and the ROC diameter.
+    pub ppv: Option<f64>,
+    /// ROC curve at the ROC diameter.
+    #[serde(skip)]
+    pub roc: Vec<RocRow>,
+    /// Screening from tumour initiation.
+    pub screening: Option<ScreeningSummary>,
+}
+
+/// Runs every test of `study` with the study seed.
+pub fn run(study: &BiopsyStudy, seed: u64) -> Vec<TestResult> {
+    study
+        .tests
+        .iter()
+        .map(|t| run_test(study, t, seed))
+        .collect()
+}
+
+fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
+    let mut model = test.model;
+    model.threshold = screening::resolve_threshold(&model, study.rule, study.healthy_cohort, seed);
+    // A fresh cohort (another seed) estimates the specificity honestly.
+    let (negatives, total, interval) = screening::specificity(
+        &model,
+        model.threshold,
+        study.healthy_cohort,
+        seed.wrapping_add(1),
+    );
+    let specificity = (negatives as f64 / total.max(1) as f64, interval);
+    let curve =
+        screening::detection_curve(&model, &study.diameters, study.burden, study.cohort, seed);
+    let minimal_diameter_50 = screening::minimal_detectable_diameter(&curve, 0.5);
+    let minimal_diameter_90 = screening::minimal_detectable_diameter(&curve, 0.9);
+    let (mut auc, mut sensitivity, mut ppv, mut roc_rows) = (None, None, None, Vec::new());
+    if let Some(d) = study.roc_diameter {
+        let controls =
+            screening::healthy_scores(&model, study.healthy_cohort, seed.wrapping_add(2));
+        let cases = case_scores(&model, d, study.cohort, seed);
+        auc = roc::auc_with_ci(&cases, &controls, 0.95);
+        sensitivity = roc::sensitivity_at(&cases, next_up(model.threshold));
+        ppv = sensitivity
+            .zip(study.prevalence)
+            .map(|(s, p)| roc::ppv(s, specificity.0, p));
+        roc_rows = roc::roc_curve(&cases, &controls)
+            .into_iter()
+            .map(|p| RocRow {
+                threshold: p.threshold,
+                sensitivity: p.sensitivity,
+                specificity: p.specificity,
+            })
+            .collect();
+    }
+    let screening = study
+        .screening
+        .then(|| screening::screen_cohort(&model, study.cohort, seed, CHUNK));
+    TestResult {
+        test: test.name.clone(),
+        threshold: model.threshold,
+        specificity,
+        curve,
+        minimal_diameter_50,
+        minimal_diameter_90,
+        auc,
+        sensitivity_at_roc_diameter: sensitivity,
+        ppv,
+        roc: roc_rows,
+        screening,
+    }
+}
+
+/// The test scores of `n` individuals bearing a tumour of diameter `d` at
+/// steady shedding (non-detected tests score −∞).
+fn case_scores(model: &ScreeningModel, d: f64, n: u64, seed: u64) -> Vec<f64> {
+    let cells = super::growth::cells_for_diameter(d, model.tumour.cells_per_m3);
+    (0..n)
+        .map(|i| {
+            let mut rng = stream(seed, DOMAIN_ROC, i);
+            let ind = if model.deterministic {
+                model.nominal_individual()
+            } else {
+                model.sample_individual(&mut rng)
+            };
+            let c = model.kinetics(&ind).steady_concentration(cells);
+            model.protocol.measure(c, &mut rng).score()
+        })
+        .collect()
+}
+
+/// A test is positive when its estimate is strictly above the threshold; the
+/// ROC module counts values at or above a threshold, hence the next float.
+fn next_up(x: f64) -> f64 {
+    if x.is_finite() {
+        f64::from_bits(if x >= 0.0 {
+            x.to_bits() + 1
+        } else {
+            x.to_bits() - 1
+        })
+    } else {
+        x
+    }
+}
