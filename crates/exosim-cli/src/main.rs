@@ -286,8 +286,52 @@ fn execute(
         for f in files {
             eprintln!("wrote {}", f.display());
         }
+        print_biopsy(&result);
     }
     Ok(result)
+}
+
+/// The key figures of each blood test, for a person reading a terminal.
+fn print_biopsy(result: &RunResult) {
+    if result.biopsy.is_empty() {
+        return;
+    }
+    let mm = |d: Option<f64>| {
+        d.map(|x| format!("{:.1} mm", x * 1e3))
+            .unwrap_or_else(|| "not reached".into())
+    };
+    println!(
+        "{:<24} {:>12} {:>12} {:>13} {:>13} {:>20}",
+        "test", "threshold", "specificity", "50 % at", "90 % at", "AUC (95 % CI)"
+    );
+    for t in &result.biopsy {
+        let auc = t
+            .auc
+            .as_ref()
+            .map(|a| format!("{:.3} ({:.3}-{:.3})", a.auc, a.lower, a.upper))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<24} {:>12} {:>11.1}% {:>13} {:>13} {:>20}",
+            t.test,
+            three_digits(&format_human(t.threshold, Dimension::Concentration)),
+            100.0 * t.specificity.0,
+            mm(t.minimal_diameter_50),
+            mm(t.minimal_diameter_90),
+            auc
+        );
+        if let Some(s) = &t.screening {
+            let median = |q: &[(f64, f64)]| q.iter().find(|(p, _)| *p == 0.5).map(|x| x.1);
+            println!(
+                "  screening: {} of {} detected; median {} after initiation, at {}",
+                s.detected,
+                s.n,
+                median(&s.time_quantiles)
+                    .map(|x| format!("{:.1} years", x / exosim::units::YEAR))
+                    .unwrap_or_else(|| "-".into()),
+                mm(median(&s.diameter_quantiles)),
+            );
+        }
+    }
 }
 
 /// A short comparison of the demo's arms, for a person reading a terminal.
@@ -353,6 +397,9 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
 fn three_digits(text: &str) -> String {
     let (number, unit) = text.split_once(' ').unwrap_or((text, ""));
     match number.parse::<f64>() {
+        Ok(x) if x.is_finite() && (x.abs() >= 1e5 || (x != 0.0 && x.abs() < 1e-3)) => {
+            format!("{x:.2e} {unit}").trim_end().to_string()
+        }
         Ok(x) if x != 0.0 && x.is_finite() => {
             let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
             format!("{x:.decimals$} {unit}").trim_end().to_string()
