@@ -45,9 +45,6 @@ pub const DOMAIN_SCREENING: u64 = 0xB105_0003;
 /// The quantiles reported by [`ScreeningSummary`].
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
-/// z for a two-sided 95 % interval.
-const Z95: f64 = 1.959_963_984_540_054;
-
 /// The tumour of a screening model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tumour {
@@ -468,16 +465,7 @@ pub fn specificity(
 
 /// Wilson score 95 % interval for `successes` out of `n` ((0, 1) when n = 0).
 pub fn wilson(successes: u64, n: u64) -> (f64, f64) {
-    if n == 0 {
-        return (0.0, 1.0);
-    }
-    let nf = n as f64;
-    let p = successes as f64 / nf;
-    let z2 = Z95 * Z95;
-    let denom = 1.0 + z2 / nf;
-    let centre = (p + z2 / (2.0 * nf)) / denom;
-    let half = Z95 / denom * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt();
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    super::roc::wilson_interval(successes, n, 0.95)
 }
 
 /// One point of a detection curve.

@@ -235,11 +235,25 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
     let mut tests = Vec::new();
     for (i, ts) in spec.tests.iter().enumerate() {
         let p = path.key("tests").index(i);
-        if tests.iter().any(|t: &BiopsyTest| t.name == ts.name) || ts.name.is_empty() {
+        let valid = !ts.name.is_empty()
+            && ts.name.len() <= 64
+            && ts
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
             return err(
                 loc,
                 &p.key("name"),
-                format!("test name `{}` is empty or used twice", ts.name),
+                format!("`{}` is not a valid test name", ts.name),
+                Some("use 1 to 64 letters, digits, `_` or `-` (it names output files)".into()),
+            );
+        }
+        if tests.iter().any(|t: &BiopsyTest| t.name == ts.name) {
+            return err(
+                loc,
+                &p.key("name"),
+                format!("test `{}` is defined twice", ts.name),
                 None,
             );
         }
@@ -359,6 +373,14 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         Some(p) => Some(fraction(&dp.key("prevalence"), p)?),
         None => None,
     };
+    if prevalence.is_some() && spec.curve.roc_diameter.is_none() {
+        return err(
+            loc,
+            &dp.key("prevalence"),
+            "the predictive value needs the sensitivity at one tumour size".into(),
+            Some("add `roc_diameter` to `[biopsy.curve]`, e.g. \"1 cm\"".into()),
+        );
+    }
 
     // Curve.
     let cp = path.key("curve");
