@@ -12,7 +12,7 @@
 //! - [`ScreeningModel::simulate_chunk`], [`ScreeningAggregate::merge`] and
 //!   [`screen_cohort`]: repeated testing of a cohort from tumour
 //!   initiation, streamed in chunks with memory independent of the cohort
-//!   size.
+//!   size; [`screen_cohort_parallel`] runs the chunks on the rayon pool.
 //!
 //! **Determinism.** Individual `i` draws every random number (its
 //! parameters, its test phase, its tests) from its own stream
@@ -801,6 +801,41 @@ pub fn screen_cohort(model: &ScreeningModel, n: u64, seed: u64, chunk: u64) -> S
         total.merge(&model.simulate_chunk(seed, start..end));
         start = end;
     }
+    let mut summary = total.summary();
+    if model.deterministic {
+        summary.crossing = model.deterministic_crossing();
+    }
+    summary
+}
+
+/// [`screen_cohort`] on the current rayon pool: the fixed chunks
+/// `[0, chunk)`, `[chunk, 2·chunk)`, … are simulated in parallel with
+/// [`ScreeningModel::simulate_chunk`] and reduced with
+/// [`ScreeningAggregate::merge`]. Since each individual has its own stream
+/// and the merges are exact, the summary is identical to [`screen_cohort`]'s
+/// whatever the thread count, the chunk size or the order of the reduction.
+/// Memory is O(threads), not O(n): one aggregate per chunk in flight.
+pub fn screen_cohort_parallel(
+    model: &ScreeningModel,
+    n: u64,
+    seed: u64,
+    chunk: u64,
+) -> ScreeningSummary {
+    use rayon::prelude::*;
+    let chunk = chunk.max(1);
+    let total = (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let start = c * chunk;
+            model.simulate_chunk(seed, start..(start + chunk).min(n))
+        })
+        .reduce(
+            || model.empty_aggregate(),
+            |mut a, b| {
+                a.merge(&b);
+                a
+            },
+        );
     let mut summary = total.summary();
     if model.deterministic {
         summary.crossing = model.deterministic_crossing();
