@@ -158,6 +158,24 @@ def advance(model, amount, t0, t1, spc, b, k):
         steps = np.maximum(np.ceil(span / model.max_step), 1.0).astype(np.int64)
     steps[span <= 0.0] = 0
     h = span / np.maximum(steps, 1)
+    # Same shortcut as MarkerKinetics::advance: where one step forgets its
+    # start (exp(-k h) underflows to 0), only the last step matters.
+    forget = (steps > 1) & (np.exp(-k * h) == 0.0)
+    if forget.any():
+        out = np.empty_like(amount)
+        t_a = t0[forget] + h[forget] * (steps[forget] - 1)
+        out[forget] = exponential_integrator_step(
+            np.zeros(int(forget.sum())),
+            spc[forget] * model.cells(t_a),
+            spc[forget] * model.cells(t1[forget]),
+            b[forget],
+            k[forget],
+            h[forget],
+        )
+        keep = ~forget
+        if keep.any():
+            out[keep] = advance(model, amount[keep], t0[keep], t1[keep], spc[keep], b[keep], k[keep])
+        return out
     m = amount.copy()
     s_a = spc * model.cells(t0)
     for i in range(1, int(steps.max(initial=0)) + 1):
