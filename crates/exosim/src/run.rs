@@ -2,12 +2,17 @@
 //!
 //! [`run`] advances every arm and collects what was observed; [`write()`]
 //! records it as the files users read (`timeseries.csv`, `timeseries.parquet`,
-//! `summary.json`), each written atomically.
+//! `summary.json`; `biopsy_*.csv` for a `[biopsy]` section; for a
+//! `[signature]` section the long-format `signature.csv` (condition, fold,
+//! train and held-out AUC) and `signature_markers.csv` (each marker alone)),
+//! each written atomically.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::biopsy::panel::{self, ConditionResult};
+use crate::biopsy::signature::SignatureError;
 use crate::biopsy::study::{self as biopsy_study, TestResult};
 use crate::body::network::SolveError;
 use crate::body::{self, ArmCourse, ClassSummary};
@@ -27,6 +32,8 @@ pub struct RunResult {
     pub summaries: Vec<ClassSummary>,
     /// Per blood test of the `[biopsy]` section.
     pub biopsy: Vec<TestResult>,
+    /// Per disease of the `[signature]` section.
+    pub signature: Vec<ConditionResult>,
 }
 
 /// A run failed.
@@ -43,6 +50,10 @@ pub enum RunError {
     /// A result could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// The `[signature]` section could not be run (a cohort could not be
+    /// generated or the classifier not fitted).
+    #[error("signature: {0}")]
+    Signature(#[from] SignatureError),
 }
 
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
@@ -65,11 +76,16 @@ pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, Ru
         Some(b) => biopsy_study::run(b, study.seed),
         None => Vec::new(),
     };
+    let signature = match &study.signature {
+        Some(s) => panel::run(s, study.seed)?,
+        None => Vec::new(),
+    };
     progress(1.0);
     Ok(RunResult {
         arms,
         summaries,
         biopsy,
+        signature,
     })
 }
 
@@ -145,6 +161,29 @@ pub struct Summary<'a> {
     /// curve, minimal detectable diameters, AUC, PPV, screening.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biopsy: Option<BiopsySummary<'a>>,
+    /// Multi-marker signatures, per disease against healthy people:
+    /// cross-validated training and held-out AUC (means and per fold), the
+    /// best single marker with its AUC and DeLong 95 % interval, and every
+    /// marker's AUC next to its binormal closed form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureSummary<'a>>,
+}
+
+/// The `signature` part of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureSummary<'a> {
+    /// Individuals per condition (healthy included).
+    pub cohort: usize,
+    /// Cross-validation folds.
+    pub folds: usize,
+    /// L2 penalty.
+    pub lambda: f64,
+    /// Markers from the study file.
+    pub informative_markers: usize,
+    /// Uninformative markers added.
+    pub noise_markers: usize,
+    /// Per disease.
+    pub conditions: &'a [ConditionResult],
 }
 
 /// The `biopsy` part of `summary.json`.
@@ -201,6 +240,14 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             marker: &b.marker,
             tests: &result.biopsy,
         }),
+        signature: study.signature.as_ref().map(|s| SignatureSummary {
+            cohort: s.cohort,
+            folds: s.folds,
+            lambda: s.lambda,
+            informative_markers: s.informative_markers,
+            noise_markers: s.markers.len() - s.informative_markers,
+            conditions: &result.signature,
+        }),
     }
 }
 
@@ -224,6 +271,14 @@ pub fn write(dir: &Path, study: &Study, result: &RunResult) -> Result<Vec<PathBu
             output::write_csv(&path, &biopsy_roc(t))?;
             files.push(path);
         }
+    }
+    if !result.signature.is_empty() {
+        let path = dir.join("signature.csv");
+        write_signature_folds(&path, &result.signature)?;
+        files.push(path);
+        let path = dir.join("signature_markers.csv");
+        write_signature_markers(&path, &result.signature)?;
+        files.push(path);
     }
     // The summary goes last: its presence marks a complete result.
     let path = dir.join("summary.json");
@@ -322,4 +377,87 @@ fn file_safe(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Writes a long-format CSV (text and numeric columns) atomically; numbers in
+/// their shortest round-trip form.
+fn write_long_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(), OutputError> {
+    output::write_atomic(path, |w| {
+        let mut csv = csv::Writer::from_writer(w);
+        let io = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(e) => e,
+            other => std::io::Error::other(format!("{other:?}")),
+        };
+        csv.write_record(header).map_err(io)?;
+        for row in rows {
+            csv.write_record(row).map_err(io)?;
+        }
+        csv.flush()
+    })
+}
+
+/// `signature.csv`, one row per disease and fold, then a `mean` row per
+/// disease: `condition,fold,train_auc,test_auc`.
+pub fn write_signature_folds(path: &Path, results: &[ConditionResult]) -> Result<(), OutputError> {
+    let mut rows = Vec::new();
+    for r in results {
+        for (f, (train, test)) in r
+            .train_auc_per_fold
+            .iter()
+            .zip(&r.test_auc_per_fold)
+            .enumerate()
+        {
+            rows.push(vec![
+                r.condition.clone(),
+                (f + 1).to_string(),
+                train.to_string(),
+                test.to_string(),
+            ]);
+        }
+        rows.push(vec![
+            r.condition.clone(),
+            "mean".into(),
+            r.train_auc.to_string(),
+            r.test_auc.to_string(),
+        ]);
+    }
+    write_long_csv(path, &["condition", "fold", "train_auc", "test_auc"], &rows)
+}
+
+/// `signature_markers.csv`, one row per disease and marker:
+/// `condition,marker,fold_change,auc,auc_low,auc_high,closed_form_auc`
+/// (the interval is DeLong's 95 %).
+pub fn write_signature_markers(
+    path: &Path,
+    results: &[ConditionResult],
+) -> Result<(), OutputError> {
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .flat_map(|r| {
+            r.markers.iter().map(|m| {
+                vec![
+                    r.condition.clone(),
+                    m.marker.clone(),
+                    m.fold_change.to_string(),
+                    m.auc.auc.to_string(),
+                    m.auc.lower.to_string(),
+                    m.auc.upper.to_string(),
+                    m.closed_form_auc.to_string(),
+                ]
+            })
+        })
+        .collect();
+    write_long_csv(
+        path,
+        &[
+            "condition",
+            "marker",
+            "fold_change",
+            "auc",
+            "auc_low",
+            "auc_high",
+            "closed_form_auc",
+        ],
+        &rows,
+    )
 }

@@ -11,6 +11,7 @@ pub mod deconvolution;
 pub mod growth;
 pub mod kinetics;
 pub mod measurement;
+pub mod panel;
 pub mod roc;
 pub mod screening;
 pub mod signature;

@@ -16,6 +16,7 @@ pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod resolve_biopsy;
+pub mod signature_spec;
 pub mod spec;
 pub mod species;
 

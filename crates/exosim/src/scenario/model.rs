@@ -31,6 +31,8 @@ pub struct Study {
     pub arms: Vec<Arm>,
     /// The liquid-biopsy part, if the study has one.
     pub biopsy: Option<crate::biopsy::study::BiopsyStudy>,
+    /// The multi-marker signature part, if the study has one.
+    pub signature: Option<crate::biopsy::panel::SignatureStudy>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

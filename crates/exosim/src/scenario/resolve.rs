@@ -166,11 +166,11 @@ impl Resolver<'_, '_> {
             && spec.doses.is_empty()
             && spec.sources.is_empty()
             && spec.arms.is_empty());
-        if !has_body && spec.biopsy.is_none() {
+        if !has_body && spec.biopsy.is_none() && spec.signature.is_none() {
             return self.err(
                 &root,
                 "the study simulates nothing",
-                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]` section".into()),
+                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]` or `[signature]` section".into()),
             );
         }
         let biopsy = match &spec.biopsy {
@@ -180,6 +180,14 @@ impl Resolver<'_, '_> {
                 &root.key("biopsy"),
             )?),
             None => None,
+        };
+        let (signature, signature_spec) = match &spec.signature {
+            Some(s) => {
+                let (study, filled) =
+                    super::signature_spec::resolve_signature(s, self.loc, &root.key("signature"))?;
+                (Some(study), Some(filled))
+            }
+            None => (None, None),
         };
         let arm_specs: Vec<(KeyPath, ArmSpec)> = if !has_body {
             Vec::new()
@@ -336,6 +344,7 @@ impl Resolver<'_, '_> {
                 resolved_arms
             },
             biopsy: spec.biopsy.clone(),
+            signature: signature_spec,
         };
         Ok(Study {
             name: h.name.clone(),
@@ -348,6 +357,7 @@ impl Resolver<'_, '_> {
             vesicles,
             arms,
             biopsy,
+            signature,
             resolved,
         })
     }

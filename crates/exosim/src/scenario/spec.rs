@@ -40,6 +40,9 @@ pub struct StudySpec {
     /// Liquid biopsy: tumour, marker, blood tests, decisions.
     #[serde(default)]
     pub biopsy: Option<super::biopsy_spec::BiopsySpec>,
+    /// Multi-marker signatures: markers, diseases, cross-validated classifier.
+    #[serde(default)]
+    pub signature: Option<super::signature_spec::SignatureSpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.
