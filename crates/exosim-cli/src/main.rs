@@ -287,8 +287,27 @@ fn execute(
             eprintln!("wrote {}", f.display());
         }
         print_biopsy(&result);
+        print_signature(&result);
     }
     Ok(result)
+}
+
+/// Each condition's signature AUCs, for a person reading a terminal.
+fn print_signature(result: &RunResult) {
+    if result.signature.is_empty() {
+        return;
+    }
+    println!(
+        "{:<24} {:>10} {:>10}   best single marker (AUC, 95 % CI)",
+        "condition", "train AUC", "test AUC"
+    );
+    for c in &result.signature {
+        let b = &c.best_marker_auc;
+        println!(
+            "{:<24} {:>10.3} {:>10.3}   {} ({:.3}, {:.3}-{:.3})",
+            c.condition, c.train_auc, c.test_auc, c.best_marker, b.auc, b.lower, b.upper
+        );
+    }
 }
 
 /// The key figures of each blood test, for a person reading a terminal.
