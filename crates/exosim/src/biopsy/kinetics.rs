@@ -267,15 +267,15 @@ pub fn exponential_integrator_step(
     elimination: f64,
     dt: f64,
 ) -> f64 {
-    let k = elimination;
-    let (s0, gamma) = if source_start > 0.0 && source_end > 0.0 {
-        (source_start, (source_end / source_start).ln() / dt)
-    } else {
-        (0.5 * (source_start + source_end), 0.0)
-    };
-    amount * (-k * dt).exp()
-        + constant_source_integral(background, k, dt)
-        + growing_source_integral(s0, gamma, k, dt)
+    integrator_amount_within(
+        amount,
+        source_start,
+        source_end,
+        background,
+        elimination,
+        dt,
+        dt,
+    )
 }
 
 /// The amount during a step of [`exponential_integrator_step`] at `tau` ∈ [0, dt].
