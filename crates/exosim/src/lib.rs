@@ -6,8 +6,10 @@
 //!
 //! Data flows one way: a study file ([`scenario`]) is parsed into a raw spec,
 //! resolved into a validated model in internal units ([`units`]), advanced by
-//! the engines ([`body`]) and written by the recorders ([`output`]); [`run`]
-//! ties these together.
+//! the engines ([`body`] for circulation and biodistribution, [`biopsy`] for
+//! blood tests, signatures and deconvolution) and written by the recorders
+//! ([`output`]); [`run`] ties these together. Randomness comes from
+//! per-entity streams ([`random`]), so results do not depend on thread count.
 
 #![warn(missing_docs)]
 

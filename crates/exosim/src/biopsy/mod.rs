@@ -5,7 +5,9 @@
 //! blood draw, isolation and assay ([`measurement`]) → thresholds,
 //! detection curves and screening ([`screening`]); with the statistics
 //! shared by all ([`roc`]), multi-marker signatures ([`signature`]) and
-//! cell-of-origin deconvolution ([`deconvolution`]).
+//! cell-of-origin deconvolution ([`deconvolution`]). A study's `[biopsy]`
+//! section runs through [`study`], its `[signature]` section through
+//! [`panel`].
 
 pub mod deconvolution;
 pub mod growth;
