@@ -54,7 +54,9 @@ pub enum DomainError {
     #[error("domain dimension must be 2 or 3, got {0}")]
     Dimension(usize),
     /// An axis has a non-positive or non-finite extent.
-    #[error("domain axis {axis} must have finite bounds with lower < upper, got [{lower}, {upper}]")]
+    #[error(
+        "domain axis {axis} must have finite bounds with lower < upper, got [{lower}, {upper}]"
+    )]
     Extent {
         /// The axis (0 = x, 1 = y, 2 = z).
         axis: usize,
