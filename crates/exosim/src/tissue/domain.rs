@@ -155,10 +155,10 @@ impl Domain {
     /// face, ends the walk: the function returns at once and leaves `pos`
     /// where the crossing put it (outside the box).
     pub fn apply(&self, pos: &mut [f64; 3]) -> Fate {
-        for axis in 0..self.dim {
+        for (axis, p) in pos.iter_mut().enumerate().take(self.dim) {
             let lo = self.lower[axis];
             let hi = self.upper[axis];
-            let x = pos[axis];
+            let x = *p;
             if x >= lo && x <= hi {
                 continue;
             }
@@ -171,7 +171,7 @@ impl Domain {
                         // Rounding in rem_euclid can give exactly `len`.
                         y = lo;
                     }
-                    pos[axis] = y;
+                    *p = y;
                 }
                 [Boundary::Reflective, Boundary::Reflective] => {
                     let period = 2.0 * len;
@@ -179,7 +179,7 @@ impl Domain {
                     if y > len {
                         y = period - y;
                     }
-                    pos[axis] = (lo + y).clamp(lo, hi);
+                    *p = (lo + y).clamp(lo, hi);
                 }
                 _ => {
                     // At most one face is reflective here, so at most one
@@ -199,11 +199,11 @@ impl Domain {
                                 x = 2.0 * wall - x;
                             }
                             Boundary::Absorbing => {
-                                pos[axis] = x;
+                                *p = x;
                                 return Fate::Absorbed { axis, side };
                             }
                             Boundary::Draining => {
-                                pos[axis] = x;
+                                *p = x;
                                 return Fate::Drained { axis, side };
                             }
                             Boundary::Periodic => {
@@ -211,7 +211,7 @@ impl Domain {
                             }
                         }
                     }
-                    pos[axis] = x;
+                    *p = x;
                 }
             }
         }
