@@ -179,7 +179,7 @@ mod tests {
         assert!((smoluchowski_rate_t(d, r, 1e12) / smoluchowski_rate(d, r) - 1.0).abs() < 1e-6);
         assert!(smoluchowski_rate_t(d, r, 0.01) > smoluchowski_rate(d, r));
         // The cumulative count is the integral of the time-dependent rate.
-        let (c, t, n) = (3.0, 0.7, 200_000);
+        let (c, t, n) = (3.0, 0.7f64, 200_000);
         // Midpoint rule on s = √t to remove the 1/√t singularity.
         let h = t.sqrt() / n as f64;
         let integral: f64 = (0..n)
