@@ -147,7 +147,10 @@ fn smoluchowski_absorption_needs_the_bridge_correction() {
         })
         .sum();
     let law = smoluchowski_absorbed(D, R, c, t_end);
-    assert!((quad / law - 1.0).abs() < 1e-8, "quadrature {quad} vs {law}");
+    assert!(
+        (quad / law - 1.0).abs() < 1e-8,
+        "quadrature {quad} vs {law}"
+    );
     assert!(
         (law - (4.0 * PI * D * R * c * t_end + 8.0 * R * R * c * (PI * D * t_end).sqrt())).abs()
             < 1e-9 * law
