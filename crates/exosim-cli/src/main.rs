@@ -97,13 +97,30 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Validate { file } => match load(&file) {
             Ok(study) => {
+                let mut parts = Vec::new();
+                if !study.arms.is_empty() {
+                    parts.push(format!(
+                        "body: {} arm(s), {} vesicle class(es), {} output times",
+                        study.arms.len(),
+                        study.vesicles.len(),
+                        study.output_times.len()
+                    ));
+                }
+                if let Some(b) = &study.biopsy {
+                    parts.push(format!(
+                        "biopsy: {} test(s) of `{}`",
+                        b.tests.len(),
+                        b.marker
+                    ));
+                }
+                if let Some(s) = &study.signature {
+                    parts.push(format!("signature: {} condition(s)", s.conditions.len()));
+                }
                 println!(
-                    "{}: valid study `{}` ({} arm(s), {} vesicle class(es), {} output times)",
+                    "{}: valid study `{}` ({})",
                     file.display(),
                     study.name,
-                    study.arms.len(),
-                    study.vesicles.len(),
-                    study.output_times.len()
+                    parts.join("; ")
                 );
                 ExitCode::SUCCESS
             }
