@@ -241,7 +241,7 @@ pub fn step_with_uptake(
             let g: f64 = rng.sample(StandardNormal);
             *p += drift[a] * dt + sigma * g;
         }
-        // The first cell touched along the path, nearest to the start.
+        // Cells checked nearest surface first: the first touched along the path.
         near.clear();
         let step_length = (0..3)
             .map(|a| (end[a] - start[a]).powi(2))
@@ -253,8 +253,8 @@ pub fn step_with_uptake(
             &mut near,
         );
         near.sort_unstable_by(|&a, &b| {
-            let da = cells.spheres[a as usize].distance(start);
-            let db = cells.spheres[b as usize].distance(start);
+            let da = cells.spheres[a as usize].distance(start) - cells.spheres[a as usize].radius;
+            let db = cells.spheres[b as usize].distance(start) - cells.spheres[b as usize].radius;
             da.total_cmp(&db).then(a.cmp(&b))
         });
         let mut contact = None;
