@@ -156,7 +156,7 @@ fn uptake_is_addressed_saturable_and_conserves_vesicles() {
             !cells
                 .spheres
                 .iter()
-                .any(|s| s.distance(particles.position(i)) < 0.0),
+                .any(|s| s.contains(particles.position(i))),
             "no vesicle inside a cell"
         );
     }
