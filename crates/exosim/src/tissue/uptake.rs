@@ -163,6 +163,9 @@ pub struct UptakeCounts {
     pub weight: Vec<f64>,
     /// Contacts that bounced (not taken up), per class.
     pub bounced: Vec<u64>,
+    /// Each uptake as `(particle, cell)` in the order it happened; the
+    /// caller drains it to unload cargo into the receiving cells.
+    pub events: Vec<(u32, u32)>,
 }
 
 impl UptakeCounts {
@@ -172,6 +175,7 @@ impl UptakeCounts {
             kinds,
             weight: vec![0.0; classes * kinds],
             bounced: vec![0; classes],
+            events: Vec::new(),
         }
     }
 
@@ -272,6 +276,7 @@ pub fn step_with_uptake(
             if u < affinity.get(class, kind) && cells.taken[c] + w <= cells.capacity[c] {
                 cells.taken[c] += w;
                 uptake.weight[class * uptake.kinds + kind] += w;
+                uptake.events.push((i as u32, c as u32));
                 particles.alive[i] = false;
             } else {
                 uptake.bounced[class] += 1;
