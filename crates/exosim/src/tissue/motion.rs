@@ -56,6 +56,11 @@ pub struct VesicleParticles {
     pub birth: Vec<f64>,
     /// Whether the particle is still in the tissue.
     pub alive: Vec<bool>,
+    /// Cargo copies carried, `cargo_len` molecules per particle (summed over
+    /// the vesicles the particle stands for); empty when no cargo is tracked.
+    pub cargo: Vec<f32>,
+    /// Molecules tracked per particle.
+    pub cargo_len: usize,
     /// Per-chunk boundary-loss sums, reused between steps.
     scratch: Vec<f64>,
 }
@@ -76,8 +81,43 @@ impl VesicleParticles {
             class: Vec::with_capacity(n),
             birth: Vec::with_capacity(n),
             alive: Vec::with_capacity(n),
+            cargo: Vec::new(),
+            cargo_len: 0,
             scratch: Vec::new(),
         }
+    }
+
+    /// No particles; each will carry `molecules` cargo counters.
+    pub fn with_cargo(molecules: usize) -> Self {
+        VesicleParticles {
+            cargo_len: molecules,
+            ..Self::default()
+        }
+    }
+
+    /// Like [`VesicleParticles::push`], with the particle's cargo
+    /// (`cargo_len` entries).
+    ///
+    /// # Panics
+    ///
+    /// If `cargo` does not have `cargo_len` entries.
+    pub fn push_with_cargo(
+        &mut self,
+        pos: [f64; 3],
+        weight: f64,
+        class: u32,
+        birth: f64,
+        cargo: &[f32],
+    ) {
+        assert_eq!(cargo.len(), self.cargo_len, "cargo length");
+        self.push(pos, weight, class, birth);
+        let start = self.cargo.len() - self.cargo_len;
+        self.cargo[start..].copy_from_slice(cargo);
+    }
+
+    /// Cargo carried by particle `i` (empty when no cargo is tracked).
+    pub fn cargo(&self, i: usize) -> &[f32] {
+        &self.cargo[i * self.cargo_len..(i + 1) * self.cargo_len]
     }
 
     /// Adds an alive particle at `pos` standing for `weight` vesicles of
@@ -90,6 +130,7 @@ impl VesicleParticles {
         self.class.push(class);
         self.birth.push(birth);
         self.alive.push(true);
+        self.cargo.resize(self.cargo.len() + self.cargo_len, 0.0);
     }
 
     /// Number of particles, alive or not.
