@@ -14,6 +14,8 @@
 //! | concentration | 1/m³          | count per volume                        |
 //! | temperature   | K             |                                         |
 //! | count         | 1             | vesicles, particles: dimensionless      |
+//! | diffusivity   | m²/s          | diffusion coefficients, cell motility   |
+//! | velocity      | m/s           | interstitial flow                       |
 //!
 //! This is the single place where the unit system is stated. Study files are
 //! written by people in whatever unit is convenient ("7 min", "2.5 mL",
@@ -74,11 +76,15 @@ pub enum Dimension {
     Temperature,
     /// Dimensionless numbers of things, e.g. vesicles (internal unit: 1).
     Count,
+    /// Area per time, e.g. a diffusion coefficient (internal unit: m²/s).
+    Diffusivity,
+    /// Length per time, e.g. interstitial flow (internal unit: m/s).
+    Velocity,
 }
 
 impl Dimension {
     /// Every dimension, for code that must treat them all (tests, documentation).
-    pub const ALL: [Dimension; 8] = [
+    pub const ALL: [Dimension; 10] = [
         Dimension::Time,
         Dimension::Length,
         Dimension::Volume,
@@ -87,6 +93,8 @@ impl Dimension {
         Dimension::Concentration,
         Dimension::Temperature,
         Dimension::Count,
+        Dimension::Diffusivity,
+        Dimension::Velocity,
     ];
 
     /// Lower-case word used in messages to people ("expected a time").
@@ -100,6 +108,8 @@ impl Dimension {
             Dimension::Concentration => "concentration",
             Dimension::Temperature => "temperature",
             Dimension::Count => "count",
+            Dimension::Diffusivity => "diffusivity",
+            Dimension::Velocity => "velocity",
         }
     }
 
@@ -120,6 +130,8 @@ impl Dimension {
             Dimension::Count => {
                 "a bare number, or a number followed by EVs, vesicles, particles or counts"
             }
+            Dimension::Diffusivity => "an area per time, such as um^2/s, µm²/min, cm2/s, m2/s",
+            Dimension::Velocity => "a length per time, such as um/s, µm/min, mm/h, m/s",
         }
     }
 
@@ -134,6 +146,8 @@ impl Dimension {
             Dimension::Concentration => "/m3",
             Dimension::Temperature => "K",
             Dimension::Count => "",
+            Dimension::Diffusivity => "m2/s",
+            Dimension::Velocity => "m/s",
         }
     }
 
@@ -148,6 +162,8 @@ impl Dimension {
             Dimension::Concentration => "1e10 /mL",
             Dimension::Temperature => "37 degC",
             Dimension::Count => "1e10 EVs",
+            Dimension::Diffusivity => "4 um^2/s",
+            Dimension::Velocity => "0.1 um/s",
         }
     }
 }
@@ -403,6 +419,13 @@ fn simple_unit(s: &str) -> Option<Conv> {
 /// `numerator / denominator`, where the numerator is empty, "1", a count word
 /// or a volume. Only the combinations that exist in the model are accepted.
 fn divide(numerator: &str, den: Conv) -> Option<Conv> {
+    if let (Some(area), D::Time) = (area_unit(numerator), den.dim) {
+        return Some(Conv::new(
+            D::Diffusivity,
+            area.num * den.den,
+            area.den * den.num,
+        ));
+    }
     let top = if numerator.is_empty() || numerator == "1" {
         COUNT_ONE
     } else {
@@ -412,12 +435,27 @@ fn divide(numerator: &str, den: Conv) -> Option<Conv> {
         (D::Count, D::Time) => D::Rate,
         (D::Count, D::Volume) => D::Concentration,
         (D::Volume, D::Time) => D::Flow,
+        (D::Length, D::Time) => D::Velocity,
         _ => return None,
     };
     if top.offset != 0.0 || den.offset != 0.0 {
         return None;
     }
     Some(Conv::new(dim, top.num * den.den, top.den * den.num))
+}
+
+/// An area spelled as a squared length ("um^2", "µm²", "cm2"), as a
+/// conversion to m² (carried in a length-dimension [`Conv`]).
+fn area_unit(s: &str) -> Option<Conv> {
+    let base = ["^2", "\u{b2}", "2"]
+        .iter()
+        .find_map(|suffix| s.strip_suffix(suffix))?;
+    let length = simple_unit(base).filter(|c| c.dim == D::Length)?;
+    Some(Conv::new(
+        D::Length,
+        length.num * length.num,
+        length.den * length.den,
+    ))
 }
 
 /// Strips a trailing inverse marker ("^-1", "-1", "⁻¹").
@@ -470,6 +508,14 @@ fn candidates(dim: Dimension) -> Vec<String> {
         D::Flow => ["nL", "uL", "\u{b5}L", "mL", "L", "m3"]
             .iter()
             .flat_map(|v| ["s", "min", "h", "day"].map(|t| format!("{v}/{t}")))
+            .collect(),
+        D::Diffusivity => ["um^2", "\u{b5}m\u{b2}", "cm2", "m2"]
+            .iter()
+            .flat_map(|a| ["s", "min", "h"].map(|t| format!("{a}/{t}")))
+            .collect(),
+        D::Velocity => ["nm", "um", "\u{b5}m", "mm", "m"]
+            .iter()
+            .flat_map(|l| ["s", "min", "h", "day"].map(|t| format!("{l}/{t}")))
             .collect(),
     }
 }
@@ -654,6 +700,14 @@ fn human_units(dim: Dimension) -> &'static [(&'static str, Conv)] {
     const CONCENTRATION: &[(&str, Conv)] = &[("/mL", Conv::new(D::Concentration, 1e6, 1.0))];
     const TEMPERATURE: &[(&str, Conv)] = &[("degC", CELSIUS)];
     const COUNT: &[(&str, Conv)] = &[("", COUNT_ONE)];
+    const DIFFUSIVITY: &[(&str, Conv)] =
+        &[("\u{b5}m\u{b2}/s", Conv::new(D::Diffusivity, 1.0, 1e12))];
+    const VELOCITY: &[(&str, Conv)] = &[
+        ("nm/s", Conv::new(D::Velocity, 1.0, 1e9)),
+        ("\u{b5}m/s", Conv::new(D::Velocity, 1.0, 1e6)),
+        ("mm/s", Conv::new(D::Velocity, 1.0, 1e3)),
+        ("m/s", Conv::new(D::Velocity, 1.0, 1.0)),
+    ];
     match dim {
         D::Time => TIME,
         D::Length => LENGTH,
@@ -662,6 +716,8 @@ fn human_units(dim: Dimension) -> &'static [(&'static str, Conv)] {
         D::Concentration => CONCENTRATION,
         D::Temperature => TEMPERATURE,
         D::Count => COUNT,
+        D::Diffusivity => DIFFUSIVITY,
+        D::Velocity => VELOCITY,
         D::Rate => &[], // handled separately: see format_human
     }
 }
@@ -853,6 +909,19 @@ quantity!(
     Count,
     Dimension::Count,
     "a count, such as 1e10 or \"1e10 EVs\""
+);
+
+quantity!(
+    /// A diffusion coefficient (area per time), in m²/s.
+    Diffusivity,
+    Dimension::Diffusivity,
+    "a diffusion coefficient with a unit, such as \"4 um^2/s\""
+);
+quantity!(
+    /// A speed (e.g. interstitial flow), in m/s.
+    Velocity,
+    Dimension::Velocity,
+    "a velocity with a unit, such as \"0.1 um/s\""
 );
 
 // Constructors divide by exact powers of ten (rather than multiplying by
@@ -1053,6 +1122,12 @@ mod tests {
         check("20 mL / min", D::Flow, 20e-6 / 60.0);
         check("20 mL per min", D::Flow, 20e-6 / 60.0);
         check("20 mL min^-1", D::Flow, 20e-6 / 60.0);
+        check("4 um^2/s", D::Diffusivity, 4e-12);
+        check("4 \u{b5}m\u{b2}/s", D::Diffusivity, 4e-12);
+        check("60 um2/min", D::Diffusivity, 1e-12);
+        check("1e-5 cm2/s", D::Diffusivity, 1e-9);
+        check("0.1 um/s", D::Velocity, 1e-7);
+        check("3.6 mm/h", D::Velocity, 1e-6);
         assert_eq!(ok("20 mL/min", D::Flow), Flow::ml_per_min(20.0).si());
     }
 
@@ -1200,7 +1275,7 @@ mod tests {
             UnitError::UnknownUnit { .. }
         ));
         assert!(matches!(
-            err("5 nm/s", D::Flow),
+            err("5 nm/mL", D::Flow),
             UnitError::UnknownUnit { .. }
         ));
         assert!(matches!(
