@@ -1,13 +1,22 @@
-//! Tissue-scale engine: vesicles as particles moving among cells.
+//! Tissue-scale engine: cells that send, address and receive vesicles, and
+//! are reprogrammed by them.
 //!
-//! This first part holds the physics every tissue study rests on: the
-//! domain and its boundaries ([`domain`]), vesicle particles stored as a
-//! structure of arrays and moved by Brownian motion with drift
-//! ([`motion`]), and contact with absorbing spheres (cells) that stays
-//! accurate for large time steps ([`contact`]), and addressed uptake by
-//! cells found through a cell list ([`uptake`]).
+//! The physics every tissue study rests on: the domain and its boundaries
+//! ([`domain`]), vesicle particles stored as a structure of arrays and moved
+//! by Brownian motion with drift ([`motion`]), contact with absorbing spheres
+//! that stays accurate for large time steps ([`contact`]), and addressed
+//! uptake by cells found through a cell list ([`uptake`]). On top of it:
+//! the study as resolved ([`model`]), cells as agents ([`cells`]), the
+//! step-by-step engine with secretion, cargo, response rules, killing,
+//! division and death ([`engine`]), observation as CSV and VTK
+//! ([`observe`]) and the run of every variant and replicate ([`study`]).
 
+pub mod cells;
 pub mod contact;
 pub mod domain;
+pub mod engine;
+pub mod model;
 pub mod motion;
+pub mod observe;
+pub mod study;
 pub mod uptake;

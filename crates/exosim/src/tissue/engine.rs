@@ -1,0 +1,656 @@
+//! The tissue engine: one replicate of one variant of a tissue study,
+//! advanced step by step.
+//!
+//! Each step of length `dt`, in this order:
+//! 1. vesicles added by the study at this time enter the box;
+//! 2. every living cell releases vesicles (Poisson numbers of particles from
+//!    its secretion programme, scaled by its state and by active
+//!    inhibitors), each with cargo drawn from its class's copy-number
+//!    distributions, scaled by the sender's state;
+//! 3. vesicles move (Brownian motion + drift), reach cells (Brownian-bridge
+//!    contact) and are taken up by the ligand–receptor match, or leave
+//!    through faces ([`super::uptake::step_with_uptake`]);
+//! 4. taken-up vesicles unload their cargo; `received` rules act at once;
+//! 5. vesicles degrade (first order);
+//! 6. cells respond (`held` rules, return towards baseline, cargo turnover),
+//!    kill by contact, die, divide, move; overlaps are relaxed.
+//!
+//! Every vesicle is counted: released + added = free + taken up + degraded
+//! + drained + absorbed, exactly (weights are whole numbers).
+//!
+//! Randomness: each process draws from its own stream keyed by the
+//! replicate's seed and the step number, and work that couples cells is done
+//! in cell order, so results do not depend on the number of threads.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Gamma, Poisson};
+
+use super::cells::{CellPopulation, largest_radius, random_direction};
+use super::domain::Fate;
+use super::model::{TissueModel, Trigger, Variant, product};
+use super::motion::{BoundaryCounts, VesicleParticles};
+use super::observe::{Frame, Recorder};
+use super::uptake::{Affinity, CellGrid, StepSettings, UptakeCounts, step_with_uptake};
+use crate::random::{Stream, stream};
+
+const SECRETION_DOMAIN: u64 = u64::from_be_bytes(*b"tissecrt");
+const CELL_DOMAIN: u64 = u64::from_be_bytes(*b"tiscells");
+const DEGRADE_DOMAIN: u64 = u64::from_be_bytes(*b"tisdegrd");
+const PLACE_DOMAIN: u64 = u64::from_be_bytes(*b"tisplace");
+const ADD_DOMAIN: u64 = u64::from_be_bytes(*b"tisaddvs");
+
+/// Why a tissue run stopped early.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TissueError {
+    /// More particles than the study allows.
+    #[error(
+        "variant `{variant}`: {particles} vesicle particles at t = {time_s} s, more than max_particles = {max}"
+    )]
+    TooManyParticles {
+        /// Variant.
+        variant: String,
+        /// Particles alive.
+        particles: usize,
+        /// Time, s.
+        time_s: f64,
+        /// The bound.
+        max: usize,
+    },
+}
+
+/// Vesicle accounting of one class, in vesicles (not particles).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ClassTally {
+    /// Released by cells.
+    pub released: f64,
+    /// Added by the study.
+    pub added: f64,
+    /// Taken up by cells.
+    pub taken_up: f64,
+    /// Degraded in the tissue.
+    pub degraded: f64,
+    /// Left through draining faces (to lymph or blood).
+    pub drained: f64,
+    /// Left through absorbing faces.
+    pub absorbed: f64,
+}
+
+/// Events of one cell type, cumulative.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TypeTally {
+    /// Vesicles taken up by cells of the type.
+    pub uptakes: f64,
+    /// Cells of the type killed by contact.
+    pub kills: f64,
+    /// Cells of the type that died (all causes).
+    pub deaths: f64,
+    /// Divisions.
+    pub divisions: f64,
+}
+
+/// One replicate of one variant in progress.
+pub struct TissueRun<'m> {
+    model: &'m TissueModel,
+    rules_on: Vec<bool>,
+    inhibitors_on: Vec<bool>,
+    dose_scale: f64,
+    seed: u64,
+    /// The cells.
+    pub cells: CellPopulation,
+    /// The vesicle particles (class = transport bin).
+    pub particles: VesicleParticles,
+    /// Class of each transport bin.
+    bin_class: Vec<usize>,
+    /// First bin and number of bins of each class.
+    class_bins: Vec<(usize, usize)>,
+    bin_diffusion: Vec<f64>,
+    affinity: Affinity,
+    /// Accounting per class.
+    pub classes: Vec<ClassTally>,
+    /// Events per cell type.
+    pub types: Vec<TypeTally>,
+    boundary: BoundaryCounts,
+    uptake: UptakeCounts,
+    step: u64,
+    cargo_buf: Vec<f32>,
+}
+
+impl<'m> TissueRun<'m> {
+    /// The tissue at t = 0: cells placed, no vesicles yet.
+    pub fn new(model: &'m TissueModel, variant: &Variant, seed: u64) -> Self {
+        let mut bin_class = Vec::new();
+        let mut class_bins = Vec::new();
+        let mut bin_diffusion = Vec::new();
+        for (c, v) in model.vesicles.iter().enumerate() {
+            class_bins.push((bin_class.len(), v.bin_diffusion.len()));
+            for &d in &v.bin_diffusion {
+                bin_class.push(c);
+                bin_diffusion.push(d);
+            }
+        }
+        let kinds = model.cell_types.len();
+        let mut affinity = Affinity::uniform(bin_class.len(), kinds, 0.0);
+        for (b, &c) in bin_class.iter().enumerate() {
+            for k in 0..kinds {
+                affinity.set(b, k, model.uptake_probability(c, k));
+            }
+        }
+        let mut cells = CellPopulation::new(model);
+        let mut rng = stream(seed, PLACE_DOMAIN, 0);
+        cells.place(model, &mut rng);
+        cells.relax_overlaps(model);
+        TissueRun {
+            model,
+            rules_on: model
+                .rules
+                .iter()
+                .map(|r| !variant.rules_off.contains(&r.name))
+                .collect(),
+            inhibitors_on: model
+                .inhibitors
+                .iter()
+                .map(|i| !variant.inhibitors_off.contains(&i.name))
+                .collect(),
+            dose_scale: variant.dose_scale,
+            seed,
+            cells,
+            particles: VesicleParticles::with_cargo(model.molecules.len()),
+            bin_class,
+            class_bins,
+            bin_diffusion,
+            affinity,
+            classes: vec![ClassTally::default(); model.vesicles.len()],
+            types: vec![TypeTally::default(); kinds],
+            boundary: BoundaryCounts::new(0),
+            uptake: UptakeCounts::new(0, kinds),
+            step: 0,
+            cargo_buf: vec![0.0; model.molecules.len()],
+        }
+        .with_counters()
+    }
+
+    fn with_counters(mut self) -> Self {
+        let bins = self.bin_class.len();
+        self.boundary = BoundaryCounts::new(bins);
+        self.uptake = UptakeCounts::new(bins, self.model.cell_types.len());
+        self
+    }
+
+    /// The study this run belongs to.
+    pub fn model(&self) -> &'m TissueModel {
+        self.model
+    }
+
+    /// Current time, s.
+    pub fn time(&self) -> f64 {
+        self.step as f64 * self.model.dt
+    }
+
+    /// Vesicles of each class still in the tissue.
+    pub fn free(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.model.vesicles.len()];
+        for i in 0..self.particles.len() {
+            if self.particles.alive[i] {
+                out[self.bin_class[self.particles.class[i] as usize]] += self.particles.weight[i];
+            }
+        }
+        out
+    }
+
+    /// Alive particles.
+    pub fn alive_particles(&self) -> usize {
+        self.particles.alive.iter().filter(|&&a| a).count()
+    }
+
+    /// Largest mass-balance error over classes, relative to what entered
+    /// (0 when nothing entered). Counts are whole numbers, so this is exactly 0.
+    pub fn mass_balance_error(&self) -> f64 {
+        let free = self.free();
+        let mut worst: f64 = 0.0;
+        for (c, t) in self.classes.iter().enumerate() {
+            let entered = t.released + t.added;
+            let accounted = free[c] + t.taken_up + t.degraded + t.drained + t.absorbed;
+            if entered > 0.0 {
+                worst = worst.max((entered - accounted).abs() / entered);
+            } else if accounted != 0.0 {
+                worst = f64::INFINITY;
+            }
+        }
+        worst
+    }
+
+    /// Secretion factor of active inhibitors for cells of `kind` now.
+    fn inhibition(&self, kind: usize) -> f64 {
+        let t = self.time();
+        self.model
+            .inhibitors
+            .iter()
+            .zip(&self.inhibitors_on)
+            .filter(|(i, on)| **on && t >= i.start && i.cell_types.contains(&kind))
+            .map(|(i, _)| i.factor)
+            .product()
+    }
+
+    /// Releases one particle of `class` at `pos` with cargo scaled by `cargo_factor`.
+    fn release(&mut self, class: usize, mut pos: [f64; 3], cargo_factor: f64, rng: &mut Stream) {
+        let v = &self.model.vesicles[class];
+        let w = v.weight;
+        self.cargo_buf.iter_mut().for_each(|c| *c = 0.0);
+        for load in &v.cargo {
+            let mean = w * load.mean * cargo_factor;
+            let lambda = if load.dispersion > 0.0 && mean > 0.0 {
+                // Sum of w gamma–Poisson copy numbers: gamma shape w/k, scale mean·k.
+                Gamma::new(w / load.dispersion, load.mean * cargo_factor * load.dispersion)
+                    .map(|g| g.sample(rng))
+                    .unwrap_or(mean)
+            } else {
+                mean
+            };
+            self.cargo_buf[load.molecule] = poisson(lambda, rng) as f32;
+        }
+        let (first, n) = self.class_bins[class];
+        let bin = first + if n > 1 { rng.random_range(0..n) } else { 0 };
+        match self.model.domain.apply(&mut pos) {
+            Fate::Inside => {
+                self.particles
+                    .push_with_cargo(pos, w, bin as u32, self.time(), &self.cargo_buf);
+            }
+            Fate::Drained { .. } => self.classes[class].drained += w,
+            Fate::Absorbed { .. } => self.classes[class].absorbed += w,
+        }
+    }
+
+    fn add_vesicles(&mut self) {
+        let (t0, t1) = (self.time(), self.time() + self.model.dt);
+        let dim = self.model.domain.dim;
+        for (k, a) in self.model.additions.iter().enumerate() {
+            if !(a.time >= t0 && a.time < t1) {
+                continue;
+            }
+            let w = self.model.vesicles[a.class].weight;
+            let particles = (a.count * self.dose_scale / w).round() as u64;
+            let mut rng = stream(self.seed, ADD_DOMAIN, k as u64);
+            for _ in 0..particles {
+                let mut pos = [0.0; 3];
+                for (ax, p) in pos.iter_mut().enumerate().take(dim) {
+                    *p = a.lower[ax] + (a.upper[ax] - a.lower[ax]) * rng.random::<f64>();
+                }
+                // Added vesicles carry the class's cargo at reference load.
+                self.classes[a.class].added += w;
+                self.release(a.class, pos, 1.0, &mut rng);
+            }
+        }
+    }
+
+    fn secrete(&mut self) {
+        let model = self.model;
+        let mut rng = stream(self.seed, SECRETION_DOMAIN, self.step);
+        let dim = model.domain.dim;
+        for i in 0..self.cells.len() {
+            let kind = self.cells.kind[i] as usize;
+            let ct = &model.cell_types[kind];
+            if ct.secretion.is_empty() {
+                continue;
+            }
+            let inhibition = self.inhibition(kind);
+            for s in &ct.secretion {
+                let state = self.cells.state_of(i);
+                let factor = product(&s.scale, state) * inhibition;
+                let cargo_factor = product(&s.cargo_scale, state);
+                let w = model.vesicles[s.class].weight;
+                let n = poisson(s.rate * factor * model.dt / w, &mut rng);
+                for _ in 0..n {
+                    let e = random_direction(&mut rng, dim);
+                    let r = ct.radius * 1.001;
+                    let c = self.cells.pos[i];
+                    let pos = [c[0] + r * e[0], c[1] + r * e[1], c[2] + r * e[2]];
+                    self.classes[s.class].released += w;
+                    self.release(s.class, pos, cargo_factor, &mut rng);
+                }
+            }
+        }
+    }
+
+    fn transport(&mut self) {
+        let model = self.model;
+        let mut bodies = self.cells.bodies(model);
+        let bin = (2.0 * largest_radius(model)).max(1e-9);
+        let grid = CellGrid::build(&bodies, &model.domain, bin);
+        let before = self.boundary.clone();
+        let taken_before = self.uptake.weight.clone();
+        self.uptake.events.clear();
+        step_with_uptake(
+            &mut self.particles,
+            &mut bodies,
+            &grid,
+            &self.affinity,
+            StepSettings {
+                domain: &model.domain,
+                d_per_class: &self.bin_diffusion,
+                drift: model.drift,
+                dt: model.dt,
+                seed: self.seed,
+                step: self.step,
+            },
+            &mut self.boundary,
+            &mut self.uptake,
+        );
+        for (b, &c) in self.bin_class.iter().enumerate() {
+            self.classes[c].drained += self.boundary.drained[b] - before.drained[b];
+            self.classes[c].absorbed += self.boundary.absorbed[b] - before.absorbed[b];
+        }
+        let kinds = model.cell_types.len();
+        for (b, &c) in self.bin_class.iter().enumerate() {
+            for k in 0..kinds {
+                let dw = self.uptake.weight[b * kinds + k] - taken_before[b * kinds + k];
+                self.classes[c].taken_up += dw;
+                self.types[k].uptakes += dw;
+            }
+        }
+        self.cells.taken.copy_from_slice(&bodies.taken);
+        // Unload cargo; `received` rules act now.
+        let events = std::mem::take(&mut self.uptake.events);
+        for &(p, c) in &events {
+            let (p, c) = (p as usize, c as usize);
+            let kind = self.cells.kind[c] as usize;
+            let cargo: Vec<f64> = self.particles.cargo(p).iter().map(|&x| x as f64).collect();
+            for (m, copies) in cargo.iter().enumerate() {
+                self.cells.held_of_mut(c)[m] += copies;
+            }
+            for (rule, on) in model.rules.iter().zip(&self.rules_on) {
+                if *on && rule.trigger == Trigger::Received && rule.cell_type == kind {
+                    let s = &mut self.cells.state_of_mut(c)[rule.state];
+                    *s += rule.change * cargo[rule.molecule];
+                }
+            }
+            self.clamp_state(c);
+        }
+        self.uptake.events = events;
+    }
+
+    fn clamp_state(&mut self, i: usize) {
+        let kind = self.cells.kind[i] as usize;
+        let vars = &self.model.cell_types[kind].state;
+        let s = self.cells.state_of_mut(i);
+        for (j, v) in vars.iter().enumerate() {
+            s[j] = s[j].clamp(v.min, v.max);
+        }
+    }
+
+    fn degrade(&mut self) {
+        let mut rng = stream(self.seed, DEGRADE_DOMAIN, self.step);
+        let p_by_bin: Vec<f64> = self
+            .bin_class
+            .iter()
+            .map(|&c| -(-self.model.vesicles[c].degradation * self.model.dt).exp_m1())
+            .collect();
+        if p_by_bin.iter().all(|&p| p == 0.0) {
+            return;
+        }
+        for i in 0..self.particles.len() {
+            if !self.particles.alive[i] {
+                continue;
+            }
+            let b = self.particles.class[i] as usize;
+            if rng.random::<f64>() < p_by_bin[b] {
+                self.particles.alive[i] = false;
+                self.classes[self.bin_class[b]].degraded += self.particles.weight[i];
+            }
+        }
+    }
+
+    fn respond(&mut self) {
+        let model = self.model;
+        let dt = model.dt;
+        for i in 0..self.cells.len() {
+            let kind = self.cells.kind[i] as usize;
+            let ct = &model.cell_types[kind];
+            for (rule, on) in model.rules.iter().zip(&self.rules_on) {
+                if *on && rule.trigger == Trigger::Held && rule.cell_type == kind {
+                    let held = self.cells.held_of(i)[rule.molecule];
+                    self.cells.state_of_mut(i)[rule.state] += rule.change * held * dt;
+                }
+            }
+            for (j, v) in ct.state.iter().enumerate() {
+                if v.relax > 0.0 {
+                    let s = &mut self.cells.state_of_mut(i)[j];
+                    *s += (v.initial - *s) * -(-v.relax * dt).exp_m1();
+                }
+            }
+            if ct.cargo_decay > 0.0 {
+                let keep = (-ct.cargo_decay * dt).exp();
+                self.cells.held_of_mut(i).iter_mut().for_each(|h| *h *= keep);
+            }
+            self.clamp_state(i);
+        }
+    }
+
+    fn life_and_death(&mut self) {
+        let model = self.model;
+        let dt = model.dt;
+        let n = self.cells.len();
+        let mut rng = stream(self.seed, CELL_DOMAIN, self.step);
+        let bodies = self.cells.bodies(model);
+        let grid = CellGrid::build(&bodies, &model.domain, 2.0 * largest_radius(model));
+        let mut dead = vec![false; n];
+        let (mut scratch, mut touching) = (Vec::new(), Vec::new());
+        // Contact killing, killers in cell order.
+        for i in 0..n {
+            let ct = &model.cell_types[self.cells.kind[i] as usize];
+            if ct.kills.is_empty() || dead[i] {
+                continue;
+            }
+            touching.clear();
+            self.cells.touching(
+                model,
+                &grid,
+                i,
+                model.contact_gap,
+                &mut scratch,
+                &mut touching,
+            );
+            for k in &ct.kills {
+                let hazard = k.rate * product(&k.scale, self.cells.state_of(i));
+                let p = -(-hazard * dt).exp_m1();
+                for &j in &touching {
+                    if dead[j] || self.cells.kind[j] as usize != k.target {
+                        continue;
+                    }
+                    if rng.random::<f64>() < p {
+                        dead[j] = true;
+                        self.types[k.target].kills += 1.0;
+                    }
+                }
+            }
+        }
+        // Death by hazard or by a state at its lower bound; division.
+        let mut births = Vec::new();
+        for i in 0..n {
+            let kind = self.cells.kind[i] as usize;
+            let ct = &model.cell_types[kind];
+            if !dead[i] {
+                let by_state = ct
+                    .death_state
+                    .is_some_and(|s| self.cells.state_of(i)[s] <= ct.state[s].min);
+                let by_hazard = ct.death_rate > 0.0 && rng.random::<f64>() < -(-ct.death_rate * dt).exp_m1();
+                if by_state || by_hazard {
+                    dead[i] = true;
+                }
+            }
+            if dead[i] || ct.division_rate <= 0.0 {
+                continue;
+            }
+            if rng.random::<f64>() >= -(-ct.division_rate * dt).exp_m1() {
+                continue;
+            }
+            touching.clear();
+            self.cells.touching(
+                model,
+                &grid,
+                i,
+                model.contact_gap,
+                &mut scratch,
+                &mut touching,
+            );
+            let crowded = touching.iter().filter(|&&j| !dead[j]).count() >= ct.max_neighbours;
+            if crowded || n + births.len() >= model.max_cells {
+                continue;
+            }
+            let e = random_direction(&mut rng, model.domain.dim);
+            births.push((i, e));
+        }
+        for (i, &d) in dead.iter().enumerate() {
+            if d {
+                self.types[self.cells.kind[i] as usize].deaths += 1.0;
+            }
+        }
+        for (i, e) in births {
+            let r = 0.5 * model.cell_types[self.cells.kind[i] as usize].radius;
+            let c = self.cells.pos[i];
+            let mother = [c[0] - r * e[0], c[1] - r * e[1], c[2] - r * e[2]];
+            let daughter = [c[0] + r * e[0], c[1] + r * e[1], c[2] + r * e[2]];
+            let kind = self.cells.kind[i] as usize;
+            self.cells.divide(i, mother, daughter);
+            self.types[kind].divisions += 1.0;
+        }
+        dead.resize(self.cells.len(), false);
+        self.cells.remove(&dead);
+        self.cells.wander(model, dt, &mut rng);
+        self.cells.relax_overlaps(model);
+    }
+
+    /// Drops dead particles when they are most of the store, keeping order.
+    fn compact(&mut self) {
+        let p = &mut self.particles;
+        let alive = p.alive.iter().filter(|&&a| a).count();
+        if p.len() < 1024 || alive * 2 > p.len() {
+            return;
+        }
+        let m = p.cargo_len;
+        let mut w = 0;
+        for r in 0..p.len() {
+            if !p.alive[r] {
+                continue;
+            }
+            p.x[w] = p.x[r];
+            p.y[w] = p.y[r];
+            p.z[w] = p.z[r];
+            p.weight[w] = p.weight[r];
+            p.class[w] = p.class[r];
+            p.birth[w] = p.birth[r];
+            p.alive[w] = true;
+            p.cargo.copy_within(r * m..(r + 1) * m, w * m);
+            w += 1;
+        }
+        p.x.truncate(w);
+        p.y.truncate(w);
+        p.z.truncate(w);
+        p.weight.truncate(w);
+        p.class.truncate(w);
+        p.birth.truncate(w);
+        p.alive.truncate(w);
+        p.cargo.truncate(w * m);
+    }
+
+    /// Advances one step.
+    pub fn advance(&mut self, variant: &str) -> Result<(), TissueError> {
+        self.add_vesicles();
+        self.secrete();
+        self.transport();
+        self.degrade();
+        self.respond();
+        self.life_and_death();
+        self.compact();
+        self.step += 1;
+        let alive = self.particles.len();
+        if alive > self.model.max_particles {
+            let alive = self.alive_particles();
+            if alive > self.model.max_particles {
+                return Err(TissueError::TooManyParticles {
+                    variant: variant.into(),
+                    particles: alive,
+                    time_s: self.time(),
+                    max: self.model.max_particles,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A snapshot of cells and vesicles now.
+    pub fn frame(&self) -> Frame {
+        let mut f = Frame {
+            time: self.time(),
+            ..Default::default()
+        };
+        for i in 0..self.cells.len() {
+            f.cell_kind.push(self.cells.kind[i]);
+            f.cell_pos.push(self.cells.pos[i]);
+            f.cell_id.push(self.cells.id[i]);
+            f.cell_state.extend_from_slice(self.cells.state_of(i));
+        }
+        f.state_stride = self.cells.state_stride;
+        for i in 0..self.particles.len() {
+            if self.particles.alive[i] {
+                f.vesicle_class
+                    .push(self.bin_class[self.particles.class[i] as usize] as u32);
+                f.vesicle_pos.push(self.particles.position(i));
+                f.vesicle_weight.push(self.particles.weight[i]);
+            }
+        }
+        f
+    }
+
+    /// Runs to the end of the study, recording at the model's output and
+    /// snapshot times (snapshots only when `snapshots` is true).
+    pub fn run(
+        mut self,
+        variant: &Variant,
+        snapshots: bool,
+        mut progress: impl FnMut(f64),
+    ) -> Result<Recorder, TissueError> {
+        let model = self.model;
+        let mut rec = Recorder::new(model);
+        let steps = (model.duration / model.dt).round() as u64;
+        let at_step = |t: f64| (t / model.dt).round() as u64;
+        let mut outputs = model.output_times.iter().map(|&t| at_step(t)).peekable();
+        let mut frames = model.snapshot_times.iter().map(|&t| at_step(t)).peekable();
+        loop {
+            while outputs.peek() == Some(&self.step) {
+                outputs.next();
+                rec.record(&self);
+            }
+            while frames.peek() == Some(&self.step) {
+                frames.next();
+                if snapshots {
+                    rec.frames.push(self.frame());
+                }
+            }
+            if self.step >= steps {
+                break;
+            }
+            self.advance(&variant.name)?;
+            if self.step % 64 == 0 {
+                progress(self.step as f64 / steps as f64);
+            }
+        }
+        rec.final_mass_balance = self.mass_balance_error();
+        rec.final_classes = self.classes.clone();
+        rec.final_types = self.types.clone();
+        Ok(rec)
+    }
+}
+
+/// A Poisson draw of mean `lambda` (0 for a non-positive or non-finite mean).
+pub fn poisson(lambda: f64, rng: &mut Stream) -> u64 {
+    if !(lambda > 0.0 && lambda.is_finite()) {
+        return 0;
+    }
+    match Poisson::new(lambda) {
+        Ok(p) => {
+            let x: f64 = p.sample(rng);
+            x as u64
+        }
+        Err(_) => 0,
+    }
+}

@@ -1,0 +1,322 @@
+//! The resolved tissue study: cell types, vesicle classes, response rules,
+//! drugs and placements as plain numbers in SI units.
+//!
+//! Nothing here names a cell type, a cargo or a rule: everything comes from
+//! the study file (see `docs/study-format.md`, section `[tissue]`), and the
+//! engine ([`super::engine`]) only knows these generic shapes.
+
+use super::domain::Domain;
+
+/// A state variable of a cell type (e.g. viability, cytotoxicity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateVar {
+    /// Name, unique within the cell type.
+    pub name: String,
+    /// Value of a new cell.
+    pub initial: f64,
+    /// Lower bound (the value is clamped to it).
+    pub min: f64,
+    /// Upper bound.
+    pub max: f64,
+    /// First-order return towards `initial`, 1/s (0: no return).
+    pub relax: f64,
+}
+
+/// A factor `max(0, 1 + gain·(s − reference))` of a state variable `s`:
+/// how a cell's state scales its secretion, its cargo or its killing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Multiplier {
+    /// Index of the state variable in the cell type.
+    pub state: usize,
+    /// Change of the factor per unit of the state variable.
+    pub gain: f64,
+    /// State value at which the factor is 1.
+    pub reference: f64,
+}
+
+impl Multiplier {
+    /// The factor for the state values `state` of one cell.
+    pub fn factor(&self, state: &[f64]) -> f64 {
+        (1.0 + self.gain * (state[self.state] - self.reference)).max(0.0)
+    }
+}
+
+/// Product of several multipliers (1 for none).
+pub fn product(multipliers: &[Multiplier], state: &[f64]) -> f64 {
+    multipliers.iter().map(|m| m.factor(state)).product()
+}
+
+/// One line of a secretion programme: a cell releases vesicles of `class`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secretion {
+    /// Vesicle class released.
+    pub class: usize,
+    /// Vesicles per living cell per second at reference state.
+    pub rate: f64,
+    /// State dependence of the rate.
+    pub scale: Vec<Multiplier>,
+    /// State dependence of the cargo load (every molecule of the class).
+    pub cargo_scale: Vec<Multiplier>,
+}
+
+/// Contact killing: a cell of this type kills touching cells of `target`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Killing {
+    /// Target cell type.
+    pub target: usize,
+    /// Hazard per touching pair, 1/s, at reference state.
+    pub rate: f64,
+    /// State dependence of the hazard (e.g. cytotoxicity).
+    pub scale: Vec<Multiplier>,
+}
+
+/// A cell type as defined in the study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellType {
+    /// Name.
+    pub name: String,
+    /// Radius, m.
+    pub radius: f64,
+    /// Receptor densities (relative units), indexed like [`TissueModel::receptors`].
+    pub receptors: Vec<f64>,
+    /// Uptake probability per contact when no ligand matches.
+    pub nonspecific_uptake: f64,
+    /// Most vesicles one cell takes up (saturation); infinite when unlimited.
+    pub uptake_capacity: f64,
+    /// State variables.
+    pub state: Vec<StateVar>,
+    /// Secretion programme.
+    pub secretion: Vec<Secretion>,
+    /// Division rate ln 2 / division time, 1/s (0: no division).
+    pub division_rate: f64,
+    /// A cell touching this many cells or more does not divide (contact inhibition).
+    pub max_neighbours: usize,
+    /// Death hazard, 1/s.
+    pub death_rate: f64,
+    /// State variable whose reaching its lower bound kills the cell.
+    pub death_state: Option<usize>,
+    /// Random-walk diffusion coefficient of the cell, m²/s (0: immobile).
+    pub motility: f64,
+    /// First-order loss of held cargo inside the cell, 1/s.
+    pub cargo_decay: f64,
+    /// Contact killing of other cells.
+    pub kills: Vec<Killing>,
+}
+
+/// Copy-number distribution of one cargo molecule per vesicle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CargoLoad {
+    /// Index into [`TissueModel::molecules`].
+    pub molecule: usize,
+    /// Mean copies per vesicle (may be far below 1).
+    pub mean: f64,
+    /// Gamma–Poisson dispersion: variance = mean + dispersion·mean²
+    /// (0: Poisson).
+    pub dispersion: f64,
+}
+
+/// A vesicle class of the tissue. A class with a size distribution is
+/// carried by several transport bins (one diffusion coefficient each).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TissueVesicle {
+    /// Name.
+    pub name: String,
+    /// Median diameter, m.
+    pub diameter: f64,
+    /// Diffusion coefficient of each size bin, m²/s (matrix hindrance included).
+    pub bin_diffusion: Vec<f64>,
+    /// Ligand densities (relative units), indexed like [`TissueModel::ligands`].
+    pub ligands: Vec<f64>,
+    /// Cargo copy numbers per vesicle.
+    pub cargo: Vec<CargoLoad>,
+    /// Degradation rate ln 2 / half-life, 1/s (0: stable).
+    pub degradation: f64,
+    /// Vesicles per particle.
+    pub weight: f64,
+}
+
+/// What a rule reacts to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// Each copy received changes the state by `change` at once.
+    Received,
+    /// Each copy held changes the state at `change` per second.
+    Held,
+}
+
+/// A response rule: cargo in a cell of `cell_type` changes a state variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Name (variants switch rules off by name).
+    pub name: String,
+    /// Cell type that responds.
+    pub cell_type: usize,
+    /// Molecule that triggers the response.
+    pub molecule: usize,
+    /// State variable changed.
+    pub state: usize,
+    /// Received or held.
+    pub trigger: Trigger,
+    /// Change per copy (received) or per copy per second (held).
+    pub change: f64,
+}
+
+/// A release inhibitor: from `start`, the secretion of `cell_types` is
+/// multiplied by `1 − emax·C^h / (C^h + EC50^h)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inhibitor {
+    /// Name (variants switch inhibitors off by name).
+    pub name: String,
+    /// Cell types whose secretion is scaled.
+    pub cell_types: Vec<usize>,
+    /// Start time, s.
+    pub start: f64,
+    /// Secretion factor once started.
+    pub factor: f64,
+}
+
+/// Where cells start.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// `count` cells uniformly in a box.
+    Random {
+        /// Cell type.
+        cell_type: usize,
+        /// Number of cells.
+        count: usize,
+        /// Lower corner, m.
+        lower: [f64; 3],
+        /// Upper corner, m.
+        upper: [f64; 3],
+    },
+    /// `count` cells uniformly in a ball (a 2-D disc in 2-D).
+    Spheroid {
+        /// Cell type.
+        cell_type: usize,
+        /// Number of cells.
+        count: usize,
+        /// Centre, m.
+        centre: [f64; 3],
+        /// Radius, m.
+        radius: f64,
+    },
+    /// A square lattice of touching cells on the plane `z = height` over a
+    /// rectangle (the bottom of a dish).
+    Monolayer {
+        /// Cell type.
+        cell_type: usize,
+        /// Lower corner of the rectangle (x, y), m.
+        lower: [f64; 2],
+        /// Upper corner, m.
+        upper: [f64; 2],
+        /// Height of the cell centres, m.
+        height: f64,
+    },
+    /// Explicit positions (from a CSV file).
+    Listed {
+        /// (cell type, position in m) per cell.
+        cells: Vec<(usize, [f64; 3])>,
+    },
+}
+
+/// Vesicles put into the tissue at a time (e.g. added to a dish).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addition {
+    /// Vesicle class.
+    pub class: usize,
+    /// Time, s.
+    pub time: f64,
+    /// Number of vesicles.
+    pub count: f64,
+    /// Lower corner of the region they are spread in, m.
+    pub lower: [f64; 3],
+    /// Upper corner, m.
+    pub upper: [f64; 3],
+}
+
+/// A variant: the study with some rules or inhibitors switched off and the
+/// additions scaled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// Name.
+    pub name: String,
+    /// Rules that are off.
+    pub rules_off: Vec<String>,
+    /// Inhibitors that are off.
+    pub inhibitors_off: Vec<String>,
+    /// Factor on every addition's count.
+    pub dose_scale: f64,
+}
+
+/// A tissue study ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TissueModel {
+    /// The box and its faces.
+    pub domain: Domain,
+    /// Transport step, s.
+    pub dt: f64,
+    /// Interstitial flow, m/s.
+    pub drift: [f64; 3],
+    /// Surface gap within which two cells touch (killing, contact inhibition), m.
+    pub contact_gap: f64,
+    /// Largest overlap of two cells left by relaxation, as a fraction of the smaller radius.
+    pub overlap_tolerance: f64,
+    /// Ligand names.
+    pub ligands: Vec<String>,
+    /// Receptor names.
+    pub receptors: Vec<String>,
+    /// Binding strength per (ligand, receptor): `ligand * receptors.len() + receptor`.
+    pub binding: Vec<f64>,
+    /// Cargo molecule names.
+    pub molecules: Vec<String>,
+    /// Cell types.
+    pub cell_types: Vec<CellType>,
+    /// Vesicle classes.
+    pub vesicles: Vec<TissueVesicle>,
+    /// Response rules.
+    pub rules: Vec<Rule>,
+    /// Release inhibitors.
+    pub inhibitors: Vec<Inhibitor>,
+    /// Initial cells.
+    pub placements: Vec<Placement>,
+    /// Vesicles added.
+    pub additions: Vec<Addition>,
+    /// Variants run (at least one).
+    pub variants: Vec<Variant>,
+    /// Independent replicates (seeds) per variant.
+    pub replicates: usize,
+    /// Times of the tissue time series, s (from 0).
+    pub output_times: Vec<f64>,
+    /// Times of snapshots, s (0 included).
+    pub snapshot_times: Vec<f64>,
+    /// End time, s.
+    pub duration: f64,
+    /// Most particles alive at once (bounds memory).
+    pub max_particles: usize,
+    /// Most cells alive at once.
+    pub max_cells: usize,
+}
+
+impl TissueModel {
+    /// Uptake probability per contact of a vesicle of `class` with a cell of
+    /// `cell_type`: `1 − (1 − p₀)·exp(−Σ ligand·K·receptor)`, where `p₀` is
+    /// the cell type's nonspecific uptake and `K` the binding table. A
+    /// matching label raises uptake smoothly towards 1; no match leaves `p₀`.
+    pub fn uptake_probability(&self, class: usize, cell_type: usize) -> f64 {
+        let v = &self.vesicles[class];
+        let c = &self.cell_types[cell_type];
+        let r = self.receptors.len();
+        let mut score = 0.0;
+        for (l, &ld) in v.ligands.iter().enumerate() {
+            for (k, &rd) in c.receptors.iter().enumerate() {
+                score += ld * self.binding[l * r + k] * rd;
+            }
+        }
+        1.0 - (1.0 - c.nonspecific_uptake) * (-score).exp()
+    }
+
+    /// Index of the cell type called `name`.
+    pub fn cell_type(&self, name: &str) -> Option<usize> {
+        self.cell_types.iter().position(|c| c.name == name)
+    }
+}
