@@ -34,6 +34,8 @@ pub struct RunResult {
     pub biopsy: Vec<TestResult>,
     /// Per disease of the `[signature]` section.
     pub signature: Vec<ConditionResult>,
+    /// Per variant and replicate of the `[tissue]` section.
+    pub tissue: Vec<crate::tissue::study::ReplicateRun>,
 }
 
 /// A run failed.
@@ -54,6 +56,9 @@ pub enum RunError {
     /// generated or the classifier not fitted).
     #[error("signature: {0}")]
     Signature(#[from] SignatureError),
+    /// The `[tissue]` section stopped early.
+    #[error("tissue: {0}")]
+    Tissue(#[from] crate::tissue::engine::TissueError),
 }
 
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
@@ -80,12 +85,17 @@ pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, Ru
         Some(s) => panel::run(s, study.seed)?,
         None => Vec::new(),
     };
+    let tissue = match &study.tissue {
+        Some(t) => crate::tissue::study::run(t, study.seed)?,
+        None => Vec::new(),
+    };
     progress(1.0);
     Ok(RunResult {
         arms,
         summaries,
         biopsy,
         signature,
+        tissue,
     })
 }
 
@@ -167,6 +177,10 @@ pub struct Summary<'a> {
     /// marker's AUC next to its binormal closed form.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureSummary<'a>>,
+    /// Tissue, per variant over replicates: final cells, fold change,
+    /// kills, uptakes, final states, vesicle fates; the tissue mass balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tissue: Option<crate::tissue::study::TissueSummary>,
 }
 
 /// The `signature` part of `summary.json`.
@@ -224,6 +238,13 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             }
         }
     }
+    let tissue = study
+        .tissue
+        .as_ref()
+        .map(|t| crate::tissue::study::summarise(t, &result.tissue));
+    if let Some(t) = &tissue {
+        mb.relative_error = mb.relative_error.max(t.mass_balance_relative_error);
+    }
     Summary {
         exosim_version: VERSION,
         study: &study.name,
@@ -248,6 +269,7 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             noise_markers: s.markers.len() - s.informative_markers,
             conditions: &result.signature,
         }),
+        tissue,
     }
 }
 
@@ -279,6 +301,11 @@ pub fn write(dir: &Path, study: &Study, result: &RunResult) -> Result<Vec<PathBu
         let path = dir.join("signature_markers.csv");
         write_signature_markers(&path, &result.signature)?;
         files.push(path);
+    }
+    if let Some(model) = &study.tissue {
+        crate::tissue::study::write(dir, model, &result.tissue)?;
+        files.push(dir.join("tissue_timeseries.csv"));
+        files.push(dir.join("tissue_snapshots"));
     }
     // The summary goes last: its presence marks a complete result.
     let path = dir.join("summary.json");

@@ -128,6 +128,11 @@ impl<'t> Locator<'t> {
         }
     }
 
+    /// The file name given at construction (for paths relative to the study).
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
     /// Byte span of the value at `path`, or of its deepest existing parent.
     pub fn span_of(&self, path: &KeyPath) -> Option<Range<usize>> {
         let table = self.table.as_ref()?;

@@ -19,6 +19,7 @@ pub mod resolve_biopsy;
 pub mod signature_spec;
 pub mod spec;
 pub mod species;
+pub mod tissue_spec;
 
 use std::path::Path;
 

@@ -33,6 +33,8 @@ pub struct Study {
     pub biopsy: Option<crate::biopsy::study::BiopsyStudy>,
     /// The multi-marker signature part, if the study has one.
     pub signature: Option<crate::biopsy::panel::SignatureStudy>,
+    /// The tissue part, if the study has one.
+    pub tissue: Option<crate::tissue::model::TissueModel>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

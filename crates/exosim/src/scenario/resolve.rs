@@ -166,13 +166,26 @@ impl Resolver<'_, '_> {
             && spec.doses.is_empty()
             && spec.sources.is_empty()
             && spec.arms.is_empty());
-        if !has_body && spec.biopsy.is_none() && spec.signature.is_none() {
+        if !has_body && spec.biopsy.is_none() && spec.signature.is_none() && spec.tissue.is_none() {
             return self.err(
                 &root,
                 "the study simulates nothing",
-                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]` or `[signature]` section".into()),
+                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]` or `[tissue]` section".into()),
             );
         }
+        let (tissue, tissue_spec) = match &spec.tissue {
+            Some(t) => {
+                let (model, filled) = super::tissue_spec::resolve_tissue(
+                    t,
+                    self.loc,
+                    &root.key("tissue"),
+                    duration,
+                    &output_times,
+                )?;
+                (Some(model), Some(filled))
+            }
+            None => (None, None),
+        };
         let biopsy = match &spec.biopsy {
             Some(b) => Some(super::resolve_biopsy::resolve_biopsy(
                 b,
@@ -345,6 +358,7 @@ impl Resolver<'_, '_> {
             },
             biopsy: spec.biopsy.clone(),
             signature: signature_spec,
+            tissue: tissue_spec,
         };
         Ok(Study {
             name: h.name.clone(),
@@ -358,6 +372,7 @@ impl Resolver<'_, '_> {
             arms,
             biopsy,
             signature,
+            tissue,
             resolved,
         })
     }

@@ -43,6 +43,9 @@ pub struct StudySpec {
     /// Multi-marker signatures: markers, diseases, cross-validated classifier.
     #[serde(default)]
     pub signature: Option<super::signature_spec::SignatureSpec>,
+    /// Tissue: cells that send, address and receive vesicles.
+    #[serde(default)]
+    pub tissue: Option<super::tissue_spec::TissueSpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.

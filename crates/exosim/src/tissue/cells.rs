@@ -153,7 +153,11 @@ impl CellPopulation {
         let mut b = CellBodies::default();
         for i in 0..self.len() {
             let t = &model.cell_types[self.kind[i] as usize];
-            let idx = b.push(Sphere::new(self.pos[i], t.radius), self.kind[i], t.uptake_capacity);
+            let idx = b.push(
+                Sphere::new(self.pos[i], t.radius),
+                self.kind[i],
+                t.uptake_capacity,
+            );
             b.taken[idx] = self.taken[i];
         }
         b

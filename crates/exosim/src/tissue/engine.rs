@@ -240,9 +240,12 @@ impl<'m> TissueRun<'m> {
             let mean = w * load.mean * cargo_factor;
             let lambda = if load.dispersion > 0.0 && mean > 0.0 {
                 // Sum of w gamma–Poisson copy numbers: gamma shape w/k, scale mean·k.
-                Gamma::new(w / load.dispersion, load.mean * cargo_factor * load.dispersion)
-                    .map(|g| g.sample(rng))
-                    .unwrap_or(mean)
+                Gamma::new(
+                    w / load.dispersion,
+                    load.mean * cargo_factor * load.dispersion,
+                )
+                .map(|g| g.sample(rng))
+                .unwrap_or(mean)
             } else {
                 mean
             };
@@ -401,7 +404,7 @@ impl<'m> TissueRun<'m> {
 
     fn respond(&mut self) {
         let model = self.model;
-        let dt = model.dt;
+        let dt = model.dt * model.cell_every as f64;
         for i in 0..self.cells.len() {
             let kind = self.cells.kind[i] as usize;
             let ct = &model.cell_types[kind];
@@ -419,7 +422,10 @@ impl<'m> TissueRun<'m> {
             }
             if ct.cargo_decay > 0.0 {
                 let keep = (-ct.cargo_decay * dt).exp();
-                self.cells.held_of_mut(i).iter_mut().for_each(|h| *h *= keep);
+                self.cells
+                    .held_of_mut(i)
+                    .iter_mut()
+                    .for_each(|h| *h *= keep);
             }
             self.clamp_state(i);
         }
@@ -427,7 +433,7 @@ impl<'m> TissueRun<'m> {
 
     fn life_and_death(&mut self) {
         let model = self.model;
-        let dt = model.dt;
+        let dt = model.dt * model.cell_every as f64;
         let n = self.cells.len();
         let mut rng = stream(self.seed, CELL_DOMAIN, self.step);
         let bodies = self.cells.bodies(model);
@@ -472,7 +478,8 @@ impl<'m> TissueRun<'m> {
                 let by_state = ct
                     .death_state
                     .is_some_and(|s| self.cells.state_of(i)[s] <= ct.state[s].min);
-                let by_hazard = ct.death_rate > 0.0 && rng.random::<f64>() < -(-ct.death_rate * dt).exp_m1();
+                let by_hazard =
+                    ct.death_rate > 0.0 && rng.random::<f64>() < -(-ct.death_rate * dt).exp_m1();
                 if by_state || by_hazard {
                     dead[i] = true;
                 }
@@ -558,8 +565,10 @@ impl<'m> TissueRun<'m> {
         self.secrete();
         self.transport();
         self.degrade();
-        self.respond();
-        self.life_and_death();
+        if (self.step + 1) % self.model.cell_every == 0 {
+            self.respond();
+            self.life_and_death();
+        }
         self.compact();
         self.step += 1;
         let alive = self.particles.len();

@@ -255,6 +255,8 @@ pub struct TissueModel {
     pub domain: Domain,
     /// Transport step, s.
     pub dt: f64,
+    /// Cell processes run every this many transport steps.
+    pub cell_every: u64,
     /// Interstitial flow, m/s.
     pub drift: [f64; 3],
     /// Surface gap within which two cells touch (killing, contact inhibition), m.

@@ -223,7 +223,11 @@ fn state_value(model: &TissueModel, frame: &Frame, i: usize, name: &str) -> f64 
 
 /// Writes the snapshots of one variant into `dir` (created if needed): CSV
 /// and VTK per frame, and the two `.pvd` collections.
-pub fn write_snapshots(dir: &Path, model: &TissueModel, frames: &[Frame]) -> Result<(), OutputError> {
+pub fn write_snapshots(
+    dir: &Path,
+    model: &TissueModel,
+    frames: &[Frame],
+) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|e| OutputError::Io {
         path: dir.to_path_buf(),
         source: e,
@@ -311,7 +315,10 @@ pub fn write_snapshots(dir: &Path, model: &TissueModel, frames: &[Frame]) -> Res
     for what in ["cells", "vesicles"] {
         write_atomic(&dir.join(format!("{what}.pvd")), |w| {
             writeln!(w, "<?xml version=\"1.0\"?>")?;
-            writeln!(w, "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">")?;
+            writeln!(
+                w,
+                "<VTKFile type=\"Collection\" version=\"0.1\" byte_order=\"LittleEndian\">"
+            )?;
             writeln!(w, "  <Collection>")?;
             for (k, f) in frames.iter().enumerate() {
                 writeln!(
@@ -341,7 +348,10 @@ pub fn write_vtu(
         "<VTKFile type=\"UnstructuredGrid\" version=\"0.1\" byte_order=\"LittleEndian\">"
     )?;
     writeln!(w, "  <UnstructuredGrid>")?;
-    writeln!(w, "    <Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">")?;
+    writeln!(
+        w,
+        "    <Piece NumberOfPoints=\"{n}\" NumberOfCells=\"{n}\">"
+    )?;
     writeln!(w, "      <PointData>")?;
     for (name, values) in data {
         write!(

@@ -169,10 +169,8 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
             let col = format!("cells_{}", t.name);
             s.final_cells
                 .insert(t.name.clone(), spread(&|r| last(r, &col)));
-            s.fold_change.insert(
-                t.name.clone(),
-                spread(&|r| last(r, &col) / first(r, &col)),
-            );
+            s.fold_change
+                .insert(t.name.clone(), spread(&|r| last(r, &col) / first(r, &col)));
             let kc = format!("kills_{}", t.name);
             s.kills.insert(t.name.clone(), spread(&|r| last(r, &kc)));
             let uc = format!("uptakes_{}", t.name);
