@@ -116,6 +116,15 @@ fn main() -> ExitCode {
                 if let Some(s) = &study.signature {
                     parts.push(format!("signature: {} condition(s)", s.conditions.len()));
                 }
+                if let Some(t) = &study.tissue {
+                    parts.push(format!(
+                        "tissue: {} cell type(s), {} vesicle class(es), {} variant(s) × {} replicate(s)",
+                        t.cell_types.len(),
+                        t.vesicles.len(),
+                        t.variants.len(),
+                        t.replicates
+                    ));
+                }
                 println!(
                     "{}: valid study `{}` ({})",
                     file.display(),
@@ -305,8 +314,40 @@ fn execute(
         }
         print_biopsy(&result);
         print_signature(&result);
+        print_tissue(study, &result);
     }
     Ok(result)
+}
+
+/// Per variant, final cells per type (mean ± sd over replicates) and the
+/// tissue mass balance, for a person reading a terminal.
+fn print_tissue(study: &Study, result: &RunResult) {
+    let Some(model) = &study.tissue else {
+        return;
+    };
+    let summary = exosim::tissue::study::summarise(model, &result.tissue);
+    println!(
+        "tissue: final cells per type, mean ± sd over {} replicate(s)",
+        summary.replicates
+    );
+    for v in &summary.variants {
+        let cells: Vec<String> = v
+            .final_cells
+            .iter()
+            .map(|(t, s)| format!("{t} {:.1} ± {:.1}", s.mean, s.sd))
+            .collect();
+        let kills: f64 = v.kills.values().map(|s| s.mean).sum();
+        println!(
+            "  {:<24} {}; contact kills {:.1}",
+            v.name,
+            cells.join(", "),
+            kills
+        );
+    }
+    println!(
+        "  vesicle mass balance: relative error {}",
+        summary.mass_balance_relative_error
+    );
 }
 
 /// Each condition's signature AUCs, for a person reading a terminal.
