@@ -77,7 +77,9 @@ fn free_diffusion_msd_is_2_d_dim_d_t_in_2d_periodic_unwrapped() {
     let mut counts = BoundaryCounts::new(1);
     let mut unwrapped = vec![[0.0f64; 2]; n];
     for s in 0..steps {
-        let before: Vec<[f64; 2]> = (0..n).map(|i| [p.position(i)[0], p.position(i)[1]]).collect();
+        let before: Vec<[f64; 2]> = (0..n)
+            .map(|i| [p.position(i)[0], p.position(i)[1]])
+            .collect();
         brownian_step(&mut p, &domain, &[D], [0.0; 3], dt, 12, s, &mut counts);
         for i in 0..n {
             for (a, now) in p.position(i).into_iter().take(2).enumerate() {

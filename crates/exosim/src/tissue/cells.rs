@@ -269,13 +269,26 @@ impl CellPopulation {
         let bin = 2.0 * largest_radius(model);
         let mut scratch = Vec::new();
         let mut worst = 0.0;
+        // The cell list is rebuilt only once cells have moved by a quarter
+        // bin since it was built; the search reaches that far beyond.
+        let margin = 0.25 * bin;
+        let mut grid = CellGrid::build(&self.bodies(model), &model.domain, bin);
+        let mut anchor = self.pos.clone();
         for _ in 0..RELAX_SWEEPS {
-            let grid = CellGrid::build(&self.bodies(model), &model.domain, bin);
+            let moved = anchor
+                .iter()
+                .zip(&self.pos)
+                .map(|(a, b)| distance(*a, *b))
+                .fold(0.0, f64::max);
+            if moved > 0.5 * margin {
+                grid = CellGrid::build(&self.bodies(model), &model.domain, bin);
+                anchor.clone_from(&self.pos);
+            }
             worst = 0.0f64;
             for i in 0..n {
                 let ri = model.cell_types[self.kind[i] as usize].radius;
                 scratch.clear();
-                grid.candidates(self.pos[i], bin + ri, &mut scratch);
+                grid.candidates(self.pos[i], bin + ri + margin, &mut scratch);
                 scratch.sort_unstable();
                 for &j in &scratch {
                     let j = j as usize;

@@ -30,7 +30,7 @@ use super::domain::Fate;
 use super::model::{TissueModel, Trigger, Variant, product};
 use super::motion::{BoundaryCounts, VesicleParticles};
 use super::observe::{Frame, Recorder};
-use super::uptake::{Affinity, CellGrid, StepSettings, UptakeCounts, step_with_uptake};
+use super::uptake::{Affinity, CellBodies, CellGrid, StepSettings, UptakeCounts, step_with_uptake};
 use crate::random::{Stream, stream};
 
 const SECRETION_DOMAIN: u64 = u64::from_be_bytes(*b"tissecrt");
@@ -113,6 +113,10 @@ pub struct TissueRun<'m> {
     uptake: UptakeCounts,
     step: u64,
     cargo_buf: Vec<f32>,
+    /// Cells as vesicles see them, and their cell list: rebuilt only when
+    /// cells change (each cell step), not every transport step.
+    bodies: CellBodies,
+    grid: CellGrid,
 }
 
 impl<'m> TissueRun<'m> {
@@ -165,6 +169,8 @@ impl<'m> TissueRun<'m> {
             uptake: UptakeCounts::new(0, kinds),
             step: 0,
             cargo_buf: vec![0.0; model.molecules.len()],
+            bodies: CellBodies::default(),
+            grid: CellGrid::build(&CellBodies::default(), &model.domain, 1.0),
         }
         .with_counters()
     }
@@ -173,7 +179,15 @@ impl<'m> TissueRun<'m> {
         let bins = self.bin_class.len();
         self.boundary = BoundaryCounts::new(bins);
         self.uptake = UptakeCounts::new(bins, self.model.cell_types.len());
+        self.rebuild_cell_list();
         self
+    }
+
+    /// Rebuilds the cells' spheres and cell list after cells changed.
+    fn rebuild_cell_list(&mut self) {
+        self.bodies = self.cells.bodies(self.model);
+        let bin = (2.0 * largest_radius(self.model)).max(1e-9);
+        self.grid = CellGrid::build(&self.bodies, &self.model.domain, bin);
     }
 
     /// The study this run belongs to.
@@ -316,16 +330,13 @@ impl<'m> TissueRun<'m> {
 
     fn transport(&mut self) {
         let model = self.model;
-        let mut bodies = self.cells.bodies(model);
-        let bin = (2.0 * largest_radius(model)).max(1e-9);
-        let grid = CellGrid::build(&bodies, &model.domain, bin);
         let before = self.boundary.clone();
         let taken_before = self.uptake.weight.clone();
         self.uptake.events.clear();
         step_with_uptake(
             &mut self.particles,
-            &mut bodies,
-            &grid,
+            &mut self.bodies,
+            &self.grid,
             &self.affinity,
             StepSettings {
                 domain: &model.domain,
@@ -350,7 +361,7 @@ impl<'m> TissueRun<'m> {
                 self.types[k].uptakes += dw;
             }
         }
-        self.cells.taken.copy_from_slice(&bodies.taken);
+        self.cells.taken.copy_from_slice(&self.bodies.taken);
         // Unload cargo; `received` rules act now.
         let events = std::mem::take(&mut self.uptake.events);
         for &(p, c) in &events {
@@ -436,8 +447,7 @@ impl<'m> TissueRun<'m> {
         let dt = model.dt * model.cell_every as f64;
         let n = self.cells.len();
         let mut rng = stream(self.seed, CELL_DOMAIN, self.step);
-        let bodies = self.cells.bodies(model);
-        let grid = CellGrid::build(&bodies, &model.domain, 2.0 * largest_radius(model));
+        let grid = &self.grid;
         let mut dead = vec![false; n];
         let (mut scratch, mut touching) = (Vec::new(), Vec::new());
         // Contact killing, killers in cell order.
@@ -449,7 +459,7 @@ impl<'m> TissueRun<'m> {
             touching.clear();
             self.cells.touching(
                 model,
-                &grid,
+                grid,
                 i,
                 model.contact_gap,
                 &mut scratch,
@@ -493,7 +503,7 @@ impl<'m> TissueRun<'m> {
             touching.clear();
             self.cells.touching(
                 model,
-                &grid,
+                grid,
                 i,
                 model.contact_gap,
                 &mut scratch,
@@ -524,39 +534,16 @@ impl<'m> TissueRun<'m> {
         self.cells.remove(&dead);
         self.cells.wander(model, dt, &mut rng);
         self.cells.relax_overlaps(model);
+        self.rebuild_cell_list();
     }
 
-    /// Drops dead particles when they are most of the store, keeping order.
+    /// Drops dead particles (and sorts the rest for locality) when they
+    /// are most of the store.
     fn compact(&mut self) {
-        let p = &mut self.particles;
-        let alive = p.alive.iter().filter(|&&a| a).count();
-        if p.len() < 1024 || alive * 2 > p.len() {
-            return;
+        let alive = self.alive_particles();
+        if self.particles.len() >= 1024 && alive * 2 <= self.particles.len() {
+            self.particles.compact();
         }
-        let m = p.cargo_len;
-        let mut w = 0;
-        for r in 0..p.len() {
-            if !p.alive[r] {
-                continue;
-            }
-            p.x[w] = p.x[r];
-            p.y[w] = p.y[r];
-            p.z[w] = p.z[r];
-            p.weight[w] = p.weight[r];
-            p.class[w] = p.class[r];
-            p.birth[w] = p.birth[r];
-            p.alive[w] = true;
-            p.cargo.copy_within(r * m..(r + 1) * m, w * m);
-            w += 1;
-        }
-        p.x.truncate(w);
-        p.y.truncate(w);
-        p.z.truncate(w);
-        p.weight.truncate(w);
-        p.class.truncate(w);
-        p.birth.truncate(w);
-        p.alive.truncate(w);
-        p.cargo.truncate(w * m);
     }
 
     /// Advances one step.
