@@ -15,6 +15,10 @@ pub fn num(x: f64) -> String {
     if x.abs() >= 1e5 || x.abs() < 1e-3 {
         return format!("{x:.2e}");
     }
+    if x.fract() == 0.0 {
+        // Counts read as counts: 52, not 52.0.
+        return format!("{x:.0}");
+    }
     let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
     format!("{x:.decimals$}")
 }
