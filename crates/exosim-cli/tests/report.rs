@@ -35,7 +35,9 @@ fn ok(out: &Output) -> String {
 }
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 /// Where screenshots and dumped pages are kept after the test.
@@ -122,11 +124,23 @@ fn check_in_browser(page: &Path, name: &str) {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&");
-    assert!(!text.is_empty(), "the page never finished drawing: {}", page.display());
+    assert!(
+        !text.is_empty(),
+        "the page never finished drawing: {}",
+        page.display()
+    );
     let status: serde_json::Value = serde_json::from_str(&text).expect("status is JSON");
-    assert_eq!(status["errors"], serde_json::json!([]), "console or script errors");
+    assert_eq!(
+        status["errors"],
+        serde_json::json!([]),
+        "console or script errors"
+    );
     assert_eq!(status["fetched"], serde_json::json!([]), "network fetches");
-    assert_eq!(status["missing"], serde_json::json!([]), "figures not drawn");
+    assert_eq!(
+        status["missing"],
+        serde_json::json!([]),
+        "figures not drawn"
+    );
     assert_eq!(status["expected"], expected, "every figure accounted for");
     assert_eq!(status["drawn"], expected);
     assert_eq!(status["status"], "ok");
@@ -143,14 +157,22 @@ fn check_in_browser(page: &Path, name: &str) {
     let png = fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[..4], b"\x89PNG");
     fs::copy(page, keep.join(format!("{name}.html"))).unwrap();
-    eprintln!("{name}: {expected} figures drawn; screenshot {}", shot.display());
+    eprintln!(
+        "{name}: {expected} figures drawn; screenshot {}",
+        shot.display()
+    );
 }
 
 #[test]
 fn demo_writes_its_report_and_the_page_draws_in_chromium() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let stdout = ok(&exosim(["demo".as_ref(), "-q".as_ref(), "-o".as_ref(), dir.as_os_str()]));
+    let stdout = ok(&exosim([
+        "demo".as_ref(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]));
     let page = dir.join("report.html");
     assert!(
         stdout.contains(&format!("report: {}", page.display())),
@@ -159,7 +181,12 @@ fn demo_writes_its_report_and_the_page_draws_in_chromium() {
     assert!(dir.join("figures/blood.svg").is_file());
     check_in_browser(&page, "demo");
     // Running the demo again replaces its own results, report included.
-    ok(&exosim(["demo".as_ref(), "-q".as_ref(), "-o".as_ref(), dir.as_os_str()]));
+    ok(&exosim([
+        "demo".as_ref(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]));
 }
 
 #[test]
@@ -176,9 +203,16 @@ fn every_kind_of_output_draws_in_chromium() {
         "-o".as_ref(),
         dir.as_os_str(),
     ]));
-    assert!(dir.join("report.html").is_file(), "run --report writes the page");
+    assert!(
+        dir.join("report.html").is_file(),
+        "run --report writes the page"
+    );
     let fixture = repo("crates/exosim-report/tests/fixtures/tissue_run");
-    fs::copy(fixture.join("tissue_timeseries.csv"), dir.join("tissue_timeseries.csv")).unwrap();
+    fs::copy(
+        fixture.join("tissue_timeseries.csv"),
+        dir.join("tissue_timeseries.csv"),
+    )
+    .unwrap();
     for variant in ["control", "inhibitor"] {
         let to = dir.join("tissue_snapshots").join(variant);
         fs::create_dir_all(&to).unwrap();
@@ -223,6 +257,9 @@ fn report_of_a_broken_directory_names_the_problem() {
     let out = exosim(["report".as_ref(), tmp.path().as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("summary.json") && err.contains("not a finished exosim run"), "{err}");
+    assert!(
+        err.contains("summary.json") && err.contains("not a finished exosim run"),
+        "{err}"
+    );
     assert!(!tmp.path().join("report.html").exists());
 }

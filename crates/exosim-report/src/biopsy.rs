@@ -58,7 +58,11 @@ impl BiopsyOutputs {
         let Some(b) = summary.get("biopsy") else {
             return Ok(None);
         };
-        let tests_json = b.get("tests").and_then(Value::as_array).cloned().unwrap_or_default();
+        let tests_json = b
+            .get("tests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if tests_json.is_empty() {
             return Ok(None);
         }
@@ -88,24 +92,26 @@ impl BiopsyOutputs {
             let roc = if roc_path.is_file() {
                 let table = read_numeric(&roc_path)?;
                 let column = |n: &str| {
-                    table.column(n).map(|c| c.values.clone()).ok_or_else(|| ReportError::Invalid {
-                        path: roc_path.clone(),
-                        row: Some(1),
-                        column: Some(n.into()),
-                        message: "required column missing".into(),
-                    })
+                    table
+                        .column(n)
+                        .map(|c| c.values.clone())
+                        .ok_or_else(|| ReportError::Invalid {
+                            path: roc_path.clone(),
+                            row: Some(1),
+                            column: Some(n.into()),
+                            message: "required column missing".into(),
+                        })
                 };
                 let sens = column("sensitivity")?;
                 let spec = column("specificity")?;
-                Some(thin_roc(&spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(), &sens))
+                Some(thin_roc(
+                    &spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(),
+                    &sens,
+                ))
             } else {
                 None
             };
-            tests.push(TestView {
-                name,
-                json: t,
-                roc,
-            });
+            tests.push(TestView { name, json: t, roc });
         }
         Ok(Some(BiopsyOutputs {
             marker: s(b, "marker").to_string(),
@@ -184,11 +190,21 @@ impl BiopsyOutputs {
                     .map(|c| c.values.clone())
                     .unwrap_or_default()
             };
-            let mut low = Series::new(format!("{} 95 % low", t.name), d.clone(), col("low"), colour(i));
+            let mut low = Series::new(
+                format!("{} 95 % low", t.name),
+                d.clone(),
+                col("low"),
+                colour(i),
+            );
             low.legend = false;
             low.width = 0.0;
             low.group = Some(t.name.clone());
-            let mut high = Series::new(format!("{} 95 % band", t.name), d.clone(), col("high"), colour(i));
+            let mut high = Series::new(
+                format!("{} 95 % band", t.name),
+                d.clone(),
+                col("high"),
+                colour(i),
+            );
             high.band_to_previous = true;
             high.legend = false;
             high.group = Some(t.name.clone());
@@ -213,7 +229,8 @@ impl BiopsyOutputs {
                     .get("auc")
                     .map(|a| format!(" (AUC {})", num(f(a, "auc"))))
                     .unwrap_or_default();
-                let mut s = Series::new(format!("{}{auc}", t.name), x.clone(), y.clone(), colour(i));
+                let mut s =
+                    Series::new(format!("{}{auc}", t.name), x.clone(), y.clone(), colour(i));
                 s.steps = true;
                 series.push(s);
             }
@@ -303,12 +320,12 @@ impl BiopsyOutputs {
 /// Drops ROC points closer than 0.002 (in the unit square) to the last one
 /// kept: a 10 000-point staircase looks the same with a few hundred.
 fn thin_roc(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
+    let mut xs: Vec<f64> = Vec::new();
+    let mut ys: Vec<f64> = Vec::new();
     for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
         let last = i + 1 == x.len();
         let far = match (xs.last(), ys.last()) {
-            (Some(&px), Some(&py)) => (a - px as f64).abs() + (b - py as f64).abs() > 0.002,
+            (Some(&px), Some(&py)) => (a - px).abs() + (b - py).abs() > 0.002,
             _ => true,
         };
         if far || last {

@@ -111,7 +111,11 @@ impl BodyOutputs {
                 c.json
                     .get("fraction_of_dose")
                     .and_then(Value::as_object)
-                    .map(|m| m.keys().filter_map(|k| k.parse().ok()).collect::<Vec<f64>>())
+                    .map(|m| {
+                        m.keys()
+                            .filter_map(|k| k.parse().ok())
+                            .collect::<Vec<f64>>()
+                    })
                     .unwrap_or_default()
             })
             .collect();
@@ -220,7 +224,12 @@ impl BodyOutputs {
             .enumerate()
             .filter_map(|(i, (arm, class))| {
                 self.curve(arm, "blood", class).map(|c| {
-                    Series::new(format!("{arm} · {class}"), t.clone(), c.counts.clone(), colour(i))
+                    Series::new(
+                        format!("{arm} · {class}"),
+                        t.clone(),
+                        c.counts.clone(),
+                        colour(i),
+                    )
                 })
             })
             .collect();

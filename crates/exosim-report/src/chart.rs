@@ -4,7 +4,9 @@
 
 use plotly::common::{ErrorData, ErrorType, Fill, Line, LineShape, Marker, Mode, Title};
 use plotly::configuration::{Configuration, ImageButtonFormats, ToImageButtonOptions};
-use plotly::layout::update_menu::{Button, ButtonMethod, UpdateMenu, UpdateMenuDirection, UpdateMenuType};
+use plotly::layout::update_menu::{
+    Button, ButtonMethod, UpdateMenu, UpdateMenuDirection, UpdateMenuType,
+};
 use plotly::layout::{Axis, AxisType, BarMode, HoverMode, Legend, Margin};
 use plotly::{Bar, Layout, Plot, Scatter};
 use serde_json::json;
@@ -52,7 +54,11 @@ pub fn thin(x: &[f64], y: &[f64], max_points: usize) -> (Vec<f64>, Vec<f64>) {
                 imax = i;
             }
         }
-        let (a, b) = if imin <= imax { (imin, imax) } else { (imax, imin) };
+        let (a, b) = if imin <= imax {
+            (imin, imax)
+        } else {
+            (imax, imin)
+        };
         xs.push(x[a]);
         ys.push(y[a]);
         if b != a {
@@ -288,9 +294,11 @@ pub struct Bars {
 /// A figure of grouped bars, with optional extra marker series (e.g. a
 /// closed-form value per category) drawn as points.
 pub fn bars(axes: &Axes, groups: Vec<Bars>, points: Vec<Bars>, file_stem: &str) -> Plot {
-    let layout = base_layout(axes)
-        .bar_mode(BarMode::Group)
-        .x_axis(Axis::new().title(Title::with_text(&axes.x)).auto_margin(true));
+    let layout = base_layout(axes).bar_mode(BarMode::Group).x_axis(
+        Axis::new()
+            .title(Title::with_text(&axes.x))
+            .auto_margin(true),
+    );
     let mut plot = new_plot(layout, file_stem);
     for g in groups {
         let mut bar = Bar::new(g.x, g.y)

@@ -7,7 +7,11 @@ use serde_json::Value;
 /// Three significant digits; scientific notation for very large or small values.
 pub fn num(x: f64) -> String {
     if !x.is_finite() {
-        return if x.is_nan() { "—".into() } else { format!("{x}") };
+        return if x.is_nan() {
+            "—".into()
+        } else {
+            format!("{x}")
+        };
     }
     if x == 0.0 {
         return "0".into();

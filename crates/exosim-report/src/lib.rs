@@ -91,7 +91,10 @@ impl RunDir {
             source,
         })?;
         for (key, ok) in [
-            ("exosim_version", summary.get("exosim_version").is_some_and(Value::is_string)),
+            (
+                "exosim_version",
+                summary.get("exosim_version").is_some_and(Value::is_string),
+            ),
             ("study", summary.get("study").is_some_and(Value::is_string)),
             ("seed", summary.get("seed").is_some_and(Value::is_u64)),
         ] {
@@ -126,16 +129,23 @@ impl RunDir {
     fn overview(&self) -> Section {
         let mut sec = Section::new("summary", "Summary");
         let study = self.study();
+        let seed = self.summary["seed"]
+            .as_u64()
+            .map(|x| x.to_string())
+            .unwrap_or_default();
         let mut rows = vec![
-            vec!["study".into(), s(&self.summary, "study").to_string()],
-            vec!["exosim".into(), s(&self.summary, "exosim_version").to_string()],
-            vec![
-                "seed".into(),
-                self.summary["seed"].as_u64().map(|x| x.to_string()).unwrap_or_default(),
-            ],
+            ("study", s(&self.summary, "study").to_string()),
+            ("exosim", s(&self.summary, "exosim_version").to_string()),
+            ("seed", seed),
         ];
         if let Some(d) = study.get("duration").and_then(Value::as_str) {
-            rows.push(vec!["duration".into(), d.to_string()]);
+            // The resolved study writes SI values with their unit ("172800 s").
+            let shown = d
+                .strip_suffix(" s")
+                .and_then(|x| x.parse::<f64>().ok())
+                .map(|x| format::human(x, exosim::units::Dimension::Time))
+                .unwrap_or_else(|| d.to_string());
+            rows.push(("duration", shown));
         }
         let mut parts = Vec::new();
         if let Some(b) = &self.body {
@@ -153,11 +163,11 @@ impl RunDir {
         if self.tissue.is_some() {
             parts.push("tissue".into());
         }
-        rows.push(vec!["outputs".into(), parts.join(", ")]);
+        rows.push(("outputs", parts.join(", ")));
         if let Some(d) = study.get("description").and_then(Value::as_str) {
             sec.para(d);
         }
-        sec.table(&["", ""], &rows);
+        sec.pairs(&rows);
         if let Some(b) = &self.body {
             let (h, r) = b.key_table();
             sec.heading(&format!(
@@ -208,28 +218,32 @@ impl RunDir {
     /// The closing section: how this page was made.
     fn provenance(&self) -> Section {
         let mut sec = Section::new("about", "How this run was made");
-        sec.table(
-            &["", ""],
-            &[
-                vec!["exosim version".into(), s(&self.summary, "exosim_version").into()],
-                vec![
-                    "seed".into(),
-                    self.summary["seed"].as_u64().map(|x| x.to_string()).unwrap_or_default(),
-                ],
-                vec!["study".into(), s(&self.summary, "study").into()],
-                vec!["run directory".into(), self.dir.display().to_string()],
-                vec![
-                    "report made by".into(),
-                    format!("exosim-report {} (`exosim report DIR`)", exosim::run::VERSION),
-                ],
-            ],
-        );
+        let seed = self.summary["seed"]
+            .as_u64()
+            .map(|x| x.to_string())
+            .unwrap_or_default();
+        sec.pairs(&[
+            ("exosim version", s(&self.summary, "exosim_version").into()),
+            ("seed", seed),
+            ("study", s(&self.summary, "study").into()),
+            ("run directory", self.dir.display().to_string()),
+            (
+                "report made by",
+                format!(
+                    "exosim-report {} (`exosim report DIR`)",
+                    exosim::run::VERSION
+                ),
+            ),
+        ]);
         if let Some(steps) = self.summary.get("solver_steps").and_then(Value::as_array) {
             let rows: Vec<Vec<String>> = steps
                 .iter()
                 .filter_map(|p| {
                     let p = p.as_array()?;
-                    Some(vec![p.first()?.as_str()?.to_string(), num(p.get(1)?.as_f64()?)])
+                    Some(vec![
+                        p.first()?.as_str()?.to_string(),
+                        num(p.get(1)?.as_f64()?),
+                    ])
                 })
                 .collect();
             if !rows.is_empty() {
@@ -244,16 +258,19 @@ impl RunDir {
                     .filter_map(|e| {
                         let name = e.file_name().to_string_lossy().into_owned();
                         let meta = e.metadata().ok()?;
-                        (!name.starts_with('.') && name != REPORT_FILE).then(|| {
-                            vec![
-                                name,
-                                if meta.is_dir() {
-                                    "folder".into()
-                                } else {
-                                    format!("{} bytes", meta.len())
-                                },
-                            ]
-                        })
+                        // The report's own outputs are not part of the run.
+                        (!name.starts_with('.') && name != REPORT_FILE && name != FIGURES_DIR).then(
+                            || {
+                                vec![
+                                    name,
+                                    if meta.is_dir() {
+                                        "folder".into()
+                                    } else {
+                                        format!("{} bytes", meta.len())
+                                    },
+                                ]
+                            },
+                        )
                     })
                     .collect()
             })
@@ -310,7 +327,12 @@ impl RunDir {
                 curves.push(Curve {
                     name: format!("{} · {}", c.arm, c.class),
                     colour: colour(curves.len()).into(),
-                    points: b.times.iter().map(|t| t / scale).zip(c.counts.iter().copied()).collect(),
+                    points: b
+                        .times
+                        .iter()
+                        .map(|t| t / scale)
+                        .zip(c.counts.iter().copied())
+                        .collect(),
                     dashed: false,
                 });
             }
@@ -403,14 +425,25 @@ impl RunDir {
                     .map(|(n, (k, c))| Curve {
                         name: c.trim_start_matches("cells_").to_string(),
                         colour: colour(n).into(),
-                        points: rep.times.iter().map(|t| t / scale).zip(rep.values[k].iter().copied()).collect(),
+                        points: rep
+                            .times
+                            .iter()
+                            .map(|t| t / scale)
+                            .zip(rep.values[k].iter().copied())
+                            .collect(),
                         dashed: false,
                     })
                     .collect();
                 if !curves.is_empty() {
                     let safe: String = variant
                         .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                        .map(|c| {
+                            if c.is_ascii_alphanumeric() || c == '-' {
+                                c
+                            } else {
+                                '_'
+                            }
+                        })
                         .collect();
                     out.push(LineFigure {
                         stem: format!("tissue_cells_{safe}"),

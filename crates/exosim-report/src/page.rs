@@ -51,17 +51,18 @@ impl Section {
 
     /// A subheading.
     pub fn heading(&mut self, text: &str) {
-        let _ = write!(self.html, "<h3>{}</h3>\n", esc(text));
+        let _ = writeln!(self.html, "<h3>{}</h3>", esc(text));
     }
 
     /// A paragraph of plain text.
     pub fn para(&mut self, text: &str) {
-        let _ = write!(self.html, "<p>{}</p>\n", esc(text));
+        let _ = writeln!(self.html, "<p>{}</p>", esc(text));
     }
 
     /// A table; cells are plain text.
     pub fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) {
-        self.html.push_str("<div class=\"table\"><table>\n<thead><tr>");
+        self.html
+            .push_str("<div class=\"table\"><table>\n<thead><tr>");
         for h in headers {
             let _ = write!(self.html, "<th>{}</th>", esc(h));
         }
@@ -72,6 +73,16 @@ impl Section {
                 let _ = write!(self.html, "<td>{}</td>", esc(cell));
             }
             self.html.push_str("</tr>\n");
+        }
+        self.html.push_str("</tbody></table></div>\n");
+    }
+
+    /// A two-column table of named values, without a header.
+    pub fn pairs(&mut self, rows: &[(&str, String)]) {
+        self.html
+            .push_str("<div class=\"table\"><table class=\"pairs\">\n<tbody>\n");
+        for (k, v) in rows {
+            let _ = writeln!(self.html, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
         }
         self.html.push_str("</tbody></table></div>\n");
     }
@@ -121,9 +132,9 @@ impl Section {
 
     /// Long text (e.g. the resolved study) folded away until asked for.
     pub fn details(&mut self, summary: &str, text: &str) {
-        let _ = write!(
+        let _ = writeln!(
             self.html,
-            "<details><summary>{}</summary><pre>{}</pre></details>\n",
+            "<details><summary>{}</summary><pre>{}</pre></details>",
             esc(summary),
             esc(text)
         );
@@ -225,6 +236,7 @@ table { border-collapse: collapse; margin: .5em 0 1em 0; font-size: .92em; backg
 th, td { border: 1px solid #d5dde5; padding: .25em .6em; text-align: right; }
 th { background: #eef2f6; }
 td:first-child, th:first-child { text-align: left; }
+table.pairs td, table.pairs th { text-align: left; }
 .row { display: flex; flex-wrap: wrap; gap: 1em; }
 .row > .figure { flex: 1 1 560px; }
 .figure { margin: 1em 0; background: #fff; border: 1px solid #e1e7ed; padding: .5em; }
@@ -269,7 +281,7 @@ pub fn render(title: &str, subtitle: &str, sections: &[Section]) -> String {
     out.push_str("</main>\n<pre id=\"exosim-report-status\" data-status=\"pending\"></pre>\n");
     if has_plots {
         // plotly.js once for the whole page, however many figures it holds.
-        let _ = write!(out, "<script>{}</script>\n", plotly_js());
+        let _ = writeln!(out, "<script>{}</script>", plotly_js());
     } else {
         out.push_str("<script>window.Plotly = { newPlot: function () { return Promise.resolve(); } };</script>\n");
     }
@@ -291,6 +303,9 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup() {
-        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

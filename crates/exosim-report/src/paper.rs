@@ -76,7 +76,12 @@ impl LineFigure {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let data = self.transformed();
         let all = data.iter().flatten();
-        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        let (mut x0, mut x1, mut y0, mut y1) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
         for &(x, y) in all {
             x0 = x0.min(x);
             x1 = x1.max(x);
@@ -123,9 +128,9 @@ impl LineFigure {
                 chart.draw_series(LineSeries::new(points, style))
             }
             .map_err(|e| e.to_string())?;
-            series
-                .label(c.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+            series.label(c.name.clone()).legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
         }
         chart
             .configure_series_labels()
@@ -152,8 +157,12 @@ impl LineFigure {
         let mut buf = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
         {
             let area = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
-            self.draw(&area)
-                .map_err(|m| fail("png", format!("{m} (PNG labels need a system sans-serif font)")))?;
+            self.draw(&area).map_err(|m| {
+                fail(
+                    "png",
+                    format!("{m} (PNG labels need a system sans-serif font)"),
+                )
+            })?;
         }
         let png = encode_png(&buf, SIZE.0, SIZE.1).map_err(|m| fail("png", m))?;
         Ok((svg, png))
@@ -162,7 +171,10 @@ impl LineFigure {
 
 /// Writes rendered figures as `<stem>.svg` and `<stem>.png` into `dir`,
 /// each atomically; returns the paths.
-pub fn write_all(dir: &Path, rendered: &[(String, String, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
+pub fn write_all(
+    dir: &Path,
+    rendered: &[(String, String, Vec<u8>)],
+) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| exosim::output::OutputError::Io {
         path: dir.to_path_buf(),
         source,

@@ -145,7 +145,11 @@ impl SignatureOutputs {
             .iter()
             .map(|c| {
                 let mean = c.folds.iter().find(|f| f.0 == "mean");
-                let b = c.json.get("best_marker_auc").cloned().unwrap_or(Value::Null);
+                let b = c
+                    .json
+                    .get("best_marker_auc")
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 vec![
                     c.condition.clone(),
                     mean.map(|m| num(m.1)).unwrap_or_else(|| "—".into()),
@@ -154,7 +158,12 @@ impl SignatureOutputs {
                     if b.is_null() {
                         "—".into()
                     } else {
-                        format!("{} ({}–{})", num(f(&b, "auc")), num(f(&b, "lower")), num(f(&b, "upper")))
+                        format!(
+                            "{} ({}–{})",
+                            num(f(&b, "auc")),
+                            num(f(&b, "lower")),
+                            num(f(&b, "upper"))
+                        )
                     },
                 ]
             })
@@ -173,7 +182,11 @@ impl SignatureOutputs {
 
     /// Signature AUC per condition, training against held-out folds.
     pub fn auc_figure(&self) -> Plot {
-        let names: Vec<String> = self.conditions.iter().map(|c| c.condition.clone()).collect();
+        let names: Vec<String> = self
+            .conditions
+            .iter()
+            .map(|c| c.condition.clone())
+            .collect();
         let pick = |train: bool| -> Vec<f64> {
             self.conditions
                 .iter()
@@ -190,11 +203,19 @@ impl SignatureOutputs {
             .conditions
             .iter()
             .map(|c| {
-                let mean = c.folds.iter().find(|f| f.0 == "mean").map_or(f64::NAN, |f| f.2);
+                let mean = c
+                    .folds
+                    .iter()
+                    .find(|f| f.0 == "mean")
+                    .map_or(f64::NAN, |f| f.2);
                 let tests = c.folds.iter().filter(|f| f.0 != "mean").map(|f| f.2);
                 let lo = tests.clone().fold(f64::INFINITY, f64::min);
                 let hi = tests.fold(f64::NEG_INFINITY, f64::max);
-                if lo.is_finite() { (mean - lo, hi - mean) } else { (0.0, 0.0) }
+                if lo.is_finite() {
+                    (mean - lo, hi - mean)
+                } else {
+                    (0.0, 0.0)
+                }
             })
             .unzip();
         let mut axes = Axes::linear("condition", "AUC");

@@ -72,7 +72,11 @@ impl Frame {
 }
 
 /// Reads a cells file and, when present, its vesicles file.
-pub fn read_frame(cells: &Path, vesicles: Option<&Path>, number: u64) -> Result<Frame, ReportError> {
+pub fn read_frame(
+    cells: &Path,
+    vesicles: Option<&Path>,
+    number: u64,
+) -> Result<Frame, ReportError> {
     let t = LongTable::read(cells)?;
     let [time, kind, x, y, r] = ["time_s", "type", "x_m", "y_m", "radius_m"].map(|c| t.require(c));
     let (time, kind, x, y, r) = (time?, kind?, x?, y?, r?);
@@ -113,7 +117,9 @@ pub struct Palette {
 }
 
 /// Vesicle colours: dark, to stand out on the pale cell discs.
-const DOTS: [&str; 6] = ["#000000", "#b2182b", "#2166ac", "#1b7837", "#762a83", "#e08214"];
+const DOTS: [&str; 6] = [
+    "#000000", "#b2182b", "#2166ac", "#1b7837", "#762a83", "#e08214",
+];
 
 fn rgb(css: &str) -> RGBColor {
     let h = |i: usize| u8::from_str_radix(&css[i..i + 2], 16).unwrap_or(0);

@@ -95,6 +95,11 @@ impl LongTable {
         self.rows.len()
     }
 
+    /// Whether the table has no data rows (never, once read: [`LongTable::read`] refuses that).
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Index of a column that must be there.
     pub fn require(&self, name: &str) -> Result<usize, ReportError> {
         self.headers

@@ -140,7 +140,11 @@ impl TissueSeries {
         if columns.is_empty() {
             return None;
         }
-        let reps: Vec<&Replicate> = self.replicates.iter().filter(|r| r.variant == variant).collect();
+        let reps: Vec<&Replicate> = self
+            .replicates
+            .iter()
+            .filter(|r| r.variant == variant)
+            .collect();
         let max_t = reps
             .iter()
             .flat_map(|r| r.times.iter().copied())
@@ -195,7 +199,11 @@ impl TissueSeries {
         if group == "vesicles" || group == "cells" {
             axes.log_y = false;
         }
-        Some(chart::lines(&axes, series, &format!("tissue_{group}_{variant}")))
+        Some(chart::lines(
+            &axes,
+            series,
+            &format!("tissue_{group}_{variant}"),
+        ))
     }
 }
 
@@ -222,7 +230,10 @@ pub struct TissueOutputs {
 }
 
 fn frame_number(name: &str, prefix: &str) -> Option<u64> {
-    name.strip_prefix(prefix)?.strip_suffix(".csv")?.parse().ok()
+    name.strip_prefix(prefix)?
+        .strip_suffix(".csv")?
+        .parse()
+        .ok()
 }
 
 fn list(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -330,7 +341,9 @@ impl TissueOutputs {
                             .filter(|r| r.variant == variant)
                             .count();
                         let caption = if reps > 1 {
-                            format!("{reps} replicates as thin lines, their mean bold (when output times agree). Click a legend entry to hide a series.")
+                            format!(
+                                "{reps} replicates as thin lines, their mean bold (when output times agree). Click a legend entry to hide a series."
+                            )
                         } else {
                             "One replicate. Click a legend entry to hide a series.".to_string()
                         };
@@ -342,9 +355,7 @@ impl TissueOutputs {
         }
         if !self.snapshots.is_empty() {
             sec.heading("Snapshots (x–y projection)");
-            let types = snapshot::Palette::new(
-                self.snapshots.iter().flat_map(|v| v.frames.iter()),
-            );
+            let types = snapshot::Palette::new(self.snapshots.iter().flat_map(|v| v.frames.iter()));
             sec.begin_row();
             for v in &self.snapshots {
                 for frame in &v.frames {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use exosim_report::{REPORT_FILE, ReportError, RunDir};
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 /// Runs a study through the library and writes its files into `dir`.
@@ -45,7 +47,10 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// The hand-made tissue run (`tests/fixtures/tissue_run`), copied into `dir`.
 fn tissue_run(dir: &Path) {
-    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tissue_run"), dir);
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tissue_run"),
+        dir,
+    );
 }
 
 /// Every place where the page's markup (outside inline script bodies, which
@@ -59,14 +64,28 @@ fn network_references(html: &str) -> Vec<String> {
         let open = rest + open;
         let tag_end = open + lower[open..].find('>').expect("script tag closes");
         markup.push_str(&lower[rest..=tag_end]);
-        let close = tag_end + lower[tag_end..].find("</script>").expect("script element closes");
+        let close = tag_end
+            + lower[tag_end..]
+                .find("</script>")
+                .expect("script element closes");
         rest = close;
     }
     markup.push_str(&lower[rest..]);
     let mut found = Vec::new();
     for pattern in [
-        "src=\"http", "src='http", "src=http", "src=\"//", "href=\"http", "href='http",
-        "href=http", "href=\"//", "url(http", "url(\"http", "url('http", "url(//", "@import",
+        "src=\"http",
+        "src='http",
+        "src=http",
+        "src=\"//",
+        "href=\"http",
+        "href='http",
+        "href=http",
+        "href=\"//",
+        "url(http",
+        "url(\"http",
+        "url('http",
+        "url(//",
+        "@import",
     ] {
         for (i, _) in markup.match_indices(pattern) {
             found.push(markup[i..(i + 80).min(markup.len())].to_string());
@@ -85,7 +104,8 @@ fn section_ids(html: &str) -> Vec<String> {
 }
 
 fn report(dir: &Path) -> String {
-    let written = exosim_report::write(dir).unwrap_or_else(|e| panic!("report of {}: {e}", dir.display()));
+    let written =
+        exosim_report::write(dir).unwrap_or_else(|e| panic!("report of {}: {e}", dir.display()));
     fs::read_to_string(written.html).unwrap()
 }
 
@@ -111,19 +131,33 @@ fn pages_reference_nothing_over_the_network_and_inline_plotly_once() {
     tissue_run(&tissue);
     for dir in [&demo, &screening, &tissue] {
         let html = report(dir);
-        assert_eq!(network_references(&html), Vec::<String>::new(), "{}", dir.display());
+        assert_eq!(
+            network_references(&html),
+            Vec::<String>::new(),
+            "{}",
+            dir.display()
+        );
         // The library once per page, however many figures.
         assert_eq!(html.matches("plotly.js v").count(), 1, "{}", dir.display());
         assert!(html.matches("data-plot=").count() >= 1);
         // Page weight: the library plus at most 2 MB of figures and tables
         // (curves are thinned; MathJax, which the crate also embeds, is left out).
         let data = html.len() - exosim_report::page::plotly_js().len();
-        assert!(data < 2_000_000, "{}: {data} bytes besides plotly.js", dir.display());
+        assert!(
+            data < 2_000_000,
+            "{}: {data} bytes besides plotly.js",
+            dir.display()
+        );
     }
     // The checker itself finds what it is meant to find.
     let bad = "<script src=\"https://cdn.plot.ly/x.js\"></script><link href='http://x/y.css'>\
                <style>@import 'a.css';</style><script>var a = 'src=\"http://ok-in-code\"';</script>";
-    assert_eq!(network_references(bad).len(), 3, "{:?}", network_references(bad));
+    assert_eq!(
+        network_references(bad).len(),
+        3,
+        "{:?}",
+        network_references(bad)
+    );
 }
 
 #[test]
@@ -137,10 +171,16 @@ fn body_only_run_has_no_tissue_biopsy_or_signature_section() {
     for (i, _) in html.match_indices("data-plot=") {
         let id_start = html[..i].rfind("id=\"").unwrap() + 4;
         let id = &html[id_start..id_start + html[id_start..].find('"').unwrap()];
-        assert!(html.contains(&format!("id=\"{id}-spec\"")), "{id} has no data");
+        assert!(
+            html.contains(&format!("id=\"{id}-spec\"")),
+            "{id} has no data"
+        );
     }
     assert!(html.contains("exosim version") && html.contains("The resolved study"));
-    assert!(html.contains("&quot;cardiac_output&quot;"), "resolved study shown");
+    assert!(
+        html.contains("&quot;cardiac_output&quot;"),
+        "resolved study shown"
+    );
 }
 
 #[test]
@@ -180,7 +220,11 @@ fn tissue_outputs_render_per_variant_group_and_snapshot() {
     assert_eq!(series.replicates.len(), 4);
     assert_eq!(tissue.snapshots.len(), 2);
     // First and last frames only, whatever lies between.
-    let frames: Vec<u64> = tissue.snapshots[0].frames.iter().map(|f| f.number).collect();
+    let frames: Vec<u64> = tissue.snapshots[0]
+        .frames
+        .iter()
+        .map(|f| f.number)
+        .collect();
     assert_eq!(frames, [0, 4]);
     assert_eq!(tissue.snapshots[0].available, 3);
     assert_eq!(tissue.snapshots[0].frames[1].vesicles.len(), 165);
@@ -196,13 +240,23 @@ fn tissue_outputs_render_per_variant_group_and_snapshot() {
             // `oxygen_mean` follows no known prefix: shown, not refused.
             "Other series",
         ] {
-            assert!(html.contains(&format!("data-plot=\"{title}: {variant}\"")), "{title}: {variant}");
+            assert!(
+                html.contains(&format!("data-plot=\"{title}: {variant}\"")),
+                "{title}: {variant}"
+            );
         }
     }
     assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 4);
-    assert!(html.contains("cells.tumour.final"), "summary's tissue object flattened");
+    assert!(
+        html.contains("cells.tumour.final"),
+        "summary's tissue object flattened"
+    );
     assert!(html.contains("sEV vesicles"), "vesicle legend");
-    assert!(tmp.path().join("figures/tissue_cells_control.png").is_file());
+    assert!(
+        tmp.path()
+            .join("figures/tissue_cells_control.png")
+            .is_file()
+    );
 }
 
 #[test]
@@ -227,7 +281,10 @@ fn missing_summary_is_named_and_nothing_is_written() {
     let err = exosim_report::write(tmp.path()).unwrap_err();
     assert!(matches!(err, ReportError::NoSummary { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("summary.json") && msg.contains("not a finished exosim run"), "{msg}");
+    assert!(
+        msg.contains("summary.json") && msg.contains("not a finished exosim run"),
+        "{msg}"
+    );
     assert_eq!(names(tmp.path()), ["timeseries.csv", "timeseries.parquet"]);
 }
 
@@ -245,8 +302,14 @@ fn truncated_csv_is_named_with_its_line_and_leaves_the_old_report() {
     let err = exosim_report::write(tmp.path()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("timeseries.csv"), "{msg}");
-    assert!(msg.contains(&format!("row {lines}")), "names the cut line: {msg}");
-    assert_eq!(fs::read_to_string(tmp.path().join(REPORT_FILE)).unwrap(), old);
+    assert!(
+        msg.contains(&format!("row {lines}")),
+        "names the cut line: {msg}"
+    );
+    assert_eq!(
+        fs::read_to_string(tmp.path().join(REPORT_FILE)).unwrap(),
+        old
+    );
     assert!(!names(tmp.path()).iter().any(|n| n.ends_with(".tmp")));
 }
 
@@ -266,11 +329,21 @@ fn truncated_summary_and_missing_announced_files_are_named() {
     let err = exosim_report::write(tmp.path()).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, ReportError::MissingFile { .. }), "{err:?}");
-    assert!(msg.contains("biopsy_curve.csv") && msg.contains("blood test"), "{msg}");
+    assert!(
+        msg.contains("biopsy_curve.csv") && msg.contains("blood test"),
+        "{msg}"
+    );
 
-    fs::write(tmp.path().join("biopsy_curve.csv"), "diameter_m,x/probability\n").unwrap();
+    fs::write(
+        tmp.path().join("biopsy_curve.csv"),
+        "diameter_m,x/probability\n",
+    )
+    .unwrap();
     let msg = exosim_report::write(tmp.path()).unwrap_err().to_string();
-    assert!(msg.contains("biopsy_curve.csv") && msg.contains("no data rows"), "{msg}");
+    assert!(
+        msg.contains("biopsy_curve.csv") && msg.contains("no data rows"),
+        "{msg}"
+    );
     assert!(!tmp.path().join(REPORT_FILE).exists());
 }
 
@@ -282,11 +355,17 @@ fn broken_tissue_files_are_named() {
     let text = fs::read_to_string(&path).unwrap();
     fs::write(&path, &text[..text.len() - 12]).unwrap();
     let msg = exosim_report::write(tmp.path()).unwrap_err().to_string();
-    assert!(msg.contains("tissue_timeseries.csv") && msg.contains("row 21"), "{msg}");
+    assert!(
+        msg.contains("tissue_timeseries.csv") && msg.contains("row 21"),
+        "{msg}"
+    );
 
     fs::write(&path, text.replacen("control,1,0,6", "control,1,0,six", 1)).unwrap();
     let msg = exosim_report::write(tmp.path()).unwrap_err().to_string();
-    assert!(msg.contains("row 2, column `cells_tumour`") && msg.contains("six"), "{msg}");
+    assert!(
+        msg.contains("row 2, column `cells_tumour`") && msg.contains("six"),
+        "{msg}"
+    );
 
     fs::write(&path, &text).unwrap();
     fs::write(
@@ -295,7 +374,13 @@ fn broken_tissue_files_are_named() {
     )
     .unwrap();
     let msg = exosim_report::write(tmp.path()).unwrap_err().to_string();
-    assert!(msg.contains("cells_0004.csv") && msg.contains("`radius_m`"), "{msg}");
+    assert!(
+        msg.contains("cells_0004.csv") && msg.contains("`radius_m`"),
+        "{msg}"
+    );
     assert!(!tmp.path().join(REPORT_FILE).exists());
-    assert!(!tmp.path().join("figures").exists(), "no figures before the page can be made");
+    assert!(
+        !tmp.path().join("figures").exists(),
+        "no figures before the page can be made"
+    );
 }
