@@ -104,16 +104,11 @@ fn headless(browser: &Path, page: &Path, extra: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Opens `page` in headless Chromium and checks the status line the page
-/// writes once every figure has drawn; keeps a screenshot named `name`.
-fn check_in_browser(page: &Path, name: &str) {
-    let html = fs::read_to_string(page).unwrap();
-    let expected = html.matches(" data-plot=\"").count() + html.matches(" data-image=\"").count();
-    assert!(expected > 0, "{} has no figures", page.display());
-    let Some(browser) = chromium() else { return };
-    let dom = headless(&browser, page, &["--dump-dom"]);
-    let keep = keep_dir();
-    fs::write(keep.join(format!("{name}.dom.html")), &dom).unwrap();
+/// Opens `page` in headless Chromium and returns the status line the page
+/// writes once every figure has drawn.
+fn status_in_browser(browser: &Path, page: &Path, name: &str) -> serde_json::Value {
+    let dom = headless(browser, page, &["--dump-dom"]);
+    fs::write(keep_dir().join(format!("{name}.dom.html")), &dom).unwrap();
     let marker = "<pre id=\"exosim-report-status\"";
     let start = dom
         .find(marker)
@@ -129,7 +124,17 @@ fn check_in_browser(page: &Path, name: &str) {
         "the page never finished drawing: {}",
         page.display()
     );
-    let status: serde_json::Value = serde_json::from_str(&text).expect("status is JSON");
+    serde_json::from_str(&text).expect("status is JSON")
+}
+
+/// Checks in headless Chromium that every figure of `page` drew, without
+/// errors or fetches; keeps a screenshot named `name`.
+fn check_in_browser(page: &Path, name: &str) {
+    let html = fs::read_to_string(page).unwrap();
+    let expected = html.matches(" data-plot=\"").count() + html.matches(" data-image=\"").count();
+    assert!(expected > 0, "{} has no figures", page.display());
+    let Some(browser) = chromium() else { return };
+    let status = status_in_browser(&browser, page, name);
     assert_eq!(
         status["errors"],
         serde_json::json!([]),
@@ -144,6 +149,7 @@ fn check_in_browser(page: &Path, name: &str) {
     assert_eq!(status["expected"], expected, "every figure accounted for");
     assert_eq!(status["drawn"], expected);
     assert_eq!(status["status"], "ok");
+    let keep = keep_dir();
     let shot = keep.join(format!("{name}.png"));
     headless(
         &browser,
@@ -262,4 +268,40 @@ fn report_of_a_broken_directory_names_the_problem() {
         "{err}"
     );
     assert!(!tmp.path().join("report.html").exists());
+}
+
+#[test]
+fn the_browser_check_sees_an_undrawn_figure_a_console_error_and_a_fetch() {
+    // A control for the check itself: a page with a figure that has no data,
+    // a script that logs an error and an image from the network must fail.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    ok(&exosim([
+        "demo".as_ref(),
+        "-q".as_ref(),
+        "-o".as_ref(),
+        dir.as_os_str(),
+    ]));
+    let Some(browser) = chromium() else { return };
+    let page = dir.join("report.html");
+    let html = fs::read_to_string(&page).unwrap();
+    let broken = html.replacen(
+        "</main>",
+        "<div class=\"plot\" id=\"fig-x-1\" data-plot=\"empty\"></div>\
+         <script type=\"application/json\" id=\"fig-x-1-spec\">{\"data\": []}</script>\
+         <img src=\"http://example.invalid/x.png\" alt=\"\">\
+         <script>console.error('deliberate');</script></main>",
+        1,
+    );
+    let bad = dir.join("broken.html");
+    fs::write(&bad, broken).unwrap();
+    let status = status_in_browser(&browser, &bad, "control");
+    assert_eq!(status["status"], "problems");
+    assert_eq!(status["missing"], serde_json::json!(["fig-x-1 (empty)"]));
+    let errors = status["errors"].to_string();
+    assert!(errors.contains("deliberate"), "{errors}");
+    assert!(
+        errors.contains("example.invalid"),
+        "failed load recorded: {errors}"
+    );
 }

@@ -211,7 +211,34 @@ impl RunDir {
                 &sig.auc_figure(),
             );
         }
+        let tissue_series = self.tissue.as_ref().and_then(|t| t.series.as_ref());
+        if let Some((series, variant)) =
+            tissue_series.and_then(|s| Some((s, s.variants().first()?.clone())))
+            && let Some(plot) = series.figure(&variant, "cells")
+        {
+            sec.plot(
+                &format!("Tissue cells: {variant}"),
+                "Cell counts over time in the first variant; every variant and series in the Tissue section.",
+                &plot,
+            );
+        }
         sec.end_row();
+        if let Some(t) = self.tissue.as_ref().filter(|t| !t.figures.is_empty()) {
+            sec.heading("Tissue");
+            let rows: Vec<Vec<String>> = t
+                .figures
+                .iter()
+                .take(12)
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            sec.table(&["figure", "value"], &rows);
+            if t.figures.len() > 12 {
+                sec.para(&format!(
+                    "{} more in the Tissue section.",
+                    t.figures.len() - 12
+                ));
+            }
+        }
         sec
     }
 

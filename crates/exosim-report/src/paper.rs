@@ -105,7 +105,14 @@ impl LineFigure {
             .y_label_area_size(80)
             .build_cartesian_2d(x0 - px..x1 + px, y0 - py..y1 + py)
             .map_err(|e| e.to_string())?;
-        let power = |v: &f64| format!("1e{}", (v * 10.0).round() / 10.0);
+        // A decade reads as 1e9; a tick between decades as its value (3.16e9).
+        let power = |v: &f64| {
+            if (v - v.round()).abs() < 1e-9 {
+                format!("1e{}", v.round())
+            } else {
+                crate::format::num(10f64.powf(*v))
+            }
+        };
         let plain = |v: &f64| crate::format::num(*v);
         let (lx, ly) = (self.log_x, self.log_y);
         chart
