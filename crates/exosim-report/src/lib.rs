@@ -40,7 +40,7 @@ pub use error::ReportError;
 use crate::chart::colour;
 use crate::format::{num, s};
 use crate::page::Section;
-use crate::paper::{Curve, LineFigure};
+use crate::paper::{BarFigure, Curve, Figure, LineFigure};
 
 /// Name of the page inside the run directory.
 pub const REPORT_FILE: &str = "report.html";
@@ -345,7 +345,7 @@ impl RunDir {
     }
 
     /// The static figures: blood curves, detection and ROC curves, tissue cell counts.
-    pub fn paper_figures(&self) -> Vec<LineFigure> {
+    pub fn paper_figures(&self) -> Vec<Figure> {
         let mut out = Vec::new();
         if let Some(b) = &self.body {
             let (unit, scale) = chart::time_unit(b.times.last().copied().unwrap_or(1.0));
@@ -364,7 +364,7 @@ impl RunDir {
                 });
             }
             if !curves.is_empty() {
-                out.push(LineFigure {
+                out.push(Figure::Lines(LineFigure {
                     stem: "blood".into(),
                     title: "Vesicles in blood".into(),
                     x_label: format!("time ({unit})"),
@@ -372,7 +372,53 @@ impl RunDir {
                     log_x: false,
                     log_y: true,
                     curves,
-                });
+                }));
+            }
+        }
+        if let Some(b) = &self.body {
+            for &t in &b.report_times {
+                let key = format!("{t}");
+                let shares: Vec<(String, &Value)> = b
+                    .classes
+                    .iter()
+                    .filter_map(|c| {
+                        let m = c.json.get("fraction_of_dose")?.get(&key)?;
+                        Some((format!("{} · {}", c.arm, c.class), m))
+                    })
+                    .collect();
+                // Places that hold at least 0.5 % of some dose, in the order of the first arm.
+                let mut categories: Vec<String> = Vec::new();
+                for (_, m) in &shares {
+                    for (place, v) in m.as_object().into_iter().flatten() {
+                        if v.as_f64().is_some_and(|x| x >= 0.005) && !categories.contains(place) {
+                            categories.push(place.clone());
+                        }
+                    }
+                }
+                if categories.is_empty() {
+                    continue;
+                }
+                let series = shares
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, m))| {
+                        let values = categories
+                            .iter()
+                            .map(|p| 100.0 * m.get(p).and_then(Value::as_f64).unwrap_or(f64::NAN))
+                            .collect();
+                        (name.clone(), colour(i).to_string(), values)
+                    })
+                    .collect();
+                out.push(Figure::Bars(BarFigure {
+                    stem: format!("fraction_of_dose_{t}s"),
+                    title: format!(
+                        "Share of the dose at {}",
+                        exosim::units::format_human(t, exosim::units::Dimension::Time)
+                    ),
+                    y_label: "% of dose".into(),
+                    categories,
+                    series,
+                }));
             }
         }
         if let Some(b) = &self.biopsy {
@@ -396,7 +442,7 @@ impl RunDir {
                 })
                 .collect();
             let spread = d.first().zip(d.last()).map_or(1.0, |(a, z)| z / a);
-            out.push(LineFigure {
+            out.push(Figure::Lines(LineFigure {
                 stem: "detection_probability".into(),
                 title: "Detection probability of one blood test".into(),
                 x_label: "tumour diameter (mm)".into(),
@@ -404,7 +450,7 @@ impl RunDir {
                 log_x: spread > 20.0,
                 log_y: false,
                 curves,
-            });
+            }));
             let mut roc: Vec<Curve> = b
                 .tests
                 .iter()
@@ -426,7 +472,7 @@ impl RunDir {
                     points: vec![(0.0, 0.0), (1.0, 1.0)],
                     dashed: true,
                 });
-                out.push(LineFigure {
+                out.push(Figure::Lines(LineFigure {
                     stem: "roc".into(),
                     title: "ROC curves".into(),
                     x_label: "1 − specificity".into(),
@@ -434,7 +480,7 @@ impl RunDir {
                     log_x: false,
                     log_y: false,
                     curves: roc,
-                });
+                }));
             }
         }
         if let Some(series) = self.tissue.as_ref().and_then(|t| t.series.as_ref()) {
@@ -472,7 +518,7 @@ impl RunDir {
                             }
                         })
                         .collect();
-                    out.push(LineFigure {
+                    out.push(Figure::Lines(LineFigure {
                         stem: format!("tissue_cells_{safe}"),
                         title: format!("Cells: {variant} (replicate {})", rep.replicate),
                         x_label: format!("time ({unit})"),
@@ -480,7 +526,7 @@ impl RunDir {
                         log_x: false,
                         log_y: false,
                         curves,
-                    });
+                    }));
                 }
             }
         }
@@ -508,7 +554,7 @@ pub fn write(dir: &Path) -> Result<Written, ReportError> {
     let mut rendered = Vec::new();
     for fig in run.paper_figures() {
         let (svg, png) = fig.render()?;
-        rendered.push((fig.stem.clone(), svg, png));
+        rendered.push((fig.stem().to_string(), svg, png));
     }
     let figures = paper::write_all(&dir.join(FIGURES_DIR), &rendered)?;
     let path = dir.join(REPORT_FILE);

@@ -149,11 +149,131 @@ impl LineFigure {
             .map_err(|e| e.to_string())?;
         area.present().map_err(|e| e.to_string())
     }
+}
+
+/// A figure of grouped bars: one group per category, one bar per series.
+#[derive(Debug, Clone)]
+pub struct BarFigure {
+    /// File name without extension.
+    pub stem: String,
+    /// Title above the plot.
+    pub title: String,
+    /// y axis title.
+    pub y_label: String,
+    /// Category names along x.
+    pub categories: Vec<String>,
+    /// (legend entry, CSS colour, one height per category).
+    pub series: Vec<(String, String, Vec<f64>)>,
+}
+
+impl BarFigure {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let n = self.categories.len();
+        if n == 0 || self.series.is_empty() {
+            return Err("no bars to draw".into());
+        }
+        let top = self
+            .series
+            .iter()
+            .flat_map(|s| s.2.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        // One segment per bar plus an empty one between categories.
+        let m = self.series.len();
+        let slots = (n * (m + 1)) as u32;
+        area.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((0..slots).into_segmented(), 0.0..(top * 1.08).max(1e-12))
+            .map_err(|e| e.to_string())?;
+        let names = self.categories.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(slots as usize)
+            .x_label_formatter(&move |v| match v {
+                // The name goes under the middle bar of its group.
+                SegmentValue::CenterOf(j) if *j as usize % (m + 1) == m / 2 => names
+                    .get(*j as usize / (m + 1))
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_desc(&self.y_label)
+            .y_label_formatter(&|v| crate::format::num(*v))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 18))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (k, (name, css, values)) in self.series.iter().enumerate() {
+            let colour = rgb(css);
+            let bars = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, &v)| {
+                    let slot = (i * (m + 1) + k) as u32;
+                    Rectangle::new(
+                        [
+                            (SegmentValue::Exact(slot), 0.0),
+                            (SegmentValue::Exact(slot + 1), v),
+                        ],
+                        colour.filled(),
+                    )
+                });
+            chart
+                .draw_series(bars)
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 15))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())
+    }
+}
+
+/// A static figure of either kind.
+#[derive(Debug, Clone)]
+pub enum Figure {
+    /// Curves.
+    Lines(LineFigure),
+    /// Grouped bars.
+    Bars(BarFigure),
+}
+
+impl Figure {
+    /// File name without extension.
+    pub fn stem(&self) -> &str {
+        match self {
+            Figure::Lines(f) => &f.stem,
+            Figure::Bars(f) => &f.stem,
+        }
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        match self {
+            Figure::Lines(f) => f.draw(area),
+            Figure::Bars(f) => f.draw(area),
+        }
+    }
 
     /// Draws the figure as SVG text and PNG bytes, in memory.
     pub fn render(&self) -> Result<(String, Vec<u8>), ReportError> {
         let fail = |ext: &str, message: String| ReportError::Figure {
-            path: format!("{}/{}.{ext}", crate::FIGURES_DIR, self.stem).into(),
+            path: format!("{}/{}.{ext}", crate::FIGURES_DIR, self.stem()).into(),
             message,
         };
         let mut svg = String::new();
