@@ -181,6 +181,15 @@ fn body_only_run_has_no_tissue_biopsy_or_signature_section() {
         html.contains("&quot;cardiac_output&quot;"),
         "resolved study shown"
     );
+    // Static figures for papers: blood curves and the shares at each report time.
+    for stem in ["blood", "fraction_of_dose_3600s", "fraction_of_dose_86400s"] {
+        let svg = fs::read_to_string(tmp.path().join(format!("figures/{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{stem}");
+        let png = fs::read(tmp.path().join(format!("figures/{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}");
+    }
+    let bars = fs::read_to_string(tmp.path().join("figures/fraction_of_dose_3600s.svg")).unwrap();
+    assert!(bars.contains("\nliver\n"), "places named under their bars");
 }
 
 #[test]
