@@ -534,7 +534,7 @@ impl RunDir {
     }
 }
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Debug, Clone)]
 pub struct Written {
     /// `DIR/report.html`.
