@@ -50,6 +50,13 @@ enum Command {
         /// Study file (TOML).
         file: PathBuf,
     },
+    /// Write `DIR/report.html` (one self-contained page: key figures,
+    /// interactive plots, how the run was made) and static figures in
+    /// `DIR/figures/` for a finished run directory.
+    Report {
+        /// Run directory (holds summary.json).
+        dir: PathBuf,
+    },
     /// Estimate which cells a blood sample's vesicles came from (NNLS
     /// deconvolution of marker levels against reference source profiles).
     Deconvolve {
@@ -90,6 +97,9 @@ struct RunOpts {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Also write `report.html` and `figures/` into the output directory.
+    #[arg(long)]
+    report: bool,
 }
 
 fn main() -> ExitCode {
@@ -137,8 +147,22 @@ fn main() -> ExitCode {
         },
         Command::Run { file, output, opts } => match load(&file) {
             Ok(study) => execute(&study, &output, &opts, false)
+                .and_then(|_| {
+                    if opts.report {
+                        write_report(&output, opts.quiet).map(|_| ())
+                    } else {
+                        Ok(())
+                    }
+                })
                 .map(|_| ExitCode::SUCCESS)
                 .unwrap_or_else(|c| c),
+            Err(code) => code,
+        },
+        Command::Report { dir } => match write_report(&dir, false) {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
             Err(code) => code,
         },
         Command::Deconvolve {
@@ -166,10 +190,35 @@ fn main() -> ExitCode {
             match execute(&study, &output, &opts, own_previous) {
                 Ok(result) => {
                     print_demo(&study, &result, &output);
-                    ExitCode::SUCCESS
+                    match write_report(&output, opts.quiet) {
+                        Ok(path) => {
+                            println!("report: {}", path.display());
+                            ExitCode::SUCCESS
+                        }
+                        Err(code) => code,
+                    }
                 }
                 Err(code) => code,
             }
+        }
+    }
+}
+
+/// Writes `dir/report.html` and `dir/figures/`; returns the page's path.
+fn write_report(dir: &Path, quiet: bool) -> Result<PathBuf, ExitCode> {
+    match exosim_report::write(dir) {
+        Ok(written) => {
+            if !quiet {
+                for f in &written.figures {
+                    eprintln!("wrote {}", f.display());
+                }
+                eprintln!("wrote {}", written.html.display());
+            }
+            Ok(written.html)
+        }
+        Err(e) => {
+            eprintln!("error: report: {e}");
+            Err(ExitCode::from(1))
         }
     }
 }

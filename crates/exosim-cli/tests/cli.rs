@@ -442,18 +442,22 @@ fn run_example(dir: &Path, extra: &[&str]) -> Output {
     exosim(args)
 }
 
-/// Every file of `dir`, by name, with its bytes.
+/// Every file of `dir` and its folders (e.g. the report's `figures/`), by
+/// relative name, with its bytes.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect()
+    let mut files = BTreeMap::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_dir() {
+            for (inner, bytes) in snapshot(&e.path()) {
+                files.insert(format!("{name}/{inner}"), bytes);
+            }
+        } else {
+            files.insert(name, fs::read(e.path()).unwrap());
+        }
+    }
+    files
 }
 
 fn read_summary(dir: &Path) -> Value {

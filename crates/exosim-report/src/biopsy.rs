@@ -1,0 +1,358 @@
+//! The liquid biopsy: detection probability against tumour size
+//! (`biopsy_curve.csv`), ROC curves (`biopsy_roc_<test>.csv`) and each
+//! test's key figures (`summary.json`).
+
+use std::path::Path;
+
+use exosim::output::Table;
+use exosim::units::{Dimension, YEAR};
+use plotly::Plot;
+use serde_json::Value;
+
+use crate::chart::{self, Axes, Series, colour};
+use crate::error::ReportError;
+use crate::format::{f, human, mm, num, pct, s};
+use crate::page::Section;
+use crate::table::read_numeric;
+
+/// One blood test.
+#[derive(Debug, Clone)]
+pub struct TestView {
+    /// Test name.
+    pub name: String,
+    /// The test's summary object.
+    pub json: Value,
+    /// (1 − specificity, sensitivity) points, when a ROC file exists.
+    pub roc: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// What the biopsy pipeline wrote.
+#[derive(Debug, Clone)]
+pub struct BiopsyOutputs {
+    /// Marker measured.
+    pub marker: String,
+    /// Per test.
+    pub tests: Vec<TestView>,
+    /// `biopsy_curve.csv`.
+    pub curve: Table,
+}
+
+/// The file name a test's ROC curve is written under (as the library names it).
+fn roc_file(test: &str) -> String {
+    let safe: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("biopsy_roc_{safe}.csv")
+}
+
+impl BiopsyOutputs {
+    /// Reads the biopsy outputs when `summary.json` has a `biopsy` part.
+    pub fn load(dir: &Path, summary: &Value) -> Result<Option<Self>, ReportError> {
+        let Some(b) = summary.get("biopsy") else {
+            return Ok(None);
+        };
+        let tests_json = b
+            .get("tests")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if tests_json.is_empty() {
+            return Ok(None);
+        }
+        let path = dir.join("biopsy_curve.csv");
+        if !path.is_file() {
+            return Err(ReportError::MissingFile {
+                path,
+                why: format!("summary.json lists {} blood test(s)", tests_json.len()),
+            });
+        }
+        let curve = read_numeric(&path)?;
+        let mut tests = Vec::new();
+        for t in tests_json {
+            let name = s(&t, "test").to_string();
+            for suffix in ["probability", "low", "high"] {
+                let col = format!("{name}/{suffix}");
+                if curve.column(&col).is_none() {
+                    return Err(ReportError::Invalid {
+                        path: path.clone(),
+                        row: Some(1),
+                        column: Some(col),
+                        message: format!("column for test `{name}` of summary.json missing"),
+                    });
+                }
+            }
+            let roc_path = dir.join(roc_file(&name));
+            let roc = if roc_path.is_file() {
+                let table = read_numeric(&roc_path)?;
+                let column = |n: &str| {
+                    table
+                        .column(n)
+                        .map(|c| c.values.clone())
+                        .ok_or_else(|| ReportError::Invalid {
+                            path: roc_path.clone(),
+                            row: Some(1),
+                            column: Some(n.into()),
+                            message: "required column missing".into(),
+                        })
+                };
+                let sens = column("sensitivity")?;
+                let spec = column("specificity")?;
+                Some(thin_roc(
+                    &spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(),
+                    &sens,
+                ))
+            } else {
+                None
+            };
+            tests.push(TestView { name, json: t, roc });
+        }
+        Ok(Some(BiopsyOutputs {
+            marker: s(b, "marker").to_string(),
+            tests,
+            curve,
+        }))
+    }
+
+    /// One row per blood test: threshold, specificity, detectable sizes, AUC.
+    pub fn key_table(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
+        let rows = self
+            .tests
+            .iter()
+            .map(|t| {
+                let j = &t.json;
+                let spec = j.get("specificity");
+                let specificity = spec
+                    .and_then(|v| v.get(0))
+                    .and_then(Value::as_f64)
+                    .unwrap_or(f64::NAN);
+                let auc = j
+                    .get("auc")
+                    .filter(|a| !a.is_null())
+                    .map(|a| {
+                        format!(
+                            "{} ({}–{})",
+                            num(f(a, "auc")),
+                            num(f(a, "lower")),
+                            num(f(a, "upper"))
+                        )
+                    })
+                    .unwrap_or_else(|| "—".into());
+                vec![
+                    t.name.clone(),
+                    human(f(j, "threshold"), Dimension::Concentration),
+                    pct(specificity),
+                    mm(j.get("minimal_diameter_50").and_then(Value::as_f64)),
+                    mm(j.get("minimal_diameter_90").and_then(Value::as_f64)),
+                    auc,
+                    pct(f(j, "sensitivity_at_roc_diameter")),
+                    j.get("ppv")
+                        .and_then(Value::as_f64)
+                        .map(pct)
+                        .unwrap_or_else(|| "—".into()),
+                ]
+            })
+            .collect();
+        (
+            vec![
+                "test",
+                "threshold",
+                "specificity",
+                "50 % detected at",
+                "90 % detected at",
+                "AUC (95 % CI)",
+                "sensitivity at ROC size",
+                "PPV",
+            ],
+            rows,
+        )
+    }
+
+    /// Detection probability against tumour diameter, with Wilson 95 % bands.
+    pub fn detection_figure(&self) -> Plot {
+        let d: Vec<f64> = self
+            .curve
+            .column("diameter_m")
+            .or_else(|| self.curve.columns.first())
+            .map(|c| c.values.iter().map(|x| x * 1e3).collect())
+            .unwrap_or_default();
+        let mut series = Vec::new();
+        for (i, t) in self.tests.iter().enumerate() {
+            let col = |suffix: &str| {
+                self.curve
+                    .column(&format!("{}/{suffix}", t.name))
+                    .map(|c| c.values.clone())
+                    .unwrap_or_default()
+            };
+            let mut low = Series::new(
+                format!("{} 95 % low", t.name),
+                d.clone(),
+                col("low"),
+                colour(i),
+            );
+            low.legend = false;
+            low.width = 0.0;
+            low.group = Some(t.name.clone());
+            let mut high = Series::new(
+                format!("{} 95 % band", t.name),
+                d.clone(),
+                col("high"),
+                colour(i),
+            );
+            high.band_to_previous = true;
+            high.legend = false;
+            high.group = Some(t.name.clone());
+            let mut p = Series::new(t.name.clone(), d.clone(), col("probability"), colour(i));
+            p.group = Some(t.name.clone());
+            series.extend([low, high, p]);
+        }
+        let spread = d.first().zip(d.last()).map_or(1.0, |(a, b)| b / a);
+        let mut axes = Axes::linear("tumour diameter (mm)", "detection probability");
+        axes.log_x = spread > 20.0;
+        axes.y_range = Some((0.0, 1.02));
+        chart::lines(&axes, series, "detection_probability")
+    }
+
+    /// ROC curves of every test that has one.
+    pub fn roc_figure(&self) -> Option<Plot> {
+        let mut series = Vec::new();
+        for (i, t) in self.tests.iter().enumerate() {
+            if let Some((x, y)) = &t.roc {
+                let auc = t
+                    .json
+                    .get("auc")
+                    .map(|a| format!(" (AUC {})", num(f(a, "auc"))))
+                    .unwrap_or_default();
+                let mut s =
+                    Series::new(format!("{}{auc}", t.name), x.clone(), y.clone(), colour(i));
+                s.steps = true;
+                series.push(s);
+            }
+        }
+        if series.is_empty() {
+            return None;
+        }
+        let mut chance = Series::new("chance", vec![0.0, 1.0], vec![0.0, 1.0], "#999999");
+        chance.dashed = true;
+        chance.width = 1.0;
+        series.push(chance);
+        let mut axes = Axes::linear("1 − specificity", "sensitivity");
+        axes.y_range = Some((0.0, 1.02));
+        Some(chart::lines(&axes, series, "roc"))
+    }
+
+    /// The biopsy section: detection curves, ROC curves, screening.
+    pub fn section(&self) -> Section {
+        let mut sec = Section::new("biopsy", "Liquid biopsy");
+        sec.para(&format!(
+            "Marker `{}`. Thresholds are fixed on healthy cohorts at the stated specificity; bands are Wilson 95 % intervals.",
+            self.marker
+        ));
+        sec.begin_row();
+        sec.plot(
+            "Detection probability against tumour size",
+            "Probability that one blood test is positive, per tumour diameter (log x where sizes span decades).",
+            &self.detection_figure(),
+        );
+        if let Some(roc) = self.roc_figure() {
+            sec.plot(
+                "ROC curves at the study's ROC diameter",
+                "Sensitivity against false-positive rate as the threshold moves; AUC in the legend. Curves thinned to steps of 0.2 % for the page.",
+                &roc,
+            );
+        }
+        sec.end_row();
+        let screening: Vec<&TestView> = self
+            .tests
+            .iter()
+            .filter(|t| t.json.get("screening").is_some_and(|s| !s.is_null()))
+            .collect();
+        if !screening.is_empty() {
+            sec.heading("Screening");
+            let quant = |v: &Value, q: f64| {
+                v.as_array().and_then(|a| {
+                    a.iter().find_map(|p| {
+                        let p = p.as_array()?;
+                        (p.first()?.as_f64()? == q).then(|| p.get(1)?.as_f64())?
+                    })
+                })
+            };
+            let rows: Vec<Vec<String>> = screening
+                .iter()
+                .map(|t| {
+                    let sc = &t.json["screening"];
+                    let tq = |q| {
+                        quant(&sc["time_quantiles"], q)
+                            .map(|x| format!("{} y", num(x / YEAR)))
+                            .unwrap_or_else(|| "—".into())
+                    };
+                    let dq = |q| mm(quant(&sc["diameter_quantiles"], q));
+                    vec![
+                        t.name.clone(),
+                        format!("{} of {}", num(f(sc, "detected")), num(f(sc, "n"))),
+                        pct(f(sc, "never_detected_share")),
+                        format!("{} / {} / {}", tq(0.05), tq(0.5), tq(0.95)),
+                        format!("{} / {} / {}", dq(0.05), dq(0.5), dq(0.95)),
+                    ]
+                })
+                .collect();
+            sec.table(
+                &[
+                    "test",
+                    "detected",
+                    "never detected",
+                    "time after initiation (5 / 50 / 95 %)",
+                    "diameter at detection (5 / 50 / 95 %)",
+                ],
+                &rows,
+            );
+        }
+        sec
+    }
+}
+
+/// Drops ROC points closer than 0.002 (in the unit square) to the last one
+/// kept: a 10 000-point staircase looks the same with a few hundred.
+fn thin_roc(x: &[f64], y: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut xs: Vec<f64> = Vec::new();
+    let mut ys: Vec<f64> = Vec::new();
+    for (i, (&a, &b)) in x.iter().zip(y).enumerate() {
+        let last = i + 1 == x.len();
+        let far = match (xs.last(), ys.last()) {
+            (Some(&px), Some(&py)) => (a - px).abs() + (b - py).abs() > 0.002,
+            _ => true,
+        };
+        if far || last {
+            xs.push(a);
+            ys.push(b);
+        }
+    }
+    (xs, ys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roc_names_match_the_library() {
+        assert_eq!(roc_file("nta sec/v2"), "biopsy_roc_nta_sec_v2.csv");
+    }
+
+    #[test]
+    fn roc_thinning_keeps_the_corners() {
+        let n = 10_001;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 / (n - 1) as f64).collect();
+        let y: Vec<f64> = x.iter().map(|v| v.sqrt()).collect();
+        let (tx, ty) = thin_roc(&x, &y);
+        assert!(tx.len() < 1100, "{}", tx.len());
+        assert_eq!((tx[0], ty[0]), (0.0, 0.0));
+        assert_eq!((*tx.last().unwrap(), *ty.last().unwrap()), (1.0, 1.0));
+    }
+}

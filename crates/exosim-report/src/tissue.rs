@@ -1,0 +1,407 @@
+//! The tissue scale: cell counts, state summaries, vesicle fates and mass
+//! balance over time (`tissue_timeseries.csv`, long format: `variant`,
+//! `replicate`, `time_s`, then numeric series), snapshots of cells and
+//! vesicles (`tissue_snapshots/<variant>/cells_<NNNN>.csv` and
+//! `vesicles_<NNNN>.csv`) and the scalar figures of `summary.json`'s
+//! `tissue` object.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use plotly::Plot;
+use serde_json::Value;
+
+use crate::chart::{self, Axes, Series, colour};
+use crate::error::ReportError;
+use crate::format::{flatten, num};
+use crate::page::{Section, esc};
+use crate::snapshot::{self, Frame};
+use crate::table::LongTable;
+
+/// One replicate of one variant.
+#[derive(Debug, Clone)]
+pub struct Replicate {
+    /// Variant (scenario arm of the tissue study).
+    pub variant: String,
+    /// Replicate number.
+    pub replicate: i64,
+    /// Times (s).
+    pub times: Vec<f64>,
+    /// Per numeric column (same order as [`TissueSeries::columns`]).
+    pub values: Vec<Vec<f64>>,
+}
+
+/// `tissue_timeseries.csv`.
+#[derive(Debug, Clone)]
+pub struct TissueSeries {
+    /// Numeric series after `time_s`.
+    pub columns: Vec<String>,
+    /// Every (variant, replicate), in file order.
+    pub replicates: Vec<Replicate>,
+}
+
+/// The figure groups, by column prefix; unknown columns go to "other".
+const GROUPS: [(&str, &str, &str); 6] = [
+    ("cells", "Cell counts", "cells"),
+    ("state", "State summaries (means per cell type)", "value"),
+    ("vesicles", "Vesicles by place", "vesicles"),
+    ("events", "Uptakes and kills", "events"),
+    ("balance", "Mass balance error", "relative error"),
+    ("other", "Other series", "value"),
+];
+
+fn group_of(column: &str) -> &'static str {
+    if column.starts_with("cells_") {
+        "cells"
+    } else if column.starts_with("state_") && column.ends_with("_mean") {
+        "state"
+    } else if column.starts_with("vesicles_") {
+        "vesicles"
+    } else if column.starts_with("uptakes_") || column.starts_with("kills_") {
+        "events"
+    } else if column == "mass_balance_error" {
+        "balance"
+    } else {
+        "other"
+    }
+}
+
+impl TissueSeries {
+    /// Reads `tissue_timeseries.csv`.
+    pub fn read(path: &Path) -> Result<Self, ReportError> {
+        let t = LongTable::read(path)?;
+        let variant = t.require("variant")?;
+        let replicate = t.require("replicate")?;
+        let time = t.require("time_s")?;
+        let numeric: Vec<usize> = (0..t.headers.len())
+            .filter(|&c| c != variant && c != replicate && c != time)
+            .collect();
+        let mut replicates: Vec<Replicate> = Vec::new();
+        for r in 0..t.len() {
+            let v = t.text(r, variant);
+            let rep_f = t.number(r, replicate)?;
+            if rep_f.fract() != 0.0 || !rep_f.is_finite() {
+                return Err(ReportError::Invalid {
+                    path: path.to_path_buf(),
+                    row: None,
+                    column: Some("replicate".into()),
+                    message: format!("replicate {rep_f} is not an integer (data row {})", r + 1),
+                });
+            }
+            let rep = rep_f as i64;
+            let i = match replicates
+                .iter()
+                .position(|x| x.variant == v && x.replicate == rep)
+            {
+                Some(i) => i,
+                None => {
+                    replicates.push(Replicate {
+                        variant: v.to_string(),
+                        replicate: rep,
+                        times: Vec::new(),
+                        values: vec![Vec::new(); numeric.len()],
+                    });
+                    replicates.len() - 1
+                }
+            };
+            let t_s = t.number(r, time)?;
+            replicates[i].times.push(t_s);
+            for (k, &c) in numeric.iter().enumerate() {
+                let x = t.number(r, c)?;
+                replicates[i].values[k].push(x);
+            }
+        }
+        Ok(TissueSeries {
+            columns: numeric.iter().map(|&c| t.headers[c].clone()).collect(),
+            replicates,
+        })
+    }
+
+    /// Variants in file order.
+    pub fn variants(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.replicates {
+            if !out.contains(&r.variant) {
+                out.push(r.variant.clone());
+            }
+        }
+        out
+    }
+
+    /// One figure of `group`'s columns for `variant`; `None` if it has none.
+    pub fn figure(&self, variant: &str, group: &str) -> Option<Plot> {
+        let (_, _, y_title) = GROUPS.iter().find(|g| g.0 == group)?;
+        let columns: Vec<(usize, &String)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| group_of(c) == group)
+            .collect();
+        if columns.is_empty() {
+            return None;
+        }
+        let reps: Vec<&Replicate> = self
+            .replicates
+            .iter()
+            .filter(|r| r.variant == variant)
+            .collect();
+        let max_t = reps
+            .iter()
+            .flat_map(|r| r.times.iter().copied())
+            .fold(0.0, f64::max);
+        let (unit, scale) = chart::time_unit(max_t);
+        let aligned = reps.windows(2).all(|w| w[0].times == w[1].times);
+        let mut series = Vec::new();
+        for (n, (k, name)) in columns.iter().enumerate() {
+            let short = name
+                .strip_prefix(&format!("{group}_"))
+                .unwrap_or(name)
+                .to_string();
+            let label = if group == "events" || group == "other" || group == "balance" {
+                name.to_string()
+            } else {
+                short
+            };
+            for (j, r) in reps.iter().enumerate() {
+                let mut s = Series::new(
+                    format!("{label} (replicate {})", r.replicate),
+                    r.times.iter().map(|t| t / scale).collect(),
+                    r.values[*k].clone(),
+                    colour(n),
+                );
+                s.group = Some(name.to_string());
+                if reps.len() > 1 {
+                    s.width = 1.0;
+                    s.opacity = 0.45;
+                    s.legend = j == 0 && !aligned;
+                } else {
+                    s.name = label.clone();
+                }
+                series.push(s);
+            }
+            if reps.len() > 1 && aligned {
+                let len = reps[0].times.len();
+                let mean: Vec<f64> = (0..len)
+                    .map(|i| reps.iter().map(|r| r.values[*k][i]).sum::<f64>() / reps.len() as f64)
+                    .collect();
+                let mut s = Series::new(
+                    format!("{label} (mean of {})", reps.len()),
+                    reps[0].times.iter().map(|t| t / scale).collect(),
+                    mean,
+                    colour(n),
+                );
+                s.width = 2.5;
+                s.group = Some(name.to_string());
+                series.push(s);
+            }
+        }
+        let mut axes = Axes::linear(format!("time ({unit})"), *y_title).toggle_y();
+        if group == "vesicles" || group == "cells" {
+            axes.log_y = false;
+        }
+        Some(chart::lines(
+            &axes,
+            series,
+            &format!("tissue_{group}_{variant}"),
+        ))
+    }
+}
+
+/// Snapshots of one variant: its first and last frames.
+#[derive(Debug, Clone)]
+pub struct VariantSnapshots {
+    /// Variant (the folder name).
+    pub variant: String,
+    /// Frames shown (first and last; one if only one).
+    pub frames: Vec<Frame>,
+    /// Frames on disk.
+    pub available: usize,
+}
+
+/// What the tissue engine wrote.
+#[derive(Debug, Clone)]
+pub struct TissueOutputs {
+    /// `tissue_timeseries.csv`, when present.
+    pub series: Option<TissueSeries>,
+    /// Per variant, when `tissue_snapshots/` is present.
+    pub snapshots: Vec<VariantSnapshots>,
+    /// Scalars of `summary.json`'s `tissue` object, flattened.
+    pub figures: Vec<(String, String)>,
+}
+
+fn frame_number(name: &str, prefix: &str) -> Option<u64> {
+    name.strip_prefix(prefix)?
+        .strip_suffix(".csv")?
+        .parse()
+        .ok()
+}
+
+fn list(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| exosim::output::OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+impl TissueOutputs {
+    /// Reads whatever tissue outputs exist; `None` when there are none.
+    pub fn load(dir: &Path, summary: &Value) -> Result<Option<Self>, ReportError> {
+        let path = dir.join("tissue_timeseries.csv");
+        let series = if path.is_file() {
+            Some(TissueSeries::read(&path)?)
+        } else {
+            None
+        };
+        let mut snapshots = Vec::new();
+        let snap_dir = dir.join("tissue_snapshots");
+        if snap_dir.is_dir() {
+            for variant_dir in list(&snap_dir)?.into_iter().filter(|p| p.is_dir()) {
+                let mut numbers: Vec<u64> = list(&variant_dir)?
+                    .iter()
+                    .filter_map(|p| frame_number(p.file_name()?.to_str()?, "cells_"))
+                    .collect();
+                numbers.sort_unstable();
+                let available = numbers.len();
+                let mut shown: BTreeSet<u64> = BTreeSet::new();
+                shown.extend(numbers.first());
+                shown.extend(numbers.last());
+                let width = |n: u64| {
+                    // Keep the file's own zero padding.
+                    list(&variant_dir).ok().and_then(|files| {
+                        files.iter().find_map(|p| {
+                            let name = p.file_name()?.to_str()?;
+                            (frame_number(name, "cells_") == Some(n)).then(|| name.to_string())
+                        })
+                    })
+                };
+                let mut frames = Vec::new();
+                for n in shown {
+                    let Some(cells_name) = width(n) else { continue };
+                    let cells = variant_dir.join(&cells_name);
+                    let vesicles = variant_dir.join(cells_name.replacen("cells_", "vesicles_", 1));
+                    frames.push(snapshot::read_frame(
+                        &cells,
+                        vesicles.is_file().then_some(vesicles.as_path()),
+                        n,
+                    )?);
+                }
+                if !frames.is_empty() {
+                    snapshots.push(VariantSnapshots {
+                        variant: variant_dir
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        frames,
+                        available,
+                    });
+                }
+            }
+        }
+        let mut figures = Vec::new();
+        if let Some(t) = summary.get("tissue") {
+            flatten("", t, &mut figures);
+        }
+        if series.is_none() && snapshots.is_empty() && figures.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(TissueOutputs {
+            series,
+            snapshots,
+            figures,
+        }))
+    }
+
+    /// The tissue section.
+    pub fn section(&self) -> Result<Section, ReportError> {
+        let mut sec = Section::new("tissue", "Tissue");
+        if !self.figures.is_empty() {
+            sec.heading("Key figures");
+            let rows: Vec<Vec<String>> = self
+                .figures
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            sec.table(&["figure", "value"], &rows);
+        }
+        if let Some(series) = &self.series {
+            for variant in series.variants() {
+                sec.heading(&format!("Variant `{variant}` over time"));
+                sec.begin_row();
+                for (group, title, _) in GROUPS {
+                    if let Some(plot) = series.figure(&variant, group) {
+                        let reps = series
+                            .replicates
+                            .iter()
+                            .filter(|r| r.variant == variant)
+                            .count();
+                        let caption = if reps > 1 {
+                            format!(
+                                "{reps} replicates as thin lines, their mean bold (when output times agree). Click a legend entry to hide a series."
+                            )
+                        } else {
+                            "One replicate. Click a legend entry to hide a series.".to_string()
+                        };
+                        sec.plot(&format!("{title}: {variant}"), &caption, &plot);
+                    }
+                }
+                sec.end_row();
+            }
+        }
+        if !self.snapshots.is_empty() {
+            sec.heading("Snapshots (x–y projection)");
+            let types = snapshot::Palette::new(self.snapshots.iter().flat_map(|v| v.frames.iter()));
+            sec.begin_row();
+            for v in &self.snapshots {
+                for frame in &v.frames {
+                    let png = snapshot::render_png(frame, &types)?;
+                    let (lo, hi) = frame.extent();
+                    let caption = format!(
+                        "Variant {}, t = {} (frame {} of {} on disk): {} cells (discs, by type), {} vesicle particles (dots, by class); x {}–{} µm, y {}–{} µm, z projected.",
+                        v.variant,
+                        exosim::units::format_human(frame.time_s, exosim::units::Dimension::Time),
+                        frame.number,
+                        v.available,
+                        frame.cells.len(),
+                        frame.vesicles.len(),
+                        num(lo.0 * 1e6),
+                        num(hi.0 * 1e6),
+                        num(lo.1 * 1e6),
+                        num(hi.1 * 1e6),
+                    );
+                    sec.image(
+                        &format!("{} at frame {}", v.variant, frame.number),
+                        &caption,
+                        &png,
+                        &legend_html(&types, frame),
+                    );
+                }
+            }
+            sec.end_row();
+        }
+        Ok(sec)
+    }
+}
+
+fn legend_html(p: &snapshot::Palette, frame: &Frame) -> String {
+    let mut out = String::from("<div class=\"legend\">");
+    for (name, css) in p.cells_in(frame) {
+        out.push_str(&format!(
+            "<span><i style=\"background:{css}\"></i>{}</span>",
+            esc(&name)
+        ));
+    }
+    for (name, css) in p.vesicles_in(frame) {
+        out.push_str(&format!(
+            "<span><i style=\"background:{css};width:.4em;height:.4em\"></i>{} vesicles</span>",
+            esc(&name)
+        ));
+    }
+    out.push_str("</div>\n");
+    out
+}
