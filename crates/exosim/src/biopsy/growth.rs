@@ -207,6 +207,42 @@ pub struct BranchingProcess {
     pub death: f64,
 }
 
+/// A tumour started from one cell by a [`BranchingProcess`], conditioned on
+/// survival: simulated exactly up to `switch_cells`, then grown
+/// deterministically at b − d (see [`BranchingProcess::surviving_lineage`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BranchingStart {
+    /// Birth and death rates of the tumour cells.
+    pub process: BranchingProcess,
+    /// Size (cells) at which growth becomes deterministic, default [`SWITCH_CELLS`].
+    pub switch_cells: u64,
+}
+
+impl BranchingStart {
+    /// Checks b > d ≥ 0 (finite: otherwise no lineage survives) and a switch of at least one cell.
+    pub fn validate(&self) -> Result<(), ParameterError> {
+        let BranchingProcess { birth, death } = self.process;
+        check(
+            death.is_finite() && death >= 0.0,
+            "growth.death_rate",
+            death,
+            "a finite rate ≥ 0",
+        )?;
+        check(
+            birth.is_finite() && birth > death,
+            "growth.birth_rate",
+            birth,
+            "a finite rate above the death rate (else every lineage dies out)",
+        )?;
+        check(
+            self.switch_cells >= 1,
+            "growth.switch_cells",
+            self.switch_cells as f64,
+            "at least 1 cell",
+        )
+    }
+}
+
 /// What became of one lineage simulated by [`BranchingProcess::run_until`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LineageFate {

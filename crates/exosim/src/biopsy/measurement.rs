@@ -417,27 +417,65 @@ impl Protocol {
             Sampling::Continuous => seen_mean,
         };
         let a = &self.assay;
-        let clean = a.gain * (isolated + nonvesicle) + a.offset;
-        let signal = if a.cv > 0.0 {
+        let noise = if a.cv > 0.0 {
             let s2 = (1.0 + a.cv * a.cv).ln();
             let noise = LogNormal::new(-0.5 * s2, s2.sqrt()).expect("finite log-normal");
             let mut sum = 0.0;
             for _ in 0..a.replicates {
-                sum += clean * noise.sample(rng);
+                sum += noise.sample(rng);
             }
             sum / a.replicates as f64
         } else {
-            clean
+            1.0
         };
-        let estimate = (signal - a.offset) / (a.gain * volume * self.isolation.recovery_mean);
+        self.read(in_sample, isolated, nonvesicle, noise)
+    }
+
+    /// The reading of an isolate: signal (gain · (isolated + non-vesicles) +
+    /// offset) · noise, and the estimate from the calibration.
+    fn read(&self, in_sample: f64, isolated: f64, nonvesicle: f64, noise: f64) -> Measurement {
+        let a = &self.assay;
+        let signal = (a.gain * (isolated + nonvesicle) + a.offset) * noise;
+        let estimate =
+            (signal - a.offset) / (a.gain * self.analysed_volume() * self.isolation.recovery_mean);
         Measurement {
             in_sample,
             isolated,
             nonvesicle,
+            noise,
             signal,
             estimate,
             detected: estimate >= a.lod,
         }
+    }
+
+    /// The same test without the tumour's share of the marker: of the
+    /// sampled and isolated marker of `m`, only the part from healthy tissues
+    /// (`background_share` of the plasma concentration) is kept, with the
+    /// same recovery, non-vesicle particles and reading noise. For counts,
+    /// each vesicle is from the background with probability
+    /// `background_share` independently (Poisson superposition, thinned by a
+    /// recovery that does not see a vesicle's origin), so the background
+    /// parts are binomial thinnings of the isolated and the non-isolated
+    /// counts; continuous amounts are scaled.
+    pub fn without_tumour(
+        &self,
+        m: &Measurement,
+        background_share: f64,
+        rng: &mut Stream,
+    ) -> Measurement {
+        let share = background_share.clamp(0.0, 1.0);
+        let (in_sample, isolated) = match self.sampling {
+            Sampling::Counts => {
+                let isolated = thin(rng, m.isolated, share);
+                (
+                    isolated + thin(rng, m.in_sample - m.isolated, share),
+                    isolated,
+                )
+            }
+            Sampling::Continuous => (m.in_sample * share, m.isolated * share),
+        };
+        self.read(in_sample, isolated, m.nonvesicle, m.noise)
     }
 }
 
@@ -450,6 +488,8 @@ pub struct Measurement {
     pub isolated: f64,
     /// Non-vesicle particles seen by the assay (weighted).
     pub nonvesicle: f64,
+    /// Mean multiplicative reading noise over the replicates (1 without noise).
+    pub noise: f64,
     /// Mean signal over the replicates.
     pub signal: f64,
     /// Plasma concentration computed from the calibration (amount/m³).

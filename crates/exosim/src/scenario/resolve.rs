@@ -173,13 +173,13 @@ impl Resolver<'_, '_> {
                 Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]` or `[signature]` section".into()),
             );
         }
-        let biopsy = match &spec.biopsy {
-            Some(b) => Some(super::resolve_biopsy::resolve_biopsy(
-                b,
-                self.loc,
-                &root.key("biopsy"),
-            )?),
-            None => None,
+        let (biopsy, biopsy_spec) = match &spec.biopsy {
+            Some(b) => {
+                let (study, filled) =
+                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &root.key("biopsy"))?;
+                (Some(study), Some(filled))
+            }
+            None => (None, None),
         };
         let (signature, signature_spec) = match &spec.signature {
             Some(s) => {
@@ -343,7 +343,7 @@ impl Resolver<'_, '_> {
             } else {
                 resolved_arms
             },
-            biopsy: spec.biopsy.clone(),
+            biopsy: biopsy_spec,
             signature: signature_spec,
         };
         Ok(Study {
