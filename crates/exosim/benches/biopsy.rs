@@ -118,6 +118,8 @@ struct ScreeningSummaryView {
     median_diameter: Option<f64>,
     mean_time: Option<f64>,
     mean_diameter: Option<f64>,
+    tests: u64,
+    false_positives: u64,
     json: String,
 }
 
@@ -137,6 +139,8 @@ impl ScreeningSummaryView {
             median_diameter: median("diameter_quantiles"),
             mean_time: v["mean_time"].as_f64(),
             mean_diameter: v["mean_diameter"].as_f64(),
+            tests: v["tests"].as_u64().expect("tests"),
+            false_positives: v["false_positives"].as_u64().expect("false_positives"),
             json: v.to_string(),
         }
     }
@@ -424,7 +428,19 @@ fn main() {
         sum1.mean_diameter,
         "diameter",
     );
-    if !(share_ok && time_ok && diameter_ok && mean_time_ok && mean_diameter_ok) {
+    // False positives per test (positives the background alone would give).
+    let fp_rs = sum1.false_positives as f64 / sum1.tests as f64;
+    let np_tests = np["tests"].as_f64().expect("tests");
+    let fp_np = np["false_positives"].as_f64().expect("false positives") / np_tests;
+    let se = (fp_rs * (1.0 - fp_rs) / sum1.tests as f64 + fp_np * (1.0 - fp_np) / np_tests).sqrt();
+    let fp_ok = (fp_rs - fp_np).abs() <= 3.0 * se.max(0.5 / np_tests);
+    println!(
+        "  cross-check, false positives per test: exosim {fp_rs:.4}, NumPy {fp_np:.4} (difference {:+.4}, 3 s.e. {:.4}): {}",
+        fp_rs - fp_np,
+        3.0 * se,
+        if fp_ok { "agree" } else { "MISMATCH" }
+    );
+    if !(share_ok && time_ok && diameter_ok && mean_time_ok && mean_diameter_ok && fp_ok) {
         println!("  WARNING: the two implementations disagree beyond Monte Carlo error");
     }
 }

@@ -160,6 +160,21 @@ impl GrowthLaw {
         }
     }
 
+    /// ln N(t) of [`cells`](Self::cells), computed directly (one
+    /// exponential at most for the Gompertz law, none for the exponential
+    /// one): the log-source is what the blood-kinetics closed forms need.
+    pub fn ln_cells(&self, n0: f64, t: f64) -> f64 {
+        match *self {
+            GrowthLaw::Exponential { rate } => n0.ln() + rate * t,
+            GrowthLaw::Logistic { rate, capacity } => {
+                capacity.ln() - ((capacity / n0 - 1.0) * (-rate * t).exp()).ln_1p()
+            }
+            GrowthLaw::Gompertz { rate, capacity } => {
+                capacity.ln() + (n0 / capacity).ln() * (-rate * t).exp()
+            }
+        }
+    }
+
     /// The first time t ≥ 0 (s) at which a tumour of `n0` cells at t = 0
     /// reaches `n` cells: `Some(0.0)` when `n ≤ n0`, `None` when it never
     /// does (a zero rate, or `n` at or above the capacity of a bounded law).

@@ -299,6 +299,10 @@ pub(crate) fn integrator_amount_within(
         + growing_source_integral(s0, gamma, k, tau)
 }
 
+/// k·h above which e^{−kh} is exactly 0 in f64 (e^{−745.2} underflows):
+/// a step then forgets the amount it starts from.
+pub const FORGETFUL_KH: f64 = 745.2;
+
 /// Memory of the blood, in units of 1/k: how far back
 /// [`MarkerKinetics::lineage_amount`] looks (e^{−40} ≈ 4·10⁻¹⁸).
 pub const LINEAGE_MEMORY: f64 = 40.0;
@@ -351,9 +355,19 @@ impl MarkerKinetics {
         // When one step forgets its start completely (e^{-kh} underflows to
         // 0, e.g. minutes of half-life against days of step), every step's
         // result is independent of the amount it starts from: only the last
-        // step matters, and computing it alone gives the same bits.
-        if steps > 1 && (-k * h).exp() == 0.0 {
+        // step matters. Its exact solution then reduces to the quasi-steady
+        // amount B/k + S₁/(γ + k), with γ = ln(S₁/S₀)/h the step's growth rate
+        // (e^{−kh} = 0 and S₀e^{γh} = S₁ in the integrator's formula), taken
+        // from ln N directly: three exponentials instead of ten.
+        if k * h > FORGETFUL_KH {
             let t_a = t0 + h * (steps - 1) as f64;
+            let ln_a = self.growth.ln_cells(self.initial_cells, t_a);
+            let ln_b = self.growth.ln_cells(self.initial_cells, t1);
+            let gamma = (ln_b - ln_a) / h;
+            let s1 = self.source_per_cell * ln_b.exp();
+            if s1 > 0.0 && s1.is_finite() && (gamma + k) * h >= 1.0 {
+                return b / k + s1 / (gamma + k);
+            }
             return exponential_integrator_step(0.0, self.source(t_a), self.source(t1), b, k, h);
         }
         let mut m = amount;

@@ -23,12 +23,12 @@
 
 use std::ops::Range;
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, LogNormal};
 
 use super::growth::{self, BranchingStart, GrowthLaw, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
-use super::measurement::{Assay, Isolation, Protocol};
+use super::measurement::{Assay, Isolation, Protocol, TestSampler};
 use crate::random::{Stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
@@ -399,12 +399,16 @@ impl ScreeningModel {
     /// Draws one individual: three log-normal factors of mean 1, in the
     /// order background, shedding, elimination.
     pub fn sample_individual(&self, rng: &mut Stream) -> Individual {
-        let nominal = self.nominal_individual();
+        self.prepare().draw_individual(rng)
+    }
+
+    /// The model's distributions, built once for many individuals.
+    pub fn prepare(&self) -> PreparedModel {
         let v = &self.variability;
-        Individual {
-            background: nominal.background * lognormal_factor(rng, v.background_cv),
-            source_per_cell: nominal.source_per_cell * lognormal_factor(rng, v.shedding_cv),
-            elimination_rate: nominal.elimination_rate * lognormal_factor(rng, v.elimination_cv),
+        PreparedModel {
+            nominal: self.nominal_individual(),
+            factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(lognormal_of_cv),
+            sampler: self.protocol.sampler(),
         }
     }
 
@@ -443,7 +447,13 @@ impl ScreeningModel {
     /// reading noise; [`Protocol::without_tumour`]) would be negative;
     /// otherwise the individual's background alone made it positive and it
     /// is a false positive.
-    fn screening_test(&self, c: f64, background: f64, rng: &mut Stream) -> TestOutcome {
+    fn screening_test<R: Rng + ?Sized>(
+        &self,
+        sampler: &TestSampler,
+        c: f64,
+        background: f64,
+        rng: &mut R,
+    ) -> TestOutcome {
         if self.deterministic {
             return match (
                 self.noise_free_positive(c),
@@ -454,7 +464,7 @@ impl ScreeningModel {
                 (true, false) => TestOutcome::Detection,
             };
         }
-        let m = self.protocol.measure(c, rng);
+        let m = sampler.measure(c, rng, false);
         if !m.positive(self.threshold) {
             return TestOutcome::Negative;
         }
@@ -463,8 +473,7 @@ impl ScreeningModel {
         } else {
             1.0
         };
-        if self
-            .protocol
+        if sampler
             .without_tumour(&m, share, rng)
             .positive(self.threshold)
         {
@@ -505,11 +514,16 @@ impl ScreeningModel {
     /// counted as a false positive and screening goes on, so that the time to
     /// detection holds only positives the tumour made.
     pub fn screen_individual(&self, seed: u64, i: u64) -> Outcome {
+        self.screen_prepared(&self.prepare(), seed, i)
+    }
+
+    /// [`screen_individual`](Self::screen_individual) with the distributions built once.
+    pub fn screen_prepared(&self, prepared: &PreparedModel, seed: u64, i: u64) -> Outcome {
         let mut rng = stream(seed, DOMAIN_SCREENING, i);
         let individual = if self.deterministic {
             self.nominal_individual()
         } else {
-            self.sample_individual(&mut rng)
+            prepared.draw_individual(&mut rng)
         };
         let kin = self.kinetics(&individual);
         let phase = if self.deterministic {
@@ -543,7 +557,7 @@ impl ScreeningModel {
             };
             t = at;
             outcome.tests += 1;
-            match self.screening_test(m / volume, background, &mut rng) {
+            match self.screening_test(&prepared.sampler, m / volume, background, &mut rng) {
                 TestOutcome::Negative => {}
                 TestOutcome::FalsePositive => outcome.false_positives += 1,
                 TestOutcome::Detection => {
@@ -599,8 +613,9 @@ impl ScreeningModel {
     /// chunks can run anywhere and be [`merge`](ScreeningAggregate::merge)d.
     pub fn simulate_chunk(&self, seed: u64, range: Range<u64>) -> ScreeningAggregate {
         let mut agg = self.empty_aggregate();
+        let prepared = self.prepare();
         for i in range {
-            agg.add(self.screen_individual(seed, i));
+            agg.add(self.screen_prepared(&prepared, seed, i));
         }
         agg
     }
@@ -622,13 +637,43 @@ impl ScreeningModel {
 
 /// A log-normal factor of mean 1 and coefficient of variation `cv` (1 when cv = 0).
 pub fn lognormal_factor(rng: &mut Stream, cv: f64) -> f64 {
-    if cv <= 0.0 {
-        return 1.0;
+    lognormal_of_cv(cv).map_or(1.0, |d| d.sample(rng))
+}
+
+/// The log-normal of mean 1 and coefficient of variation `cv`; `None` when cv ≤ 0.
+fn lognormal_of_cv(cv: f64) -> Option<LogNormal<f64>> {
+    (cv > 0.0).then(|| {
+        let s2 = (1.0 + cv * cv).ln();
+        LogNormal::new(-0.5 * s2, s2.sqrt()).expect("finite log-normal")
+    })
+}
+
+/// A [`ScreeningModel`]'s distributions built once per chunk of a cohort:
+/// the nominal individual, the three log-normal factors and the test's
+/// [`TestSampler`].
+#[derive(Debug, Clone, Copy)]
+pub struct PreparedModel {
+    nominal: Individual,
+    factors: [Option<LogNormal<f64>>; 3],
+    sampler: TestSampler,
+}
+
+impl PreparedModel {
+    /// Draws one individual: the background, shedding and elimination
+    /// factors, in that order ([`ScreeningModel::sample_individual`]).
+    pub fn draw_individual<R: Rng + ?Sized>(&self, rng: &mut R) -> Individual {
+        let mut f = [1.0; 3];
+        for (x, d) in f.iter_mut().zip(&self.factors) {
+            if let Some(d) = d {
+                *x = d.sample(rng);
+            }
+        }
+        Individual {
+            background: self.nominal.background * f[0],
+            source_per_cell: self.nominal.source_per_cell * f[1],
+            elimination_rate: self.nominal.elimination_rate * f[2],
+        }
     }
-    let s2 = (1.0 + cv * cv).ln();
-    LogNormal::new(-0.5 * s2, s2.sqrt())
-        .expect("finite log-normal")
-        .sample(rng)
 }
 
 /// Scores ([`crate::biopsy::measurement::Measurement::score`]: the estimate,
