@@ -101,10 +101,7 @@ fn example_files_run_and_recover_the_known_fractions() {
     for (sample, _) in TRUTH {
         assert!(text.contains(&format!("sample {sample}:")), "{text}");
     }
-    assert!(
-        text.contains("CI from 1000 bootstrap replicates"),
-        "{text}"
-    );
+    assert!(text.contains("CI from 1000 bootstrap replicates"), "{text}");
     assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
     let rows = rows(&out);
     assert_eq!(rows.len(), 3 * 7);

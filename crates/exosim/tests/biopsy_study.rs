@@ -102,8 +102,7 @@ fn branching_tumour_runs_and_survives_with_probability_one_minus_d_over_b() {
 fn branching_errors_name_the_key() {
     let e = |tumour: &str| {
         parse_study(&study_text(tumour, ""), "t.toml")
-            .err()
-            .expect("an error")
+            .expect_err("an error")
             .to_string()
     };
     let msg = e("growth = \"branchng\"\nbirth_rate = \"1 /day\"\ndeath_rate = \"0.5 /day\"");
@@ -127,8 +126,7 @@ fn branching_errors_name_the_key() {
     let msg = e("growth = \"exponential\"");
     assert!(msg.contains("doubling_time"), "{msg}");
     let msg = parse_study(&study_text(BRANCHING, "deterministic = true"), "t.toml")
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(msg.contains("stochastic"), "{msg}");
 }

@@ -975,10 +975,17 @@ mod tests {
                     width[j],
                     covered[j] as f64 / n as f64
                 );
-                assert!(covered[j] as f64 >= 0.8 * n as f64, "{label}: {}", SOURCES[j]);
+                assert!(
+                    covered[j] as f64 >= 0.8 * n as f64,
+                    "{label}: {}",
+                    SOURCES[j]
+                );
             }
             let pooled = covered.iter().sum::<usize>() as f64 / (7 * n) as f64;
-            assert!((0.85..=0.99).contains(&pooled), "{label}: pooled coverage {pooled}");
+            assert!(
+                (0.85..=0.99).contains(&pooled),
+                "{label}: pooled coverage {pooled}"
+            );
         }
     }
 }

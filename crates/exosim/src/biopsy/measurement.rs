@@ -492,7 +492,13 @@ impl TestSampler {
 
     /// The reading of an isolate: signal (gain · (isolated + non-vesicles) +
     /// offset) · noise, and the estimate from the calibration.
-    fn read(&self, in_sample: Option<f64>, isolated: f64, nonvesicle: f64, noise: f64) -> Measurement {
+    fn read(
+        &self,
+        in_sample: Option<f64>,
+        isolated: f64,
+        nonvesicle: f64,
+        noise: f64,
+    ) -> Measurement {
         let a = &self.protocol.assay;
         let signal = (a.gain * (isolated + nonvesicle) + a.offset) * noise;
         let estimate = (signal - a.offset) * self.calibration;
@@ -526,7 +532,9 @@ impl TestSampler {
         let (in_sample, isolated) = match self.protocol.sampling {
             Sampling::Counts => {
                 let isolated = thin(rng, m.isolated, share);
-                let in_sample = m.in_sample.map(|n| isolated + thin(rng, n - m.isolated, share));
+                let in_sample = m
+                    .in_sample
+                    .map(|n| isolated + thin(rng, n - m.isolated, share));
                 (in_sample, isolated)
             }
             Sampling::Continuous => (m.in_sample.map(|n| n * share), m.isolated * share),
