@@ -5,7 +5,7 @@ screening.rs), threshold already resolved, as JSON; this script simulates
 the SAME model for a cohort of N individuals, vectorised over individuals:
 every step of `ScreeningModel::screen_individual` is done for all the
 individuals still being screened at once, and individuals leave the arrays
-at their first positive test (or when the schedule ends), as they leave the
+at their first detection (or when the schedule ends), as they leave the
 loop in Rust. Random numbers come from `numpy.random.Generator(PCG64(seed))`,
 so they differ from Rust's ChaCha8 streams: the two implementations agree
 statistically, not bit for bit.
@@ -32,6 +32,8 @@ POISSON_NORMAL_ABOVE = 1e18
 # NumPy's binomial takes int64 counts, so the switch happens at 9e18 here.
 # Counts that large never occur in a plasma sample (~1e13 /mL at most).
 BINOMIAL_NORMAL_ABOVE = 9e18
+# kinetics.rs: FORGETFUL_KH, above which exp(-k h) is exactly 0.
+FORGETFUL_KH = 745.2
 
 
 class Model:
@@ -90,6 +92,15 @@ class Model:
             return k / (1.0 + (k / self.n0 - 1.0) * np.exp(-self.rate * t))
         k = self.capacity  # Gompertz: K exp(ln(N0/K) e^{-rt})
         return k * np.exp(math.log(self.n0 / k) * np.exp(-self.rate * t))
+
+    # growth.rs: GrowthLaw::ln_cells (ln N(t) directly).
+    def ln_cells(self, t):
+        if self.law == "exponential":
+            return math.log(self.n0) + self.rate * t
+        k = self.capacity
+        if self.law == "logistic":
+            return math.log(k) - np.log1p((k / self.n0 - 1.0) * np.exp(-self.rate * t))
+        return math.log(k) + math.log(self.n0 / k) * np.exp(-self.rate * t)
 
     # growth.rs: diameter (sphere at cells_per_m3).
     def diameter(self, cells):
@@ -159,19 +170,29 @@ def advance(model, amount, t0, t1, spc, b, k):
     steps[span <= 0.0] = 0
     h = span / np.maximum(steps, 1)
     # Same shortcut as MarkerKinetics::advance: where one step forgets its
-    # start (exp(-k h) underflows to 0), only the last step matters.
-    forget = (steps > 1) & (np.exp(-k * h) == 0.0)
+    # start (k h > FORGETFUL_KH, exp(-k h) underflows to 0), only the last
+    # step matters, and its exact solution is the quasi-steady amount
+    # B/k + S1/(gamma + k) with gamma = ln(S1/S0)/h from ln N directly.
+    forget = (span > 0.0) & (k * h > FORGETFUL_KH)
     if forget.any():
         out = np.empty_like(amount)
-        t_a = t0[forget] + h[forget] * (steps[forget] - 1)
-        out[forget] = exponential_integrator_step(
-            np.zeros(int(forget.sum())),
-            spc[forget] * model.cells(t_a),
-            spc[forget] * model.cells(t1[forget]),
-            b[forget],
-            k[forget],
-            h[forget],
-        )
+        hf, kf, bf = h[forget], k[forget], b[forget]
+        t_a = t0[forget] + hf * (steps[forget] - 1)
+        ln_a = model.ln_cells(t_a)
+        ln_b = model.ln_cells(t1[forget])
+        gamma = (ln_b - ln_a) / hf
+        s1 = spc[forget] * np.exp(ln_b)
+        closed = (s1 > 0.0) & np.isfinite(s1) & ((gamma + kf) * hf >= 1.0)
+        if closed.all():
+            out[forget] = bf / kf + s1 / (gamma + kf)
+        else:
+            out[forget] = np.where(
+                closed,
+                bf / kf + s1 / np.where(closed, gamma + kf, 1.0),
+                exponential_integrator_step(
+                    np.zeros(hf.size), spc[forget] * model.cells(t_a), spc[forget] * model.cells(t1[forget]), bf, kf, hf
+                ),
+            )
         keep = ~forget
         if keep.any():
             out[keep] = advance(model, amount[keep], t0[keep], t1[keep], spc[keep], b[keep], k[keep])
@@ -223,48 +244,65 @@ def thin(rng, n, p):
     return out
 
 
-# screening.rs: ScreeningModel::test -> measurement.rs: Protocol::measure and
-# Measurement::positive (detected, i.e. estimate >= LOD, and estimate > threshold).
-def test(model, rng, c):
+# screening.rs: ScreeningModel::screening_test -> measurement.rs:
+# TestSampler::measure (without the sample's total) and, for positive tests,
+# TestSampler::without_tumour. Returns (positive, background_positive): a
+# detection is positive and not background_positive.
+def test(model, rng, c, c_background):
     if model.deterministic:  # Protocol::expected_estimate, noise-free
         e = c + model.nonvesicle_bias()
-        return (e >= model.lod) & (e > model.threshold)
+        eb = c_background + model.nonvesicle_bias()
+        return (e >= model.lod) & (e > model.threshold), (eb >= model.lod) & (eb > model.threshold)
     n = c.size
     volume = model.volume
     expected = np.maximum(c, 0.0) * volume
     # Isolation: recovery ~ Beta(mean, CV), or the fixed mean.
     bp = model.beta_parameters()
     recovery = rng.beta(bp[0], bp[1], n) if bp is not None else np.full(n, model.recovery_mean)
-    # Draw: Poisson of concentration x analysed volume; isolation: binomial thinning.
+    # Draw and isolation: the binomial thinning of a Poisson(C V) sample is
+    # Poisson(C V r), drawn directly (as in Rust).
     if model.counts:
-        in_sample = poisson(rng, expected)
-        isolated = thin(rng, in_sample, recovery)
+        isolated = poisson(rng, expected * recovery)
     else:
         isolated = expected * recovery
     # Co-isolated lipoproteins seen by the assay.
     seen_mean = model.lipoproteins * volume * model.carry_over * model.weight
     if model.counts:
-        nonvesicle = poisson(rng, np.full(n, seen_mean)) if seen_mean > 0.0 else 0.0
+        nonvesicle = poisson(rng, np.full(n, seen_mean)) if seen_mean > 0.0 else np.zeros(n)
     else:
-        nonvesicle = seen_mean
-    # Assay: calibration, log-normal reading noise averaged over replicates.
-    clean = model.gain * (isolated + nonvesicle) + model.offset
+        nonvesicle = np.full(n, seen_mean)
+    # Assay: log-normal reading noise averaged over replicates.
     if model.cv > 0.0:
         s2 = math.log(1.0 + model.cv * model.cv)
-        noise = rng.lognormal(-0.5 * s2, math.sqrt(s2), (model.replicates, n))
-        signal = (clean * noise).sum(axis=0) / model.replicates
+        noise = rng.lognormal(-0.5 * s2, math.sqrt(s2), (model.replicates, n)).mean(axis=0)
     else:
-        signal = clean
-    # Calibration back to a plasma concentration; LOD; threshold.
-    estimate = (signal - model.offset) / (model.gain * volume * model.recovery_mean)
-    return (estimate >= model.lod) & (estimate > model.threshold)
+        noise = np.ones(n)
+
+    def positive(iso, nv, eps):
+        signal = (model.gain * (iso + nv) + model.offset) * eps
+        estimate = (signal - model.offset) / (model.gain * volume * model.recovery_mean)
+        return (estimate >= model.lod) & (estimate > model.threshold)
+
+    pos = positive(isolated, nonvesicle, noise)
+    # The same test without the tumour's share: the isolated vesicles thinned
+    # to the background's share, same recovery, lipoproteins and noise.
+    background_positive = np.zeros(n, dtype=bool)
+    if pos.any():
+        share = np.minimum(np.where(c[pos] > 0.0, c_background[pos] / np.where(c[pos] > 0.0, c[pos], 1.0), 1.0), 1.0)
+        if model.counts:
+            iso_b = thin(rng, isolated[pos], share)
+        else:
+            iso_b = isolated[pos] * share
+        background_positive[pos] = positive(iso_b, nonvesicle[pos], noise[pos])
+    return pos, background_positive
 
 
 # screening.rs: ScreeningModel::screen_individual for a whole cohort:
 # individuals (sample_individual: background, shedding, elimination factors),
 # a random phase in [0, interval), tests at phase + j * interval <= duration,
 # the blood amount advanced between tests from the tumour-free steady state
-# B/k at t = 0; the first positive test gives the time and the diameter.
+# B/k at t = 0; the first positive test that the background alone would not
+# give is the detection (time and diameter); the others are false positives.
 def screen(model, n, rng):
     if model.deterministic:
         b = np.full(n, model.background)
@@ -278,6 +316,8 @@ def screen(model, n, rng):
         phase = rng.random(n) * model.interval
     times = []
     diameters = []
+    tests = 0
+    false_positives = 0
     idx = np.arange(n)
     t = np.zeros(n)
     m = b / k  # BloodKinetics::baseline_amount
@@ -291,17 +331,20 @@ def screen(model, n, rng):
                 break
         m = advance(model, m, t, at, spc, b, k)
         t = at
-        pos = test(model, rng, m / model.plasma_volume)
-        if pos.any():
-            cells = model.cells(at[pos])
-            times.append(at[pos])
+        tests += idx.size
+        pos, background_pos = test(model, rng, m / model.plasma_volume, b / k / model.plasma_volume)
+        false_positives += int(background_pos.sum())
+        found = pos & ~background_pos
+        if found.any():
+            cells = model.cells(at[found])
+            times.append(at[found])
             diameters.append(model.diameter(cells))
-            keep = ~pos
+            keep = ~found
             idx, t, m, phase, b, spc, k = (x[keep] for x in (idx, t, m, phase, b, spc, k))
         j += 1
     times = np.concatenate(times) if times else np.zeros(0)
     diameters = np.concatenate(diameters) if diameters else np.zeros(0)
-    return times, diameters
+    return times, diameters, tests, false_positives
 
 
 def median_with_interval(x):
@@ -324,17 +367,22 @@ def main():
     screen(model, min(n, 2000), np.random.Generator(np.random.PCG64(seed + 1)))  # warm-up
     rng = np.random.Generator(np.random.PCG64(seed))
     start = time.perf_counter()
-    times, diameters = screen(model, n, rng)
+    cpu_start = time.process_time()
+    times, diameters, tests, false_positives = screen(model, n, rng)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     mt = median_with_interval(times)
     md = median_with_interval(diameters)
     json.dump(
         {
             "n": n,
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "individuals_per_second": n / seconds,
             "detected": int(times.size),
             "detected_share": times.size / n,
+            "tests": tests,
+            "false_positives": false_positives,
             "median_time": mt[0],
             "median_time_interval": [mt[1], mt[2]],
             "median_diameter": md[0],

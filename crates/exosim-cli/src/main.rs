@@ -64,7 +64,7 @@ enum Command {
         reference: PathBuf,
         /// Measured levels: column `marker`, then one column per sample.
         sample: PathBuf,
-        /// Bootstrap replicates (markers resampled) for the confidence intervals.
+        /// Bootstrap replicates (parametric, CV from the fit's residuals) for the confidence intervals.
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
         bootstrap: u64,
         /// Confidence level of the intervals, between 0 and 1.

@@ -13,7 +13,7 @@
 //! [`deconvolve`] solves this by non-negative least squares (NNLS) and reports
 //! `w` and the share of the sample's vesicles from each source,
 //! `fraction = w / Σw`. [`bootstrap`] adds percentile confidence intervals by
-//! resampling markers.
+//! a parametric bootstrap whose marker CV is learnt from the fit's residuals.
 //!
 //! # Marker scaling
 //!
@@ -69,7 +69,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
-use rand::RngExt;
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
 use crate::output::{OutputError, write_atomic};
 use crate::random;
@@ -357,18 +357,33 @@ fn quantile(v: &[f64], p: f64) -> f64 {
 }
 
 /// Fractions with percentile confidence intervals at `level` (e.g. 0.95),
-/// from `replicates` bootstrap resamples of the markers.
+/// from `replicates` parametric bootstrap replicates built on the fit's
+/// residuals.
 ///
-/// Each replicate draws as many markers as there are, with replacement, from
-/// `random::stream(seed, BOOTSTRAP_DOMAIN, r)` and re-solves; the interval is
-/// the (1 − level)/2 and (1 + level)/2 quantiles of the replicate fractions.
-/// The intervals thus reflect how much the answer depends on which markers
-/// were measured. They are conservative: a source identified by one or two
-/// specific markers gets a wide interval because some replicates lose those
-/// markers. With the test reference and 5 % noise, the 95 % intervals
-/// covered the true fraction in 99–100 % of the simulated mixtures. Replicates whose fit is empty (no vesicles anywhere) are
-/// left out. The point estimate is [`deconvolve`]'s. Results depend only on
-/// the inputs and `seed`, not on marker row order.
+/// Marker levels are read with a multiplicative error of a common CV (the
+/// usual model of an assay's coefficient of variation). The fit gives
+/// fitted levels ŷ = A·ŵ and residuals e = b − ŷ (scaled markers); since
+/// E e² ≈ σ² ŷ² (1 − k/m), σ² is estimated by Σe² / Σŷ² · m/(m − k) over the
+/// m markers with ŷ > 0 (k sources), a level-weighted mean that markers
+/// fitted near zero cannot blow up. Replicate `r` keeps every marker
+/// and the design, draws b* = ŷ·(1 + σ z) with z ~ N(0, 1) from
+/// `random::stream(seed, BOOTSTRAP_DOMAIN, r)` (markers the fit leaves at
+/// ŷ = 0 keep their measured level), with σ itself drawn as σ̂·√(df/χ²_df)
+/// (df = m − k) since it was estimated, and re-solves; the interval is the
+/// (1 − level)/2 and (1 + level)/2 quantiles of the replicate fractions.
+///
+/// Calibration: resampling the markers instead (the pairs bootstrap) made a
+/// source seen by one or two specific markers lose them in some replicates,
+/// and its 95 % intervals covered the truth in 99–100 % of simulated
+/// mixtures, far too wide; flipping the signs of each marker's own residual
+/// (wild bootstrap) was too narrow (67–88 %), because a marker specific to
+/// one source is fitted almost exactly and its residual hides its noise.
+/// Pooling the residuals into one CV gives 90–93 %, and drawing σ per
+/// replicate 92–97.5 % (see the coverage test). A noise-free sample has σ = 0 and a zero-width interval; with
+/// m ≤ k there is no residual to learn from and the interval is the point.
+/// Replicates whose fit is empty (no vesicles anywhere) are left out. The
+/// point estimate is [`deconvolve`]'s. Results depend only on the inputs and
+/// `seed`, not on marker row order.
 pub fn bootstrap(
     reference: &Reference,
     sample: &Sample,
@@ -387,17 +402,39 @@ pub fn bootstrap(
     let point = deconvolve(reference, sample)?;
     let d = design(reference, sample)?;
     let (m, k) = d.a.dim();
+    let fitted = d.a.dot(&solve(&d.a, &d.b));
+    let (mut sum_res, mut sum_fit, mut used) = (0.0, 0.0, 0usize);
+    for (y, b) in fitted.iter().zip(d.b.iter()) {
+        if *y > 0.0 {
+            sum_res += (b - y).powi(2);
+            sum_fit += y * y;
+            used += 1;
+        }
+    }
+    let df = used.saturating_sub(k);
+    let cv = if df > 0 && sum_fit > 0.0 {
+        (sum_res / sum_fit * used as f64 / df as f64).sqrt()
+    } else {
+        0.0
+    };
+    // σ is itself estimated from df residuals: each replicate draws its own,
+    // σ·√(df/χ²_df), so that a sample whose residuals happen to be small
+    // does not get an overconfident interval (the t-distribution's reasoning).
+    let chi2 = ChiSquared::new(df.max(1) as f64).expect("positive degrees of freedom");
     let mut draws: Vec<Vec<f64>> = vec![Vec::with_capacity(replicates); k];
-    let mut a = Array2::zeros((m, k));
     let mut b = Array1::zeros(m);
     for r in 0..replicates {
         let mut rng = random::stream(seed, BOOTSTRAP_DOMAIN, r as u64);
+        let cv_r = cv * (df.max(1) as f64 / chi2.sample(&mut rng)).sqrt();
         for row in 0..m {
-            let i = rng.random_range(0..m);
-            a.row_mut(row).assign(&d.a.row(i));
-            b[row] = d.b[i];
+            let z: f64 = StandardNormal.sample(&mut rng);
+            b[row] = if fitted[row] > 0.0 {
+                fitted[row] * (1.0 + cv_r * z)
+            } else {
+                d.b[row]
+            };
         }
-        let w = solve(&a, &b);
+        let w = solve(&d.a, &b);
         let total = w.sum();
         if total > 0.0 && total.is_finite() {
             for (col, x) in draws.iter_mut().zip(w.iter()) {
@@ -612,7 +649,7 @@ pub fn write_estimates(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand_distr::{Distribution, StandardNormal};
+
     use std::fs;
 
     const SOURCES: [&str; 7] = [
@@ -713,12 +750,15 @@ mod tests {
         assert!(noisy.fractions[6] < 0.01, "{:?}", noisy.fractions);
     }
 
+    /// Known fractions lie within their 99.9 % intervals (14 intervals: with
+    /// calibrated 95 % intervals all 14 would hold only about half the time,
+    /// at 99.9 % about 99 %; seeded, so reproducible).
     #[test]
     fn noisy_mixture_lies_inside_bootstrap_intervals() {
         let r = reference();
         for (truth, seed) in [(HEALTHY.to_vec(), 11), (tumour_2pct(), 12)] {
             let s = mixture(&r, &truth, 1.0, 0.05, seed);
-            let est = bootstrap(&r, &s, 1000, 0.95, 1).unwrap();
+            let est = bootstrap(&r, &s, 1000, 0.999, 1).unwrap();
             for (e, t) in est.iter().zip(&truth) {
                 assert!(
                     e.lower <= *t && *t <= e.upper,
@@ -903,11 +943,13 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
-    /// Coverage of the 95 % intervals over many noisy mixtures (run with
-    /// `--ignored --nocapture`); prints the figures.
+    /// Calibration: over 200 noisy mixtures (5 % CV) the 95 % intervals
+    /// cover the true fraction in 85–99 % of cases, pooled over sources, and
+    /// in at least 80 % for each source: neither trivially wide (the pairs
+    /// bootstrap gave 99–100 %) nor too narrow. Measured: 0.92–0.975 per
+    /// source. `--nocapture` prints the figures.
     #[test]
-    #[ignore]
-    fn coverage_study() {
+    fn bootstrap_intervals_are_calibrated() {
         let r = reference();
         let n = 200;
         for (label, truth) in [("healthy", HEALTHY.to_vec()), ("tumour 2 %", tumour_2pct())] {
@@ -916,7 +958,7 @@ mod tests {
             let mut width = [0.0f64; 7];
             for k in 0..n {
                 let s = mixture(&r, &truth, 1.0, 0.05, 1000 + k);
-                let est = bootstrap(&r, &s, 500, 0.95, k).unwrap();
+                let est = bootstrap(&r, &s, 200, 0.95, k).unwrap();
                 for (j, e) in est.iter().enumerate() {
                     covered[j] += usize::from(e.lower <= truth[j] && truth[j] <= e.upper);
                     abs_err[j] += (e.fraction - truth[j]).abs() / n as f64;
@@ -933,7 +975,17 @@ mod tests {
                     width[j],
                     covered[j] as f64 / n as f64
                 );
+                assert!(
+                    covered[j] as f64 >= 0.8 * n as f64,
+                    "{label}: {}",
+                    SOURCES[j]
+                );
             }
+            let pooled = covered.iter().sum::<usize>() as f64 / (7 * n) as f64;
+            assert!(
+                (0.85..=0.99).contains(&pooled),
+                "{label}: pooled coverage {pooled}"
+            );
         }
     }
 }

@@ -160,6 +160,21 @@ impl GrowthLaw {
         }
     }
 
+    /// ln N(t) of [`cells`](Self::cells), computed directly (one
+    /// exponential at most for the Gompertz law, none for the exponential
+    /// one): the log-source is what the blood-kinetics closed forms need.
+    pub fn ln_cells(&self, n0: f64, t: f64) -> f64 {
+        match *self {
+            GrowthLaw::Exponential { rate } => n0.ln() + rate * t,
+            GrowthLaw::Logistic { rate, capacity } => {
+                capacity.ln() - ((capacity / n0 - 1.0) * (-rate * t).exp()).ln_1p()
+            }
+            GrowthLaw::Gompertz { rate, capacity } => {
+                capacity.ln() + (n0 / capacity).ln() * (-rate * t).exp()
+            }
+        }
+    }
+
     /// The first time t ≥ 0 (s) at which a tumour of `n0` cells at t = 0
     /// reaches `n` cells: `Some(0.0)` when `n ≤ n0`, `None` when it never
     /// does (a zero rate, or `n` at or above the capacity of a bounded law).
@@ -205,6 +220,42 @@ pub struct BranchingProcess {
     pub birth: f64,
     /// Death rate d (1/s).
     pub death: f64,
+}
+
+/// A tumour started from one cell by a [`BranchingProcess`], conditioned on
+/// survival: simulated exactly up to `switch_cells`, then grown
+/// deterministically at b − d (see [`BranchingProcess::surviving_lineage`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BranchingStart {
+    /// Birth and death rates of the tumour cells.
+    pub process: BranchingProcess,
+    /// Size (cells) at which growth becomes deterministic, default [`SWITCH_CELLS`].
+    pub switch_cells: u64,
+}
+
+impl BranchingStart {
+    /// Checks b > d ≥ 0 (finite: otherwise no lineage survives) and a switch of at least one cell.
+    pub fn validate(&self) -> Result<(), ParameterError> {
+        let BranchingProcess { birth, death } = self.process;
+        check(
+            death.is_finite() && death >= 0.0,
+            "growth.death_rate",
+            death,
+            "a finite rate ≥ 0",
+        )?;
+        check(
+            birth.is_finite() && birth > death,
+            "growth.birth_rate",
+            birth,
+            "a finite rate above the death rate (else every lineage dies out)",
+        )?;
+        check(
+            self.switch_cells >= 1,
+            "growth.switch_cells",
+            self.switch_cells as f64,
+            "at least 1 cell",
+        )
+    }
 }
 
 /// What became of one lineage simulated by [`BranchingProcess::run_until`].

@@ -22,7 +22,7 @@
 //! advanced by [`exponential_integrator_step`], which treats the source as
 //! exponential within each step.
 
-use super::growth::{GrowthLaw, ParameterError, check};
+use super::growth::{GrowthLaw, Lineage, ParameterError, check};
 
 /// Release of the marker by tumour cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -299,6 +299,14 @@ pub(crate) fn integrator_amount_within(
         + growing_source_integral(s0, gamma, k, tau)
 }
 
+/// k·h above which e^{−kh} is exactly 0 in f64 (e^{−745.2} underflows):
+/// a step then forgets the amount it starts from.
+pub const FORGETFUL_KH: f64 = 745.2;
+
+/// Memory of the blood, in units of 1/k: how far back
+/// [`MarkerKinetics::lineage_amount`] looks (e^{−40} ≈ 4·10⁻¹⁸).
+pub const LINEAGE_MEMORY: f64 = 40.0;
+
 /// A tumour shedding a marker into blood: the deterministic model of one individual.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MarkerKinetics {
@@ -347,9 +355,19 @@ impl MarkerKinetics {
         // When one step forgets its start completely (e^{-kh} underflows to
         // 0, e.g. minutes of half-life against days of step), every step's
         // result is independent of the amount it starts from: only the last
-        // step matters, and computing it alone gives the same bits.
-        if steps > 1 && (-k * h).exp() == 0.0 {
+        // step matters. Its exact solution then reduces to the quasi-steady
+        // amount B/k + S₁/(γ + k), with γ = ln(S₁/S₀)/h the step's growth rate
+        // (e^{−kh} = 0 and S₀e^{γh} = S₁ in the integrator's formula), taken
+        // from ln N directly: three exponentials instead of ten.
+        if k * h > FORGETFUL_KH {
             let t_a = t0 + h * (steps - 1) as f64;
+            let ln_a = self.growth.ln_cells(self.initial_cells, t_a);
+            let ln_b = self.growth.ln_cells(self.initial_cells, t1);
+            let gamma = (ln_b - ln_a) / h;
+            let s1 = self.source_per_cell * ln_b.exp();
+            if s1 > 0.0 && s1.is_finite() && (gamma + k) * h >= 1.0 {
+                return b / k + s1 / (gamma + k);
+            }
             return exponential_integrator_step(0.0, self.source(t_a), self.source(t1), b, k, h);
         }
         let mut m = amount;
@@ -368,6 +386,50 @@ impl MarkerKinetics {
             GrowthLaw::Exponential { .. } => 1,
             _ => (span / max_step).ceil().max(1.0) as u64,
         }
+    }
+
+    /// Blood amount at time `t` (s) for a tumour that follows `lineage` (a
+    /// branching process from one cell: a step function of cells until
+    /// `switch_time`, exponential at `lineage.rate` after it), starting from
+    /// the tumour-free steady state B/k at t = 0.
+    ///
+    /// Between events the source is constant, so each piece is solved exactly:
+    /// M ← M e^{−kΔ} + (B + sN)(1 − e^{−kΔ})/k; after the switch the closed
+    /// form of [`ExponentialSource`] takes over. Only the last
+    /// [`LINEAGE_MEMORY`]/k seconds before `t` (or before the switch) are
+    /// walked, starting from the quasi-steady amount (B + sN)/k: what came
+    /// earlier is weighted by e^{−40} ≈ 4·10⁻¹⁸, below f64 resolution.
+    pub fn lineage_amount(&self, lineage: &Lineage, t: f64) -> f64 {
+        let b = self.blood.background;
+        let k = self.blood.elimination_rate;
+        let s = self.source_per_cell;
+        let hold =
+            |m: f64, n: f64, dt: f64| m * (-k * dt).exp() - (b + s * n) * (-k * dt).exp_m1() / k;
+        let end = t.min(lineage.switch_time).max(0.0);
+        let start = (end - LINEAGE_MEMORY / k).max(0.0);
+        // Events at or before `start`; times[0] = 0 so i ≥ 1.
+        let mut i = lineage.times.partition_point(|&x| x <= start).max(1);
+        let mut n = lineage.cells[i - 1] as f64;
+        let mut m = if start == 0.0 { b / k } else { (b + s * n) / k };
+        let mut at = start;
+        while i < lineage.times.len() && lineage.times[i] <= end {
+            m = hold(m, n, lineage.times[i] - at);
+            at = lineage.times[i];
+            n = lineage.cells[i] as f64;
+            i += 1;
+        }
+        m = hold(m, n, end - at);
+        if t <= lineage.switch_time {
+            return m;
+        }
+        ExponentialSource {
+            initial_source: s * lineage.switch_cells as f64,
+            growth_rate: lineage.rate,
+            background: b,
+            elimination_rate: k,
+            initial_amount: m,
+        }
+        .amount(t - lineage.switch_time)
     }
 
     /// The first time (s) in [0, `t_max`] at which the blood concentration
@@ -440,5 +502,56 @@ mod tests {
         let v = growing_source_integral(2.0, -0.5, 0.5, 3.0);
         let expected = 2.0 * 3.0 * (-1.5f64).exp();
         assert!((v - expected).abs() < 1e-14);
+    }
+
+    #[test]
+    fn lineage_amount_matches_piecewise_closed_form() {
+        // One cell until t = 2, then three until the switch at t = 5, then
+        // exponential: the amount must equal stepping the exact solution.
+        let kin = MarkerKinetics {
+            growth: GrowthLaw::Exponential { rate: 0.3 },
+            initial_cells: 1.0,
+            source_per_cell: 2.0,
+            blood: BloodKinetics {
+                background: 1.5,
+                elimination_rate: 0.7,
+                plasma_volume: 1.0,
+            },
+        };
+        let lineage = Lineage {
+            times: vec![0.0, 2.0, 5.0],
+            cells: vec![1, 3, 4],
+            switch_time: 5.0,
+            switch_cells: 4,
+            rate: 0.3,
+            attempts: 1,
+        };
+        let (b, k, s) = (1.5, 0.7, 2.0);
+        let hold = |m: f64, n: f64, dt: f64| {
+            let e = (-k * dt).exp();
+            m * e + (b + s * n) * (1.0 - e) / k
+        };
+        let m2 = hold(b / k, 1.0, 2.0);
+        let m5 = hold(m2, 3.0, 3.0);
+        let m7 = ExponentialSource {
+            initial_source: s * 4.0,
+            growth_rate: 0.3,
+            background: b,
+            elimination_rate: k,
+            initial_amount: m5,
+        }
+        .amount(2.0);
+        for (t, want) in [
+            (2.0, m2),
+            (5.0, m5),
+            (7.0, m7),
+            (1.0, hold(b / k, 1.0, 1.0)),
+        ] {
+            let got = kin.lineage_amount(&lineage, t);
+            assert!(
+                (got - want).abs() / want < 1e-12,
+                "t = {t}: {got} vs {want}"
+            );
+        }
     }
 }

@@ -10,7 +10,8 @@
 //!    [`Sampling`]);
 //! 3. **isolates** them ([`Isolation`]): recovery r ~ Beta with the given
 //!    mean and CV, and the isolated count is the binomial thinning
-//!    Binomial(n, r) (amount r·C·V for [`Sampling::Continuous`]); non-vesicle
+//!    Binomial(n, r), drawn directly as its law Poisson(C·V·r) (amount
+//!    r·C·V for [`Sampling::Continuous`]); non-vesicle
 //!    particles (lipoproteins, ~10⁶ per EV in plasma, Sci Rep 2018) are
 //!    co-isolated with the method's carry-over fraction, and seen by
 //!    particle-counting assays with [`Assay::nonvesicle_weight`];
@@ -26,7 +27,7 @@
 //! Every random number comes from the caller's stream, so one individual's
 //! tests are reproducible whatever else runs.
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Beta, Binomial, Distribution, LogNormal, Poisson, StandardNormal};
 
 use super::growth::{ParameterError, check};
@@ -393,63 +394,168 @@ impl Protocol {
 
     /// One test of plasma at true `concentration` (amount/m³), drawing from `rng`.
     pub fn measure(&self, concentration: f64, rng: &mut Stream) -> Measurement {
+        self.sampler().measure(concentration, rng, true)
+    }
+
+    /// The same test without the tumour's share of the marker; see
+    /// [`TestSampler::without_tumour`].
+    pub fn without_tumour(
+        &self,
+        m: &Measurement,
+        background_share: f64,
+        rng: &mut Stream,
+    ) -> Measurement {
+        self.sampler().without_tumour(m, background_share, rng)
+    }
+
+    /// The protocol's distributions, built once for many tests.
+    pub fn sampler(&self) -> TestSampler {
         let volume = self.analysed_volume();
-        let expected = concentration.max(0.0) * volume;
-        let recovery = match self.isolation.beta_parameters() {
-            Some((a, b)) => Beta::new(a, b)
-                .expect("validated Beta parameters")
-                .sample(rng),
-            None => self.isolation.recovery_mean,
-        };
-        let (in_sample, isolated) = match self.sampling {
-            Sampling::Counts => {
-                let n = poisson(rng, expected);
-                (n, thin(rng, n, recovery))
-            }
-            Sampling::Continuous => (expected, expected * recovery),
-        };
-        let seen_mean = self.lipoprotein_concentration
-            * volume
-            * self.isolation.nonvesicle_carry_over
-            * self.assay.nonvesicle_weight;
-        let nonvesicle = match self.sampling {
-            Sampling::Counts => poisson(rng, seen_mean),
-            Sampling::Continuous => seen_mean,
-        };
         let a = &self.assay;
-        let clean = a.gain * (isolated + nonvesicle) + a.offset;
-        let signal = if a.cv > 0.0 {
+        let noise = (a.cv > 0.0).then(|| {
             let s2 = (1.0 + a.cv * a.cv).ln();
-            let noise = LogNormal::new(-0.5 * s2, s2.sqrt()).expect("finite log-normal");
-            let mut sum = 0.0;
-            for _ in 0..a.replicates {
-                sum += clean * noise.sample(rng);
-            }
-            sum / a.replicates as f64
-        } else {
-            clean
+            LogNormal::new(-0.5 * s2, s2.sqrt()).expect("finite log-normal")
+        });
+        TestSampler {
+            protocol: *self,
+            volume,
+            recovery: self
+                .isolation
+                .beta_parameters()
+                .map(|(a, b)| Beta::new(a, b).expect("validated Beta parameters")),
+            noise,
+            seen_mean: self.lipoprotein_concentration
+                * volume
+                * self.isolation.nonvesicle_carry_over
+                * a.nonvesicle_weight,
+            calibration: 1.0 / (a.gain * volume * self.isolation.recovery_mean),
+        }
+    }
+}
+
+/// A [`Protocol`] with its distributions and constants built once (the
+/// recovery's Beta, the reading noise's log-normal, the analysed volume),
+/// so that a cohort's tests only draw.
+#[derive(Debug, Clone, Copy)]
+pub struct TestSampler {
+    protocol: Protocol,
+    volume: f64,
+    recovery: Option<Beta<f64>>,
+    noise: Option<LogNormal<f64>>,
+    seen_mean: f64,
+    calibration: f64,
+}
+
+impl TestSampler {
+    /// One test of plasma at true `concentration` (amount/m³). For counts the
+    /// isolated marker is drawn directly as Poisson(C·V·r): the binomial
+    /// thinning (recovery r) of a Poisson(C·V) sample is Poisson(C·V·r) in
+    /// law, and the vesicles left behind are an independent Poisson(C·V·(1 − r)),
+    /// drawn only when `with_in_sample` asks for the sample's total
+    /// ([`Measurement::in_sample`]; a decision does not need it).
+    pub fn measure<R: Rng + ?Sized>(
+        &self,
+        concentration: f64,
+        rng: &mut R,
+        with_in_sample: bool,
+    ) -> Measurement {
+        let p = &self.protocol;
+        let expected = concentration.max(0.0) * self.volume;
+        let recovery = match &self.recovery {
+            Some(beta) => beta.sample(rng),
+            None => p.isolation.recovery_mean,
         };
-        let estimate = (signal - a.offset) / (a.gain * volume * self.isolation.recovery_mean);
+        let (in_sample, isolated) = match p.sampling {
+            Sampling::Counts => {
+                let isolated = poisson(rng, expected * recovery);
+                let left = with_in_sample.then(|| poisson(rng, expected * (1.0 - recovery)));
+                (left.map(|l| isolated + l), isolated)
+            }
+            Sampling::Continuous => (Some(expected), expected * recovery),
+        };
+        let nonvesicle = match p.sampling {
+            Sampling::Counts => poisson(rng, self.seen_mean),
+            Sampling::Continuous => self.seen_mean,
+        };
+        let noise = match &self.noise {
+            Some(d) => {
+                let mut sum = 0.0;
+                for _ in 0..p.assay.replicates {
+                    sum += d.sample(rng);
+                }
+                sum / p.assay.replicates as f64
+            }
+            None => 1.0,
+        };
+        self.read(in_sample, isolated, nonvesicle, noise)
+    }
+
+    /// The reading of an isolate: signal (gain · (isolated + non-vesicles) +
+    /// offset) · noise, and the estimate from the calibration.
+    fn read(
+        &self,
+        in_sample: Option<f64>,
+        isolated: f64,
+        nonvesicle: f64,
+        noise: f64,
+    ) -> Measurement {
+        let a = &self.protocol.assay;
+        let signal = (a.gain * (isolated + nonvesicle) + a.offset) * noise;
+        let estimate = (signal - a.offset) * self.calibration;
         Measurement {
             in_sample,
             isolated,
             nonvesicle,
+            noise,
             signal,
             estimate,
             detected: estimate >= a.lod,
         }
+    }
+
+    /// The same test without the tumour's share of the marker: of the
+    /// sampled and isolated marker of `m`, only the part from healthy tissues
+    /// (`background_share` of the plasma concentration) is kept, with the
+    /// same recovery, non-vesicle particles and reading noise. For counts,
+    /// each vesicle is from the background with probability
+    /// `background_share` independently (Poisson superposition, thinned by a
+    /// recovery that does not see a vesicle's origin), so the background
+    /// parts are binomial thinnings of the isolated and the left-behind
+    /// counts; continuous amounts are scaled.
+    pub fn without_tumour<R: Rng + ?Sized>(
+        &self,
+        m: &Measurement,
+        background_share: f64,
+        rng: &mut R,
+    ) -> Measurement {
+        let share = background_share.clamp(0.0, 1.0);
+        let (in_sample, isolated) = match self.protocol.sampling {
+            Sampling::Counts => {
+                let isolated = thin(rng, m.isolated, share);
+                let in_sample = m
+                    .in_sample
+                    .map(|n| isolated + thin(rng, n - m.isolated, share));
+                (in_sample, isolated)
+            }
+            Sampling::Continuous => (m.in_sample.map(|n| n * share), m.isolated * share),
+        };
+        self.read(in_sample, isolated, m.nonvesicle, m.noise)
     }
 }
 
 /// The result of one test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Measurement {
-    /// Marker in the analysed plasma (count, or amount for continuous sampling).
-    pub in_sample: f64,
+    /// Marker in the analysed plasma (count, or amount for continuous
+    /// sampling); `None` when the test was drawn without it
+    /// ([`TestSampler::measure`]).
+    pub in_sample: Option<f64>,
     /// Marker after isolation.
     pub isolated: f64,
     /// Non-vesicle particles seen by the assay (weighted).
     pub nonvesicle: f64,
+    /// Mean multiplicative reading noise over the replicates (1 without noise).
+    pub noise: f64,
     /// Mean signal over the replicates.
     pub signal: f64,
     /// Plasma concentration computed from the calibration (amount/m³).
@@ -477,7 +583,7 @@ impl Measurement {
 /// A Poisson draw of mean `lambda` as `f64` (0 for λ ≤ 0; a normal
 /// approximation, exact to ~1/√λ ≤ 1e-9 in relative terms, above 10¹⁸,
 /// where rand_distr's Poisson stops).
-pub fn poisson(rng: &mut Stream, lambda: f64) -> f64 {
+pub fn poisson<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
     if lambda.is_nan() || lambda <= 0.0 {
         0.0
     } else if lambda < 1e18 {
@@ -491,7 +597,7 @@ pub fn poisson(rng: &mut Stream, lambda: f64) -> f64 {
 }
 
 /// Binomial thinning: each of `n` items kept with probability `p`.
-pub fn thin(rng: &mut Stream, n: f64, p: f64) -> f64 {
+pub fn thin<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> f64 {
     if n <= 0.0 || p <= 0.0 {
         0.0
     } else if p >= 1.0 {

@@ -23,12 +23,12 @@
 
 use std::ops::Range;
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, LogNormal};
 
-use super::growth::{self, GrowthLaw, ParameterError, check};
+use super::growth::{self, BranchingStart, GrowthLaw, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
-use super::measurement::{Assay, Isolation, Protocol};
+use super::measurement::{Assay, Isolation, Protocol, TestSampler};
 use crate::random::{Stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
@@ -41,6 +41,8 @@ pub const DOMAIN_HEALTHY: u64 = 0xB105_0001;
 pub const DOMAIN_CURVE: u64 = 0xB105_0002;
 /// Stream domain of screening cohorts.
 pub const DOMAIN_SCREENING: u64 = 0xB105_0003;
+/// Stream domain of the healthy cohort screened for false positives.
+pub const DOMAIN_HEALTHY_SCREENING: u64 = 0xB105_0005;
 
 /// The quantiles reported by [`ScreeningSummary`].
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
@@ -54,6 +56,12 @@ pub struct Tumour {
     pub initial_cells: f64,
     /// Cell density (cells/m³), default [`growth::CELLS_PER_M3`].
     pub cells_per_m3: f64,
+    /// A stochastic start from one cell: each screened individual's tumour
+    /// follows its own surviving lineage of this branching process, and
+    /// `growth` (then exponential at b − d from `initial_cells` = 1) is the
+    /// mean-field path used where one path serves all (detection curve in
+    /// growing mode). `None`: every tumour follows `growth`.
+    pub branching: Option<BranchingStart>,
 }
 
 /// Inter-individual variability: each individual's background release,
@@ -136,6 +144,112 @@ pub struct Detection {
     pub diameter: f64,
 }
 
+/// The result of one screening test of a tumour-bearing individual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TestOutcome {
+    /// Not positive.
+    Negative,
+    /// Positive, but the same test without the tumour's share would be too.
+    FalsePositive,
+    /// Positive because of the tumour.
+    Detection,
+}
+
+/// What screening one tumour-bearing individual gives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outcome {
+    /// The first positive test attributable to the tumour, if any.
+    pub detection: Option<Detection>,
+    /// Tests taken (up to and including the detection).
+    pub tests: u32,
+    /// Positive tests that the individual's background alone would give.
+    pub false_positives: u32,
+    /// Lineages started to get one that survives (branching start; 0 otherwise).
+    pub lineages: u32,
+}
+
+/// False positives of a healthy cohort screened on the programme's schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FalsePositiveCounts {
+    /// Healthy individuals screened.
+    pub individuals: u64,
+    /// Tests taken.
+    pub tests: u64,
+    /// Positive tests (all false).
+    pub false_positives: u64,
+    /// Individuals with at least one false positive.
+    pub with_false_positive: u64,
+}
+
+impl FalsePositiveCounts {
+    /// Adds another chunk's counts.
+    pub fn merge(&mut self, other: &FalsePositiveCounts) {
+        self.individuals += other.individuals;
+        self.tests += other.tests;
+        self.false_positives += other.false_positives;
+        self.with_false_positive += other.with_false_positive;
+    }
+
+    /// Rates with Wilson 95 % intervals.
+    pub fn summary(&self) -> FalsePositiveSummary {
+        let share = |k: u64, n: u64| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
+        FalsePositiveSummary {
+            individuals: self.individuals,
+            tests: self.tests,
+            false_positives: self.false_positives,
+            rate_per_screen: share(self.false_positives, self.tests),
+            rate_per_screen_interval: wilson(self.false_positives, self.tests),
+            with_false_positive: self.with_false_positive,
+            share_with_false_positive: share(self.with_false_positive, self.individuals),
+            share_with_false_positive_interval: wilson(self.with_false_positive, self.individuals),
+        }
+    }
+}
+
+/// False positives of a healthy cohort over the whole programme.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FalsePositiveSummary {
+    /// Healthy individuals screened.
+    pub individuals: u64,
+    /// Tests taken.
+    pub tests: u64,
+    /// Positive tests.
+    pub false_positives: u64,
+    /// False positives per test.
+    pub rate_per_screen: f64,
+    /// Wilson 95 % interval of that rate.
+    pub rate_per_screen_interval: (f64, f64),
+    /// Individuals with at least one false positive.
+    pub with_false_positive: u64,
+    /// Their share of the cohort.
+    pub share_with_false_positive: f64,
+    /// Wilson 95 % interval of that share.
+    pub share_with_false_positive_interval: (f64, f64),
+}
+
+/// Screens `n` healthy individuals of cohort `seed` on `model`'s schedule,
+/// in parallel chunks (the result does not depend on the thread count).
+pub fn screen_healthy_cohort(
+    model: &ScreeningModel,
+    n: u64,
+    seed: u64,
+    chunk: u64,
+) -> FalsePositiveSummary {
+    use rayon::prelude::*;
+    let chunk = chunk.max(1);
+    (0..n.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let start = c * chunk;
+            model.simulate_healthy_chunk(seed, start..(start + chunk).min(n))
+        })
+        .reduce(FalsePositiveCounts::default, |mut a, b| {
+            a.merge(&b);
+            a
+        })
+        .summary()
+}
+
 /// How the blood level is set for a point of a [`detection_curve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BurdenState {
@@ -187,6 +301,7 @@ impl ScreeningModel {
                 growth: GrowthLaw::Gompertz { rate, capacity },
                 initial_cells,
                 cells_per_m3: growth::CELLS_PER_M3,
+                branching: None,
             },
             shedding: Shedding {
                 per_live_cell: 60.0 / 3600.0,
@@ -224,6 +339,15 @@ impl ScreeningModel {
             self.tumour.cells_per_m3,
             "a finite density > 0",
         )?;
+        if let Some(b) = &self.tumour.branching {
+            b.validate()?;
+            check(
+                !self.deterministic,
+                "tumour.branching",
+                b.process.birth,
+                "a deterministic growth law in deterministic mode",
+            )?;
+        }
         self.shedding.validate()?;
         self.blood.validate()?;
         for (name, cv) in [
@@ -275,12 +399,16 @@ impl ScreeningModel {
     /// Draws one individual: three log-normal factors of mean 1, in the
     /// order background, shedding, elimination.
     pub fn sample_individual(&self, rng: &mut Stream) -> Individual {
-        let nominal = self.nominal_individual();
+        self.prepare().draw_individual(rng)
+    }
+
+    /// The model's distributions, built once for many individuals.
+    pub fn prepare(&self) -> PreparedModel {
         let v = &self.variability;
-        Individual {
-            background: nominal.background * lognormal_factor(rng, v.background_cv),
-            source_per_cell: nominal.source_per_cell * lognormal_factor(rng, v.shedding_cv),
-            elimination_rate: nominal.elimination_rate * lognormal_factor(rng, v.elimination_cv),
+        PreparedModel {
+            nominal: self.nominal_individual(),
+            factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(lognormal_of_cv),
+            sampler: self.protocol.sampler(),
         }
     }
 
@@ -301,10 +429,57 @@ impl ScreeningModel {
     /// Whether a test at true concentration `c` is positive; noise-free in deterministic mode.
     fn test(&self, c: f64, rng: &mut Stream) -> bool {
         if self.deterministic {
-            let e = self.protocol.expected_estimate(c);
-            e >= self.protocol.assay.lod && e > self.threshold
+            self.noise_free_positive(c)
         } else {
             self.protocol.measure(c, rng).positive(self.threshold)
+        }
+    }
+
+    fn noise_free_positive(&self, c: f64) -> bool {
+        let e = self.protocol.expected_estimate(c);
+        e >= self.protocol.assay.lod && e > self.threshold
+    }
+
+    /// One screening test of a tumour-bearing individual at true
+    /// concentration `c`, of which `background` comes from healthy tissues.
+    /// A positive test is a detection only when the same test without the
+    /// tumour's share of the sample (same recovery, non-vesicle particles and
+    /// reading noise; [`Protocol::without_tumour`]) would be negative;
+    /// otherwise the individual's background alone made it positive and it
+    /// is a false positive.
+    fn screening_test<R: Rng + ?Sized>(
+        &self,
+        sampler: &TestSampler,
+        c: f64,
+        background: f64,
+        rng: &mut R,
+    ) -> TestOutcome {
+        if self.deterministic {
+            return match (
+                self.noise_free_positive(c),
+                self.noise_free_positive(background),
+            ) {
+                (false, _) => TestOutcome::Negative,
+                (true, true) => TestOutcome::FalsePositive,
+                (true, false) => TestOutcome::Detection,
+            };
+        }
+        let m = sampler.measure(c, rng, false);
+        if !m.positive(self.threshold) {
+            return TestOutcome::Negative;
+        }
+        let share = if c > 0.0 {
+            (background / c).min(1.0)
+        } else {
+            1.0
+        };
+        if sampler
+            .without_tumour(&m, share, rng)
+            .positive(self.threshold)
+        {
+            TestOutcome::FalsePositive
+        } else {
+            TestOutcome::Detection
         }
     }
 
@@ -333,16 +508,22 @@ impl ScreeningModel {
     }
 
     /// Screens individual `i` of the cohort `seed`: tests from its phase
-    /// every `interval` up to `duration`; its first positive test, if any.
-    /// Every individual carries a tumour from t = 0, so an early positive may
-    /// be driven by the background alone (the per-test false-positive rate is
-    /// 1 − specificity); compare with [`specificity`] when reading the times.
-    pub fn screen_individual(&self, seed: u64, i: u64) -> Option<Detection> {
+    /// every `interval` up to `duration`, until its first detection. Every
+    /// individual carries a tumour from t = 0; a positive test that the
+    /// individual's background alone would give (see `screening_test`) is
+    /// counted as a false positive and screening goes on, so that the time to
+    /// detection holds only positives the tumour made.
+    pub fn screen_individual(&self, seed: u64, i: u64) -> Outcome {
+        self.screen_prepared(&self.prepare(), seed, i)
+    }
+
+    /// [`screen_individual`](Self::screen_individual) with the distributions built once.
+    pub fn screen_prepared(&self, prepared: &PreparedModel, seed: u64, i: u64) -> Outcome {
         let mut rng = stream(seed, DOMAIN_SCREENING, i);
         let individual = if self.deterministic {
             self.nominal_individual()
         } else {
-            self.sample_individual(&mut rng)
+            prepared.draw_individual(&mut rng)
         };
         let kin = self.kinetics(&individual);
         let phase = if self.deterministic {
@@ -350,27 +531,77 @@ impl ScreeningModel {
         } else {
             rng.random::<f64>() * self.interval
         };
+        let lineage = self
+            .tumour
+            .branching
+            .and_then(|b| b.process.surviving_lineage(&mut rng, b.switch_cells));
         let volume = self.blood.plasma_volume;
+        let background = kin.blood.baseline_amount() / volume;
+        let mut outcome = Outcome {
+            detection: None,
+            tests: 0,
+            false_positives: 0,
+            lineages: lineage.as_ref().map_or(0, |l| l.attempts),
+        };
         let mut t = 0.0;
         let mut m = kin.blood.baseline_amount();
         let mut j = 0u64;
         loop {
             let at = phase + j as f64 * self.interval;
             if at > self.duration {
-                return None;
+                return outcome;
             }
-            m = kin.advance(m, t, at, self.max_step);
+            m = match &lineage {
+                Some(l) => kin.lineage_amount(l, at),
+                None => kin.advance(m, t, at, self.max_step),
+            };
             t = at;
-            if self.test(m / volume, &mut rng) {
-                let cells = kin.cells(at);
-                return Some(Detection {
-                    time: at,
-                    cells,
-                    diameter: growth::diameter(cells, self.tumour.cells_per_m3),
-                });
+            outcome.tests += 1;
+            match self.screening_test(&prepared.sampler, m / volume, background, &mut rng) {
+                TestOutcome::Negative => {}
+                TestOutcome::FalsePositive => outcome.false_positives += 1,
+                TestOutcome::Detection => {
+                    let cells = match &lineage {
+                        Some(l) => l.cells_at(at),
+                        None => kin.cells(at),
+                    };
+                    outcome.detection = Some(Detection {
+                        time: at,
+                        cells,
+                        diameter: growth::diameter(cells, self.tumour.cells_per_m3),
+                    });
+                    return outcome;
+                }
             }
             j += 1;
         }
+    }
+
+    /// Screens healthy individual `i` of the cohort `seed` on the same
+    /// schedule (a random phase, then every `interval` up to `duration`) at
+    /// its steady background level: (tests, positive tests). Every positive
+    /// here is a false positive.
+    pub fn screen_healthy_individual(&self, seed: u64, i: u64) -> (u32, u32) {
+        let mut rng = stream(seed, DOMAIN_HEALTHY_SCREENING, i);
+        let individual = if self.deterministic {
+            self.nominal_individual()
+        } else {
+            self.sample_individual(&mut rng)
+        };
+        let phase = if self.deterministic {
+            0.0
+        } else {
+            rng.random::<f64>() * self.interval
+        };
+        let c = individual.background / individual.elimination_rate / self.blood.plasma_volume;
+        let (mut tests, mut positives) = (0u32, 0u32);
+        let mut at = phase;
+        while at <= self.duration {
+            tests += 1;
+            positives += u32::from(self.test(c, &mut rng));
+            at = phase + tests as f64 * self.interval;
+        }
+        (tests, positives)
     }
 
     /// An empty aggregate sized for this model (time bins over the duration).
@@ -382,22 +613,67 @@ impl ScreeningModel {
     /// chunks can run anywhere and be [`merge`](ScreeningAggregate::merge)d.
     pub fn simulate_chunk(&self, seed: u64, range: Range<u64>) -> ScreeningAggregate {
         let mut agg = self.empty_aggregate();
+        let prepared = self.prepare();
         for i in range {
-            agg.add(self.screen_individual(seed, i));
+            agg.add(self.screen_prepared(&prepared, seed, i));
         }
         agg
+    }
+
+    /// Screens healthy individuals `range` of the cohort `seed`
+    /// ([`screen_healthy_individual`](Self::screen_healthy_individual)).
+    pub fn simulate_healthy_chunk(&self, seed: u64, range: Range<u64>) -> FalsePositiveCounts {
+        let mut counts = FalsePositiveCounts::default();
+        for i in range {
+            let (tests, positives) = self.screen_healthy_individual(seed, i);
+            counts.individuals += 1;
+            counts.tests += u64::from(tests);
+            counts.false_positives += u64::from(positives);
+            counts.with_false_positive += u64::from(positives > 0);
+        }
+        counts
     }
 }
 
 /// A log-normal factor of mean 1 and coefficient of variation `cv` (1 when cv = 0).
 pub fn lognormal_factor(rng: &mut Stream, cv: f64) -> f64 {
-    if cv <= 0.0 {
-        return 1.0;
+    lognormal_of_cv(cv).map_or(1.0, |d| d.sample(rng))
+}
+
+/// The log-normal of mean 1 and coefficient of variation `cv`; `None` when cv ≤ 0.
+fn lognormal_of_cv(cv: f64) -> Option<LogNormal<f64>> {
+    (cv > 0.0).then(|| {
+        let s2 = (1.0 + cv * cv).ln();
+        LogNormal::new(-0.5 * s2, s2.sqrt()).expect("finite log-normal")
+    })
+}
+
+/// A [`ScreeningModel`]'s distributions built once per chunk of a cohort:
+/// the nominal individual, the three log-normal factors and the test's
+/// [`TestSampler`].
+#[derive(Debug, Clone, Copy)]
+pub struct PreparedModel {
+    nominal: Individual,
+    factors: [Option<LogNormal<f64>>; 3],
+    sampler: TestSampler,
+}
+
+impl PreparedModel {
+    /// Draws one individual: the background, shedding and elimination
+    /// factors, in that order ([`ScreeningModel::sample_individual`]).
+    pub fn draw_individual<R: Rng + ?Sized>(&self, rng: &mut R) -> Individual {
+        let mut f = [1.0; 3];
+        for (x, d) in f.iter_mut().zip(&self.factors) {
+            if let Some(d) = d {
+                *x = d.sample(rng);
+            }
+        }
+        Individual {
+            background: self.nominal.background * f[0],
+            source_per_cell: self.nominal.source_per_cell * f[1],
+            elimination_rate: self.nominal.elimination_rate * f[2],
+        }
     }
-    let s2 = (1.0 + cv * cv).ln();
-    LogNormal::new(-0.5 * s2, s2.sqrt())
-        .expect("finite log-normal")
-        .sample(rng)
 }
 
 /// Scores ([`crate::biopsy::measurement::Measurement::score`]: the estimate,
@@ -697,6 +973,14 @@ pub struct ScreeningAggregate {
     pub sum_time_us: u128,
     /// Sum of diameters at detection in nanometres (rounded per individual).
     pub sum_diameter_nm: u128,
+    /// Tests taken.
+    pub tests: u64,
+    /// Positive tests the background alone would give (not detections).
+    pub false_positives: u64,
+    /// Individuals with at least one such false positive.
+    pub with_false_positive: u64,
+    /// Lineages started (branching start), extinct ones included.
+    pub lineages: u64,
 }
 
 impl ScreeningAggregate {
@@ -709,13 +993,21 @@ impl ScreeningAggregate {
             diameter: Histogram::new(1e-5, 1.0, 300, true),
             sum_time_us: 0,
             sum_diameter_nm: 0,
+            tests: 0,
+            false_positives: 0,
+            with_false_positive: 0,
+            lineages: 0,
         }
     }
 
     /// Adds one individual's outcome.
-    pub fn add(&mut self, outcome: Option<Detection>) {
+    pub fn add(&mut self, outcome: Outcome) {
         self.n += 1;
-        if let Some(d) = outcome {
+        self.tests += u64::from(outcome.tests);
+        self.false_positives += u64::from(outcome.false_positives);
+        self.with_false_positive += u64::from(outcome.false_positives > 0);
+        self.lineages += u64::from(outcome.lineages);
+        if let Some(d) = outcome.detection {
             self.detected += 1;
             self.time.add(d.time);
             self.diameter.add(d.diameter);
@@ -732,6 +1024,10 @@ impl ScreeningAggregate {
         self.diameter.merge(&other.diameter);
         self.sum_time_us += other.sum_time_us;
         self.sum_diameter_nm += other.sum_diameter_nm;
+        self.tests += other.tests;
+        self.false_positives += other.false_positives;
+        self.with_false_positive += other.with_false_positive;
+        self.lineages += other.lineages;
     }
 
     /// The summary of the cohort (`crossing` is attached by [`screen_cohort`] in deterministic mode).
@@ -759,9 +1055,41 @@ impl ScreeningAggregate {
                 .iter()
                 .filter_map(|&q| self.diameter.quantile(q).map(|x| (q, x)))
                 .collect(),
+            tests: self.tests,
+            false_positives: self.false_positives,
+            false_positive_rate_per_screen: if self.tests > 0 {
+                self.false_positives as f64 / self.tests as f64
+            } else {
+                f64::NAN
+            },
+            false_positive_rate_interval: wilson(self.false_positives, self.tests),
+            with_false_positive: self.with_false_positive,
+            lineage_survival: (self.lineages > 0).then(|| {
+                let (lo, hi) = wilson(self.n, self.lineages);
+                LineageSurvival {
+                    lineages: self.lineages,
+                    survived: self.n,
+                    share: self.n as f64 / self.lineages as f64,
+                    interval: (lo, hi),
+                }
+            }),
             crossing: None,
         }
     }
+}
+
+/// Branching start: the share of lineages from one cell that survived
+/// (reached the switch size), an estimate of 1 − d/b.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LineageSurvival {
+    /// Lineages started.
+    pub lineages: u64,
+    /// Lineages that survived (one per individual).
+    pub survived: u64,
+    /// survived / lineages.
+    pub share: f64,
+    /// Wilson 95 % interval of the share.
+    pub interval: (f64, f64),
 }
 
 /// What a screened cohort gives.
@@ -783,6 +1111,20 @@ pub struct ScreeningSummary {
     pub time_quantiles: Vec<(f64, f64)>,
     /// (q, diameter at detection in m) for q in [`QUANTILES`], among the detected.
     pub diameter_quantiles: Vec<(f64, f64)>,
+    /// Tests taken by the cohort.
+    pub tests: u64,
+    /// Positive tests that the individual's background alone would give
+    /// (the same test without the tumour's share of the sample is positive
+    /// too): false positives, kept out of the detection times.
+    pub false_positives: u64,
+    /// false_positives / tests.
+    pub false_positive_rate_per_screen: f64,
+    /// Wilson 95 % interval of that rate.
+    pub false_positive_rate_interval: (f64, f64),
+    /// Individuals with at least one such false positive.
+    pub with_false_positive: u64,
+    /// Branching start: survival of the lineages from one cell.
+    pub lineage_survival: Option<LineageSurvival>,
     /// Deterministic mode: the exact crossing of the decision level by the
     /// true concentration (before the next scheduled test finds it).
     pub crossing: Option<Crossing>,

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use super::roc;
 use super::screening::{
-    self, BurdenState, CurvePoint, ScreeningModel, ScreeningSummary, ThresholdRule,
+    self, BurdenState, CurvePoint, FalsePositiveSummary, ScreeningModel, ScreeningSummary,
+    ThresholdRule,
 };
 use crate::random::stream;
 
@@ -87,6 +88,9 @@ pub struct TestResult {
     pub roc: Vec<RocRow>,
     /// Screening from tumour initiation.
     pub screening: Option<ScreeningSummary>,
+    /// The healthy cohort screened on the same schedule: false positives
+    /// per test and per individual over the programme.
+    pub healthy_screening: Option<FalsePositiveSummary>,
 }
 
 /// Runs every test of `study` with the study seed.
@@ -134,7 +138,11 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
     }
     let screening = study
         .screening
-        .then(|| screening::screen_cohort(&model, study.cohort, seed, CHUNK));
+        .then(|| screening::screen_cohort_parallel(&model, study.cohort, seed, CHUNK));
+    // Another seed: the healthy cohort that fixed the threshold is not reused.
+    let healthy_screening = study.screening.then(|| {
+        screening::screen_healthy_cohort(&model, study.healthy_cohort, seed.wrapping_add(3), CHUNK)
+    });
     TestResult {
         test: test.name.clone(),
         threshold: model.threshold,
@@ -147,6 +155,7 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
         ppv,
         roc: roc_rows,
         screening,
+        healthy_screening,
     }
 }
 

@@ -43,10 +43,21 @@ pub struct BiopsySpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TumourSpec {
-    /// `exponential`, `logistic` or `gompertz`.
+    /// `exponential`, `logistic`, `gompertz` or `branching`.
     pub growth: String,
-    /// Volume doubling time at initiation.
-    pub doubling_time: Time,
+    /// Volume doubling time at initiation (deterministic laws).
+    #[serde(default)]
+    pub doubling_time: Option<Time>,
+    /// Division rate of a tumour cell (`branching`).
+    #[serde(default)]
+    pub birth_rate: Option<Rate>,
+    /// Death rate of a tumour cell (`branching`).
+    #[serde(default)]
+    pub death_rate: Option<Rate>,
+    /// Size (cells) from which a branching tumour grows deterministically
+    /// (`branching`, default 10⁴).
+    #[serde(default)]
+    pub switch_cells: Option<u64>,
     /// Plateau size (logistic and Gompertz), as a diameter.
     #[serde(default)]
     pub capacity_diameter: Option<Length>,

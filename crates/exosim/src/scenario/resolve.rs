@@ -186,13 +186,13 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let biopsy = match &spec.biopsy {
-            Some(b) => Some(super::resolve_biopsy::resolve_biopsy(
-                b,
-                self.loc,
-                &root.key("biopsy"),
-            )?),
-            None => None,
+        let (biopsy, biopsy_spec) = match &spec.biopsy {
+            Some(b) => {
+                let (study, filled) =
+                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &root.key("biopsy"))?;
+                (Some(study), Some(filled))
+            }
+            None => (None, None),
         };
         let (signature, signature_spec) = match &spec.signature {
             Some(s) => {
@@ -356,7 +356,7 @@ impl Resolver<'_, '_> {
             } else {
                 resolved_arms
             },
-            biopsy: spec.biopsy.clone(),
+            biopsy: biopsy_spec,
             signature: signature_spec,
             tissue: tissue_spec,
         };

@@ -2,13 +2,14 @@
 
 use super::biopsy_spec::*;
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
-use crate::biopsy::growth::{self, GrowthLaw};
+use crate::biopsy::growth::{self, BranchingProcess, BranchingStart, GrowthLaw};
 use crate::biopsy::kinetics::{BloodKinetics, Shedding};
 use crate::biopsy::measurement::{
     Assay, BloodDraw, Isolation, LIPOPROTEINS_PER_M3, Protocol, Sampling,
 };
 use crate::biopsy::screening::{BurdenState, ScreeningModel, ThresholdRule, Tumour, Variability};
 use crate::biopsy::study::{BiopsyStudy, BiopsyTest};
+use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
 use crate::units::{DAY, MILLILITRE, YEAR};
 
 /// Largest cohort a study may ask for (the screening loop streams, but the
@@ -27,7 +28,10 @@ const ISOLATIONS: [&str; 5] = [
     "immunocapture",
 ];
 const ASSAYS: [&str; 5] = ["elisa", "nta", "digital_plasmonic", "spr", "spr_nanohole"];
-const GROWTHS: [&str; 3] = ["exponential", "logistic", "gompertz"];
+const GROWTHS: [&str; 4] = ["exponential", "logistic", "gompertz", "branching"];
+/// Largest switch size of a branching start: the stochastic phase takes
+/// about switch · (b + d)/(b − d) events per individual.
+pub const MAX_SWITCH_CELLS: u64 = 1_000_000;
 
 type Res<T> = Result<T, StudyError>;
 
@@ -35,8 +39,13 @@ fn err<T>(loc: &Locator, p: &KeyPath, msg: String, hint: Option<String>) -> Res<
     Err(loc.error(p, msg, hint))
 }
 
-/// Validates `[biopsy]` (at `path`) into a runnable study.
-pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<BiopsyStudy> {
+/// Validates `[biopsy]` (at `path`) into a runnable study, with the section
+/// as resolved: every default written out, for the resolved study.
+pub fn resolve_biopsy(
+    spec: &BiopsySpec,
+    loc: &Locator,
+    path: &KeyPath,
+) -> Res<(BiopsyStudy, BiopsySpec)> {
     let choice = |p: &KeyPath, value: &str, options: &[&str]| -> Res<()> {
         if options.contains(&value) {
             return Ok(());
@@ -107,49 +116,147 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         Some(c) => positive(&tp.key("cells_per_volume"), c.si())?,
         None => growth::CELLS_PER_M3,
     };
-    let doubling = positive(&tp.key("doubling_time"), t.doubling_time.si())?;
-    let rate = growth::rate_from_doubling_time(doubling);
-    let initial_diameter = match t.initial_diameter {
-        Some(d) => positive(&tp.key("initial_diameter"), d.si())?,
-        None => 1e-3,
+    let branching = t.growth == "branching";
+    // Keys that belong to the other kind of growth.
+    let foreign: &[(&str, bool)] = if branching {
+        &[
+            ("doubling_time", t.doubling_time.is_some()),
+            ("initial_diameter", t.initial_diameter.is_some()),
+            ("capacity_diameter", t.capacity_diameter.is_some()),
+        ]
+    } else {
+        &[
+            ("birth_rate", t.birth_rate.is_some()),
+            ("death_rate", t.death_rate.is_some()),
+            ("switch_cells", t.switch_cells.is_some()),
+        ]
     };
-    let initial_cells = growth::cells_for_diameter(initial_diameter, cells_per_m3).max(1.0);
-    let capacity = |cap: Option<f64>| -> Res<f64> {
-        let Some(d) = cap else {
+    if let Some((key, _)) = foreign.iter().find(|(_, given)| *given) {
+        let hint = if branching {
+            "a branching tumour starts from one cell and grows at birth_rate − death_rate; remove it"
+        } else {
+            "birth_rate, death_rate and switch_cells belong to growth = \"branching\"; remove it"
+        };
+        return err(
+            loc,
+            &tp.key(key),
+            format!("`{key}` does not apply to `{}` growth", t.growth),
+            Some(hint.into()),
+        );
+    }
+    let (law, initial_cells, initial_diameter, start) = if branching {
+        let needed = |key: &str, v: Option<Rate>| -> Res<f64> {
+            match v {
+                Some(r) => non_negative(&tp.key(key), r.si()),
+                None => err(
+                    loc,
+                    &tp.key("growth"),
+                    format!("`branching` growth needs `{key}`"),
+                    Some(
+                        "add `birth_rate` and `death_rate`, e.g. \"0.02 /day\" and \"0.01 /day\""
+                            .into(),
+                    ),
+                ),
+            }
+        };
+        let birth = needed("birth_rate", t.birth_rate)?;
+        let death = needed("death_rate", t.death_rate)?;
+        if birth <= death {
+            return err(
+                loc,
+                &tp.key("birth_rate"),
+                "every lineage dies out when the birth rate does not exceed the death rate".into(),
+                Some("a growing tumour needs birth_rate > death_rate".into()),
+            );
+        }
+        let switch_cells = t.switch_cells.unwrap_or(growth::SWITCH_CELLS);
+        if !(1..=MAX_SWITCH_CELLS).contains(&switch_cells) {
+            return err(
+                loc,
+                &tp.key("switch_cells"),
+                format!("{switch_cells} cells"),
+                Some(format!("use 1 to {MAX_SWITCH_CELLS}")),
+            );
+        }
+        if spec.deterministic == Some(true) {
+            return err(
+                loc,
+                &path.key("deterministic"),
+                "a branching tumour is stochastic".into(),
+                Some(
+                    "use an exponential, logistic or Gompertz tumour in a deterministic study"
+                        .into(),
+                ),
+            );
+        }
+        let start = BranchingStart {
+            process: BranchingProcess { birth, death },
+            switch_cells,
+        };
+        (
+            GrowthLaw::Exponential {
+                rate: birth - death,
+            },
+            1.0,
+            None,
+            Some(start),
+        )
+    } else {
+        let Some(doubling) = t.doubling_time else {
             return err(
                 loc,
                 &tp.key("growth"),
-                format!("`{}` growth needs a plateau", t.growth),
-                Some("add `capacity_diameter`, e.g. \"15 cm\"".into()),
+                format!("`{}` growth needs `doubling_time`", t.growth),
+                Some("add `doubling_time`, e.g. \"120 day\"".into()),
             );
         };
-        let c =
-            growth::cells_for_diameter(positive(&tp.key("capacity_diameter"), d)?, cells_per_m3);
-        if c <= initial_cells {
-            return err(
-                loc,
-                &tp.key("capacity_diameter"),
-                "the plateau is not larger than the initial tumour".into(),
-                None,
+        let doubling = positive(&tp.key("doubling_time"), doubling.si())?;
+        let rate = growth::rate_from_doubling_time(doubling);
+        let initial_diameter = match t.initial_diameter {
+            Some(d) => positive(&tp.key("initial_diameter"), d.si())?,
+            None => 1e-3,
+        };
+        let initial_cells = growth::cells_for_diameter(initial_diameter, cells_per_m3).max(1.0);
+        let capacity = |cap: Option<f64>| -> Res<f64> {
+            let Some(d) = cap else {
+                return err(
+                    loc,
+                    &tp.key("growth"),
+                    format!("`{}` growth needs a plateau", t.growth),
+                    Some("add `capacity_diameter`, e.g. \"15 cm\"".into()),
+                );
+            };
+            let c = growth::cells_for_diameter(
+                positive(&tp.key("capacity_diameter"), d)?,
+                cells_per_m3,
             );
-        }
-        Ok(c)
-    };
-    let law = match t.growth.as_str() {
-        "exponential" => GrowthLaw::Exponential { rate },
-        "logistic" => GrowthLaw::Logistic {
-            rate,
-            capacity: capacity(t.capacity_diameter.map(|d| d.si()))?,
-        },
-        _ => {
-            // Gompertz: the initial doubling time sets the initial specific
-            // growth rate r·ln(K/N0).
-            let k = capacity(t.capacity_diameter.map(|d| d.si()))?;
-            GrowthLaw::Gompertz {
-                rate: rate / (k / initial_cells).ln(),
-                capacity: k,
+            if c <= initial_cells {
+                return err(
+                    loc,
+                    &tp.key("capacity_diameter"),
+                    "the plateau is not larger than the initial tumour".into(),
+                    None,
+                );
             }
-        }
+            Ok(c)
+        };
+        let law = match t.growth.as_str() {
+            "exponential" => GrowthLaw::Exponential { rate },
+            "logistic" => GrowthLaw::Logistic {
+                rate,
+                capacity: capacity(t.capacity_diameter.map(|d| d.si()))?,
+            },
+            _ => {
+                // Gompertz: the initial doubling time sets the initial specific
+                // growth rate r·ln(K/N0).
+                let k = capacity(t.capacity_diameter.map(|d| d.si()))?;
+                GrowthLaw::Gompertz {
+                    rate: rate / (k / initial_cells).ln(),
+                    capacity: k,
+                }
+            }
+        };
+        (law, initial_cells, Some(initial_diameter), None)
     };
 
     // Marker.
@@ -169,9 +276,13 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
             &mp.key("per_dying_cell"),
             m.per_dying_cell.map(|c| c.si()).unwrap_or(0.0),
         )?,
+        // A branching tumour's cells die at its death rate unless told otherwise.
         death_rate: non_negative(
             &mp.key("death_rate"),
-            m.death_rate.map(|r| r.si()).unwrap_or(0.0),
+            m.death_rate
+                .map(|r| r.si())
+                .or(start.map(|b| b.process.death))
+                .unwrap_or(0.0),
         )?,
         fraction_to_blood: fraction(&mp.key("fraction_to_blood"), m.fraction_to_blood)?,
     };
@@ -233,6 +344,7 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         );
     }
     let mut tests = Vec::new();
+    let mut filled_tests = Vec::new();
     for (i, ts) in spec.tests.iter().enumerate() {
         let p = path.key("tests").index(i);
         let valid = !ts.name.is_empty()
@@ -328,6 +440,7 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
                 growth: law,
                 initial_cells,
                 cells_per_m3,
+                branching: start,
             },
             shedding,
             blood,
@@ -342,6 +455,21 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         if let Err(e) = model.validate() {
             return err(loc, &p, format!("invalid test: {e}"), None);
         }
+        filled_tests.push(TestSpec {
+            name: ts.name.clone(),
+            blood_volume: Some(Volume::from_si(draw.blood_volume)),
+            plasma_fraction: Some(draw.plasma_fraction),
+            isolation: ts.isolation.clone(),
+            recovery_mean: Some(isolation.recovery_mean),
+            recovery_cv: Some(isolation.recovery_cv),
+            nonvesicle_carry_over: Some(isolation.nonvesicle_carry_over),
+            assay: ts.assay.clone(),
+            input_volume: Some(Volume::from_si(protocol.analysed_volume())),
+            cv: Some(assay.cv),
+            lod: Some(Concentration::from_si(assay.lod)),
+            replicates: Some(assay.replicates),
+            nonvesicle_weight: Some(assay.nonvesicle_weight),
+        });
         tests.push(BiopsyTest {
             name: ts.name.clone(),
             model,
@@ -419,7 +547,75 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         Some(l) => Some(positive(&cp.key("roc_diameter"), l.si())?),
         None => None,
     };
-    Ok(BiopsyStudy {
+    let filled = BiopsySpec {
+        cohort: Some(cohort),
+        healthy_cohort: Some(healthy_cohort),
+        deterministic: Some(deterministic),
+        tumour: TumourSpec {
+            growth: t.growth.clone(),
+            doubling_time: t.doubling_time,
+            birth_rate: start.map(|b| Rate::from_si(b.process.birth)),
+            death_rate: start.map(|b| Rate::from_si(b.process.death)),
+            switch_cells: start.map(|b| b.switch_cells),
+            capacity_diameter: t.capacity_diameter,
+            initial_diameter: initial_diameter.map(Length::from_si),
+            cells_per_volume: Some(Concentration::from_si(cells_per_m3)),
+        },
+        marker: MarkerSpec {
+            name: m.name.clone(),
+            sampling: Some(
+                match sampling {
+                    Sampling::Counts => "counts",
+                    Sampling::Continuous => "continuous",
+                }
+                .into(),
+            ),
+            per_live_cell: m.per_live_cell,
+            per_dying_cell: Some(Count::from_si(shedding.per_dying_cell)),
+            death_rate: Some(Rate::from_si(shedding.death_rate)),
+            fraction_to_blood: shedding.fraction_to_blood,
+            background_concentration: m.background_concentration,
+            half_life: m.half_life,
+            plasma_volume: Some(Volume::from_si(plasma_volume)),
+        },
+        variability: VariabilitySpec {
+            background_cv: Some(variability.background_cv),
+            shedding_cv: Some(variability.shedding_cv),
+            elimination_cv: Some(variability.elimination_cv),
+        },
+        tests: filled_tests,
+        decision: DecisionSpec {
+            specificity: match rule {
+                ThresholdRule::Specificity(s) => Some(s),
+                _ => None,
+            },
+            threshold: match rule {
+                ThresholdRule::Fixed(t) => Some(Concentration::from_si(t)),
+                _ => None,
+            },
+            rule: matches!(rule, ThresholdRule::Lod).then(|| "lod".into()),
+            prevalence,
+        },
+        curve: CurveSpec {
+            from: Some(Length::from_si(from)),
+            to: Some(Length::from_si(to)),
+            points: Some(points),
+            burden: Some(
+                match burden {
+                    BurdenState::Steady => "steady",
+                    BurdenState::Growing => "growing",
+                }
+                .into(),
+            ),
+            roc_diameter: roc_diameter.map(Length::from_si),
+        },
+        screening: spec.screening.as_ref().map(|s| ScreeningSpec {
+            interval: s.interval,
+            duration: s.duration,
+            max_step: Some(Time::from_si(max_step)),
+        }),
+    };
+    let study = BiopsyStudy {
         marker: m.name.clone(),
         cohort,
         healthy_cohort,
@@ -430,5 +626,6 @@ pub fn resolve_biopsy(spec: &BiopsySpec, loc: &Locator, path: &KeyPath) -> Res<B
         burden,
         roc_diameter,
         screening,
-    })
+    };
+    Ok((study, filled))
 }
