@@ -184,9 +184,16 @@ impl<'m> TissueRun<'m> {
     }
 
     /// Rebuilds the cells' spheres and cell list after cells changed.
+    ///
+    /// Bins are at least five diffusion lengths of the fastest vesicles
+    /// wide: a bin then records how far its nearest cell is (up to a bin),
+    /// and a vesicle farther than its step's reach from any cell skips the
+    /// contact search altogether.
     fn rebuild_cell_list(&mut self) {
         self.bodies = self.cells.bodies(self.model);
-        let bin = (2.0 * largest_radius(self.model)).max(1e-9);
+        let d_max = self.bin_diffusion.iter().copied().fold(0.0, f64::max);
+        let sigma = (2.0 * d_max * self.model.dt).sqrt();
+        let bin = (2.0 * largest_radius(self.model)).max(5.0 * sigma).max(1e-9);
         self.grid = CellGrid::build(&self.bodies, &self.model.domain, bin);
     }
 
