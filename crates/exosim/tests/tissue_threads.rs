@@ -113,7 +113,7 @@ fn uptake_run(dim: usize, threads: usize) -> Outcome {
     assert!(boundary.drained.iter().sum::<f64>() > 0.0);
     Outcome {
         positions: (0..p.len())
-            .map(|i| [p.x[i].to_bits(), p.y[i].to_bits(), p.z[i].to_bits()])
+            .map(|i| [p.x()[i].to_bits(), p.y()[i].to_bits(), p.z()[i].to_bits()])
             .collect(),
         alive: p.alive.clone(),
         counters: boundary
@@ -164,7 +164,7 @@ fn brownian_steps_are_bit_identical_on_one_and_two_threads() {
         assert!(counts.drained.iter().sum::<f64>() > 0.0);
         (
             (0..p.len())
-                .map(|i| [p.x[i].to_bits(), p.y[i].to_bits(), p.z[i].to_bits()])
+                .map(|i| [p.x()[i].to_bits(), p.y()[i].to_bits(), p.z()[i].to_bits()])
                 .collect::<Vec<_>>(),
             p.alive.clone(),
             counts
