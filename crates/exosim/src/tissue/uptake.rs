@@ -35,12 +35,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::RngExt;
 use rand_distr::StandardNormal;
+use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
 use super::contact::{Sphere, bridge_crossing_probability};
 use super::domain::{Domain, Fate};
-use rand_pcg::Pcg64Mcg;
-
 use super::motion::{
     BoundaryCounts, CHUNK, CHUNKS_PER_STEP, StoredBox, VesicleParticles, chunk_generators,
 };
