@@ -10,8 +10,9 @@
 //!   [`VesicleParticles::compact`] (Morton order);
 //! - the bare bound of this machine: a loop that only draws three normal
 //!   variates per particle and updates a position (`f32` storage, the same
-//!   per-chunk PCG-64 generator and ziggurat normals), with reflective walls
-//!   and no cells; the same loop with ChaCha8 shows what the generator costs;
+//!   per-chunk PCG-64 generator and rand_distr's ziggurat normals), with
+//!   reflective walls and no cells; the same loop with ChaCha8 (the
+//!   project's keyed streams) shows what the generator costs;
 //! - Smoldyn 2.74 on the same problem (`benches/transport.smoldyn.txt`, the
 //!   same cells and starting positions, `boxsize 10`), through
 //!   `benches/transport_smoldyn.py`;
@@ -266,7 +267,7 @@ fn bare_bound<R: Rng>(start: &VesicleParticles, make_rng: impl Fn(u64) -> R) -> 
     let (lo, hi) = (0.0, SIDE);
     let mut best = f64::INFINITY;
     for _ in 0..REPEATS {
-        let (mut xs, mut ys, mut zs) = (start.x.clone(), start.y.clone(), start.z.clone());
+        let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
         let t0 = Instant::now();
         for step in 0..STEPS {
             for (k, ((xs, ys), zs)) in xs
@@ -375,9 +376,10 @@ fn run_smoldyn(cells: &CellBodies, start: &VesicleParticles) -> Result<Smoldyn, 
 }
 
 fn bits(p: &VesicleParticles) -> Vec<u32> {
-    p.x.iter()
-        .chain(&p.y)
-        .chain(&p.z)
+    p.x()
+        .iter()
+        .chain(p.y())
+        .chain(p.z())
         .map(|v| v.to_bits())
         .collect()
 }

@@ -91,7 +91,11 @@ fn free_diffusion_msd_is_2_d_dim_d_t_in_2d_periodic_unwrapped() {
         }
     }
     assert!(p.alive.iter().all(|&a| a));
-    assert_eq!(p.z.iter().filter(|&&z| z != 0.0).count(), 0, "2-D moves z");
+    assert_eq!(
+        p.z().iter().filter(|&&z| z != 0.0).count(),
+        0,
+        "2-D moves z"
+    );
     let mean_r2 = unwrapped
         .iter()
         .map(|u| u[0] * u[0] + u[1] * u[1])
@@ -129,7 +133,7 @@ fn drift_mean_displacement_is_v_t() {
     }
     let t = dt * steps as f64;
     let sd = (2.0 * D * t / n as f64).sqrt();
-    for (a, coord) in [&p.x, &p.y, &p.z].into_iter().enumerate() {
+    for (a, coord) in [p.x(), p.y(), p.z()].into_iter().enumerate() {
         let mean = coord.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
         let z = (mean - v[a] * t) / sd;
         println!(
@@ -168,7 +172,7 @@ fn reflective_walls_conserve_particles_even_for_steps_longer_than_the_box() {
     assert_eq!(counts, BoundaryCounts::new(2));
     assert_eq!(p.alive_weight(2), total);
     // Uniform in [0, l]: mean l/2, sd l/sqrt(12·N).
-    let mean_y = p.y.iter().map(|&y| y as f64).sum::<f64>() / n as f64;
+    let mean_y = p.y().iter().map(|&y| y as f64).sum::<f64>() / n as f64;
     let z = (mean_y - 0.5 * l) / (l / (12.0 * n as f64).sqrt());
     assert!(z.abs() < 3.5, "not uniform after mixing: z = {z:.2}");
 }
@@ -263,15 +267,15 @@ fn step_is_independent_of_thread_count() {
     let (b, cb) = run(2);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let bits32 = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits32(&a.x), bits32(&b.x));
-    assert_eq!(bits32(&a.y), bits32(&b.y));
-    assert_eq!(bits32(&a.z), bits32(&b.z));
+    assert_eq!(bits32(a.x()), bits32(b.x()));
+    assert_eq!(bits32(a.y()), bits32(b.y()));
+    assert_eq!(bits32(a.z()), bits32(b.z()));
     assert_eq!(a.alive, b.alive);
     assert_eq!(bits(&ca.absorbed), bits(&cb.absorbed));
     assert_eq!(bits(&ca.drained), bits(&cb.drained));
     assert!(a.alive.iter().any(|&x| !x), "no losses: test too weak");
     // A different seed moves them elsewhere.
-    assert_ne!(bits32(&a.x), {
+    assert_ne!(bits32(a.x()), {
         let mut p = particles_at(10, [2e-6; 3], |_| 1.0, 1);
         let d = Domain::uniform(3, [0.0; 3], [4e-6; 3], Boundary::Periodic).unwrap();
         brownian_step(
@@ -284,7 +288,7 @@ fn step_is_independent_of_thread_count() {
             0,
             &mut BoundaryCounts::new(1),
         );
-        bits32(&p.x)
+        bits32(p.x())
     });
 }
 

@@ -50,7 +50,7 @@ struct Outcome {
     taken: Vec<u64>,
 }
 
-fn uptake_run(dim: usize, threads: usize) -> Outcome {
+fn uptake_run(dim: usize, threads: usize, rebuild_grid: bool) -> Outcome {
     let mut faces = [[Boundary::Reflective; 2]; 3];
     faces[0] = [Boundary::Absorbing, Boundary::Draining];
     faces[1] = [Boundary::Periodic; 2];
@@ -70,7 +70,7 @@ fn uptake_run(dim: usize, threads: usize) -> Outcome {
         let capacity = if k % 2 == 0 { 6.0 } else { f64::INFINITY };
         cells.push(Sphere::new(centre, 3.0 * UM), k % 3, capacity);
     }
-    let grid = CellGrid::build(&cells, &domain, 4.0 * UM);
+    let mut grid = CellGrid::build(&cells, &domain, 4.0 * UM);
     let mut affinity = Affinity::uniform(2, 3, 0.7);
     affinity.set(1, 2, 0.0);
     affinity.set(0, 1, 1.0);
@@ -78,6 +78,10 @@ fn uptake_run(dim: usize, threads: usize) -> Outcome {
     let mut uptake = UptakeCounts::new(2, 3);
     pool(threads).install(|| {
         for step in 0..8 {
+            if rebuild_grid {
+                // A new grid resets every particle's distance bound.
+                grid = CellGrid::build(&cells, &domain, 4.0 * UM);
+            }
             let settings = StepSettings {
                 domain: &domain,
                 d_per_class: &[4.0 * UM * UM, 1.0 * UM * UM],
@@ -113,7 +117,7 @@ fn uptake_run(dim: usize, threads: usize) -> Outcome {
     assert!(boundary.drained.iter().sum::<f64>() > 0.0);
     Outcome {
         positions: (0..p.len())
-            .map(|i| [p.x[i].to_bits(), p.y[i].to_bits(), p.z[i].to_bits()])
+            .map(|i| [p.x()[i].to_bits(), p.y()[i].to_bits(), p.z()[i].to_bits()])
             .collect(),
         alive: p.alive.clone(),
         counters: boundary
@@ -132,9 +136,23 @@ fn uptake_run(dim: usize, threads: usize) -> Outcome {
 #[test]
 fn uptake_steps_are_bit_identical_on_one_and_two_threads() {
     for dim in [2, 3] {
-        let one = uptake_run(dim, 1);
-        let two = uptake_run(dim, 2);
+        let one = uptake_run(dim, 1, false);
+        let two = uptake_run(dim, 2, false);
         assert_eq!(one, two, "{dim}-D");
+    }
+}
+
+/// The per-particle distance bounds only skip searches that would find no
+/// cell within reach, so they never change a result: steps with bounds
+/// carried over equal steps that search from scratch.
+#[test]
+fn distance_bounds_never_change_a_result() {
+    for dim in [2, 3] {
+        assert_eq!(
+            uptake_run(dim, 1, false),
+            uptake_run(dim, 1, true),
+            "{dim}-D"
+        );
     }
 }
 
@@ -164,7 +182,7 @@ fn brownian_steps_are_bit_identical_on_one_and_two_threads() {
         assert!(counts.drained.iter().sum::<f64>() > 0.0);
         (
             (0..p.len())
-                .map(|i| [p.x[i].to_bits(), p.y[i].to_bits(), p.z[i].to_bits()])
+                .map(|i| [p.x()[i].to_bits(), p.y()[i].to_bits(), p.z()[i].to_bits()])
                 .collect::<Vec<_>>(),
             p.alive.clone(),
             counts

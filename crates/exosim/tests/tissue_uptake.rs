@@ -194,7 +194,7 @@ fn uptake_steps_are_reproducible() {
             );
         }
         (
-            particles.x.clone(),
+            particles.x().to_vec(),
             uptake.weight.clone(),
             uptake.bounced.clone(),
         )

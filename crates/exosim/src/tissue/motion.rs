@@ -9,16 +9,17 @@
 //! boundaries.
 //!
 //! Work is split into fixed chunks of [`CHUNK`] particles processed in
-//! parallel; chunk `k` of step `s` draws from its own generator
-//! ([`chunk_rng`], seeded from `random::stream(seed, MOTION_DOMAIN,
+//! parallel; chunk `k` of step `s` draws from its own generators
+//! ([`chunk_generators`], seeded from `random::stream(seed, MOTION_DOMAIN,
 //! s·2^20 + k)`) and sums its own boundary losses, and the chunk sums are
 //! added in chunk order. Results are therefore bit-identical whatever the
 //! number of threads.
 //!
 //! Storage is compact, because a tissue may hold millions of particles:
-//! positions and birth times are `f32`, the rest as in the engine
-//! (29 bytes per particle without cargo). Arithmetic is done in `f64` and
-//! only the stored result is rounded. An `f32` coordinate has a relative
+//! positions and birth times are `f32`, the rest as in the engine (30 bytes
+//! per particle without cargo, one of them a distance bound that lets uptake
+//! steps skip the cell search, see [`super::uptake`]). Arithmetic is done in
+//! `f64` and only the stored result is rounded. An `f32` coordinate has a relative
 //! precision of 6·10⁻⁸: 0.015 nm at 200 µm from the origin and 0.6 nm at
 //! 1 cm, against a vesicle diameter of 30–150 nm and a step of hundreds of
 //! nanometres, and rounding errors are unbiased, so they add up like a
@@ -55,6 +56,16 @@ pub fn chunk_rng(seed: u64, domain: u64, entity: u64) -> Pcg64Mcg {
     Pcg64Mcg::from_rng(&mut random::stream(seed, domain, entity))
 }
 
+/// The generators of one chunk of one step: one for the normal variates of
+/// the moves and one for every other draw, both seeded from the chunk's
+/// keyed stream ([`crate::random::stream`]) like [`chunk_rng`].
+pub fn chunk_generators(seed: u64, domain: u64, entity: u64) -> (Pcg64Mcg, Pcg64Mcg) {
+    let mut keyed = random::stream(seed, domain, entity);
+    let normals = Pcg64Mcg::from_rng(&mut keyed);
+    let uniforms = Pcg64Mcg::from_rng(&mut keyed);
+    (normals, uniforms)
+}
+
 /// Stokes–Einstein diffusion coefficient `D = k_B·T / (3·π·η·d)` (m²/s) of a
 /// sphere of `diameter` (m) in a fluid of `viscosity` (Pa·s) at
 /// `temperature` (K).
@@ -66,12 +77,14 @@ pub fn stokes_einstein(diameter: f64, temperature: f64, viscosity: f64) -> f64 {
 /// per particle. Use [`VesicleParticles::push`] to keep them the same length.
 #[derive(Debug, Clone, Default)]
 pub struct VesicleParticles {
-    /// x coordinate (m), stored as `f32` (see the module doc).
-    pub x: Vec<f32>,
-    /// y coordinate (m), stored as `f32`.
-    pub y: Vec<f32>,
-    /// z coordinate (m), stored as `f32`; unused in 2-D.
-    pub z: Vec<f32>,
+    /// x coordinates (m), stored as `f32` (see the module doc); read them
+    /// with [`VesicleParticles::x`] or [`VesicleParticles::position`], move
+    /// a particle with [`VesicleParticles::set_position`].
+    pub(crate) x: Vec<f32>,
+    /// y coordinates (m).
+    pub(crate) y: Vec<f32>,
+    /// z coordinates (m); unused in 2-D.
+    pub(crate) z: Vec<f32>,
     /// Number of vesicles the particle stands for.
     pub weight: Vec<f64>,
     /// Vesicle class (index into per-class tables such as `d_per_class`).
@@ -86,6 +99,14 @@ pub struct VesicleParticles {
     pub cargo: Vec<f32>,
     /// Molecules tracked per particle.
     pub cargo_len: usize,
+    /// Per particle, a lower bound on its distance to the nearest cell
+    /// surface, in quanta of the cell grid it was measured with
+    /// (`free_grid`); 0 when unknown. Uptake steps skip the cell search
+    /// while the step cannot reach that far, which is why positions change
+    /// only through methods that reset it.
+    pub(crate) free: Vec<u8>,
+    /// The cell grid (its generation number) that `free` refers to; 0 for none.
+    pub(crate) free_grid: u64,
     /// Per-chunk boundary-loss sums, reused between steps.
     scratch: Vec<f64>,
 }
@@ -108,6 +129,8 @@ impl VesicleParticles {
             alive: Vec::with_capacity(n),
             cargo: Vec::new(),
             cargo_len: 0,
+            free: Vec::with_capacity(n),
+            free_grid: 0,
             scratch: Vec::new(),
         }
     }
@@ -155,6 +178,7 @@ impl VesicleParticles {
         self.class.push(class);
         self.birth.push(birth as f32);
         self.alive.push(true);
+        self.free.push(0);
         self.cargo.resize(self.cargo.len() + self.cargo_len, 0.0);
     }
 
@@ -178,6 +202,22 @@ impl VesicleParticles {
         self.x[i] = pos[0] as f32;
         self.y[i] = pos[1] as f32;
         self.z[i] = pos[2] as f32;
+        self.free[i] = 0;
+    }
+
+    /// The x coordinates of all particles (m).
+    pub fn x(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// The y coordinates of all particles (m).
+    pub fn y(&self) -> &[f32] {
+        &self.y
+    }
+
+    /// The z coordinates of all particles (m).
+    pub fn z(&self) -> &[f32] {
+        &self.z
     }
 
     /// Time of release of particle `i` (s).
@@ -205,6 +245,7 @@ impl VesicleParticles {
             + self.weight.capacity() * size_of::<f64>()
             + self.class.capacity() * size_of::<u32>()
             + self.alive.capacity() * size_of::<bool>()
+            + self.free.capacity() * size_of::<u8>()
             + self.cargo.capacity() * size_of::<f32>()
             + self.scratch.capacity() * size_of::<f64>()
     }
@@ -259,6 +300,7 @@ impl VesicleParticles {
         gather(&mut self.class, &keys);
         gather(&mut self.birth, &keys);
         gather(&mut self.alive, &keys);
+        gather(&mut self.free, &keys);
         if self.cargo_len > 0 {
             let m = self.cargo_len;
             let mut cargo = Vec::with_capacity(keys.len() * m);
@@ -387,6 +429,8 @@ pub fn brownian_step(
     let shift: [f64; 3] = std::array::from_fn(|a| drift[a] * dt);
     let stored = StoredBox::new(domain);
     let entity0 = step.wrapping_mul(CHUNKS_PER_STEP);
+    // Distances to cells are not followed here.
+    particles.free_grid = 0;
 
     (
         particles.x.par_chunks_mut(CHUNK),
@@ -400,14 +444,15 @@ pub fn brownian_step(
         .into_par_iter()
         .enumerate()
         .for_each(|(k, (xs, ys, zs, alive, ws, cs, lost))| {
-            let mut rng = chunk_rng(seed, MOTION_DOMAIN, entity0.wrapping_add(k as u64));
+            let (mut normals, _) =
+                chunk_generators(seed, MOTION_DOMAIN, entity0.wrapping_add(k as u64));
             for i in 0..xs.len() {
                 if !alive[i] {
                     continue;
                 }
                 let c = cs[i] as usize;
                 let mut pos = [xs[i] as f64, ys[i] as f64, zs[i] as f64];
-                displace(&mut pos, domain.dim, shift, sigma[c], &mut rng);
+                displace(&mut pos, domain.dim, shift, sigma[c], &mut normals);
                 match domain.apply(&mut pos) {
                     Fate::Inside => {
                         xs[i] = stored.store(0, pos[0]);
@@ -446,15 +491,12 @@ pub(crate) fn displace<R: Rng>(
     dim: usize,
     shift: [f64; 3],
     sigma: f64,
-    rng: &mut R,
+    normals: &mut R,
 ) {
-    let g0: f64 = rng.sample(StandardNormal);
-    let g1: f64 = rng.sample(StandardNormal);
-    pos[0] += shift[0] + sigma * g0;
-    pos[1] += shift[1] + sigma * g1;
-    if dim == 3 {
-        let g2: f64 = rng.sample(StandardNormal);
-        pos[2] += shift[2] + sigma * g2;
+    // One call site for the variates, so that the ziggurat is inlined.
+    for (a, p) in pos.iter_mut().enumerate().take(dim) {
+        let g: f64 = normals.sample(StandardNormal);
+        *p += shift[a] + sigma * g;
     }
 }
 
@@ -470,6 +512,7 @@ impl VesicleParticles {
                 self.class.len(),
                 self.birth.len(),
                 self.alive.len(),
+                self.free.len(),
             ]
             .iter()
             .all(|&l| l == n)

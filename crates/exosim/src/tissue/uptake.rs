@@ -9,12 +9,20 @@
 //! vesicle's weight goes to the cell, the particle dies) or bounced (the move
 //! is rejected and the vesicle stays where it was, the reflective rule of
 //! Andrews & Bray 2004). Cells are found through a uniform grid (cell list)
-//! that also knows, per bin, how far the nearest cell surface is, so that a
-//! vesicle far from every cell skips the search.
+//! that also knows, per bin, how far the nearest cell surface is.
+//!
+//! Most vesicles are far from every cell, and a step is short, so the search
+//! is skipped whenever it cannot find anything: each particle keeps a lower
+//! bound on its distance to the nearest cell surface (one byte, measured
+//! when it was last searched, or taken from its bin), lowered at each step
+//! by the step's length (triangle inequality). While the bound exceeds the
+//! step's length plus [`REACH_SIGMAS`] diffusion lengths, no contact is
+//! possible (the bridge probability is below e⁻⁴⁰ there). The bounds refer
+//! to one grid; a new grid (cells moved, divided or died) resets them.
 //!
 //! Parallel and reproducible: particles are processed in fixed chunks of
-//! [`CHUNK`], chunk `k` of step `s` drawing from its own generator
-//! ([`chunk_rng`] keyed by `(seed, UPTAKE_DOMAIN, s·2^20 + k)`). A chunk
+//! [`CHUNK`], chunk `k` of step `s` drawing from its own generators
+//! ([`chunk_generators`] keyed by `(seed, UPTAKE_DOMAIN, s·2^20 + k)`). A chunk
 //! decides contacts and affinity draws on its own and lists the uptakes it
 //! wants; capacity, which couples vesicles, is then settled in particle
 //! index order: a cell grants uptakes in that order while its capacity
@@ -23,28 +31,34 @@
 //! threads, and a cell of unlimited capacity costs nothing more than a
 //! comparison per uptake.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rand::RngExt;
+use rand_distr::StandardNormal;
+use rand_pcg::Pcg64Mcg;
 use rayon::prelude::*;
 
 use super::contact::{Sphere, bridge_crossing_probability};
 use super::domain::{Domain, Fate};
 use super::motion::{
-    BoundaryCounts, CHUNK, CHUNKS_PER_STEP, StoredBox, VesicleParticles, chunk_rng, displace,
+    BoundaryCounts, CHUNK, CHUNKS_PER_STEP, StoredBox, VesicleParticles, chunk_generators,
 };
 
 /// Stream domain of uptake steps.
 pub const UPTAKE_DOMAIN: u64 = u64::from_be_bytes(*b"tisuptak");
 
 /// How far beyond a cell's surface a path is checked, in units of the step's
-/// diffusion length σ = √(2DΔt), on top of the step's own length. A cell
-/// farther than that from the start is farther than 3σ from both ends, so
-/// its bridge probability exp(−2·g₀·g₁/σ²) is below e⁻¹⁸ ≈ 1.5e-8: far
-/// below any accuracy the contact rule claims, while the cells checked (and
-/// grid bins visited) grow with the cube of this reach.
-const REACH_SIGMAS: f64 = 3.0;
+/// diffusion length σ = √(2DΔt), on top of the step's own length. With both
+/// ends of the step beyond it, the bridge probability exp(−g₀g₁/(DΔt)) is
+/// below e^(−2·3²) = e⁻¹⁸ ≈ 1.5·10⁻⁸: far below any accuracy the contact
+/// rule claims, so such contacts are treated as not happening (no draw),
+/// while the cells checked (and grid bins visited) grow with the cube of
+/// this reach.
+pub const REACH_SIGMAS: f64 = 3.0;
 
-/// Bridge probabilities below this are treated as no contact, without a draw.
-const NEGLIGIBLE: f64 = 1e-30;
+/// Generation numbers of cell grids, so that particles know which grid their
+/// distance bounds refer to.
+static GRID_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// Most bins a [`CellGrid`] holds; a finer request is coarsened to fit.
 const MAX_BINS: usize = 1 << 22;
@@ -134,8 +148,11 @@ pub struct CellGrid {
     near_start: Vec<u32>,
     near_cells: Vec<u32>,
     /// Distance from each bin's box to the nearest cell surface, capped at
-    /// `bin` and rounded down.
+    /// two bins and rounded down.
     clearance: Vec<f32>,
+    /// Unit of the particles' one-byte distance bounds: two bins / 255.
+    quantum: f64,
+    generation: u64,
 }
 
 impl CellGrid {
@@ -184,7 +201,9 @@ impl CellGrid {
             centre_cells: Vec::new(),
             near_start: Vec::new(),
             near_cells: Vec::new(),
-            clearance: vec![bin as f32; n_bins],
+            clearance: vec![round_down(2.0 * bin); n_bins],
+            quantum: 2.0 * bin / 255.0,
+            generation: GRID_GENERATION.fetch_add(1, Ordering::Relaxed),
         };
 
         // Cells by the bin of their centre.
@@ -197,10 +216,11 @@ impl CellGrid {
         grid.centre_start = start;
         grid.centre_cells = list;
 
-        // Cells whose surface comes within `bin` of each bin's box.
+        // Cells whose surface comes within `bin` of each bin's box, and the
+        // nearest surface within two bins.
         let mut pairs = Vec::new();
         for (i, s) in cells.spheres.iter().enumerate() {
-            let reach = s.radius + bin;
+            let reach = s.radius + 2.0 * bin;
             let lo = grid.coords(std::array::from_fn(|a| s.centre[a] - reach));
             let hi = grid.coords(std::array::from_fn(|a| s.centre[a] + reach));
             for z in lo[2]..=hi[2] {
@@ -210,19 +230,19 @@ impl CellGrid {
                         // Distance from the centre to the bin's box; axes
                         // beyond the domain's dimension do not count.
                         let mut d2 = 0.0;
-                        for a in 0..dim {
-                            let b0 = grid.lower[a] + c[a] as f64 * bin;
+                        for (a, &k) in c.iter().enumerate().take(dim) {
+                            let b0 = grid.lower[a] + k as f64 * bin;
                             let gap = (b0 - s.centre[a]).max(s.centre[a] - (b0 + bin)).max(0.0);
                             d2 += gap * gap;
                         }
                         let gap = d2.sqrt() - s.radius;
+                        let b = grid.index(c);
                         if gap <= bin {
-                            let b = grid.index(c);
                             pairs.push((b, i as u32));
-                            let g = round_down(gap.max(0.0));
-                            if g < grid.clearance[b] {
-                                grid.clearance[b] = g;
-                            }
+                        }
+                        let g = round_down(gap.max(0.0));
+                        if g < grid.clearance[b] {
+                            grid.clearance[b] = g;
                         }
                     }
                 }
@@ -378,13 +398,17 @@ struct Kernel<'a> {
     sigma: Vec<f64>,
     /// `REACH_SIGMAS·sigma`, per class.
     pad: Vec<f64>,
+    /// Bridge probabilities below this count as no contact, without a draw.
+    negligible: f64,
     d_per_class: &'a [f64],
     dt: f64,
 }
 
 impl Kernel<'_> {
     /// The first cell (nearest surface first) that the path `start → end`
-    /// touched, for a step whose path plus padding spans `reach`.
+    /// touched, for a step whose path plus padding spans `reach`, and a
+    /// lower bound on the distance from `start` to every cell surface.
+    #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn contact<R: rand::Rng>(
         &self,
@@ -396,12 +420,15 @@ impl Kernel<'_> {
         rng: &mut R,
         near: &mut Vec<(f64, u32)>,
         wide: &mut Vec<u32>,
-    ) -> Option<usize> {
+    ) -> (Option<usize>, f64) {
         let grid = self.grid;
         let spheres = &self.cells.spheres;
         near.clear();
+        // Cells not listed for the bin are more than a bin away.
+        let mut nearest = grid.bin;
         let mut consider = |c: u32| {
             let gap = spheres[c as usize].distance(start) - spheres[c as usize].radius;
+            nearest = nearest.min(gap);
             if gap <= reach {
                 near.push((gap, c));
             }
@@ -417,6 +444,7 @@ impl Kernel<'_> {
             for &c in wide.iter() {
                 consider(c);
             }
+            nearest = 0.0;
         }
         if near.len() > 1 {
             near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -425,93 +453,217 @@ impl Kernel<'_> {
             let sphere = &spheres[c as usize];
             let r1 = sphere.distance(end);
             if r1 <= sphere.radius {
-                return Some(c as usize);
+                return (Some(c as usize), 0.0);
             }
             let p = bridge_crossing_probability(gap + sphere.radius, r1, sphere.radius, d, self.dt);
-            if p >= 1.0 || (p > NEGLIGIBLE && rng.random::<f64>() < p) {
-                return Some(c as usize);
+            if p >= 1.0 || (p > self.negligible && rng.random::<f64>() < p) {
+                return (Some(c as usize), 0.0);
             }
         }
-        None
+        (None, nearest)
     }
 
-    /// Moves the particles of chunk `k` of the step (see the module doc).
+    /// The step of particle `i` of a chunk when it may come near a cell or
+    /// leave the box: the cell search, contact, and the domain's faces.
     #[allow(clippy::too_many_arguments)]
-    fn run(
+    #[cold]
+    #[inline(never)]
+    fn careful_step(
         &self,
-        rng_key: (u64, u64),
+        i: usize,
         first: usize,
-        xs: &mut [f32],
-        ys: &mut [f32],
-        zs: &mut [f32],
-        alive: &mut [bool],
-        ws: &[f64],
-        cs: &[u32],
-    ) -> ChunkOutcome {
+        step: Step,
+        chunk: ChunkSlices,
+        out: &mut ChunkOutcome,
+        rng: &mut Pcg64Mcg,
+        (near, wide): (&mut Vec<(f64, u32)>, &mut Vec<u32>),
+    ) {
+        let ChunkSlices {
+            xs,
+            ys,
+            zs,
+            alive,
+            free,
+            ws,
+            ..
+        } = chunk;
+        let Step {
+            start,
+            end,
+            moved,
+            path,
+            pad,
+            mut clear,
+            class,
+        } = step;
+        let classes = self.sigma.len();
+        let grid = self.grid;
+        let hit = if clear >= path + pad {
+            None
+        } else {
+            let bin = grid.index(grid.coords(start));
+            clear = grid.clearance[bin] as f64;
+            if clear >= path + pad {
+                None
+            } else {
+                let d = self.d_per_class[class];
+                let length =
+                    (moved[0] * moved[0] + moved[1] * moved[1] + moved[2] * moved[2]).sqrt();
+                let (hit, nearest) =
+                    self.contact(start, end, bin, length + pad, d, rng, near, wide);
+                clear = nearest;
+                hit
+            }
+        };
+        if let Some(c) = hit {
+            let p = self.affinity.get(class, self.cells.kind[c] as usize);
+            if p >= 1.0 || (p > 0.0 && rng.random::<f64>() < p) {
+                out.wanted.push(((first + i) as u32, c as u32));
+            } else {
+                out.bounced[class] += 1;
+            }
+            // Taken up or bounced, the vesicle does not move this step.
+            free[i] = 0;
+            return;
+        }
+        let mut pos = end;
+        match self.domain.apply(&mut pos) {
+            Fate::Inside => {
+                xs[i] = self.stored.store(0, pos[0]);
+                ys[i] = self.stored.store(1, pos[1]);
+                zs[i] = self.stored.store(2, pos[2]);
+                // A mirrored position is no farther from the start, but a
+                // wrapped one may be: keep the bound only for plain moves.
+                free[i] = if pos == end {
+                    ((clear - path) / grid.quantum) as u8
+                } else {
+                    0
+                };
+            }
+            fate => {
+                xs[i] = pos[0] as f32;
+                ys[i] = pos[1] as f32;
+                zs[i] = pos[2] as f32;
+                alive[i] = false;
+                free[i] = 0;
+                let slot = if matches!(fate, Fate::Absorbed { .. }) {
+                    class
+                } else {
+                    classes + class
+                };
+                out.lost[slot] += ws[i];
+            }
+        }
+    }
+
+    /// Moves the particles of one chunk (see the module doc); `first` is the
+    /// index of its first particle.
+    fn run(&self, rng_key: (u64, u64), first: usize, chunk: ChunkSlices) -> ChunkOutcome {
+        let ChunkSlices {
+            xs,
+            ys,
+            zs,
+            alive,
+            free,
+            ws,
+            cs,
+        } = chunk;
         let classes = self.sigma.len();
         let mut out = ChunkOutcome {
             lost: vec![0.0; 2 * classes],
             bounced: vec![0; classes],
             wanted: Vec::new(),
         };
-        let mut rng = chunk_rng(rng_key.0, UPTAKE_DOMAIN, rng_key.1);
+        let (mut normals, mut rng) = chunk_generators(rng_key.0, UPTAKE_DOMAIN, rng_key.1);
         let (mut near, mut wide) = (Vec::new(), Vec::new());
         let grid = self.grid;
-        let dim = self.domain.dim;
+        let (quantum, per_quantum) = (grid.quantum, 1.0 / grid.quantum);
+        let three = self.domain.dim == 3;
+        let axes = if three { 3 } else { 2 };
+        let [sx, sy, sz] = self.shift;
+        let (lo, hi) = (self.domain.lower, self.domain.upper);
         for i in 0..xs.len() {
             if !alive[i] {
                 continue;
             }
             let class = cs[i] as usize;
-            let start = [xs[i] as f64, ys[i] as f64, zs[i] as f64];
-            let mut end = start;
-            displace(&mut end, dim, self.shift, self.sigma[class], &mut rng);
-            let moved2 = (end[0] - start[0]).powi(2)
-                + (end[1] - start[1]).powi(2)
-                + (end[2] - start[2]).powi(2);
+            let sigma = self.sigma[class];
+            // The move, as in `displace` (one normal per used axis, in order).
+            let (x0, y0, z0) = (xs[i] as f64, ys[i] as f64, zs[i] as f64);
+            // One call site for the variates, so that the ziggurat is inlined.
+            let mut g = [0.0f64; 3];
+            for v in g.iter_mut().take(axes) {
+                *v = normals.sample(StandardNormal);
+            }
+            let dx = sx + sigma * g[0];
+            let dy = sy + sigma * g[1];
+            let dz = if three { sz + sigma * g[2] } else { 0.0 };
+            let (x1, y1) = (x0 + dx, y0 + dy);
+            let z1 = if three { z0 + dz } else { z0 };
+            // The step's length, bounded from above without a square root.
+            let path = dx.abs() + dy.abs() + dz.abs();
             let pad = self.pad[class];
-            let bin = grid.index(grid.coords(start));
-            // Far from every cell: no contact can happen on this path.
-            let free = grid.clearance[bin] as f64 - pad;
-            let hit = if free >= 0.0 && moved2 <= free * free {
-                None
-            } else {
-                let d = self.d_per_class[class];
-                let reach = moved2.sqrt() + pad;
-                self.contact(start, end, bin, reach, d, &mut rng, &mut near, &mut wide)
-            };
-            if let Some(c) = hit {
-                let p = self.affinity.get(class, self.cells.kind[c] as usize);
-                if p >= 1.0 || (p > 0.0 && rng.random::<f64>() < p) {
-                    out.wanted.push(((first + i) as u32, c as u32));
-                } else {
-                    out.bounced[class] += 1;
-                }
-                // Taken up or bounced, the vesicle does not move this step.
+            let clear = free[i] as f64 * quantum;
+            // The common case: far from every cell and inside the box.
+            if clear >= path + pad
+                && x1 >= lo[0]
+                && x1 <= hi[0]
+                && y1 >= lo[1]
+                && y1 <= hi[1]
+                && (!three || (z1 >= lo[2] && z1 <= hi[2]))
+            {
+                xs[i] = self.stored.store(0, x1);
+                ys[i] = self.stored.store(1, y1);
+                zs[i] = self.stored.store(2, z1);
+                // `as u8` saturates: negative bounds become 0.
+                free[i] = ((clear - path) * per_quantum) as u8;
                 continue;
             }
-            match self.domain.apply(&mut end) {
-                Fate::Inside => {
-                    xs[i] = self.stored.store(0, end[0]);
-                    ys[i] = self.stored.store(1, end[1]);
-                    zs[i] = self.stored.store(2, end[2]);
-                }
-                fate => {
-                    xs[i] = end[0] as f32;
-                    ys[i] = end[1] as f32;
-                    zs[i] = end[2] as f32;
-                    alive[i] = false;
-                    let slot = if matches!(fate, Fate::Absorbed { .. }) {
-                        class
-                    } else {
-                        classes + class
-                    };
-                    out.lost[slot] += ws[i];
-                }
-            }
+            let step = Step {
+                start: [x0, y0, z0],
+                end: [x1, y1, z1],
+                moved: [dx, dy, dz],
+                path,
+                pad,
+                clear,
+                class,
+            };
+            let slices = ChunkSlices {
+                xs: &mut *xs,
+                ys: &mut *ys,
+                zs: &mut *zs,
+                alive: &mut *alive,
+                free: &mut *free,
+                ws,
+                cs,
+            };
+            let scratch = (&mut near, &mut wide);
+            self.careful_step(i, first, step, slices, &mut out, &mut rng, scratch);
         }
         out
     }
+}
+
+/// One particle's move, as the careful path needs it.
+struct Step {
+    start: [f64; 3],
+    end: [f64; 3],
+    moved: [f64; 3],
+    path: f64,
+    pad: f64,
+    clear: f64,
+    class: usize,
+}
+
+/// The per-particle arrays of one chunk.
+struct ChunkSlices<'a> {
+    xs: &'a mut [f32],
+    ys: &'a mut [f32],
+    zs: &'a mut [f32],
+    alive: &'a mut [bool],
+    free: &'a mut [u8],
+    ws: &'a [f64],
+    cs: &'a [u32],
 }
 
 /// One step of motion with uptake by `cells` (see the module doc). Vesicles
@@ -567,24 +719,39 @@ pub fn step_with_uptake(
         stored: StoredBox::new(domain),
         shift: std::array::from_fn(|a| drift[a] * dt),
         pad: sigma.iter().map(|s| REACH_SIGMAS * s).collect(),
+        negligible: (-2.0 * REACH_SIGMAS * REACH_SIGMAS).exp(),
         sigma,
         d_per_class,
         dt,
     };
     let entity0 = step.wrapping_mul(CHUNKS_PER_STEP);
+    if particles.free_grid != grid.generation {
+        particles.free.fill(0);
+        particles.free_grid = grid.generation;
+    }
     let outcomes: Vec<ChunkOutcome> = (
         particles.x.par_chunks_mut(CHUNK),
         particles.y.par_chunks_mut(CHUNK),
         particles.z.par_chunks_mut(CHUNK),
         particles.alive.par_chunks_mut(CHUNK),
+        particles.free.par_chunks_mut(CHUNK),
         particles.weight.par_chunks(CHUNK),
         particles.class.par_chunks(CHUNK),
     )
         .into_par_iter()
         .enumerate()
-        .map(|(k, (xs, ys, zs, alive, ws, cs))| {
+        .map(|(k, (xs, ys, zs, alive, free, ws, cs))| {
             let key = (seed, entity0.wrapping_add(k as u64));
-            kernel.run(key, k * CHUNK, xs, ys, zs, alive, ws, cs)
+            let chunk = ChunkSlices {
+                xs,
+                ys,
+                zs,
+                alive,
+                free,
+                ws,
+                cs,
+            };
+            kernel.run(key, k * CHUNK, chunk)
         })
         .collect();
 
