@@ -48,10 +48,12 @@ fn main() {
         arm.name
     );
     println!(
-        "  {} states, {} output times, 48 h simulated, {} BDF steps",
+        "  {} states, {} output times, 48 h simulated, {} BDF steps, {} LU factorisations, {} Newton iterations",
         model.network.len(),
         study.output_times.len(),
-        reference.steps
+        reference.steps,
+        reference.factorisations,
+        reference.newton_iterations
     );
     println!(
         "  exosim (diffsol BDF, 1 thread): {:>10.1} individuals/s ({:.3} ms each, {runs} runs)",
