@@ -247,14 +247,19 @@ mod tests {
     /// A matrix that needs row exchanges (zero leading entry) and is far from
     /// diagonal dominance.
     fn sample(n: usize) -> Vec<f64> {
-        let mut a = vec![0.0; n * n];
-        for j in 0..n {
-            for i in 0..n {
-                let x = ((i * 7 + j * 13 + 3) % 11) as f64 - 5.0;
-                a[j * n + i] = if i == j { x + 0.5 } else { x / (1.0 + i as f64) };
-            }
+        // A linear congruential sequence in [-1, 1): no structure to help.
+        let mut state = 12345_u64;
+        let mut a: Vec<f64> = (0..n * n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (state >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+            })
+            .collect();
+        if n > 1 {
+            a[0] = 0.0;
         }
-        a[0] = 0.0;
         a
     }
 
