@@ -127,24 +127,30 @@ impl DenseLu {
 
     /// Solves `A x = b` in place.
     fn solve_slice(&self, b: &mut [f64]) {
-        let n = self.n;
         if self.exchanged {
             for (k, &p) in self.pivots.iter().enumerate() {
                 b.swap(k, p);
             }
         }
-        // L y = P b, unit lower triangular.
-        for k in 0..n {
+        // L y = P b, unit lower triangular. Columns are consecutive runs of
+        // the entry lists, taken off the front one after the other.
+        let mut entries = &self.l_entries[..];
+        for (k, w) in self.lower.windows(2).enumerate() {
+            let (column, rest) = entries.split_at(w[1] - w[0]);
+            entries = rest;
             let y = b[k];
-            for &(i, l) in &self.l_entries[self.lower[k]..self.lower[k + 1]] {
+            for &(i, l) in column {
                 b[i] -= l * y;
             }
         }
-        // U x = y.
-        for k in (0..n).rev() {
+        // U x = y, from the last column back.
+        let mut entries = &self.u_entries[..];
+        for (k, w) in self.upper.windows(2).enumerate().rev() {
+            let (rest, column) = entries.split_at(entries.len() - (w[1] - w[0]));
+            entries = rest;
             let x = b[k] * self.inv_diag[k];
             b[k] = x;
-            for &(i, u) in &self.u_entries[self.upper[k]..self.upper[k + 1]] {
+            for &(i, u) in column {
                 b[i] -= u * x;
             }
         }
@@ -171,7 +177,9 @@ impl DenseLu {
 
     fn checked_slice<'a>(&self, b: &'a mut NalgebraVec) -> Result<&'a mut [f64], LaError> {
         if self.matrix.is_none() {
-            return Err(LaError::Other("the LU is used before its matrix is set".into()));
+            return Err(LaError::Other(
+                "the LU is used before its matrix is set".into(),
+            ));
         }
         if self.singular {
             return Err(LaError::Other("singular Newton matrix".into()));
@@ -294,8 +302,16 @@ mod tests {
             for i in 0..n {
                 let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
                 let atx: f64 = (0..n).map(|j| a[i * n + j] * xt[j]).sum();
-                assert!((ax - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()), "n={n}: {ax} vs {}", b[i]);
-                assert!((atx - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()), "n={n}: {atx} vs {}", b[i]);
+                assert!(
+                    (ax - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
+                    "n={n}: {ax} vs {}",
+                    b[i]
+                );
+                assert!(
+                    (atx - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
+                    "n={n}: {atx} vs {}",
+                    b[i]
+                );
             }
         }
     }

@@ -13,7 +13,9 @@
 //! `diffsol`, in segments between dosing events: a bolus changes the state,
 //! an infusion or a source switches an input on or off.
 
-use diffsol::{NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector, VectorCommon};
+use diffsol::{
+    NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector, VectorCommon,
+};
 use serde::Serialize;
 
 /// First-order transfer `from → to` at `rate` (1/s).
