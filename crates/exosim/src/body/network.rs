@@ -13,7 +13,9 @@
 //! `diffsol`, in segments between dosing events: a bolus changes the state,
 //! an infusion or a source switches an input on or off.
 
-use diffsol::{NalgebraLU, NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector};
+use diffsol::{
+    NalgebraMat, OdeBuilder, OdeSolverMethod, OdeSolverStopReason, Vector, VectorCommon,
+};
 use serde::Serialize;
 
 /// First-order transfer `from → to` at `rate` (1/s).
@@ -208,6 +210,10 @@ pub struct Trajectory {
     pub states: Vec<Vec<f64>>,
     /// Accepted BDF steps, summed over segments.
     pub steps: usize,
+    /// Jacobian evaluations and LU factorisations, summed over segments.
+    pub factorisations: usize,
+    /// Newton iterations (one linear solve each), summed over segments.
+    pub newton_iterations: usize,
 }
 
 /// Integrates `net` from the zero state at t = 0 through `events`, recording
@@ -230,6 +236,8 @@ pub fn simulate(
         times: Vec::with_capacity(output_times.len()),
         states: Vec::with_capacity(output_times.len()),
         steps: 0,
+        factorisations: 0,
+        newton_iterations: 0,
     };
     let mut next_out = 0;
     let mut next_event = 0;
@@ -293,7 +301,7 @@ pub fn simulate(
 }
 
 type M = NalgebraMat<f64>;
-type LS = NalgebraLU<f64>;
+type LS = super::dense_lu::DenseLu;
 
 /// Integrates one segment without events from `t0` to `t1`, recording
 /// outputs strictly inside it; returns the state at `t1`.
@@ -341,12 +349,14 @@ fn integrate_segment(
     // interpolant it conserves vesicles exactly (the derivatives sum to the
     // input rate and to zero), so the mass balance closes at every output
     // time, and it is sixth-order accurate.
-    let mut start = Knot::new(t0, y0.to_vec());
+    let mut start = Knot::new(n);
+    let mut end = Knot::new(n);
+    start.set(t0, y0);
     loop {
         let reason = solver.step().map_err(|e| fail(solver.state().t, e))?;
         out.steps += 1;
         let now = solver.state().t;
-        let mut end = Knot::new(now, solver.state().y.clone_as_vec());
+        end.set(now, solver.state().y.inner().as_slice());
         while *next_out < output_times.len()
             && output_times[*next_out] < t1
             && output_times[*next_out] <= now
@@ -363,34 +373,47 @@ fn integrate_segment(
         }
         std::mem::swap(&mut start, &mut end);
     }
+    let stats = solver.get_statistics();
+    out.factorisations += stats.number_of_linear_solver_setups;
+    out.newton_iterations += stats.number_of_nonlinear_solver_iterations;
     Ok(solver.state().y.clone_as_vec())
 }
 
 /// A step end: time, state, and (computed on demand) the first and second
-/// time derivatives of the state.
+/// time derivatives of the state. Two knots per segment are reused step
+/// after step, so stepping allocates nothing.
 struct Knot {
     t: f64,
     y: Vec<f64>,
-    derivatives: Option<(Vec<f64>, Vec<f64>)>,
+    dy: Vec<f64>,
+    ddy: Vec<f64>,
+    /// `dy` and `ddy` belong to the current `y`.
+    has_derivatives: bool,
 }
 
 impl Knot {
-    fn new(t: f64, y: Vec<f64>) -> Self {
+    fn new(n: usize) -> Self {
         Knot {
-            t,
-            y,
-            derivatives: None,
+            t: 0.0,
+            y: vec![0.0; n],
+            dy: vec![0.0; n],
+            ddy: vec![0.0; n],
+            has_derivatives: false,
         }
+    }
+
+    fn set(&mut self, t: f64, y: &[f64]) {
+        self.t = t;
+        self.y.copy_from_slice(y);
+        self.has_derivatives = false;
     }
 
     /// y' = f(y) + u and y'' = J(y) y' (the inputs are constant in a segment).
     fn derivatives(&mut self, net: &Network, inputs: &[f64]) {
-        if self.derivatives.is_none() {
-            let mut dy = vec![0.0; self.y.len()];
-            net.rhs(&self.y, inputs, &mut dy);
-            let mut ddy = vec![0.0; self.y.len()];
-            net.jac_mul(&self.y, &dy, &mut ddy);
-            self.derivatives = Some((dy, ddy));
+        if !self.has_derivatives {
+            net.rhs(&self.y, inputs, &mut self.dy);
+            net.jac_mul(&self.y, &self.dy, &mut self.ddy);
+            self.has_derivatives = true;
         }
     }
 }
@@ -410,22 +433,15 @@ fn hermite(a: &Knot, b: &Knot, t: f64) -> Vec<f64> {
     let h3 = 10.0 * s3 - 15.0 * s4 + 6.0 * s5;
     let h4 = -4.0 * s3 + 7.0 * s4 - 3.0 * s5;
     let h5 = 0.5 * (s3 - 2.0 * s4 + s5);
-    let (da, dda) = a
-        .derivatives
-        .as_ref()
-        .expect("derivatives are computed before interpolating");
-    let (db, ddb) = b
-        .derivatives
-        .as_ref()
-        .expect("derivatives are computed before interpolating");
-    (0..a.y.len())
-        .map(|i| {
-            a.y[i] * h0
-                + h * da[i] * h1
-                + h * h * dda[i] * h2
-                + b.y[i] * h3
-                + h * db[i] * h4
-                + h * h * ddb[i] * h5
+    debug_assert!(a.has_derivatives && b.has_derivatives);
+    let (h1, h4) = (h * h1, h * h4);
+    let (h2, h5) = (h * h * h2, h * h * h5);
+    let start = a.y.iter().zip(&a.dy).zip(&a.ddy);
+    let end = b.y.iter().zip(&b.dy).zip(&b.ddy);
+    start
+        .zip(end)
+        .map(|(((ya, da), dda), ((yb, db), ddb))| {
+            ya * h0 + da * h1 + dda * h2 + yb * h3 + db * h4 + ddb * h5
         })
         .collect()
 }
