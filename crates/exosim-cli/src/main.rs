@@ -386,11 +386,17 @@ fn print_tissue(study: &Study, result: &RunResult) {
             .map(|(t, s)| format!("{t} {:.1} ± {:.1}", s.mean, s.sd))
             .collect();
         let kills: f64 = v.kills.values().map(|s| s.mean).sum();
+        let states: Vec<String> = v
+            .final_state
+            .iter()
+            .map(|(k, s)| format!("{k} {:.3} ± {:.3}", s.mean, s.sd))
+            .collect();
         println!(
-            "  {:<24} {}; contact kills {:.1}",
+            "  {:<24} {}; contact kills {:.1}; {}",
             v.name,
             cells.join(", "),
-            kills
+            kills,
+            states.join(", ")
         );
     }
     println!(

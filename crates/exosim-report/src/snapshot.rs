@@ -77,12 +77,18 @@ pub fn read_frame(
     vesicles: Option<&Path>,
     number: u64,
 ) -> Result<Frame, ReportError> {
-    let t = LongTable::read(cells)?;
+    // A frame may rightly hold no cells (all died) or no vesicles (none
+    // released yet); the headers must still be complete.
+    let t = LongTable::read_maybe_empty(cells)?;
     let [time, kind, x, y, r] = ["time_s", "type", "x_m", "y_m", "radius_m"].map(|c| t.require(c));
     let (time, kind, x, y, r) = (time?, kind?, x?, y?, r?);
     let mut frame = Frame {
         number,
-        time_s: t.number(0, time)?,
+        time_s: if t.is_empty() {
+            f64::NAN
+        } else {
+            t.number(0, time)?
+        },
         cells: Vec::with_capacity(t.len()),
         vesicles: Vec::new(),
     };
@@ -95,9 +101,12 @@ pub fn read_frame(
         });
     }
     if let Some(path) = vesicles {
-        let v = LongTable::read(path)?;
+        let v = LongTable::read_maybe_empty(path)?;
         let [class, x, y] = ["class", "x_m", "y_m"].map(|c| v.require(c));
         let (class, x, y) = (class?, x?, y?);
+        if frame.time_s.is_nan() && !v.is_empty() {
+            frame.time_s = v.number(0, v.require("time_s")?)?;
+        }
         for i in 0..v.len() {
             frame.vesicles.push(Vesicle {
                 class: v.text(i, class).to_string(),

@@ -34,8 +34,20 @@ pub struct LongTable {
 }
 
 impl LongTable {
-    /// Reads `path`; every row must have as many fields as the header.
+    /// Reads `path`; every row must have as many fields as the header, and
+    /// there must be at least one row.
     pub fn read(path: &Path) -> Result<Self, ReportError> {
+        Self::read_inner(path, false)
+    }
+
+    /// Like [`LongTable::read`], for tables that may rightly hold no rows: a
+    /// tissue snapshot before any vesicle is released, or after every cell
+    /// of a type died. The header must still be there and complete.
+    pub fn read_maybe_empty(path: &Path) -> Result<Self, ReportError> {
+        Self::read_inner(path, true)
+    }
+
+    fn read_inner(path: &Path, allow_empty: bool) -> Result<Self, ReportError> {
         let file = std::fs::File::open(path).map_err(|source| {
             ReportError::Output(output::OutputError::Io {
                 path: path.to_path_buf(),
@@ -77,7 +89,7 @@ impl LongTable {
             }
             rows.push((line, record.iter().map(str::to_string).collect()));
         }
-        if rows.is_empty() {
+        if rows.is_empty() && !allow_empty {
             return Err(ReportError::invalid(
                 path,
                 "no data rows (file truncated after its header?)",
@@ -95,7 +107,7 @@ impl LongTable {
         self.rows.len()
     }
 
-    /// Whether the table has no data rows (never, once read: [`LongTable::read`] refuses that).
+    /// Whether the table has no data rows (never from [`LongTable::read`]).
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

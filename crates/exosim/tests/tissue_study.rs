@@ -386,3 +386,103 @@ fn snapshots_are_written_as_csv_and_vtk() {
     assert_eq!(ves_csv.lines().count(), 1 + frame.vesicle_class.len());
     assert!(frame.vesicle_class.len() > 10);
 }
+
+/// ParaView-readable snapshots: every non-empty `.vtu` frame reads back with
+/// Python's meshio (an independent VTK XML reader) with the points and point
+/// data written. `.ci/run` installs meshio and sets EXOSIM_REQUIRE_MESHIO=1;
+/// elsewhere the check runs when meshio is importable.
+#[test]
+fn snapshots_read_back_with_meshio() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import meshio"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var("EXOSIM_REQUIRE_MESHIO").is_err(),
+            "meshio is required (EXOSIM_REQUIRE_MESHIO is set) but cannot be imported"
+        );
+        eprintln!("SKIPPED: python3 with meshio not found; `pip install meshio` to run this check");
+        return;
+    }
+    let (s, runs) = runs(SMALL);
+    let model = s.tissue.as_ref().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    study::write(dir.path(), model, &runs).unwrap();
+    let snap = dir.path().join("tissue_snapshots").join("base");
+    let frame = &runs[0].record.frames[2];
+    let script = format!(
+        "import meshio\n\
+         c = meshio.read({cells:?})\n\
+         assert c.points.shape == ({nc}, 3), c.points.shape\n\
+         assert set(c.point_data) >= {{'type', 'radius_m', 'viability', 'cytotoxicity'}}, c.point_data.keys()\n\
+         v = meshio.read({ves:?})\n\
+         assert v.points.shape == ({nv}, 3), v.points.shape\n\
+         assert abs(v.points[0][0] - {x0}) <= 1e-12\n\
+         print('ok')\n",
+        cells = snap.join("cells_0002.vtu").display().to_string(),
+        ves = snap.join("vesicles_0002.vtu").display().to_string(),
+        nc = frame.cell_kind.len(),
+        nv = frame.vesicle_class.len(),
+        x0 = frame.vesicle_pos[0][0],
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A wrong name in the tissue section is an error at its line and key with
+/// a "did you mean"; so is a bad CSV of cell positions.
+#[test]
+fn wrong_names_and_bad_csv_get_located_errors() {
+    let text = SMALL.replace(
+        "cell_type = \"killer\"\ncargo",
+        "cell_type = \"kiler\"\ncargo",
+    );
+    let e = parse_study(&text, "small.toml").unwrap_err();
+    assert_eq!(e.key, "tissue.rules[0].cell_type", "{e}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("`killer`"),
+        "{e:?}"
+    );
+    let line = text.lines().position(|l| l.contains("\"kiler\"")).unwrap() + 1;
+    assert_eq!(e.line, line);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cells.csv"),
+        "type,x_um,y_um,z_um\ntumour,10,10,10\ntumor,20,20,20\n",
+    )
+    .unwrap();
+    let study = dir.path().join("study.toml");
+    let text = SMALL.replace(
+        "shape = \"random\"\ncell_type = \"killer\"\ncount = 15",
+        "shape = \"csv\"\nfile = \"cells.csv\"",
+    );
+    std::fs::write(&study, &text).unwrap();
+    let e = exosim::scenario::load_study(&study).unwrap_err();
+    assert_eq!(e.key, "tissue.placements[1].file", "{e}");
+    assert!(e.message.contains("line 3, column 1"), "{e}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("`tumour`"),
+        "{e:?}"
+    );
+    // The right file places its cells.
+    std::fs::write(
+        dir.path().join("cells.csv"),
+        "type,x_um,y_um,z_um\ntumour,10,10,10\nkiller,20,20,20\n",
+    )
+    .unwrap();
+    let s = exosim::scenario::load_study(&study).unwrap();
+    assert!(matches!(
+        &s.tissue.unwrap().placements[1],
+        exosim::tissue::model::Placement::Listed { cells } if cells.len() == 2
+    ));
+}

@@ -193,7 +193,9 @@ impl<'m> TissueRun<'m> {
         self.bodies = self.cells.bodies(self.model);
         let d_max = self.bin_diffusion.iter().copied().fold(0.0, f64::max);
         let sigma = (2.0 * d_max * self.model.dt).sqrt();
-        let bin = (2.0 * largest_radius(self.model)).max(5.0 * sigma).max(1e-9);
+        let bin = (2.0 * largest_radius(self.model))
+            .max(5.0 * sigma)
+            .max(1e-9);
         self.grid = CellGrid::build(&self.bodies, &self.model.domain, bin);
     }
 

@@ -17,7 +17,7 @@
 //! when it was last searched, or taken from its bin), lowered at each step
 //! by the step's length (triangle inequality). While the bound exceeds the
 //! step's length plus [`REACH_SIGMAS`] diffusion lengths, no contact is
-//! possible (the bridge probability is below e⁻⁴⁰ there). The bounds refer
+//! possible (the bridge probability is below e⁻¹⁸ there). The bounds refer
 //! to one grid; a new grid (cells moved, divided or died) resets them.
 //!
 //! Parallel and reproducible: particles are processed in fixed chunks of
