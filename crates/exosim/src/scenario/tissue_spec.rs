@@ -426,7 +426,7 @@ impl R<'_, '_> {
         Err(self.loc.error(p, msg, hint))
     }
 
-    fn name_in<'n>(&self, p: &KeyPath, name: &str, names: &'n [String], what: &str) -> Res<usize> {
+    fn name_in(&self, p: &KeyPath, name: &str, names: &[String], what: &str) -> Res<usize> {
         if let Some(i) = names.iter().position(|n| n == name) {
             return Ok(i);
         }
@@ -1109,8 +1109,8 @@ pub fn resolve_tissue(
                     Some(c) => r.point(&p.key("centre"), c, &domain)?,
                     None => {
                         let mut c = [0.0; 3];
-                        for a in 0..dim {
-                            c[a] = 0.5 * domain.upper[a];
+                        for (a, x) in c.iter_mut().enumerate().take(dim) {
+                            *x = 0.5 * domain.upper[a];
                         }
                         c
                     }

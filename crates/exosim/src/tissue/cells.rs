@@ -125,8 +125,8 @@ impl CellPopulation {
     /// Removes the cells for which `dead` is true, keeping the order of the rest.
     pub fn remove(&mut self, dead: &[bool]) {
         let mut w = 0;
-        for r in 0..self.len() {
-            if dead[r] {
+        for (r, &gone) in dead.iter().enumerate().take(self.len()) {
+            if gone {
                 continue;
             }
             if w != r {
@@ -392,13 +392,12 @@ pub fn random_direction(rng: &mut Stream, dim: usize) -> [f64; 3] {
 /// Keeps a cell centre inside the box: wrapped on periodic axes, clamped
 /// elsewhere (cells do not leave through faces, whatever vesicles do).
 pub fn confine(domain: &Domain, p: &mut [f64; 3]) {
-    for a in 0..domain.dim {
+    for (a, x) in p.iter_mut().enumerate().take(domain.dim) {
         let (lo, hi) = (domain.lower[a], domain.upper[a]);
         if domain.faces[a][0] == Boundary::Periodic {
-            let l = hi - lo;
-            p[a] = lo + (p[a] - lo).rem_euclid(l);
+            *x = lo + (*x - lo).rem_euclid(hi - lo);
         } else {
-            p[a] = p[a].clamp(lo, hi);
+            *x = x.clamp(lo, hi);
         }
     }
 }

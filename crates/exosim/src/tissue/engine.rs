@@ -561,7 +561,7 @@ impl<'m> TissueRun<'m> {
         self.secrete();
         self.transport();
         self.degrade();
-        if (self.step + 1) % self.model.cell_every == 0 {
+        if (self.step + 1).is_multiple_of(self.model.cell_every) {
             self.respond();
             self.life_and_death();
         }
@@ -635,7 +635,7 @@ impl<'m> TissueRun<'m> {
                 break;
             }
             self.advance(&variant.name)?;
-            if self.step % 64 == 0 {
+            if self.step.is_multiple_of(64) {
                 progress(self.step as f64 / steps as f64);
             }
         }
