@@ -6,8 +6,6 @@
 //! and held cargo use a fixed stride (the most state variables of any type,
 //! the number of molecules), so one cell's values are one slice.
 
-use std::f64::consts::PI;
-
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -399,14 +397,5 @@ pub fn confine(domain: &Domain, p: &mut [f64; 3]) {
         } else {
             *x = x.clamp(lo, hi);
         }
-    }
-}
-
-/// Volume of a ball of `radius` in `dim` dimensions (area of a disc in 2-D).
-pub fn ball_measure(dim: usize, radius: f64) -> f64 {
-    if dim == 2 {
-        PI * radius * radius
-    } else {
-        4.0 / 3.0 * PI * radius.powi(3)
     }
 }

@@ -376,14 +376,14 @@ impl<'m> TissueRun<'m> {
         for &(p, c) in &events {
             let (p, c) = (p as usize, c as usize);
             let kind = self.cells.kind[c] as usize;
-            let cargo: Vec<f64> = self.particles.cargo(p).iter().map(|&x| x as f64).collect();
-            for (m, copies) in cargo.iter().enumerate() {
-                self.cells.held_of_mut(c)[m] += copies;
+            let cargo = self.particles.cargo(p);
+            for (h, &copies) in self.cells.held_of_mut(c).iter_mut().zip(cargo) {
+                *h += copies as f64;
             }
             for (rule, on) in model.rules.iter().zip(&self.rules_on) {
                 if *on && rule.trigger == Trigger::Received && rule.cell_type == kind {
                     let s = &mut self.cells.state_of_mut(c)[rule.state];
-                    *s += rule.change * cargo[rule.molecule];
+                    *s += rule.change * cargo[rule.molecule] as f64;
                 }
             }
             self.clamp_state(c);
