@@ -225,19 +225,7 @@ impl RunDir {
         sec.end_row();
         if let Some(t) = self.tissue.as_ref().filter(|t| !t.figures.is_empty()) {
             sec.heading("Tissue");
-            let rows: Vec<Vec<String>> = t
-                .figures
-                .iter()
-                .take(12)
-                .map(|(k, v)| vec![k.clone(), v.clone()])
-                .collect();
-            sec.table(&["figure", "value"], &rows);
-            if t.figures.len() > 12 {
-                sec.para(&format!(
-                    "{} more in the Tissue section.",
-                    t.figures.len() - 12
-                ));
-            }
+            t.comparison_table(&mut sec);
         }
         sec
     }

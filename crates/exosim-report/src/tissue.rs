@@ -227,6 +227,66 @@ pub struct TissueOutputs {
     pub snapshots: Vec<VariantSnapshots>,
     /// Scalars of `summary.json`'s `tissue` object, flattened.
     pub figures: Vec<(String, String)>,
+    /// One row per variant comparing them (header first), from
+    /// `summary.json`'s `tissue.variants`; empty when absent.
+    pub comparison: Vec<Vec<String>>,
+}
+
+/// Per variant: final cells and fold change per type, contact kills, final
+/// mean states, each as `mean ± sd` over replicates — the table a reader
+/// compares variants with.
+fn comparison(tissue: &Value) -> Vec<Vec<String>> {
+    let Some(variants) = tissue.get("variants").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let spread = |v: &Value| match (
+        v.get("mean").and_then(Value::as_f64),
+        v.get("sd").and_then(Value::as_f64),
+    ) {
+        (Some(m), Some(sd)) => format!("{} ± {}", num(m), num(sd)),
+        _ => String::new(),
+    };
+    let groups = [
+        ("final_cells", "cells"),
+        ("fold_change", "fold"),
+        ("kills", "killed"),
+        ("final_state", ""),
+    ];
+    let mut header = vec!["variant".to_string()];
+    let mut keys: Vec<(&str, String)> = Vec::new();
+    if let Some(first) = variants.first() {
+        for (group, label) in groups {
+            if let Some(obj) = first.get(group).and_then(Value::as_object) {
+                for k in obj.keys() {
+                    header.push(if label.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{label} {k}")
+                    });
+                    keys.push((group, k.clone()));
+                }
+            }
+        }
+    }
+    let mut rows = vec![header];
+    for v in variants {
+        let mut row = vec![
+            v.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        ];
+        for (group, k) in &keys {
+            row.push(
+                v.get(*group)
+                    .and_then(|g| g.get(k))
+                    .map(spread)
+                    .unwrap_or_default(),
+            );
+        }
+        rows.push(row);
+    }
+    rows
 }
 
 fn frame_number(name: &str, prefix: &str) -> Option<u64> {
@@ -304,8 +364,10 @@ impl TissueOutputs {
             }
         }
         let mut figures = Vec::new();
+        let mut table = Vec::new();
         if let Some(t) = summary.get("tissue") {
             flatten("", t, &mut figures);
+            table = comparison(t);
         }
         if series.is_none() && snapshots.is_empty() && figures.is_empty() {
             return Ok(None);
@@ -314,7 +376,25 @@ impl TissueOutputs {
             series,
             snapshots,
             figures,
+            comparison: table,
         }))
+    }
+
+    /// The variant comparison (mean ± sd over replicates), or the first
+    /// flattened figures when `summary.json` holds no variants.
+    pub fn comparison_table(&self, sec: &mut Section) {
+        if let Some((header, rows)) = self.comparison.split_first() {
+            let header: Vec<&str> = header.iter().map(String::as_str).collect();
+            sec.table(&header, rows);
+            sec.para("Each value is the mean ± standard deviation over replicates.");
+        } else {
+            let rows: Vec<Vec<String>> = self
+                .figures
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .collect();
+            sec.table(&["figure", "value"], &rows);
+        }
     }
 
     /// The tissue section.
@@ -322,12 +402,16 @@ impl TissueOutputs {
         let mut sec = Section::new("tissue", "Tissue");
         if !self.figures.is_empty() {
             sec.heading("Key figures");
-            let rows: Vec<Vec<String>> = self
+            self.comparison_table(&mut sec);
+            let all: String = self
                 .figures
                 .iter()
-                .map(|(k, v)| vec![k.clone(), v.clone()])
+                .map(|(k, v)| format!("{k} = {v}\n"))
                 .collect();
-            sec.table(&["figure", "value"], &rows);
+            sec.details(
+                &format!("All {} tissue figures of summary.json", self.figures.len()),
+                &all,
+            );
         }
         if let Some(series) = &self.series {
             for variant in series.variants() {
@@ -404,4 +488,31 @@ fn legend_html(p: &snapshot::Palette, frame: &Frame) -> String {
     }
     out.push_str("</div>\n");
     out
+}
+
+#[cfg(test)]
+mod comparison_tests {
+    use super::*;
+
+    #[test]
+    fn one_row_per_variant_with_mean_and_spread() {
+        let t: Value = serde_json::json!({
+            "variants": [
+                {"name": "a", "final_cells": {"tumour": {"mean": 10.0, "sd": 1.5}},
+                 "final_state": {"nk.cytotoxicity": {"mean": 0.5, "sd": 0.0}}},
+                {"name": "b", "final_cells": {"tumour": {"mean": 20.0, "sd": 2.0}},
+                 "final_state": {"nk.cytotoxicity": {"mean": 1.0, "sd": 0.0}}}
+            ]
+        });
+        let rows = comparison(&t);
+        assert_eq!(rows[0], ["variant", "cells tumour", "nk.cytotoxicity"]);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[2][0], "b");
+        assert!(
+            rows[1][1].contains("10") && rows[1][1].contains("± 1.5"),
+            "{:?}",
+            rows[1]
+        );
+        assert!(comparison(&serde_json::json!({"replicates": 3})).is_empty());
+    }
 }
