@@ -23,7 +23,7 @@
 //! in cell order, so results do not depend on the number of threads.
 
 use rand::RngExt;
-use rand_distr::{Distribution, Gamma, Poisson};
+use rand_distr::{Distribution, Gamma};
 
 use super::cells::{CellPopulation, largest_radius, random_direction};
 use super::domain::Fate;
@@ -31,6 +31,7 @@ use super::model::{TissueModel, Trigger, Variant, product};
 use super::motion::{BoundaryCounts, VesicleParticles};
 use super::observe::{Frame, Recorder};
 use super::uptake::{Affinity, CellBodies, CellGrid, StepSettings, UptakeCounts, step_with_uptake};
+use crate::biopsy::measurement::poisson;
 use crate::random::{Stream, stream};
 
 const SECRETION_DOMAIN: u64 = u64::from_be_bytes(*b"tissecrt");
@@ -104,11 +105,15 @@ pub struct TissueRun<'m> {
     /// First bin and number of bins of each class.
     class_bins: Vec<(usize, usize)>,
     bin_diffusion: Vec<f64>,
+    /// Probability that a vesicle of each bin degrades in one step.
+    degrade_by_bin: Vec<f64>,
     affinity: Affinity,
     /// Accounting per class.
     pub classes: Vec<ClassTally>,
     /// Events per cell type.
     pub types: Vec<TypeTally>,
+    /// Face losses and uptakes of the current step, per bin (folded into
+    /// `classes` and `types`, then zeroed, after each step).
     boundary: BoundaryCounts,
     uptake: UptakeCounts,
     step: u64,
@@ -139,11 +144,16 @@ impl<'m> TissueRun<'m> {
                 affinity.set(b, k, model.uptake_probability(c, k));
             }
         }
+        let degrade_by_bin = bin_class
+            .iter()
+            .map(|&c| -(-model.vesicles[c].degradation * model.dt).exp_m1())
+            .collect();
         let mut cells = CellPopulation::new(model);
         let mut rng = stream(seed, PLACE_DOMAIN, 0);
         cells.place(model, &mut rng);
         cells.relax_overlaps(model);
-        TissueRun {
+        let bins = bin_class.len();
+        let mut run = TissueRun {
             model,
             rules_on: model
                 .rules
@@ -162,25 +172,19 @@ impl<'m> TissueRun<'m> {
             bin_class,
             class_bins,
             bin_diffusion,
+            degrade_by_bin,
             affinity,
             classes: vec![ClassTally::default(); model.vesicles.len()],
             types: vec![TypeTally::default(); kinds],
-            boundary: BoundaryCounts::new(0),
-            uptake: UptakeCounts::new(0, kinds),
+            boundary: BoundaryCounts::new(bins),
+            uptake: UptakeCounts::new(bins, kinds),
             step: 0,
             cargo_buf: vec![0.0; model.molecules.len()],
             bodies: CellBodies::default(),
             grid: CellGrid::build(&CellBodies::default(), &model.domain, 1.0),
-        }
-        .with_counters()
-    }
-
-    fn with_counters(mut self) -> Self {
-        let bins = self.bin_class.len();
-        self.boundary = BoundaryCounts::new(bins);
-        self.uptake = UptakeCounts::new(bins, self.model.cell_types.len());
-        self.rebuild_cell_list();
-        self
+        };
+        run.rebuild_cell_list();
+        run
     }
 
     /// Rebuilds the cells' spheres and cell list after cells changed.
@@ -272,7 +276,7 @@ impl<'m> TissueRun<'m> {
             } else {
                 mean
             };
-            self.cargo_buf[load.molecule] = poisson(lambda, rng) as f32;
+            self.cargo_buf[load.molecule] = poisson(rng, lambda) as f32;
         }
         let (first, n) = self.class_bins[class];
         let bin = first + if n > 1 { rng.random_range(0..n) } else { 0 };
@@ -324,7 +328,7 @@ impl<'m> TissueRun<'m> {
                 let factor = product(&s.scale, state) * inhibition;
                 let cargo_factor = product(&s.cargo_scale, state);
                 let w = model.vesicles[s.class].weight;
-                let n = poisson(s.rate * factor * model.dt / w, &mut rng);
+                let n = poisson(&mut rng, s.rate * factor * model.dt / w) as u64;
                 for _ in 0..n {
                     let e = random_direction(&mut rng, dim);
                     let r = ct.radius * 1.001;
@@ -339,8 +343,6 @@ impl<'m> TissueRun<'m> {
 
     fn transport(&mut self) {
         let model = self.model;
-        let before = self.boundary.clone();
-        let taken_before = self.uptake.weight.clone();
         self.uptake.events.clear();
         step_with_uptake(
             &mut self.particles,
@@ -358,18 +360,19 @@ impl<'m> TissueRun<'m> {
             &mut self.boundary,
             &mut self.uptake,
         );
-        for (b, &c) in self.bin_class.iter().enumerate() {
-            self.classes[c].drained += self.boundary.drained[b] - before.drained[b];
-            self.classes[c].absorbed += self.boundary.absorbed[b] - before.absorbed[b];
-        }
         let kinds = model.cell_types.len();
         for (b, &c) in self.bin_class.iter().enumerate() {
+            self.classes[c].drained += self.boundary.drained[b];
+            self.classes[c].absorbed += self.boundary.absorbed[b];
             for k in 0..kinds {
-                let dw = self.uptake.weight[b * kinds + k] - taken_before[b * kinds + k];
+                let dw = self.uptake.weight[b * kinds + k];
                 self.classes[c].taken_up += dw;
                 self.types[k].uptakes += dw;
             }
         }
+        self.boundary.drained.fill(0.0);
+        self.boundary.absorbed.fill(0.0);
+        self.uptake.weight.fill(0.0);
         self.cells.taken.copy_from_slice(&self.bodies.taken);
         // Unload cargo; `received` rules act now.
         let events = std::mem::take(&mut self.uptake.events);
@@ -401,21 +404,16 @@ impl<'m> TissueRun<'m> {
     }
 
     fn degrade(&mut self) {
-        let mut rng = stream(self.seed, DEGRADE_DOMAIN, self.step);
-        let p_by_bin: Vec<f64> = self
-            .bin_class
-            .iter()
-            .map(|&c| -(-self.model.vesicles[c].degradation * self.model.dt).exp_m1())
-            .collect();
-        if p_by_bin.iter().all(|&p| p == 0.0) {
+        if self.degrade_by_bin.iter().all(|&p| p == 0.0) {
             return;
         }
+        let mut rng = stream(self.seed, DEGRADE_DOMAIN, self.step);
         for i in 0..self.particles.len() {
             if !self.particles.alive[i] {
                 continue;
             }
             let b = self.particles.class[i] as usize;
-            if rng.random::<f64>() < p_by_bin[b] {
+            if rng.random::<f64>() < self.degrade_by_bin[b] {
                 self.particles.alive[i] = false;
                 self.classes[self.bin_class[b]].degraded += self.particles.weight[i];
             }
@@ -643,19 +641,5 @@ impl<'m> TissueRun<'m> {
         rec.final_classes = self.classes.clone();
         rec.final_types = self.types.clone();
         Ok(rec)
-    }
-}
-
-/// A Poisson draw of mean `lambda` (0 for a non-positive or non-finite mean).
-pub fn poisson(lambda: f64, rng: &mut Stream) -> u64 {
-    if !(lambda > 0.0 && lambda.is_finite()) {
-        return 0;
-    }
-    match Poisson::new(lambda) {
-        Ok(p) => {
-            let x: f64 = p.sample(rng);
-            x as u64
-        }
-        Err(_) => 0,
     }
 }
