@@ -1527,6 +1527,7 @@ pub fn resolve_coupling(
         },
         vascular_faces,
         permeability,
+        body_names: links.iter().map(|l| body_classes[l.body].clone()).collect(),
         links,
     };
     Ok((coupling, filled))

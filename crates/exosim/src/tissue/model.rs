@@ -284,6 +284,8 @@ pub struct Coupling {
     pub permeability: f64,
     /// Class pairs exchanged (one-to-one).
     pub links: Vec<ClassLink>,
+    /// Name of each link's body class, for reports.
+    pub body_names: Vec<String>,
 }
 
 impl Coupling {
