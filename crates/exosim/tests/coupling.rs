@@ -82,8 +82,14 @@ cell_type = "tumour"
 count = 60
 "#;
 
-/// The body is solved to rtol 1e-8; its balance closes to far better than this.
+/// The body is solved to rtol 1e-8: coupled and uncoupled courses, whose
+/// integrations are segmented differently, agree to this share of the dose.
 const ODE_TOLERANCE: f64 = 1e-6;
+
+/// The network conserves vesicles by construction (every flux leaves one
+/// state and enters another) and the solver keeps that linear invariant, so
+/// balances that include the body close to rounding, not to the tolerance.
+const ROUNDING: f64 = 1e-12;
 
 fn study(text: &str) -> Study {
     parse_study(text, "coupled.toml").unwrap_or_else(|e| panic!("{e}"))
@@ -104,8 +110,9 @@ fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
 /// Conservation across engines: at every exchange of every replicate,
 /// body states + tissue (free, taken up, degraded, absorbed) = dosed +
 /// released + released by cells; the tissue's own balance is exact at
-/// every output, the body's (with drained-in and extravasated) at ODE
-/// tolerance, and summary.json's figure covers all of it.
+/// every output, the body's (with drained-in and extravasated) closes to
+/// rounding at every output (the exchange at an output time is in both the
+/// state and the ledger), and summary.json's figure covers all of it.
 #[test]
 fn vesicles_are_conserved_across_both_engines_at_every_exchange() {
     let s = study(COUPLED);
@@ -120,7 +127,7 @@ fn vesicles_are_conserved_across_both_engines_at_every_exchange() {
         );
         for e in &body.exchanges {
             assert!(
-                e.balance_error <= ODE_TOLERANCE,
+                e.balance_error <= ROUNDING,
                 "t = {}: {}",
                 e.time,
                 e.balance_error
@@ -130,7 +137,7 @@ fn vesicles_are_conserved_across_both_engines_at_every_exchange() {
         assert!(mb.iter().all(|&x| x == 0.0), "{mb:?}");
         for cc in &body.course.classes {
             let worst = cc.balance_errors().into_iter().fold(0.0, f64::max);
-            assert!(worst <= ODE_TOLERANCE, "{worst}");
+            assert!(worst <= ROUNDING, "{worst}");
         }
         // Something did cross both ways, or the test proves nothing.
         let drained: f64 = body.exchanges.iter().map(|e| e.drained[1]).sum();
@@ -138,7 +145,7 @@ fn vesicles_are_conserved_across_both_engines_at_every_exchange() {
         assert!(drained > 100.0 && arrived > 100.0, "{drained} {arrived}");
     }
     let summary = run::summary(&s, &result);
-    assert!(summary.mass_balance.relative_error <= ODE_TOLERANCE);
+    assert!(summary.mass_balance.relative_error <= ROUNDING);
     assert!(summary.mass_balance.drained_in_from_tissue.unwrap() > 0.0);
     assert!(summary.mass_balance.extravasated_into_tissue.unwrap() > 0.0);
     // The coupled fluxes are time-series columns.
@@ -375,7 +382,7 @@ fn shipped_tumour_ev_dose_runs_and_balances() {
     let s = exosim::scenario::load_study(&path).unwrap_or_else(|e| panic!("{e}"));
     let result = run_study(&s);
     let summary = run::summary(&s, &result);
-    assert!(summary.mass_balance.relative_error <= ODE_TOLERANCE);
+    assert!(summary.mass_balance.relative_error <= ROUNDING);
     let c = summary.tissue.as_ref().unwrap().coupling.as_ref().unwrap();
     assert!(c.arrived_from_blood["eng_ev->eng_ev"].mean > 100.0);
     assert!(c.drained_to_body["tumour_ev->tumour_ev"].mean > 100.0);

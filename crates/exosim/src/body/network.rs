@@ -345,6 +345,10 @@ impl<'a> Stepper<'a> {
         progress: &mut dyn FnMut(f64),
     ) -> Result<(), SolveError> {
         let target = target.min(self.end);
+        if target <= self.t {
+            // Not moving: changes may still come at this time.
+            return Ok(());
+        }
         self.record();
         while self.t < target {
             let next_event = self.events[self.next_event..]
