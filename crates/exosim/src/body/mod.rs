@@ -197,7 +197,8 @@ pub struct ClassSummary {
     /// the class, when the class was dosed. An infusion's figures are those of
     /// its whole course (peak at its end).
     pub pk: Option<pk::PkFigures>,
-    /// Share of everything that entered (dosed + released) in each place at
+    /// Share of everything that entered (dosed + released + drained in from
+    /// a coupled tissue) in each place at
     /// each report time: `{"3600": {"liver": 0.6, …}}`, keys in seconds.
     pub fraction_of_dose: BTreeMap<String, BTreeMap<String, f64>>,
     /// Time (s) at which each tissue holds the most vesicles.
