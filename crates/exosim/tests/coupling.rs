@@ -387,3 +387,54 @@ fn shipped_tumour_ev_dose_runs_and_balances() {
     assert!(c.arrived_from_blood["eng_ev->eng_ev"].mean > 100.0);
     assert!(c.drained_to_body["tumour_ev->tumour_ev"].mean > 100.0);
 }
+
+/// The resumable stepper: stopping at t = 5 s and adding vesicles there is
+/// the same as a bolus event at 5 s, and both follow the closed form of a
+/// first-order transfer a → b (a(t) = A·e^{−k(t − 5)} after the bolus), with
+/// outputs at the stop time showing the state after the change.
+#[test]
+fn a_stepper_stopped_and_changed_equals_a_bolus_event() {
+    use exosim::body::network::{Event, EventKind, Network, Stepper, Tolerances, simulate};
+    let mut net = Network::default();
+    let a = net.add_state("a");
+    let b = net.add_state("b");
+    let k = 0.3;
+    net.transfer(a, b, k);
+    let tol = Tolerances::uniform(1e-10, 1e-6, 2);
+    let times: Vec<f64> = (0..=20).map(|i| i as f64).collect();
+    let bolus = [Event {
+        time: 5.0,
+        kind: EventKind::Bolus {
+            state: a,
+            amount: 1e6,
+        },
+    }];
+    let by_event = simulate(&net, &bolus, &times, 20.0, &tol, |_| {}).unwrap();
+    let mut stepper = Stepper::new(&net, &[], &times, 20.0, &tol);
+    stepper.advance_to(5.0, &mut |_| {}).unwrap();
+    assert_eq!(stepper.time(), 5.0);
+    assert_eq!(stepper.state(), &[0.0, 0.0]);
+    stepper.add(a, 1e6);
+    stepper.advance_to(20.0, &mut |_| {}).unwrap();
+    let by_stop = stepper.finish();
+    assert_eq!(by_stop.times, times);
+    for (i, &t) in times.iter().enumerate() {
+        let exact = if t < 5.0 {
+            0.0
+        } else {
+            1e6 * (-k * (t - 5.0)).exp()
+        };
+        for traj in [&by_event, &by_stop] {
+            let y = &traj.states[i];
+            assert!(
+                (y[a] - exact).abs() <= 1e-6 * 1e6,
+                "t = {t}: {} vs {exact}",
+                y[a]
+            );
+            // Conservation: a + b is the bolus, to rounding.
+            let total = if t < 5.0 { 0.0 } else { 1e6 };
+            assert!((y[a] + y[b] - total).abs() <= 1e-6, "t = {t}");
+        }
+        assert!((by_event.states[i][a] - by_stop.states[i][a]).abs() <= 1e-6 * 1e6);
+    }
+}
