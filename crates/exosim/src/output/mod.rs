@@ -8,11 +8,13 @@
 //! concerned so that the user knows which file to look at.
 
 mod atomic;
+mod checkpoint;
 mod table;
 
 use std::path::PathBuf;
 
 pub use atomic::{prepare_dir, write_atomic, write_json};
+pub use checkpoint::{CheckpointError, Checkpoints, RESUME_DIR};
 pub use table::{Column, Table, read_csv, read_parquet, write_csv, write_parquet};
 
 /// Why an output could not be written or read back.
