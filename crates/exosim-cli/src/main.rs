@@ -399,6 +399,19 @@ fn print_tissue(study: &Study, result: &RunResult) {
             states.join(", ")
         );
     }
+    if let Some(c) = &summary.coupling {
+        println!(
+            "  coupled with arm `{}` every {} s (body reported from {}):",
+            c.arm, c.exchange_interval_s, c.body_reported_from
+        );
+        for (pair, d) in &c.drained_to_body {
+            let a = &c.arrived_from_blood[pair];
+            println!(
+                "    {pair:<28} drained to body {:.0} ± {:.0}, arrived from blood {:.0} ± {:.0}",
+                d.mean, d.sd, a.mean, a.sd
+            );
+        }
+    }
     println!(
         "  vesicle mass balance: relative error {}",
         summary.mass_balance_relative_error

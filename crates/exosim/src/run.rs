@@ -62,18 +62,36 @@ pub enum RunError {
 }
 
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
+///
+/// In a coupled study the tissue runs first, each of its replicates with
+/// its own copy of the coupled arm; the arm reported (time series, summary)
+/// is the copy of the first replicate of the first variant.
 pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, RunError> {
+    let tissue = match &study.tissue {
+        Some(t) => crate::tissue::study::run_in(study, t)?,
+        None => Vec::new(),
+    };
+    let coupled_arm = study
+        .tissue
+        .as_ref()
+        .and_then(|t| t.coupling.as_ref())
+        .map(|c| c.arm);
     let n = study.arms.len() as f64;
     let mut arms = Vec::new();
     let mut summaries = Vec::new();
     for (i, arm) in study.arms.iter().enumerate() {
-        let course =
-            body::simulate_arm(study, arm, |f| progress((i as f64 + f) / n)).map_err(|source| {
-                RunError::Solve {
+        let coupled = (coupled_arm == Some(i))
+            .then(|| tissue.first().and_then(|r| r.body.as_ref()))
+            .flatten();
+        let course = match coupled {
+            Some(body) => body.course.clone(),
+            None => body::simulate_arm(study, arm, |f| progress((i as f64 + f) / n)).map_err(
+                |source| RunError::Solve {
                     arm: arm.name.clone(),
                     source,
-                }
-            })?;
+                },
+            )?,
+        };
         summaries.extend(body::summarise(study, arm, &course));
         arms.push(course);
     }
@@ -83,10 +101,6 @@ pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, Ru
     };
     let signature = match &study.signature {
         Some(s) => panel::run(s, study.seed)?,
-        None => Vec::new(),
-    };
-    let tissue = match &study.tissue {
-        Some(t) => crate::tissue::study::run(t, study.seed)?,
         None => Vec::new(),
     };
     progress(1.0);
@@ -113,7 +127,8 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
         description: "time since the start of the study".into(),
         values: times,
     });
-    for arm in &result.arms {
+    let coupling = study.tissue.as_ref().and_then(|t| t.coupling.as_ref());
+    for (i, arm) in result.arms.iter().enumerate() {
         for cc in &arm.classes {
             let class = &study.vesicles[cc.class].name;
             for p in &cc.places {
@@ -128,6 +143,28 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
                     values: p.counts.clone(),
                 });
             }
+            let linked =
+                coupling.is_some_and(|c| c.arm == i && c.links.iter().any(|l| l.body == cc.class));
+            if linked {
+                table.push_column(Column {
+                    name: format!("{}/drained_in_from_tissue/{}", arm.arm, class),
+                    unit: "vesicles".into(),
+                    description: format!(
+                        "{class} vesicles drained in from the tissue so far (arm {})",
+                        arm.arm
+                    ),
+                    values: cc.drained_in.clone(),
+                });
+                table.push_column(Column {
+                    name: format!("{}/extravasated_into_tissue/{}", arm.arm, class),
+                    unit: "vesicles".into(),
+                    description: format!(
+                        "{class} vesicles that left blood into the tissue so far (arm {})",
+                        arm.arm
+                    ),
+                    values: cc.extravasated.clone(),
+                });
+            }
         }
     }
     table
@@ -136,7 +173,9 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
 /// Mass balance over the whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct MassBalance {
-    /// Largest relative error over arms, classes and output times.
+    /// Largest relative error over arms, classes and output times, the
+    /// tissue's runs, and (coupled studies) the balance across both engines
+    /// at every exchange.
     pub relative_error: f64,
     /// Vesicles dosed, all arms and classes, at the end.
     pub dosed: f64,
@@ -148,6 +187,12 @@ pub struct MassBalance {
     pub cleared: f64,
     /// Vesicles broken down, at the end.
     pub degraded: f64,
+    /// Vesicles drained into the body from a coupled tissue, at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drained_in_from_tissue: Option<f64>,
+    /// Vesicles that left blood into a coupled tissue, at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extravasated_into_tissue: Option<f64>,
 }
 
 /// `summary.json`.
@@ -219,9 +264,23 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
         present: 0.0,
         cleared: 0.0,
         degraded: 0.0,
+        drained_in_from_tissue: None,
+        extravasated_into_tissue: None,
     };
-    for arm in &result.arms {
+    let coupled_arm = study
+        .tissue
+        .as_ref()
+        .and_then(|t| t.coupling.as_ref())
+        .map(|c| c.arm);
+    for (i, arm) in result.arms.iter().enumerate() {
         let last = arm.times.len() - 1;
+        if coupled_arm == Some(i) {
+            let (d, e) = arm.classes.iter().fold((0.0, 0.0), |(d, e), cc| {
+                (d + cc.drained_in[last], e + cc.extravasated[last])
+            });
+            mb.drained_in_from_tissue = Some(d);
+            mb.extravasated_into_tissue = Some(e);
+        }
         for cc in &arm.classes {
             mb.relative_error = cc
                 .balance_errors()

@@ -38,6 +38,10 @@ pub struct ClassCourse {
     pub dosed: Vec<f64>,
     /// Vesicles released by sources by each output time.
     pub released: Vec<f64>,
+    /// Vesicles drained in from a coupled tissue by each output time.
+    pub drained_in: Vec<f64>,
+    /// Vesicles that left blood into a coupled tissue by each output time.
+    pub extravasated: Vec<f64>,
 }
 
 impl ClassCourse {
@@ -50,12 +54,14 @@ impl ClassCourse {
     }
 
     /// Relative mass-balance error at each output time:
-    /// |dosed + released − (present + cleared + degraded)| / (dosed + released).
+    /// |dosed + released + drained in − (present + cleared + degraded +
+    /// extravasated)| / (dosed + released + drained in).
     pub fn balance_errors(&self) -> Vec<f64> {
         (0..self.dosed.len())
             .map(|k| {
-                let input = self.dosed[k] + self.released[k];
-                let accounted: f64 = self.places.iter().map(|p| p.counts[k]).sum();
+                let input = self.dosed[k] + self.released[k] + self.drained_in[k];
+                let accounted: f64 =
+                    self.places.iter().map(|p| p.counts[k]).sum::<f64>() + self.extravasated[k];
                 if input > 0.0 {
                     (input - accounted).abs() / input
                 } else {
@@ -95,7 +101,7 @@ pub fn simulate_arm(
         &tol,
         progress,
     )?;
-    Ok(observe(arm, &model, traj))
+    Ok(observe(arm, &model, traj, |_, _| (0.0, 0.0)))
 }
 
 /// Tolerances of an arm: the study's relative tolerance, and an absolute
@@ -119,7 +125,15 @@ pub fn tolerances(study: &Study, arm: &Arm, model: &ArmModel) -> Tolerances {
     }
 }
 
-fn observe(arm: &Arm, model: &ArmModel, traj: Trajectory) -> ArmCourse {
+/// Turns a trajectory into per-place counts and the ledger; `exchanged`
+/// gives, per class and time, the vesicles (drained in from a tissue,
+/// extravasated into it) by then, (0, 0) for an arm without a tissue.
+pub fn observe(
+    arm: &Arm,
+    model: &ArmModel,
+    traj: Trajectory,
+    exchanged: impl Fn(usize, f64) -> (f64, f64),
+) -> ArmCourse {
     let classes = model
         .classes
         .iter()
@@ -141,11 +155,15 @@ fn observe(arm: &Arm, model: &ArmModel, traj: Trajectory) -> ArmCourse {
                 .iter()
                 .map(|&t| arm.input_by(cs.class, t))
                 .collect();
+            let exchange: Vec<(f64, f64)> =
+                traj.times.iter().map(|&t| exchanged(cs.class, t)).collect();
             ClassCourse {
                 class: cs.class,
                 places,
                 dosed: ledger.iter().map(|l| l.0).collect(),
                 released: ledger.iter().map(|l| l.1).collect(),
+                drained_in: exchange.iter().map(|l| l.0).collect(),
+                extravasated: exchange.iter().map(|l| l.1).collect(),
             }
         })
         .collect();
@@ -168,18 +186,29 @@ pub struct ClassSummary {
     pub dosed: f64,
     /// Vesicles released by sources over the study.
     pub released: f64,
+    /// Vesicles drained in from a coupled tissue over the study.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub drained_in_from_tissue: f64,
+    /// Vesicles that left blood into a coupled tissue over the study.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub extravasated_into_tissue: f64,
     /// Non-compartmental figures of blood concentration (blood amount over
     /// blood volume) after the first dose, up to the next administration of
     /// the class, when the class was dosed. An infusion's figures are those of
     /// its whole course (peak at its end).
     pub pk: Option<pk::PkFigures>,
-    /// Share of everything that entered (dosed + released) in each place at
+    /// Share of everything that entered (dosed + released + drained in from
+    /// a coupled tissue) in each place at
     /// each report time: `{"3600": {"liver": 0.6, …}}`, keys in seconds.
     pub fraction_of_dose: BTreeMap<String, BTreeMap<String, f64>>,
     /// Time (s) at which each tissue holds the most vesicles.
     pub peak_time_s: BTreeMap<String, f64>,
     /// Largest relative mass-balance error over output times.
     pub mass_balance_relative_error: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Summarises a simulated arm.
@@ -224,7 +253,7 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
                 let Some(k) = course.times.iter().position(|&x| x == t) else {
                     continue;
                 };
-                let input = cc.dosed[k] + cc.released[k];
+                let input = cc.dosed[k] + cc.released[k] + cc.drained_in[k];
                 let shares = cc
                     .places
                     .iter()
@@ -258,6 +287,8 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
                 vesicles: study.vesicles[cc.class].name.clone(),
                 dosed,
                 released: cc.released[last],
+                drained_in_from_tissue: cc.drained_in[last],
+                extravasated_into_tissue: cc.extravasated[last],
                 pk,
                 fraction_of_dose,
                 peak_time_s,

@@ -227,77 +227,161 @@ pub fn simulate(
     tol: &Tolerances,
     mut progress: impl FnMut(f64),
 ) -> Result<Trajectory, SolveError> {
-    let n = net.len();
-    let mut events: Vec<Event> = events.to_vec();
-    events.sort_by(|a, b| a.time.total_cmp(&b.time));
-    let mut y = vec![0.0; n];
-    let mut inputs = vec![0.0; n];
-    let mut out = Trajectory {
-        times: Vec::with_capacity(output_times.len()),
-        states: Vec::with_capacity(output_times.len()),
-        steps: 0,
-        factorisations: 0,
-        newton_iterations: 0,
-    };
-    let mut next_out = 0;
-    let mut next_event = 0;
-    let mut t = 0.0;
-    // Segment boundaries: every event time after 0, and the end.
-    let mut boundaries: Vec<f64> = events
-        .iter()
-        .map(|e| e.time)
-        .filter(|&s| s > 0.0 && s < end)
-        .collect();
-    boundaries.push(end);
-    boundaries.dedup();
-    // Inputs switch on and off by adding and removing rates; what rounding
-    // leaves of a rate switched off (relative to the rates added) is zero.
-    let mut rate_scale = vec![0.0_f64; n];
-    let mut apply = |y: &mut [f64], inputs: &mut [f64], e: &Event| match e.kind {
-        EventKind::Bolus { state, amount } => y[state] += amount,
-        EventKind::Input { state, delta } => {
-            rate_scale[state] = rate_scale[state].max(delta.abs());
-            inputs[state] += delta;
-            if inputs[state].abs() <= 1e-12 * rate_scale[state] {
-                inputs[state] = 0.0;
-            }
-        }
-    };
-    while next_event < events.len() && events[next_event].time <= 0.0 {
-        apply(&mut y, &mut inputs, &events[next_event]);
-        next_event += 1;
-    }
-    while next_out < output_times.len() && output_times[next_out] <= 0.0 {
-        out.times.push(output_times[next_out]);
-        out.states.push(y.clone());
-        next_out += 1;
-    }
-    for &stop in &boundaries {
-        let seg = integrate_segment(
+    let mut stepper = Stepper::new(net, events, output_times, end, tol);
+    stepper.advance_to(end, &mut progress)?;
+    Ok(stepper.finish())
+}
+
+/// The integration of a network through its schedule, resumable: it
+/// advances to a time, lets its state be read and changed there (a change
+/// is an event at that time, like a bolus), and continues. Coupling with
+/// another engine needs this: the body and the tissue advance in lockstep
+/// and exchange vesicles between segments.
+///
+/// Outputs at the current time are recorded only when the stepper moves on
+/// (or finishes), so they show the state after every change made at that
+/// time, as outputs at an event's time do.
+pub struct Stepper<'a> {
+    net: &'a Network,
+    tol: &'a Tolerances,
+    events: Vec<Event>,
+    next_event: usize,
+    output_times: &'a [f64],
+    next_out: usize,
+    end: f64,
+    t: f64,
+    y: Vec<f64>,
+    inputs: Vec<f64>,
+    /// Largest rate ever switched on per state: what rounding leaves of a
+    /// rate switched off (relative to the rates added) is zero.
+    rate_scale: Vec<f64>,
+    out: Trajectory,
+}
+
+impl<'a> Stepper<'a> {
+    /// The zero state at t = 0, after the events at t ≤ 0.
+    pub fn new(
+        net: &'a Network,
+        events: &[Event],
+        output_times: &'a [f64],
+        end: f64,
+        tol: &'a Tolerances,
+    ) -> Self {
+        let n = net.len();
+        let mut events: Vec<Event> = events.to_vec();
+        events.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let mut s = Stepper {
             net,
-            &y,
-            &inputs,
-            t,
-            stop,
-            output_times,
-            &mut next_out,
-            &mut out,
             tol,
-        )?;
-        y = seg;
-        t = stop;
-        while next_event < events.len() && events[next_event].time <= t {
-            apply(&mut y, &mut inputs, &events[next_event]);
-            next_event += 1;
-        }
-        while next_out < output_times.len() && output_times[next_out] <= t {
-            out.times.push(output_times[next_out]);
-            out.states.push(y.clone());
-            next_out += 1;
-        }
-        progress(t / end);
+            events,
+            next_event: 0,
+            output_times,
+            next_out: 0,
+            end,
+            t: 0.0,
+            y: vec![0.0; n],
+            inputs: vec![0.0; n],
+            rate_scale: vec![0.0; n],
+            out: Trajectory {
+                times: Vec::with_capacity(output_times.len()),
+                states: Vec::with_capacity(output_times.len()),
+                steps: 0,
+                factorisations: 0,
+                newton_iterations: 0,
+            },
+        };
+        s.apply_events();
+        s
     }
-    Ok(out)
+
+    /// Simulated time reached, s.
+    pub fn time(&self) -> f64 {
+        self.t
+    }
+
+    /// The state now.
+    pub fn state(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// Adds `amount` vesicles (negative: removes them) to `state` now.
+    pub fn add(&mut self, state: usize, amount: f64) {
+        self.y[state] += amount;
+    }
+
+    /// Applies the scheduled events due by now.
+    fn apply_events(&mut self) {
+        while self.next_event < self.events.len() && self.events[self.next_event].time <= self.t {
+            match self.events[self.next_event].kind {
+                EventKind::Bolus { state, amount } => self.y[state] += amount,
+                EventKind::Input { state, delta } => {
+                    self.rate_scale[state] = self.rate_scale[state].max(delta.abs());
+                    self.inputs[state] += delta;
+                    if self.inputs[state].abs() <= 1e-12 * self.rate_scale[state] {
+                        self.inputs[state] = 0.0;
+                    }
+                }
+            }
+            self.next_event += 1;
+        }
+    }
+
+    /// Records the outputs due by now.
+    fn record(&mut self) {
+        while self.next_out < self.output_times.len() && self.output_times[self.next_out] <= self.t
+        {
+            self.out.times.push(self.output_times[self.next_out]);
+            self.out.states.push(self.y.clone());
+            self.next_out += 1;
+        }
+    }
+
+    /// Integrates up to `target` (at most the end), in segments between
+    /// events; `progress` receives the fraction of the whole run done after
+    /// each segment.
+    pub fn advance_to(
+        &mut self,
+        target: f64,
+        progress: &mut dyn FnMut(f64),
+    ) -> Result<(), SolveError> {
+        let target = target.min(self.end);
+        if target <= self.t {
+            // Not moving: changes may still come at this time.
+            return Ok(());
+        }
+        self.record();
+        while self.t < target {
+            let next_event = self.events[self.next_event..]
+                .iter()
+                .map(|e| e.time)
+                .find(|&s| s > self.t);
+            let stop = next_event.map_or(target, |s| s.min(target));
+            self.y = integrate_segment(
+                self.net,
+                &self.y,
+                &self.inputs,
+                self.t,
+                stop,
+                self.output_times,
+                &mut self.next_out,
+                &mut self.out,
+                self.tol,
+            )?;
+            self.t = stop;
+            self.apply_events();
+            if self.t < target {
+                self.record();
+            }
+            progress(self.t / self.end);
+        }
+        Ok(())
+    }
+
+    /// The trajectory so far, with the outputs due by now.
+    pub fn finish(mut self) -> Trajectory {
+        self.record();
+        self.out
+    }
 }
 
 type M = NalgebraMat<f64>;

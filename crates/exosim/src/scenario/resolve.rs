@@ -333,6 +333,26 @@ impl Resolver<'_, '_> {
                 Some("choose a longer output interval, or fewer arms".into()),
             );
         }
+        // The tissue's coupling names body classes and arms: resolved last.
+        let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
+        if let (Some(model), Some(filled), Some(c)) = (
+            tissue.as_mut(),
+            tissue_spec.as_mut(),
+            spec.tissue.as_ref().and_then(|t| t.coupling.as_ref()),
+        ) {
+            let names: Vec<String> = vesicles.iter().map(|v| v.name.clone()).collect();
+            let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
+            let (coupling, c) = super::tissue_spec::resolve_coupling(
+                c,
+                self.loc,
+                &root.key("tissue").key("coupling"),
+                model,
+                &names,
+                &arm_names,
+            )?;
+            model.coupling = Some(coupling);
+            filled.coupling = Some(c);
+        }
         let resolved = StudySpec {
             study: StudyHeader {
                 seed: Some(h.seed.unwrap_or(DEFAULT_SEED)),

@@ -115,6 +115,44 @@ pub struct TissueSpec {
     /// Variants (default: one, `main`).
     #[serde(default)]
     pub variants: Vec<VariantSpec>,
+    /// Exchange of vesicles with a body arm.
+    #[serde(default)]
+    pub coupling: Option<CouplingSpec>,
+}
+
+/// `[tissue.coupling]`: the tissue sits in a body arm and exchanges vesicles
+/// with it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouplingSpec {
+    /// Body arm the tissue sits in (default: the only arm).
+    #[serde(default)]
+    pub arm: Option<String>,
+    /// Time between exchanges, a whole multiple of `time_step` (default 1 min).
+    #[serde(default)]
+    pub exchange_interval: Option<Time>,
+    /// Where drained vesicles go: `lymph` (default) or `blood`.
+    #[serde(default)]
+    pub drain_to: Option<String>,
+    /// Faces through which blood vesicles arrive (`x_lower` … `z_upper`).
+    #[serde(default)]
+    pub vascular_faces: Vec<String>,
+    /// Vascular permeability to the vesicles (required with vascular faces).
+    #[serde(default)]
+    pub permeability: Option<Velocity>,
+    /// Tissue class ↔ body class pairs.
+    #[serde(default)]
+    pub classes: Vec<ClassLinkSpec>,
+}
+
+/// One pair of `[tissue.coupling] classes`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassLinkSpec {
+    /// A `[[tissue.vesicles]]` name.
+    pub tissue: String,
+    /// A `[[vesicles]]` name of the body.
+    pub body: String,
 }
 
 /// `[tissue.faces]`: boundary per face.
@@ -1342,8 +1380,157 @@ pub fn resolve_tissue(
         duration,
         max_particles: max_particles as usize,
         max_cells: max_cells as usize,
+        coupling: None,
     };
     Ok((model, filled))
+}
+
+const FACES: [&str; 6] = [
+    "x_lower", "x_upper", "y_lower", "y_upper", "z_lower", "z_upper",
+];
+const DRAIN_TO: [&str; 2] = ["lymph", "blood"];
+
+/// Validates `[tissue.coupling]` (at `path`) against the resolved tissue,
+/// the body's vesicle classes and its arms; returns the coupling and the
+/// section with defaults filled in.
+pub fn resolve_coupling(
+    spec: &CouplingSpec,
+    loc: &Locator,
+    path: &KeyPath,
+    model: &TissueModel,
+    body_classes: &[String],
+    arms: &[String],
+) -> Res<(Coupling, CouplingSpec)> {
+    let r = R { loc };
+    let mut filled = spec.clone();
+    let arm = match &spec.arm {
+        Some(a) => r.name_in(&path.key("arm"), a, arms, "arm")?,
+        None if arms.len() == 1 => 0,
+        None if arms.is_empty() => {
+            return r.err(
+                path,
+                "a coupled tissue needs a body, and the study has none",
+                Some(
+                    "add `[[vesicles]]` and `[[doses]]` for the body, or remove [tissue.coupling]"
+                        .into(),
+                ),
+            );
+        }
+        None => {
+            return r.err(
+                path,
+                format!(
+                    "the study has {} arms: which one holds the tissue?",
+                    arms.len()
+                ),
+                Some(format!("add `arm = \"…\"`, one of: {}", arms.join(", "))),
+            );
+        }
+    };
+    filled.arm = Some(arms[arm].clone());
+    if model.domain.dim != 3 {
+        return r.err(
+            path,
+            "coupling needs a 3-D tissue",
+            Some("vascular faces need an area and blood a volume; set `dimensions = 3`".into()),
+        );
+    }
+    let dt = model.dt;
+    let interval = match spec.exchange_interval {
+        Some(i) => r.positive(&path.key("exchange_interval"), i.si())?,
+        None => (60.0 / dt).round().max(1.0) * dt,
+    };
+    let steps = (interval / dt).round();
+    if steps < 1.0 || (steps * dt - interval).abs() > 1e-9 * interval || interval > model.duration {
+        return r.err(
+            &path.key("exchange_interval"),
+            format!(
+                "{} is not a whole multiple of time_step within the study",
+                format_si(interval, Dimension::Time)
+            ),
+            Some(format!(
+                "use k × {} with k ≥ 1",
+                format_si(dt, Dimension::Time)
+            )),
+        );
+    }
+    filled.exchange_interval = Some(Time(interval));
+    let drain = spec.drain_to.clone().unwrap_or_else(|| "lymph".into());
+    r.choice(&path.key("drain_to"), &drain, &DRAIN_TO)?;
+    filled.drain_to = Some(drain.clone());
+    let mut vascular_faces = Vec::new();
+    for (i, f) in spec.vascular_faces.iter().enumerate() {
+        let p = path.key("vascular_faces").index(i);
+        r.choice(&p, f, &FACES)?;
+        let k = FACES.iter().position(|x| x == f).unwrap_or(0);
+        let face = (k / 2, k % 2);
+        if vascular_faces.contains(&face) {
+            return r.err(&p, format!("face `{f}` is listed twice"), None);
+        }
+        vascular_faces.push(face);
+    }
+    let permeability = match spec.permeability {
+        Some(v) => r.non_negative(&path.key("permeability"), v.si())?,
+        None if vascular_faces.is_empty() => 0.0,
+        None => {
+            return r.err(
+                path,
+                "vascular faces need a permeability",
+                Some("e.g. permeability = \"1e-7 cm/s\" (tumour microvessels to ~100 nm particles: 1e-8 to 1e-7 cm/s)".into()),
+            );
+        }
+    };
+    filled.permeability = Some(Velocity(permeability));
+    let tissue_names: Vec<String> = model.vesicles.iter().map(|v| v.name.clone()).collect();
+    let cp = path.key("classes");
+    if spec.classes.is_empty() {
+        return r.err(
+            &cp,
+            "a coupling exchanges no vesicle class",
+            Some("add classes = [{ tissue = \"…\", body = \"…\" }]".into()),
+        );
+    }
+    let mut links: Vec<ClassLink> = Vec::new();
+    for (i, c) in spec.classes.iter().enumerate() {
+        let p = cp.index(i);
+        let tissue = r.name_in(
+            &p.key("tissue"),
+            &c.tissue,
+            &tissue_names,
+            "tissue vesicle class",
+        )?;
+        let body = r.name_in(&p.key("body"), &c.body, body_classes, "body vesicle class")?;
+        if links.iter().any(|l| l.tissue == tissue) {
+            return r.err(
+                &p.key("tissue"),
+                format!("tissue class `{}` is paired twice", c.tissue),
+                None,
+            );
+        }
+        if links.iter().any(|l| l.body == body) {
+            return r.err(
+                &p.key("body"),
+                format!("body class `{}` is paired twice", c.body),
+                None,
+            );
+        }
+        links.push(ClassLink { tissue, body });
+    }
+    let coupling = Coupling {
+        arm,
+        interval,
+        interval_steps: steps as u64,
+        drain_to: if drain == "blood" {
+            DrainTo::Blood
+        } else {
+            DrainTo::Lymph
+        },
+        vascular_faces,
+        permeability,
+        body_names: links.iter().map(|l| body_classes[l.body].clone()).collect(),
+        links,
+    };
+    Ok((coupling, filled))
 }
 
 /// Reads cell positions: header `type,x_<unit>,y_<unit>[,z_<unit>]`.

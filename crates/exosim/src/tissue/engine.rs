@@ -57,6 +57,14 @@ pub enum TissueError {
         /// The bound.
         max: usize,
     },
+    /// The body arm coupled to the tissue could not be advanced.
+    #[error("coupled body arm `{arm}`: {source}")]
+    Body {
+        /// Arm name.
+        arm: String,
+        /// Cause.
+        source: crate::body::network::SolveError,
+    },
 }
 
 /// Vesicle accounting of one class, in vesicles (not particles).
@@ -74,6 +82,8 @@ pub struct ClassTally {
     pub drained: f64,
     /// Left through absorbing faces.
     pub absorbed: f64,
+    /// Arrived from blood through vascular faces (coupled studies).
+    pub arrived: f64,
 }
 
 /// Events of one cell type, cumulative.
@@ -235,7 +245,7 @@ impl<'m> TissueRun<'m> {
         let free = self.free();
         let mut worst: f64 = 0.0;
         for (c, t) in self.classes.iter().enumerate() {
-            let entered = t.released + t.added;
+            let entered = t.released + t.added + t.arrived;
             let accounted = free[c] + t.taken_up + t.degraded + t.drained + t.absorbed;
             if entered > 0.0 {
                 worst = worst.max((entered - accounted).abs() / entered);
@@ -256,6 +266,51 @@ impl<'m> TissueRun<'m> {
             .filter(|(i, on)| **on && t >= i.start && i.cell_types.contains(&kind))
             .map(|(i, _)| i.factor)
             .product()
+    }
+
+    /// `particles` particles of `class` arrive from blood, at uniformly
+    /// random points of the vascular `faces` (as (axis, side); a face is
+    /// chosen with probability proportional to its area), with sizes and
+    /// cargo drawn as for any vesicle of the class. Returns the vesicles
+    /// that arrived.
+    pub fn arrive(
+        &mut self,
+        class: usize,
+        particles: u64,
+        faces: &[(usize, usize)],
+        rng: &mut Stream,
+    ) -> f64 {
+        let domain = &self.model.domain;
+        let areas: Vec<f64> = faces
+            .iter()
+            .map(|&(axis, _)| super::model::face_area(domain, axis))
+            .collect();
+        let total: f64 = areas.iter().sum();
+        if faces.is_empty() || total <= 0.0 {
+            return 0.0;
+        }
+        let (lower, upper) = (domain.lower, domain.upper);
+        let w = self.model.vesicles[class].weight;
+        for _ in 0..particles {
+            let mut u = rng.random::<f64>() * total;
+            let mut f = 0;
+            while f + 1 < faces.len() && u >= areas[f] {
+                u -= areas[f];
+                f += 1;
+            }
+            let (axis, side) = faces[f];
+            let mut pos = [0.0; 3];
+            for (a, p) in pos.iter_mut().enumerate() {
+                *p = if a == axis {
+                    if side == 0 { lower[a] } else { upper[a] }
+                } else {
+                    lower[a] + (upper[a] - lower[a]) * rng.random::<f64>()
+                };
+            }
+            self.classes[class].arrived += w;
+            self.release(class, pos, 1.0, rng);
+        }
+        particles as f64 * w
     }
 
     /// Releases one particle of `class` at `pos` with cargo scaled by `cargo_factor`.
@@ -607,10 +662,24 @@ impl<'m> TissueRun<'m> {
     /// Runs to the end of the study, recording at the model's output and
     /// snapshot times (snapshots only when `snapshots` is true).
     pub fn run(
+        self,
+        variant: &Variant,
+        snapshots: bool,
+        progress: impl FnMut(f64),
+    ) -> Result<Recorder, TissueError> {
+        self.run_exchanging(variant, snapshots, progress, u64::MAX, |_| Ok(()))
+    }
+
+    /// [`TissueRun::run`], calling `exchange` every `every` steps (at step
+    /// 0 and at the last step included), before the outputs of that time
+    /// are recorded: a coupled body exchanges vesicles there.
+    pub fn run_exchanging(
         mut self,
         variant: &Variant,
         snapshots: bool,
         mut progress: impl FnMut(f64),
+        every: u64,
+        mut exchange: impl FnMut(&mut Self) -> Result<(), TissueError>,
     ) -> Result<Recorder, TissueError> {
         let model = self.model;
         let mut rec = Recorder::new(model);
@@ -619,6 +688,9 @@ impl<'m> TissueRun<'m> {
         let mut outputs = model.output_times.iter().map(|&t| at_step(t)).peekable();
         let mut frames = model.snapshot_times.iter().map(|&t| at_step(t)).peekable();
         loop {
+            if every != u64::MAX && (self.step.is_multiple_of(every) || self.step == steps) {
+                exchange(&mut self)?;
+            }
             while outputs.peek() == Some(&self.step) {
                 outputs.next();
                 rec.record(&self);

@@ -9,10 +9,12 @@
 //! the study as resolved ([`model`]), cells as agents ([`cells`]), the
 //! step-by-step engine with secretion, cargo, response rules, killing,
 //! division and death ([`engine`]), observation as CSV and VTK
-//! ([`observe`]) and the run of every variant and replicate ([`study`]).
+//! ([`observe`]), the run of every variant and replicate ([`study`]) and
+//! the exchange of vesicles with a body arm ([`coupling`]).
 
 pub mod cells;
 pub mod contact;
+pub mod coupling;
 pub mod domain;
 pub mod engine;
 pub mod model;

@@ -248,6 +248,64 @@ pub struct Variant {
     pub dose_scale: f64,
 }
 
+/// Where vesicles drained from a coupled tissue enter the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DrainTo {
+    /// Lymph (they reach venous blood through the lymph flow).
+    Lymph,
+    /// Venous blood.
+    Blood,
+}
+
+/// A tissue vesicle class and the body vesicle class it is, in a coupled study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClassLink {
+    /// Index into [`TissueModel::vesicles`].
+    pub tissue: usize,
+    /// Index into the study's body vesicle classes.
+    pub body: usize,
+}
+
+/// The exchange of vesicles between the tissue and one body arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coupling {
+    /// Index of the body arm the tissue sits in.
+    pub arm: usize,
+    /// Exchange interval, s (a whole number of transport steps).
+    pub interval: f64,
+    /// The interval in transport steps.
+    pub interval_steps: u64,
+    /// Where drained vesicles go.
+    pub drain_to: DrainTo,
+    /// Faces through which blood vesicles arrive, as (axis, side).
+    pub vascular_faces: Vec<(usize, usize)>,
+    /// Vascular permeability, m/s: the flux into the tissue is
+    /// permeability × face area × blood concentration.
+    pub permeability: f64,
+    /// Class pairs exchanged (one-to-one).
+    pub links: Vec<ClassLink>,
+    /// Name of each link's body class, for reports.
+    pub body_names: Vec<String>,
+}
+
+impl Coupling {
+    /// Total area of the vascular faces of `domain`, m² (3-D only).
+    pub fn vascular_area(&self, domain: &Domain) -> f64 {
+        self.vascular_faces
+            .iter()
+            .map(|&(axis, _)| face_area(domain, axis))
+            .sum()
+    }
+}
+
+/// Area of a face normal to `axis` of a 3-D box, m².
+pub fn face_area(domain: &Domain, axis: usize) -> f64 {
+    (0..3)
+        .filter(|&a| a != axis)
+        .map(|a| domain.length(a))
+        .product()
+}
+
 /// A tissue study ready to run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TissueModel {
@@ -297,6 +355,8 @@ pub struct TissueModel {
     pub max_particles: usize,
     /// Most cells alive at once.
     pub max_cells: usize,
+    /// Exchange with a body arm, when the study couples the two engines.
+    pub coupling: Option<Coupling>,
 }
 
 impl TissueModel {

@@ -7,7 +7,7 @@
 //! - `tissue_timeseries.csv`: `variant`, `replicate`, `time_s`, then
 //!   `cells_<type>`, `state_<type>_<var>_mean`, `held_<type>_<molecule>_mean`,
 //!   `vesicles_<class>_<place>` (place: released, added, free, taken_up,
-//!   degraded, drained, absorbed), `uptakes_<type>`, `kills_<type>`,
+//!   degraded, drained, absorbed, arrived), `uptakes_<type>`, `kills_<type>`,
 //!   `deaths_<type>`, `divisions_<type>`, `particles`, `mass_balance_error`;
 //! - `tissue_snapshots/<variant>/cells_<NNNN>.csv` (`time_s,id,type,x_m,y_m,
 //!   z_m,radius_m`, then state variables) and `vesicles_<NNNN>.csv`
@@ -64,8 +64,8 @@ pub struct Recorder {
 }
 
 /// Places of a vesicle, in column order.
-pub const PLACES: [&str; 7] = [
-    "released", "added", "free", "taken_up", "degraded", "drained", "absorbed",
+pub const PLACES: [&str; 8] = [
+    "released", "added", "free", "taken_up", "degraded", "drained", "absorbed", "arrived",
 ];
 
 impl Recorder {
@@ -145,6 +145,7 @@ impl Recorder {
         for (c, t) in run.classes.iter().enumerate() {
             row.extend_from_slice(&[
                 t.released, t.added, free[c], t.taken_up, t.degraded, t.drained, t.absorbed,
+                t.arrived,
             ]);
         }
         for f in [

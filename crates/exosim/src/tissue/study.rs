@@ -15,11 +15,13 @@ use rand::RngExt;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::coupling::{CoupledBody, run_coupled};
 use super::engine::{TissueError, TissueRun};
 use super::model::TissueModel;
 use super::observe::{Recorder, write_snapshots, write_timeseries};
 use crate::output::OutputError;
 use crate::random::stream;
+use crate::scenario::model::Study;
 
 const REPLICATE_DOMAIN: u64 = u64::from_be_bytes(*b"tisrepli");
 
@@ -32,6 +34,8 @@ pub struct ReplicateRun {
     pub replicate: usize,
     /// What it observed.
     pub record: Recorder,
+    /// Its own copy of the body arm, in a coupled study.
+    pub body: Option<CoupledBody>,
 }
 
 /// Seed of replicate `r` under the study seed.
@@ -40,11 +44,11 @@ pub fn replicate_seed(seed: u64, r: usize) -> u64 {
 }
 
 /// Runs every variant and replicate; snapshots are kept for replicate 0.
+/// A coupled tissue is run inside its body arm ([`run_in`]); here it runs
+/// alone.
 pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueError> {
-    let jobs: Vec<(usize, usize)> = (0..model.variants.len())
-        .flat_map(|v| (0..model.replicates).map(move |r| (v, r)))
-        .collect();
-    jobs.par_iter()
+    jobs(model)
+        .par_iter()
         .map(|&(v, r)| {
             let variant = &model.variants[v];
             let run = TissueRun::new(model, variant, replicate_seed(seed, r));
@@ -53,8 +57,38 @@ pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueEr
                 variant: variant.name.clone(),
                 replicate: r,
                 record,
+                body: None,
             })
         })
+        .collect()
+}
+
+/// Runs the tissue of `study`: each replicate of a coupled tissue with its
+/// own coupled copy of the body arm, an uncoupled one as [`run`] does.
+pub fn run_in(study: &Study, model: &TissueModel) -> Result<Vec<ReplicateRun>, TissueError> {
+    let Some(coupling) = &model.coupling else {
+        return run(model, study.seed);
+    };
+    jobs(model)
+        .par_iter()
+        .map(|&(v, r)| {
+            let variant = &model.variants[v];
+            let seed = replicate_seed(study.seed, r);
+            let (record, body) = run_coupled(study, model, coupling, variant, seed, r == 0)?;
+            Ok(ReplicateRun {
+                variant: variant.name.clone(),
+                replicate: r,
+                record,
+                body: Some(body),
+            })
+        })
+        .collect()
+}
+
+/// (variant, replicate) of every run, variants first.
+fn jobs(model: &TissueModel) -> Vec<(usize, usize)> {
+    (0..model.variants.len())
+        .flat_map(|v| (0..model.replicates).map(move |r| (v, r)))
         .collect()
 }
 
@@ -122,8 +156,31 @@ pub struct TissueSummary {
     /// Per variant.
     pub variants: Vec<VariantSummary>,
     /// Largest relative mass-balance error over every run and output time
-    /// (0 for exact counts).
+    /// (0 for exact counts); in a coupled study also over each replicate's
+    /// body copy and the balance across both engines at every exchange.
     pub mass_balance_relative_error: f64,
+    /// Exchanges with the body, in a coupled study.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupling: Option<CouplingSummary>,
+}
+
+/// The `tissue.coupling` part of `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CouplingSummary {
+    /// Body arm the tissue sits in.
+    pub arm: String,
+    /// Exchange interval, s.
+    pub exchange_interval_s: f64,
+    /// Run whose body copy is reported in the time series and the body
+    /// summary (`variant/replicate`).
+    pub body_reported_from: String,
+    /// Per `tissue_class->body_class`, over every variant and replicate:
+    /// vesicles drained into the body and arrived from blood.
+    pub drained_to_body: BTreeMap<String, Spread>,
+    /// Vesicles arrived from blood through the vascular faces.
+    pub arrived_from_blood: BTreeMap<String, Spread>,
+    /// Largest cross-engine balance error over runs and exchanges.
+    pub balance_relative_error: f64,
 }
 
 /// Summarises the runs of `model`.
@@ -192,11 +249,46 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
         }
         variants.push(s);
     }
+    let coupling = model.coupling.as_ref().and_then(|c| {
+        let first = runs.first()?;
+        let bodies: Vec<&CoupledBody> = runs.iter().filter_map(|r| r.body.as_ref()).collect();
+        let mut drained = BTreeMap::new();
+        let mut arrived = BTreeMap::new();
+        for (j, l) in c.links.iter().enumerate() {
+            let key = format!("{}->{}", model.vesicles[l.tissue].name, c.body_names[j]);
+            let total = |f: &dyn Fn(&super::coupling::ExchangeRecord) -> f64| {
+                Spread::of(
+                    bodies
+                        .iter()
+                        .map(|b| b.exchanges.iter().map(f).sum())
+                        .collect(),
+                )
+            };
+            drained.insert(key.clone(), total(&|e| e.drained[j]));
+            arrived.insert(key, total(&|e| e.arrived[j]));
+        }
+        let across = bodies.iter().map(|b| b.balance_error()).fold(0.0, f64::max);
+        Some(CouplingSummary {
+            arm: first.body.as_ref()?.course.arm.clone(),
+            exchange_interval_s: c.interval,
+            body_reported_from: format!("{}/{}", first.variant, first.replicate),
+            drained_to_body: drained,
+            arrived_from_blood: arrived,
+            balance_relative_error: across,
+        })
+    });
+    for b in runs.iter().filter_map(|r| r.body.as_ref()) {
+        worst = worst.max(b.balance_error());
+        for cc in &b.course.classes {
+            worst = cc.balance_errors().into_iter().fold(worst, f64::max);
+        }
+    }
     TissueSummary {
         replicates: model.replicates,
         time_step_s: model.dt,
         variants,
         mass_balance_relative_error: worst,
+        coupling,
     }
 }
 
