@@ -6,12 +6,15 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use exosim::body::pbpk::Place;
+use exosim::output::Checkpoints;
 use exosim::run::{self, RunResult};
 use exosim::scenario::species::Organ;
 use exosim::scenario::{self, Study, StudyError};
+use exosim::tissue::study::Saving;
 use exosim::units::{Dimension, format_human};
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::{LabeledSpan, NamedSource, Report};
@@ -100,6 +103,24 @@ struct RunOpts {
     /// Also write `report.html` and `figures/` into the output directory.
     #[arg(long)]
     report: bool,
+    /// Continue the interrupted run saved in the output directory; the
+    /// results are identical to those of an uninterrupted run.
+    #[arg(long)]
+    resume: bool,
+    /// Wall-clock seconds between two saves of a running tissue
+    /// replicate's state, for --resume (0: never save).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS", value_parser = parse_seconds)]
+    checkpoint_every: f64,
+}
+
+/// A finite, non-negative number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds (e.g. 60, or 0 to never save)"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -340,7 +361,33 @@ fn execute(
         eprintln!("error: {msg}");
         ExitCode::from(1)
     };
-    exosim::output::prepare_dir(dir, opts.force || may_replace).map_err(|e| fail(e.to_string()))?;
+    let interrupted = Checkpoints::exists(dir);
+    exosim::output::prepare_dir(dir, opts.force || may_replace || opts.resume).map_err(|e| {
+        if interrupted {
+            fail(format!(
+                "{e}; it holds an interrupted run: add --resume to continue it"
+            ))
+        } else {
+            fail(e.to_string())
+        }
+    })?;
+    // Long (tissue) runs keep their progress so that they can resume.
+    let store = if opts.resume || (study.tissue.is_some() && opts.checkpoint_every > 0.0) {
+        Some(
+            Checkpoints::open(dir, &run::fingerprint(study), opts.resume)
+                .map_err(|e| fail(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let saving = store.as_ref().map(|store| Saving {
+        store,
+        every: if opts.checkpoint_every > 0.0 {
+            Duration::from_secs_f64(opts.checkpoint_every)
+        } else {
+            Duration::MAX
+        },
+    });
     let bar = if opts.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -353,10 +400,15 @@ fn execute(
         bar.set_message(study.name.clone());
         bar
     };
-    let result = run::run(study, |f| bar.set_position((f * 1000.0) as u64))
-        .map_err(|e| fail(e.to_string()))?;
+    let result = run::run_saving(study, saving.as_ref(), |f| {
+        bar.set_position((f * 1000.0) as u64)
+    })
+    .map_err(|e| fail(e.to_string()))?;
     bar.finish_and_clear();
     let files = run::write(dir, study, &result).map_err(|e| fail(e.to_string()))?;
+    if let Some(store) = store {
+        store.finish().map_err(|e| fail(e.to_string()))?;
+    }
     if !opts.quiet {
         for f in files {
             eprintln!("wrote {}", f.display());

@@ -66,9 +66,20 @@ pub enum RunError {
 /// In a coupled study the tissue runs first, each of its replicates with
 /// its own copy of the coupled arm; the arm reported (time series, summary)
 /// is the copy of the first replicate of the first variant.
-pub fn run(study: &Study, mut progress: impl FnMut(f64)) -> Result<RunResult, RunError> {
+pub fn run(study: &Study, progress: impl FnMut(f64)) -> Result<RunResult, RunError> {
+    run_saving(study, None, progress)
+}
+
+/// [`run`], keeping the tissue's progress in `saving` (and taking up what
+/// it already holds), so that an interrupted long run can resume with
+/// identical results. The other engines take seconds and simply rerun.
+pub fn run_saving(
+    study: &Study,
+    saving: Option<&crate::tissue::study::Saving<'_>>,
+    mut progress: impl FnMut(f64),
+) -> Result<RunResult, RunError> {
     let tissue = match &study.tissue {
-        Some(t) => crate::tissue::study::run_in(study, t)?,
+        Some(t) => crate::tissue::study::run_saving(study, t, saving)?,
         None => Vec::new(),
     };
     let coupled_arm = study
@@ -193,6 +204,18 @@ pub struct MassBalance {
     /// Vesicles that left blood into a coupled tissue, at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extravasated_into_tissue: Option<f64>,
+}
+
+/// What a saved run state belongs to: the resolved study (every default
+/// filled in), its seed and the exosim version. A resumed run must match it
+/// byte for byte.
+pub fn fingerprint(study: &Study) -> String {
+    serde_json::json!({
+        "exosim_version": VERSION,
+        "seed": study.seed,
+        "resolved_study": &study.resolved,
+    })
+    .to_string()
 }
 
 /// `summary.json`.

@@ -19,7 +19,7 @@ use network::{SolveError, Tolerances, Trajectory};
 use pbpk::{ArmModel, Place};
 
 /// Counts of one class in one place over the output times.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlaceSeries {
     /// Where.
     pub place: Place,
@@ -28,7 +28,7 @@ pub struct PlaceSeries {
 }
 
 /// The observed course of one class in one arm.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassCourse {
     /// Index into the study's classes.
     pub class: usize,
@@ -73,7 +73,7 @@ impl ClassCourse {
 }
 
 /// The simulated course of one arm.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArmCourse {
     /// Arm name.
     pub arm: String,

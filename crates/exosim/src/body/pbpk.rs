@@ -33,7 +33,7 @@ use crate::scenario::species::Organ;
 pub const ARTERIAL_SHARE: f64 = 1.0 / 3.0;
 
 /// Where vesicles are, as reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Place {
     /// Circulating blood: venous, arterial and every vascular bed.
     Blood,

@@ -117,12 +117,11 @@ impl Checkpoints {
     /// the previous state or the new one, never a mixture.
     pub fn save<T: Serialize>(&self, key: &str, state: &T) -> Result<(), CheckpointError> {
         let path = self.path(key);
-        let bytes = postcard::to_extend(state, MAGIC.to_vec()).map_err(|e| {
-            CheckpointError::Corrupt {
+        let bytes =
+            postcard::to_extend(state, MAGIC.to_vec()).map_err(|e| CheckpointError::Corrupt {
                 path: path.clone(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         write_atomic(&path, |w| w.write_all(&bytes))?;
         Ok(())
     }

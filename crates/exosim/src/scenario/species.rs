@@ -25,7 +25,9 @@ use crate::units::{Concentration, Flow, Length, Rate, Volume};
 use super::spec::{BodySpec, DepotSpec, LungTrappingSpec, MpsSpec, OrganSpec, RoutesSpec};
 
 /// Organs of the body engine, besides blood, lymph and the optional tumour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Organ {
     /// Liver: hepatic artery plus portal blood from gut and spleen; Kupffer cells.
     Liver,

@@ -19,7 +19,7 @@ use crate::random::Stream;
 const RELAX_SWEEPS: usize = 50;
 
 /// The living cells of a tissue.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CellPopulation {
     /// Cell type of each cell.
     pub kind: Vec<u32>,

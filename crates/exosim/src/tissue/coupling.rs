@@ -39,7 +39,7 @@ use crate::scenario::model::{Arm, Source, Study};
 const COUPLE_DOMAIN: u64 = u64::from_be_bytes(*b"tiscoupl");
 
 /// What happened at one exchange, per linked class pair.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExchangeRecord {
     /// Time, s.
     pub time: f64,
@@ -56,7 +56,7 @@ pub struct ExchangeRecord {
 }
 
 /// The body side of one coupled replicate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CoupledBody {
     /// The arm as this replicate's body saw it.
     pub course: ArmCourse,

@@ -57,6 +57,22 @@ pub enum TissueError {
         /// The bound.
         max: usize,
     },
+    /// The run's state could not be saved for resumption.
+    #[error("variant `{variant}`: saving the run's state: {message}")]
+    Save {
+        /// Variant.
+        variant: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A saved state does not fit the study (it was written for another one).
+    #[error("variant `{variant}`: the saved state does not fit the study: {message}")]
+    Restore {
+        /// Variant.
+        variant: String,
+        /// What differs.
+        message: String,
+    },
     /// The body arm coupled to the tissue could not be advanced.
     #[error("coupled body arm `{arm}`: {source}")]
     Body {
@@ -68,7 +84,7 @@ pub enum TissueError {
 }
 
 /// Vesicle accounting of one class, in vesicles (not particles).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassTally {
     /// Released by cells.
     pub released: f64,
@@ -87,7 +103,7 @@ pub struct ClassTally {
 }
 
 /// Events of one cell type, cumulative.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TypeTally {
     /// Vesicles taken up by cells of the type.
     pub uptakes: f64,
@@ -97,6 +113,50 @@ pub struct TypeTally {
     pub deaths: f64,
     /// Divisions.
     pub divisions: f64,
+}
+
+/// Everything of a replicate that changes as it runs, borrowed for saving
+/// at a step boundary. The rest (tables derived from the study, the cell
+/// list) is rebuilt on restore, and randomness is keyed by (seed, step), so
+/// a restored run continues exactly as the saved one would have.
+#[derive(serde::Serialize)]
+pub struct SavedRunRef<'a> {
+    step: u64,
+    cells: &'a CellPopulation,
+    particles: &'a VesicleParticles,
+    classes: &'a [ClassTally],
+    types: &'a [TypeTally],
+    record: &'a Recorder,
+}
+
+/// A replicate saved by [`SavedRunRef`], read back (same field order, so
+/// the same bytes).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SavedRun {
+    step: u64,
+    cells: CellPopulation,
+    particles: VesicleParticles,
+    classes: Vec<ClassTally>,
+    types: Vec<TypeTally>,
+    record: Recorder,
+}
+
+impl SavedRun {
+    /// Step the replicate had reached.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+}
+
+/// How a replicate keeps its progress: where it continues from, and when
+/// and how it saves its state.
+pub struct Resume<'a> {
+    /// A state saved by an earlier, interrupted run of this replicate.
+    pub from: Option<SavedRun>,
+    /// Asked at every step boundary: save now?
+    pub due: &'a mut dyn FnMut() -> bool,
+    /// Keeps a state (replacing the previous one).
+    pub save: &'a mut dyn FnMut(&SavedRunRef<'_>) -> Result<(), String>,
 }
 
 /// One replicate of one variant in progress.
@@ -667,26 +727,104 @@ impl<'m> TissueRun<'m> {
         snapshots: bool,
         progress: impl FnMut(f64),
     ) -> Result<Recorder, TissueError> {
-        self.run_exchanging(variant, snapshots, progress, u64::MAX, |_| Ok(()))
+        self.drive(variant, snapshots, progress, u64::MAX, |_| Ok(()), None)
+    }
+
+    /// [`TissueRun::run`], continuing from `resume.from` when given and
+    /// saving its state whenever `resume.due()` says so.
+    pub fn run_resumable(
+        self,
+        variant: &Variant,
+        snapshots: bool,
+        progress: impl FnMut(f64),
+        resume: Resume<'_>,
+    ) -> Result<Recorder, TissueError> {
+        self.drive(
+            variant,
+            snapshots,
+            progress,
+            u64::MAX,
+            |_| Ok(()),
+            Some(resume),
+        )
     }
 
     /// [`TissueRun::run`], calling `exchange` every `every` steps (at step
     /// 0 and at the last step included), before the outputs of that time
     /// are recorded: a coupled body exchanges vesicles there.
     pub fn run_exchanging(
+        self,
+        variant: &Variant,
+        snapshots: bool,
+        progress: impl FnMut(f64),
+        every: u64,
+        exchange: impl FnMut(&mut Self) -> Result<(), TissueError>,
+    ) -> Result<Recorder, TissueError> {
+        self.drive(variant, snapshots, progress, every, exchange, None)
+    }
+
+    /// Puts a saved replicate's state in place of this fresh one's; returns
+    /// its record so far.
+    fn restore(&mut self, variant: &str, saved: SavedRun) -> Result<Recorder, TissueError> {
+        let misfit = |message: String| TissueError::Restore {
+            variant: variant.into(),
+            message,
+        };
+        if saved.classes.len() != self.classes.len() || saved.types.len() != self.types.len() {
+            return Err(misfit(format!(
+                "{} vesicle classes and {} cell types saved, {} and {} in the study",
+                saved.classes.len(),
+                saved.types.len(),
+                self.classes.len(),
+                self.types.len()
+            )));
+        }
+        if saved.cells.state_stride != self.cells.state_stride
+            || saved.cells.molecules != self.cells.molecules
+            || saved.particles.cargo_len != self.particles.cargo_len
+        {
+            return Err(misfit("state variables or cargo molecules differ".into()));
+        }
+        self.step = saved.step;
+        self.cells = saved.cells;
+        self.particles = saved.particles;
+        self.classes = saved.classes;
+        self.types = saved.types;
+        self.rebuild_cell_list();
+        Ok(saved.record)
+    }
+
+    /// The run loop behind [`TissueRun::run`], [`TissueRun::run_exchanging`]
+    /// and [`TissueRun::run_resumable`].
+    fn drive(
         mut self,
         variant: &Variant,
         snapshots: bool,
         mut progress: impl FnMut(f64),
         every: u64,
         mut exchange: impl FnMut(&mut Self) -> Result<(), TissueError>,
+        mut resume: Option<Resume<'_>>,
     ) -> Result<Recorder, TissueError> {
         let model = self.model;
-        let mut rec = Recorder::new(model);
+        let mut rec = match resume.as_mut().and_then(|r| r.from.take()) {
+            Some(saved) => self.restore(&variant.name, saved)?,
+            None => Recorder::new(model),
+        };
         let steps = (model.duration / model.dt).round() as u64;
         let at_step = |t: f64| (t / model.dt).round() as u64;
-        let mut outputs = model.output_times.iter().map(|&t| at_step(t)).peekable();
-        let mut frames = model.snapshot_times.iter().map(|&t| at_step(t)).peekable();
+        let start = self.step;
+        let mut outputs = model
+            .output_times
+            .iter()
+            .map(|&t| at_step(t))
+            .filter(|&s| s >= start)
+            .peekable();
+        let mut frames = model
+            .snapshot_times
+            .iter()
+            .map(|&t| at_step(t))
+            .filter(|&s| s >= start)
+            .peekable();
         loop {
             if every != u64::MAX && (self.step.is_multiple_of(every) || self.step == steps) {
                 exchange(&mut self)?;
@@ -707,6 +845,23 @@ impl<'m> TissueRun<'m> {
             self.advance(&variant.name)?;
             if self.step.is_multiple_of(64) {
                 progress(self.step as f64 / steps as f64);
+            }
+            if let Some(r) = resume.as_mut()
+                && self.step < steps
+                && (r.due)()
+            {
+                let state = SavedRunRef {
+                    step: self.step,
+                    cells: &self.cells,
+                    particles: &self.particles,
+                    classes: &self.classes,
+                    types: &self.types,
+                    record: &rec,
+                };
+                (r.save)(&state).map_err(|message| TissueError::Save {
+                    variant: variant.name.clone(),
+                    message,
+                })?;
             }
         }
         rec.final_mass_balance = self.mass_balance_error();

@@ -75,7 +75,7 @@ pub fn stokes_einstein(diameter: f64, temperature: f64, viscosity: f64) -> f64 {
 
 /// Vesicle particles as a structure of arrays; every array has one entry
 /// per particle. Use [`VesicleParticles::push`] to keep them the same length.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VesicleParticles {
     /// x coordinates (m), stored as `f32` (see the module doc); read them
     /// with [`VesicleParticles::x`] or [`VesicleParticles::position`], move
@@ -106,8 +106,11 @@ pub struct VesicleParticles {
     /// only through methods that reset it.
     pub(crate) free: Vec<u8>,
     /// The cell grid (its generation number) that `free` refers to; 0 for none.
+    /// Not saved: a resumed run builds new grids, so its bounds start unknown.
+    #[serde(skip)]
     pub(crate) free_grid: u64,
     /// Per-chunk boundary-loss sums, reused between steps.
+    #[serde(skip)]
     scratch: Vec<f64>,
 }
 

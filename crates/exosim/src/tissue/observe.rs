@@ -24,7 +24,7 @@ use super::model::TissueModel;
 use crate::output::{OutputError, write_atomic};
 
 /// Positions and attributes of cells and vesicles at one time.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Frame {
     /// Time, s.
     pub time: f64,
@@ -47,7 +47,7 @@ pub struct Frame {
 }
 
 /// What one replicate of one variant observed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Recorder {
     /// Column names after `time_s`.
     pub header: Vec<String>,

@@ -11,22 +11,25 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::time::{Duration, Instant};
+
 use rand::RngExt;
 use rayon::prelude::*;
-use serde::Serialize;
+
+use serde::{Deserialize, Serialize};
 
 use super::coupling::{CoupledBody, run_coupled};
-use super::engine::{TissueError, TissueRun};
+use super::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueRun};
 use super::model::TissueModel;
 use super::observe::{Recorder, write_snapshots, write_timeseries};
-use crate::output::OutputError;
+use crate::output::{CheckpointError, Checkpoints, OutputError};
 use crate::random::stream;
 use crate::scenario::model::Study;
 
 const REPLICATE_DOMAIN: u64 = u64::from_be_bytes(*b"tisrepli");
 
 /// One replicate of one variant.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReplicateRun {
     /// Variant name.
     pub variant: String,
@@ -49,40 +52,131 @@ pub fn replicate_seed(seed: u64, r: usize) -> u64 {
 pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueError> {
     jobs(model)
         .par_iter()
-        .map(|&(v, r)| {
-            let variant = &model.variants[v];
-            let run = TissueRun::new(model, variant, replicate_seed(seed, r));
-            let record = run.run(variant, r == 0, |_| {})?;
-            Ok(ReplicateRun {
-                variant: variant.name.clone(),
-                replicate: r,
-                record,
-                body: None,
-            })
-        })
+        .map(|&(v, r)| replicate(None, model, seed, v, r, None))
         .collect()
 }
 
 /// Runs the tissue of `study`: each replicate of a coupled tissue with its
 /// own coupled copy of the body arm, an uncoupled one as [`run`] does.
 pub fn run_in(study: &Study, model: &TissueModel) -> Result<Vec<ReplicateRun>, TissueError> {
-    let Some(coupling) = &model.coupling else {
-        return run(model, study.seed);
-    };
+    run_saving(study, model, None)
+}
+
+/// Where and how often a tissue run keeps its progress, so that an
+/// interrupted run can resume.
+#[derive(Debug, Clone)]
+pub struct Saving<'a> {
+    /// The run's store of saved states.
+    pub store: &'a Checkpoints,
+    /// Wall-clock time between two saves of a running replicate.
+    pub every: Duration,
+}
+
+/// How far one replicate got, as the store keeps it.
+#[derive(Serialize)]
+enum ProgressRef<'a, 'b> {
+    Running(&'a SavedRunRef<'b>),
+    Done(&'a ReplicateRun),
+}
+
+/// [`ProgressRef`] read back.
+#[derive(Deserialize)]
+enum Progress {
+    Running(SavedRun),
+    Done(ReplicateRun),
+}
+
+/// [`run_in`], keeping progress in `saving`'s store: a finished replicate
+/// is kept whole, a running uncoupled one at its latest step boundary
+/// (a coupled one restarts, its body arm being a few seconds of work).
+/// Whatever the store already holds is taken up where it stopped, with
+/// results identical to an uninterrupted run.
+pub fn run_saving(
+    study: &Study,
+    model: &TissueModel,
+    saving: Option<&Saving<'_>>,
+) -> Result<Vec<ReplicateRun>, TissueError> {
     jobs(model)
         .par_iter()
-        .map(|&(v, r)| {
-            let variant = &model.variants[v];
-            let seed = replicate_seed(study.seed, r);
-            let (record, body) = run_coupled(study, model, coupling, variant, seed, r == 0)?;
-            Ok(ReplicateRun {
+        .map(|&(v, r)| replicate(Some(study), model, study.seed, v, r, saving))
+        .collect()
+}
+
+/// Runs (or resumes, or reads back) replicate `r` of variant `v`.
+fn replicate(
+    study: Option<&Study>,
+    model: &TissueModel,
+    seed: u64,
+    v: usize,
+    r: usize,
+    saving: Option<&Saving<'_>>,
+) -> Result<ReplicateRun, TissueError> {
+    let variant = &model.variants[v];
+    let key = format!("tissue-{v}-{r}");
+    let save_error = |e: CheckpointError| TissueError::Save {
+        variant: variant.name.clone(),
+        message: e.to_string(),
+    };
+    let mut from = None;
+    if let Some(s) = saving {
+        match s.store.load::<Progress>(&key).map_err(save_error)? {
+            Some(Progress::Done(done)) => return Ok(done),
+            Some(Progress::Running(saved)) => from = Some(saved),
+            None => {}
+        }
+    }
+    let replicate_seed = replicate_seed(seed, r);
+    let done = match (study, &model.coupling) {
+        (Some(study), Some(coupling)) => {
+            let (record, body) =
+                run_coupled(study, model, coupling, variant, replicate_seed, r == 0)?;
+            ReplicateRun {
                 variant: variant.name.clone(),
                 replicate: r,
                 record,
                 body: Some(body),
-            })
-        })
-        .collect()
+            }
+        }
+        _ => {
+            let run = TissueRun::new(model, variant, replicate_seed);
+            let record = match saving {
+                None => run.run(variant, r == 0, |_| {})?,
+                Some(s) => {
+                    let mut last = Instant::now();
+                    let mut due = || {
+                        let now = last.elapsed() >= s.every;
+                        if now {
+                            last = Instant::now();
+                        }
+                        now
+                    };
+                    let mut save = |state: &SavedRunRef<'_>| {
+                        s.store
+                            .save(&key, &ProgressRef::Running(state))
+                            .map_err(|e| e.to_string())
+                    };
+                    let resume = Resume {
+                        from,
+                        due: &mut due,
+                        save: &mut save,
+                    };
+                    run.run_resumable(variant, r == 0, |_| {}, resume)?
+                }
+            };
+            ReplicateRun {
+                variant: variant.name.clone(),
+                replicate: r,
+                record,
+                body: None,
+            }
+        }
+    };
+    if let Some(s) = saving {
+        s.store
+            .save(&key, &ProgressRef::Done(&done))
+            .map_err(save_error)?;
+    }
+    Ok(done)
 }
 
 /// (variant, replicate) of every run, variants first.

@@ -1,0 +1,241 @@
+//! `exosim run --resume`: a tissue run killed (SIGKILL, as by a crash or an
+//! out-of-memory kill) after it saved its state is continued by `--resume`
+//! and writes the same files, byte for byte, as an uninterrupted run; the
+//! saved states are removed once the results are written. A directory
+//! holding an interrupted run is not silently overwritten, and `--resume`
+//! refuses a changed study.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const STUDY: &str = r#"
+[study]
+name = "small_tissue"
+seed = 3
+duration = "36 h"
+output_interval = "20 min"
+
+[tissue]
+size = ["80 um", "80 um", "80 um"]
+boundary = "reflective"
+faces = { z_upper = "draining", x_lower = "absorbing" }
+time_step = "10 s"
+cell_time_step = "1 min"
+snapshot_times = ["1 h", "2 h"]
+replicates = 1
+hindrance = 0.5
+
+[[tissue.binding]]
+ligand = "l1"
+receptor = "r1"
+strength = 2.0
+
+[[tissue.vesicles]]
+name = "t_ev"
+diameter = "100 nm"
+diameter_cv = 0.3
+half_life = "3 h"
+weight = 5
+ligands = { l1 = 1.0 }
+cargo = { sup = { mean = 0.5, dispersion = 1.0 } }
+
+[[tissue.vesicles]]
+name = "k_ev"
+diameter = "100 nm"
+weight = 5
+cargo = { tox = { mean = 3.0 } }
+
+[[tissue.cell_types]]
+name = "tumour"
+radius = "6 um"
+nonspecific_uptake = 0.2
+division_time = "3 h"
+death_state = "viability"
+state = { viability = { initial = 1.0 } }
+secretion = [{ class = "t_ev", rate = "300 /h" }]
+
+[[tissue.cell_types]]
+name = "killer"
+radius = "4 um"
+receptors = { r1 = 1.0 }
+motility = "10 um^2/min"
+state = { cytotoxicity = { initial = 1.0, relax = "0.1 /h" } }
+secretion = [{ class = "k_ev", rate = "100 /h", scale = [{ state = "cytotoxicity", gain = 1.0 }] }]
+kills = [{ target = "tumour", rate = "0.3 /h", scale = [{ state = "cytotoxicity", gain = 1.0 }] }]
+
+[[tissue.placements]]
+shape = "spheroid"
+cell_type = "tumour"
+count = 20
+radius = "15 um"
+
+[[tissue.placements]]
+shape = "random"
+cell_type = "killer"
+count = 15
+
+[[tissue.rules]]
+name = "suppress"
+cell_type = "killer"
+cargo = "sup"
+state = "cytotoxicity"
+change_per_copy = -0.01
+
+[[tissue.rules]]
+name = "poison"
+cell_type = "tumour"
+cargo = "tox"
+state = "viability"
+on = "held"
+rate_per_copy = "-0.005 /h"
+
+[[tissue.inhibitors]]
+name = "block"
+cell_types = ["tumour"]
+start = "1 h"
+concentration = 3.0
+ec50 = 1.0
+emax = 0.8
+
+[[tissue.variants]]
+name = "base"
+without_inhibitors = ["block"]
+
+"#;
+
+fn exosim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_exosim"))
+        .args(args)
+        .output()
+        .expect("the exosim binary starts")
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file under `dir` (relative path, bytes), sorted.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_killed_run_resumes_to_identical_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("long_tissue.toml");
+    fs::write(&study, STUDY).unwrap();
+    let study = study.to_str().unwrap();
+    let whole = tmp.path().join("whole");
+    ok(&exosim(&[
+        "run",
+        study,
+        "-o",
+        whole.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert!(
+        !whole.join(".exosim-resume").exists(),
+        "no saved state is left"
+    );
+
+    // Saves as often as it can; killed once a state is on disk.
+    let cut = tmp.path().join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exosim"))
+        .args(["run", study, "-o", cut.to_str().unwrap(), "--quiet"])
+        .arg("--checkpoint-every=0.001")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let state = cut.join(".exosim-resume/tissue-0-0.state");
+    let start = Instant::now();
+    while !state.exists() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no state saved");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before a state was saved"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !cut.join("summary.json").exists(),
+        "killed before writing results"
+    );
+
+    // Not overwritten by accident; the message says how to continue.
+    let refused = exosim(&["run", study, "-o", cut.to_str().unwrap(), "--quiet"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
+    // A changed study is not resumed.
+    let changed = tmp.path().join("changed.toml");
+    fs::write(&changed, STUDY.replace("seed = 3", "seed = 4")).unwrap();
+    let refused = exosim(&[
+        "run",
+        changed.to_str().unwrap(),
+        "-o",
+        cut.to_str().unwrap(),
+        "--resume",
+        "--quiet",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("different study"));
+
+    ok(&exosim(&[
+        "run",
+        study,
+        "-o",
+        cut.to_str().unwrap(),
+        "--resume",
+        "--quiet",
+    ]));
+    assert!(!cut.join(".exosim-resume").exists(), "saved states removed");
+    let (a, b) = (files(&whole), files(&cut));
+    assert_eq!(
+        a.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        b.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs after resuming");
+    }
+}
+
+#[test]
+fn resume_without_an_interrupted_run_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = tmp.path().join("long_tissue.toml");
+    fs::write(&study, STUDY).unwrap();
+    let out = tmp.path().join("out");
+    let run = exosim(&[
+        "run",
+        study.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--resume",
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no interrupted run"));
+}
