@@ -82,8 +82,8 @@ enum ProgressRef<'a, 'b> {
 /// [`ProgressRef`] read back.
 #[derive(Deserialize)]
 enum Progress {
-    Running(SavedRun),
-    Done(ReplicateRun),
+    Running(Box<SavedRun>),
+    Done(Box<ReplicateRun>),
 }
 
 /// [`run_in`], keeping progress in `saving`'s store: a finished replicate
@@ -120,8 +120,8 @@ fn replicate(
     let mut from = None;
     if let Some(s) = saving {
         match s.store.load::<Progress>(&key).map_err(save_error)? {
-            Some(Progress::Done(done)) => return Ok(done),
-            Some(Progress::Running(saved)) => from = Some(saved),
+            Some(Progress::Done(done)) => return Ok(*done),
+            Some(Progress::Running(saved)) => from = Some(*saved),
             None => {}
         }
     }
