@@ -1,0 +1,300 @@
+//! The biopsy fed by the other engines: blood kinetics from the body
+//! engine's compartments (its linear limit, as first-order pools), and the
+//! tumour burden from the tissue engine's cell count.
+
+use exosim::biopsy::body_modes::{BloodModes, C64, pool_hold};
+use exosim::biopsy::burden::TabulatedBurden;
+use exosim::biopsy::growth::{BranchingProcess, GrowthLaw, Lineage};
+use exosim::biopsy::kinetics::{BloodKinetics, MarkerKinetics};
+use exosim::body::network::{Network, Transfer};
+use exosim::body::pbpk::{self, ClassStates, Place};
+use exosim::body::simulate_arm;
+use exosim::scenario::{Study, parse_study};
+
+const MIN: f64 = 60.0;
+const HOUR: f64 = 3600.0;
+const DAY: f64 = 86400.0;
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs()
+}
+
+/// A body study: one small-EV class entering venous blood by `entry`.
+fn body_study(species: &str, entry: &str) -> Study {
+    let text = format!(
+        r#"
+[study]
+name = "body_modes"
+duration = "24 h"
+output_interval = "10 min"
+
+[solver]
+rtol = 1e-11
+atol_fraction = 1e-14
+
+[body]
+species = "{species}"
+
+[[vesicles]]
+name = "sEV"
+diameter = "100 nm"
+ps_exposure = 1.0
+cd47 = 0.0
+
+{entry}
+"#
+    );
+    parse_study(&text, "body_modes.toml").unwrap()
+}
+
+/// One vesicle per second into venous blood from 0 on: the linear regime
+/// (the macrophage sites are ~1e-8 of the way to Km).
+const CONSTANT_SOURCE: &str = r#"
+[[sources]]
+vesicles = "sEV"
+rate = "3600 /h"
+"#;
+
+/// 7200 vesicles over 2 h, then nothing.
+const INFUSION: &str = r#"
+[[doses]]
+vesicles = "sEV"
+route = "iv_infusion"
+amount = 7200
+duration = "2 h"
+at = "0 h"
+"#;
+
+fn modes_of(study: &Study) -> BloodModes {
+    let model = pbpk::build(study, &study.arms[0]);
+    BloodModes::from_network(&model.network, &model.classes[0]).unwrap()
+}
+
+/// Blood amount of the pools from the zero state with input `rate` on
+/// during [0, `off`), at `t`.
+fn pooled_blood(modes: &BloodModes, rate: f64, off: f64, t: f64) -> f64 {
+    let k = modes.effective_rate;
+    modes
+        .modes
+        .iter()
+        .map(|m| {
+            let lambda = m.rate * k;
+            let x = pool_hold(C64::new(0.0, 0.0), rate, lambda, t.min(off));
+            let x = if t > off {
+                pool_hold(x, 0.0, lambda, t - off)
+            } else {
+                x
+            };
+            (m.weight * x).re
+        })
+        .sum()
+}
+
+#[test]
+fn pools_reproduce_simulate_arm_on_the_mouse_and_human_presets() {
+    // Linear superposition of the impulse response Σ c_i e^{-λ_i t} must give
+    // the body engine's own (BDF, rtol 1e-11) blood course.
+    for species in ["mouse", "human"] {
+        for (entry, rate, off) in [
+            (CONSTANT_SOURCE, 1.0, f64::INFINITY),
+            (INFUSION, 1.0, 2.0 * HOUR),
+        ] {
+            let study = body_study(species, entry);
+            let modes = modes_of(&study);
+            let course = simulate_arm(&study, &study.arms[0], |_| {}).unwrap();
+            let blood = course.classes[0].series(Place::Blood).unwrap();
+            let mut worst: f64 = 0.0;
+            for (&t, &b) in course.times.iter().zip(blood) {
+                if t < 10.0 * MIN {
+                    continue;
+                }
+                worst = worst.max(rel(pooled_blood(&modes, rate, off, t), b));
+            }
+            assert!(worst < 1e-6, "{species}: worst relative gap {worst}");
+        }
+    }
+}
+
+#[test]
+fn one_compartment_network_is_first_order_elimination() {
+    // A venous pool cleared at k, nothing else: one pool of weight 1 at k.
+    let k = std::f64::consts::LN_2 / (7.0 * MIN);
+    let mut net = Network::default();
+    let names = [
+        "venous", "arterial", "lymph", "ip", "sc", "degraded", "cleared",
+    ];
+    for n in names {
+        net.add_state(n);
+    }
+    net.transfers.push(Transfer {
+        from: 0,
+        to: 5,
+        rate: k,
+    });
+    let class = ClassStates {
+        class: 0,
+        venous: 0,
+        arterial: 1,
+        vascular: vec![],
+        tissue: vec![],
+        lymph: 2,
+        peritoneal: 3,
+        subcutaneous: 4,
+        degraded: 5,
+        cleared: 6,
+    };
+    let modes = BloodModes::from_network(&net, &class).unwrap();
+    assert_eq!(modes.modes.len(), 1);
+    assert!(rel(modes.effective_rate, k) < 1e-12);
+    let blood = BloodKinetics {
+        background: 2.0,
+        elimination_rate: k,
+        plasma_volume: 3e-3,
+    };
+    let first_order = MarkerKinetics {
+        growth: GrowthLaw::Gompertz {
+            rate: 1e-7,
+            capacity: 1e12,
+        },
+        initial_cells: 1e6,
+        source_per_cell: 1e-4,
+        blood,
+        modes: None,
+        burden: None,
+    };
+    let pooled = MarkerKinetics {
+        modes: Some(&modes),
+        ..first_order
+    };
+    let mut state = pooled.baseline_state();
+    let mut t = 0.0;
+    for at in [30.0 * DAY, 400.0 * DAY, 3.0 * 365.0 * DAY] {
+        let want = first_order.advance(first_order.blood.baseline_amount(), 0.0, at, 7.0 * DAY);
+        let got = pooled.advance_state(&mut state, t, at, 7.0 * DAY);
+        t = at;
+        assert!(rel(got, want) < 1e-6, "t = {at}: {got} vs {want}");
+    }
+    let threshold = 3.0 * blood.background / k / blood.plasma_volume;
+    let (t1, _) = first_order
+        .crossing(threshold, 20.0 * 365.0 * DAY, 7.0 * DAY)
+        .unwrap();
+    let (t2, _) = pooled
+        .crossing(threshold, 20.0 * 365.0 * DAY, 7.0 * DAY)
+        .unwrap();
+    assert!(rel(t2, t1) < 1e-6, "{t2} vs {t1}");
+    // A branching lineage: the piecewise-constant source through one pool.
+    let mut rng = exosim::random::stream(4, 5, 6);
+    let lineage: Lineage = BranchingProcess {
+        birth: 1.0 / DAY,
+        death: 0.3 / DAY,
+    }
+    .surviving_lineage(&mut rng, 500)
+    .unwrap();
+    for at in [0.5 * lineage.switch_time, lineage.switch_time + 20.0 * DAY] {
+        let a = first_order.lineage_amount(&lineage, at);
+        let b = pooled.lineage_amount(&lineage, at);
+        assert!(rel(b, a) < 1e-6, "lineage at {at}: {b} vs {a}");
+    }
+}
+
+#[test]
+fn steady_level_is_input_times_the_area_under_the_impulse_response() {
+    // Steady amount = input × ∫h; ∫h by quadrature of Σ c_i e^{-λ_i t}.
+    let study = body_study("mouse", CONSTANT_SOURCE);
+    let modes = modes_of(&study);
+    let k = modes.effective_rate;
+    // Trapezoid on a log grid from 1 ms to 100 days, plus the first 1 ms.
+    let n = 200_000;
+    let (a, b) = (1e-3_f64, 100.0 * DAY);
+    let grid: Vec<f64> = (0..=n)
+        .map(|i| a * (b / a).powf(i as f64 / n as f64))
+        .collect();
+    let mut auc = a * modes.impulse_response(k, 0.0);
+    for w in grid.windows(2) {
+        auc += 0.5
+            * (w[1] - w[0])
+            * (modes.impulse_response(k, w[0]) + modes.impulse_response(k, w[1]));
+    }
+    assert!(rel(auc, 1.0 / k) < 1e-6, "∫h = {auc} vs 1/k = {}", 1.0 / k);
+    let input = 123.0;
+    let kin = MarkerKinetics {
+        growth: GrowthLaw::Exponential { rate: 0.0 },
+        initial_cells: 1.0,
+        source_per_cell: 0.0,
+        blood: BloodKinetics {
+            background: input,
+            elimination_rate: k,
+            plasma_volume: 1e-6,
+        },
+        modes: Some(&modes),
+        burden: None,
+    };
+    let steady = kin.amount_of(&kin.baseline_state());
+    assert!(rel(steady, input * auc) < 1e-6);
+    assert!(
+        rel(
+            pooled_blood(&modes, input, f64::INFINITY, 200.0 * DAY),
+            input / k
+        ) < 1e-9
+    );
+}
+
+#[test]
+fn mouse_small_ev_blood_half_life_is_within_the_published_range() {
+    // REFERENCE.md: small-EV plasma half-life after IV injection ~2 to ~20 min
+    // (Takahashi 2013, Morishita 2015, Lai 2014; ~7 min, Matsumoto 2020).
+    let study = body_study("mouse", CONSTANT_SOURCE);
+    let modes = modes_of(&study);
+    let k = modes.effective_rate;
+    let dominant = modes.dominant_half_life(k, 0.5).unwrap();
+    let effective = std::f64::consts::LN_2 / k;
+    for (what, h) in [("dominant mode", dominant), ("effective", effective)] {
+        assert!(
+            (2.0 * MIN..=20.0 * MIN).contains(&h),
+            "{what} half-life {} min",
+            h / MIN
+        );
+    }
+    assert!(modes.saturation_per_input > 0.0);
+}
+
+#[test]
+fn a_tabulated_exponential_burden_gives_the_exponential_law() {
+    // Frames of N0 e^{rt}: every piece is exact, so the blood level and the
+    // detection time equal those of the law given directly.
+    let r = std::f64::consts::LN_2 / (60.0 * DAY);
+    let n0 = 5e5;
+    let times: Vec<f64> = (0..=20).map(|i| i as f64 * 30.0 * DAY).collect();
+    let cells = times.iter().map(|t| n0 * (r * t).exp()).collect();
+    let burden = TabulatedBurden {
+        times,
+        cells,
+        tail_rate: Some(r),
+    };
+    let law = MarkerKinetics {
+        growth: GrowthLaw::Exponential { rate: r },
+        initial_cells: n0,
+        source_per_cell: 1e-4,
+        blood: BloodKinetics {
+            background: 0.5,
+            elimination_rate: std::f64::consts::LN_2 / (7.0 * MIN),
+            plasma_volume: 3e-3,
+        },
+        modes: None,
+        burden: None,
+    };
+    let tabulated = MarkerKinetics {
+        burden: Some(&burden),
+        ..law
+    };
+    let level = 20.0 * law.blood.background / law.blood.elimination_rate / law.blood.plasma_volume;
+    for t_max in [400.0 * DAY, 900.0 * DAY] {
+        // Within the frames, then on the exponential tail.
+        let (t1, _) = law.crossing(level, t_max, 7.0 * DAY).unwrap();
+        let (t2, _) = tabulated.crossing(level, t_max, 7.0 * DAY).unwrap();
+        assert!(rel(t2, t1) < 1e-9, "{t2} vs {t1}");
+    }
+    let a = law.advance(law.blood.baseline_amount(), 0.0, 700.0 * DAY, 7.0 * DAY);
+    let b = tabulated.advance(law.blood.baseline_amount(), 0.0, 700.0 * DAY, 7.0 * DAY);
+    assert!(rel(b, a) < 1e-9);
+}
