@@ -765,6 +765,8 @@ mod tests {
                 elimination_rate: 0.7,
                 plasma_volume: 1.0,
             },
+            modes: None,
+            burden: None,
         };
         let lineage = Lineage {
             times: vec![0.0, 2.0, 5.0],
