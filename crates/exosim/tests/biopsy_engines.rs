@@ -298,3 +298,205 @@ fn a_tabulated_exponential_burden_gives_the_exponential_law() {
     let b = tabulated.advance(law.blood.baseline_amount(), 0.0, 700.0 * DAY, 7.0 * DAY);
     assert!(rel(b, a) < 1e-9);
 }
+
+/// Pure division: every tumour cell divides at ln 2 / 10 h, no death, no
+/// contact inhibition (`max_neighbours` above any possible count); the
+/// biopsy's tumour follows its count, 1000 real cells per simulated cell.
+fn tissue_study(tumour_extra: &str, screening_duration: &str) -> String {
+    format!(
+        r#"
+[study]
+name = "tissue_burden"
+seed = 11
+duration = "20 h"
+output_interval = "2 h"
+
+[tissue]
+dimensions = 2
+size = ["600 um", "600 um"]
+time_step = "1 min"
+cell_time_step = "2 min"
+replicates = 8
+max_cells = 100000
+
+[[tissue.cell_types]]
+name = "tumour"
+radius = "5 um"
+division_time = "10 h"
+max_neighbours = 1000
+
+[[tissue.placements]]
+shape = "random"
+cell_type = "tumour"
+count = {N0}
+
+[biopsy]
+cohort = 10
+healthy_cohort = 10
+deterministic = true
+
+[biopsy.tumour]
+growth = "tissue"
+{tumour_extra}
+
+[biopsy.marker]
+name = "tumour_ev"
+per_live_cell = "60 /h"
+fraction_to_blood = 0.01
+background_concentration = "0 /mL"
+half_life = "7 min"
+plasma_volume = "1 mL"       # a mouse: the level is above the assay's LOD
+
+[[biopsy.tests]]
+name = "digital"
+isolation = "immunocapture"
+assay = "digital_plasmonic"
+
+[biopsy.decision]
+rule = "lod"
+
+[biopsy.screening]
+interval = "1 h"
+duration = "{screening_duration}"
+"#
+    )
+}
+
+const N0: f64 = 200.0;
+const SCALE: f64 = 1000.0;
+const REPLICATES: f64 = 8.0;
+const TUMOUR: &str = r#"cell_type = "tumour"
+cells_per_simulated_cell = 1000
+extrapolate = "exponential""#;
+
+fn parse(text: &str) -> Result<Study, exosim::scenario::StudyError> {
+    parse_study(text, "tissue_burden.toml")
+}
+
+/// Relative bound on the replicate-mean count of a pure-division tissue at
+/// `t` against N0 e^{λt}: Yule process (Kendall 1948), CV² = (1 − e^{−λt})/N0
+/// per replicate, so 4 standard errors of the mean of R replicates; plus the
+/// bias of division drawn once per cell step dt (probability 1 − e^{−λdt}
+/// per step: rate ln(2 − e^{−λdt})/dt, off by ≤ λ²dt/2), counted twice.
+fn yule_bound(t: f64) -> f64 {
+    let lambda = std::f64::consts::LN_2 / (10.0 * HOUR);
+    let dt = 2.0 * MIN;
+    4.0 * ((-(-lambda * t).exp_m1()) / (N0 * REPLICATES)).sqrt() + lambda * lambda * dt * t
+}
+
+#[test]
+fn tissue_burden_follows_the_branching_mean() {
+    let study = parse(&tissue_study(TUMOUR, "3 day")).unwrap();
+    let biopsy = study.biopsy.as_ref().unwrap();
+    let source = biopsy.tissue_burden.as_ref().unwrap();
+    let (burden, report) = source.burden(study.seed).unwrap();
+    let lambda = std::f64::consts::LN_2 / (10.0 * HOUR);
+    for (&t, &n) in burden.times.iter().zip(&burden.cells) {
+        let mean = SCALE * N0 * (lambda * t).exp();
+        let bound = yule_bound(t);
+        assert!(
+            rel(n, mean) <= bound.max(1e-12),
+            "t = {t}: {n} vs {mean} (bound {bound})"
+        );
+    }
+    assert_eq!(report.replicates, 8);
+    assert_eq!(report.initial_cells, SCALE * N0);
+    // The tail rate fitted over the second half of the span (10–20 h).
+    let fitted = report.extrapolation_rate_per_s.unwrap();
+    assert!(rel(fitted, lambda) < 0.25, "fitted {fitted} vs {lambda}");
+}
+
+#[test]
+fn detection_with_the_tissue_burden_matches_the_exponential_law() {
+    // The crossing of the same decision level by the tissue-driven tumour
+    // and by N0 e^{λt} given directly: their sizes differ by at most the
+    // bound above in relative terms, so the times by ln(1 + bound)/λ.
+    let study = parse(&tissue_study(TUMOUR, "3 day")).unwrap();
+    let biopsy = study.biopsy.as_ref().unwrap();
+    let (burden, _) = biopsy
+        .tissue_burden
+        .as_ref()
+        .unwrap()
+        .burden(study.seed)
+        .unwrap();
+    let lambda = std::f64::consts::LN_2 / (10.0 * HOUR);
+    let mut tissue = biopsy.tests[0].model.clone();
+    tissue.tumour.initial_cells = burden.initial_cells();
+    tissue.tumour.burden = Some(std::sync::Arc::new(burden));
+    let mut law = biopsy.tests[0].model.clone();
+    law.tumour.growth = GrowthLaw::Exponential { rate: lambda };
+    law.tumour.initial_cells = SCALE * N0;
+    // The level reached at 2.5 N0 (about 13 h, within the span).
+    let kin = law.kinetics(&law.nominal_individual());
+    let level = kin.steady_concentration(2.5 * SCALE * N0);
+    assert!(level > law.protocol.assay.lod);
+    for m in [&mut tissue, &mut law] {
+        m.threshold = level;
+    }
+    let a = tissue.deterministic_crossing().unwrap();
+    let b = law.deterministic_crossing().unwrap();
+    let bound = yule_bound(b.time).ln_1p() / lambda;
+    assert!(
+        (a.time - b.time).abs() <= bound,
+        "{} h vs {} h (bound {} h)",
+        a.time / HOUR,
+        b.time / HOUR,
+        bound / HOUR
+    );
+    // The run attaches the burden and reports it.
+    let results = exosim::biopsy::study::run(biopsy, study.seed).unwrap();
+    let r = results[0].tissue_burden.as_ref().unwrap();
+    assert_eq!(r.cell_type, "tumour");
+    assert_eq!(r.variant, "main");
+    assert!(results[0].screening.as_ref().unwrap().crossing.is_some());
+}
+
+#[test]
+fn tissue_burden_errors_are_located() {
+    let cases = [
+        (
+            "cell_type = \"tumor\"\ncells_per_simulated_cell = 1000",
+            "10 h",
+            "biopsy.tumour.cell_type",
+            "did you mean `tumour`?",
+        ),
+        (
+            "cell_type = \"tumour\"\nvariant = \"treated\"\ncells_per_simulated_cell = 1000",
+            "10 h",
+            "biopsy.tumour.variant",
+            "the tissue's variants: main",
+        ),
+        (
+            "cell_type = \"tumour\"",
+            "10 h",
+            "biopsy.tumour.growth",
+            "cells_per_simulated_cell",
+        ),
+        (
+            "cell_type = \"tumour\"\ncells_per_simulated_cell = 1000",
+            "3 day",
+            "biopsy.screening.duration",
+            "extrapolate",
+        ),
+        (
+            "cell_type = \"tumour\"\ncells_per_simulated_cell = 1000\ndoubling_time = \"1 day\"",
+            "10 h",
+            "biopsy.tumour.doubling_time",
+            "remove it",
+        ),
+    ];
+    for (tumour, duration, key, hint) in cases {
+        let e = parse(&tissue_study(tumour, duration)).unwrap_err();
+        let shown = format!("{e} {}", e.hint.clone().unwrap_or_default());
+        assert_eq!(e.key, key, "{shown}");
+        assert!(shown.contains(hint), "{shown}");
+        assert!(e.line > 1, "{shown}");
+    }
+    // No `[tissue]` at all.
+    let text = tissue_study(TUMOUR, "10 h");
+    let cut = text.find("[tissue]").unwrap()..text.find("[biopsy]").unwrap();
+    let mut no_tissue = text.clone();
+    no_tissue.replace_range(cut, "");
+    let e = parse(&no_tissue).unwrap_err();
+    assert_eq!(e.key, "biopsy.tumour.growth");
+}
