@@ -500,3 +500,157 @@ fn tissue_burden_errors_are_located() {
     let e = parse(&no_tissue).unwrap_err();
     assert_eq!(e.key, "biopsy.tumour.growth");
 }
+
+/// A study whose marker follows the mouse's small-EV class.
+fn body_biopsy(marker_extra: &str) -> String {
+    format!(
+        r#"
+[study]
+name = "body_biopsy"
+seed = 5
+duration = "1 h"
+
+[body]
+species = "mouse"
+
+[[vesicles]]
+name = "sEV"
+diameter = "100 nm"
+
+[[sources]]
+vesicles = "sEV"
+rate = "1e3 /h"
+
+[biopsy]
+cohort = 200
+healthy_cohort = 200
+deterministic = true
+
+[biopsy.tumour]
+growth = "exponential"
+doubling_time = "30 day"
+initial_diameter = "0.1 mm"  # 524 cells: below the LOD at first
+
+[biopsy.marker]
+name = "sEV"
+per_live_cell = "60 /h"
+fraction_to_blood = 0.01
+{marker_extra}
+
+[[biopsy.tests]]
+name = "digital"
+isolation = "immunocapture"
+assay = "digital_plasmonic"
+
+[biopsy.decision]
+rule = "lod"
+
+[biopsy.screening]
+interval = "30 day"
+duration = "3 year"
+"#
+    )
+}
+
+#[test]
+fn body_kinetics_resolve_with_the_body_defaults() {
+    let text = body_biopsy("background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\"");
+    let study = parse_study(&text, "body_biopsy.toml").unwrap();
+    let biopsy = study.biopsy.as_ref().unwrap();
+    let model = &biopsy.tests[0].model;
+    let modes = model.blood_modes.as_ref().unwrap();
+    assert_eq!(model.blood.elimination_rate, modes.effective_rate);
+    // Plasma: 0.55 of the mouse preset's blood volume.
+    let blood = study.arms[0].body.blood_volume;
+    assert!(rel(model.blood.plasma_volume, 0.55 * blood) < 1e-12);
+    // The healthy steady level is the background concentration.
+    let c = model.blood.baseline_amount() / model.blood.plasma_volume;
+    assert!(rel(c, 5e9) < 1e-12);
+    let report = biopsy.blood_kinetics.as_ref().unwrap();
+    assert_eq!((report.states, report.arm.as_str()), (13, "main"));
+    // The resolved study names the class and leaves out the half-life.
+    let resolved = study.resolved.biopsy.as_ref().unwrap();
+    assert_eq!(resolved.marker.body_vesicles.as_deref(), Some("sEV"));
+    assert!(resolved.marker.half_life.is_none());
+}
+
+#[test]
+fn body_kinetics_errors_are_located() {
+    let cases = [
+        (
+            "background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEVs\"",
+            "biopsy.marker.body_vesicles",
+            "did you mean `sEV`?",
+        ),
+        (
+            "background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\"\nhalf_life = \"7 min\"",
+            "biopsy.marker.body_vesicles",
+            "not both",
+        ),
+        (
+            "background_concentration = \"5e3 /mL\"",
+            "biopsy.marker",
+            "body_vesicles",
+        ),
+        (
+            "background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\"\nbody_arm = \"treated\"",
+            "biopsy.marker.body_arm",
+            "the study's arms: main",
+        ),
+        (
+            "background_concentration = \"5e3 /mL\"\nhalf_life = \"7 min\"\nbody_arm = \"main\"",
+            "biopsy.marker.body_arm",
+            "body_vesicles",
+        ),
+        (
+            // 1e10 /mL: the macrophage sites would be several % saturated.
+            "background_concentration = \"1e10 /mL\"\nbody_vesicles = \"sEV\"",
+            "biopsy.marker.background_concentration",
+            "Km",
+        ),
+    ];
+    for (marker, key, hint) in cases {
+        let e = parse_study(&body_biopsy(marker), "body_biopsy.toml").unwrap_err();
+        let shown = format!("{e} {}", e.hint.clone().unwrap_or_default());
+        assert_eq!(e.key, key, "{shown}");
+        assert!(shown.contains(hint), "{shown}");
+        assert!(e.line > 1, "{shown}");
+    }
+}
+
+#[test]
+fn a_growing_tumour_is_seen_with_the_blood_mean_residence_time_as_lag() {
+    // A linear system driven by S e^{γt} settles on S e^{γt} H(γ), with
+    // H(γ) = Σ c_i/(λ_i + γ) ≈ (1/k)(1 − γ·MRT): against first-order
+    // elimination at the same k (MRT = 1/k) the crossing of a level is
+    // delayed by MRT − 1/k, to first order in γ·MRT.
+    let body = parse_study(
+        &body_biopsy("background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\""),
+        "body_biopsy.toml",
+    )
+    .unwrap();
+    let pooled = body.biopsy.as_ref().unwrap().tests[0].model.clone();
+    let modes = pooled.blood_modes.clone().unwrap();
+    let k = modes.effective_rate;
+    let mut first = pooled.clone();
+    first.blood_modes = None;
+    let a = first.deterministic_crossing().unwrap().time;
+    let b = pooled.deterministic_crossing().unwrap().time;
+    let (mut auc, mut aumc) = (0.0, 0.0);
+    for m in &modes.modes {
+        let lambda = m.rate * k;
+        auc += (m.weight / lambda).re;
+        aumc += (m.weight / (lambda * lambda)).re;
+    }
+    let lag = aumc / auc - 1.0 / k;
+    assert!(
+        lag > 0.0 && a > 30.0 * DAY,
+        "lag {lag} s, crossing at {a} s"
+    );
+    let gamma = std::f64::consts::LN_2 / (30.0 * DAY);
+    assert!(
+        ((b - a) - lag).abs() <= 0.01 * lag + 10.0 * gamma * lag * lag,
+        "delay {} s vs MRT − 1/k = {lag} s",
+        b - a
+    );
+}
