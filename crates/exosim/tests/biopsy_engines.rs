@@ -369,8 +369,12 @@ const TUMOUR: &str = r#"cell_type = "tumour"
 cells_per_simulated_cell = 1000
 extrapolate = "exponential""#;
 
-fn parse(text: &str) -> Result<Study, exosim::scenario::StudyError> {
-    parse_study(text, "tissue_burden.toml")
+fn parse(text: &str) -> Study {
+    parse_study(text, "tissue_burden.toml").unwrap()
+}
+
+fn parse_error(text: &str) -> exosim::scenario::StudyError {
+    parse_study(text, "tissue_burden.toml").unwrap_err()
 }
 
 /// Relative bound on the replicate-mean count of a pure-division tissue at
@@ -386,7 +390,7 @@ fn yule_bound(t: f64) -> f64 {
 
 #[test]
 fn tissue_burden_follows_the_branching_mean() {
-    let study = parse(&tissue_study(TUMOUR, "3 day")).unwrap();
+    let study = parse(&tissue_study(TUMOUR, "3 day"));
     let biopsy = study.biopsy.as_ref().unwrap();
     let source = biopsy.tissue_burden.as_ref().unwrap();
     let (burden, report) = source.burden(study.seed).unwrap();
@@ -411,7 +415,7 @@ fn detection_with_the_tissue_burden_matches_the_exponential_law() {
     // The crossing of the same decision level by the tissue-driven tumour
     // and by N0 e^{λt} given directly: their sizes differ by at most the
     // bound above in relative terms, so the times by ln(1 + bound)/λ.
-    let study = parse(&tissue_study(TUMOUR, "3 day")).unwrap();
+    let study = parse(&tissue_study(TUMOUR, "3 day"));
     let biopsy = study.biopsy.as_ref().unwrap();
     let (burden, _) = biopsy
         .tissue_burden
@@ -486,7 +490,7 @@ fn tissue_burden_errors_are_located() {
         ),
     ];
     for (tumour, duration, key, hint) in cases {
-        let e = parse(&tissue_study(tumour, duration)).unwrap_err();
+        let e = parse_error(&tissue_study(tumour, duration));
         let shown = format!("{e} {}", e.hint.clone().unwrap_or_default());
         assert_eq!(e.key, key, "{shown}");
         assert!(shown.contains(hint), "{shown}");
@@ -497,7 +501,7 @@ fn tissue_burden_errors_are_located() {
     let cut = text.find("[tissue]").unwrap()..text.find("[biopsy]").unwrap();
     let mut no_tissue = text.clone();
     no_tissue.replace_range(cut, "");
-    let e = parse(&no_tissue).unwrap_err();
+    let e = parse_error(&no_tissue);
     assert_eq!(e.key, "biopsy.tumour.growth");
 }
 
