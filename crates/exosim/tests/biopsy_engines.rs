@@ -658,3 +658,34 @@ fn a_growing_tumour_is_seen_with_the_blood_mean_residence_time_as_lag() {
         b - a
     );
 }
+
+#[test]
+fn body_kinetics_cohort_is_independent_of_threads_and_chunks() {
+    // Same seed ⇒ the same screening summary on 1 or 3 threads, in any chunks.
+    use exosim::biopsy::screening::{
+        ThresholdRule, resolve_threshold, screen_cohort, screen_cohort_parallel,
+    };
+    let study = parse_study(
+        &body_biopsy("background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\""),
+        "body_biopsy.toml",
+    )
+    .unwrap();
+    let mut model = study.biopsy.as_ref().unwrap().tests[0].model.clone();
+    model.deterministic = false;
+    model.variability.background_cv = 0.5;
+    model.variability.elimination_cv = 0.3;
+    let seed = 77;
+    model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 1_000, seed);
+    let n = 1_501;
+    let pool = |threads: usize, chunk: u64| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| screen_cohort_parallel(&model, n, seed, chunk))
+    };
+    let one = pool(1, 64);
+    assert_eq!(one, pool(3, 7));
+    assert_eq!(one, screen_cohort(&model, n, seed, 500));
+    assert!(one.detected > 0, "{one:?}");
+}
