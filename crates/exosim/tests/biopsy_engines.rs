@@ -689,3 +689,50 @@ fn body_kinetics_cohort_is_independent_of_threads_and_chunks() {
     assert_eq!(one, screen_cohort(&model, n, seed, 500));
     assert!(one.detected > 0, "{one:?}");
 }
+
+#[test]
+fn pools_walk_only_their_memory_yet_match_the_full_walk() {
+    // Each pool forgets its state after 40/Re λ (e^{-40}): walking only those
+    // last steps gives the amount of walking every step for every pool.
+    use exosim::biopsy::body_modes::pool_within;
+    let study = body_study("mouse", CONSTANT_SOURCE);
+    let modes = modes_of(&study);
+    let k = modes.effective_rate;
+    let kin = MarkerKinetics {
+        growth: GrowthLaw::Gompertz {
+            rate: 3e-8,
+            capacity: 1e12,
+        },
+        initial_cells: 1e6,
+        source_per_cell: 1e-4,
+        blood: BloodKinetics {
+            background: 30.0,
+            elimination_rate: k,
+            plasma_volume: 7e-7,
+        },
+        modes: Some(&modes),
+        burden: None,
+    };
+    let (h, steps) = (7.0 * DAY, 52);
+    let mut x: Vec<C64> = modes
+        .modes
+        .iter()
+        .map(|m| C64::new(30.0, 0.0) / (m.rate * k))
+        .collect();
+    for j in 0..steps {
+        let (a, b) = (j as f64 * h, (j + 1) as f64 * h);
+        let (sa, sb) = (kin.source(a), kin.source(b));
+        for (x, m) in x.iter_mut().zip(&modes.modes) {
+            *x = pool_within(*x, sa, sb, 30.0, m.rate * k, h, h);
+        }
+    }
+    let full: f64 = modes
+        .modes
+        .iter()
+        .zip(&x)
+        .map(|(m, x)| (m.weight * x).re)
+        .sum();
+    let mut state = kin.baseline_state();
+    let windowed = kin.advance_state(&mut state, 0.0, steps as f64 * h, h);
+    assert!(rel(windowed, full) < 1e-12, "{windowed} vs {full}");
+}
