@@ -736,3 +736,20 @@ fn pools_walk_only_their_memory_yet_match_the_full_walk() {
     let windowed = kin.advance_state(&mut state, 0.0, steps as f64 * h, h);
     assert!(rel(windowed, full) < 1e-12, "{windowed} vs {full}");
 }
+
+#[test]
+fn resolved_studies_with_engine_couplings_are_fixed_points() {
+    // Written as TOML and read back, the resolved study resolves to itself.
+    let body = body_biopsy("background_concentration = \"5e3 /mL\"\nbody_vesicles = \"sEV\"");
+    let tissue = tissue_study(TUMOUR, "3 day");
+    for text in [body, tissue] {
+        let study = parse_study(&text, "coupled.toml").unwrap();
+        let written = toml::to_string(&study.resolved).unwrap();
+        let again = parse_study(&written, "resolved.toml")
+            .unwrap_or_else(|e| panic!("the resolved study does not read back: {e}\n{written}"));
+        assert_eq!(
+            serde_json::to_value(&again.resolved).unwrap(),
+            serde_json::to_value(&study.resolved).unwrap()
+        );
+    }
+}
