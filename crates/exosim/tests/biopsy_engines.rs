@@ -753,3 +753,13 @@ fn resolved_studies_with_engine_couplings_are_fixed_points() {
         );
     }
 }
+
+#[test]
+fn an_extrapolation_that_overflows_is_a_run_error() {
+    // Doubling every 10 h for 2000 days: 2^4800 cells, beyond any f64.
+    let text =
+        tissue_study(TUMOUR, "2000 day").replace("interval = \"1 h\"", "interval = \"30 day\"");
+    let study = parse(&text);
+    let e = exosim::biopsy::study::run(study.biopsy.as_ref().unwrap(), study.seed).unwrap_err();
+    assert!(e.to_string().contains("outgrows"), "{e}");
+}

@@ -181,6 +181,17 @@ pub fn run(study: &BiopsyStudy, seed: u64) -> Result<Vec<TestResult>, BiopsyRunE
     let burden = match &study.tissue_burden {
         Some(source) => {
             let (b, report) = source.burden(seed)?;
+            let end = study
+                .tests
+                .iter()
+                .map(|t| t.model.duration)
+                .fold(0.0, f64::max);
+            if !b.cells(end).is_finite() {
+                return Err(BiopsyRunError::Burden(format!(
+                    "extrapolated at {:.3e} /s, the tumour outgrows any number before the screening ends ({end} s)",
+                    report.extrapolation_rate_per_s.unwrap_or(0.0)
+                )));
+            }
             Some((Arc::new(b), report))
         }
         None => None,
