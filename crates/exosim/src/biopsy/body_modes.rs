@@ -118,7 +118,8 @@ impl BloodModes {
             .solve(&e_v)
             .ok_or("the blood compartment has no elimination: its network is singular")?;
         let auc: f64 = observe.iter().map(|&i| steady[i]).sum();
-        let initial_response = observe.iter().filter(|&&i| i == venous).count() as f64;
+        // h(0) = e_blood · e_venous: venous blood is a blood state.
+        let initial_response = 1.0;
         let mut saturation_per_input: f64 = 0.0;
         for site in &network.sites {
             let load: f64 = site
