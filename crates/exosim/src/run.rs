@@ -59,6 +59,9 @@ pub enum RunError {
     /// The `[tissue]` section stopped early.
     #[error("tissue: {0}")]
     Tissue(#[from] crate::tissue::engine::TissueError),
+    /// The biopsy's tumour could not be taken from the tissue engine.
+    #[error("biopsy: {0}")]
+    Biopsy(#[from] crate::biopsy::study::BiopsyRunError),
 }
 
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
@@ -107,7 +110,7 @@ pub fn run_saving(
         arms.push(course);
     }
     let biopsy = match &study.biopsy {
-        Some(b) => biopsy_study::run(b, study.seed),
+        Some(b) => biopsy_study::run(b, study.seed)?,
         None => Vec::new(),
     };
     let signature = match &study.signature {

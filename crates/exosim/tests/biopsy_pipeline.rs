@@ -57,6 +57,8 @@ fn steady_state_blood_level_is_input_over_elimination() {
         initial_cells: cells,
         source_per_cell: s,
         blood: b,
+        modes: None,
+        burden: None,
     };
     let input = b.background + s * cells;
     let expected = steady_state(input, b.elimination_rate);
@@ -156,6 +158,8 @@ fn threshold_crossing_time_matches_closed_form() {
         initial_cells: 1e6,
         source_per_cell: 1e-3,
         blood: bl,
+        modes: None,
+        burden: None,
     };
     let threshold = 3.0 * bl.baseline_amount() / bl.plasma_volume;
     let (t, m) = kin.crossing(threshold, 20.0 * YEAR, DAY).unwrap();

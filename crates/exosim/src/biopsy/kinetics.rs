@@ -22,6 +22,8 @@
 //! advanced by [`exponential_integrator_step`], which treats the source as
 //! exponential within each step.
 
+use super::body_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
+use super::burden::TabulatedBurden;
 use super::growth::{GrowthLaw, Lineage, ParameterError, check};
 
 /// Release of the marker by tumour cells.
@@ -307,9 +309,25 @@ pub const FORGETFUL_KH: f64 = 745.2;
 /// [`MarkerKinetics::lineage_amount`] looks (e^{−40} ≈ 4·10⁻¹⁸).
 pub const LINEAGE_MEMORY: f64 = 40.0;
 
+/// First-order elimination as pools: one pool of weight 1 at the rate k.
+const FIRST_ORDER: [Mode; 1] = [Mode {
+    weight: C64 { re: 1.0, im: 0.0 },
+    rate: C64 { re: 1.0, im: 0.0 },
+}];
+
+/// The blood of one individual between tests: the amount (first-order
+/// elimination) or the amount in each pool of [`BloodModes`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BloodState {
+    /// Blood amount under first-order elimination.
+    Amount(f64),
+    /// Amount in each pool (body-engine kinetics, or a tissue burden).
+    Pools(Vec<C64>),
+}
+
 /// A tumour shedding a marker into blood: the deterministic model of one individual.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MarkerKinetics {
+pub struct MarkerKinetics<'a> {
     /// Tumour growth law.
     pub growth: GrowthLaw,
     /// Tumour cells at t = 0 (initiation).
@@ -318,12 +336,145 @@ pub struct MarkerKinetics {
     pub source_per_cell: f64,
     /// Blood side: background, elimination, plasma volume.
     pub blood: BloodKinetics,
+    /// The body engine's blood compartment as pools, with
+    /// `blood.elimination_rate` their effective rate; `None`: first-order.
+    pub modes: Option<&'a BloodModes>,
+    /// A burden from the tissue engine, replacing `growth` and
+    /// `initial_cells`; `None`: the growth law.
+    pub burden: Option<&'a TabulatedBurden>,
 }
 
-impl MarkerKinetics {
+impl MarkerKinetics<'_> {
     /// Tumour cells at time `t` (s).
     pub fn cells(&self, t: f64) -> f64 {
-        self.growth.cells(self.initial_cells, t)
+        match self.burden {
+            Some(b) => b.cells(t),
+            None => self.growth.cells(self.initial_cells, t),
+        }
+    }
+
+    /// Whether the blood is followed as pools ([`BloodState::Pools`]): with
+    /// body-engine kinetics, or a tabulated burden (whose pieces are solved
+    /// by the pool code even with first-order elimination).
+    pub fn uses_pools(&self) -> bool {
+        self.modes.is_some() || self.burden.is_some()
+    }
+
+    fn pools(&self) -> &[Mode] {
+        self.modes.map_or(&FIRST_ORDER, |m| &m.modes)
+    }
+
+    /// The tumour-free steady state B/k, as a [`BloodState`].
+    pub fn baseline_state(&self) -> BloodState {
+        if !self.uses_pools() {
+            return BloodState::Amount(self.blood.baseline_amount());
+        }
+        let k = self.blood.elimination_rate;
+        let b = self.blood.background;
+        BloodState::Pools(
+            self.pools()
+                .iter()
+                .map(|m| C64::new(b, 0.0) / (m.rate * k))
+                .collect(),
+        )
+    }
+
+    /// The blood amount of a state.
+    pub fn amount_of(&self, state: &BloodState) -> f64 {
+        match state {
+            BloodState::Amount(m) => *m,
+            BloodState::Pools(x) => self
+                .pools()
+                .iter()
+                .zip(x)
+                .map(|(m, x)| (m.weight * x).re)
+                .sum(),
+        }
+    }
+
+    /// [`advance`](Self::advance) for either kind of state; returns the amount at `t1`.
+    pub fn advance_state(&self, state: &mut BloodState, t0: f64, t1: f64, max_step: f64) -> f64 {
+        match state {
+            BloodState::Amount(m) => {
+                *m = self.advance(*m, t0, t1, max_step);
+                *m
+            }
+            BloodState::Pools(x) => {
+                self.advance_pools(x, t0, t1, max_step, true);
+                self.amount_of(state)
+            }
+        }
+    }
+
+    /// Ends of the integrator steps over (`t0`, `t1`]: a tabulated burden
+    /// steps at its frames (each piece is exponential, so solved exactly),
+    /// subdivided to at most `max_step` unless `exact` allows one step per
+    /// exponential piece; an exponential law takes one step when `exact`;
+    /// other laws take equal steps of at most `max_step`.
+    fn step_ends(&self, t0: f64, t1: f64, max_step: f64, exact: bool) -> Vec<f64> {
+        let mut pieces: Vec<f64> = match self.burden {
+            Some(b) => b.knots_within(t0, t1).to_vec(),
+            None => Vec::new(),
+        };
+        pieces.push(t1);
+        let exponential =
+            self.burden.is_some() || matches!(self.growth, GrowthLaw::Exponential { .. });
+        let mut ends = Vec::new();
+        let mut a = t0;
+        for b in pieces {
+            let steps = if exact && exponential {
+                1
+            } else {
+                ((b - a) / max_step).ceil().max(1.0) as u64
+            };
+            let h = (b - a) / steps as f64;
+            ends.extend((1..steps).map(|i| a + h * i as f64));
+            ends.push(b);
+            a = b;
+        }
+        ends
+    }
+
+    /// Advances pool amounts `x` from `t0` to `t1` (s) through [`step_ends`](Self::step_ends).
+    ///
+    /// A pool of rate λ forgets its state after [`LINEAGE_MEMORY`]/Re λ
+    /// (e^{−40} ≈ 4·10⁻¹⁸, below f64 resolution), so each pool walks only
+    /// the steps within that memory of `t1`, from the quasi-steady amount
+    /// (B + S)/λ: years between tests cost a few steps of the slowest pool
+    /// and one of the fast ones, instead of every step for every pool.
+    fn advance_pools(&self, x: &mut [C64], t0: f64, t1: f64, max_step: f64, exact: bool) {
+        if t1 <= t0 {
+            return;
+        }
+        let k = self.blood.elimination_rate;
+        let b = self.blood.background;
+        let ends = self.step_ends(t0, t1, max_step, exact);
+        let start_of = |j: usize| if j == 0 { t0 } else { ends[j - 1] };
+        // The first step within the memory of a pool of rate `re` (1/s).
+        let first_step = |re: f64| ends.partition_point(|&e| e <= t1 - LINEAGE_MEMORY / re);
+        let slowest = self
+            .pools()
+            .iter()
+            .map(|m| m.rate.re * k)
+            .fold(f64::INFINITY, f64::min);
+        let first = first_step(slowest);
+        // Sources at the start of step `first` and at every later step end.
+        let sources: Vec<f64> = std::iter::once(start_of(first))
+            .chain(ends[first..].iter().copied())
+            .map(|t| self.source(t))
+            .collect();
+        for (x, m) in x.iter_mut().zip(self.pools()) {
+            let lambda = m.rate * k;
+            let j0 = first_step(m.rate.re * k).max(first);
+            if j0 > 0 {
+                *x = C64::new(b + sources[j0 - first], 0.0) / lambda;
+            }
+            for j in j0..ends.len() {
+                let dt = ends[j] - start_of(j);
+                let (s_a, s_b) = (sources[j - first], sources[j + 1 - first]);
+                *x = pool_within(*x, s_a, s_b, b, lambda, dt, dt);
+            }
+        }
     }
 
     /// Tumour input into blood (amount/s) at time `t` (s).
@@ -343,10 +494,24 @@ impl MarkerKinetics {
     /// Advances the blood amount from `t0` to `t1` (s) in steps of at most
     /// `max_step` (s) of [`exponential_integrator_step`]; exponential growth
     /// takes one exact step whatever `max_step`.
+    ///
+    /// With body-engine pools the amount alone is not the state: `amount`
+    /// is split over the pools as a steady state is (x_i ∝ 1/λ_i), which is
+    /// exact from the baseline; [`advance_state`](Self::advance_state)
+    /// carries the pools themselves.
     pub fn advance(&self, amount: f64, t0: f64, t1: f64, max_step: f64) -> f64 {
         let span = t1 - t0;
         if span <= 0.0 {
             return amount;
+        }
+        if self.uses_pools() {
+            let mut x: Vec<C64> = self
+                .pools()
+                .iter()
+                .map(|m| C64::new(amount, 0.0) / m.rate)
+                .collect();
+            self.advance_pools(&mut x, t0, t1, max_step, true);
+            return self.amount_of(&BloodState::Pools(x));
         }
         let steps = self.steps(span, max_step);
         let h = span / steps as f64;
@@ -381,6 +546,97 @@ impl MarkerKinetics {
         m
     }
 
+    /// [`lineage_amount`](Self::lineage_amount) with pools.
+    fn lineage_pools(&self, lineage: &Lineage, t: f64) -> f64 {
+        let b = self.blood.background;
+        let k = self.blood.elimination_rate;
+        let s = self.source_per_cell;
+        let pools = self.pools();
+        let slowest = pools
+            .iter()
+            .map(|m| m.rate.re * k)
+            .fold(f64::INFINITY, f64::min);
+        let end = t.min(lineage.switch_time).max(0.0);
+        let start = (end - LINEAGE_MEMORY / slowest).max(0.0);
+        let mut i = lineage.times.partition_point(|&x| x <= start).max(1);
+        let mut n = lineage.cells[i - 1] as f64;
+        let input0 = if start == 0.0 { b } else { b + s * n };
+        let mut x: Vec<C64> = pools
+            .iter()
+            .map(|m| C64::new(input0, 0.0) / (m.rate * k))
+            .collect();
+        let mut at = start;
+        let hold = |x: &mut [C64], n: f64, dt: f64| {
+            for (x, m) in x.iter_mut().zip(pools) {
+                *x = pool_hold(*x, b + s * n, m.rate * k, dt);
+            }
+        };
+        while i < lineage.times.len() && lineage.times[i] <= end {
+            hold(&mut x, n, lineage.times[i] - at);
+            at = lineage.times[i];
+            n = lineage.cells[i] as f64;
+            i += 1;
+        }
+        hold(&mut x, n, end - at);
+        if t > lineage.switch_time {
+            let dt = t - lineage.switch_time;
+            let s0 = s * lineage.switch_cells as f64;
+            let s1 = s0 * (lineage.rate * dt).exp();
+            for (x, m) in x.iter_mut().zip(pools) {
+                *x = pool_within(*x, s0, s1, b, m.rate * k, dt, dt);
+            }
+        }
+        self.amount_of(&BloodState::Pools(x))
+    }
+
+    /// [`crossing`](Self::crossing) with pools: steps of at most `max_step`
+    /// (at the frames of a tabulated burden), then bisection within the step.
+    fn crossing_pools(&self, threshold: f64, t_max: f64, max_step: f64) -> Option<(f64, f64)> {
+        let target = threshold * self.blood.plasma_volume;
+        let BloodState::Pools(mut x) = self.baseline_state() else {
+            unreachable!("pools were asked for")
+        };
+        let amount = |x: &[C64]| -> f64 {
+            self.pools()
+                .iter()
+                .zip(x)
+                .map(|(m, x)| (m.weight * x).re)
+                .sum()
+        };
+        let m0 = amount(&x);
+        if m0 >= target {
+            return Some((0.0, m0));
+        }
+        let k = self.blood.elimination_rate;
+        let b = self.blood.background;
+        let mut t_a = 0.0;
+        let mut s_a = self.source(0.0);
+        let mut next = x.clone();
+        for t_b in self.step_ends(0.0, t_max, max_step, false) {
+            let dt = t_b - t_a;
+            let s_b = self.source(t_b);
+            let within = |tau: f64, out: &mut [C64]| {
+                for ((o, x), m) in out.iter_mut().zip(&x).zip(self.pools()) {
+                    *o = pool_within(*x, s_a, s_b, b, m.rate * k, dt, tau);
+                }
+            };
+            within(dt, &mut next);
+            if amount(&next) >= target {
+                let at = |tau: f64| {
+                    let mut probe = vec![C64::new(0.0, 0.0); x.len()];
+                    within(tau, &mut probe);
+                    amount(&probe)
+                };
+                let tau = bisect(|tau| at(tau) >= target, 0.0, dt);
+                return Some((t_a + tau, at(tau)));
+            }
+            std::mem::swap(&mut x, &mut next);
+            t_a = t_b;
+            s_a = s_b;
+        }
+        None
+    }
+
     fn steps(&self, span: f64, max_step: f64) -> u64 {
         match self.growth {
             GrowthLaw::Exponential { .. } => 1,
@@ -399,7 +655,13 @@ impl MarkerKinetics {
     /// [`LINEAGE_MEMORY`]/k seconds before `t` (or before the switch) are
     /// walked, starting from the quasi-steady amount (B + sN)/k: what came
     /// earlier is weighted by e^{−40} ≈ 4·10⁻¹⁸, below f64 resolution.
+    ///
+    /// With body-engine pools each pool is walked the same way, over the
+    /// memory of the slowest one.
     pub fn lineage_amount(&self, lineage: &Lineage, t: f64) -> f64 {
+        if self.uses_pools() {
+            return self.lineage_pools(lineage, t);
+        }
         let b = self.blood.background;
         let k = self.blood.elimination_rate;
         let s = self.source_per_cell;
@@ -438,7 +700,15 @@ impl MarkerKinetics {
     /// [`advance`](Self::advance) (at most `max_step`; exponential growth is
     /// solved by the exact closed form), then bisects on the exact
     /// within-step expression. `None` if not reached by `t_max`.
+    ///
+    /// With pools the amount within a step is a sum of several exponentials:
+    /// the bisection finds a crossing within the first step that ends above
+    /// the threshold (the first one unless the amount crosses twice within a
+    /// step, which a growing tumour does not do).
     pub fn crossing(&self, threshold: f64, t_max: f64, max_step: f64) -> Option<(f64, f64)> {
+        if self.uses_pools() {
+            return self.crossing_pools(threshold, t_max, max_step);
+        }
         let target = threshold * self.blood.plasma_volume;
         let m0 = self.blood.baseline_amount();
         if let GrowthLaw::Exponential { rate } = self.growth {
@@ -517,6 +787,8 @@ mod tests {
                 elimination_rate: 0.7,
                 plasma_volume: 1.0,
             },
+            modes: None,
+            burden: None,
         };
         let lineage = Lineage {
             times: vec![0.0, 2.0, 5.0],

@@ -9,6 +9,8 @@
 //! section runs through [`study`], its `[signature]` section through
 //! [`panel`].
 
+pub mod body_modes;
+pub mod burden;
 pub mod deconvolution;
 pub mod growth;
 pub mod kinetics;

@@ -22,10 +22,13 @@
 //! chunks or the thread that ran them.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, LogNormal};
 
+use super::body_modes::BloodModes;
+use super::burden::TabulatedBurden;
 use super::growth::{self, BranchingStart, GrowthLaw, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
@@ -48,7 +51,7 @@ pub const DOMAIN_HEALTHY_SCREENING: u64 = 0xB105_0005;
 pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 
 /// The tumour of a screening model.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tumour {
     /// Growth law.
     pub growth: GrowthLaw,
@@ -62,6 +65,26 @@ pub struct Tumour {
     /// mean-field path used where one path serves all (detection curve in
     /// growing mode). `None`: every tumour follows `growth`.
     pub branching: Option<BranchingStart>,
+    /// A burden taken from the tissue engine: it replaces `growth` and
+    /// `initial_cells` wherever the tumour's size is asked for.
+    pub burden: Option<Arc<TabulatedBurden>>,
+}
+
+impl Tumour {
+    /// Cells at initiation.
+    pub fn initial_cells(&self) -> f64 {
+        self.burden
+            .as_ref()
+            .map_or(self.initial_cells, |b| b.initial_cells())
+    }
+
+    /// The first time (s) the (mean-field) tumour reaches `cells`; `None` if never.
+    pub fn time_to(&self, cells: f64) -> Option<f64> {
+        match &self.burden {
+            Some(b) => b.time_to(cells),
+            None => self.growth.time_to(self.initial_cells, cells),
+        }
+    }
 }
 
 /// Inter-individual variability: each individual's background release,
@@ -90,7 +113,7 @@ pub struct Individual {
 }
 
 /// Everything a cohort simulation needs, resolved and in SI units.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ScreeningModel {
     /// The tumour.
     pub tumour: Tumour,
@@ -98,6 +121,9 @@ pub struct ScreeningModel {
     pub shedding: Shedding,
     /// Background, elimination and plasma volume (nominal individual).
     pub blood: BloodKinetics,
+    /// The body engine's blood compartment as pools, whose effective rate
+    /// is `blood.elimination_rate`; `None`: first-order elimination.
+    pub blood_modes: Option<Arc<BloodModes>>,
     /// Inter-individual variability.
     pub variability: Variability,
     /// Draw, isolation and assay.
@@ -302,6 +328,7 @@ impl ScreeningModel {
                 initial_cells,
                 cells_per_m3: growth::CELLS_PER_M3,
                 branching: None,
+                burden: None,
             },
             shedding: Shedding {
                 per_live_cell: 60.0 / 3600.0,
@@ -310,6 +337,7 @@ impl ScreeningModel {
                 fraction_to_blood: 0.01,
             },
             blood,
+            blood_modes: None,
             variability: Variability {
                 background_cv: 0.5,
                 shedding_cv: 1.0,
@@ -413,7 +441,7 @@ impl ScreeningModel {
     }
 
     /// The deterministic marker model of one individual.
-    pub fn kinetics(&self, individual: &Individual) -> MarkerKinetics {
+    pub fn kinetics(&self, individual: &Individual) -> MarkerKinetics<'_> {
         MarkerKinetics {
             growth: self.tumour.growth,
             initial_cells: self.tumour.initial_cells,
@@ -423,6 +451,8 @@ impl ScreeningModel {
                 elimination_rate: individual.elimination_rate,
                 plasma_volume: self.blood.plasma_volume,
             },
+            modes: self.blood_modes.as_deref(),
+            burden: self.tumour.burden.as_deref(),
         }
     }
 
@@ -544,16 +574,16 @@ impl ScreeningModel {
             lineages: lineage.as_ref().map_or(0, |l| l.attempts),
         };
         let mut t = 0.0;
-        let mut m = kin.blood.baseline_amount();
+        let mut state = kin.baseline_state();
         let mut j = 0u64;
         loop {
             let at = phase + j as f64 * self.interval;
             if at > self.duration {
                 return outcome;
             }
-            m = match &lineage {
+            let m = match &lineage {
                 Some(l) => kin.lineage_amount(l, at),
-                None => kin.advance(m, t, at, self.max_step),
+                None => kin.advance_state(&mut state, t, at, self.max_step),
             };
             t = at;
             outcome.tests += 1;
@@ -779,10 +809,7 @@ pub fn detection_curve(
         .iter()
         .map(|&d| growth::cells_for_diameter(d, model.tumour.cells_per_m3))
         .collect();
-    let times: Vec<Option<f64>> = cells
-        .iter()
-        .map(|&c| model.tumour.growth.time_to(model.tumour.initial_cells, c))
-        .collect();
+    let times: Vec<Option<f64>> = cells.iter().map(|&c| model.tumour.time_to(c)).collect();
     let mut tested = vec![0u64; diameters.len()];
     let mut positive = vec![0u64; diameters.len()];
     for i in 0..n {
@@ -794,7 +821,7 @@ pub fn detection_curve(
         };
         let kin = model.kinetics(&ind);
         let mut t = 0.0;
-        let mut m = kin.blood.baseline_amount();
+        let mut blood = kin.baseline_state();
         for (j, &c) in cells.iter().enumerate() {
             let conc = match state {
                 BurdenState::Steady => kin.steady_concentration(c),
@@ -802,9 +829,9 @@ pub fn detection_curve(
                     let Some(at) = times[j] else { continue };
                     if at < t {
                         t = 0.0;
-                        m = kin.blood.baseline_amount();
+                        blood = kin.baseline_state();
                     }
-                    m = kin.advance(m, t, at, model.max_step);
+                    let m = kin.advance_state(&mut blood, t, at, model.max_step);
                     t = at;
                     m / model.blood.plasma_volume
                 }

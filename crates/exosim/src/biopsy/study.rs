@@ -2,8 +2,11 @@
 //! threshold of each test on a healthy cohort, the detection curve against
 //! tumour size, the ROC curve at one size, and screening from initiation.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
+use super::burden::{Extrapolation, TabulatedBurden, TissueBurdenReport};
 use super::roc;
 use super::screening::{
     self, BurdenState, CurvePoint, FalsePositiveSummary, ScreeningModel, ScreeningSummary,
@@ -49,6 +52,78 @@ pub struct BiopsyStudy {
     pub roc_diameter: Option<f64>,
     /// Whether to run the screening programme.
     pub screening: bool,
+    /// The body engine's blood kinetics the marker follows, if any (the
+    /// pools themselves are in each test's model).
+    pub blood_kinetics: Option<BodyKineticsReport>,
+    /// The tissue cell count the tumour follows, if any: [`run`] simulates
+    /// the tissue and attaches the burden to every test's model.
+    pub tissue_burden: Option<TissueBurdenSource>,
+}
+
+/// What the marker's blood kinetics were taken from, for `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BodyKineticsReport {
+    /// Body vesicle class.
+    pub vesicles: String,
+    /// Arm whose body was used.
+    pub arm: String,
+    /// States of the class that the venous input reaches and that return to blood.
+    pub states: usize,
+    /// Pools (a complex-conjugate pair counts once).
+    pub modes: usize,
+    /// ln 2 × ∫h (s): the half-life of first-order elimination with the same steady level.
+    pub effective_half_life_s: f64,
+    /// Half-life of the slowest real mode carrying at least half of h(0) (s).
+    pub dominant_half_life_s: Option<f64>,
+    /// Plasma volume used (m³).
+    pub plasma_volume_m3: f64,
+    /// Load of the busiest macrophage site over its Km at the background level.
+    pub saturation_at_background: f64,
+}
+
+/// A tumour burden to take from the study's `[tissue]` section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TissueBurdenSource {
+    /// The tissue model (as resolved for the study's `[tissue]`).
+    pub model: Box<crate::tissue::model::TissueModel>,
+    /// Variant followed.
+    pub variant: String,
+    /// Cell type counted.
+    pub cell_type: String,
+    /// Real cells per simulated cell.
+    pub cells_per_simulated_cell: f64,
+    /// Past the simulated span.
+    pub extrapolate: Extrapolation,
+}
+
+impl TissueBurdenSource {
+    /// Simulates the tissue with `seed` (the same runs as the study's own
+    /// `[tissue]` outputs) and tabulates the replicate-mean burden.
+    pub fn burden(
+        &self,
+        seed: u64,
+    ) -> Result<(TabulatedBurden, TissueBurdenReport), BiopsyRunError> {
+        let runs = crate::tissue::study::run(&self.model, seed)?;
+        TabulatedBurden::from_tissue(
+            &runs,
+            &self.variant,
+            &self.cell_type,
+            self.cells_per_simulated_cell,
+            self.extrapolate,
+        )
+        .map_err(BiopsyRunError::Burden)
+    }
+}
+
+/// Why a biopsy run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum BiopsyRunError {
+    /// The tissue engine failed.
+    #[error("the tumour's tissue simulation failed: {0}")]
+    Tissue(#[from] crate::tissue::engine::TissueError),
+    /// The tissue's count cannot make a burden.
+    #[error("the tumour burden from the tissue: {0}")]
+    Burden(String),
 }
 
 /// A point of an ROC curve.
@@ -91,19 +166,55 @@ pub struct TestResult {
     /// The healthy cohort screened on the same schedule: false positives
     /// per test and per individual over the programme.
     pub healthy_screening: Option<FalsePositiveSummary>,
+    /// The body engine's blood kinetics, when the marker follows them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blood_kinetics: Option<BodyKineticsReport>,
+    /// The tissue engine's burden, when the tumour follows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tissue_burden: Option<TissueBurdenReport>,
 }
 
-/// Runs every test of `study` with the study seed.
-pub fn run(study: &BiopsyStudy, seed: u64) -> Vec<TestResult> {
-    study
+/// Runs every test of `study` with the study seed. A tumour from the
+/// tissue engine is simulated first (with the same seed) and its burden
+/// attached to every test.
+pub fn run(study: &BiopsyStudy, seed: u64) -> Result<Vec<TestResult>, BiopsyRunError> {
+    let burden = match &study.tissue_burden {
+        Some(source) => {
+            let (b, report) = source.burden(seed)?;
+            let end = study
+                .tests
+                .iter()
+                .map(|t| t.model.duration)
+                .fold(0.0, f64::max);
+            if !b.cells(end).is_finite() {
+                return Err(BiopsyRunError::Burden(format!(
+                    "extrapolated at {:.3e} /s, the tumour outgrows any number before the screening ends ({end} s)",
+                    report.extrapolation_rate_per_s.unwrap_or(0.0)
+                )));
+            }
+            Some((Arc::new(b), report))
+        }
+        None => None,
+    };
+    Ok(study
         .tests
         .iter()
-        .map(|t| run_test(study, t, seed))
-        .collect()
+        .map(|t| {
+            let mut test = t.clone();
+            if let Some((b, _)) = &burden {
+                test.model.tumour.initial_cells = b.initial_cells();
+                test.model.tumour.burden = Some(Arc::clone(b));
+            }
+            let mut result = run_test(study, &test, seed);
+            result.blood_kinetics = study.blood_kinetics.clone();
+            result.tissue_burden = burden.as_ref().map(|(_, r)| r.clone());
+            result
+        })
+        .collect())
 }
 
 fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
-    let mut model = test.model;
+    let mut model = test.model.clone();
     model.threshold = screening::resolve_threshold(&model, study.rule, study.healthy_cohort, seed);
     // A fresh cohort (another seed) estimates the specificity honestly.
     let (negatives, total, interval) = screening::specificity(
@@ -156,6 +267,8 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
         roc: roc_rows,
         screening,
         healthy_screening,
+        blood_kinetics: None,
+        tissue_burden: None,
     }
 }
 

@@ -43,7 +43,7 @@ pub struct BiopsySpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TumourSpec {
-    /// `exponential`, `logistic`, `gompertz` or `branching`.
+    /// `exponential`, `logistic`, `gompertz`, `branching` or `tissue`.
     pub growth: String,
     /// Volume doubling time at initiation (deterministic laws).
     #[serde(default)]
@@ -67,6 +67,18 @@ pub struct TumourSpec {
     /// Cells per tumour volume (default 1e9 /mL, Fiala & Diamandis 2018).
     #[serde(default)]
     pub cells_per_volume: Option<Concentration>,
+    /// Cell type of the study's `[tissue]` counted as the tumour (`tissue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_type: Option<String>,
+    /// Tissue variant followed (`tissue`; optional with one variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// Real tumour cells per simulated cell (`tissue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells_per_simulated_cell: Option<f64>,
+    /// Past the tissue's span: `none` (default) or `exponential` (`tissue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extrapolate: Option<String>,
 }
 
 /// `[biopsy.marker]`.
@@ -91,8 +103,16 @@ pub struct MarkerSpec {
     pub fraction_to_blood: f64,
     /// Plasma level of a healthy individual (sets the background release).
     pub background_concentration: Concentration,
-    /// Plasma half-life of the marker.
-    pub half_life: Time,
+    /// Plasma half-life of the marker (first-order elimination); or
+    /// `body_vesicles`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_life: Option<Time>,
+    /// Vesicle class of the study's body whose blood kinetics the marker follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_vesicles: Option<String>,
+    /// Arm whose body is used (optional with one arm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_arm: Option<String>,
     /// Plasma volume.
     #[serde(default)]
     pub plasma_volume: Option<Volume>,

@@ -186,14 +186,6 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let (biopsy, biopsy_spec) = match &spec.biopsy {
-            Some(b) => {
-                let (study, filled) =
-                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &root.key("biopsy"))?;
-                (Some(study), Some(filled))
-            }
-            None => (None, None),
-        };
         let (signature, signature_spec) = match &spec.signature {
             Some(s) => {
                 let (study, filled) =
@@ -376,11 +368,11 @@ impl Resolver<'_, '_> {
             } else {
                 resolved_arms
             },
-            biopsy: biopsy_spec,
+            biopsy: None,
             signature: signature_spec,
             tissue: tissue_spec,
         };
-        Ok(Study {
+        let mut study = Study {
             name: h.name.clone(),
             description: h.description.clone(),
             seed: h.seed.unwrap_or(DEFAULT_SEED),
@@ -390,11 +382,20 @@ impl Resolver<'_, '_> {
             solver,
             vesicles,
             arms,
-            biopsy,
+            biopsy: None,
             signature,
             tissue,
             resolved,
-        })
+        };
+        // The biopsy may take its blood kinetics from the body and its
+        // tumour from the tissue: it is resolved against the rest.
+        if let Some(b) = &spec.biopsy {
+            let (biopsy, filled) =
+                super::resolve_biopsy::resolve_biopsy(b, self.loc, &root.key("biopsy"), &study)?;
+            study.biopsy = Some(biopsy);
+            study.resolved.biopsy = Some(filled);
+        }
+        Ok(study)
     }
 
     fn solver(&self, s: &SolverSpec) -> Res<SolverSettings> {

@@ -1,14 +1,19 @@
 //! Resolution of the `[biopsy]` section into a [`BiopsyStudy`].
 
+use std::sync::Arc;
+
 use super::biopsy_spec::*;
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
+use super::model::Study;
+use crate::biopsy::body_modes::BloodModes;
+use crate::biopsy::burden::Extrapolation;
 use crate::biopsy::growth::{self, BranchingProcess, BranchingStart, GrowthLaw};
 use crate::biopsy::kinetics::{BloodKinetics, Shedding};
 use crate::biopsy::measurement::{
     Assay, BloodDraw, Isolation, LIPOPROTEINS_PER_M3, Protocol, Sampling,
 };
 use crate::biopsy::screening::{BurdenState, ScreeningModel, ThresholdRule, Tumour, Variability};
-use crate::biopsy::study::{BiopsyStudy, BiopsyTest};
+use crate::biopsy::study::{BiopsyStudy, BiopsyTest, BodyKineticsReport, TissueBurdenSource};
 use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
 use crate::units::{DAY, MILLILITRE, YEAR};
 
@@ -28,7 +33,13 @@ const ISOLATIONS: [&str; 5] = [
     "immunocapture",
 ];
 const ASSAYS: [&str; 5] = ["elisa", "nta", "digital_plasmonic", "spr", "spr_nanohole"];
-const GROWTHS: [&str; 4] = ["exponential", "logistic", "gompertz", "branching"];
+const GROWTHS: [&str; 5] = ["exponential", "logistic", "gompertz", "branching", "tissue"];
+/// Largest share of Km that the background load of a macrophage site may
+/// reach for the body engine's kinetics to be used in their linear limit
+/// (the Michaelis–Menten flux is then within 1 % of Vmax·C/Km).
+pub const MAX_SATURATION: f64 = 0.01;
+/// Plasma share of blood used for the default plasma volume of a body.
+pub const PLASMA_SHARE_OF_BLOOD: f64 = 0.55;
 /// Largest switch size of a branching start: the stochastic phase takes
 /// about switch · (b + d)/(b − d) events per individual.
 pub const MAX_SWITCH_CELLS: u64 = 1_000_000;
@@ -40,11 +51,15 @@ fn err<T>(loc: &Locator, p: &KeyPath, msg: String, hint: Option<String>) -> Res<
 }
 
 /// Validates `[biopsy]` (at `path`) into a runnable study, with the section
-/// as resolved: every default written out, for the resolved study.
+/// as resolved: every default written out, for the resolved study. `study`
+/// is the rest of the resolved study: its body (arms, vesicle classes) and
+/// its `[tissue]`, which the marker and the tumour may take their kinetics
+/// and burden from.
 pub fn resolve_biopsy(
     spec: &BiopsySpec,
     loc: &Locator,
     path: &KeyPath,
+    study: &Study,
 ) -> Res<(BiopsyStudy, BiopsySpec)> {
     let choice = |p: &KeyPath, value: &str, options: &[&str]| -> Res<()> {
         if options.contains(&value) {
@@ -117,23 +132,41 @@ pub fn resolve_biopsy(
         None => growth::CELLS_PER_M3,
     };
     let branching = t.growth == "branching";
-    // Keys that belong to the other kind of growth.
-    let foreign: &[(&str, bool)] = if branching {
-        &[
-            ("doubling_time", t.doubling_time.is_some()),
-            ("initial_diameter", t.initial_diameter.is_some()),
-            ("capacity_diameter", t.capacity_diameter.is_some()),
-        ]
+    let from_tissue = t.growth == "tissue";
+    // Keys that belong to another kind of growth.
+    let law_keys = [
+        ("doubling_time", t.doubling_time.is_some()),
+        ("initial_diameter", t.initial_diameter.is_some()),
+        ("capacity_diameter", t.capacity_diameter.is_some()),
+    ];
+    let branching_keys = [
+        ("birth_rate", t.birth_rate.is_some()),
+        ("death_rate", t.death_rate.is_some()),
+        ("switch_cells", t.switch_cells.is_some()),
+    ];
+    let tissue_keys = [
+        ("cell_type", t.cell_type.is_some()),
+        ("variant", t.variant.is_some()),
+        (
+            "cells_per_simulated_cell",
+            t.cells_per_simulated_cell.is_some(),
+        ),
+        ("extrapolate", t.extrapolate.is_some()),
+    ];
+    let foreign: Vec<(&str, bool)> = if branching {
+        [&law_keys[..], &tissue_keys[..]].concat()
+    } else if from_tissue {
+        [&law_keys[..], &branching_keys[..]].concat()
     } else {
-        &[
-            ("birth_rate", t.birth_rate.is_some()),
-            ("death_rate", t.death_rate.is_some()),
-            ("switch_cells", t.switch_cells.is_some()),
-        ]
+        [&branching_keys[..], &tissue_keys[..]].concat()
     };
     if let Some((key, _)) = foreign.iter().find(|(_, given)| *given) {
         let hint = if branching {
             "a branching tumour starts from one cell and grows at birth_rate − death_rate; remove it"
+        } else if from_tissue {
+            "a tumour from the tissue engine takes its size from the tissue's cell count; remove it"
+        } else if tissue_keys.iter().any(|(k, _)| k == key) {
+            "cell_type, variant, cells_per_simulated_cell and extrapolate belong to growth = \"tissue\"; remove it"
         } else {
             "birth_rate, death_rate and switch_cells belong to growth = \"branching\"; remove it"
         };
@@ -144,7 +177,20 @@ pub fn resolve_biopsy(
             Some(hint.into()),
         );
     }
-    let (law, initial_cells, initial_diameter, start) = if branching {
+    let mut tissue_source = None;
+    let (law, initial_cells, initial_diameter, start) = if from_tissue {
+        tissue_source = Some(tissue_burden_source(
+            t,
+            loc,
+            &tp,
+            &spec.screening,
+            path,
+            study,
+        )?);
+        // The size comes from the burden attached at run time
+        // (`biopsy::study::run`); this law is never evaluated.
+        (GrowthLaw::Exponential { rate: 0.0 }, 1.0, None, None)
+    } else if branching {
         let needed = |key: &str, v: Option<Rate>| -> Res<f64> {
             match v {
                 Some(r) => non_negative(&tp.key(key), r.si()),
@@ -286,18 +332,65 @@ pub fn resolve_biopsy(
         )?,
         fraction_to_blood: fraction(&mp.key("fraction_to_blood"), m.fraction_to_blood)?,
     };
-    let plasma_volume = positive(
-        &mp.key("plasma_volume"),
-        m.plasma_volume
-            .map(|v| v.si())
-            .unwrap_or(3000.0 * MILLILITRE),
-    )?;
-    let elimination_rate =
-        BloodKinetics::rate_from_half_life(positive(&mp.key("half_life"), m.half_life.si())?);
     let background_conc = non_negative(
         &mp.key("background_concentration"),
         m.background_concentration.si(),
     )?;
+    let (plasma_volume, elimination_rate, blood_modes, blood_kinetics) = match (
+        &m.half_life,
+        &m.body_vesicles,
+    ) {
+        (Some(h), None) => {
+            if m.body_arm.is_some() {
+                return err(
+                    loc,
+                    &mp.key("body_arm"),
+                    "`body_arm` goes with `body_vesicles`".into(),
+                    Some("remove it, or replace `half_life` by `body_vesicles`".into()),
+                );
+            }
+            let plasma_volume = positive(
+                &mp.key("plasma_volume"),
+                m.plasma_volume
+                    .map(|v| v.si())
+                    .unwrap_or(3000.0 * MILLILITRE),
+            )?;
+            let k = BloodKinetics::rate_from_half_life(positive(&mp.key("half_life"), h.si())?);
+            (plasma_volume, k, None, None)
+        }
+        (None, Some(class)) => {
+            let (modes, plasma, report) =
+                body_kinetics(m, class, background_conc, loc, &mp, study)?;
+            (
+                plasma,
+                modes.effective_rate,
+                Some(Arc::new(modes)),
+                Some(report),
+            )
+        }
+        (Some(_), Some(_)) => {
+            return err(
+                    loc,
+                    &mp.key("body_vesicles"),
+                    "give either `half_life` or `body_vesicles`, not both".into(),
+                    Some(
+                        "`half_life` is first-order elimination; `body_vesicles` takes the body engine's blood kinetics"
+                            .into(),
+                    ),
+                );
+        }
+        (None, None) => {
+            return err(
+                    loc,
+                    &mp,
+                    "the marker needs its blood elimination".into(),
+                    Some(
+                        "add `half_life`, e.g. \"7 min\", or `body_vesicles` naming a `[[vesicles]]` class of the study"
+                            .into(),
+                    ),
+                );
+        }
+    };
     let blood = BloodKinetics {
         background: elimination_rate * background_conc * plasma_volume,
         elimination_rate,
@@ -441,9 +534,11 @@ pub fn resolve_biopsy(
                 initial_cells,
                 cells_per_m3,
                 branching: start,
+                burden: None,
             },
             shedding,
             blood,
+            blood_modes: blood_modes.clone(),
             variability,
             protocol,
             threshold: 0.0,
@@ -560,6 +655,16 @@ pub fn resolve_biopsy(
             capacity_diameter: t.capacity_diameter,
             initial_diameter: initial_diameter.map(Length::from_si),
             cells_per_volume: Some(Concentration::from_si(cells_per_m3)),
+            cell_type: tissue_source.as_ref().map(|s| s.cell_type.clone()),
+            variant: tissue_source.as_ref().map(|s| s.variant.clone()),
+            cells_per_simulated_cell: tissue_source.as_ref().map(|s| s.cells_per_simulated_cell),
+            extrapolate: tissue_source.as_ref().map(|s| {
+                match s.extrapolate {
+                    Extrapolation::None => "none",
+                    Extrapolation::Exponential => "exponential",
+                }
+                .into()
+            }),
         },
         marker: MarkerSpec {
             name: m.name.clone(),
@@ -576,6 +681,8 @@ pub fn resolve_biopsy(
             fraction_to_blood: shedding.fraction_to_blood,
             background_concentration: m.background_concentration,
             half_life: m.half_life,
+            body_vesicles: m.body_vesicles.clone(),
+            body_arm: blood_kinetics.as_ref().map(|r| r.arm.clone()),
             plasma_volume: Some(Volume::from_si(plasma_volume)),
         },
         variability: VariabilitySpec {
@@ -626,6 +733,245 @@ pub fn resolve_biopsy(
         burden,
         roc_diameter,
         screening,
+        blood_kinetics,
+        tissue_burden: tissue_source,
     };
     Ok((study, filled))
+}
+
+/// The body engine's blood kinetics of vesicle class `class` for the marker
+/// at `mp`: the pools of its blood compartment, the plasma volume (given,
+/// or the body's blood volume × [`PLASMA_SHARE_OF_BLOOD`]) and the report.
+fn body_kinetics(
+    m: &MarkerSpec,
+    class: &str,
+    background_conc: f64,
+    loc: &Locator,
+    mp: &KeyPath,
+    study: &Study,
+) -> Res<(BloodModes, f64, BodyKineticsReport)> {
+    let names: Vec<&str> = study.vesicles.iter().map(|v| v.name.as_str()).collect();
+    let Some(ci) = names.iter().position(|&n| n == class) else {
+        let hint = did_you_mean(class, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .or_else(|| {
+                Some(if names.is_empty() {
+                    "the study has no `[[vesicles]]` class: add one, with a `[[sources]]` entry, for the body".into()
+                } else {
+                    format!("the study's classes: {}", names.join(", "))
+                })
+            });
+        return err(
+            loc,
+            &mp.key("body_vesicles"),
+            format!("no vesicle class `{class}`"),
+            hint,
+        );
+    };
+    let arm_names: Vec<&str> = study.arms.iter().map(|a| a.name.as_str()).collect();
+    let arm = match &m.body_arm {
+        Some(name) => match study.arms.iter().find(|a| &a.name == name) {
+            Some(a) => a,
+            None => {
+                let hint = did_you_mean(name, arm_names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some(format!("the study's arms: {}", arm_names.join(", "))));
+                return err(loc, &mp.key("body_arm"), format!("no arm `{name}`"), hint);
+            }
+        },
+        None if study.arms.len() == 1 => &study.arms[0],
+        None if study.arms.is_empty() => {
+            return err(
+                loc,
+                &mp.key("body_vesicles"),
+                "the study has no body to take the blood kinetics from".into(),
+                Some("add `[body]` and a `[[sources]]` (or `[[doses]]`) entry of the class".into()),
+            );
+        }
+        None => {
+            return err(
+                loc,
+                &mp.key("body_vesicles"),
+                "the study has several arms".into(),
+                Some(format!("add `body_arm`, one of: {}", arm_names.join(", "))),
+            );
+        }
+    };
+    let model = crate::body::pbpk::build(study, arm);
+    let Some(states) = model.classes.iter().find(|c| c.class == ci) else {
+        return err(
+            loc,
+            &mp.key("body_vesicles"),
+            format!(
+                "class `{class}` does not enter the body in arm `{}`",
+                arm.name
+            ),
+            Some(format!(
+                "add a `[[sources]]` or `[[doses]]` entry of `{class}` to that arm"
+            )),
+        );
+    };
+    let modes = BloodModes::from_network(&model.network, states).map_err(|e| {
+        loc.error(
+            &mp.key("body_vesicles"),
+            e,
+            Some("use `half_life` (first-order elimination) instead".into()),
+        )
+    })?;
+    let plasma_volume = match m.plasma_volume {
+        Some(v) => v.si(),
+        None => PLASMA_SHARE_OF_BLOOD * arm.body.blood_volume,
+    };
+    if !(plasma_volume.is_finite() && plasma_volume > 0.0) {
+        return err(
+            loc,
+            &mp.key("plasma_volume"),
+            format!("{plasma_volume} must be greater than zero"),
+            None,
+        );
+    }
+    let background = modes.effective_rate * background_conc * plasma_volume;
+    let saturation = background * modes.saturation_per_input;
+    if saturation > MAX_SATURATION {
+        return err(
+            loc,
+            &mp.key("background_concentration"),
+            format!(
+                "at this background the macrophage sites of `{class}` are {:.1} % of the way to half-saturation: the body engine's kinetics are not linear there",
+                100.0 * saturation
+            ),
+            Some(format!(
+                "the coupling needs the background load below {} % of Km; lower the background, or use `half_life`",
+                100.0 * MAX_SATURATION
+            )),
+        );
+    }
+    let k = modes.effective_rate;
+    let report = BodyKineticsReport {
+        vesicles: class.into(),
+        arm: arm.name.clone(),
+        states: modes.states,
+        modes: modes.modes.len(),
+        effective_half_life_s: std::f64::consts::LN_2 / k,
+        dominant_half_life_s: modes.dominant_half_life(k, 0.5),
+        plasma_volume_m3: plasma_volume,
+        saturation_at_background: saturation,
+    };
+    Ok((modes, plasma_volume, report))
+}
+
+/// The `[tissue]` cell count that a `growth = "tissue"` tumour follows.
+fn tissue_burden_source(
+    t: &TumourSpec,
+    loc: &Locator,
+    tp: &KeyPath,
+    screening: &Option<ScreeningSpec>,
+    path: &KeyPath,
+    study: &Study,
+) -> Res<TissueBurdenSource> {
+    let Some(model) = &study.tissue else {
+        return err(
+            loc,
+            &tp.key("growth"),
+            "`tissue` growth needs the study's `[tissue]` section".into(),
+            Some("add a `[tissue]` section with the tumour's cell type, or choose another growth law".into()),
+        );
+    };
+    let Some(cell_type) = &t.cell_type else {
+        return err(
+            loc,
+            &tp.key("growth"),
+            "`tissue` growth needs `cell_type`".into(),
+            Some("add `cell_type`, the `[[tissue.cell_types]]` name of the tumour cells".into()),
+        );
+    };
+    let types: Vec<&str> = model.cell_types.iter().map(|c| c.name.as_str()).collect();
+    if model.cell_type(cell_type).is_none() {
+        let hint = did_you_mean(cell_type, types.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .or_else(|| Some(format!("the tissue's cell types: {}", types.join(", "))));
+        return err(
+            loc,
+            &tp.key("cell_type"),
+            format!("no tissue cell type `{cell_type}`"),
+            hint,
+        );
+    }
+    let variants: Vec<&str> = model.variants.iter().map(|v| v.name.as_str()).collect();
+    let variant = match &t.variant {
+        Some(v) if variants.contains(&v.as_str()) => v.clone(),
+        Some(v) => {
+            let hint = did_you_mean(v, variants.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("the tissue's variants: {}", variants.join(", "))));
+            return err(
+                loc,
+                &tp.key("variant"),
+                format!("no tissue variant `{v}`"),
+                hint,
+            );
+        }
+        None if variants.len() == 1 => variants[0].to_string(),
+        None => {
+            return err(
+                loc,
+                &tp.key("growth"),
+                "the tissue has several variants".into(),
+                Some(format!("add `variant`, one of: {}", variants.join(", "))),
+            );
+        }
+    };
+    let Some(scale) = t.cells_per_simulated_cell else {
+        return err(
+            loc,
+            &tp.key("growth"),
+            "`tissue` growth needs `cells_per_simulated_cell`".into(),
+            Some("add `cells_per_simulated_cell`: how many tumour cells one simulated cell stands for, e.g. 1e6".into()),
+        );
+    };
+    if !(scale.is_finite() && scale > 0.0) {
+        return err(
+            loc,
+            &tp.key("cells_per_simulated_cell"),
+            format!("{scale} must be greater than zero"),
+            None,
+        );
+    }
+    let extrapolate = match t.extrapolate.as_deref().unwrap_or("none") {
+        "none" => Extrapolation::None,
+        "exponential" => Extrapolation::Exponential,
+        other => {
+            let hint = did_you_mean(other, ["none", "exponential"])
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some("choose one of: none, exponential".into()));
+            return err(
+                loc,
+                &tp.key("extrapolate"),
+                format!("unknown value `{other}`"),
+                hint,
+            );
+        }
+    };
+    if extrapolate == Extrapolation::None
+        && let Some(s) = screening
+        && s.duration.si() > model.duration
+    {
+        return err(
+            loc,
+            &path.key("screening").key("duration"),
+            format!(
+                "the screening lasts {} s, beyond the {} s the tissue engine simulates",
+                s.duration.si(),
+                model.duration
+            ),
+            Some("shorten the screening, or set `extrapolate = \"exponential\"` in `[biopsy.tumour]`".into()),
+        );
+    }
+    Ok(TissueBurdenSource {
+        model: Box::new(model.clone()),
+        variant,
+        cell_type: cell_type.clone(),
+        cells_per_simulated_cell: scale,
+        extrapolate,
+    })
 }
