@@ -49,7 +49,7 @@ pub fn fill_standard_normal_f32<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32]) {
 }
 
 /// Right edge of the base layer of the 256-layer normal ziggurat.
-const ZIG_R: f64 = 3.654_152_885_361_008_8;
+const ZIG_R: f64 = 3.654_152_885_361_009;
 /// Area of each layer (under the unnormalised density exp(−x²/2)).
 const ZIG_V: f64 = 0.004_928_673_233_99;
 /// 2²⁴: the abscissa's resolution within a layer.

@@ -933,8 +933,8 @@ mod tests {
             let t = steps as f64 * dt;
             let var = 2.0 * d * t;
             let nf = n as f64;
-            for axis in 0..dim {
-                let u: Vec<f64> = (0..n).map(|i| p.position(i)[axis] - v[axis] * t).collect();
+            for (axis, &va) in v.iter().enumerate().take(dim) {
+                let u: Vec<f64> = (0..n).map(|i| p.position(i)[axis] - va * t).collect();
                 let m = |k: i32| u.iter().map(|x| x.powi(k)).sum::<f64>() / nf;
                 let (m1, m2, m4) = (m(1), m(2), m(4));
                 assert!(
