@@ -376,6 +376,11 @@ impl StoredBox {
         StoredBox { lo, hi }
     }
 
+    /// The lowest and highest stored coordinates per axis (±∞ on unused axes).
+    pub(crate) fn bounds(&self) -> ([f32; 3], [f32; 3]) {
+        (self.lo, self.hi)
+    }
+
     /// `v` (on `axis`, inside the domain) as stored.
     #[inline(always)]
     pub(crate) fn store(&self, axis: usize, v: f64) -> f32 {
