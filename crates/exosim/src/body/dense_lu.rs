@@ -1,25 +1,19 @@
 //! LU factorisation with partial pivoting for the small dense Newton matrices
-//! of the body engine, plugged into diffsol's BDF as its linear solver.
+//! of the body engine's BDF integrator ([`super::bdf`]).
 //!
 //! An arm has a few dozen states, so the Newton matrix `I − cJ` is a few
-//! kilobytes and each BDF step solves it once or twice. At this size the
-//! general nalgebra LU spends most of its time on strided views rather than
-//! arithmetic (`cargo bench --bench body`: 36 % of the time of a mouse study
-//! in its triangular solves). Here the factors live in one contiguous
-//! column-major buffer, allocated once per segment, and both triangular
-//! solves run column by column over contiguous slices.
-
-use diffsol::{LaError, LaLinearOp, Matrix, MatrixCommon, NalgebraMat, Vector};
-use diffsol_la::LinearSolver;
+//! kilobytes and each BDF step solves it once or twice. At this size a
+//! general LU spends most of its time on strided views rather than
+//! arithmetic. Here the factors live in one contiguous column-major buffer,
+//! allocated once per segment, and the triangular solves visit only the
+//! non-zero entries of the factors, column by column.
 
 /// Factors `P A = L U` of a dense square matrix, reused across Newton
-/// iterations until the BDF method asks for a new linearisation.
-#[derive(Default)]
+/// iterations until the integrator asks for a new linearisation.
+#[derive(Debug, Clone, Default)]
 pub struct DenseLu {
     /// Order of the matrix.
     n: usize,
-    /// The matrix as diffsol assembles it.
-    matrix: Option<NalgebraMat<f64>>,
     /// `L` below the diagonal (unit diagonal implied) and `U` on and above,
     /// column-major.
     factors: Vec<f64>,
@@ -46,11 +40,37 @@ pub struct DenseLu {
 }
 
 impl DenseLu {
+    /// Room for matrices of order `n`.
+    pub fn new(n: usize) -> Self {
+        DenseLu {
+            n,
+            factors: vec![0.0; n * n],
+            inv_diag: vec![0.0; n],
+            pivots: (0..n).collect(),
+            exchanged: false,
+            l_entries: Vec::with_capacity(n * n),
+            u_entries: Vec::with_capacity(n * n),
+            lower: Vec::with_capacity(n + 1),
+            upper: Vec::with_capacity(n + 1),
+            singular: false,
+        }
+    }
+
+    /// The matrix to factorise, column-major: the caller writes `A` here,
+    /// then calls [`DenseLu::factorise`], which overwrites it with the factors.
+    pub fn matrix_mut(&mut self) -> &mut [f64] {
+        &mut self.factors
+    }
+
+    /// False when a pivot vanished: the matrix is singular.
+    pub fn is_regular(&self) -> bool {
+        !self.singular
+    }
     /// Gaussian elimination with partial pivoting on `self.factors`
     /// (right-looking, column-major), gathering the non-zero entries of the
     /// factors as it goes. The trailing update visits only the non-zero
     /// multipliers of each column, so its cost follows the fill-in, not n³.
-    fn factorise(&mut self) {
+    pub fn factorise(&mut self) {
         let n = self.n;
         let a = &mut self.factors;
         self.singular = false;
@@ -125,8 +145,8 @@ impl DenseLu {
         self.upper.push(self.u_entries.len());
     }
 
-    /// Solves `A x = b` in place.
-    fn solve_slice(&self, b: &mut [f64]) {
+    /// Solves `A x = b` in place (meaningless when the matrix is singular).
+    pub fn solve(&self, b: &mut [f64]) {
         if self.exchanged {
             for (k, &p) in self.pivots.iter().enumerate() {
                 b.swap(k, p);
@@ -155,97 +175,6 @@ impl DenseLu {
             }
         }
     }
-
-    /// Solves `Aᵀ x = b` in place: `Uᵀ z = b`, `Lᵀ w = z`, then undo the pivots.
-    fn solve_transpose_slice(&self, b: &mut [f64]) {
-        let n = self.n;
-        let a = &self.factors;
-        for k in 0..n {
-            let u = &a[k * n..k * n + k];
-            let s: f64 = u.iter().zip(&b[..k]).map(|(x, y)| x * y).sum();
-            b[k] = (b[k] - s) * self.inv_diag[k];
-        }
-        for k in (0..n).rev() {
-            let l = &a[k * n + k + 1..(k + 1) * n];
-            let s: f64 = l.iter().zip(&b[k + 1..]).map(|(x, y)| x * y).sum();
-            b[k] -= s;
-        }
-        for (k, &p) in self.pivots.iter().enumerate().rev() {
-            b.swap(k, p);
-        }
-    }
-
-    fn checked_slice<'a>(&self, b: &'a mut NalgebraVec) -> Result<&'a mut [f64], LaError> {
-        if self.matrix.is_none() {
-            return Err(LaError::Other(
-                "the LU is used before its matrix is set".into(),
-            ));
-        }
-        if self.singular {
-            return Err(LaError::Other("singular Newton matrix".into()));
-        }
-        let b = b.inner_mut().as_mut_slice();
-        if b.len() != self.n {
-            return Err(LaError::Other(format!(
-                "right-hand side of length {} for a matrix of order {}",
-                b.len(),
-                self.n
-            )));
-        }
-        Ok(b)
-    }
-}
-
-type NalgebraVec = diffsol::NalgebraVec<f64>;
-
-impl LinearSolver<NalgebraMat<f64>> for DenseLu {
-    fn set_linearisation<C>(&mut self, op: &C)
-    where
-        C: LaLinearOp<T = f64, V = NalgebraVec, M = NalgebraMat<f64>, C = diffsol::NalgebraContext>,
-    {
-        let matrix = self
-            .matrix
-            .as_mut()
-            .expect("diffsol sets the problem before linearising it");
-        op.matrix_inplace(matrix);
-        self.factors.copy_from_slice(matrix.inner().as_slice());
-        self.factorise();
-    }
-
-    fn set_sparsity<C>(&mut self, op: &C)
-    where
-        C: LaLinearOp<T = f64, V = NalgebraVec, M = NalgebraMat<f64>, C = diffsol::NalgebraContext>,
-    {
-        let n = op.nrows();
-        self.n = n;
-        self.matrix = Some(NalgebraMat::new_from_sparsity(
-            n,
-            op.ncols(),
-            op.sparsity(),
-            *op.context(),
-        ));
-        self.factors = vec![0.0; n * n];
-        self.inv_diag = vec![0.0; n];
-        self.pivots = (0..n).collect();
-        self.singular = false;
-        self.exchanged = false;
-        self.l_entries = Vec::with_capacity(n * n);
-        self.u_entries = Vec::with_capacity(n * n);
-        self.lower = Vec::with_capacity(n + 1);
-        self.upper = Vec::with_capacity(n + 1);
-    }
-
-    fn solve_in_place(&self, b: &mut NalgebraVec) -> Result<(), LaError> {
-        let b = self.checked_slice(b)?;
-        self.solve_slice(b);
-        Ok(())
-    }
-
-    fn solve_transpose_in_place(&self, b: &mut NalgebraVec) -> Result<(), LaError> {
-        let b = self.checked_slice(b)?;
-        self.solve_transpose_slice(b);
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -272,47 +201,37 @@ mod tests {
     }
 
     fn lu_of(a: &[f64], n: usize) -> DenseLu {
-        let mut lu = DenseLu {
-            n,
-            matrix: None,
-            factors: a.to_vec(),
-            inv_diag: vec![0.0; n],
-            pivots: vec![0; n],
-            singular: false,
-            ..Default::default()
-        };
+        let mut lu = DenseLu::new(n);
+        lu.matrix_mut().copy_from_slice(a);
         lu.factorise();
         lu
     }
 
-    /// The residual `A x − b` of the solution vanishes to rounding, for `A`
-    /// and for `Aᵀ` (Gaussian elimination with partial pivoting is backward
-    /// stable).
+    /// The residual `A x − b` of the solution vanishes to rounding
+    /// (Gaussian elimination with partial pivoting is backward stable), and
+    /// refactorising the same buffer gives the same solution.
     #[test]
     fn solves_with_pivoting_to_rounding() {
         for n in [1, 2, 5, 23] {
             let a = sample(n);
-            let lu = lu_of(&a, n);
-            assert!(!lu.singular);
+            let mut lu = lu_of(&a, n);
+            assert!(lu.is_regular());
             let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
             let mut x = b.clone();
-            lu.solve_slice(&mut x);
-            let mut xt = b.clone();
-            lu.solve_transpose_slice(&mut xt);
+            lu.solve(&mut x);
             for i in 0..n {
                 let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
-                let atx: f64 = (0..n).map(|j| a[i * n + j] * xt[j]).sum();
                 assert!(
                     (ax - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
                     "n={n}: {ax} vs {}",
                     b[i]
                 );
-                assert!(
-                    (atx - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
-                    "n={n}: {atx} vs {}",
-                    b[i]
-                );
             }
+            lu.matrix_mut().copy_from_slice(&a);
+            lu.factorise();
+            let mut again = b.clone();
+            lu.solve(&mut again);
+            assert_eq!(again, x, "n={n}: refactorisation reuses no stale entry");
         }
     }
 
@@ -320,6 +239,6 @@ mod tests {
     #[test]
     fn singular_matrix_is_flagged() {
         let lu = lu_of(&[1.0, 2.0, 2.0, 4.0], 2);
-        assert!(lu.singular);
+        assert!(!lu.is_regular());
     }
 }
