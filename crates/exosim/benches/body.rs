@@ -1,7 +1,9 @@
 //! Speed of the body engine: simulated individuals per second for the mouse
-//! IV bolus study over 48 h on one core, against the same ODE system solved
-//! with SciPy's `solve_ivp` (LSODA) by `benches/body_scipy.py`, measured in
-//! the same invocation.
+//! IV bolus study over 48 h on one core, integrated by exosim's own BDF
+//! (`body::bdf`: variable-order NDF, Jacobian assembled from the network's
+//! fluxes, small dense LU), against the same ODE system solved with SciPy's
+//! `solve_ivp` (LSODA) by `benches/body_scipy.py`, measured in the same
+//! invocation.
 //!
 //! Run with `cargo bench -p exosim --bench body`. Needs `python3` with NumPy
 //! and SciPy for the comparison (`pip install numpy scipy`); without them the
@@ -56,7 +58,7 @@ fn main() {
         reference.newton_iterations
     );
     println!(
-        "  exosim (diffsol BDF, 1 thread): {:>10.1} individuals/s ({:.3} ms each, {runs} runs)",
+        "  exosim (own BDF, 1 thread):     {:>10.1} individuals/s ({:.3} ms each, {runs} runs)",
         1.0 / rust_s,
         rust_s * 1e3
     );

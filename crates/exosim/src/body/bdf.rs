@@ -30,6 +30,12 @@ pub trait StiffSystem {
     /// The Jacobian `∂f_i/∂y_j` at `y`, column-major (`jac[j * n + i]`),
     /// every entry written.
     fn jacobian(&self, y: &[f64], jac: &mut [f64]);
+    /// Where the Jacobian may be non-zero, for any state (column-major,
+    /// like [`StiffSystem::jacobian`]): the LU factorisation plans its
+    /// elimination on it once. Dense unless a system says otherwise.
+    fn pattern(&self, pattern: &mut [bool]) {
+        pattern.fill(true);
+    }
 }
 
 /// Work done, summed over the integration.
@@ -62,9 +68,8 @@ const NEWTON_MAX_ITER: usize = 4;
 /// fraction of the error tolerance (the weighted norm's unit).
 const NEWTON_TOL: f64 = 0.2;
 /// The Newton matrix is refactorised when `c = h / α_k` has moved by more
-/// than this fraction since its factorisation, or after this many steps.
+/// than this fraction since its factorisation (and with each new Jacobian).
 const NEWTON_MATRIX_DRIFT: f64 = 0.3;
-const NEWTON_MATRIX_MAX_AGE: usize = 20;
 /// The Jacobian is re-evaluated after this many steps even when the Newton
 /// iteration still converges with the old one.
 const JACOBIAN_MAX_AGE: usize = 50;
@@ -106,7 +111,6 @@ pub struct Bdf {
     lu: DenseLu,
     /// `c` of the factorised Newton matrix; NaN when none is valid.
     lu_c: f64,
-    lu_age: usize,
     /// Estimated contraction `rate / (1 − rate)` of the Newton iteration,
     /// carried from step to step so that a fast iteration can stop after one
     /// correction.
@@ -115,7 +119,9 @@ pub struct Bdf {
     y_predict: Vec<f64>,
     y_new: Vec<f64>,
     psi: Vec<f64>,
-    scale: Vec<f64>,
+    /// Error weights `1 / (atol_i + rtol |y_i|)`: the weighted RMS norm
+    /// is 1 at the tolerance.
+    weight: Vec<f64>,
     f: Vec<f64>,
     dy: Vec<f64>,
     /// `y_new − y_predict`, the Newton correction summed.
@@ -123,21 +129,34 @@ pub struct Bdf {
     gamma: [f64; MAX_ORDER + 2],
     alpha: [f64; MAX_ORDER + 2],
     error_const: [f64; MAX_ORDER + 2],
+    /// `U = R(order, 1)` for each order: the rescale's fixed half.
+    u_tables: [[[f64; MAX_ORDER + 1]; MAX_ORDER + 1]; MAX_ORDER + 1],
+    /// Tests of the method's order: every step accepted at a constant
+    /// step and order.
+    fixed: bool,
     /// Work done so far.
     pub stats: BdfStats,
 }
 
-/// Root-mean-square of `v / scale`.
-fn rms(v: &[f64], scale: &[f64]) -> f64 {
-    let s: f64 = v
-        .iter()
-        .zip(scale)
-        .map(|(x, w)| {
-            let r = x / w;
-            r * r
-        })
-        .sum();
-    (s / v.len().max(1) as f64).sqrt()
+/// Root-mean-square of `v_i w_i`.
+fn rms(v: &[f64], weight: &[f64]) -> f64 {
+    let n = v.len();
+    let weight = &weight[..n];
+    let mut s = 0.0;
+    for i in 0..n {
+        let r = v[i] * weight[i];
+        s += r * r;
+    }
+    (s / n.max(1) as f64).sqrt()
+}
+
+/// `weight_i = 1 / (atol_i + rtol |y_i|)`.
+fn set_weights(weight: &mut [f64], atol: &[f64], rtol: f64, y: &[f64]) {
+    let n = weight.len();
+    let (atol, y) = (&atol[..n], &y[..n]);
+    for i in 0..n {
+        weight[i] = 1.0 / (atol[i] + rtol * y[i].abs());
+    }
 }
 
 /// `R` of Shampine and Reichelt (eq. 2.12): the map of backward differences
@@ -170,6 +189,10 @@ impl Bdf {
             alpha[k] = (1.0 - kappa[k]) * gamma[k];
             error_const[k] = kappa[k] * gamma[k] + 1.0 / (k + 1) as f64;
         }
+        let mut u_tables = [[[0.0; MAX_ORDER + 1]; MAX_ORDER + 1]; MAX_ORDER + 1];
+        for (order, u) in u_tables.iter_mut().enumerate() {
+            compute_r(order, 1.0, u);
+        }
         Bdf {
             n,
             t: 0.0,
@@ -185,19 +208,20 @@ impl Bdf {
             jac_age: 0,
             lu: DenseLu::new(n),
             lu_c: f64::NAN,
-            lu_age: 0,
             eta: 0.0,
             n_equal_steps: 0,
             y_predict: vec![0.0; n],
             y_new: vec![0.0; n],
             psi: vec![0.0; n],
-            scale: vec![0.0; n],
+            weight: vec![0.0; n],
             f: vec![0.0; n],
             dy: vec![0.0; n],
             d: vec![0.0; n],
             gamma,
             alpha,
             error_const,
+            u_tables,
+            fixed: false,
             stats: BdfStats::default(),
         }
     }
@@ -210,16 +234,6 @@ impl Bdf {
     /// Current state.
     pub fn y(&self) -> &[f64] {
         &self.diff[..self.n]
-    }
-
-    /// Current order.
-    pub fn order(&self) -> usize {
-        self.order
-    }
-
-    /// Step size the next step will try.
-    pub fn step_size(&self) -> f64 {
-        self.h
     }
 
     /// Starts an integration from `y0` at `t0` towards `t_stop`, at order 1
@@ -251,6 +265,9 @@ impl Bdf {
         for (d1, f) in self.diff[n..2 * n].iter_mut().zip(&self.f) {
             *d1 = h * f;
         }
+        let mut pattern = vec![false; n * n];
+        sys.pattern(&mut pattern);
+        self.lu.analyse(&pattern);
         sys.jacobian(y0, &mut self.jac);
         self.stats.jacobians += 1;
         self.jac_fresh = true;
@@ -267,11 +284,9 @@ impl Bdf {
         if interval <= 0.0 || self.n == 0 {
             return interval.max(0.0);
         }
-        for ((s, a), y) in self.scale.iter_mut().zip(&self.atol).zip(y0) {
-            *s = a + self.rtol * y.abs();
-        }
-        let d0 = rms(y0, &self.scale);
-        let d1 = rms(&self.f, &self.scale);
+        set_weights(&mut self.weight, &self.atol, self.rtol, y0);
+        let d0 = rms(y0, &self.weight);
+        let d1 = rms(&self.f, &self.weight);
         let h0 = if d0 < 1e-5 || d1 < 1e-5 {
             1e-6
         } else {
@@ -285,7 +300,7 @@ impl Bdf {
         for (df, f) in self.dy.iter_mut().zip(&self.f) {
             *df -= f;
         }
-        let d2 = rms(&self.dy, &self.scale) / h0;
+        let d2 = rms(&self.dy, &self.weight) / h0;
         let h1 = if d1 <= 1e-15 && d2 <= 1e-15 {
             (h0 * 1e-3).max(1e-6)
         } else {
@@ -294,31 +309,40 @@ impl Bdf {
         (100.0 * h0).min(h1).min(interval)
     }
 
-    /// Rescales the difference history from step `h` to `factor · h`.
+    /// Rescales the difference history from step `h` to `factor · h`:
+    /// `D ← (RU)ᵀ D` (Shampine & Reichelt, eq. 2.12). Row 0 (the solution)
+    /// is unchanged and does not enter the others, since `(RU)_{k0} = δ_k0`
+    /// and `(RU)_{0j} = 0` for `j ≥ 1`.
     fn rescale(&mut self, factor: f64) {
         let order = self.order;
         let n = self.n;
         let mut r = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
-        let mut u = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
         compute_r(order, factor, &mut r);
-        compute_r(order, 1.0, &mut u);
-        // RU = R · U; D[0..=order] ← RUᵀ D[0..=order].
+        let u = &self.u_tables[order];
         let mut ru = [[0.0; MAX_ORDER + 1]; MAX_ORDER + 1];
-        for i in 0..=order {
-            for j in 0..=order {
-                ru[i][j] = (0..=order).map(|k| r[i][k] * u[k][j]).sum();
+        for i in 1..=order {
+            for j in 1..=order {
+                let mut x = 0.0;
+                for k in 1..=order {
+                    x += r[i][k] * u[k][j];
+                }
+                ru[i][j] = x;
             }
         }
-        self.diff_tmp[..(order + 1) * n].copy_from_slice(&self.diff[..(order + 1) * n]);
-        for j in 0..=order {
+        self.diff_tmp[n..(order + 1) * n].copy_from_slice(&self.diff[n..(order + 1) * n]);
+        for j in 1..=order {
             let row = &mut self.diff[j * n..(j + 1) * n];
-            row.fill(0.0);
-            for (k, ru_k) in ru.iter().enumerate().take(order + 1) {
-                let w = ru_k[j];
+            let first = &self.diff_tmp[n..2 * n];
+            let w = ru[1][j];
+            for i in 0..n {
+                row[i] = w * first[i];
+            }
+            for k in 2..=order {
+                let src = &self.diff_tmp[k * n..(k + 1) * n];
+                let w = ru[k][j];
                 if w != 0.0 {
-                    let src = &self.diff_tmp[k * n..(k + 1) * n];
-                    for (x, s) in row.iter_mut().zip(src) {
-                        *x += w * s;
+                    for i in 0..n {
+                        row[i] += w * src[i];
                     }
                 }
             }
@@ -340,7 +364,6 @@ impl Bdf {
         self.lu.factorise();
         self.stats.factorisations += 1;
         self.lu_c = c;
-        self.lu_age = 0;
         if !self.lu.is_regular() {
             self.lu_c = f64::NAN;
             return Err(BdfError {
@@ -354,23 +377,65 @@ impl Bdf {
     /// Solves the implicit equation `d − c f(y_predict + d) + ψ = 0` for the
     /// correction `d`, from `y_predict`; true when the iteration converged.
     fn newton(&mut self, sys: &impl StiffSystem, c: f64) -> bool {
-        self.y_new.copy_from_slice(&self.y_predict);
-        self.d.fill(0.0);
+        let n = self.n;
         let mut first_norm = 0.0;
         for iter in 1..=NEWTON_MAX_ITER {
-            sys.rhs(&self.y_new, &mut self.f);
+            // Residual c f(y) − ψ − d; the first iterate is the prediction,
+            // with d = 0.
+            let first = iter == 1;
+            sys.rhs(
+                if first { &self.y_predict } else { &self.y_new },
+                &mut self.f,
+            );
             self.stats.newton_iterations += 1;
-            for (((r, f), p), d) in self.dy.iter_mut().zip(&self.f).zip(&self.psi).zip(&self.d) {
-                *r = c * f - p - d;
-            }
-            if !self.dy.iter().all(|x| x.is_finite()) {
-                return false;
+            {
+                let (dy, f, psi, d) = (
+                    &mut self.dy[..n],
+                    &self.f[..n],
+                    &self.psi[..n],
+                    &self.d[..n],
+                );
+                if first {
+                    for i in 0..n {
+                        dy[i] = c * f[i] - psi[i];
+                    }
+                } else {
+                    for i in 0..n {
+                        dy[i] = c * f[i] - psi[i] - d[i];
+                    }
+                }
             }
             self.lu.solve(&mut self.dy);
-            let norm = rms(&self.dy, &self.scale);
-            for ((y, d), dy) in self.y_new.iter_mut().zip(self.d.iter_mut()).zip(&self.dy) {
-                *y += dy;
-                *d += dy;
+            // Apply the correction and take its weighted norm in one pass
+            // (a NaN or an infinity anywhere makes the norm non-finite).
+            let mut sum = 0.0;
+            {
+                let (dy, w, y, d) = (
+                    &self.dy[..n],
+                    &self.weight[..n],
+                    &mut self.y_new[..n],
+                    &mut self.d[..n],
+                );
+                let yp = &self.y_predict[..n];
+                if first {
+                    for i in 0..n {
+                        let r = dy[i] * w[i];
+                        sum += r * r;
+                        y[i] = yp[i] + dy[i];
+                        d[i] = dy[i];
+                    }
+                } else {
+                    for i in 0..n {
+                        let r = dy[i] * w[i];
+                        sum += r * r;
+                        y[i] += dy[i];
+                        d[i] += dy[i];
+                    }
+                }
+            }
+            let norm = (sum / n.max(1) as f64).sqrt();
+            if !norm.is_finite() {
+                return false;
             }
             if iter == 1 {
                 first_norm = norm;
@@ -419,23 +484,27 @@ impl Bdf {
             let order = self.order;
             let t_new = if lands { self.t_stop } else { self.t + self.h };
             // Predictor, error weights, and the history term ψ.
-            self.y_predict.copy_from_slice(&self.diff[..n]);
-            self.psi.fill(0.0);
-            for j in 1..=order {
-                let row = &self.diff[j * n..(j + 1) * n];
-                let g = self.gamma[j] / self.alpha[order];
-                for ((yp, p), x) in self.y_predict.iter_mut().zip(self.psi.iter_mut()).zip(row) {
-                    *yp += x;
-                    *p += g * x;
+            {
+                let (yp, psi) = (&mut self.y_predict[..n], &mut self.psi[..n]);
+                yp.copy_from_slice(&self.diff[..n]);
+                let row = &self.diff[n..2 * n];
+                let g = self.gamma[1] / self.alpha[order];
+                for i in 0..n {
+                    yp[i] += row[i];
+                    psi[i] = g * row[i];
+                }
+                for j in 2..=order {
+                    let row = &self.diff[j * n..(j + 1) * n];
+                    let g = self.gamma[j] / self.alpha[order];
+                    for i in 0..n {
+                        yp[i] += row[i];
+                        psi[i] += g * row[i];
+                    }
                 }
             }
-            for ((s, a), y) in self.scale.iter_mut().zip(&self.atol).zip(&self.y_predict) {
-                *s = a + self.rtol * y.abs();
-            }
+            set_weights(&mut self.weight, &self.atol, self.rtol, &self.y_predict);
             let c = self.h / self.alpha[order];
-            if !(((c / self.lu_c) - 1.0).abs() <= NEWTON_MATRIX_DRIFT)
-                || self.lu_age >= NEWTON_MATRIX_MAX_AGE
-            {
+            if !(((c / self.lu_c) - 1.0).abs() <= NEWTON_MATRIX_DRIFT) {
                 self.factorise(c)?;
             }
             if !self.newton(sys, c) {
@@ -455,11 +524,9 @@ impl Bdf {
                 }
                 continue;
             }
-            for ((s, a), y) in self.scale.iter_mut().zip(&self.atol).zip(&self.y_new) {
-                *s = a + self.rtol * y.abs();
-            }
-            let error_norm = self.error_const[order] * rms(&self.d, &self.scale);
-            if error_norm > 1.0 {
+            set_weights(&mut self.weight, &self.atol, self.rtol, &self.y_new);
+            let error_norm = self.error_const[order] * rms(&self.d, &self.weight);
+            if error_norm > 1.0 && !self.fixed {
                 self.stats.rejected += 1;
                 let factor = (0.9 * error_norm.powf(-1.0 / (order + 1) as f64)).max(MIN_SHRINK);
                 self.rescale(factor.min(MAX_SHRINK));
@@ -469,28 +536,27 @@ impl Bdf {
             // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}.
             {
                 let (low, high) = self.diff.split_at_mut((order + 2) * n);
-                let dk1 = &mut low[(order + 1) * n..];
-                let dk2 = &mut high[..n];
-                for ((x2, x1), d) in dk2.iter_mut().zip(dk1.iter_mut()).zip(&self.d) {
-                    *x2 = d - *x1;
-                    *x1 = *d;
+                let (dk1, dk2, d) = (&mut low[(order + 1) * n..], &mut high[..n], &self.d[..n]);
+                for i in 0..n {
+                    dk2[i] = d[i] - dk1[i];
+                    dk1[i] = d[i];
                 }
             }
             for j in (0..=order).rev() {
                 let (low, high) = self.diff.split_at_mut((j + 1) * n);
-                for (x, y) in low[j * n..].iter_mut().zip(&high[..n]) {
-                    *x += y;
+                let (x, y) = (&mut low[j * n..], &high[..n]);
+                for i in 0..n {
+                    x[i] += y[i];
                 }
             }
             self.t = t_new;
             self.stats.steps += 1;
-            self.lu_age += 1;
             self.jac_age += 1;
             self.n_equal_steps += 1;
             if self.t >= self.t_stop {
                 return Ok(true);
             }
-            if self.n_equal_steps > order {
+            if self.n_equal_steps > order && !self.fixed {
                 self.adapt(order, error_norm);
             }
             if self.jac_age >= JACOBIAN_MAX_AGE {
@@ -503,22 +569,41 @@ impl Bdf {
         }
     }
 
+    /// The solution at `t` within the last step, from the polynomial
+    /// through the recent solutions that the difference history represents
+    /// (the one the next step predicts from): accurate to the order of the
+    /// method, and exact for the conserved totals of a network, since
+    /// those are linear in time and every difference preserves them.
+    pub fn interpolate(&self, t: f64, out: &mut [f64]) {
+        let n = self.n;
+        let out = &mut out[..n];
+        out.copy_from_slice(&self.diff[..n]);
+        let mut p = 1.0;
+        for j in 1..=self.order {
+            p *= (t - (self.t - self.h * (j - 1) as f64)) / (self.h * j as f64);
+            let row = &self.diff[j * n..(j + 1) * n];
+            for i in 0..n {
+                out[i] += p * row[i];
+            }
+        }
+    }
+
     /// After `order + 1` steps at the same order and step: the order among
     /// `order − 1`, `order`, `order + 1` that allows the longest next step,
-    /// and that step. `self.scale` holds the weights at the new state.
+    /// and that step. `self.weight` holds the weights at the new state.
     fn adapt(&mut self, order: usize, error_norm: f64) {
         let n = self.n;
         let factor_of = |err: f64, k: usize| err.powf(-1.0 / (k + 1) as f64);
         let down = if order > 1 {
             let e = self.error_const[order - 1]
-                * rms(&self.diff[order * n..(order + 1) * n], &self.scale);
+                * rms(&self.diff[order * n..(order + 1) * n], &self.weight);
             factor_of(e, order - 1)
         } else {
             0.0
         };
         let up = if order < MAX_ORDER {
             let e = self.error_const[order + 1]
-                * rms(&self.diff[(order + 2) * n..(order + 3) * n], &self.scale);
+                * rms(&self.diff[(order + 2) * n..(order + 3) * n], &self.weight);
             factor_of(e, order + 1)
         } else {
             0.0
@@ -538,19 +623,233 @@ impl Bdf {
             self.eta = FRESH_ETA;
         }
     }
+}
 
-    /// The solution at `t` inside the last step, from the interpolating
-    /// polynomial of the difference history (order `order` accuracy).
-    pub fn interpolate(&self, t: f64, out: &mut [f64]) {
-        let n = self.n;
-        out.copy_from_slice(&self.diff[..n]);
-        let mut p = 1.0;
-        for j in 1..=self.order {
-            p *= (t - (self.t - self.h * (j - 1) as f64)) / (self.h * j as f64);
-            let row = &self.diff[j * n..(j + 1) * n];
-            for (o, x) in out.iter_mut().zip(row) {
-                *o += p * x;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `y₁' = −a y₁`, `y₂' = a y₁ − b y₂`, `y(0) = (1, 0)`: a two-compartment
+    /// chain with the solution `y₁ = e^{−at}`,
+    /// `y₂ = a (e^{−at} − e^{−bt}) / (b − a)`; stiff when `b ≫ a`.
+    struct Chain {
+        a: f64,
+        b: f64,
+    }
+
+    impl Chain {
+        fn exact(&self, t: f64) -> [f64; 2] {
+            let (ea, eb) = ((-self.a * t).exp(), (-self.b * t).exp());
+            [ea, self.a * (ea - eb) / (self.b - self.a)]
+        }
+    }
+
+    impl StiffSystem for Chain {
+        fn rhs(&self, y: &[f64], dy: &mut [f64]) {
+            dy[0] = -self.a * y[0];
+            dy[1] = self.a * y[0] - self.b * y[1];
+        }
+        fn jacobian(&self, _y: &[f64], jac: &mut [f64]) {
+            jac.copy_from_slice(&[-self.a, self.a, 0.0, -self.b]);
+        }
+    }
+
+    fn integrate(sys: &impl StiffSystem, bdf: &mut Bdf) {
+        while !bdf.step(sys).expect("the step succeeds") {}
+    }
+
+    /// At a constant step `h` and order `k`, started from the exact history,
+    /// the global error of BDF/NDF of order `k` falls as `h^k` (Shampine &
+    /// Reichelt 1997: the NDF keep the order of the BDF): halving the step
+    /// divides the error by `2^k`.
+    #[test]
+    fn constant_step_error_falls_with_the_order_of_the_method() {
+        let chain = Chain { a: 1.0, b: 2.0 };
+        for order in 1..=MAX_ORDER {
+            let error_at = |steps: usize| {
+                let h = 1.0 / steps as f64;
+                let mut bdf = Bdf::new(2);
+                bdf.start(&chain, 0.0, &chain.exact(0.0), 1.0, 1e-13, &[1e-13; 2]);
+                bdf.fixed = true;
+                bdf.order = order;
+                bdf.h = h;
+                // Backward differences of the exact solution at 0, −h, −2h, …
+                let past: Vec<[f64; 2]> = (0..order + 2)
+                    .map(|j| chain.exact(-(j as f64) * h))
+                    .collect();
+                let mut level = past.clone();
+                for j in 0..order + 2 {
+                    bdf.diff[j * 2..j * 2 + 2].copy_from_slice(&level[0]);
+                    level = level
+                        .windows(2)
+                        .map(|w| [w[0][0] - w[1][0], w[0][1] - w[1][1]])
+                        .collect();
+                }
+                integrate(&chain, &mut bdf);
+                assert_eq!(bdf.stats.rejected, 0, "order {order}: a fixed step was cut");
+                assert_eq!(bdf.stats.steps, steps, "order {order}");
+                let exact = chain.exact(1.0);
+                let y = bdf.y();
+                (y[0] - exact[0]).abs().max((y[1] - exact[1]).abs())
+            };
+            let coarse = error_at(20);
+            let fine = error_at(40);
+            let observed = (coarse / fine).log2();
+            assert!(
+                (observed - order as f64).abs() < 0.25,
+                "order {order}: errors {coarse:e} → {fine:e}, observed order {observed:.2}"
+            );
+        }
+    }
+
+    /// Robertson's chemical kinetics (Hairer & Wanner, Solving ODEs II,
+    /// §IV.1; reference solution at t = 40 from the IVP test set of Mazzia &
+    /// Magherini): rate constants spanning 1e-2 to 3e7 make it stiff, so an
+    /// explicit method would need of the order of 1e6 steps where BDF needs
+    /// hundreds; the total `y₁ + y₂ + y₃ = 1` is conserved to rounding.
+    #[test]
+    fn robertson_stiff_kinetics_match_the_reference_solution() {
+        struct Robertson;
+        impl StiffSystem for Robertson {
+            fn rhs(&self, y: &[f64], dy: &mut [f64]) {
+                let (a, b, c) = (0.04 * y[0], 1e4 * y[1] * y[2], 3e7 * y[1] * y[1]);
+                dy[0] = -a + b;
+                dy[1] = a - b - c;
+                dy[2] = c;
+            }
+            fn jacobian(&self, y: &[f64], jac: &mut [f64]) {
+                jac.copy_from_slice(&[
+                    -0.04,
+                    0.04,
+                    0.0,
+                    1e4 * y[2],
+                    -1e4 * y[2] - 6e7 * y[1],
+                    6e7 * y[1],
+                    1e4 * y[1],
+                    -1e4 * y[1],
+                    0.0,
+                ]);
             }
         }
+        let mut bdf = Bdf::new(3);
+        bdf.start(
+            &Robertson,
+            0.0,
+            &[1.0, 0.0, 0.0],
+            40.0,
+            1e-8,
+            &[1e-12, 1e-16, 1e-12],
+        );
+        integrate(&Robertson, &mut bdf);
+        let reference = [0.7158270687193685, 9.185534764557237e-6, 0.2841637457458669];
+        let y = bdf.y();
+        assert_eq!(bdf.t(), 40.0, "lands on the stop time exactly");
+        for i in 0..3 {
+            let rel = (y[i] - reference[i]).abs() / reference[i];
+            assert!(rel < 1e-6, "y{i} = {} vs {}: {rel:e}", y[i], reference[i]);
+        }
+        assert!((y.iter().sum::<f64>() - 1.0).abs() < 1e-13);
+        assert!(bdf.stats.steps < 1000, "{} steps", bdf.stats.steps);
+    }
+
+    /// Error control: the global error of the chain after five time
+    /// constants, relative to the initial amount, stays within a small
+    /// multiple of the requested tolerance, with rates 1 and 2 and with rates
+    /// 1 and 1e4 (stiff); and tightening the tolerance 1e4-fold tightens the
+    /// error at least 1e2-fold (tolerance proportionality, which a
+    /// variable-order method keeps only roughly).
+    #[test]
+    fn error_follows_the_requested_tolerance() {
+        for stiffness in [2.0, 1e4] {
+            let chain = Chain {
+                a: 1.0,
+                b: stiffness,
+            };
+            let end = 5.0;
+            let error_at = |rtol: f64| {
+                let mut bdf = Bdf::new(2);
+                bdf.start(&chain, 0.0, &chain.exact(0.0), end, rtol, &[rtol * 1e-3; 2]);
+                integrate(&chain, &mut bdf);
+                let exact = chain.exact(end);
+                let y = bdf.y();
+                // Relative to the initial amount, 1.
+                let error = (0..2).map(|i| (y[i] - exact[i]).abs()).fold(0.0, f64::max);
+                (error, bdf.stats.steps)
+            };
+            let (loose, loose_steps) = error_at(1e-5);
+            let (tight, tight_steps) = error_at(1e-9);
+            assert!(
+                loose < 2.0 * 1e-5,
+                "stiffness {stiffness}: error {loose:e} at rtol 1e-5"
+            );
+            assert!(
+                tight < 2.0 * 1e-9,
+                "stiffness {stiffness}: error {tight:e} at rtol 1e-9"
+            );
+            assert!(
+                tight < loose * 1e-2,
+                "stiffness {stiffness}: {loose:e} → {tight:e}"
+            );
+            assert!(
+                tight_steps > loose_steps,
+                "a tighter tolerance takes more steps"
+            );
+        }
+    }
+
+    /// Dense output: between step ends, the interpolating polynomial of the
+    /// difference history follows the exact solution to the tolerance's
+    /// order (here within 1e-8 of the initial amount at rtol 1e-9), and
+    /// reproduces the step end itself exactly.
+    #[test]
+    fn interpolation_inside_steps_is_accurate() {
+        let chain = Chain { a: 1.0, b: 2.0 };
+        let mut bdf = Bdf::new(2);
+        bdf.start(&chain, 0.0, &chain.exact(0.0), 5.0, 1e-9, &[1e-12; 2]);
+        let mut before = 0.0;
+        let mut worst: f64 = 0.0;
+        let mut y = [0.0; 2];
+        loop {
+            let reached = bdf.step(&chain).expect("the step succeeds");
+            let now = bdf.t();
+            for s in [0.25, 0.5, 0.75] {
+                let t = before + s * (now - before);
+                bdf.interpolate(t, &mut y);
+                let exact = chain.exact(t);
+                worst = worst
+                    .max((y[0] - exact[0]).abs())
+                    .max((y[1] - exact[1]).abs());
+            }
+            bdf.interpolate(now, &mut y);
+            assert_eq!(&y[..], bdf.y(), "at the step end");
+            before = now;
+            if reached {
+                break;
+            }
+        }
+        assert!(worst < 1e-8, "worst interpolation error {worst:e}");
+    }
+
+    /// A Newton matrix that cannot be factorised stops the integration with
+    /// an error naming the time, rather than producing garbage.
+    #[test]
+    fn singular_newton_matrix_is_an_error() {
+        // A Jacobian of NaN: no pivot of I − cJ is usable, whatever c.
+        struct Broken;
+        impl StiffSystem for Broken {
+            fn rhs(&self, y: &[f64], dy: &mut [f64]) {
+                dy.copy_from_slice(y);
+            }
+            fn jacobian(&self, _y: &[f64], jac: &mut [f64]) {
+                jac.fill(f64::NAN);
+            }
+        }
+        let mut bdf = Bdf::new(2);
+        bdf.start(&Broken, 0.0, &[1.0, 1.0], 1.0, 1e-6, &[1e-9; 2]);
+        let e = bdf
+            .step(&Broken)
+            .expect_err("a NaN Jacobian cannot be factorised");
+        assert_eq!(e.time, 0.0);
+        assert!(e.message.contains("singular"), "{}", e.message);
     }
 }
