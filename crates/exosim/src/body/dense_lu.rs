@@ -45,20 +45,34 @@ pub struct DenseLu {
     schedule: Option<Schedule>,
     /// The matrix before elimination, for the pivoting fallback.
     original: Vec<f64>,
+    /// The factors follow the schedule's pivot order (else the natural
+    /// order with row exchanges).
+    planned: bool,
 }
 
-/// Which entries Gaussian elimination with diagonal pivots touches, for a
-/// fixed sparsity pattern (fill-in included): the numeric factorisation
-/// then visits only those, with no search and no test for zeros.
+/// How Gaussian elimination with diagonal pivots proceeds on a fixed
+/// sparsity pattern: the order of the pivots, chosen to limit fill-in, and,
+/// for each, which entries it touches (fill-in included). The numeric
+/// factorisation then visits only those, with no search.
+///
+/// The order matters: blood pools couple to every organ, and eliminating
+/// them first fills the whole matrix in (158 non-zero factor entries of 529
+/// for the mouse study), while eliminating organs first leaves the fill to
+/// the last few rows.
 #[derive(Debug, Clone, Default)]
 struct Schedule {
-    /// Rows below the diagonal of column `k`: `rows[row_start[k]..row_start[k + 1]]`.
+    /// Pivot of step `s` (a diagonal position, as a state index).
+    order: Vec<usize>,
+    /// States eliminated after step `s` with a non-zero in its pivot's
+    /// column (the multipliers): `rows[row_start[s]..row_start[s + 1]]`.
     rows: Vec<usize>,
     row_start: Vec<usize>,
-    /// Columns right of the diagonal in row `k`: `cols[col_start[k]..col_start[k + 1]]`.
+    /// States eliminated after step `s` with a non-zero in its pivot's row:
+    /// `cols[col_start[s]..col_start[s + 1]]`.
     cols: Vec<usize>,
     col_start: Vec<usize>,
-    /// Rows above the diagonal of column `j`: `above[above_start[j]..above_start[j + 1]]`.
+    /// States eliminated before step `s` with a non-zero in its pivot's
+    /// column (the column of `U`): `above[above_start[s]..above_start[s + 1]]`.
     above: Vec<usize>,
     above_start: Vec<usize>,
 }
@@ -80,31 +94,70 @@ impl DenseLu {
             singular: false,
             schedule: None,
             original: vec![0.0; n * n],
+            planned: false,
         }
     }
 
     /// Plans the elimination for matrices whose non-zero entries all lie in
-    /// `pattern` (column-major, `n × n`; the diagonal is always included).
+    /// `pattern` (column-major, `n × n`; the diagonal is always included):
+    /// the pivot order by minimum degree (Markowitz-style, on the
+    /// symmetrised pattern), then the entries each pivot touches.
     pub fn analyse(&mut self, pattern: &[bool]) {
         let n = self.n;
         let mut filled: Vec<bool> = pattern[..n * n].to_vec();
         for k in 0..n {
             filled[k * n + k] = true;
         }
-        let mut plan = Schedule::default();
-        for k in 0..n {
+        // Minimum degree on the graph of the symmetrised pattern: eliminate
+        // the state with the fewest neighbours, joining its neighbours.
+        let mut graph: Vec<bool> = (0..n * n)
+            .map(|e| filled[e] || filled[(e % n) * n + e / n])
+            .collect();
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        for _ in 0..n {
+            let degree = |v: usize| {
+                (0..n)
+                    .filter(|&u| u != v && !done[u] && graph[v * n + u])
+                    .count()
+            };
+            let v = (0..n)
+                .filter(|&v| !done[v])
+                .min_by_key(|&v| degree(v))
+                .expect("a state is left");
+            let neighbours: Vec<usize> = (0..n)
+                .filter(|&u| u != v && !done[u] && graph[v * n + u])
+                .collect();
+            for &a in &neighbours {
+                for &b in &neighbours {
+                    graph[a * n + b] = true;
+                }
+            }
+            done[v] = true;
+            order.push(v);
+        }
+        // Symbolic elimination in that order (column-major: entry (i, j) is
+        // `filled[j * n + i]`).
+        let mut position = vec![0; n];
+        for (s, &v) in order.iter().enumerate() {
+            position[v] = s;
+        }
+        let mut plan = Schedule {
+            order,
+            ..Schedule::default()
+        };
+        for s in 0..n {
+            let p = plan.order[s];
             plan.row_start.push(plan.rows.len());
             plan.col_start.push(plan.cols.len());
             let first_row = plan.rows.len();
-            for i in k + 1..n {
-                if filled[k * n + i] {
+            let first_col = plan.cols.len();
+            for &i in &plan.order[s + 1..] {
+                if filled[p * n + i] {
                     plan.rows.push(i);
                 }
-            }
-            let first_col = plan.cols.len();
-            for j in k + 1..n {
-                if filled[j * n + k] {
-                    plan.cols.push(j);
+                if filled[i * n + p] {
+                    plan.cols.push(i);
                 }
             }
             for &j in &plan.cols[first_col..] {
@@ -115,15 +168,17 @@ impl DenseLu {
         }
         plan.row_start.push(plan.rows.len());
         plan.col_start.push(plan.cols.len());
-        for j in 0..n {
+        for s in 0..n {
+            let p = plan.order[s];
             plan.above_start.push(plan.above.len());
-            for k in 0..j {
-                if filled[j * n + k] {
-                    plan.above.push(k);
+            for &i in &plan.order[..s] {
+                if filled[p * n + i] {
+                    plan.above.push(i);
                 }
             }
         }
         plan.above_start.push(plan.above.len());
+        debug_assert!(plan.order.iter().all(|&v| plan.order[position[v]] == v));
         self.schedule = Some(plan);
     }
 
@@ -137,49 +192,46 @@ impl DenseLu {
         };
         let n = self.n;
         let a = &mut self.factors[..n * n];
-        for k in 0..n {
-            let rows = &plan.rows[plan.row_start[k]..plan.row_start[k + 1]];
-            let pivot = a[k * n + k];
-            let largest = rows.iter().fold(0.0_f64, |m, &i| m.max(a[k * n + i].abs()));
+        for s in 0..n {
+            let p = plan.order[s];
+            let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
+            let pivot = a[p * n + p];
+            let largest = rows.iter().fold(0.0_f64, |m, &i| m.max(a[p * n + i].abs()));
             if !(pivot.abs() >= 0.1 * largest) || pivot == 0.0 || !pivot.is_finite() {
                 return false;
             }
             let inv = 1.0 / pivot;
-            self.inv_diag[k] = inv;
+            self.inv_diag[s] = inv;
             for &i in rows {
-                a[k * n + i] *= inv;
+                a[p * n + i] *= inv;
             }
-            let (done, rest) = a.split_at_mut((k + 1) * n);
-            let multipliers = &done[k * n..(k + 1) * n];
-            for &j in &plan.cols[plan.col_start[k]..plan.col_start[k + 1]] {
-                let col = &mut rest[(j - k - 1) * n..(j - k) * n];
-                let u = col[k];
+            for &j in &plan.cols[plan.col_start[s]..plan.col_start[s + 1]] {
+                let u = a[j * n + p];
                 if u != 0.0 {
                     for &i in rows {
-                        col[i] -= multipliers[i] * u;
+                        a[j * n + i] -= a[p * n + i] * u;
                     }
                 }
             }
         }
         self.l_entries.clear();
         self.u_entries.clear();
-        for k in 0..n {
-            self.lower[k] = self.l_entries.len();
-            for &i in &plan.rows[plan.row_start[k]..plan.row_start[k + 1]] {
-                self.l_entries.push((i as u32, a[k * n + i]));
+        for s in 0..n {
+            let p = plan.order[s];
+            self.lower[s] = self.l_entries.len();
+            for &i in &plan.rows[plan.row_start[s]..plan.row_start[s + 1]] {
+                self.l_entries.push((i as u32, a[p * n + i]));
             }
-            self.upper[k] = self.u_entries.len();
-            for &i in &plan.above[plan.above_start[k]..plan.above_start[k + 1]] {
-                self.u_entries.push((i as u32, a[k * n + i]));
+            self.upper[s] = self.u_entries.len();
+            for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
+                self.u_entries.push((i as u32, a[p * n + i]));
             }
         }
         self.lower[n] = self.l_entries.len();
         self.upper[n] = self.u_entries.len();
-        for k in 0..n {
-            self.pivots[k] = k;
-        }
         self.exchanged = false;
         self.singular = false;
+        self.planned = true;
         true
     }
 
@@ -210,6 +262,7 @@ impl DenseLu {
             }
             self.factors.copy_from_slice(&self.original);
         }
+        self.planned = false;
         let a = &mut self.factors[..n * n];
         self.singular = false;
         self.exchanged = false;
@@ -283,6 +336,28 @@ impl DenseLu {
     pub fn solve(&self, b: &mut [f64]) {
         let n = self.n;
         let b = &mut b[..n];
+        if self.planned {
+            let order = &self
+                .schedule
+                .as_ref()
+                .expect("planned factors have a plan")
+                .order;
+            // L y = b and U x = y, step after step in the pivot order.
+            for (s, &p) in order.iter().enumerate() {
+                let y = b[p];
+                for &(i, l) in &self.l_entries[self.lower[s]..self.lower[s + 1]] {
+                    b[i as usize] -= l * y;
+                }
+            }
+            for (s, &p) in order.iter().enumerate().rev() {
+                let x = b[p] * self.inv_diag[s];
+                b[p] = x;
+                for &(i, u) in &self.u_entries[self.upper[s]..self.upper[s + 1]] {
+                    b[i as usize] -= u * x;
+                }
+            }
+            return;
+        }
         if self.exchanged {
             for (k, &p) in self.pivots.iter().enumerate() {
                 b.swap(k, p);
