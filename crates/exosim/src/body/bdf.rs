@@ -441,7 +441,13 @@ impl Bdf {
                 first_norm = norm;
                 self.eta = self.eta.max(1e4 * f64::EPSILON).powf(0.8);
             } else {
-                let rate = (norm / first_norm).powf(1.0 / (iter - 1) as f64);
+                // Mean contraction per iteration since the first.
+                let ratio = norm / first_norm;
+                let rate = match iter - 1 {
+                    1 => ratio,
+                    2 => ratio.sqrt(),
+                    k => ratio.powf(1.0 / k as f64),
+                };
                 if rate > 0.9 {
                     return false;
                 }
