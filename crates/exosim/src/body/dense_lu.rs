@@ -118,26 +118,29 @@ impl DenseLu {
         // Minimum degree on the graph of the symmetrised pattern: eliminate
         // the state with the fewest neighbours, joining its neighbours.
         let mut graph: Vec<bool> = (0..n * n)
-            .map(|e| filled[e] || filled[(e % n) * n + e / n])
+            .map(|e| e % n != e / n && (filled[e] || filled[(e % n) * n + e / n]))
+            .collect();
+        let mut degree: Vec<usize> = (0..n)
+            .map(|v| graph[v * n..(v + 1) * n].iter().filter(|&&g| g).count())
             .collect();
         let mut done = vec![false; n];
         let mut order = Vec::with_capacity(n);
+        let mut neighbours = Vec::with_capacity(n);
         for _ in 0..n {
-            let degree = |v: usize| {
-                (0..n)
-                    .filter(|&u| u != v && !done[u] && graph[v * n + u])
-                    .count()
-            };
             let v = (0..n)
                 .filter(|&v| !done[v])
-                .min_by_key(|&v| degree(v))
+                .min_by_key(|&v| degree[v])
                 .expect("a state is left");
-            let neighbours: Vec<usize> = (0..n)
-                .filter(|&u| u != v && !done[u] && graph[v * n + u])
-                .collect();
+            neighbours.clear();
+            neighbours.extend((0..n).filter(|&u| !done[u] && graph[v * n + u]));
             for &a in &neighbours {
+                graph[a * n + v] = false;
+                degree[a] -= 1;
                 for &b in &neighbours {
-                    graph[a * n + b] = true;
+                    if a != b && !graph[a * n + b] {
+                        graph[a * n + b] = true;
+                        degree[a] += 1;
+                    }
                 }
             }
             done[v] = true;
