@@ -161,6 +161,7 @@ fn set_weights(weight: &mut [f64], atol: &[f64], rtol: f64, y: &[f64]) {
 
 /// `R` of Shampine and Reichelt (eq. 2.12): the map of backward differences
 /// of the interpolant from step `h` to step `factor · h`, order `order`.
+#[allow(clippy::needless_range_loop)] // indices as in the paper's formula
 fn compute_r(order: usize, factor: f64, r: &mut [[f64; MAX_ORDER + 1]; MAX_ORDER + 1]) {
     for j in 0..=order {
         r[0][j] = 1.0;
@@ -313,6 +314,7 @@ impl Bdf {
     /// `D ← (RU)ᵀ D` (Shampine & Reichelt, eq. 2.12). Row 0 (the solution)
     /// is unchanged and does not enter the others, since `(RU)_{k0} = δ_k0`
     /// and `(RU)_{0j} = 0` for `j ≥ 1`.
+    #[allow(clippy::needless_range_loop)] // indices as in the paper's formula
     fn rescale(&mut self, factor: f64) {
         let order = self.order;
         let n = self.n;
@@ -473,7 +475,7 @@ impl Bdf {
         self.jac_fresh = self.jac_age == 0;
         loop {
             let min_step = 10.0 * (self.t.abs() * f64::EPSILON).max(f64::MIN_POSITIVE);
-            if !(self.h >= min_step) {
+            if self.h.is_nan() || self.h < min_step {
                 return Err(BdfError {
                     time: self.t,
                     message: format!("step size {:e} s below the resolution of time", self.h),
@@ -510,7 +512,9 @@ impl Bdf {
             }
             set_weights(&mut self.weight, &self.atol, self.rtol, &self.y_predict);
             let c = self.h / self.alpha[order];
-            if !(((c / self.lu_c) - 1.0).abs() <= NEWTON_MATRIX_DRIFT) {
+            // (NaN when no matrix is factorised.)
+            let drift = (c / self.lu_c - 1.0).abs();
+            if drift.is_nan() || drift > NEWTON_MATRIX_DRIFT {
                 self.factorise(c)?;
             }
             if !self.newton(sys, c) {

@@ -207,7 +207,7 @@ impl DenseLu {
             let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
             let pivot = a[p * n + p];
             let largest = rows.iter().fold(0.0_f64, |m, &i| m.max(a[p * n + i].abs()));
-            if !(pivot.abs() >= 0.1 * largest) || pivot == 0.0 || !pivot.is_finite() {
+            if !pivot.is_finite() || pivot == 0.0 || pivot.abs() < 0.1 * largest {
                 return false;
             }
             let inv = 1.0 / pivot;
