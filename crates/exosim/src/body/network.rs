@@ -209,7 +209,7 @@ pub struct Trajectory {
     pub states: Vec<Vec<f64>>,
     /// Accepted BDF steps, summed over segments.
     pub steps: usize,
-    /// Jacobian evaluations and LU factorisations, summed over segments.
+    /// LU factorisations of the Newton matrix, summed over segments.
     pub factorisations: usize,
     /// Newton iterations (one linear solve each), summed over segments.
     pub newton_iterations: usize,
