@@ -336,15 +336,15 @@ impl Bdf {
             let row = &mut self.diff[j * n..(j + 1) * n];
             let first = &self.diff_tmp[n..2 * n];
             let w = ru[1][j];
-            for i in 0..n {
-                row[i] = w * first[i];
+            for (x, f) in row.iter_mut().zip(first) {
+                *x = w * f;
             }
             for k in 2..=order {
                 let src = &self.diff_tmp[k * n..(k + 1) * n];
                 let w = ru[k][j];
                 if w != 0.0 {
-                    for i in 0..n {
-                        row[i] += w * src[i];
+                    for (x, f) in row.iter_mut().zip(src) {
+                        *x += w * f;
                     }
                 }
             }
@@ -504,9 +504,9 @@ impl Bdf {
                 for j in 2..=order {
                     let row = &self.diff[j * n..(j + 1) * n];
                     let g = self.gamma[j] / self.alpha[order];
-                    for i in 0..n {
-                        yp[i] += row[i];
-                        psi[i] += g * row[i];
+                    for ((y, p), x) in yp.iter_mut().zip(psi.iter_mut()).zip(row) {
+                        *y += x;
+                        *p += g * x;
                     }
                 }
             }
@@ -554,9 +554,8 @@ impl Bdf {
             }
             for j in (0..=order).rev() {
                 let (low, high) = self.diff.split_at_mut((j + 1) * n);
-                let (x, y) = (&mut low[j * n..], &high[..n]);
-                for i in 0..n {
-                    x[i] += y[i];
+                for (x, y) in low[j * n..].iter_mut().zip(&high[..n]) {
+                    *x += y;
                 }
             }
             self.t = t_new;
@@ -592,8 +591,8 @@ impl Bdf {
         for j in 1..=self.order {
             p *= (t - (self.t - self.h * (j - 1) as f64)) / (self.h * j as f64);
             let row = &self.diff[j * n..(j + 1) * n];
-            for i in 0..n {
-                out[i] += p * row[i];
+            for (o, x) in out.iter_mut().zip(row) {
+                *o += p * x;
             }
         }
     }
