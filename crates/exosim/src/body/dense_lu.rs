@@ -1,25 +1,19 @@
 //! LU factorisation with partial pivoting for the small dense Newton matrices
-//! of the body engine, plugged into diffsol's BDF as its linear solver.
+//! of the body engine's BDF integrator ([`super::bdf`]).
 //!
 //! An arm has a few dozen states, so the Newton matrix `I − cJ` is a few
-//! kilobytes and each BDF step solves it once or twice. At this size the
-//! general nalgebra LU spends most of its time on strided views rather than
-//! arithmetic (`cargo bench --bench body`: 36 % of the time of a mouse study
-//! in its triangular solves). Here the factors live in one contiguous
-//! column-major buffer, allocated once per segment, and both triangular
-//! solves run column by column over contiguous slices.
-
-use diffsol::{LaError, LaLinearOp, Matrix, MatrixCommon, NalgebraMat, Vector};
-use diffsol_la::LinearSolver;
+//! kilobytes and each BDF step solves it once or twice. At this size a
+//! general LU spends most of its time on strided views rather than
+//! arithmetic. Here the factors live in one contiguous column-major buffer,
+//! allocated once per segment, and the triangular solves visit only the
+//! non-zero entries of the factors, column by column.
 
 /// Factors `P A = L U` of a dense square matrix, reused across Newton
-/// iterations until the BDF method asks for a new linearisation.
-#[derive(Default)]
+/// iterations until the integrator asks for a new linearisation.
+#[derive(Debug, Clone, Default)]
 pub struct DenseLu {
     /// Order of the matrix.
     n: usize,
-    /// The matrix as diffsol assembles it.
-    matrix: Option<NalgebraMat<f64>>,
     /// `L` below the diagonal (unit diagonal implied) and `U` on and above,
     /// column-major.
     factors: Vec<f64>,
@@ -28,57 +22,281 @@ pub struct DenseLu {
     /// Row exchanged with row `k` at step `k`.
     pivots: Vec<usize>,
     /// Some pivot is off the diagonal (rarely: the Newton matrix of a
-    /// compartment network is column diagonally dominant).
+    /// compartment network is nearly column diagonally dominant).
     exchanged: bool,
-    /// The non-zero entries of `L` (below the diagonal), column by column,
-    /// as (row, value): the network couples each state to a few others, so
-    /// the factors are mostly zeros (158 of 529 entries for the mouse study)
-    /// and the solves visit only the rest.
-    l_entries: Vec<(usize, f64)>,
-    /// The non-zero entries of `U` above the diagonal, column by column.
-    u_entries: Vec<(usize, f64)>,
+    /// Rows of the non-zero multipliers of the current column, during the
+    /// elimination.
+    rows: Vec<usize>,
+    /// Factors from the pivoting fallback: the non-zero entries of `L`
+    /// (below the diagonal), column after column, as (row, value): the
+    /// network couples each state to a few others, so the factors are mostly
+    /// zeros and the solves visit only the rest.
+    l_entries: Vec<(u32, f64)>,
+    /// The non-zero entries of `U` above the diagonal, column after column.
+    u_entries: Vec<(u32, f64)>,
     /// Column `k` of `L` is `l_entries[lower[k]..lower[k + 1]]`.
     lower: Vec<usize>,
     /// Column `k` of `U` is `u_entries[upper[k]..upper[k + 1]]`.
     upper: Vec<usize>,
     /// A pivot was zero: the matrix is singular and solves fail.
     singular: bool,
+    /// The elimination schedule of the matrix's sparsity pattern with
+    /// pivots on the diagonal, when one was given.
+    schedule: Option<Schedule>,
+    /// The matrix before elimination, for the pivoting fallback.
+    original: Vec<f64>,
+    /// The factors follow the schedule's pivot order (else the natural
+    /// order with row exchanges).
+    planned: bool,
+    /// Planned factors as the solve's two sweeps, flat, so that a solve is
+    /// two loops without per-column bookkeeping: forward, `(i, p, l)` is
+    /// `b_i −= l b_p`; backward, `(p, p, 1/u_pp)` scales `b_p`, then
+    /// `(i, p, u)` is `b_i −= u b_p`.
+    forward: Vec<(u32, u32, f64)>,
+    backward: Vec<(u32, u32, f64)>,
+}
+
+/// How Gaussian elimination with diagonal pivots proceeds on a fixed
+/// sparsity pattern: the order of the pivots, chosen to limit fill-in, and,
+/// for each, which entries it touches (fill-in included). The numeric
+/// factorisation then visits only those, with no search.
+///
+/// The order matters: blood pools couple to every organ, and eliminating
+/// them first fills the matrix in (158 non-zero factor entries of 529 for
+/// the mouse study); eliminating organs first leaves 85.
+#[derive(Debug, Clone, Default)]
+struct Schedule {
+    /// Pivot of step `s` (a diagonal position, as a state index).
+    order: Vec<usize>,
+    /// States eliminated after step `s` with a non-zero in its pivot's
+    /// column (the multipliers): `rows[row_start[s]..row_start[s + 1]]`.
+    rows: Vec<usize>,
+    row_start: Vec<usize>,
+    /// States eliminated after step `s` with a non-zero in its pivot's row:
+    /// `cols[col_start[s]..col_start[s + 1]]`.
+    cols: Vec<usize>,
+    col_start: Vec<usize>,
+    /// States eliminated before step `s` with a non-zero in its pivot's
+    /// column (the column of `U`): `above[above_start[s]..above_start[s + 1]]`.
+    above: Vec<usize>,
+    above_start: Vec<usize>,
 }
 
 impl DenseLu {
-    /// Gaussian elimination with partial pivoting on `self.factors`
-    /// (right-looking, column-major), gathering the non-zero entries of the
-    /// factors as it goes. The trailing update visits only the non-zero
-    /// multipliers of each column, so its cost follows the fill-in, not n³.
-    fn factorise(&mut self) {
+    /// Room for matrices of order `n`.
+    pub fn new(n: usize) -> Self {
+        DenseLu {
+            n,
+            factors: vec![0.0; n * n],
+            inv_diag: vec![0.0; n],
+            pivots: (0..n).collect(),
+            exchanged: false,
+            rows: Vec::with_capacity(n),
+            l_entries: Vec::with_capacity(n * n),
+            u_entries: Vec::with_capacity(n * n),
+            lower: vec![0; n + 1],
+            upper: vec![0; n + 1],
+            singular: false,
+            schedule: None,
+            original: vec![0.0; n * n],
+            planned: false,
+            forward: Vec::with_capacity(n * n),
+            backward: Vec::with_capacity(n * n),
+        }
+    }
+
+    /// Plans the elimination for matrices whose non-zero entries all lie in
+    /// `pattern` (column-major, `n × n`; the diagonal is always included):
+    /// the pivot order by minimum degree (Markowitz-style, on the
+    /// symmetrised pattern), then the entries each pivot touches.
+    pub fn analyse(&mut self, pattern: &[bool]) {
         let n = self.n;
-        let a = &mut self.factors;
-        self.singular = false;
-        self.exchanged = false;
-        self.l_entries.clear();
-        self.u_entries.clear();
-        self.lower.clear();
-        self.upper.clear();
+        let mut filled: Vec<bool> = pattern[..n * n].to_vec();
         for k in 0..n {
-            // U's column k (rows above the diagonal) is final once the
-            // elimination reaches column k.
-            self.upper.push(self.u_entries.len());
-            let col = &a[k * n..(k + 1) * n];
-            for (i, &v) in col.iter().enumerate().take(k) {
-                if v != 0.0 {
-                    self.u_entries.push((i, v));
+            filled[k * n + k] = true;
+        }
+        // Minimum degree on the graph of the symmetrised pattern: eliminate
+        // the state with the fewest neighbours, joining its neighbours.
+        let mut graph: Vec<bool> = (0..n * n)
+            .map(|e| e % n != e / n && (filled[e] || filled[(e % n) * n + e / n]))
+            .collect();
+        let mut degree: Vec<usize> = (0..n)
+            .map(|v| graph[v * n..(v + 1) * n].iter().filter(|&&g| g).count())
+            .collect();
+        let mut done = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        let mut neighbours = Vec::with_capacity(n);
+        for _ in 0..n {
+            let v = (0..n)
+                .filter(|&v| !done[v])
+                .min_by_key(|&v| degree[v])
+                .expect("a state is left");
+            neighbours.clear();
+            neighbours.extend((0..n).filter(|&u| !done[u] && graph[v * n + u]));
+            for &a in &neighbours {
+                graph[a * n + v] = false;
+                degree[a] -= 1;
+                for &b in &neighbours {
+                    if a != b && !graph[a * n + b] {
+                        graph[a * n + b] = true;
+                        degree[a] += 1;
+                    }
                 }
             }
+            done[v] = true;
+            order.push(v);
+        }
+        // Symbolic elimination in that order (column-major: entry (i, j) is
+        // `filled[j * n + i]`).
+        let mut position = vec![0; n];
+        for (s, &v) in order.iter().enumerate() {
+            position[v] = s;
+        }
+        let mut plan = Schedule {
+            order,
+            ..Schedule::default()
+        };
+        for s in 0..n {
+            let p = plan.order[s];
+            plan.row_start.push(plan.rows.len());
+            plan.col_start.push(plan.cols.len());
+            let first_row = plan.rows.len();
+            let first_col = plan.cols.len();
+            for &i in &plan.order[s + 1..] {
+                if filled[p * n + i] {
+                    plan.rows.push(i);
+                }
+                if filled[i * n + p] {
+                    plan.cols.push(i);
+                }
+            }
+            for &j in &plan.cols[first_col..] {
+                for &i in &plan.rows[first_row..] {
+                    filled[j * n + i] = true;
+                }
+            }
+        }
+        plan.row_start.push(plan.rows.len());
+        plan.col_start.push(plan.cols.len());
+        for s in 0..n {
+            let p = plan.order[s];
+            plan.above_start.push(plan.above.len());
+            for &i in &plan.order[..s] {
+                if filled[p * n + i] {
+                    plan.above.push(i);
+                }
+            }
+        }
+        plan.above_start.push(plan.above.len());
+        debug_assert!(plan.order.iter().all(|&v| plan.order[position[v]] == v));
+        self.schedule = Some(plan);
+    }
+
+    /// Elimination along the schedule with diagonal pivots, each accepted
+    /// when at least a tenth of the largest entry below it (threshold
+    /// pivoting, as sparse direct solvers do: it bounds the growth of the
+    /// factors); false, with the factors spoiled, when one is not.
+    fn factorise_scheduled(&mut self) -> bool {
+        let Some(plan) = &self.schedule else {
+            return false;
+        };
+        let n = self.n;
+        let a = &mut self.factors[..n * n];
+        for s in 0..n {
+            let p = plan.order[s];
+            let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
+            let pivot = a[p * n + p];
+            let largest = rows.iter().fold(0.0_f64, |m, &i| m.max(a[p * n + i].abs()));
+            if !pivot.is_finite() || pivot == 0.0 || pivot.abs() < 0.1 * largest {
+                return false;
+            }
+            let inv = 1.0 / pivot;
+            self.inv_diag[s] = inv;
+            for &i in rows {
+                a[p * n + i] *= inv;
+            }
+            for &j in &plan.cols[plan.col_start[s]..plan.col_start[s + 1]] {
+                let u = a[j * n + p];
+                if u != 0.0 {
+                    for &i in rows {
+                        a[j * n + i] -= a[p * n + i] * u;
+                    }
+                }
+            }
+        }
+        self.forward.clear();
+        self.backward.clear();
+        for s in 0..n {
+            let p = plan.order[s];
+            for &i in &plan.rows[plan.row_start[s]..plan.row_start[s + 1]] {
+                self.forward.push((i as u32, p as u32, a[p * n + i]));
+            }
+        }
+        for s in (0..n).rev() {
+            let p = plan.order[s];
+            self.backward.push((p as u32, p as u32, self.inv_diag[s]));
+            for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
+                self.backward.push((i as u32, p as u32, a[p * n + i]));
+            }
+        }
+        self.exchanged = false;
+        self.singular = false;
+        self.planned = true;
+        true
+    }
+
+    /// The matrix to factorise, column-major: the caller writes `A` here,
+    /// then calls [`DenseLu::factorise`], which overwrites it with the factors.
+    pub fn matrix_mut(&mut self) -> &mut [f64] {
+        &mut self.factors
+    }
+
+    /// Non-zero entries of the factors below and above the diagonal.
+    #[cfg(test)]
+    pub fn entry_counts(&self) -> (usize, usize) {
+        if self.planned {
+            (self.forward.len(), self.backward.len() - self.n)
+        } else {
+            (self.l_entries.len(), self.u_entries.len())
+        }
+    }
+
+    /// False when a pivot vanished: the matrix is singular.
+    pub fn is_regular(&self) -> bool {
+        !self.singular
+    }
+
+    /// Factorises the matrix written in [`DenseLu::matrix_mut`]: along the
+    /// schedule of [`DenseLu::analyse`] when there is one and its diagonal
+    /// pivots are acceptable, else by Gaussian elimination with partial
+    /// pivoting (right-looking, column-major, whole rows exchanged as
+    /// LAPACK's `getrf` does), then the non-zero entries of the factors
+    /// gathered for the solves. The trailing update visits only the non-zero
+    /// multipliers of each column, so its cost follows the fill-in, not n³.
+    pub fn factorise(&mut self) {
+        let n = self.n;
+        if self.schedule.is_some() {
+            self.original.copy_from_slice(&self.factors);
+            if self.factorise_scheduled() {
+                return;
+            }
+            self.factors.copy_from_slice(&self.original);
+        }
+        self.planned = false;
+        let a = &mut self.factors[..n * n];
+        self.singular = false;
+        self.exchanged = false;
+        for k in 0..n {
             let mut p = k;
-            let mut best = col[k].abs();
-            for (i, v) in col.iter().enumerate().skip(k + 1) {
-                if v.abs() > best {
-                    best = v.abs();
+            let mut best = a[k * n + k].abs();
+            for i in k + 1..n {
+                let v = a[k * n + i].abs();
+                if v > best {
+                    best = v;
                     p = i;
                 }
             }
             self.pivots[k] = p;
-            self.lower.push(self.l_entries.len());
             if best == 0.0 || !best.is_finite() {
                 self.singular = true;
                 self.inv_diag[k] = 0.0;
@@ -89,162 +307,92 @@ impl DenseLu {
                 for j in 0..n {
                     a.swap(j * n + k, j * n + p);
                 }
-                // Rows of earlier multipliers move with the exchange.
-                for e in &mut self.l_entries {
-                    if e.0 == k {
-                        e.0 = p;
-                    } else if e.0 == p {
-                        e.0 = k;
-                    }
-                }
             }
             let inv = 1.0 / a[k * n + k];
             self.inv_diag[k] = inv;
-            let first = self.l_entries.len();
-            for (i, v) in a[k * n..(k + 1) * n].iter_mut().enumerate().skip(k + 1) {
+            self.rows.clear();
+            for i in k + 1..n {
+                let v = &mut a[k * n + i];
                 if *v != 0.0 {
                     *v *= inv;
-                    self.l_entries.push((i, *v));
+                    self.rows.push(i);
                 }
             }
-            let l = &self.l_entries[first..];
-            if l.is_empty() {
+            if self.rows.is_empty() {
                 continue;
             }
-            for j in (k + 1)..n {
-                let col = &mut a[j * n..(j + 1) * n];
+            let (done, rest) = a.split_at_mut((k + 1) * n);
+            let multipliers = &done[k * n..];
+            for col in rest.chunks_exact_mut(n) {
                 let u = col[k];
                 if u != 0.0 {
-                    for &(i, li) in l {
-                        col[i] -= li * u;
+                    for &i in &self.rows {
+                        col[i] -= multipliers[i] * u;
                     }
                 }
             }
         }
-        self.lower.push(self.l_entries.len());
-        self.upper.push(self.u_entries.len());
+        self.l_entries.clear();
+        self.u_entries.clear();
+        for k in 0..n {
+            let col = &a[k * n..(k + 1) * n];
+            self.lower[k] = self.l_entries.len();
+            self.upper[k] = self.u_entries.len();
+            for (i, &v) in col.iter().enumerate() {
+                if v != 0.0 && i != k {
+                    if i > k {
+                        self.l_entries.push((i as u32, v));
+                    } else {
+                        self.u_entries.push((i as u32, v));
+                    }
+                }
+            }
+        }
+        self.lower[n] = self.l_entries.len();
+        self.upper[n] = self.u_entries.len();
     }
 
-    /// Solves `A x = b` in place.
-    fn solve_slice(&self, b: &mut [f64]) {
+    /// Solves `A x = b` in place (meaningless when the matrix is singular).
+    pub fn solve(&self, b: &mut [f64]) {
+        let n = self.n;
+        let b = &mut b[..n];
+        if self.planned {
+            for &(i, p, l) in &self.forward {
+                b[i as usize] -= l * b[p as usize];
+            }
+            for &(i, p, v) in &self.backward {
+                if i == p {
+                    b[i as usize] *= v;
+                } else {
+                    b[i as usize] -= v * b[p as usize];
+                }
+            }
+            return;
+        }
         if self.exchanged {
             for (k, &p) in self.pivots.iter().enumerate() {
                 b.swap(k, p);
             }
         }
-        // L y = P b, unit lower triangular. Columns are consecutive runs of
-        // the entry lists, taken off the front one after the other.
-        let mut entries = &self.l_entries[..];
-        for (k, w) in self.lower.windows(2).enumerate() {
-            let (column, rest) = entries.split_at(w[1] - w[0]);
-            entries = rest;
+        // L y = P b, unit lower triangular, column after column.
+        for k in 0..n {
             let y = b[k];
-            for &(i, l) in column {
-                b[i] -= l * y;
+            if y != 0.0 {
+                for &(i, l) in &self.l_entries[self.lower[k]..self.lower[k + 1]] {
+                    b[i as usize] -= l * y;
+                }
             }
         }
         // U x = y, from the last column back.
-        let mut entries = &self.u_entries[..];
-        for (k, w) in self.upper.windows(2).enumerate().rev() {
-            let (rest, column) = entries.split_at(entries.len() - (w[1] - w[0]));
-            entries = rest;
+        for k in (0..n).rev() {
             let x = b[k] * self.inv_diag[k];
             b[k] = x;
-            for &(i, u) in column {
-                b[i] -= u * x;
+            if x != 0.0 {
+                for &(i, u) in &self.u_entries[self.upper[k]..self.upper[k + 1]] {
+                    b[i as usize] -= u * x;
+                }
             }
         }
-    }
-
-    /// Solves `Aᵀ x = b` in place: `Uᵀ z = b`, `Lᵀ w = z`, then undo the pivots.
-    fn solve_transpose_slice(&self, b: &mut [f64]) {
-        let n = self.n;
-        let a = &self.factors;
-        for k in 0..n {
-            let u = &a[k * n..k * n + k];
-            let s: f64 = u.iter().zip(&b[..k]).map(|(x, y)| x * y).sum();
-            b[k] = (b[k] - s) * self.inv_diag[k];
-        }
-        for k in (0..n).rev() {
-            let l = &a[k * n + k + 1..(k + 1) * n];
-            let s: f64 = l.iter().zip(&b[k + 1..]).map(|(x, y)| x * y).sum();
-            b[k] -= s;
-        }
-        for (k, &p) in self.pivots.iter().enumerate().rev() {
-            b.swap(k, p);
-        }
-    }
-
-    fn checked_slice<'a>(&self, b: &'a mut NalgebraVec) -> Result<&'a mut [f64], LaError> {
-        if self.matrix.is_none() {
-            return Err(LaError::Other(
-                "the LU is used before its matrix is set".into(),
-            ));
-        }
-        if self.singular {
-            return Err(LaError::Other("singular Newton matrix".into()));
-        }
-        let b = b.inner_mut().as_mut_slice();
-        if b.len() != self.n {
-            return Err(LaError::Other(format!(
-                "right-hand side of length {} for a matrix of order {}",
-                b.len(),
-                self.n
-            )));
-        }
-        Ok(b)
-    }
-}
-
-type NalgebraVec = diffsol::NalgebraVec<f64>;
-
-impl LinearSolver<NalgebraMat<f64>> for DenseLu {
-    fn set_linearisation<C>(&mut self, op: &C)
-    where
-        C: LaLinearOp<T = f64, V = NalgebraVec, M = NalgebraMat<f64>, C = diffsol::NalgebraContext>,
-    {
-        let matrix = self
-            .matrix
-            .as_mut()
-            .expect("diffsol sets the problem before linearising it");
-        op.matrix_inplace(matrix);
-        self.factors.copy_from_slice(matrix.inner().as_slice());
-        self.factorise();
-    }
-
-    fn set_sparsity<C>(&mut self, op: &C)
-    where
-        C: LaLinearOp<T = f64, V = NalgebraVec, M = NalgebraMat<f64>, C = diffsol::NalgebraContext>,
-    {
-        let n = op.nrows();
-        self.n = n;
-        self.matrix = Some(NalgebraMat::new_from_sparsity(
-            n,
-            op.ncols(),
-            op.sparsity(),
-            *op.context(),
-        ));
-        self.factors = vec![0.0; n * n];
-        self.inv_diag = vec![0.0; n];
-        self.pivots = (0..n).collect();
-        self.singular = false;
-        self.exchanged = false;
-        self.l_entries = Vec::with_capacity(n * n);
-        self.u_entries = Vec::with_capacity(n * n);
-        self.lower = Vec::with_capacity(n + 1);
-        self.upper = Vec::with_capacity(n + 1);
-    }
-
-    fn solve_in_place(&self, b: &mut NalgebraVec) -> Result<(), LaError> {
-        let b = self.checked_slice(b)?;
-        self.solve_slice(b);
-        Ok(())
-    }
-
-    fn solve_transpose_in_place(&self, b: &mut NalgebraVec) -> Result<(), LaError> {
-        let b = self.checked_slice(b)?;
-        self.solve_transpose_slice(b);
-        Ok(())
     }
 }
 
@@ -272,54 +420,92 @@ mod tests {
     }
 
     fn lu_of(a: &[f64], n: usize) -> DenseLu {
-        let mut lu = DenseLu {
-            n,
-            matrix: None,
-            factors: a.to_vec(),
-            inv_diag: vec![0.0; n],
-            pivots: vec![0; n],
-            singular: false,
-            ..Default::default()
-        };
+        let mut lu = DenseLu::new(n);
+        lu.matrix_mut().copy_from_slice(a);
         lu.factorise();
         lu
     }
 
-    /// The residual `A x − b` of the solution vanishes to rounding, for `A`
-    /// and for `Aᵀ` (Gaussian elimination with partial pivoting is backward
-    /// stable).
+    /// The residual `A x − b` of the solution vanishes to rounding
+    /// (Gaussian elimination with partial pivoting is backward stable), and
+    /// refactorising the same buffer gives the same solution.
     #[test]
     fn solves_with_pivoting_to_rounding() {
         for n in [1, 2, 5, 23] {
             let a = sample(n);
-            let lu = lu_of(&a, n);
-            assert!(!lu.singular);
+            let mut lu = lu_of(&a, n);
+            assert!(lu.is_regular());
             let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
             let mut x = b.clone();
-            lu.solve_slice(&mut x);
-            let mut xt = b.clone();
-            lu.solve_transpose_slice(&mut xt);
+            lu.solve(&mut x);
             for i in 0..n {
                 let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
-                let atx: f64 = (0..n).map(|j| a[i * n + j] * xt[j]).sum();
                 assert!(
                     (ax - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
                     "n={n}: {ax} vs {}",
                     b[i]
                 );
+            }
+            lu.matrix_mut().copy_from_slice(&a);
+            lu.factorise();
+            let mut again = b.clone();
+            lu.solve(&mut again);
+            assert_eq!(again, x, "n={n}: refactorisation reuses no stale entry");
+        }
+    }
+
+    /// With an elimination plan for the matrix's sparsity pattern, the
+    /// factors solve the system as the pivoting elimination does; and when a
+    /// diagonal pivot is too small for the plan, the pivoting fallback still
+    /// solves it.
+    #[test]
+    fn planned_elimination_solves_like_pivoting() {
+        let n = 6;
+        // A compartment chain's Newton matrix I − cJ: diagonally dominant,
+        // with a return flux that fills in.
+        let mut a = vec![0.0; n * n];
+        let mut pattern = vec![false; n * n];
+        for k in 0..n {
+            a[k * n + k] = 1.0 + 0.7 * (k + 1) as f64;
+            pattern[k * n + k] = true;
+            let to = (k + 1) % n;
+            a[k * n + to] = -0.7 * (k + 1) as f64;
+            pattern[k * n + to] = true;
+        }
+        let b: Vec<f64> = (0..n).map(|i| 1.0 + i as f64).collect();
+        let check = |a: &[f64], x: &[f64]| {
+            for i in 0..n {
+                let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
                 assert!(
-                    (atx - b[i]).abs() < 1e-10 * (1.0 + b[i].abs()),
-                    "n={n}: {atx} vs {}",
+                    (ax - b[i]).abs() < 1e-12 * (1.0 + b[i].abs()),
+                    "{ax} vs {}",
                     b[i]
                 );
             }
-        }
+        };
+        let mut planned = DenseLu::new(n);
+        planned.analyse(&pattern);
+        planned.matrix_mut().copy_from_slice(&a);
+        planned.factorise();
+        assert!(planned.is_regular() && !planned.exchanged);
+        let mut x = b.clone();
+        planned.solve(&mut x);
+        check(&a, &x);
+        // A vanishing first pivot: the plan gives way to row exchanges.
+        let mut hard = a.clone();
+        hard[0] = 0.0;
+        planned.matrix_mut().copy_from_slice(&hard);
+        planned.factorise();
+        assert!(planned.is_regular() && planned.exchanged);
+        let mut x = b.clone();
+        planned.solve(&mut x);
+        check(&hard, &x);
     }
 
     /// A singular matrix is reported, not solved.
     #[test]
     fn singular_matrix_is_flagged() {
         let lu = lu_of(&[1.0, 2.0, 2.0, 4.0], 2);
-        assert!(lu.singular);
+        assert!(!lu.is_regular());
     }
 }

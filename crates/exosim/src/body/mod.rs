@@ -5,6 +5,7 @@
 //! dosing schedule, and this module turns the trajectory into per-place
 //! counts, the mass balance and the pharmacokinetic figures ([`pk`]).
 
+mod bdf;
 mod dense_lu;
 pub mod network;
 pub mod pbpk;
