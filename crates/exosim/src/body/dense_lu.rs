@@ -48,12 +48,16 @@ pub struct DenseLu {
     /// The factors follow the schedule's pivot order (else the natural
     /// order with row exchanges).
     planned: bool,
-    /// Planned factors as the solve's two sweeps, flat, so that a solve is
-    /// two loops without per-column bookkeeping: forward, `(i, p, l)` is
-    /// `b_i −= l b_p`; backward, `(p, p, 1/u_pp)` scales `b_p`, then
-    /// `(i, p, u)` is `b_i −= u b_p`.
-    forward: Vec<(u32, u32, f64)>,
-    backward: Vec<(u32, u32, f64)>,
+    /// Planned factors as the solve's two sweeps, column by column, so that
+    /// each pivot's `b_p` is read once and its updates are independent:
+    /// forward, for `(p, end)` in `forward_cols`, each `(i, l)` of
+    /// `forward` up to `end` is `b_i −= l b_p`; backward, for
+    /// `(p, 1/u_pp, end)` in `backward_cols`, `b_p` is scaled, then each
+    /// `(i, u)` of `backward` up to `end` is `b_i −= u b_p`.
+    forward: Vec<(u32, f64)>,
+    forward_cols: Vec<(u32, u32)>,
+    backward: Vec<(u32, f64)>,
+    backward_cols: Vec<(u32, f64, u32)>,
 }
 
 /// How Gaussian elimination with diagonal pivots proceeds on a fixed
@@ -101,7 +105,9 @@ impl DenseLu {
             original: vec![0.0; n * n],
             planned: false,
             forward: Vec::with_capacity(n * n),
+            forward_cols: Vec::with_capacity(n),
             backward: Vec::with_capacity(n * n),
+            backward_cols: Vec::with_capacity(n),
         }
     }
 
@@ -225,19 +231,28 @@ impl DenseLu {
             }
         }
         self.forward.clear();
+        self.forward_cols.clear();
         self.backward.clear();
+        self.backward_cols.clear();
         for s in 0..n {
             let p = plan.order[s];
-            for &i in &plan.rows[plan.row_start[s]..plan.row_start[s + 1]] {
-                self.forward.push((i as u32, p as u32, a[p * n + i]));
+            let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
+            if rows.is_empty() {
+                continue;
             }
+            for &i in rows {
+                self.forward.push((i as u32, a[p * n + i]));
+            }
+            self.forward_cols
+                .push((p as u32, self.forward.len() as u32));
         }
         for s in (0..n).rev() {
             let p = plan.order[s];
-            self.backward.push((p as u32, p as u32, self.inv_diag[s]));
             for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
-                self.backward.push((i as u32, p as u32, a[p * n + i]));
+                self.backward.push((i as u32, a[p * n + i]));
             }
+            self.backward_cols
+                .push((p as u32, self.inv_diag[s], self.backward.len() as u32));
         }
         self.exchanged = false;
         self.singular = false;
@@ -255,7 +270,7 @@ impl DenseLu {
     #[cfg(test)]
     pub fn entry_counts(&self) -> (usize, usize) {
         if self.planned {
-            (self.forward.len(), self.backward.len() - self.n)
+            (self.forward.len(), self.backward.len())
         } else {
             (self.l_entries.len(), self.u_entries.len())
         }
@@ -357,15 +372,24 @@ impl DenseLu {
         let n = self.n;
         let b = &mut b[..n];
         if self.planned {
-            for &(i, p, l) in &self.forward {
-                b[i as usize] -= l * b[p as usize];
-            }
-            for &(i, p, v) in &self.backward {
-                if i == p {
-                    b[i as usize] *= v;
-                } else {
-                    b[i as usize] -= v * b[p as usize];
+            let mut start = 0;
+            for &(p, end) in &self.forward_cols {
+                let y = b[p as usize];
+                let end = end as usize;
+                for &(i, l) in &self.forward[start..end] {
+                    b[i as usize] -= l * y;
                 }
+                start = end;
+            }
+            let mut start = 0;
+            for &(p, inv, end) in &self.backward_cols {
+                let x = b[p as usize] * inv;
+                b[p as usize] = x;
+                let end = end as usize;
+                for &(i, u) in &self.backward[start..end] {
+                    b[i as usize] -= u * x;
+                }
+                start = end;
             }
             return;
         }
