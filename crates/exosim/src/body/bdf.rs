@@ -102,8 +102,6 @@ pub struct Bdf {
     /// Backward differences `D^j y_n`, `j = 0..=MAX_ORDER + 2`, one row of
     /// `n` each (row 0 is the solution itself).
     diff: Vec<f64>,
-    /// Scratch for the rescale of `diff`.
-    diff_tmp: Vec<f64>,
     jac: Vec<f64>,
     /// The Jacobian was evaluated during the current step attempt.
     jac_fresh: bool,
@@ -115,6 +113,11 @@ pub struct Bdf {
     /// carried from step to step so that a fast iteration can stop after one
     /// correction.
     eta: f64,
+    /// `(0.9 / MIN_GROWTH)^(k+1)` for each order `k`: an error norm above it
+    /// keeps the step at that order.
+    keep_threshold: [f64; MAX_ORDER + 1],
+    /// `FRESH_ETA^0.8`, the first iteration's damping of a fresh estimate.
+    fresh_eta_damped: f64,
     n_equal_steps: usize,
     y_predict: Vec<f64>,
     y_new: Vec<f64>,
@@ -174,6 +177,82 @@ fn compute_r(order: usize, factor: f64, r: &mut [[f64; MAX_ORDER + 1]; MAX_ORDER
     }
 }
 
+/// The predictor's pass at order `K`: `y_p = Σ_{j ≤ K} D_j`,
+/// `ψ = Σ_{1 ≤ j ≤ K} g_j D_j` and the error weights at `y_p`.
+struct Predict<'a> {
+    diff: &'a [f64],
+    atol: &'a [f64],
+    rtol: f64,
+    g: &'a [f64; MAX_ORDER + 1],
+    yp: &'a mut [f64],
+    psi: &'a mut [f64],
+    weight: &'a mut [f64],
+}
+
+impl Predict<'_> {
+    fn run<const K: usize>(self) {
+        let n = self.yp.len();
+        let diff = &self.diff[..(K + 1) * n];
+        let (atol, psi, weight) = (&self.atol[..n], &mut self.psi[..n], &mut self.weight[..n]);
+        for i in 0..n {
+            let x = diff[n + i];
+            let mut y = diff[i] + x;
+            let mut p = self.g[1] * x;
+            for j in 2..=K {
+                let x = diff[j * n + i];
+                y += x;
+                p += self.g[j] * x;
+            }
+            self.yp[i] = y;
+            psi[i] = p;
+            weight[i] = 1.0 / (atol[i] + self.rtol * y.abs());
+        }
+    }
+}
+
+/// An accepted step's update of the differences at order `K`, state by
+/// state: `D_{K+2} = d − D_{K+1}`, `D_{K+1} = d`, then `D_j += D_{j+1}` for
+/// `j = K, …, 0`.
+fn accept<const K: usize>(diff: &mut [f64], d: &[f64]) {
+    let n = d.len();
+    let diff = &mut diff[..(K + 3) * n];
+    for i in 0..n {
+        let di = d[i];
+        diff[(K + 2) * n + i] = di - diff[(K + 1) * n + i];
+        diff[(K + 1) * n + i] = di;
+        let mut acc = di;
+        for j in (0..=K).rev() {
+            let v = diff[j * n + i] + acc;
+            diff[j * n + i] = v;
+            acc = v;
+        }
+    }
+}
+
+/// `D_j ← Σ_k (RU)_{kj} D_k` for `j, k = 1..=K` in one pass over the
+/// states: `rows` holds `D_1..D_K`, `n` states each.
+#[allow(clippy::needless_range_loop)] // indices as in the paper's formula
+fn rescale_rows<const K: usize>(
+    rows: &mut [f64],
+    n: usize,
+    ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1],
+) {
+    let rows = &mut rows[..K * n];
+    for i in 0..n {
+        let mut x = [0.0; K];
+        for k in 0..K {
+            x[k] = rows[k * n + i];
+        }
+        for j in 1..=K {
+            let mut v = ru[1][j] * x[0];
+            for k in 2..=K {
+                v += ru[k][j] * x[k - 1];
+            }
+            rows[(j - 1) * n + i] = v;
+        }
+    }
+}
+
 impl Bdf {
     /// Buffers for a system of `n` states.
     pub fn new(n: usize) -> Self {
@@ -203,13 +282,14 @@ impl Bdf {
             rtol: 0.0,
             atol: vec![0.0; n],
             diff: vec![0.0; (MAX_ORDER + 3) * n],
-            diff_tmp: vec![0.0; (MAX_ORDER + 1) * n],
             jac: vec![0.0; n * n],
             jac_fresh: false,
             jac_age: 0,
             lu: DenseLu::new(n),
             lu_c: f64::NAN,
             eta: 0.0,
+            fresh_eta_damped: FRESH_ETA.powf(0.8),
+            keep_threshold: std::array::from_fn(|k| (0.9 / MIN_GROWTH).powi(k as i32 + 1)),
             n_equal_steps: 0,
             y_predict: vec![0.0; n],
             y_new: vec![0.0; n],
@@ -331,23 +411,13 @@ impl Bdf {
                 ru[i][j] = x;
             }
         }
-        self.diff_tmp[n..(order + 1) * n].copy_from_slice(&self.diff[n..(order + 1) * n]);
-        for j in 1..=order {
-            let row = &mut self.diff[j * n..(j + 1) * n];
-            let first = &self.diff_tmp[n..2 * n];
-            let w = ru[1][j];
-            for (x, f) in row.iter_mut().zip(first) {
-                *x = w * f;
-            }
-            for k in 2..=order {
-                let src = &self.diff_tmp[k * n..(k + 1) * n];
-                let w = ru[k][j];
-                if w != 0.0 {
-                    for (x, f) in row.iter_mut().zip(src) {
-                        *x += w * f;
-                    }
-                }
-            }
+        let rows = &mut self.diff[n..(order + 1) * n];
+        match order {
+            1 => rescale_rows::<1>(rows, n, &ru),
+            2 => rescale_rows::<2>(rows, n, &ru),
+            3 => rescale_rows::<3>(rows, n, &ru),
+            4 => rescale_rows::<4>(rows, n, &ru),
+            _ => rescale_rows::<5>(rows, n, &ru),
         }
         self.h *= factor;
         self.n_equal_steps = 0;
@@ -441,7 +511,12 @@ impl Bdf {
             }
             if iter == 1 {
                 first_norm = norm;
-                self.eta = self.eta.max(1e4 * f64::EPSILON).powf(0.8);
+                // (After a change of step, a known value: no `powf`.)
+                self.eta = if self.eta == FRESH_ETA {
+                    self.fresh_eta_damped
+                } else {
+                    self.eta.max(1e4 * f64::EPSILON).powf(0.8)
+                };
             } else {
                 // Mean contraction per iteration since the first.
                 let ratio = norm / first_norm;
@@ -491,26 +566,29 @@ impl Bdf {
             }
             let order = self.order;
             let t_new = if lands { self.t_stop } else { self.t + self.h };
-            // Predictor, error weights, and the history term ψ.
+            // Predictor, error weights, and the history term ψ, in one pass.
+            let mut g = [0.0; MAX_ORDER + 1];
+            for (j, gj) in g.iter_mut().enumerate().take(order + 1).skip(1) {
+                *gj = self.gamma[j] / self.alpha[order];
+            }
             {
-                let (yp, psi) = (&mut self.y_predict[..n], &mut self.psi[..n]);
-                yp.copy_from_slice(&self.diff[..n]);
-                let row = &self.diff[n..2 * n];
-                let g = self.gamma[1] / self.alpha[order];
-                for i in 0..n {
-                    yp[i] += row[i];
-                    psi[i] = g * row[i];
-                }
-                for j in 2..=order {
-                    let row = &self.diff[j * n..(j + 1) * n];
-                    let g = self.gamma[j] / self.alpha[order];
-                    for ((y, p), x) in yp.iter_mut().zip(psi.iter_mut()).zip(row) {
-                        *y += x;
-                        *p += g * x;
-                    }
+                let p = Predict {
+                    diff: &self.diff[..(order + 1) * n],
+                    atol: &self.atol[..n],
+                    rtol: self.rtol,
+                    g: &g,
+                    yp: &mut self.y_predict[..n],
+                    psi: &mut self.psi[..n],
+                    weight: &mut self.weight[..n],
+                };
+                match order {
+                    1 => p.run::<1>(),
+                    2 => p.run::<2>(),
+                    3 => p.run::<3>(),
+                    4 => p.run::<4>(),
+                    _ => p.run::<5>(),
                 }
             }
-            set_weights(&mut self.weight, &self.atol, self.rtol, &self.y_predict);
             let c = self.h / self.alpha[order];
             // (NaN when no matrix is factorised.)
             let drift = (c / self.lu_c - 1.0).abs();
@@ -534,8 +612,22 @@ impl Bdf {
                 }
                 continue;
             }
-            set_weights(&mut self.weight, &self.atol, self.rtol, &self.y_new);
-            let error_norm = self.error_const[order] * rms(&self.d, &self.weight);
+            // Error weights at the new state and the error's norm, in one pass.
+            let error_norm = {
+                let (w, atol, y, d) = (
+                    &mut self.weight[..n],
+                    &self.atol[..n],
+                    &self.y_new[..n],
+                    &self.d[..n],
+                );
+                let mut s = 0.0;
+                for i in 0..n {
+                    w[i] = 1.0 / (atol[i] + self.rtol * y[i].abs());
+                    let r = d[i] * w[i];
+                    s += r * r;
+                }
+                self.error_const[order] * (s / n.max(1) as f64).sqrt()
+            };
             if error_norm > 1.0 && !self.fixed {
                 self.stats.rejected += 1;
                 let factor = (0.9 * error_norm.powf(-1.0 / (order + 1) as f64)).max(MIN_SHRINK);
@@ -543,19 +635,16 @@ impl Bdf {
                 self.eta = FRESH_ETA;
                 continue;
             }
-            // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}.
+            // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}, in
+            // one pass over the states.
             {
-                let (low, high) = self.diff.split_at_mut((order + 2) * n);
-                let (dk1, dk2, d) = (&mut low[(order + 1) * n..], &mut high[..n], &self.d[..n]);
-                for i in 0..n {
-                    dk2[i] = d[i] - dk1[i];
-                    dk1[i] = d[i];
-                }
-            }
-            for j in (0..=order).rev() {
-                let (low, high) = self.diff.split_at_mut((j + 1) * n);
-                for (x, y) in low[j * n..].iter_mut().zip(&high[..n]) {
-                    *x += y;
+                let (diff, d) = (&mut self.diff[..(order + 3) * n], &self.d[..n]);
+                match order {
+                    1 => accept::<1>(diff, d),
+                    2 => accept::<2>(diff, d),
+                    3 => accept::<3>(diff, d),
+                    4 => accept::<4>(diff, d),
+                    _ => accept::<5>(diff, d),
                 }
             }
             self.t = t_new;
@@ -602,18 +691,41 @@ impl Bdf {
     /// and that step. `self.weight` holds the weights at the new state.
     fn adapt(&mut self, order: usize, error_norm: f64) {
         let n = self.n;
+        let e_down = if order > 1 {
+            self.error_const[order - 1] * rms(&self.diff[order * n..(order + 1) * n], &self.weight)
+        } else {
+            0.0
+        };
+        let e_up = if order < MAX_ORDER {
+            self.error_const[order + 1]
+                * rms(&self.diff[(order + 2) * n..(order + 3) * n], &self.weight)
+        } else {
+            0.0
+        };
+        // The common outcome without a `powf`: the order stays and the step
+        // too, since its factor `0.9 · error^(−1/(k+1))` lies in
+        // (MAX_SHRINK, MIN_GROWTH) and neither neighbour's is larger. The
+        // factors compare as integer powers of the errors (`down < same` ⇔
+        // `e_down^(k+1) > e^k`), each test with a margin far above rounding:
+        // an undecided one takes the exact path below.
+        let k = order as i32;
+        let margin = 1.0 + 1e-6;
+        let keep_lo = self.keep_threshold[order] * margin;
+        if error_norm > keep_lo
+            && error_norm < 1.0 - 1e-6
+            && (order == 1 || e_down.powi(k + 1) > error_norm.powi(k) * margin)
+            && (order == MAX_ORDER || e_up.powi(k + 1) > error_norm.powi(k + 2) * margin)
+        {
+            return;
+        }
         let factor_of = |err: f64, k: usize| err.powf(-1.0 / (k + 1) as f64);
         let down = if order > 1 {
-            let e = self.error_const[order - 1]
-                * rms(&self.diff[order * n..(order + 1) * n], &self.weight);
-            factor_of(e, order - 1)
+            factor_of(e_down, order - 1)
         } else {
             0.0
         };
         let up = if order < MAX_ORDER {
-            let e = self.error_const[order + 1]
-                * rms(&self.diff[(order + 2) * n..(order + 3) * n], &self.weight);
-            factor_of(e, order + 1)
+            factor_of(e_up, order + 1)
         } else {
             0.0
         };
