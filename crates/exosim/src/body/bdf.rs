@@ -210,25 +210,6 @@ impl Predict<'_> {
     }
 }
 
-/// An accepted step's update of the differences at order `K`, state by
-/// state: `D_{K+2} = d − D_{K+1}`, `D_{K+1} = d`, then `D_j += D_{j+1}` for
-/// `j = K, …, 0`.
-fn accept<const K: usize>(diff: &mut [f64], d: &[f64]) {
-    let n = d.len();
-    let diff = &mut diff[..(K + 3) * n];
-    for i in 0..n {
-        let di = d[i];
-        diff[(K + 2) * n + i] = di - diff[(K + 1) * n + i];
-        diff[(K + 1) * n + i] = di;
-        let mut acc = di;
-        for j in (0..=K).rev() {
-            let v = diff[j * n + i] + acc;
-            diff[j * n + i] = v;
-            acc = v;
-        }
-    }
-}
-
 /// `D_j ← Σ_k (RU)_{kj} D_k` for `j, k = 1..=K` in one pass over the
 /// states: `rows` holds `D_1..D_K`, `n` states each.
 #[allow(clippy::needless_range_loop)] // indices as in the paper's formula
@@ -635,16 +616,19 @@ impl Bdf {
                 self.eta = FRESH_ETA;
                 continue;
             }
-            // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}, in
-            // one pass over the states.
+            // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}.
             {
-                let (diff, d) = (&mut self.diff[..(order + 3) * n], &self.d[..n]);
-                match order {
-                    1 => accept::<1>(diff, d),
-                    2 => accept::<2>(diff, d),
-                    3 => accept::<3>(diff, d),
-                    4 => accept::<4>(diff, d),
-                    _ => accept::<5>(diff, d),
+                let (low, high) = self.diff.split_at_mut((order + 2) * n);
+                let (dk1, dk2, d) = (&mut low[(order + 1) * n..], &mut high[..n], &self.d[..n]);
+                for i in 0..n {
+                    dk2[i] = d[i] - dk1[i];
+                    dk1[i] = d[i];
+                }
+            }
+            for j in (0..=order).rev() {
+                let (low, high) = self.diff.split_at_mut((j + 1) * n);
+                for (x, y) in low[j * n..].iter_mut().zip(&high[..n]) {
+                    *x += y;
                 }
             }
             self.t = t_new;
