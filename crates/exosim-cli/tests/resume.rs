@@ -10,100 +10,13 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const STUDY: &str = r#"
-[study]
-name = "small_tissue"
-seed = 3
-duration = "36 h"
-output_interval = "20 min"
-
-[tissue]
-size = ["80 um", "80 um", "80 um"]
-boundary = "reflective"
-faces = { z_upper = "draining", x_lower = "absorbing" }
-time_step = "10 s"
-cell_time_step = "1 min"
-snapshot_times = ["1 h", "2 h"]
-replicates = 1
-hindrance = 0.5
-
-[[tissue.binding]]
-ligand = "l1"
-receptor = "r1"
-strength = 2.0
-
-[[tissue.vesicles]]
-name = "t_ev"
-diameter = "100 nm"
-diameter_cv = 0.3
-half_life = "3 h"
-weight = 5
-ligands = { l1 = 1.0 }
-cargo = { sup = { mean = 0.5, dispersion = 1.0 } }
-
-[[tissue.vesicles]]
-name = "k_ev"
-diameter = "100 nm"
-weight = 5
-cargo = { tox = { mean = 3.0 } }
-
-[[tissue.cell_types]]
-name = "tumour"
-radius = "6 um"
-nonspecific_uptake = 0.2
-division_time = "3 h"
-death_state = "viability"
-state = { viability = { initial = 1.0 } }
-secretion = [{ class = "t_ev", rate = "300 /h" }]
-
-[[tissue.cell_types]]
-name = "killer"
-radius = "4 um"
-receptors = { r1 = 1.0 }
-motility = "10 um^2/min"
-state = { cytotoxicity = { initial = 1.0, relax = "0.1 /h" } }
-secretion = [{ class = "k_ev", rate = "100 /h", scale = [{ state = "cytotoxicity", gain = 1.0 }] }]
-kills = [{ target = "tumour", rate = "0.3 /h", scale = [{ state = "cytotoxicity", gain = 1.0 }] }]
-
-[[tissue.placements]]
-shape = "spheroid"
-cell_type = "tumour"
-count = 20
-radius = "15 um"
-
-[[tissue.placements]]
-shape = "random"
-cell_type = "killer"
-count = 15
-
-[[tissue.rules]]
-name = "suppress"
-cell_type = "killer"
-cargo = "sup"
-state = "cytotoxicity"
-change_per_copy = -0.01
-
-[[tissue.rules]]
-name = "poison"
-cell_type = "tumour"
-cargo = "tox"
-state = "viability"
-on = "held"
-rate_per_copy = "-0.005 /h"
-
-[[tissue.inhibitors]]
-name = "block"
-cell_types = ["tumour"]
-start = "1 h"
-concentration = 3.0
-ec50 = 1.0
-emax = 0.8
-
-[[tissue.variants]]
-name = "base"
-without_inhibitors = ["block"]
-
-"#;
+/// The small tissue of the library's tests, made one long replicate.
+fn long_study() -> String {
+    include_str!("../../exosim/tests/fixtures/small_tissue.toml")
+        .replace("duration = \"2 h\"", "duration = \"36 h\"")
+        .replace("replicates = 2", "replicates = 1")
+        .replace("[[tissue.variants]]\nname = \"blocked\"\n", "")
+}
 
 fn exosim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_exosim"))
@@ -144,7 +57,7 @@ fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn a_killed_run_resumes_to_identical_files() {
     let tmp = tempfile::tempdir().unwrap();
     let study = tmp.path().join("long_tissue.toml");
-    fs::write(&study, STUDY).unwrap();
+    fs::write(&study, long_study()).unwrap();
     let study = study.to_str().unwrap();
     let whole = tmp.path().join("whole");
     ok(&exosim(&[
@@ -191,7 +104,7 @@ fn a_killed_run_resumes_to_identical_files() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
     // A changed study is not resumed.
     let changed = tmp.path().join("changed.toml");
-    fs::write(&changed, STUDY.replace("seed = 3", "seed = 4")).unwrap();
+    fs::write(&changed, long_study().replace("seed = 3", "seed = 4")).unwrap();
     let refused = exosim(&[
         "run",
         changed.to_str().unwrap(),
@@ -226,7 +139,7 @@ fn a_killed_run_resumes_to_identical_files() {
 fn resume_without_an_interrupted_run_is_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let study = tmp.path().join("long_tissue.toml");
-    fs::write(&study, STUDY).unwrap();
+    fs::write(&study, long_study()).unwrap();
     let out = tmp.path().join("out");
     let run = exosim(&[
         "run",
