@@ -28,6 +28,12 @@
 //!   and the particles and stepping them on one thread, minus what was
 //!   allocated before, over N.
 //!
+//! The cell grid carries its distance map ([`CellGrid::with_distance_map`]);
+//! the time to build both is printed. With `EXOSIM_BENCH_QUICK=1` only the
+//! one-thread runs and the bare bound are done (for development), with
+//! rates per CPU second as well, which other jobs on the machine disturb
+//! less than wall time.
+//!
 //! Run with `cargo bench -p exosim --bench transport`. Needs `python3` with
 //! `pip install smoldyn==2.74` for the comparison; without it the exosim
 //! figures are printed alone, with a loud notice.
@@ -158,7 +164,7 @@ fn place_vesicles(cells: &CellBodies, grid: &CellGrid) -> VesicleParticles {
 fn memory_run(domain: &Domain) -> (usize, usize) {
     let before = reset_peak();
     let mut cells = place_cells();
-    let grid = CellGrid::build(&cells, domain, BIN);
+    let grid = CellGrid::build(&cells, domain, BIN).with_distance_map(&cells);
     let mut particles = place_vesicles(&cells, &grid);
     let affinity = Affinity::uniform(1, 1, 1.0);
     let mut boundary = BoundaryCounts::new(1);
@@ -198,9 +204,24 @@ fn memory_run(domain: &Domain) -> (usize, usize) {
 /// What one timed run leaves behind.
 struct Run {
     seconds: f64,
+    /// CPU seconds of the whole process over the same run (all threads).
+    cpu_seconds: f64,
     particles: VesicleParticles,
     taken: f64,
     events: usize,
+}
+
+/// CPU time (user + system, s) of this process so far, from
+/// /proc/self/stat (clock ticks of 10 ms; 0 where unreadable): unlike wall
+/// time, it does not count the time other jobs held the cores.
+fn cpu_seconds() -> f64 {
+    let read = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let rest = stat.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+    };
+    read().unwrap_or(0.0)
 }
 
 fn run_exosim(
@@ -223,6 +244,7 @@ fn run_exosim(
         let mut uptake = UptakeCounts::new(1, 1);
         let mut events = 0;
         let t0 = Instant::now();
+        let cpu0 = cpu_seconds();
         pool.install(|| {
             for step in 0..STEPS {
                 let settings = StepSettings {
@@ -248,9 +270,11 @@ fn run_exosim(
             }
         });
         let seconds = t0.elapsed().as_secs_f64();
+        let cpu_seconds = cpu_seconds() - cpu0;
         assert_eq!(boundary, BoundaryCounts::new(1), "reflective box");
         let run = Run {
             seconds,
+            cpu_seconds,
             particles,
             taken: uptake.get(0, 0),
             events,
@@ -457,13 +481,45 @@ fn main() {
 
     let (peak_state, store) = memory_run(&domain);
     let cells = place_cells();
+    let t0 = Instant::now();
     let grid = CellGrid::build(&cells, &domain, BIN);
+    let grid_seconds = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let grid = grid.with_distance_map(&cells);
+    let map_seconds = t0.elapsed().as_secs_f64();
+    let build_note = format!(
+        "cell grid built in {:.1} ms, its distance map in {:.1} ms ({} threads), once for all steps",
+        grid_seconds * 1e3,
+        map_seconds * 1e3,
+        rayon::current_num_threads()
+    );
     let random_order = place_vesicles(&cells, &grid);
     let r1 = run_exosim(1, &random_order, &cells, &grid, &domain);
     let c_out = N as f64
         / (SIDE.powi(3) - CELLS as f64 * 4.0 / 3.0 * std::f64::consts::PI * RADIUS.powi(3));
     let theory = CELLS as f64 * smoluchowski_absorbed(D, RADIUS, c_out, STEPS as f64 * DT);
 
+    if std::env::var_os("EXOSIM_BENCH_QUICK").is_some() {
+        // Development mode: the one-thread runs and the bare bound only.
+        let mut sorted = random_order.clone();
+        sorted.compact();
+        let s1 = run_exosim(1, &sorted, &cells, &grid, &domain);
+        let blocks = bare_bound_blocks(&random_order);
+        let steps = N as f64 * STEPS as f64;
+        for (name, r) in [("random order", &r1), ("compacted", &s1)] {
+            println!(
+                "  exosim, {name}, 1 thread: {:.1} M particle-steps/s, {:.1} M per CPU second; \
+                 {:.2} of the bare bound ({:.1} M/s); uptake {}",
+                steps / r.seconds / 1e6,
+                steps / r.cpu_seconds / 1e6,
+                steps / r.seconds / blocks,
+                blocks / 1e6,
+                r.taken
+            );
+        }
+        println!("  {build_note}");
+        return;
+    }
     let r2 = run_exosim(2, &random_order, &cells, &grid, &domain);
     assert_eq!(bits(&r1.particles), bits(&r2.particles), "thread count");
     assert_eq!(r1.particles.alive, r2.particles.alive, "thread count");
@@ -524,7 +580,7 @@ fn main() {
         s1.seconds / s2.seconds
     );
     println!(
-        "  memory: particle store {:.1} B/particle; cell grid {:.2} B/particle ({} bins of {:.1} µm); \
+        "  memory: particle store {:.1} B/particle; cell grid and its distance map {:.2} B/particle ({} bins of {:.1} µm); \
          peak heap of building and stepping it all (store, grid, cells, step buffers) {:.1} B/particle (target: at most 32)",
         store as f64 / N as f64,
         grid.heap_bytes() as f64 / N as f64,
@@ -532,6 +588,7 @@ fn main() {
         grid.bin() / UM,
         peak_state as f64 / N as f64
     );
+    println!("  {build_note}");
     let rel = |x: f64| x / theory - 1.0;
     println!(
         "  uptake by T = 1 s: Smoluchowski (isolated cells) {theory:.0}; exosim {:.0} ({:+.2} %, {} events); \
