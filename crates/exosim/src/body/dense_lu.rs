@@ -48,16 +48,15 @@ pub struct DenseLu {
     /// The factors follow the schedule's pivot order (else the natural
     /// order with row exchanges).
     planned: bool,
-    /// Planned factors as the solve's two sweeps, column by column, so that
-    /// each pivot's `b_p` is read once and its updates are independent:
-    /// forward, for `(p, end)` in `forward_cols`, each `(i, l)` of
-    /// `forward` up to `end` is `b_i −= l b_p`; backward, for
-    /// `(p, 1/u_pp, end)` in `backward_cols`, `b_p` is scaled, then each
-    /// `(i, u)` of `backward` up to `end` is `b_i −= u b_p`.
-    forward: Vec<(u32, f64)>,
-    forward_cols: Vec<(u32, u32)>,
-    backward: Vec<(u32, f64)>,
-    backward_cols: Vec<(u32, f64, u32)>,
+    /// Planned factors as the solve's flat lists of updates `b_i −= v b_p`,
+    /// `(i, p, v)`, in an order where each `b_p` is final when read: a
+    /// small network's columns hold one to three entries, so a loop per
+    /// column cost as much as the arithmetic. `forward` is `L`; then
+    /// `b ← b / diag(U)` (`inv_pivot`, by state); then `backward` is `U`
+    /// with each row divided by its pivot, so it too has a unit diagonal.
+    forward: Vec<(u32, u32, f64)>,
+    inv_pivot: Vec<f64>,
+    backward: Vec<(u32, u32, f64)>,
 }
 
 /// How Gaussian elimination with diagonal pivots proceeds on a fixed
@@ -105,9 +104,8 @@ impl DenseLu {
             original: vec![0.0; n * n],
             planned: false,
             forward: Vec::with_capacity(n * n),
-            forward_cols: Vec::with_capacity(n),
+            inv_pivot: vec![0.0; n],
             backward: Vec::with_capacity(n * n),
-            backward_cols: Vec::with_capacity(n),
         }
     }
 
@@ -231,28 +229,20 @@ impl DenseLu {
             }
         }
         self.forward.clear();
-        self.forward_cols.clear();
         self.backward.clear();
-        self.backward_cols.clear();
         for s in 0..n {
             let p = plan.order[s];
-            let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
-            if rows.is_empty() {
-                continue;
+            self.inv_pivot[p] = self.inv_diag[s];
+            for &i in &plan.rows[plan.row_start[s]..plan.row_start[s + 1]] {
+                self.forward.push((i as u32, p as u32, a[p * n + i]));
             }
-            for &i in rows {
-                self.forward.push((i as u32, a[p * n + i]));
-            }
-            self.forward_cols
-                .push((p as u32, self.forward.len() as u32));
         }
         for s in (0..n).rev() {
             let p = plan.order[s];
             for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
-                self.backward.push((i as u32, a[p * n + i]));
+                self.backward
+                    .push((i as u32, p as u32, a[p * n + i] * self.inv_pivot[i]));
             }
-            self.backward_cols
-                .push((p as u32, self.inv_diag[s], self.backward.len() as u32));
         }
         self.exchanged = false;
         self.singular = false;
@@ -372,24 +362,14 @@ impl DenseLu {
         let n = self.n;
         let b = &mut b[..n];
         if self.planned {
-            let mut start = 0;
-            for &(p, end) in &self.forward_cols {
-                let y = b[p as usize];
-                let end = end as usize;
-                for &(i, l) in &self.forward[start..end] {
-                    b[i as usize] -= l * y;
-                }
-                start = end;
+            for &(i, p, l) in &self.forward {
+                b[i as usize] -= l * b[p as usize];
             }
-            let mut start = 0;
-            for &(p, inv, end) in &self.backward_cols {
-                let x = b[p as usize] * inv;
-                b[p as usize] = x;
-                let end = end as usize;
-                for &(i, u) in &self.backward[start..end] {
-                    b[i as usize] -= u * x;
-                }
-                start = end;
+            for (x, &inv) in b.iter_mut().zip(&self.inv_pivot) {
+                *x *= inv;
+            }
+            for &(i, p, u) in &self.backward {
+                b[i as usize] -= u * b[p as usize];
             }
             return;
         }
