@@ -384,14 +384,19 @@ impl<'a> Stepper<'a> {
 }
 
 /// One segment's system: the network's fluxes plus the constant inputs,
-/// with the fluxes laid out for the integrator's inner loop (32-bit indices,
-/// each saturable member's `affinity / volume` precomputed): `f` is
-/// evaluated once or twice per step, and this halves its cost.
+/// laid out for the integrator's inner loop: `f` is evaluated once or twice
+/// per step. The transfers, linear, are the constant matrix `A` of
+/// `f = A y + inputs + saturable uptake`: its diagonal (the rates leaving
+/// each state, summed) is one vectorised pass, and only each transfer's
+/// arrival is left to scatter, one read-modify-write instead of two; each
+/// saturable member's `affinity / volume` is precomputed.
 struct Segment<'a> {
     net: &'a Network,
     inputs: &'a [f64],
-    /// `(from, to, rate)` of each transfer.
-    flows: Vec<(u32, u32, f64)>,
+    /// `A_ii`: minus the rates leaving state `i`.
+    diagonal: Vec<f64>,
+    /// `(from, to, rate)` of each transfer: `A_{to,from}`.
+    arrivals: Vec<(u32, u32, f64)>,
     /// `(from, to, affinity / volume)` of each saturable member, site after site.
     members: Vec<(u32, u32, f64)>,
     /// `(vmax, km, end)` of each site: its members end at `members[end]`.
@@ -400,7 +405,12 @@ struct Segment<'a> {
 
 impl<'a> Segment<'a> {
     fn new(net: &'a Network, inputs: &'a [f64]) -> Self {
-        let flows = net
+        let n = net.len();
+        let mut diagonal = vec![0.0; n];
+        for t in &net.transfers {
+            diagonal[t.from] -= t.rate;
+        }
+        let arrivals = net
             .transfers
             .iter()
             .map(|t| (t.from as u32, t.to as u32, t.rate))
@@ -416,7 +426,8 @@ impl<'a> Segment<'a> {
         Segment {
             net,
             inputs,
-            flows,
+            diagonal,
+            arrivals,
             members,
             sites,
         }
@@ -425,11 +436,13 @@ impl<'a> Segment<'a> {
 
 impl StiffSystem for Segment<'_> {
     fn rhs(&self, y: &[f64], dy: &mut [f64]) {
-        dy.copy_from_slice(self.inputs);
-        for &(from, to, rate) in &self.flows {
-            let f = rate * y[from as usize];
-            dy[from as usize] -= f;
-            dy[to as usize] += f;
+        let n = self.diagonal.len();
+        let (y, dy) = (&y[..n], &mut dy[..n]);
+        for (((d, &u), &a), &x) in dy.iter_mut().zip(self.inputs).zip(&self.diagonal).zip(y) {
+            *d = u + a * x;
+        }
+        for &(from, to, rate) in &self.arrivals {
+            dy[to as usize] += rate * y[from as usize];
         }
         let mut first = 0;
         for &(vmax, km, end) in &self.sites {
