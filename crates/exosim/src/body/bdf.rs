@@ -190,22 +190,27 @@ struct Predict<'a> {
 }
 
 impl Predict<'_> {
+    /// Row passes over whole slices, in the order of the per-state sums
+    /// (`y_p = D_0 + D_1 + … + D_K`, `ψ = g_1 D_1 + … + g_K D_K`): each pass
+    /// vectorises without bounds checks.
     fn run<const K: usize>(self) {
         let n = self.yp.len();
-        let diff = &self.diff[..(K + 1) * n];
-        let (atol, psi, weight) = (&self.atol[..n], &mut self.psi[..n], &mut self.weight[..n]);
-        for i in 0..n {
-            let x = diff[n + i];
-            let mut y = diff[i] + x;
-            let mut p = self.g[1] * x;
-            for j in 2..=K {
-                let x = diff[j * n + i];
-                y += x;
-                p += self.g[j] * x;
+        let (yp, psi, weight) = (self.yp, &mut self.psi[..n], &mut self.weight[..n]);
+        let mut rows = self.diff[..(K + 1) * n].chunks_exact(n);
+        let (d0, d1) = (rows.next().unwrap_or(&[]), rows.next().unwrap_or(&[]));
+        let g1 = self.g[1];
+        for (((y, p), &a), &b) in yp.iter_mut().zip(psi.iter_mut()).zip(d0).zip(d1) {
+            *y = a + b;
+            *p = g1 * b;
+        }
+        for (row, &gj) in rows.zip(&self.g[2..=K]) {
+            for ((y, p), &x) in yp.iter_mut().zip(psi.iter_mut()).zip(row) {
+                *y += x;
+                *p += gj * x;
             }
-            self.yp[i] = y;
-            psi[i] = p;
-            weight[i] = 1.0 / (atol[i] + self.rtol * y.abs());
+        }
+        for ((w, &a), &y) in weight.iter_mut().zip(&self.atol[..n]).zip(yp.iter()) {
+            *w = 1.0 / (a + self.rtol * y.abs());
         }
     }
 }
