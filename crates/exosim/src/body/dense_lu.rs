@@ -57,7 +57,14 @@ pub struct DenseLu {
     forward: Vec<(u32, u32, f64)>,
     inv_pivot: Vec<f64>,
     backward: Vec<(u32, u32, f64)>,
+    /// The planned solve's working copy of `b` for systems of at most
+    /// `WORK` states: indexed by a `u8`, it needs no bounds check, which
+    /// otherwise costs as much as the update itself.
+    work: Vec<f64>,
 }
+
+/// Order up to which the planned solve works in [`DenseLu::work`].
+const WORK: usize = 256;
 
 /// How Gaussian elimination with diagonal pivots proceeds on a fixed
 /// sparsity pattern: the order of the pivots, chosen to limit fill-in, and,
@@ -106,6 +113,7 @@ impl DenseLu {
             forward: Vec::with_capacity(n * n),
             inv_pivot: vec![0.0; n],
             backward: Vec::with_capacity(n * n),
+            work: vec![0.0; WORK],
         }
     }
 
@@ -358,9 +366,28 @@ impl DenseLu {
     }
 
     /// Solves `A x = b` in place (meaningless when the matrix is singular).
-    pub fn solve(&self, b: &mut [f64]) {
+    pub fn solve(&mut self, b: &mut [f64]) {
         let n = self.n;
         let b = &mut b[..n];
+        if self.planned && n <= WORK {
+            // Every index is below n ≤ 256, so truncating it to a `u8`
+            // keeps it, and proves it in bounds.
+            let w: &mut [f64; WORK] = (&mut self.work[..WORK])
+                .try_into()
+                .expect("the working copy holds WORK entries");
+            w[..n].copy_from_slice(b);
+            for &(i, p, l) in &self.forward {
+                w[i as u8 as usize] -= l * w[p as u8 as usize];
+            }
+            for (x, &inv) in w[..n].iter_mut().zip(&self.inv_pivot) {
+                *x *= inv;
+            }
+            for &(i, p, u) in &self.backward {
+                w[i as u8 as usize] -= u * w[p as u8 as usize];
+            }
+            b.copy_from_slice(&w[..n]);
+            return;
+        }
         if self.planned {
             for &(i, p, l) in &self.forward {
                 b[i as usize] -= l * b[p as usize];
@@ -504,6 +531,35 @@ mod tests {
         let mut x = b.clone();
         planned.solve(&mut x);
         check(&hard, &x);
+    }
+
+    /// The planned solve agrees for orders on both sides of its working
+    /// copy's size (a `u8`-indexed copy up to 256 states, `b` itself beyond).
+    #[test]
+    fn planned_solve_above_and_below_the_working_copy() {
+        for n in [WORK - 1, WORK, WORK + 1, 300] {
+            let mut a = vec![0.0; n * n];
+            let mut pattern = vec![false; n * n];
+            for k in 0..n {
+                a[k * n + k] = 2.0 + (k % 7) as f64;
+                pattern[k * n + k] = true;
+                let to = (k + 1) % n;
+                a[k * n + to] = -1.0 - (k % 3) as f64;
+                pattern[k * n + to] = true;
+            }
+            let mut lu = DenseLu::new(n);
+            lu.analyse(&pattern);
+            lu.matrix_mut().copy_from_slice(&a);
+            lu.factorise();
+            assert!(lu.is_regular() && lu.planned, "n={n}");
+            let b: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
+            let mut x = b.clone();
+            lu.solve(&mut x);
+            for i in 0..n {
+                let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
+                assert!((ax - b[i]).abs() < 1e-12 * (1.0 + b[i].abs()), "n={n}");
+            }
+        }
     }
 
     /// A singular matrix is reported, not solved.
