@@ -190,28 +190,47 @@ struct Predict<'a> {
 }
 
 impl Predict<'_> {
-    /// Row passes over whole slices, in the order of the per-state sums
-    /// (`y_p = D_0 + D_1 + … + D_K`, `ψ = g_1 D_1 + … + g_K D_K`): each pass
-    /// vectorises without bounds checks.
+    /// One pass over the states, every row sliced to exactly `n` entries so
+    /// that the indexing needs no bounds checks and the pass vectorises.
     fn run<const K: usize>(self) {
         let n = self.yp.len();
-        let (yp, psi, weight) = (self.yp, &mut self.psi[..n], &mut self.weight[..n]);
-        let mut rows = self.diff[..(K + 1) * n].chunks_exact(n);
-        let (d0, d1) = (rows.next().unwrap_or(&[]), rows.next().unwrap_or(&[]));
-        let g1 = self.g[1];
-        for (((y, p), &a), &b) in yp.iter_mut().zip(psi.iter_mut()).zip(d0).zip(d1) {
-            *y = a + b;
-            *p = g1 * b;
-        }
-        for (row, &gj) in rows.zip(&self.g[2..=K]) {
-            for ((y, p), &x) in yp.iter_mut().zip(psi.iter_mut()).zip(row) {
-                *y += x;
-                *p += gj * x;
+        let d0 = &self.diff[..n];
+        let rows: [&[f64]; K] = std::array::from_fn(|j| &self.diff[(j + 1) * n..][..n]);
+        let (yp, psi, weight, atol) = (
+            &mut self.yp[..n],
+            &mut self.psi[..n],
+            &mut self.weight[..n],
+            &self.atol[..n],
+        );
+        let g = self.g;
+        for i in 0..n {
+            let x = rows[0][i];
+            let mut y = d0[i] + x;
+            let mut p = g[1] * x;
+            for j in 1..K {
+                let x = rows[j][i];
+                y += x;
+                p += g[j + 1] * x;
             }
+            yp[i] = y;
+            psi[i] = p;
+            weight[i] = 1.0 / (atol[i] + self.rtol * y.abs());
         }
-        for ((w, &a), &y) in weight.iter_mut().zip(&self.atol[..n]).zip(yp.iter()) {
-            *w = 1.0 / (a + self.rtol * y.abs());
+    }
+}
+
+/// `out = D_0 + Σ_{1 ≤ j ≤ K} p_j D_j` in one pass over the states (rows
+/// sliced to `n` entries, so without bounds checks).
+fn interpolate_rows<const K: usize>(diff: &[f64], p: &[f64; MAX_ORDER + 1], out: &mut [f64]) {
+    let n = out.len();
+    let d0 = &diff[..n];
+    let rows: [&[f64]; K] = std::array::from_fn(|j| &diff[(j + 1) * n..][..n]);
+    for i in 0..n {
+        let mut v = d0[i];
+        for j in 0..K {
+            v += p[j + 1] * rows[j][i];
         }
+        out[i] = v;
     }
 }
 
@@ -664,14 +683,21 @@ impl Bdf {
     pub fn interpolate(&self, t: f64, out: &mut [f64]) {
         let n = self.n;
         let out = &mut out[..n];
-        out.copy_from_slice(&self.diff[..n]);
-        let mut p = 1.0;
-        for j in 1..=self.order {
-            p *= (t - (self.t - self.h * (j - 1) as f64)) / (self.h * j as f64);
-            let row = &self.diff[j * n..(j + 1) * n];
-            for (o, x) in out.iter_mut().zip(row) {
-                *o += p * x;
-            }
+        // p_j = Π_{m ≤ j} (t − t_{n+1−m}) / (m h), with t_{n+1−m} = t_n − (m − 1) h.
+        let s = (t - self.t) / self.h;
+        let mut p = [0.0; MAX_ORDER + 1];
+        let mut pj = 1.0;
+        for (j, pj_out) in p.iter_mut().enumerate().take(self.order + 1).skip(1) {
+            pj *= (s + (j - 1) as f64) / j as f64;
+            *pj_out = pj;
+        }
+        let diff = &self.diff[..(self.order + 1) * n];
+        match self.order {
+            1 => interpolate_rows::<1>(diff, &p, out),
+            2 => interpolate_rows::<2>(diff, &p, out),
+            3 => interpolate_rows::<3>(diff, &p, out),
+            4 => interpolate_rows::<4>(diff, &p, out),
+            _ => interpolate_rows::<5>(diff, &p, out),
         }
     }
 

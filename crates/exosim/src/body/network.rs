@@ -567,7 +567,7 @@ fn integrate_segment(
             && output_times[*next_out] <= now
         {
             let tq = output_times[*next_out];
-            let mut state = solver.y().to_vec();
+            let mut state = vec![0.0; n];
             solver.interpolate(tq, &mut state);
             out.times.push(tq);
             out.states.push(state);
