@@ -48,15 +48,18 @@ pub struct DenseLu {
     /// The factors follow the schedule's pivot order (else the natural
     /// order with row exchanges).
     planned: bool,
-    /// Planned factors as the solve's flat lists of updates `b_i −= v b_p`,
-    /// `(i, p, v)`, in an order where each `b_p` is final when read: a
-    /// small network's columns hold one to three entries, so a loop per
-    /// column cost as much as the arithmetic. `forward` is `L`; then
-    /// `b ← b / diag(U)` (`inv_pivot`, by state); then `backward` is `U`
-    /// with each row divided by its pivot, so it too has a unit diagonal.
-    forward: Vec<(u32, u32, f64)>,
+    /// Planned factors by rows, for the solve: forward, for each `(i, end)`
+    /// of `forward_rows` (pivot order), `b_i −= Σ l b_j` over the `(j, l)`
+    /// of `forward` up to `end`; then `b ← b / diag(U)` (`inv_pivot`, by
+    /// state); then backward likewise, with `U`'s rows divided by their
+    /// pivots (a unit diagonal), in reverse pivot order. A row's sum is
+    /// accumulated in registers: scattered column updates would chain
+    /// every blood pool's entry through memory, one organ after another.
+    forward: Vec<(u32, f64)>,
+    forward_rows: Vec<(u32, u32)>,
     inv_pivot: Vec<f64>,
-    backward: Vec<(u32, u32, f64)>,
+    backward: Vec<(u32, f64)>,
+    backward_rows: Vec<(u32, u32)>,
     /// The planned solve's working copy of `b` for systems of at most
     /// `WORK` states: indexed by a `u8`, it needs no bounds check, which
     /// otherwise costs as much as the update itself.
@@ -86,10 +89,13 @@ struct Schedule {
     /// `cols[col_start[s]..col_start[s + 1]]`.
     cols: Vec<usize>,
     col_start: Vec<usize>,
-    /// States eliminated before step `s` with a non-zero in its pivot's
-    /// column (the column of `U`): `above[above_start[s]..above_start[s + 1]]`.
-    above: Vec<usize>,
-    above_start: Vec<usize>,
+    /// Entries of `L` by rows, in pivot order: `(column, position in the
+    /// matrix)`; row `i` ends where `(i, end)` of `l_rows` says.
+    l_entries: Vec<(u32, usize)>,
+    l_rows: Vec<(u32, u32)>,
+    /// Entries of `U` above the diagonal by rows, in reverse pivot order.
+    u_entries: Vec<(u32, usize)>,
+    u_rows: Vec<(u32, u32)>,
 }
 
 impl DenseLu {
@@ -111,8 +117,10 @@ impl DenseLu {
             original: vec![0.0; n * n],
             planned: false,
             forward: Vec::with_capacity(n * n),
+            forward_rows: Vec::with_capacity(n),
             inv_pivot: vec![0.0; n],
             backward: Vec::with_capacity(n * n),
+            backward_rows: Vec::with_capacity(n),
             work: vec![0.0; WORK],
         }
     }
@@ -191,15 +199,29 @@ impl DenseLu {
         plan.row_start.push(plan.rows.len());
         plan.col_start.push(plan.cols.len());
         for s in 0..n {
-            let p = plan.order[s];
-            plan.above_start.push(plan.above.len());
-            for &i in &plan.order[..s] {
+            let i = plan.order[s];
+            for &p in &plan.order[..s] {
                 if filled[p * n + i] {
-                    plan.above.push(i);
+                    plan.l_entries.push((p as u32, p * n + i));
                 }
             }
+            if plan.l_entries.len() > plan.l_rows.last().map_or(0, |r| r.1 as usize) {
+                plan.l_rows.push((i as u32, plan.l_entries.len() as u32));
+            }
         }
-        plan.above_start.push(plan.above.len());
+        for s in (0..n).rev() {
+            let i = plan.order[s];
+            for &j in &plan.order[s + 1..] {
+                if filled[j * n + i] {
+                    plan.u_entries.push((j as u32, j * n + i));
+                }
+            }
+            if plan.u_entries.len() > plan.u_rows.last().map_or(0, |r| r.1 as usize) {
+                plan.u_rows.push((i as u32, plan.u_entries.len() as u32));
+            }
+        }
+        self.forward_rows.clone_from(&plan.l_rows);
+        self.backward_rows.clone_from(&plan.u_rows);
         debug_assert!(plan.order.iter().all(|&v| plan.order[position[v]] == v));
         self.schedule = Some(plan);
     }
@@ -236,21 +258,21 @@ impl DenseLu {
                 }
             }
         }
-        self.forward.clear();
-        self.backward.clear();
         for s in 0..n {
-            let p = plan.order[s];
-            self.inv_pivot[p] = self.inv_diag[s];
-            for &i in &plan.rows[plan.row_start[s]..plan.row_start[s + 1]] {
-                self.forward.push((i as u32, p as u32, a[p * n + i]));
-            }
+            self.inv_pivot[plan.order[s]] = self.inv_diag[s];
         }
-        for s in (0..n).rev() {
-            let p = plan.order[s];
-            for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
-                self.backward
-                    .push((i as u32, p as u32, a[p * n + i] * self.inv_pivot[i]));
-            }
+        self.forward.clear();
+        self.forward
+            .extend(plan.l_entries.iter().map(|&(j, e)| (j, a[e])));
+        self.backward.clear();
+        for &(i, end) in &plan.u_rows {
+            let start = self.backward.len();
+            let inv = self.inv_pivot[i as usize];
+            self.backward.extend(
+                plan.u_entries[start..end as usize]
+                    .iter()
+                    .map(|&(j, e)| (j, a[e] * inv)),
+            );
         }
         self.exchanged = false;
         self.singular = false;
@@ -376,27 +398,66 @@ impl DenseLu {
                 .try_into()
                 .expect("the working copy holds WORK entries");
             w[..n].copy_from_slice(b);
-            for &(i, p, l) in &self.forward {
-                w[i as u8 as usize] -= l * w[p as u8 as usize];
+            // (Two partial sums: a blood pool's row is long.)
+            let mut start = 0;
+            for &(i, end) in &self.forward_rows {
+                let end = end as usize;
+                let mut pairs = self.forward[start..end].chunks_exact(2);
+                let (mut s0, mut s1) = (0.0, 0.0);
+                for pair in &mut pairs {
+                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
+                }
+                if let [(j, l)] = pairs.remainder() {
+                    s0 += l * w[*j as u8 as usize];
+                }
+                w[i as u8 as usize] -= s0 + s1;
+                start = end;
             }
             for (x, &inv) in w[..n].iter_mut().zip(&self.inv_pivot) {
                 *x *= inv;
             }
-            for &(i, p, u) in &self.backward {
-                w[i as u8 as usize] -= u * w[p as u8 as usize];
+            let mut start = 0;
+            for &(i, end) in &self.backward_rows {
+                let end = end as usize;
+                let mut pairs = self.backward[start..end].chunks_exact(2);
+                let (mut s0, mut s1) = (0.0, 0.0);
+                for pair in &mut pairs {
+                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
+                }
+                if let [(j, u)] = pairs.remainder() {
+                    s0 += u * w[*j as u8 as usize];
+                }
+                w[i as u8 as usize] -= s0 + s1;
+                start = end;
             }
             b.copy_from_slice(&w[..n]);
             return;
         }
         if self.planned {
-            for &(i, p, l) in &self.forward {
-                b[i as usize] -= l * b[p as usize];
+            let mut start = 0;
+            for &(i, end) in &self.forward_rows {
+                let end = end as usize;
+                let mut sum = 0.0;
+                for &(j, l) in &self.forward[start..end] {
+                    sum += l * b[j as usize];
+                }
+                b[i as usize] -= sum;
+                start = end;
             }
             for (x, &inv) in b.iter_mut().zip(&self.inv_pivot) {
                 *x *= inv;
             }
-            for &(i, p, u) in &self.backward {
-                b[i as usize] -= u * b[p as usize];
+            let mut start = 0;
+            for &(i, end) in &self.backward_rows {
+                let end = end as usize;
+                let mut sum = 0.0;
+                for &(j, u) in &self.backward[start..end] {
+                    sum += u * b[j as usize];
+                }
+                b[i as usize] -= sum;
+                start = end;
             }
             return;
         }
