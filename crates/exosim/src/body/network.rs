@@ -387,16 +387,19 @@ impl<'a> Stepper<'a> {
 /// laid out for the integrator's inner loop: `f` is evaluated once or twice
 /// per step. The transfers, linear, are the constant matrix `A` of
 /// `f = A y + inputs + saturable uptake`: its diagonal (the rates leaving
-/// each state, summed) is one vectorised pass, and only each transfer's
-/// arrival is left to scatter, one read-modify-write instead of two; each
-/// saturable member's `affinity / volume` is precomputed.
+/// each state, summed) is one vectorised pass, and the arrivals are summed
+/// by destination in registers (scattered one by one, the blood pools'
+/// entries chained every organ's arrival through memory); each saturable
+/// member's `affinity / volume` is precomputed.
 struct Segment<'a> {
     net: &'a Network,
     inputs: &'a [f64],
     /// `A_ii`: minus the rates leaving state `i`.
     diagonal: Vec<f64>,
-    /// `(from, to, rate)` of each transfer: `A_{to,from}`.
-    arrivals: Vec<(u32, u32, f64)>,
+    /// `(from, rate)` of each transfer, `A_{to,from}`, grouped by `to`.
+    arrivals: Vec<(u32, f64)>,
+    /// `(to, end)`: the arrivals into `to` end at `arrivals[end]`.
+    destinations: Vec<(u32, u32)>,
     /// `(from, to, affinity / volume)` of each saturable member, site after site.
     members: Vec<(u32, u32, f64)>,
     /// `(vmax, km, end)` of each site: its members end at `members[end]`.
@@ -410,11 +413,19 @@ impl<'a> Segment<'a> {
         for t in &net.transfers {
             diagonal[t.from] -= t.rate;
         }
-        let arrivals = net
-            .transfers
-            .iter()
-            .map(|t| (t.from as u32, t.to as u32, t.rate))
-            .collect();
+        let mut arrivals = Vec::with_capacity(net.transfers.len());
+        let mut destinations = Vec::new();
+        for to in 0..n {
+            arrivals.extend(
+                net.transfers
+                    .iter()
+                    .filter(|t| t.to == to)
+                    .map(|t| (t.from as u32, t.rate)),
+            );
+            if destinations.last().map_or(0, |&(_, end)| end as usize) < arrivals.len() {
+                destinations.push((to as u32, arrivals.len() as u32));
+            }
+        }
         let mut members = Vec::new();
         let mut sites = Vec::with_capacity(net.sites.len());
         for site in &net.sites {
@@ -428,6 +439,7 @@ impl<'a> Segment<'a> {
             inputs,
             diagonal,
             arrivals,
+            destinations,
             members,
             sites,
         }
@@ -441,8 +453,15 @@ impl StiffSystem for Segment<'_> {
         for (((d, &u), &a), &x) in dy.iter_mut().zip(self.inputs).zip(&self.diagonal).zip(y) {
             *d = u + a * x;
         }
-        for &(from, to, rate) in &self.arrivals {
-            dy[to as usize] += rate * y[from as usize];
+        let mut start = 0;
+        for &(to, end) in &self.destinations {
+            let end = end as usize;
+            let mut sum = 0.0;
+            for &(from, rate) in &self.arrivals[start..end] {
+                sum += rate * y[from as usize];
+            }
+            dy[to as usize] += sum;
+            start = end;
         }
         let mut first = 0;
         for &(vmax, km, end) in &self.sites {
