@@ -124,6 +124,15 @@ fn main() {
         "  ratio: exosim is {:.0}x SciPy per individual (target: at least 100x)",
         scipy_s / rust_s
     );
+    // Timings on a shared machine mean little without its load.
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!(
+            "  load average (1, 5, 15 min): {} on {} cores",
+            load.join(", "),
+            std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+    }
     println!(
         "  (both sides: the same network, rtol {:e} and per-state atol, segments between events, \
          output times; SciPy gets NumPy fluxes and the analytic Jacobian)",

@@ -141,16 +141,32 @@ pub struct Bdf {
     pub stats: BdfStats,
 }
 
+/// `Σ (v_i w_i)²` in four interleaved partial sums: a single running sum
+/// is a chain of dependent additions, one per state, that the processor
+/// cannot overlap; four chains run side by side (and vectorise).
+fn weighted_sum_sq(v: &[f64], w: &[f64]) -> f64 {
+    let n = v.len().min(w.len());
+    let (v, w) = (v[..n].chunks_exact(4), w[..n].chunks_exact(4));
+    let (v_rest, w_rest) = (v.remainder(), w.remainder());
+    let mut acc = [0.0; 4];
+    for (a, b) in v.zip(w) {
+        for k in 0..4 {
+            let r = a[k] * b[k];
+            acc[k] += r * r;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (a, b) in v_rest.iter().zip(w_rest) {
+        let r = a * b;
+        s += r * r;
+    }
+    s
+}
+
 /// Root-mean-square of `v_i w_i`.
 fn rms(v: &[f64], weight: &[f64]) -> f64 {
     let n = v.len();
-    let weight = &weight[..n];
-    let mut s = 0.0;
-    for i in 0..n {
-        let r = v[i] * weight[i];
-        s += r * r;
-    }
-    (s / n.max(1) as f64).sqrt()
+    (weighted_sum_sq(v, &weight[..n]) / n.max(1) as f64).sqrt()
 }
 
 /// `weight_i = 1 / (atol_i + rtol |y_i|)`.
@@ -190,23 +206,50 @@ struct Predict<'a> {
 }
 
 impl Predict<'_> {
+    /// One pass over the states, every row sliced to exactly `n` entries so
+    /// that the indexing needs no bounds checks and the pass vectorises.
     fn run<const K: usize>(self) {
         let n = self.yp.len();
-        let diff = &self.diff[..(K + 1) * n];
-        let (atol, psi, weight) = (&self.atol[..n], &mut self.psi[..n], &mut self.weight[..n]);
+        let d0 = &self.diff[..n];
+        let rows: [&[f64]; K] = std::array::from_fn(|j| &self.diff[(j + 1) * n..][..n]);
+        let (yp, psi, weight, atol) = (
+            &mut self.yp[..n],
+            &mut self.psi[..n],
+            &mut self.weight[..n],
+            &self.atol[..n],
+        );
+        let g = self.g;
         for i in 0..n {
-            let x = diff[n + i];
-            let mut y = diff[i] + x;
-            let mut p = self.g[1] * x;
-            for j in 2..=K {
-                let x = diff[j * n + i];
+            let x = rows[0][i];
+            let mut y = d0[i] + x;
+            let mut p = g[1] * x;
+            for j in 1..K {
+                let x = rows[j][i];
                 y += x;
-                p += self.g[j] * x;
+                p += g[j + 1] * x;
             }
-            self.yp[i] = y;
+            yp[i] = y;
             psi[i] = p;
             weight[i] = 1.0 / (atol[i] + self.rtol * y.abs());
         }
+    }
+}
+
+/// `1 / j`, so that interpolation weights multiply.
+const RECIPROCALS: [f64; MAX_ORDER + 1] = [0.0, 1.0, 0.5, 1.0 / 3.0, 0.25, 0.2];
+
+/// `out = D_0 + Σ_{1 ≤ j ≤ K} p_j D_j` in one pass over the states (rows
+/// sliced to `n` entries, so without bounds checks).
+fn interpolate_rows<const K: usize>(diff: &[f64], p: &[f64; MAX_ORDER + 1], out: &mut [f64]) {
+    let n = out.len();
+    let d0 = &diff[..n];
+    let rows: [&[f64]; K] = std::array::from_fn(|j| &diff[(j + 1) * n..][..n]);
+    for i in 0..n {
+        let mut v = d0[i];
+        for j in 0..K {
+            v += p[j + 1] * rows[j][i];
+        }
+        out[i] = v;
     }
 }
 
@@ -218,18 +261,18 @@ fn rescale_rows<const K: usize>(
     n: usize,
     ru: &[[f64; MAX_ORDER + 1]; MAX_ORDER + 1],
 ) {
-    let rows = &mut rows[..K * n];
+    // Each row as its own slice of exactly `n`: no bounds checks, and the
+    // states' independent updates vectorise.
+    let mut chunks = rows[..K * n].chunks_exact_mut(n);
+    let rows: [&mut [f64]; K] = std::array::from_fn(|_| chunks.next().expect("K rows of n states"));
     for i in 0..n {
-        let mut x = [0.0; K];
-        for k in 0..K {
-            x[k] = rows[k * n + i];
-        }
+        let x: [f64; K] = std::array::from_fn(|k| rows[k][i]);
         for j in 1..=K {
             let mut v = ru[1][j] * x[0];
             for k in 2..=K {
                 v += ru[k][j] * x[k - 1];
             }
-            rows[(j - 1) * n + i] = v;
+            rows[j - 1][i] = v;
         }
     }
 }
@@ -459,9 +502,9 @@ impl Bdf {
                 }
             }
             self.lu.solve(&mut self.dy);
-            // Apply the correction and take its weighted norm in one pass
-            // (a NaN or an infinity anywhere makes the norm non-finite).
-            let mut sum = 0.0;
+            // Apply the correction and take its weighted norm (a NaN or an
+            // infinity anywhere makes the norm non-finite).
+            let sum;
             {
                 let (dy, w, y, d) = (
                     &self.dy[..n],
@@ -472,19 +515,16 @@ impl Bdf {
                 let yp = &self.y_predict[..n];
                 if first {
                     for i in 0..n {
-                        let r = dy[i] * w[i];
-                        sum += r * r;
                         y[i] = yp[i] + dy[i];
                         d[i] = dy[i];
                     }
                 } else {
                     for i in 0..n {
-                        let r = dy[i] * w[i];
-                        sum += r * r;
                         y[i] += dy[i];
                         d[i] += dy[i];
                     }
                 }
+                sum = weighted_sum_sq(dy, w);
             }
             let norm = (sum / n.max(1) as f64).sqrt();
             if !norm.is_finite() {
@@ -601,12 +641,11 @@ impl Bdf {
                     &self.y_new[..n],
                     &self.d[..n],
                 );
-                let mut s = 0.0;
+                // Two passes: the divisions vectorise.
                 for i in 0..n {
                     w[i] = 1.0 / (atol[i] + self.rtol * y[i].abs());
-                    let r = d[i] * w[i];
-                    s += r * r;
                 }
+                let s = weighted_sum_sq(d, w);
                 self.error_const[order] * (s / n.max(1) as f64).sqrt()
             };
             if error_norm > 1.0 && !self.fixed {
@@ -659,14 +698,21 @@ impl Bdf {
     pub fn interpolate(&self, t: f64, out: &mut [f64]) {
         let n = self.n;
         let out = &mut out[..n];
-        out.copy_from_slice(&self.diff[..n]);
-        let mut p = 1.0;
-        for j in 1..=self.order {
-            p *= (t - (self.t - self.h * (j - 1) as f64)) / (self.h * j as f64);
-            let row = &self.diff[j * n..(j + 1) * n];
-            for (o, x) in out.iter_mut().zip(row) {
-                *o += p * x;
-            }
+        // p_j = Π_{m ≤ j} (t − t_{n+1−m}) / (m h), with t_{n+1−m} = t_n − (m − 1) h.
+        let s = (t - self.t) / self.h;
+        let mut p = [0.0; MAX_ORDER + 1];
+        let mut pj = 1.0;
+        for (j, pj_out) in p.iter_mut().enumerate().take(self.order + 1).skip(1) {
+            pj *= (s + (j - 1) as f64) * RECIPROCALS[j];
+            *pj_out = pj;
+        }
+        let diff = &self.diff[..(self.order + 1) * n];
+        match self.order {
+            1 => interpolate_rows::<1>(diff, &p, out),
+            2 => interpolate_rows::<2>(diff, &p, out),
+            3 => interpolate_rows::<3>(diff, &p, out),
+            4 => interpolate_rows::<4>(diff, &p, out),
+            _ => interpolate_rows::<5>(diff, &p, out),
         }
     }
 

@@ -48,17 +48,26 @@ pub struct DenseLu {
     /// The factors follow the schedule's pivot order (else the natural
     /// order with row exchanges).
     planned: bool,
-    /// Planned factors as the solve's two sweeps, column by column, so that
-    /// each pivot's `b_p` is read once and its updates are independent:
-    /// forward, for `(p, end)` in `forward_cols`, each `(i, l)` of
-    /// `forward` up to `end` is `b_i −= l b_p`; backward, for
-    /// `(p, 1/u_pp, end)` in `backward_cols`, `b_p` is scaled, then each
-    /// `(i, u)` of `backward` up to `end` is `b_i −= u b_p`.
+    /// Planned factors by rows, for the solve: forward, for each `(i, end)`
+    /// of `forward_rows` (pivot order), `b_i −= Σ l b_j` over the `(j, l)`
+    /// of `forward` up to `end`; then `b ← b / diag(U)` (`inv_pivot`, by
+    /// state); then backward likewise, with `U`'s rows divided by their
+    /// pivots (a unit diagonal), in reverse pivot order. A row's sum is
+    /// accumulated in registers: scattered column updates would chain
+    /// every blood pool's entry through memory, one organ after another.
     forward: Vec<(u32, f64)>,
-    forward_cols: Vec<(u32, u32)>,
+    forward_rows: Vec<(u32, u32)>,
+    inv_pivot: Vec<f64>,
     backward: Vec<(u32, f64)>,
-    backward_cols: Vec<(u32, f64, u32)>,
+    backward_rows: Vec<(u32, u32)>,
+    /// The planned solve's working copy of `b` for systems of at most
+    /// `WORK` states: indexed by a `u8`, it needs no bounds check, which
+    /// otherwise costs as much as the update itself.
+    work: Vec<f64>,
 }
+
+/// Order up to which the planned solve works in [`DenseLu::work`].
+const WORK: usize = 256;
 
 /// How Gaussian elimination with diagonal pivots proceeds on a fixed
 /// sparsity pattern: the order of the pivots, chosen to limit fill-in, and,
@@ -80,10 +89,13 @@ struct Schedule {
     /// `cols[col_start[s]..col_start[s + 1]]`.
     cols: Vec<usize>,
     col_start: Vec<usize>,
-    /// States eliminated before step `s` with a non-zero in its pivot's
-    /// column (the column of `U`): `above[above_start[s]..above_start[s + 1]]`.
-    above: Vec<usize>,
-    above_start: Vec<usize>,
+    /// Entries of `L` by rows, in pivot order: `(column, position in the
+    /// matrix)`; row `i` ends where `(i, end)` of `l_rows` says.
+    l_entries: Vec<(u32, usize)>,
+    l_rows: Vec<(u32, u32)>,
+    /// Entries of `U` above the diagonal by rows, in reverse pivot order.
+    u_entries: Vec<(u32, usize)>,
+    u_rows: Vec<(u32, u32)>,
 }
 
 impl DenseLu {
@@ -105,9 +117,11 @@ impl DenseLu {
             original: vec![0.0; n * n],
             planned: false,
             forward: Vec::with_capacity(n * n),
-            forward_cols: Vec::with_capacity(n),
+            forward_rows: Vec::with_capacity(n),
+            inv_pivot: vec![0.0; n],
             backward: Vec::with_capacity(n * n),
-            backward_cols: Vec::with_capacity(n),
+            backward_rows: Vec::with_capacity(n),
+            work: vec![0.0; WORK],
         }
     }
 
@@ -185,15 +199,29 @@ impl DenseLu {
         plan.row_start.push(plan.rows.len());
         plan.col_start.push(plan.cols.len());
         for s in 0..n {
-            let p = plan.order[s];
-            plan.above_start.push(plan.above.len());
-            for &i in &plan.order[..s] {
+            let i = plan.order[s];
+            for &p in &plan.order[..s] {
                 if filled[p * n + i] {
-                    plan.above.push(i);
+                    plan.l_entries.push((p as u32, p * n + i));
                 }
             }
+            if plan.l_entries.len() > plan.l_rows.last().map_or(0, |r| r.1 as usize) {
+                plan.l_rows.push((i as u32, plan.l_entries.len() as u32));
+            }
         }
-        plan.above_start.push(plan.above.len());
+        for s in (0..n).rev() {
+            let i = plan.order[s];
+            for &j in &plan.order[s + 1..] {
+                if filled[j * n + i] {
+                    plan.u_entries.push((j as u32, j * n + i));
+                }
+            }
+            if plan.u_entries.len() > plan.u_rows.last().map_or(0, |r| r.1 as usize) {
+                plan.u_rows.push((i as u32, plan.u_entries.len() as u32));
+            }
+        }
+        self.forward_rows.clone_from(&plan.l_rows);
+        self.backward_rows.clone_from(&plan.u_rows);
         debug_assert!(plan.order.iter().all(|&v| plan.order[position[v]] == v));
         self.schedule = Some(plan);
     }
@@ -230,29 +258,21 @@ impl DenseLu {
                 }
             }
         }
-        self.forward.clear();
-        self.forward_cols.clear();
-        self.backward.clear();
-        self.backward_cols.clear();
         for s in 0..n {
-            let p = plan.order[s];
-            let rows = &plan.rows[plan.row_start[s]..plan.row_start[s + 1]];
-            if rows.is_empty() {
-                continue;
-            }
-            for &i in rows {
-                self.forward.push((i as u32, a[p * n + i]));
-            }
-            self.forward_cols
-                .push((p as u32, self.forward.len() as u32));
+            self.inv_pivot[plan.order[s]] = self.inv_diag[s];
         }
-        for s in (0..n).rev() {
-            let p = plan.order[s];
-            for &i in &plan.above[plan.above_start[s]..plan.above_start[s + 1]] {
-                self.backward.push((i as u32, a[p * n + i]));
-            }
-            self.backward_cols
-                .push((p as u32, self.inv_diag[s], self.backward.len() as u32));
+        self.forward.clear();
+        self.forward
+            .extend(plan.l_entries.iter().map(|&(j, e)| (j, a[e])));
+        self.backward.clear();
+        for &(i, end) in &plan.u_rows {
+            let start = self.backward.len();
+            let inv = self.inv_pivot[i as usize];
+            self.backward.extend(
+                plan.u_entries[start..end as usize]
+                    .iter()
+                    .map(|&(j, e)| (j, a[e] * inv)),
+            );
         }
         self.exchanged = false;
         self.singular = false;
@@ -368,27 +388,75 @@ impl DenseLu {
     }
 
     /// Solves `A x = b` in place (meaningless when the matrix is singular).
-    pub fn solve(&self, b: &mut [f64]) {
+    pub fn solve(&mut self, b: &mut [f64]) {
         let n = self.n;
         let b = &mut b[..n];
-        if self.planned {
+        if self.planned && n <= WORK {
+            // Every index is below n ≤ 256, so truncating it to a `u8`
+            // keeps it, and proves it in bounds.
+            let w: &mut [f64; WORK] = (&mut self.work[..WORK])
+                .try_into()
+                .expect("the working copy holds WORK entries");
+            w[..n].copy_from_slice(b);
+            // (Two partial sums: a blood pool's row is long.)
             let mut start = 0;
-            for &(p, end) in &self.forward_cols {
-                let y = b[p as usize];
+            for &(i, end) in &self.forward_rows {
                 let end = end as usize;
-                for &(i, l) in &self.forward[start..end] {
-                    b[i as usize] -= l * y;
+                let mut pairs = self.forward[start..end].chunks_exact(2);
+                let (mut s0, mut s1) = (0.0, 0.0);
+                for pair in &mut pairs {
+                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
                 }
+                if let [(j, l)] = pairs.remainder() {
+                    s0 += l * w[*j as u8 as usize];
+                }
+                w[i as u8 as usize] -= s0 + s1;
                 start = end;
             }
+            for (x, &inv) in w[..n].iter_mut().zip(&self.inv_pivot) {
+                *x *= inv;
+            }
             let mut start = 0;
-            for &(p, inv, end) in &self.backward_cols {
-                let x = b[p as usize] * inv;
-                b[p as usize] = x;
+            for &(i, end) in &self.backward_rows {
                 let end = end as usize;
-                for &(i, u) in &self.backward[start..end] {
-                    b[i as usize] -= u * x;
+                let mut pairs = self.backward[start..end].chunks_exact(2);
+                let (mut s0, mut s1) = (0.0, 0.0);
+                for pair in &mut pairs {
+                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
                 }
+                if let [(j, u)] = pairs.remainder() {
+                    s0 += u * w[*j as u8 as usize];
+                }
+                w[i as u8 as usize] -= s0 + s1;
+                start = end;
+            }
+            b.copy_from_slice(&w[..n]);
+            return;
+        }
+        if self.planned {
+            let mut start = 0;
+            for &(i, end) in &self.forward_rows {
+                let end = end as usize;
+                let mut sum = 0.0;
+                for &(j, l) in &self.forward[start..end] {
+                    sum += l * b[j as usize];
+                }
+                b[i as usize] -= sum;
+                start = end;
+            }
+            for (x, &inv) in b.iter_mut().zip(&self.inv_pivot) {
+                *x *= inv;
+            }
+            let mut start = 0;
+            for &(i, end) in &self.backward_rows {
+                let end = end as usize;
+                let mut sum = 0.0;
+                for &(j, u) in &self.backward[start..end] {
+                    sum += u * b[j as usize];
+                }
+                b[i as usize] -= sum;
                 start = end;
             }
             return;
@@ -524,6 +592,35 @@ mod tests {
         let mut x = b.clone();
         planned.solve(&mut x);
         check(&hard, &x);
+    }
+
+    /// The planned solve agrees for orders on both sides of its working
+    /// copy's size (a `u8`-indexed copy up to 256 states, `b` itself beyond).
+    #[test]
+    fn planned_solve_above_and_below_the_working_copy() {
+        for n in [WORK - 1, WORK, WORK + 1, 300] {
+            let mut a = vec![0.0; n * n];
+            let mut pattern = vec![false; n * n];
+            for k in 0..n {
+                a[k * n + k] = 2.0 + (k % 7) as f64;
+                pattern[k * n + k] = true;
+                let to = (k + 1) % n;
+                a[k * n + to] = -1.0 - (k % 3) as f64;
+                pattern[k * n + to] = true;
+            }
+            let mut lu = DenseLu::new(n);
+            lu.analyse(&pattern);
+            lu.matrix_mut().copy_from_slice(&a);
+            lu.factorise();
+            assert!(lu.is_regular() && lu.planned, "n={n}");
+            let b: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
+            let mut x = b.clone();
+            lu.solve(&mut x);
+            for i in 0..n {
+                let ax: f64 = (0..n).map(|j| a[j * n + i] * x[j]).sum();
+                assert!((ax - b[i]).abs() < 1e-12 * (1.0 + b[i].abs()), "n={n}");
+            }
+        }
     }
 
     /// A singular matrix is reported, not solved.

@@ -384,14 +384,22 @@ impl<'a> Stepper<'a> {
 }
 
 /// One segment's system: the network's fluxes plus the constant inputs,
-/// with the fluxes laid out for the integrator's inner loop (32-bit indices,
-/// each saturable member's `affinity / volume` precomputed): `f` is
-/// evaluated once or twice per step, and this halves its cost.
+/// laid out for the integrator's inner loop: `f` is evaluated once or twice
+/// per step. The transfers, linear, are the constant matrix `A` of
+/// `f = A y + inputs + saturable uptake`: its diagonal (the rates leaving
+/// each state, summed) is one vectorised pass, and the arrivals are summed
+/// by destination in registers (scattered one by one, the blood pools'
+/// entries chained every organ's arrival through memory); each saturable
+/// member's `affinity / volume` is precomputed.
 struct Segment<'a> {
     net: &'a Network,
     inputs: &'a [f64],
-    /// `(from, to, rate)` of each transfer.
-    flows: Vec<(u32, u32, f64)>,
+    /// `A_ii`: minus the rates leaving state `i`.
+    diagonal: Vec<f64>,
+    /// `(from, rate)` of each transfer, `A_{to,from}`, grouped by `to`.
+    arrivals: Vec<(u32, f64)>,
+    /// `(to, end)`: the arrivals into `to` end at `arrivals[end]`.
+    destinations: Vec<(u32, u32)>,
     /// `(from, to, affinity / volume)` of each saturable member, site after site.
     members: Vec<(u32, u32, f64)>,
     /// `(vmax, km, end)` of each site: its members end at `members[end]`.
@@ -400,11 +408,24 @@ struct Segment<'a> {
 
 impl<'a> Segment<'a> {
     fn new(net: &'a Network, inputs: &'a [f64]) -> Self {
-        let flows = net
-            .transfers
-            .iter()
-            .map(|t| (t.from as u32, t.to as u32, t.rate))
-            .collect();
+        let n = net.len();
+        let mut diagonal = vec![0.0; n];
+        for t in &net.transfers {
+            diagonal[t.from] -= t.rate;
+        }
+        let mut arrivals = Vec::with_capacity(net.transfers.len());
+        let mut destinations = Vec::new();
+        for to in 0..n {
+            arrivals.extend(
+                net.transfers
+                    .iter()
+                    .filter(|t| t.to == to)
+                    .map(|t| (t.from as u32, t.rate)),
+            );
+            if destinations.last().map_or(0, |&(_, end)| end as usize) < arrivals.len() {
+                destinations.push((to as u32, arrivals.len() as u32));
+            }
+        }
         let mut members = Vec::new();
         let mut sites = Vec::with_capacity(net.sites.len());
         for site in &net.sites {
@@ -416,7 +437,9 @@ impl<'a> Segment<'a> {
         Segment {
             net,
             inputs,
-            flows,
+            diagonal,
+            arrivals,
+            destinations,
             members,
             sites,
         }
@@ -425,11 +448,20 @@ impl<'a> Segment<'a> {
 
 impl StiffSystem for Segment<'_> {
     fn rhs(&self, y: &[f64], dy: &mut [f64]) {
-        dy.copy_from_slice(self.inputs);
-        for &(from, to, rate) in &self.flows {
-            let f = rate * y[from as usize];
-            dy[from as usize] -= f;
-            dy[to as usize] += f;
+        let n = self.diagonal.len();
+        let (y, dy) = (&y[..n], &mut dy[..n]);
+        for (((d, &u), &a), &x) in dy.iter_mut().zip(self.inputs).zip(&self.diagonal).zip(y) {
+            *d = u + a * x;
+        }
+        let mut start = 0;
+        for &(to, end) in &self.destinations {
+            let end = end as usize;
+            let mut sum = 0.0;
+            for &(from, rate) in &self.arrivals[start..end] {
+                sum += rate * y[from as usize];
+            }
+            dy[to as usize] += sum;
+            start = end;
         }
         let mut first = 0;
         for &(vmax, km, end) in &self.sites {
@@ -554,7 +586,7 @@ fn integrate_segment(
             && output_times[*next_out] <= now
         {
             let tq = output_times[*next_out];
-            let mut state = solver.y().to_vec();
+            let mut state = vec![0.0; n];
             solver.interpolate(tq, &mut state);
             out.times.push(tq);
             out.states.push(state);
