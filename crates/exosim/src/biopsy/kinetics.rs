@@ -24,7 +24,7 @@
 
 use super::body_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
 use super::burden::TabulatedBurden;
-use super::growth::{GrowthLaw, Lineage, ParameterError, check};
+use super::growth::{GrowthLaw, Lineage, LnCells, ParameterError, check};
 
 /// Release of the marker by tumour cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -500,6 +500,38 @@ impl MarkerKinetics<'_> {
     /// exact from the baseline; [`advance_state`](Self::advance_state)
     /// carries the pools themselves.
     pub fn advance(&self, amount: f64, t0: f64, t1: f64, max_step: f64) -> f64 {
+        self.advance_with(None, amount, t0, t1, max_step)
+    }
+
+    /// [`advance_state`](Self::advance_state) with `ln_cells` =
+    /// `growth.ln_cells_from(initial_cells)` taken once for many calls.
+    pub fn advance_state_with(
+        &self,
+        ln_cells: &LnCells,
+        state: &mut BloodState,
+        t0: f64,
+        t1: f64,
+        max_step: f64,
+    ) -> f64 {
+        match state {
+            BloodState::Amount(m) => {
+                *m = self.advance_with(Some(ln_cells), *m, t0, t1, max_step);
+                *m
+            }
+            BloodState::Pools(_) => self.advance_state(state, t0, t1, max_step),
+        }
+    }
+
+    /// [`advance`](Self::advance) with `ln_cells` = `growth.ln_cells_from(initial_cells)`
+    /// when given (computed here otherwise).
+    fn advance_with(
+        &self,
+        ln_cells: Option<&LnCells>,
+        amount: f64,
+        t0: f64,
+        t1: f64,
+        max_step: f64,
+    ) -> f64 {
         let span = t1 - t0;
         if span <= 0.0 {
             return amount;
@@ -526,8 +558,12 @@ impl MarkerKinetics<'_> {
         // from ln N directly: three exponentials instead of ten.
         if k * h > FORGETFUL_KH {
             let t_a = t0 + h * (steps - 1) as f64;
-            let ln_a = self.growth.ln_cells(self.initial_cells, t_a);
-            let ln_b = self.growth.ln_cells(self.initial_cells, t1);
+            let ln_cells = match ln_cells {
+                Some(l) => *l,
+                None => self.growth.ln_cells_from(self.initial_cells),
+            };
+            let ln_a = ln_cells.at(t_a);
+            let ln_b = ln_cells.at(t1);
             let gamma = (ln_b - ln_a) / h;
             let s1 = self.source_per_cell * ln_b.exp();
             if s1 > 0.0 && s1.is_finite() && (gamma + k) * h >= 1.0 {

@@ -107,8 +107,7 @@ fn poisson_ptrs<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
         if k < 0.0 || (us < 0.013 && v > us) {
             continue;
         }
-        if v.ln() + inv_alpha.ln() - (a / (us * us) + b).ln()
-            <= -lambda + k * lambda.ln() - ln_factorial(k)
+        if (v * inv_alpha / (a / (us * us) + b)).ln() <= k * lambda.ln() - lambda - ln_factorial(k)
         {
             return k;
         }

@@ -29,7 +29,7 @@ use rand_distr::{Distribution, LogNormal};
 
 use super::body_modes::BloodModes;
 use super::burden::TabulatedBurden;
-use super::growth::{self, BranchingStart, GrowthLaw, ParameterError, check};
+use super::growth::{self, BranchingStart, GrowthLaw, LnCells, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
 use crate::random::{Stream, stream};
@@ -437,6 +437,7 @@ impl ScreeningModel {
             nominal: self.nominal_individual(),
             factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(lognormal_of_cv),
             sampler: self.protocol.sampler(),
+            ln_cells: self.tumour.growth.ln_cells_from(self.tumour.initial_cells),
         }
     }
 
@@ -583,7 +584,9 @@ impl ScreeningModel {
             }
             let m = match &lineage {
                 Some(l) => kin.lineage_amount(l, at),
-                None => kin.advance_state(&mut state, t, at, self.max_step),
+                None => {
+                    kin.advance_state_with(&prepared.ln_cells, &mut state, t, at, self.max_step)
+                }
             };
             t = at;
             outcome.tests += 1;
@@ -679,13 +682,14 @@ fn lognormal_of_cv(cv: f64) -> Option<LogNormal<f64>> {
 }
 
 /// A [`ScreeningModel`]'s distributions built once per chunk of a cohort:
-/// the nominal individual, the three log-normal factors and the test's
-/// [`TestSampler`].
+/// the nominal individual, the three log-normal factors, the test's
+/// [`TestSampler`] and the tumour's ln N(t).
 #[derive(Debug, Clone, Copy)]
 pub struct PreparedModel {
     nominal: Individual,
     factors: [Option<LogNormal<f64>>; 3],
     sampler: TestSampler,
+    ln_cells: LnCells,
 }
 
 impl PreparedModel {
