@@ -16,10 +16,11 @@
 //!
 //! **Determinism.** Individual `i` draws every random number (its
 //! parameters, its test phase, its tests) from its own stream
-//! `random::stream(seed, DOMAIN_*, i)`, and aggregates hold only integers
-//! (counts, fixed bins, sums in fixed point) and exact minima/maxima, so a
-//! cohort gives bit-identical results whatever the chunk size, the order of
-//! chunks or the thread that ran them.
+//! `random::stream(seed, DOMAIN_*, i)` (`random::cohort_stream` for the
+//! screening cohort, whose individuals are many and short), and aggregates
+//! hold only integers (counts, fixed bins, sums in fixed point) and exact
+//! minima/maxima, so a cohort gives bit-identical results whatever the
+//! chunk size, the order of chunks or the thread that ran them.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use super::burden::TabulatedBurden;
 use super::growth::{self, BranchingStart, GrowthLaw, LnCells, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
-use crate::random::{Stream, stream};
+use crate::random::{Stream, cohort_stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
 /// A year of 365.25 days (s).
@@ -550,7 +551,7 @@ impl ScreeningModel {
 
     /// [`screen_individual`](Self::screen_individual) with the distributions built once.
     pub fn screen_prepared(&self, prepared: &PreparedModel, seed: u64, i: u64) -> Outcome {
-        let mut rng = stream(seed, DOMAIN_SCREENING, i);
+        let mut rng = cohort_stream(seed, DOMAIN_SCREENING, i);
         let individual = if self.deterministic {
             self.nominal_individual()
         } else {
