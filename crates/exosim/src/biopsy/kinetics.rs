@@ -301,6 +301,18 @@ pub(crate) fn integrator_amount_within(
         + growing_source_integral(s0, gamma, k, tau)
 }
 
+/// ⌈x⌉ steps, at least 1, for x ≥ 0: `f64::ceil` is a library call on the
+/// baseline x86-64 target, and a screening test takes this once.
+#[inline]
+fn ceil_steps(x: f64) -> u64 {
+    let s = x as u64;
+    if (s as f64) < x {
+        s.saturating_add(1)
+    } else {
+        s.max(1)
+    }
+}
+
 /// k·h above which e^{−kh} is exactly 0 in f64 (e^{−745.2} underflows):
 /// a step then forgets the amount it starts from.
 pub const FORGETFUL_KH: f64 = 745.2;
@@ -676,7 +688,7 @@ impl MarkerKinetics<'_> {
     fn steps(&self, span: f64, max_step: f64) -> u64 {
         match self.growth {
             GrowthLaw::Exponential { .. } => 1,
-            _ => (span / max_step).ceil().max(1.0) as u64,
+            _ => ceil_steps(span / max_step),
         }
     }
 
