@@ -118,7 +118,7 @@ fn poisson_ptrs<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
         let us = 0.5 - u.abs();
         let x = (2.0 * a / us + b) * u + lambda + 0.43;
         // k < 0 (never in the box below, where x > 4 for λ ≥ 10).
-        if !(x >= 0.0) {
+        if x < 0.0 || x.is_nan() {
             continue;
         }
         let k = floor_nonnegative(x);
@@ -191,7 +191,7 @@ fn binomial_btrs<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> f64 {
         let us = 0.5 - u.abs();
         let x = (2.0 * a / us + b) * u + c;
         // k < 0 (never in the box below, where x > 5 for n·p ≥ 10).
-        if !(x >= 0.0) {
+        if x < 0.0 || x.is_nan() {
             continue;
         }
         let k = floor_nonnegative(x);
