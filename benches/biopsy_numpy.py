@@ -7,7 +7,9 @@ every step of `ScreeningModel::screen_individual` is done for all the
 individuals still being screened at once, and individuals leave the arrays
 at their first detection (or when the schedule ends), as they leave the
 loop in Rust. Random numbers come from `numpy.random.Generator(PCG64(seed))`,
-so they differ from Rust's ChaCha8 streams: the two implementations agree
+so they differ from Rust's per-individual streams (and Rust draws with its own
+exact samplers: PTRS/inversion Poisson, BTRS/inversion binomial, Beta as a
+ratio of Marsaglia-Tsang gammas): the two implementations agree
 statistically, not bit for bit.
 
 It prints JSON on stdout: seconds, individuals_per_second, the detected

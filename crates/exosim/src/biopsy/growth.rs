@@ -19,9 +19,7 @@
 //! [`CELLS_PER_M3`] = 10⁹ cells/cm³ (Fiala & Diamandis 2018 BMC Med 16:166),
 //! so a 1 cm tumour holds about 5·10⁸ cells.
 
-use rand::RngExt;
-
-use crate::random::Stream;
+use rand::{Rng, RngExt};
 
 /// Default cell density of a solid tumour: 10⁹ cells/cm³ = 10¹⁵ cells/m³
 /// (Fiala & Diamandis 2018 BMC Med 16:166).
@@ -164,15 +162,18 @@ impl GrowthLaw {
     /// exponential at most for the Gompertz law, none for the exponential
     /// one): the log-source is what the blood-kinetics closed forms need.
     pub fn ln_cells(&self, n0: f64, t: f64) -> f64 {
-        match *self {
-            GrowthLaw::Exponential { rate } => n0.ln() + rate * t,
-            GrowthLaw::Logistic { rate, capacity } => {
-                capacity.ln() - ((capacity / n0 - 1.0) * (-rate * t).exp()).ln_1p()
-            }
-            GrowthLaw::Gompertz { rate, capacity } => {
-                capacity.ln() + (n0 / capacity).ln() * (-rate * t).exp()
-            }
-        }
+        self.ln_cells_from(n0).at(t)
+    }
+
+    /// [`ln_cells`](Self::ln_cells) from `n0` with the law's constant
+    /// logarithms taken once, for many times.
+    pub fn ln_cells_from(&self, n0: f64) -> LnCells {
+        let (a, b) = match *self {
+            GrowthLaw::Exponential { .. } => (n0.ln(), 0.0),
+            GrowthLaw::Logistic { capacity, .. } => (capacity.ln(), capacity / n0 - 1.0),
+            GrowthLaw::Gompertz { capacity, .. } => (capacity.ln(), (n0 / capacity).ln()),
+        };
+        LnCells { law: *self, a, b }
     }
 
     /// The first time t ≥ 0 (s) at which a tumour of `n0` cells at t = 0
@@ -188,6 +189,30 @@ impl GrowthLaw {
                 .then(|| ((capacity / n0 - 1.0) / (capacity / n - 1.0)).ln() / rate),
             GrowthLaw::Gompertz { rate, capacity } => (n < capacity && rate > 0.0)
                 .then(|| -((n / capacity).ln() / (n0 / capacity).ln()).ln() / rate),
+        }
+    }
+}
+
+/// ln N(t) of one growth law and initial size ([`GrowthLaw::ln_cells_from`]):
+/// why: a screening test needs ln N at two times, and the logarithms of
+/// the law's constants cost as much as the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LnCells {
+    law: GrowthLaw,
+    /// ln N₀ (exponential) or ln K (logistic, Gompertz).
+    a: f64,
+    /// K/N₀ − 1 (logistic), ln(N₀/K) (Gompertz).
+    b: f64,
+}
+
+impl LnCells {
+    /// ln N(t) at time `t` ≥ 0 (s): at most one exponential.
+    #[inline]
+    pub fn at(&self, t: f64) -> f64 {
+        match self.law {
+            GrowthLaw::Exponential { rate } => self.a + rate * t,
+            GrowthLaw::Logistic { rate, .. } => self.a - (self.b * (-rate * t).exp()).ln_1p(),
+            GrowthLaw::Gompertz { rate, .. } => self.a + self.b * (-rate * t).exp(),
         }
     }
 }
@@ -324,14 +349,14 @@ impl BranchingProcess {
 
     /// Simulates one lineage from one cell exactly (Gillespie) until it dies
     /// out or first reaches `size` cells. No allocation.
-    pub fn run_until(&self, rng: &mut Stream, size: u64) -> LineageFate {
+    pub fn run_until<R: Rng + ?Sized>(&self, rng: &mut R, size: u64) -> LineageFate {
         self.gillespie(rng, size, |_, _| {})
     }
 
     /// Gillespie simulation calling `record(t, n)` after every event.
-    fn gillespie(
+    fn gillespie<R: Rng + ?Sized>(
         &self,
-        rng: &mut Stream,
+        rng: &mut R,
         size: u64,
         mut record: impl FnMut(f64, u64),
     ) -> LineageFate {
@@ -367,7 +392,11 @@ impl BranchingProcess {
     /// residual extinction probability (d/b)^switch_cells and fluctuations of
     /// relative size ~1/√switch_cells. Returns `None` when b ≤ d (no
     /// lineage survives) or `switch_cells` is 0.
-    pub fn surviving_lineage(&self, rng: &mut Stream, switch_cells: u64) -> Option<Lineage> {
+    pub fn surviving_lineage<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        switch_cells: u64,
+    ) -> Option<Lineage> {
         if self.birth <= self.death || self.death < 0.0 || switch_cells == 0 {
             return None;
         }

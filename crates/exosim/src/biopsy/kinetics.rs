@@ -24,7 +24,7 @@
 
 use super::body_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
 use super::burden::TabulatedBurden;
-use super::growth::{GrowthLaw, Lineage, ParameterError, check};
+use super::growth::{GrowthLaw, Lineage, LnCells, ParameterError, check};
 
 /// Release of the marker by tumour cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -301,6 +301,18 @@ pub(crate) fn integrator_amount_within(
         + growing_source_integral(s0, gamma, k, tau)
 }
 
+/// ⌈x⌉ steps, at least 1, for x ≥ 0: `f64::ceil` is a library call on the
+/// baseline x86-64 target, and a screening test takes this once.
+#[inline]
+fn ceil_steps(x: f64) -> u64 {
+    let s = x as u64;
+    if (s as f64) < x {
+        s.saturating_add(1)
+    } else {
+        s.max(1)
+    }
+}
+
 /// k·h above which e^{−kh} is exactly 0 in f64 (e^{−745.2} underflows):
 /// a step then forgets the amount it starts from.
 pub const FORGETFUL_KH: f64 = 745.2;
@@ -500,6 +512,38 @@ impl MarkerKinetics<'_> {
     /// exact from the baseline; [`advance_state`](Self::advance_state)
     /// carries the pools themselves.
     pub fn advance(&self, amount: f64, t0: f64, t1: f64, max_step: f64) -> f64 {
+        self.advance_with(None, amount, t0, t1, max_step)
+    }
+
+    /// [`advance_state`](Self::advance_state) with `ln_cells` =
+    /// `growth.ln_cells_from(initial_cells)` taken once for many calls.
+    pub fn advance_state_with(
+        &self,
+        ln_cells: &LnCells,
+        state: &mut BloodState,
+        t0: f64,
+        t1: f64,
+        max_step: f64,
+    ) -> f64 {
+        match state {
+            BloodState::Amount(m) => {
+                *m = self.advance_with(Some(ln_cells), *m, t0, t1, max_step);
+                *m
+            }
+            BloodState::Pools(_) => self.advance_state(state, t0, t1, max_step),
+        }
+    }
+
+    /// [`advance`](Self::advance) with `ln_cells` = `growth.ln_cells_from(initial_cells)`
+    /// when given (computed here otherwise).
+    fn advance_with(
+        &self,
+        ln_cells: Option<&LnCells>,
+        amount: f64,
+        t0: f64,
+        t1: f64,
+        max_step: f64,
+    ) -> f64 {
         let span = t1 - t0;
         if span <= 0.0 {
             return amount;
@@ -526,8 +570,12 @@ impl MarkerKinetics<'_> {
         // from ln N directly: three exponentials instead of ten.
         if k * h > FORGETFUL_KH {
             let t_a = t0 + h * (steps - 1) as f64;
-            let ln_a = self.growth.ln_cells(self.initial_cells, t_a);
-            let ln_b = self.growth.ln_cells(self.initial_cells, t1);
+            let ln_cells = match ln_cells {
+                Some(l) => *l,
+                None => self.growth.ln_cells_from(self.initial_cells),
+            };
+            let ln_a = ln_cells.at(t_a);
+            let ln_b = ln_cells.at(t1);
             let gamma = (ln_b - ln_a) / h;
             let s1 = self.source_per_cell * ln_b.exp();
             if s1 > 0.0 && s1.is_finite() && (gamma + k) * h >= 1.0 {
@@ -640,7 +688,7 @@ impl MarkerKinetics<'_> {
     fn steps(&self, span: f64, max_step: f64) -> u64 {
         match self.growth {
             GrowthLaw::Exponential { .. } => 1,
-            _ => (span / max_step).ceil().max(1.0) as u64,
+            _ => ceil_steps(span / max_step),
         }
     }
 

@@ -28,9 +28,10 @@
 //! tests are reproducible whatever else runs.
 
 use rand::{Rng, RngExt};
-use rand_distr::{Beta, Binomial, Distribution, LogNormal, Poisson, StandardNormal};
+use rand_distr::{Distribution, LogNormal, StandardNormal};
 
 use super::growth::{ParameterError, check};
+use super::sampling::{self, Beta};
 use crate::random::Stream;
 use crate::units::{MICROLITRE, MILLILITRE};
 
@@ -422,7 +423,7 @@ impl Protocol {
             recovery: self
                 .isolation
                 .beta_parameters()
-                .map(|(a, b)| Beta::new(a, b).expect("validated Beta parameters")),
+                .map(|(a, b)| Beta::new(a, b)),
             noise,
             seen_mean: self.lipoprotein_concentration
                 * volume
@@ -440,7 +441,7 @@ impl Protocol {
 pub struct TestSampler {
     protocol: Protocol,
     volume: f64,
-    recovery: Option<Beta<f64>>,
+    recovery: Option<Beta>,
     noise: Option<LogNormal<f64>>,
     seen_mean: f64,
     calibration: f64,
@@ -581,31 +582,29 @@ impl Measurement {
 }
 
 /// A Poisson draw of mean `lambda` as `f64` (0 for λ ≤ 0; a normal
-/// approximation, exact to ~1/√λ ≤ 1e-9 in relative terms, above 10¹⁸,
-/// where rand_distr's Poisson stops).
+/// approximation, exact to ~1/√λ ≤ 1e-9 in relative terms, above 10¹⁸).
+/// Exact below: inversion or PTRS ([`sampling::poisson`]).
 pub fn poisson<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
     if lambda.is_nan() || lambda <= 0.0 {
         0.0
     } else if lambda < 1e18 {
-        Poisson::new(lambda)
-            .expect("finite positive mean")
-            .sample(rng)
+        sampling::poisson(rng, lambda)
     } else {
         let z: f64 = rng.sample(StandardNormal);
         (lambda + lambda.sqrt() * z).round().max(0.0)
     }
 }
 
-/// Binomial thinning: each of `n` items kept with probability `p`.
+/// Binomial thinning: each of `n` items kept with probability `p`
+/// (exact, [`sampling::binomial`], below 1.8·10¹⁹ items; a normal
+/// approximation above).
 pub fn thin<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> f64 {
     if n <= 0.0 || p <= 0.0 {
         0.0
     } else if p >= 1.0 {
         n
     } else if n < 1.8e19 {
-        Binomial::new(n as u64, p)
-            .expect("valid binomial")
-            .sample(rng) as f64
+        sampling::binomial(rng, n.floor(), p)
     } else {
         let z: f64 = rng.sample(StandardNormal);
         (n * p + (n * p * (1.0 - p)).sqrt() * z).round().max(0.0)

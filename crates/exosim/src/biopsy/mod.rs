@@ -17,6 +17,7 @@ pub mod kinetics;
 pub mod measurement;
 pub mod panel;
 pub mod roc;
+pub mod sampling;
 pub mod screening;
 pub mod signature;
 pub mod study;

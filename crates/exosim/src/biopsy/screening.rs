@@ -16,10 +16,11 @@
 //!
 //! **Determinism.** Individual `i` draws every random number (its
 //! parameters, its test phase, its tests) from its own stream
-//! `random::stream(seed, DOMAIN_*, i)`, and aggregates hold only integers
-//! (counts, fixed bins, sums in fixed point) and exact minima/maxima, so a
-//! cohort gives bit-identical results whatever the chunk size, the order of
-//! chunks or the thread that ran them.
+//! `random::stream(seed, DOMAIN_*, i)` (`random::cohort_stream` for the
+//! screening cohort, whose individuals are many and short), and aggregates
+//! hold only integers (counts, fixed bins, sums in fixed point) and exact
+//! minima/maxima, so a cohort gives bit-identical results whatever the
+//! chunk size, the order of chunks or the thread that ran them.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -29,10 +30,10 @@ use rand_distr::{Distribution, LogNormal};
 
 use super::body_modes::BloodModes;
 use super::burden::TabulatedBurden;
-use super::growth::{self, BranchingStart, GrowthLaw, ParameterError, check};
+use super::growth::{self, BranchingStart, GrowthLaw, LnCells, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
-use crate::random::{Stream, stream};
+use crate::random::{Stream, cohort_stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
 /// A year of 365.25 days (s).
@@ -437,6 +438,7 @@ impl ScreeningModel {
             nominal: self.nominal_individual(),
             factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(lognormal_of_cv),
             sampler: self.protocol.sampler(),
+            ln_cells: self.tumour.growth.ln_cells_from(self.tumour.initial_cells),
         }
     }
 
@@ -549,7 +551,7 @@ impl ScreeningModel {
 
     /// [`screen_individual`](Self::screen_individual) with the distributions built once.
     pub fn screen_prepared(&self, prepared: &PreparedModel, seed: u64, i: u64) -> Outcome {
-        let mut rng = stream(seed, DOMAIN_SCREENING, i);
+        let mut rng = cohort_stream(seed, DOMAIN_SCREENING, i);
         let individual = if self.deterministic {
             self.nominal_individual()
         } else {
@@ -583,7 +585,9 @@ impl ScreeningModel {
             }
             let m = match &lineage {
                 Some(l) => kin.lineage_amount(l, at),
-                None => kin.advance_state(&mut state, t, at, self.max_step),
+                None => {
+                    kin.advance_state_with(&prepared.ln_cells, &mut state, t, at, self.max_step)
+                }
             };
             t = at;
             outcome.tests += 1;
@@ -679,13 +683,14 @@ fn lognormal_of_cv(cv: f64) -> Option<LogNormal<f64>> {
 }
 
 /// A [`ScreeningModel`]'s distributions built once per chunk of a cohort:
-/// the nominal individual, the three log-normal factors and the test's
-/// [`TestSampler`].
+/// the nominal individual, the three log-normal factors, the test's
+/// [`TestSampler`] and the tumour's ln N(t).
 #[derive(Debug, Clone, Copy)]
 pub struct PreparedModel {
     nominal: Individual,
     factors: [Option<LogNormal<f64>>; 3],
     sampler: TestSampler,
+    ln_cells: LnCells,
 }
 
 impl PreparedModel {
