@@ -196,26 +196,15 @@ struct DistanceMap {
 }
 
 impl DistanceMap {
-    /// The map of `grid` (whose bins list `cells`), [`MAP_PER_BIN`] voxels
-    /// per bin side, or one voxel per bin when that would be too many;
-    /// measured in parallel (each voxel on its own, so the result does not
-    /// depend on the threads).
-    fn measure(grid: &CellGrid, cells: &CellBodies, dim: usize) -> Self {
-        // At most 2²⁴ voxels: indices fit the `u32` of the move loop.
-        let per_bin = if grid.distance_map_voxels() <= MAX_MAP_VOXELS {
-            MAP_PER_BIN
-        } else {
-            1
-        };
-        let voxels = |per: usize| {
-            (0..3)
-                .map(|a| if a < dim { grid.dims[a] * per } else { 1 })
-                .product::<usize>()
-        };
+    /// The map of `grid` (whose bins list `cells`) with
+    /// [`CellGrid::map_per_bin`] voxels per bin side, measured in parallel
+    /// (each voxel on its own, so the result does not depend on the threads).
+    fn measure(grid: &CellGrid, cells: &CellBodies) -> Self {
+        let (dim, per_bin) = (grid.dim, grid.map_per_bin());
         let side = grid.bin / per_bin as f64;
         let dims: [usize; 3] =
             std::array::from_fn(|a| if a < dim { grid.dims[a] * per_bin } else { 1 });
-        let mut map = vec![0u8; voxels(per_bin)];
+        let mut map = vec![0u8; grid.map_voxels(per_bin)];
         let row = dims[0];
         map.par_chunks_mut(row).enumerate().for_each(|(r, out)| {
             let (ky, kz) = (r % dims[1], r / dims[1]);
@@ -391,16 +380,24 @@ impl CellGrid {
 
     /// Voxels (bytes) of this grid's distance map, built or not.
     pub fn distance_map_voxels(&self) -> usize {
-        let voxels = |per: usize| {
-            (0..3)
-                .map(|a| if a < self.dim { self.dims[a] * per } else { 1 })
-                .product::<usize>()
-        };
-        if voxels(MAP_PER_BIN) <= MAX_MAP_VOXELS {
-            voxels(MAP_PER_BIN)
-        } else {
-            voxels(1)
-        }
+        self.map_voxels(self.map_per_bin())
+    }
+
+    /// Voxels of a distance map with `per` voxels per bin side.
+    fn map_voxels(&self, per: usize) -> usize {
+        (0..3)
+            .map(|a| if a < self.dim { self.dims[a] * per } else { 1 })
+            .product()
+    }
+
+    /// Voxels per bin side of this grid's distance map: [`MAP_PER_BIN`],
+    /// or 1 where that would pass 2²⁴ voxels in all or 2²² along an axis
+    /// (so that indices fit the `u32` of the move loop, and its rounding
+    /// through an `f32` mantissa; bins are at most 2²² per axis).
+    fn map_per_bin(&self) -> usize {
+        let fits = self.map_voxels(MAP_PER_BIN) <= MAX_MAP_VOXELS
+            && self.dims.iter().all(|&n| n * MAP_PER_BIN <= 1 << 22);
+        if fits { MAP_PER_BIN } else { 1 }
     }
 
     /// This grid with a distance map, which makes renewing the particles'
@@ -408,7 +405,7 @@ impl CellGrid {
     /// distances per voxel, 4³ voxels per bin) when the grid serves many
     /// particle-steps.
     pub fn with_distance_map(mut self, cells: &CellBodies) -> Self {
-        self.map = Some(DistanceMap::measure(&self, cells, self.dim));
+        self.map = Some(DistanceMap::measure(&self, cells));
         self
     }
 
@@ -927,6 +924,8 @@ struct MapView<'a> {
     /// Highest voxel index per axis.
     top: [f32; 3],
     dims: [u32; 3],
+    /// The highest voxel index.
+    last: u32,
     /// 1 for the axes in use, 0 for the others.
     used: [f32; 3],
     /// Taken off each bound for the `f32` rounding of the voxel centre and
@@ -946,6 +945,7 @@ impl<'a> MapView<'a> {
                 inv_side: map.inv_side as f32,
                 top: map.dims.map(|n| (n - 1) as f32),
                 dims: map.dims.map(|n| n as u32),
+                last: (map.dims.iter().product::<usize>() - 1) as u32,
                 used: std::array::from_fn(|a| if a < map.dim { 1.0 } else { 0.0 }),
                 margin: (2.0 * margin) as f32,
             },
@@ -956,6 +956,7 @@ impl<'a> MapView<'a> {
                 inv_side: 0.0,
                 top: [0.0; 3],
                 dims: [1; 3],
+                last: 0,
                 used: [0.0; 3],
                 margin: (2.0 * margin) as f32,
             },
@@ -966,12 +967,15 @@ impl<'a> MapView<'a> {
     /// [`CellGrid::map_clearance`]).
     #[inline(always)]
     fn locate(&self, p: [f32; 3]) -> (u32, f32) {
-        // Clamped first, so that the conversions truncate in range.
-        let k: [f32; 3] = std::array::from_fn(|a| {
-            ((p[a] - self.lower[a]) * self.inv_side).clamp(0.0, self.top[a])
+        // The voxel whose centre is nearest, by rounding k − ½ through the
+        // mantissa of k − ½ + 2²³ (cheaper in SIMD than a checked
+        // conversion). Any voxel would give a valid bound, since its value
+        // and centre go together; the last `min` keeps even a NaN in range.
+        let ki: [u32; 3] = std::array::from_fn(|a| {
+            let k = ((p[a] - self.lower[a]) * self.inv_side - 0.5).clamp(0.0, self.top[a]);
+            (k + 8_388_608.0).to_bits() & 0x7f_ffff
         });
-        let ki = k.map(|v| v as i32 as u32);
-        let index = (ki[2] * self.dims[1] + ki[1]) * self.dims[0] + ki[0];
+        let index = ((ki[2] * self.dims[1] + ki[1]) * self.dims[0] + ki[0]).min(self.last);
         let mut d2 = 0.0;
         for a in 0..3 {
             let centre = self.lower[a] + (ki[a] as f32 + 0.5) * self.side;
