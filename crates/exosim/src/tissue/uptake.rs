@@ -170,21 +170,28 @@ pub struct CellGrid {
 }
 
 /// Voxels per bin side in a [`CellGrid`]'s distance map.
-const MAP_PER_BIN: usize = 4;
+const MAP_PER_BIN: usize = 2;
 /// Most voxels a distance map holds; a finer one falls back to one voxel per bin.
 const MAX_MAP_VOXELS: usize = 1 << 24;
+/// Most cells a distance map can name (24-bit indices, one kept for "none").
+const MAX_MAP_CELLS: usize = (1 << 24) - 1;
 
-/// The distance from the centre of each voxel (a bin cut in
-/// [`MAP_PER_BIN`]³) to the nearest cell surface, in quanta, rounded down.
+/// Per voxel (a bin cut in [`MAP_PER_BIN`]³), the cell whose surface is
+/// nearest to the voxel's centre, and the distance from that centre to the
+/// surface of every other cell, in quanta, rounded down.
 ///
 /// Why: a particle whose distance bound has run out needs a new one. The
 /// bin's own clearance is often 0 (most bins have a cell near some corner),
 /// and measuring the distance to every cell listed for the bin costs a
 /// dozen square roots and as many scattered reads. The distance to a union
-/// of spheres changes no faster than the point moves, so
-/// `d(p) ≥ d(c) − |p − c|` for the voxel centre `c`: one byte and one
-/// square root give a bound short of the exact distance by at most half a
-/// voxel diagonal, cheap enough to take inside the vectorised move loop.
+/// of spheres changes no faster than the point moves, so for the voxel
+/// centre `c`, every cell but the named one is at least `d₂(c) − |p − c|`
+/// from `p`, and the named one is measured exactly (its sphere read from a
+/// small table): the bound `min(|p − C| − R, d₂(c) − |p − c|)` is exact
+/// next to a single cell, where the particles that take the careful path
+/// are, and loses up to a voxel diagonal only where two cells are both
+/// near. One word per voxel and a few vector gathers, cheap enough to take
+/// inside the vectorised move loop, on every particle at every step.
 #[derive(Debug, Clone)]
 struct DistanceMap {
     /// Axes in use (those beyond do not count in distances).
@@ -192,8 +199,17 @@ struct DistanceMap {
     side: f64,
     inv_side: f64,
     dims: [usize; 3],
-    voxels: Vec<u8>,
+    /// `cell << 8 | d₂`: the named cell (an index into `spheres`) and the
+    /// distance to the others in quanta (at most a bin, 127.5 quanta).
+    voxels: Vec<u32>,
+    /// Centre and radius of each cell in `f32` (radius rounded up), then a
+    /// far-away point for voxels that name no cell.
+    spheres: Vec<[f32; 4]>,
 }
+
+/// A point so far away that its distance is infinite in `f32`, for voxels
+/// that name no cell (finite, so that `0·(p − c)` stays 0 on unused axes).
+const NOWHERE: [f32; 4] = [1e30, 1e30, 1e30, 0.0];
 
 impl DistanceMap {
     /// The map of `grid` (whose bins list `cells`) with
@@ -204,7 +220,8 @@ impl DistanceMap {
         let side = grid.bin / per_bin as f64;
         let dims: [usize; 3] =
             std::array::from_fn(|a| if a < dim { grid.dims[a] * per_bin } else { 1 });
-        let mut map = vec![0u8; grid.map_voxels(per_bin)];
+        let none = cells.len() as u32;
+        let mut map = vec![0u32; grid.map_voxels(per_bin)];
         let row = dims[0];
         map.par_chunks_mut(row).enumerate().for_each(|(r, out)| {
             let (ky, kz) = (r % dims[1], r / dims[1]);
@@ -216,26 +233,50 @@ impl DistanceMap {
                     (k[a] / per_bin).min(grid.dims[a] - 1)
                 }));
                 let (s, e) = (grid.near_start[bin], grid.near_start[bin + 1]);
-                // The nearest listed cell, or a bin: the others are farther.
-                let nearest = grid.near_cells[s as usize..e as usize]
-                    .iter()
-                    .map(|&c| {
-                        let sphere = &cells.spheres[c as usize];
-                        distance_in(dim, centre, sphere.centre) - sphere.radius
-                    })
-                    .fold(grid.bin, f64::min);
+                // The nearest listed cell, and the next: the cells not
+                // listed are more than a bin away.
+                let (mut first, mut named, mut second) = (f64::INFINITY, none, grid.bin);
+                for &c in &grid.near_cells[s as usize..e as usize] {
+                    let sphere = &cells.spheres[c as usize];
+                    let d = distance_in(dim, centre, sphere.centre) - sphere.radius;
+                    if d < first {
+                        second = second.min(first);
+                        (first, named) = (d, c);
+                    } else {
+                        second = second.min(d);
+                    }
+                }
                 // At most a bin, 127.5 quanta.
-                *v = (nearest.max(0.0) / grid.quantum).floor().min(255.0) as u8;
+                let d2 = (second.max(0.0) / grid.quantum).floor().min(255.0) as u32;
+                *v = named << 8 | d2;
             }
         });
-        // Three spare bytes: vector gathers read four bytes from a voxel on.
-        map.extend([0; 3]);
+        let mut spheres: Vec<[f32; 4]> = cells
+            .spheres
+            .iter()
+            .map(|s| {
+                let c = s.centre.map(|v| v as f32);
+                let r = s.radius as f32;
+                [
+                    c[0],
+                    c[1],
+                    c[2],
+                    if (r as f64) < s.radius {
+                        r.next_up()
+                    } else {
+                        r
+                    },
+                ]
+            })
+            .collect();
+        spheres.push(NOWHERE);
         DistanceMap {
             dim,
             side,
             inv_side: 1.0 / side,
             dims,
             voxels: map,
+            spheres,
         }
     }
 }
@@ -362,7 +403,10 @@ impl CellGrid {
             + self.near_start.capacity()
             + self.near_cells.capacity()
             + self.clearance.capacity())
-            + self.map.as_ref().map_or(0, |m| m.voxels.capacity())
+            + self
+                .map
+                .as_ref()
+                .map_or(0, |m| 4 * m.voxels.capacity() + 16 * m.spheres.capacity())
     }
 
     #[inline(always)]
@@ -402,10 +446,13 @@ impl CellGrid {
 
     /// This grid with a distance map, which makes renewing the particles'
     /// distance bounds cheap (see [`DistanceMap`]). Worth its cost (a few
-    /// distances per voxel, 4³ voxels per bin) when the grid serves many
-    /// particle-steps.
+    /// distances per voxel, [`MAP_PER_BIN`]³ voxels per bin) when the grid
+    /// serves many particle-steps. Beyond 2²⁴ − 1 cells (more than a map
+    /// word can name) the grid stays without one.
     pub fn with_distance_map(mut self, cells: &CellBodies) -> Self {
-        self.map = Some(DistanceMap::measure(&self, cells));
+        if cells.len() <= MAX_MAP_CELLS {
+            self.map = Some(DistanceMap::measure(&self, cells));
+        }
         self
     }
 
@@ -543,6 +590,7 @@ struct Kernel<'a> {
     /// Taken off every distance bound at each step, for the rounding of
     /// stored positions and of the bound itself (far below a quantum).
     margin: f64,
+    map: MapView<'a>,
     d_per_class: &'a [f64],
     dt: f64,
 }
@@ -593,17 +641,62 @@ impl Kernel<'_> {
             near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         }
         for &(gap, c) in near.iter() {
-            let sphere = &spheres[c as usize];
-            let r1 = sphere.distance(end);
-            if r1 <= sphere.radius {
-                return (Some(c as usize), 0.0);
-            }
-            let p = bridge_crossing_probability(gap + sphere.radius, r1, sphere.radius, d, self.dt);
-            if p >= 1.0 || (p > self.negligible && rng.random::<f64>() < p) {
+            if self.touches(c, gap, end, d, rng) {
                 return (Some(c as usize), 0.0);
             }
         }
         (None, nearest)
+    }
+
+    /// Whether a path ending at `end` touched cell `c`, whose surface is
+    /// `gap` from its start: the end inside, or the Brownian bridge
+    /// crossing (drawn when not negligible).
+    #[inline(always)]
+    fn touches<R: rand::Rng>(&self, c: u32, gap: f64, end: [f64; 3], d: f64, rng: &mut R) -> bool {
+        let sphere = &self.cells.spheres[c as usize];
+        let r1 = sphere.distance(end);
+        if r1 <= sphere.radius {
+            return true;
+        }
+        let p = bridge_crossing_probability(gap + sphere.radius, r1, sphere.radius, d, self.dt);
+        p >= 1.0 || (p > self.negligible && rng.random::<f64>() < p)
+    }
+
+    /// [`Kernel::contact`] when the distance map shows that every cell but
+    /// the one its voxel names lies beyond `reach`: only that cell can be
+    /// touched, which spares the search of the bin's list. The same cells
+    /// are checked in the same order, so the outcome and the draws are
+    /// those of the search. `None` when the map cannot tell.
+    #[inline(always)]
+    fn contact_alone<R: rand::Rng>(
+        &self,
+        start: [f64; 3],
+        end: [f64; 3],
+        reach: f64,
+        d: f64,
+        rng: &mut R,
+    ) -> Option<(Option<usize>, f64)> {
+        let map = &self.map;
+        let p = start.map(|v| v as f32);
+        let (voxel, way) = map.locate(p);
+        let word = map.voxels[voxel as usize];
+        // What the move loop computes, for the other cells.
+        let others = f64::from((word & 0xff) as f32 * self.grid.quantum as f32 - way - map.margin);
+        // Strictly beyond: the search lists cells up to `reach` inclusive.
+        if others <= reach {
+            return None;
+        }
+        let c = word >> 8;
+        if c as usize >= self.cells.len() {
+            // No cell named: none in reach.
+            return Some((None, others));
+        }
+        let sphere = &self.cells.spheres[c as usize];
+        let gap = sphere.distance(start) - sphere.radius;
+        if gap <= reach && self.touches(c, gap, end, d, rng) {
+            return Some((Some(c as usize), 0.0));
+        }
+        Some((None, gap.min(others)))
     }
 
     /// The step of particle `i` of a chunk when it may come near a cell or
@@ -649,7 +742,11 @@ impl Kernel<'_> {
                 None
             } else {
                 let d = self.d_per_class[class];
-                let (hit, nearest) = self.contact(start, end, bin, path + pad, d, rng, near, wide);
+                let reach = path + pad;
+                let (hit, nearest) = match self.contact_alone(start, end, reach, d, rng) {
+                    Some(found) => found,
+                    None => self.contact(start, end, bin, reach, d, rng, near, wide),
+                };
                 // Both are lower bounds on the distance to every cell.
                 clear = nearest.max(clear);
                 hit
@@ -732,7 +829,6 @@ impl Kernel<'_> {
         // Variates per axis (z stays 0 in 2-D), and per particle its
         // diffusion length, padding and whether it takes the careful path.
         let mut g = [[0.0f32; BLOCK]; 3];
-        let mut pad = [0.0f64; BLOCK];
         let mut sigma32 = [0.0f32; BLOCK];
         let mut pad32 = [0.0f32; BLOCK];
         let mut careful = [false; BLOCK];
@@ -746,7 +842,8 @@ impl Kernel<'_> {
         let (sx32, sy32, sz32) = (sx as f32, sy as f32, sz as f32);
         let (quantum32, per_quantum32) = (quantum as f32, per_quantum as f32);
         let margin32 = self.margin as f32;
-        let map = MapView::new(grid, self.margin);
+        let map = self.map;
+        let mut filled = None;
         let n = xs.len();
         let mut b0 = 0;
         while b0 < n {
@@ -755,10 +852,22 @@ impl Kernel<'_> {
             for ga in g.iter_mut().take(axes) {
                 fill_standard_normal_f32(&mut normals, &mut ga[..m]);
             }
-            for (j, &c) in cs[block.clone()].iter().enumerate() {
-                pad[j] = self.pad[c as usize];
-                sigma32[j] = self.sigma[c as usize] as f32;
-                pad32[j] = pad[j] as f32;
+            // Per-particle diffusion lengths; a block of one class (the
+            // usual case) is filled at once, and not again while the class
+            // stays the same.
+            let class0 = cs[b0];
+            if cs[block.clone()].iter().all(|&c| c == class0) {
+                if filled != Some(class0) {
+                    sigma32.fill(self.sigma[class0 as usize] as f32);
+                    pad32.fill(self.pad[class0 as usize] as f32);
+                    filled = Some(class0);
+                }
+            } else {
+                for (j, &c) in cs[block.clone()].iter().enumerate() {
+                    sigma32[j] = self.sigma[c as usize] as f32;
+                    pad32[j] = self.pad[c as usize] as f32;
+                }
+                filled = None;
             }
             FreeMoves {
                 x: &mut xs[block.clone()],
@@ -800,7 +909,7 @@ impl Kernel<'_> {
                     start: [x0, y0, z0],
                     end: [x1, y1, z1],
                     path,
-                    pad: pad[j],
+                    pad: self.pad[cs[i] as usize],
                     clear: free[i] as f64 * quantum,
                     class: cs[i] as usize,
                 };
@@ -852,7 +961,8 @@ struct FreeMoves<'a> {
 /// A [`CellGrid`]'s distance map as the move loop reads it, in `f32`.
 #[derive(Clone, Copy)]
 struct MapView<'a> {
-    voxels: &'a [u8],
+    voxels: &'a [u32],
+    spheres: &'a [[f32; 4]],
     lower: [f32; 3],
     side: f32,
     inv_side: f32,
@@ -863,18 +973,34 @@ struct MapView<'a> {
     last: u32,
     /// 1 for the axes in use, 0 for the others.
     used: [f32; 3],
-    /// Taken off each bound for the `f32` rounding of the voxel centre and
-    /// of the distance to it.
+    /// Taken off each bound for the `f32` rounding of the voxel centre, of
+    /// the named cell's centre, and of the distances to them.
     margin: f32,
 }
 
+/// The view of a grid without a distance map: one voxel that names no cell
+/// and puts the others at distance 0, which never gives a usable bound.
+static NO_VOXELS: [u32; 1] = [0];
+static NO_SPHERES: [[f32; 4]; 1] = [NOWHERE];
+
+/// What [`MapView::gather`] reads for each particle.
+struct Gathered<'s> {
+    /// Distance to every cell but the named one, from the voxel centre, in quanta.
+    others: &'s mut [f32],
+    /// Centre and radius of the named cell.
+    cx: &'s mut [f32],
+    cy: &'s mut [f32],
+    cz: &'s mut [f32],
+    radius: &'s mut [f32],
+}
+
 impl<'a> MapView<'a> {
-    /// The view of `grid`'s map; without one, a single voxel at distance 0,
-    /// which never gives a usable bound.
+    /// The view of `grid`'s map; without one, see [`NO_VOXELS`].
     fn new(grid: &'a CellGrid, margin: f64) -> Self {
         match &grid.map {
             Some(map) => MapView {
                 voxels: &map.voxels,
+                spheres: &map.spheres,
                 lower: grid.lower.map(|v| v as f32),
                 side: map.side as f32,
                 inv_side: map.inv_side as f32,
@@ -885,7 +1011,8 @@ impl<'a> MapView<'a> {
                 margin: (2.0 * margin) as f32,
             },
             None => MapView {
-                voxels: &[0; 4],
+                voxels: &NO_VOXELS,
+                spheres: &NO_SPHERES,
                 lower: [0.0; 3],
                 side: 0.0,
                 inv_side: 0.0,
@@ -920,52 +1047,94 @@ impl<'a> MapView<'a> {
         (index, d2.sqrt())
     }
 
-    /// `out[j]` = the value of voxel `index[j]`.
+    /// The distance bound at `p` (m) from its voxel `voxel` at distance
+    /// `way` from its centre, given what [`MapView::gather`] read for it:
+    /// the exact distance to the named cell, or the distance to the others
+    /// less the way, whichever is smaller, less the rounding margin.
     #[inline(always)]
-    fn gather<const AVX2: bool>(&self, index: &[u32], out: &mut [f32]) {
+    fn bound(&self, p: [f32; 3], way: f32, quantum: f32, read: [f32; 5]) -> f32 {
+        let [others, cx, cy, cz, radius] = read;
+        let gx = (p[0] - cx) * self.used[0];
+        let gy = (p[1] - cy) * self.used[1];
+        let gz = (p[2] - cz) * self.used[2];
+        let named = (gx * gx + gy * gy + gz * gz).sqrt() - radius;
+        let rest = others * quantum - way;
+        // Not `f32::min`, whose NaN rule costs a blend per lane; a NaN
+        // bound (from a NaN position) fails every test that would use it.
+        (if named < rest { named } else { rest }) - self.margin
+    }
+
+    /// For each particle `j`, what voxel `index[j]` holds: the distance to
+    /// the other cells and the named cell's sphere.
+    #[inline(always)]
+    fn gather<const AVX2: bool>(&self, index: &[u32], out: Gathered) {
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
-            // SAFETY: `AVX2` is set only on processors that have it, and
-            // every index comes from `locate`, below the voxel count.
-            unsafe { gather_avx2(self.voxels, index, out) };
+            // SAFETY: `AVX2` is set only on processors that have it, every
+            // index comes from `locate`, below the voxel count, and every
+            // voxel names a cell of the table or the spare entry after them.
+            unsafe { gather_avx2(self.voxels, self.spheres, index, out) };
             return;
         }
-        for (o, &i) in out.iter_mut().zip(index) {
-            *o = self.voxels[i as usize] as f32;
+        for (j, &i) in index.iter().enumerate() {
+            let word = self.voxels[i as usize];
+            let s = self.spheres[(word >> 8) as usize];
+            out.others[j] = (word & 0xff) as f32;
+            (out.cx[j], out.cy[j], out.cz[j], out.radius[j]) = (s[0], s[1], s[2], s[3]);
         }
     }
 }
 
-/// [`MapView::gather`] with AVX2 gathers: each lane reads the four bytes
-/// from its voxel on (the map ends with three spare bytes) and keeps the first.
+/// [`MapView::gather`] with AVX2 gathers: the voxels' words, then the
+/// centre and radius of the cells they name.
 ///
 /// # Safety
 ///
-/// The processor must have AVX2, and every index must be below
-/// `voxels.len() - 3`.
+/// The processor must have AVX2, every index must be below `voxels.len()`,
+/// and every voxel's cell (`word >> 8`) below `spheres.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gather_avx2(voxels: &[u8], index: &[u32], out: &mut [f32]) {
+unsafe fn gather_avx2(voxels: &[u32], spheres: &[[f32; 4]], index: &[u32], out: Gathered) {
     use std::arch::x86_64::{
-        __m256i, _mm256_and_si256, _mm256_cvtepi32_ps, _mm256_i32gather_epi32, _mm256_loadu_si256,
-        _mm256_set1_epi32, _mm256_storeu_ps,
+        __m256i, _mm256_and_si256, _mm256_cvtepi32_ps, _mm256_i32gather_epi32, _mm256_i32gather_ps,
+        _mm256_loadu_si256, _mm256_set1_epi32, _mm256_slli_epi32, _mm256_srli_epi32,
+        _mm256_storeu_ps,
     };
-    let n = index.len().min(out.len());
+    let n = index.len();
+    assert!(
+        [&out.others, &out.cx, &out.cy, &out.cz, &out.radius]
+            .iter()
+            .all(|o| o.len() >= n)
+    );
     let byte = _mm256_set1_epi32(0xff);
+    let table = spheres.as_ptr() as *const f32;
     let mut j = 0;
     while j + 8 <= n {
-        // SAFETY: lanes j..j + 8 are in both slices; each gathered read
-        // [i, i + 4) lies inside `voxels` by the caller's promise.
+        // SAFETY: lanes j..j + 8 are in every slice (asserted above); each
+        // gathered read lies inside `voxels` or `spheres` by the caller's promise.
         unsafe {
             let i = _mm256_loadu_si256(index.as_ptr().add(j) as *const __m256i);
-            let words = _mm256_i32gather_epi32::<1>(voxels.as_ptr() as *const i32, i);
-            let v = _mm256_cvtepi32_ps(_mm256_and_si256(words, byte));
-            _mm256_storeu_ps(out.as_mut_ptr().add(j), v);
+            let words = _mm256_i32gather_epi32::<4>(voxels.as_ptr() as *const i32, i);
+            let others = _mm256_cvtepi32_ps(_mm256_and_si256(words, byte));
+            _mm256_storeu_ps(out.others.as_mut_ptr().add(j), others);
+            // Four floats per cell: element `cell·4` is its x.
+            let at = _mm256_slli_epi32::<2>(_mm256_srli_epi32::<8>(words));
+            let cx = _mm256_i32gather_ps::<4>(table, at);
+            let cy = _mm256_i32gather_ps::<4>(table.add(1), at);
+            let cz = _mm256_i32gather_ps::<4>(table.add(2), at);
+            let r = _mm256_i32gather_ps::<4>(table.add(3), at);
+            _mm256_storeu_ps(out.cx.as_mut_ptr().add(j), cx);
+            _mm256_storeu_ps(out.cy.as_mut_ptr().add(j), cy);
+            _mm256_storeu_ps(out.cz.as_mut_ptr().add(j), cz);
+            _mm256_storeu_ps(out.radius.as_mut_ptr().add(j), r);
         }
         j += 8;
     }
     for k in j..n {
-        out[k] = voxels[index[k] as usize] as f32;
+        let word = voxels[index[k] as usize];
+        let s = spheres[(word >> 8) as usize];
+        out.others[k] = (word & 0xff) as f32;
+        (out.cx[k], out.cy[k], out.cz[k], out.radius[k]) = (s[0], s[1], s[2], s[3]);
     }
 }
 
@@ -1010,16 +1179,42 @@ impl FreeMoves<'_> {
         );
         let [sx, sy, sz] = self.shift;
         let (lo, hi) = (self.lo, self.hi);
+        // Local arrays (not a scratch owned elsewhere): the compiler then
+        // knows they alias nothing, and keeps every loop in SIMD.
         let mut moved = [[0.0f32; BLOCK]; 3];
+        let (mut voxel, mut way) = ([0u32; BLOCK], [0.0f32; BLOCK]);
+        let (mut others, mut cx, mut cy, mut cz, mut radius) = (
+            [0.0f32; BLOCK],
+            [0.0f32; BLOCK],
+            [0.0f32; BLOCK],
+            [0.0f32; BLOCK],
+            [0.0f32; BLOCK],
+        );
         let moved = moved.each_mut().map(|a| &mut a[..m]);
         // Each particle's voxel of the distance map, the way to its centre,
-        // and its value.
-        let (mut voxel, mut way, mut value) = ([0u32; BLOCK], [0.0f32; BLOCK], [0.0f32; BLOCK]);
-        let (voxel, way, value) = (&mut voxel[..m], &mut way[..m], &mut value[..m]);
+        // and what the voxel holds.
+        let (voxel, way) = (&mut voxel[..m], &mut way[..m]);
         for j in 0..m {
             (voxel[j], way[j]) = self.map.locate([x[j], y[j], z[j]]);
         }
-        self.map.gather::<AVX2>(voxel, value);
+        let read = Gathered {
+            others: &mut others[..m],
+            cx: &mut cx[..m],
+            cy: &mut cy[..m],
+            cz: &mut cz[..m],
+            radius: &mut radius[..m],
+        };
+        self.map.gather::<AVX2>(voxel, read);
+        // The map's bound, in a loop of its own (the compiler keeps the
+        // move loop in SIMD only while it stays small).
+        let mapped = &mut others[..m];
+        for j in 0..m {
+            let read = [mapped[j], cx[j], cy[j], cz[j], radius[j]];
+            mapped[j] = self
+                .map
+                .bound([x[j], y[j], z[j]], way[j], self.quantum, read);
+        }
+        let mapped = &mapped[..m];
         for j in 0..m {
             // A dead particle gets −∞: it never takes the common path.
             // (Bytes rather than `bool` tests keep these loops in SIMD.)
@@ -1039,10 +1234,9 @@ impl FreeMoves<'_> {
             let path = (dx * dx + dy * dy + dz * dz).sqrt();
             let need = path + pad[j];
             let c = clear[j];
-            // A living particle whose bound is short renews it from the
-            // distance map.
-            // The distance map's bound, for living particles.
-            let mapped = value[j] * self.quantum - way[j] - self.map.margin;
+            // A living particle renews its bound from the distance map
+            // where that gives more room.
+            let mapped = mapped[j];
             let c = if mapped > c && c > f32::NEG_INFINITY {
                 mapped
             } else {
@@ -1158,6 +1352,7 @@ pub fn step_with_uptake(
         pad: sigma.iter().map(|s| REACH_SIGMAS * s).collect(),
         negligible: (-2.0 * REACH_SIGMAS * REACH_SIGMAS).exp(),
         margin: rounding_margin(domain, grid),
+        map: MapView::new(grid, rounding_margin(domain, grid)),
         sigma,
         d_per_class,
         dt,
@@ -1326,9 +1521,11 @@ mod tests {
     }
 
     /// The distance to a union of spheres is 1-Lipschitz, so the map's
-    /// bound d(c) − |p − c| (in the `f32` of the move loop) never exceeds
-    /// the true distance to the nearest cell surface, and falls
-    /// short of it by at most a voxel diagonal plus rounding to quanta.
+    /// bound min(|p − C| − R, d₂(c) − |p − c|) (the cell named by the
+    /// voxel, and the others from the voxel centre; in the `f32` of the
+    /// move loop) never exceeds the true distance to the nearest cell
+    /// surface, and falls short of it by at most a voxel diagonal plus
+    /// rounding to quanta.
     #[test]
     fn distance_map_bounds_the_distance_to_every_cell() {
         for dim in [2, 3] {
@@ -1340,8 +1537,17 @@ mod tests {
             for p in points {
                 let p32 = p.map(|v| v as f32);
                 let (voxel, way) = view.locate(p32);
-                let bound32 =
-                    view.voxels[voxel as usize] as f32 * grid.quantum as f32 - way - view.margin;
+                let mut read = [[0.0f32]; 5];
+                let [others, cx, cy, cz, radius] = read.each_mut().map(|r| &mut r[..]);
+                let out = Gathered {
+                    others,
+                    cx,
+                    cy,
+                    cz,
+                    radius,
+                };
+                view.gather::<false>(&[voxel], out);
+                let bound32 = view.bound(p32, way, grid.quantum as f32, read.map(|r| r[0]));
                 let exact32 = bodies
                     .spheres
                     .iter()
