@@ -1162,9 +1162,9 @@ impl FreeMoves<'_> {
         self.passes::<true>();
     }
 
-    /// Three passes of plain `f32` arithmetic, each of which the compiler
-    /// can turn into SIMD: bytes to distances, the moves, and distances back
-    /// to bytes.
+    /// Passes of plain `f32` arithmetic, each of which the compiler can
+    /// turn into SIMD: bytes to distances, the distance map for the
+    /// particles short of room, the moves, and distances back to bytes.
     #[inline(always)]
     fn passes<const AVX2: bool>(self) {
         let m = self.x.len();
@@ -1191,39 +1191,63 @@ impl FreeMoves<'_> {
             [0.0f32; BLOCK],
         );
         let moved = moved.each_mut().map(|a| &mut a[..m]);
-        // Each particle's voxel of the distance map, the way to its centre,
-        // and what the voxel holds.
-        let (voxel, way) = (&mut voxel[..m], &mut way[..m]);
+        // Each particle's own bound, and whether it needs more room than
+        // that (a dead particle gets −∞: it never takes the common path;
+        // bytes rather than `bool` tests keep these loops in SIMD).
+        let mut short = [0u8; BLOCK];
+        let short = &mut short[..m];
         for j in 0..m {
-            (voxel[j], way[j]) = self.map.locate([x[j], y[j], z[j]]);
-        }
-        let read = Gathered {
-            others: &mut others[..m],
-            cx: &mut cx[..m],
-            cy: &mut cy[..m],
-            cz: &mut cz[..m],
-            radius: &mut radius[..m],
-        };
-        self.map.gather::<AVX2>(voxel, read);
-        // The map's bound, in a loop of its own (the compiler keeps the
-        // move loop in SIMD only while it stays small).
-        let mapped = &mut others[..m];
-        for j in 0..m {
-            let read = [mapped[j], cx[j], cy[j], cz[j], radius[j]];
-            mapped[j] = self
-                .map
-                .bound([x[j], y[j], z[j]], way[j], self.quantum, read);
-        }
-        let mapped = &mapped[..m];
-        for j in 0..m {
-            // A dead particle gets −∞: it never takes the common path.
-            // (Bytes rather than `bool` tests keep these loops in SIMD.)
             let c = free[j] as f32 * self.quantum - self.margin;
-            clear[j] = if alive[j] as u8 != 0 {
+            let c = if alive[j] as u8 != 0 {
                 c
             } else {
                 f32::NEG_INFINITY
             };
+            clear[j] = c;
+            let dx = sx + sigma[j] * gx[j];
+            let dy = sy + sigma[j] * gy[j];
+            let dz = sz + sigma[j] * gz[j];
+            let path = (dx * dx + dy * dy + dz * dz).sqrt();
+            short[j] = u8::from(c < path + pad[j]) & alive[j] as u8;
+        }
+        // The living particles short of room, listed with their positions
+        // (without branches): only they consult the distance map, most
+        // particles having room for several steps after each renewal.
+        let mut list = [0u32; BLOCK];
+        let mut at = [[0.0f32; BLOCK]; 3];
+        let mut k = 0;
+        for j in 0..m {
+            list[k] = j as u32;
+            (at[0][k], at[1][k], at[2][k]) = (x[j], y[j], z[j]);
+            k += usize::from(short[j]);
+        }
+        let (list, [px, py, pz]) = (&list[..k], at.each_ref().map(|a| &a[..k]));
+        // Their voxels of the distance map, the way to its centre, what the
+        // voxel holds, and the bound it gives.
+        let (voxel, way) = (&mut voxel[..k], &mut way[..k]);
+        for t in 0..k {
+            (voxel[t], way[t]) = self.map.locate([px[t], py[t], pz[t]]);
+        }
+        let read = Gathered {
+            others: &mut others[..k],
+            cx: &mut cx[..k],
+            cy: &mut cy[..k],
+            cz: &mut cz[..k],
+            radius: &mut radius[..k],
+        };
+        self.map.gather::<AVX2>(voxel, read);
+        let mapped = &mut others[..k];
+        for t in 0..k {
+            let read = [mapped[t], cx[t], cy[t], cz[t], radius[t]];
+            mapped[t] = self
+                .map
+                .bound([px[t], py[t], pz[t]], way[t], self.quantum, read);
+        }
+        for (&j, &b) in list.iter().zip(mapped.iter()) {
+            let c = &mut clear[j as usize];
+            if b > *c {
+                *c = b;
+            }
         }
         for j in 0..m {
             // The move, as in `displace`.
@@ -1234,14 +1258,6 @@ impl FreeMoves<'_> {
             let path = (dx * dx + dy * dy + dz * dz).sqrt();
             let need = path + pad[j];
             let c = clear[j];
-            // A living particle renews its bound from the distance map
-            // where that gives more room.
-            let mapped = mapped[j];
-            let c = if mapped > c && c > f32::NEG_INFINITY {
-                mapped
-            } else {
-                c
-            };
             // The common case: far from every cell and inside the box.
             let common = (c >= need)
                 & (x1 > lo[0])
