@@ -21,10 +21,12 @@
 //! to one grid; a new grid (cells moved, divided or died) resets them. A
 //! bound that runs out is renewed, inside the same vectorised loop, from the
 //! grid's distance map when it has one ([`CellGrid::with_distance_map`]):
-//! the distance from the centre of the particle's voxel to the nearest cell,
-//! less the way to that centre. Only particles still short of room take the
-//! careful path. Bounds decide which particles skip the contact search,
-//! never an outcome, so the map changes no result.
+//! the exact distance to the cell that the particle's voxel names, or the
+//! distance from the voxel's centre to every other cell less the way to
+//! that centre, whichever is smaller. Only particles still short of room
+//! take the careful path, which checks the named cell alone when the map
+//! puts the others out of reach. Bounds decide which particles skip the
+//! contact search, never an outcome, so the map changes no result.
 //!
 //! Parallel and reproducible: particles are processed in fixed chunks of
 //! [`CHUNK`], chunk `k` of step `s` drawing from its own generators
@@ -422,7 +424,7 @@ impl CellGrid {
         (c[2] * self.dims[1] + c[1]) * self.dims[0] + c[0]
     }
 
-    /// Voxels (bytes) of this grid's distance map, built or not.
+    /// Voxels (four bytes each) of this grid's distance map, built or not.
     pub fn distance_map_voxels(&self) -> usize {
         self.map_voxels(self.map_per_bin())
     }
