@@ -237,6 +237,9 @@ impl Predict<'_> {
     }
 }
 
+/// States handled side by side in the passes over the difference rows.
+const LANES: usize = 4;
+
 /// `1 / j`, so that interpolation weights multiply.
 const RECIPROCALS: [f64; MAX_ORDER + 1] = [0.0, 1.0, 0.5, 1.0 / 3.0, 0.25, 0.2];
 
@@ -246,12 +249,23 @@ fn interpolate_rows<const K: usize>(diff: &[f64], p: &[f64; MAX_ORDER + 1], out:
     let n = out.len();
     let d0 = &diff[..n];
     let rows: [&[f64]; K] = std::array::from_fn(|j| &diff[(j + 1) * n..][..n]);
-    for i in 0..n {
+    let at = |i: usize| {
         let mut v = d0[i];
         for j in 0..K {
             v += p[j + 1] * rows[j][i];
         }
-        out[i] = v;
+        v
+    };
+    // `LANES` states at a time as arrays, so that the pass is vectorised
+    // for any `n` (a plain loop over 23 states stays scalar behind the
+    // compiler's overlap checks); the same operations per state.
+    let whole = n - n % LANES;
+    for (i, o) in (0..whole).step_by(LANES).zip(out.chunks_exact_mut(LANES)) {
+        let v: [f64; LANES] = std::array::from_fn(|l| at(i + l));
+        o.copy_from_slice(&v);
+    }
+    for i in whole..n {
+        out[i] = at(i);
     }
 }
 
@@ -267,14 +281,26 @@ fn rescale_rows<const K: usize>(
     // states' independent updates vectorise.
     let mut chunks = rows[..K * n].chunks_exact_mut(n);
     let rows: [&mut [f64]; K] = std::array::from_fn(|_| chunks.next().expect("K rows of n states"));
-    for i in 0..n {
+    let new = |x: &[f64; K], j: usize| {
+        let mut v = ru[1][j] * x[0];
+        for k in 2..=K {
+            v += ru[k][j] * x[k - 1];
+        }
+        v
+    };
+    // `LANES` states at a time (see `interpolate_rows`).
+    let whole = n - n % LANES;
+    for i in (0..whole).step_by(LANES) {
+        let x: [[f64; K]; LANES] = std::array::from_fn(|l| std::array::from_fn(|k| rows[k][i + l]));
+        for j in 1..=K {
+            let v: [f64; LANES] = std::array::from_fn(|l| new(&x[l], j));
+            rows[j - 1][i..i + LANES].copy_from_slice(&v);
+        }
+    }
+    for i in whole..n {
         let x: [f64; K] = std::array::from_fn(|k| rows[k][i]);
         for j in 1..=K {
-            let mut v = ru[1][j] * x[0];
-            for k in 2..=K {
-                v += ru[k][j] * x[k - 1];
-            }
-            rows[j - 1][i] = v;
+            rows[j - 1][i] = new(&x, j);
         }
     }
 }
@@ -295,7 +321,27 @@ fn accept_rows<const K: usize>(rows: &mut [f64], n: usize, d: &[f64]) {
         let row = chunks.next().expect("K rows of n states");
         &mut row[..n]
     });
-    for i in 0..n {
+    // `LANES` states at a time (see `interpolate_rows`), then the rest.
+    let whole = n - n % LANES;
+    for i in (0..whole).step_by(LANES) {
+        let di: [f64; LANES] = d[i..i + LANES].try_into().expect("LANES states");
+        let old: [f64; LANES] = dk1[i..i + LANES].try_into().expect("LANES states");
+        let top: [f64; LANES] = std::array::from_fn(|l| di[l] - old[l]);
+        dk2[i..i + LANES].copy_from_slice(&top);
+        dk1[i..i + LANES].copy_from_slice(&di);
+        let mut above = di;
+        for j in (0..K).rev() {
+            let row = &mut middle[j][i..i + LANES];
+            for l in 0..LANES {
+                above[l] += row[l];
+            }
+            row.copy_from_slice(&above);
+        }
+        for l in 0..LANES {
+            d0[i + l] += above[l];
+        }
+    }
+    for i in whole..n {
         let di = d[i];
         dk2[i] = di - dk1[i];
         dk1[i] = di;
