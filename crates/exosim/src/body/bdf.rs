@@ -264,8 +264,8 @@ fn interpolate_rows<const K: usize>(diff: &[f64], p: &[f64; MAX_ORDER + 1], out:
         let v: [f64; LANES] = std::array::from_fn(|l| at(i + l));
         o.copy_from_slice(&v);
     }
-    for i in whole..n {
-        out[i] = at(i);
+    for (i, o) in out.iter_mut().enumerate().skip(whole) {
+        *o = at(i);
     }
 }
 
