@@ -17,7 +17,7 @@
 //! by more than 30 %, and every buffer allocated once, a mouse study runs in
 //! a fraction of the time (`cargo bench -p exosim --bench body`).
 
-use super::dense_lu::DenseLu;
+use super::dense_lu::{DenseLu, WORK};
 
 /// Highest order: BDF is not zero-stable above 6, and the NDF of order 5
 /// already has a stability angle of 51°.
@@ -126,6 +126,8 @@ pub struct Bdf {
     /// is 1 at the tolerance.
     weight: Vec<f64>,
     f: Vec<f64>,
+    /// The Newton residual, then its correction: `n` entries, padded to
+    /// the length at which the LU solves in place.
     dy: Vec<f64>,
     /// `y_new − y_predict`, the Newton correction summed.
     d: Vec<f64>,
@@ -235,6 +237,9 @@ impl Predict<'_> {
     }
 }
 
+/// States handled side by side in the passes over the difference rows.
+const LANES: usize = 4;
+
 /// `1 / j`, so that interpolation weights multiply.
 const RECIPROCALS: [f64; MAX_ORDER + 1] = [0.0, 1.0, 0.5, 1.0 / 3.0, 0.25, 0.2];
 
@@ -244,12 +249,23 @@ fn interpolate_rows<const K: usize>(diff: &[f64], p: &[f64; MAX_ORDER + 1], out:
     let n = out.len();
     let d0 = &diff[..n];
     let rows: [&[f64]; K] = std::array::from_fn(|j| &diff[(j + 1) * n..][..n]);
-    for i in 0..n {
+    let at = |i: usize| {
         let mut v = d0[i];
         for j in 0..K {
             v += p[j + 1] * rows[j][i];
         }
-        out[i] = v;
+        v
+    };
+    // `LANES` states at a time as arrays, so that the pass is vectorised
+    // for any `n` (a plain loop over 23 states stays scalar behind the
+    // compiler's overlap checks); the same operations per state.
+    let whole = n - n % LANES;
+    for (i, o) in (0..whole).step_by(LANES).zip(out.chunks_exact_mut(LANES)) {
+        let v: [f64; LANES] = std::array::from_fn(|l| at(i + l));
+        o.copy_from_slice(&v);
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(whole) {
+        *o = at(i);
     }
 }
 
@@ -265,15 +281,76 @@ fn rescale_rows<const K: usize>(
     // states' independent updates vectorise.
     let mut chunks = rows[..K * n].chunks_exact_mut(n);
     let rows: [&mut [f64]; K] = std::array::from_fn(|_| chunks.next().expect("K rows of n states"));
-    for i in 0..n {
+    let new = |x: &[f64; K], j: usize| {
+        let mut v = ru[1][j] * x[0];
+        for k in 2..=K {
+            v += ru[k][j] * x[k - 1];
+        }
+        v
+    };
+    // `LANES` states at a time (see `interpolate_rows`).
+    let whole = n - n % LANES;
+    for i in (0..whole).step_by(LANES) {
+        let x: [[f64; K]; LANES] = std::array::from_fn(|l| std::array::from_fn(|k| rows[k][i + l]));
+        for j in 1..=K {
+            let v: [f64; LANES] = std::array::from_fn(|l| new(&x[l], j));
+            rows[j - 1][i..i + LANES].copy_from_slice(&v);
+        }
+    }
+    for i in whole..n {
         let x: [f64; K] = std::array::from_fn(|k| rows[k][i]);
         for j in 1..=K {
-            let mut v = ru[1][j] * x[0];
-            for k in 2..=K {
-                v += ru[k][j] * x[k - 1];
-            }
-            rows[j - 1][i] = v;
+            rows[j - 1][i] = new(&x, j);
         }
+    }
+}
+
+/// The difference history after an accepted step at order `K`, in one
+/// pass over the states: `D_{K+2} = d − D_{K+1}`, `D_{K+1} = d`, then
+/// `D_j += D_{j+1}` from `j = K` down to 0. Each state's column is summed in
+/// registers: row by row, every row would wait on the one just stored.
+#[allow(clippy::needless_range_loop)] // one index over parallel rows
+fn accept_rows<const K: usize>(rows: &mut [f64], n: usize, d: &[f64]) {
+    let d = &d[..n];
+    let (d0, rest) = rows.split_at_mut(n);
+    let (middle, top) = rest.split_at_mut(K * n);
+    let (dk1, dk2) = top.split_at_mut(n);
+    let (d0, dk1, dk2) = (&mut d0[..n], &mut dk1[..n], &mut dk2[..n]);
+    let mut chunks = middle.chunks_exact_mut(n);
+    let middle: [&mut [f64]; K] = std::array::from_fn(|_| {
+        let row = chunks.next().expect("K rows of n states");
+        &mut row[..n]
+    });
+    // `LANES` states at a time (see `interpolate_rows`), then the rest.
+    let whole = n - n % LANES;
+    for i in (0..whole).step_by(LANES) {
+        let di: [f64; LANES] = d[i..i + LANES].try_into().expect("LANES states");
+        let old: [f64; LANES] = dk1[i..i + LANES].try_into().expect("LANES states");
+        let top: [f64; LANES] = std::array::from_fn(|l| di[l] - old[l]);
+        dk2[i..i + LANES].copy_from_slice(&top);
+        dk1[i..i + LANES].copy_from_slice(&di);
+        let mut above = di;
+        for j in (0..K).rev() {
+            let row = &mut middle[j][i..i + LANES];
+            for l in 0..LANES {
+                above[l] += row[l];
+            }
+            row.copy_from_slice(&above);
+        }
+        for l in 0..LANES {
+            d0[i + l] += above[l];
+        }
+    }
+    for i in whole..n {
+        let di = d[i];
+        dk2[i] = di - dk1[i];
+        dk1[i] = di;
+        let mut above = di;
+        for j in (0..K).rev() {
+            above += middle[j][i];
+            middle[j][i] = above;
+        }
+        d0[i] += above;
     }
 }
 
@@ -320,7 +397,8 @@ impl Bdf {
             psi: vec![0.0; n],
             weight: vec![0.0; n],
             f: vec![0.0; n],
-            dy: vec![0.0; n],
+            // Long enough for the LU to solve in place (see `DenseLu::solve`).
+            dy: vec![0.0; n.max(WORK)],
             d: vec![0.0; n],
             gamma,
             alpha,
@@ -385,8 +463,9 @@ impl Bdf {
 
     /// Initial step; `self.f` holds `f(y0)`.
     fn initial_step(&mut self, sys: &impl StiffSystem, y0: &[f64]) -> f64 {
+        let n = self.n;
         let interval = self.t_stop - self.t;
-        if interval <= 0.0 || self.n == 0 {
+        if interval <= 0.0 || n == 0 {
             return interval.max(0.0);
         }
         set_weights(&mut self.weight, &self.atol, self.rtol, y0);
@@ -401,11 +480,11 @@ impl Bdf {
         for ((y1, y), f) in self.y_new.iter_mut().zip(y0).zip(&self.f) {
             *y1 = y + h0 * f;
         }
-        sys.rhs(&self.y_new, &mut self.dy);
-        for (df, f) in self.dy.iter_mut().zip(&self.f) {
+        sys.rhs(&self.y_new, &mut self.dy[..n]);
+        for (df, f) in self.dy[..n].iter_mut().zip(&self.f) {
             *df -= f;
         }
-        let d2 = rms(&self.dy, &self.weight) / h0;
+        let d2 = rms(&self.dy[..n], &self.weight) / h0;
         let h1 = if d1 <= 1e-15 && d2 <= 1e-15 {
             (h0 * 1e-3).max(1e-6)
         } else {
@@ -450,14 +529,15 @@ impl Bdf {
     /// Factorises `I − cJ`.
     fn factorise(&mut self, c: f64) -> Result<(), BdfError> {
         let n = self.n;
-        let m = self.lu.matrix_mut();
-        for (mj, jj) in m.iter_mut().zip(&self.jac) {
-            *mj = -c * jj;
-        }
-        for i in 0..n {
-            m[i * n + i] += 1.0;
-        }
-        self.lu.factorise();
+        let jac = &self.jac;
+        self.lu.factorise_with(|m| {
+            for (mj, jj) in m.iter_mut().zip(jac) {
+                *mj = -c * jj;
+            }
+            for i in 0..n {
+                m[i * n + i] += 1.0;
+            }
+        });
         self.stats.factorisations += 1;
         self.lu_c = c;
         if !self.lu.is_regular() {
@@ -657,17 +737,14 @@ impl Bdf {
             }
             // Accept: D^{k+2} = d − D^{k+1}, D^{k+1} = d, D^j += D^{j+1}.
             {
-                let (low, high) = self.diff.split_at_mut((order + 2) * n);
-                let (dk1, dk2, d) = (&mut low[(order + 1) * n..], &mut high[..n], &self.d[..n]);
-                for i in 0..n {
-                    dk2[i] = d[i] - dk1[i];
-                    dk1[i] = d[i];
-                }
-            }
-            for j in (0..=order).rev() {
-                let (low, high) = self.diff.split_at_mut((j + 1) * n);
-                for (x, y) in low[j * n..].iter_mut().zip(&high[..n]) {
-                    *x += y;
+                let rows = &mut self.diff[..(order + 3) * n];
+                let d = &self.d[..n];
+                match order {
+                    1 => accept_rows::<1>(rows, n, d),
+                    2 => accept_rows::<2>(rows, n, d),
+                    3 => accept_rows::<3>(rows, n, d),
+                    4 => accept_rows::<4>(rows, n, d),
+                    _ => accept_rows::<5>(rows, n, d),
                 }
             }
             self.t = t_new;

@@ -43,8 +43,6 @@ pub struct DenseLu {
     /// The elimination schedule of the matrix's sparsity pattern with
     /// pivots on the diagonal, when one was given.
     schedule: Option<Schedule>,
-    /// The matrix before elimination, for the pivoting fallback.
-    original: Vec<f64>,
     /// The factors follow the schedule's pivot order (else the natural
     /// order with row exchanges).
     planned: bool,
@@ -66,8 +64,9 @@ pub struct DenseLu {
     work: Vec<f64>,
 }
 
-/// Order up to which the planned solve works in [`DenseLu::work`].
-const WORK: usize = 256;
+/// Order up to which the planned solve works in [`DenseLu::work`], or in
+/// the caller's vector when it has this many entries.
+pub(super) const WORK: usize = 256;
 
 /// How Gaussian elimination with diagonal pivots proceeds on a fixed
 /// sparsity pattern: the order of the pivots, chosen to limit fill-in, and,
@@ -114,7 +113,6 @@ impl DenseLu {
             upper: vec![0; n + 1],
             singular: false,
             schedule: None,
-            original: vec![0.0; n * n],
             planned: false,
             forward: Vec::with_capacity(n * n),
             forward_rows: Vec::with_capacity(n),
@@ -280,10 +278,52 @@ impl DenseLu {
         true
     }
 
-    /// The matrix to factorise, column-major: the caller writes `A` here,
-    /// then calls [`DenseLu::factorise`], which overwrites it with the factors.
+    /// The matrix to factorise, column-major: a test writes `A` here, then
+    /// calls [`DenseLu::factorise`], which overwrites it with the factors.
+    #[cfg(test)]
     pub fn matrix_mut(&mut self) -> &mut [f64] {
         &mut self.factors
+    }
+
+    /// The planned solve on `w`, whose first `n` entries are the system's:
+    /// every index is below n ≤ 256, so truncating it to a `u8` keeps it,
+    /// and proves it in bounds (a bounds check costs as much as the update).
+    fn solve_planned(&self, w: &mut [f64; WORK]) {
+        let n = self.n;
+        // (Two partial sums: a blood pool's row is long.)
+        let mut start = 0;
+        for &(i, end) in &self.forward_rows {
+            let end = end as usize;
+            let mut pairs = self.forward[start..end].chunks_exact(2);
+            let (mut s0, mut s1) = (0.0, 0.0);
+            for pair in &mut pairs {
+                s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
+            }
+            if let [(j, l)] = pairs.remainder() {
+                s0 += l * w[*j as u8 as usize];
+            }
+            w[i as u8 as usize] -= s0 + s1;
+            start = end;
+        }
+        for (x, &inv) in w[..n].iter_mut().zip(&self.inv_pivot) {
+            *x *= inv;
+        }
+        let mut start = 0;
+        for &(i, end) in &self.backward_rows {
+            let end = end as usize;
+            let mut pairs = self.backward[start..end].chunks_exact(2);
+            let (mut s0, mut s1) = (0.0, 0.0);
+            for pair in &mut pairs {
+                s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
+                s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
+            }
+            if let [(j, u)] = pairs.remainder() {
+                s0 += u * w[*j as u8 as usize];
+            }
+            w[i as u8 as usize] -= s0 + s1;
+            start = end;
+        }
     }
 
     /// Non-zero entries of the factors below and above the diagonal.
@@ -301,22 +341,37 @@ impl DenseLu {
         !self.singular
     }
 
-    /// Factorises the matrix written in [`DenseLu::matrix_mut`]: along the
-    /// schedule of [`DenseLu::analyse`] when there is one and its diagonal
-    /// pivots are acceptable, else by Gaussian elimination with partial
-    /// pivoting (right-looking, column-major, whole rows exchanged as
-    /// LAPACK's `getrf` does), then the non-zero entries of the factors
+    /// Factorises the matrix written in [`DenseLu::matrix_mut`].
+    #[cfg(test)]
+    pub fn factorise(&mut self) {
+        let original = self.factors.clone();
+        self.factorise_with(|m| m.copy_from_slice(&original));
+    }
+
+    /// Factorises the matrix that `fill` writes (column-major, every entry):
+    /// along the schedule of [`DenseLu::analyse`] when there is one and its
+    /// diagonal pivots are acceptable, else by Gaussian elimination with
+    /// partial pivoting (right-looking, column-major, whole rows exchanged
+    /// as LAPACK's `getrf` does), then the non-zero entries of the factors
     /// gathered for the solves. The trailing update visits only the non-zero
     /// multipliers of each column, so its cost follows the fill-in, not n³.
-    pub fn factorise(&mut self) {
-        let n = self.n;
+    /// When the schedule's pivots fail, `fill` writes the matrix again: that
+    /// is cheaper than a copy kept at every factorisation.
+    pub fn factorise_with(&mut self, fill: impl Fn(&mut [f64])) {
+        fill(&mut self.factors);
         if self.schedule.is_some() {
-            self.original.copy_from_slice(&self.factors);
             if self.factorise_scheduled() {
                 return;
             }
-            self.factors.copy_from_slice(&self.original);
+            fill(&mut self.factors);
         }
+        self.factorise_pivoting();
+    }
+
+    /// Gaussian elimination with partial pivoting of the matrix in
+    /// `factors`.
+    fn factorise_pivoting(&mut self) {
+        let n = self.n;
         self.planned = false;
         let a = &mut self.factors[..n * n];
         self.singular = false;
@@ -388,53 +443,29 @@ impl DenseLu {
     }
 
     /// Solves `A x = b` in place (meaningless when the matrix is singular).
+    /// A `b` of at least [`WORK`] entries (only the first `n` are the
+    /// system's) is solved where it lies, without two copies per solve.
     pub fn solve(&mut self, b: &mut [f64]) {
         let n = self.n;
-        let b = &mut b[..n];
         if self.planned && n <= WORK {
-            // Every index is below n ≤ 256, so truncating it to a `u8`
-            // keeps it, and proves it in bounds.
-            let w: &mut [f64; WORK] = (&mut self.work[..WORK])
-                .try_into()
-                .expect("the working copy holds WORK entries");
-            w[..n].copy_from_slice(b);
-            // (Two partial sums: a blood pool's row is long.)
-            let mut start = 0;
-            for &(i, end) in &self.forward_rows {
-                let end = end as usize;
-                let mut pairs = self.forward[start..end].chunks_exact(2);
-                let (mut s0, mut s1) = (0.0, 0.0);
-                for pair in &mut pairs {
-                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
-                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
-                }
-                if let [(j, l)] = pairs.remainder() {
-                    s0 += l * w[*j as u8 as usize];
-                }
-                w[i as u8 as usize] -= s0 + s1;
-                start = end;
+            if let Some(w) = b.get_mut(..WORK) {
+                let w: &mut [f64; WORK] = w.try_into().expect("WORK entries");
+                self.solve_planned(w);
+                return;
             }
-            for (x, &inv) in w[..n].iter_mut().zip(&self.inv_pivot) {
-                *x *= inv;
+            let mut w = std::mem::take(&mut self.work);
+            {
+                let w: &mut [f64; WORK] = (&mut w[..WORK])
+                    .try_into()
+                    .expect("the working copy holds WORK entries");
+                w[..n].copy_from_slice(&b[..n]);
+                self.solve_planned(w);
+                b[..n].copy_from_slice(&w[..n]);
             }
-            let mut start = 0;
-            for &(i, end) in &self.backward_rows {
-                let end = end as usize;
-                let mut pairs = self.backward[start..end].chunks_exact(2);
-                let (mut s0, mut s1) = (0.0, 0.0);
-                for pair in &mut pairs {
-                    s0 += pair[0].1 * w[pair[0].0 as u8 as usize];
-                    s1 += pair[1].1 * w[pair[1].0 as u8 as usize];
-                }
-                if let [(j, u)] = pairs.remainder() {
-                    s0 += u * w[*j as u8 as usize];
-                }
-                w[i as u8 as usize] -= s0 + s1;
-                start = end;
-            }
-            b.copy_from_slice(&w[..n]);
+            self.work = w;
             return;
         }
+        let b = &mut b[..n];
         if self.planned {
             let mut start = 0;
             for &(i, end) in &self.forward_rows {
