@@ -148,7 +148,7 @@ fn main() {
         v
     };
     let mut worst: f64 = 0.0;
-    for (row, ours) in states.iter().zip(&reference.states) {
+    for (row, ours) in states.iter().zip(reference.states()) {
         let theirs: Vec<f64> = row
             .as_array()
             .expect("row")

@@ -45,7 +45,7 @@ fn one_compartment_bolus_is_exponential_decay() {
         |_| {},
     )
     .unwrap();
-    for (t, y) in traj.times.iter().zip(&traj.states) {
+    for (t, y) in traj.times.iter().zip(traj.states()) {
         let exact = dose * (-k * t).exp();
         assert!(rel(y[c], exact) < 1e-6, "t = {t}: {} vs {exact}", y[c]);
         assert!(rel(y[c] + y[sink], dose) < 1e-12, "conservation at t = {t}");
@@ -90,7 +90,7 @@ fn two_compartment_bolus_matches_biexponential() {
         |_| {},
     )
     .unwrap();
-    for (t, y) in traj.times.iter().zip(&traj.states) {
+    for (t, y) in traj.times.iter().zip(traj.states()) {
         let exact = a * (-alpha * t).exp() + b * (-beta * t).exp();
         assert!(rel(y[c], exact) < 1e-6, "t = {t}: {} vs {exact}", y[c]);
     }
@@ -135,7 +135,7 @@ fn constant_infusion_reaches_its_steady_state() {
     )
     .unwrap();
     let steady = rate / k;
-    for (t, y) in traj.times.iter().zip(&traj.states) {
+    for (t, y) in traj.times.iter().zip(traj.states()) {
         let exact = if *t <= stop {
             steady * (1.0 - (-k * t).exp())
         } else {
@@ -148,7 +148,7 @@ fn constant_infusion_reaches_its_steady_state() {
         assert!(rel(y[c] + y[sink], infused.max(1e-300)) < 1e-9 || infused == 0.0);
     }
     let at_stop = traj.times.iter().position(|&t| t == stop).unwrap();
-    assert!(rel(traj.states[at_stop][c], steady) < 1e-6, "plateau = R/k");
+    assert!(rel(traj.state(at_stop)[c], steady) < 1e-6, "plateau = R/k");
 }
 
 /// Repeated bolus doses superpose in a linear system:
@@ -183,7 +183,7 @@ fn repeated_boluses_superpose() {
         |_| {},
     )
     .unwrap();
-    for (t, y) in traj.times.iter().zip(&traj.states) {
+    for (t, y) in traj.times.iter().zip(traj.states()) {
         let exact: f64 = dose_times
             .iter()
             .filter(|&&tj| tj <= *t)
@@ -231,7 +231,7 @@ fn michaelis_menten_elimination_matches_its_integrated_form() {
         |_| {},
     )
     .unwrap();
-    for (t, y) in traj.times.iter().zip(&traj.states) {
+    for (t, y) in traj.times.iter().zip(traj.states()) {
         let cc = y[c];
         let lhs = km * (c0 / cc).ln() + (c0 - cc);
         if *t > 0.0 {

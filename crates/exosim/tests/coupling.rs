@@ -425,7 +425,7 @@ fn a_stepper_stopped_and_changed_equals_a_bolus_event() {
             1e6 * (-k * (t - 5.0)).exp()
         };
         for traj in [&by_event, &by_stop] {
-            let y = &traj.states[i];
+            let y = traj.state(i);
             assert!(
                 (y[a] - exact).abs() <= 1e-6 * 1e6,
                 "t = {t}: {} vs {exact}",
@@ -435,6 +435,6 @@ fn a_stepper_stopped_and_changed_equals_a_bolus_event() {
             let total = if t < 5.0 { 0.0 } else { 1e6 };
             assert!((y[a] + y[b] - total).abs() <= 1e-6, "t = {t}");
         }
-        assert!((by_event.states[i][a] - by_stop.states[i][a]).abs() <= 1e-6 * 1e6);
+        assert!((by_event.state(i)[a] - by_stop.state(i)[a]).abs() <= 1e-6 * 1e6);
     }
 }

@@ -145,8 +145,7 @@ pub fn observe(
                 .map(|(place, states)| PlaceSeries {
                     place,
                     counts: traj
-                        .states
-                        .iter()
+                        .states()
                         .map(|y| states.iter().map(|&i| y[i]).sum())
                         .collect(),
                 })

@@ -205,14 +205,33 @@ pub struct SolveError {
 pub struct Trajectory {
     /// Output times, s.
     pub times: Vec<f64>,
-    /// One state vector per output time.
-    pub states: Vec<Vec<f64>>,
+    /// The state vectors at the output times, one after the other
+    /// ([`Trajectory::state`], [`Trajectory::states`]): one buffer rather
+    /// than a vector per output keeps allocation out of the per-step work.
+    values: Vec<f64>,
+    /// States per output.
+    n: usize,
     /// Accepted BDF steps, summed over segments.
     pub steps: usize,
     /// LU factorisations of the Newton matrix, summed over segments.
     pub factorisations: usize,
     /// Newton iterations (one linear solve each), summed over segments.
     pub newton_iterations: usize,
+}
+
+impl Trajectory {
+    /// The state at output `i` (of [`Trajectory::times`]).
+    ///
+    /// # Panics
+    /// When `i` is not below the number of outputs.
+    pub fn state(&self, i: usize) -> &[f64] {
+        &self.values[i * self.n..(i + 1) * self.n]
+    }
+
+    /// The states at the output times, in order.
+    pub fn states(&self) -> impl ExactSizeIterator<Item = &[f64]> + '_ {
+        (0..self.times.len()).map(|i| self.state(i))
+    }
 }
 
 /// Integrates `net` from the zero state at t = 0 through `events`, recording
@@ -283,7 +302,8 @@ impl<'a> Stepper<'a> {
             rate_scale: vec![0.0; n],
             out: Trajectory {
                 times: Vec::with_capacity(output_times.len()),
-                states: Vec::with_capacity(output_times.len()),
+                values: Vec::with_capacity(output_times.len() * n),
+                n,
                 steps: 0,
                 factorisations: 0,
                 newton_iterations: 0,
@@ -330,7 +350,7 @@ impl<'a> Stepper<'a> {
         while self.next_out < self.output_times.len() && self.output_times[self.next_out] <= self.t
         {
             self.out.times.push(self.output_times[self.next_out]);
-            self.out.states.push(self.y.clone());
+            self.out.values.extend_from_slice(&self.y);
             self.next_out += 1;
         }
     }
@@ -586,10 +606,10 @@ fn integrate_segment(
             && output_times[*next_out] <= now
         {
             let tq = output_times[*next_out];
-            let mut state = vec![0.0; n];
-            solver.interpolate(tq, &mut state);
+            let at = out.values.len();
+            out.values.resize(at + n, 0.0);
+            solver.interpolate(tq, &mut out.values[at..]);
             out.times.push(tq);
-            out.states.push(state);
             *next_out += 1;
         }
         if reached {
