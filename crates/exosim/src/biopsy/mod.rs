@@ -11,7 +11,9 @@
 
 pub mod body_modes;
 pub mod burden;
+mod cohort;
 pub mod deconvolution;
+mod fast_exp;
 pub mod growth;
 pub mod kinetics;
 pub mod measurement;
