@@ -197,9 +197,27 @@ pub fn fill_standard_normal_f32<R: Rng + ?Sized>(rng: &mut R, out: &mut [f32]) {
 }
 
 /// Right edge of the base layer of the 256-layer normal ziggurat.
-const ZIG_R: f64 = 3.654_152_885_361_009;
+pub(crate) const ZIG_R: f64 = 3.654_152_885_361_009;
 /// Area of each layer (under the unnormalised density exp(−x²/2)).
 const ZIG_V: f64 = 0.004_928_673_233_99;
+
+/// The layer edges x₀ … x₂₅₆ of the 256-layer normal ziggurat (x₀ the base
+/// layer's equivalent width, x₂₅₆ = 0), by Marsaglia & Tsang's recurrence;
+/// shared by the `f32` sampler here and the `f64` one of the biopsy cohort.
+pub(crate) fn ziggurat_edges() -> [f64; 257] {
+    let density = |x: f64| (-0.5 * x * x).exp();
+    let mut x = [0.0; 257];
+    x[0] = ZIG_V / density(ZIG_R);
+    x[1] = ZIG_R;
+    for i in 2..256 {
+        // The layer above has the same area: x[i]·(f(x[i]) − f(x[i−1])) = V.
+        let y = (ZIG_V / x[i - 1] + density(x[i - 1])).min(1.0);
+        x[i] = (-2.0 * y.ln()).sqrt();
+    }
+    x[256] = 0.0;
+    x
+}
+
 /// 2²⁴: the abscissa's resolution within a layer.
 const ZIG_SCALE: f64 = 16_777_216.0;
 
@@ -222,15 +240,7 @@ static ZIGGURAT: LazyLock<Ziggurat32> = LazyLock::new(Ziggurat32::new);
 impl Ziggurat32 {
     fn new() -> Self {
         let density = |x: f64| (-0.5 * x * x).exp();
-        let mut x = [0.0; 257];
-        x[0] = ZIG_V / density(ZIG_R);
-        x[1] = ZIG_R;
-        for i in 2..256 {
-            // The layer above has the same area: x[i]·(f(x[i]) − f(x[i−1])) = V.
-            let y = (ZIG_V / x[i - 1] + density(x[i - 1])).min(1.0);
-            x[i] = (-2.0 * y.ln()).sqrt();
-        }
-        x[256] = 0.0;
+        let x = ziggurat_edges();
         let f = x.map(density);
         let accept = std::array::from_fn(|i| (ZIG_SCALE * x[i + 1] / x[i]).ceil() as u32);
         let width = std::array::from_fn(|i| (x[i] / ZIG_SCALE) as f32);

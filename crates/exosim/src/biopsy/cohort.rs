@@ -102,7 +102,7 @@ use rand::Rng;
 use super::fast_exp::exp_core_x8;
 use super::fast_exp::{LIMIT, exp, exp_core};
 use super::growth::{GrowthLaw, LnCells};
-use super::kinetics::FORGETFUL_KH;
+use super::kinetics::{FORGETFUL_KH, ceil_steps};
 use super::measurement::{Sampling, poisson, thin};
 use super::sampling::{
     BETA_CELLS, Beta, BetaCells, POISSON_FLOOR_MAX, PoissonCeiling, PoissonFloor, PoissonTable,
@@ -500,16 +500,6 @@ pub(crate) struct CohortKernel {
     /// ln(6/(π ρ)).
     ln_diameter_factor: f64,
     normal: Ziggurat,
-}
-
-/// ⌈x⌉ steps, at least 1 (as the kinetics' own step count).
-fn ceil_steps(x: f64) -> u64 {
-    let s = x as u64;
-    if (s as f64) < x {
-        s.saturating_add(1)
-    } else {
-        s.max(1)
-    }
 }
 
 impl CohortKernel {

@@ -304,7 +304,7 @@ pub(crate) fn integrator_amount_within(
 /// ⌈x⌉ steps, at least 1, for x ≥ 0: `f64::ceil` is a library call on the
 /// baseline x86-64 target, and a screening test takes this once.
 #[inline]
-fn ceil_steps(x: f64) -> u64 {
+pub(crate) fn ceil_steps(x: f64) -> u64 {
     let s = x as u64;
     if (s as f64) < x {
         s.saturating_add(1)

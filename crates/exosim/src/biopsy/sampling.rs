@@ -33,6 +33,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::fast_exp::exp;
+use crate::random::{ZIG_R, ziggurat_edges};
 
 /// ½ ln 2π.
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -888,10 +889,6 @@ impl BetaCells {
     }
 }
 
-/// Right edge of the base layer of the 256-layer normal ziggurat.
-const ZIG_R: f64 = 3.654_152_885_361_009;
-/// Area of each layer (under the unnormalised density exp(−x²/2)).
-const ZIG_V: f64 = 0.004_928_673_233_99;
 /// 2⁵³: the abscissa's resolution within a layer.
 const ZIG_SCALE: f64 = 9_007_199_254_740_992.0;
 
@@ -931,15 +928,7 @@ impl Ziggurat {
     /// The tables (Marsaglia & Tsang's recurrence).
     pub fn new() -> Ziggurat {
         let density = |x: f64| (-0.5 * x * x).exp();
-        let mut x = [0.0; 257];
-        x[0] = ZIG_V / density(ZIG_R);
-        x[1] = ZIG_R;
-        for i in 2..256 {
-            // The layer above has the same area: x[i]·(f(x[i]) − f(x[i−1])) = V.
-            let y = (ZIG_V / x[i - 1] + density(x[i - 1])).min(1.0);
-            x[i] = (-2.0 * y.ln()).sqrt();
-        }
-        x[256] = 0.0;
+        let x = ziggurat_edges();
         let f = x.map(density);
         let accept = std::array::from_fn(|i| (ZIG_SCALE * x[i + 1] / x[i]).ceil() as u64);
         let width = std::array::from_fn(|i| x[i] / ZIG_SCALE);
