@@ -218,6 +218,20 @@ pub(crate) fn ziggurat_edges() -> [f64; 257] {
     x
 }
 
+/// A draw of |z| beyond the ziggurat's base edge R, from uniforms in
+/// [0, 1) given by `unit` (Marsaglia 1964): R + a with a = e₁/R, kept when
+/// 2·e₂ ≥ a² (e₁, e₂ standard exponential). Shared by the `f32` and `f64`
+/// samplers.
+pub(crate) fn ziggurat_tail(mut unit: impl FnMut() -> f64) -> f64 {
+    loop {
+        let a = -(1.0 - unit()).ln() / ZIG_R;
+        let b = -(1.0 - unit()).ln();
+        if 2.0 * b >= a * a {
+            return ZIG_R + a;
+        }
+    }
+}
+
 /// 2²⁴: the abscissa's resolution within a layer.
 const ZIG_SCALE: f64 = 16_777_216.0;
 
@@ -277,16 +291,8 @@ impl Ziggurat32 {
                 return x as f32;
             }
             if layer == 0 {
-                // The tail beyond R (Marsaglia 1964): R + a with a = e₁/R,
-                // kept when 2·e₂ ≥ a² (e₁, e₂ standard exponential).
-                loop {
-                    let a = -(1.0 - unit(rng)).ln() / ZIG_R;
-                    let b = -(1.0 - unit(rng)).ln();
-                    if 2.0 * b >= a * a {
-                        let t = ZIG_R + a;
-                        return if u < 0 { -t as f32 } else { t as f32 };
-                    }
-                }
+                let t = ziggurat_tail(|| unit(rng)) as f32;
+                return if u < 0 { -t } else { t };
             }
             let (f0, f1) = (self.f[layer], self.f[layer + 1]);
             if f1 + (f0 - f1) * unit(rng) < (-0.5 * x * x).exp() {

@@ -33,7 +33,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::fast_exp::exp;
-use crate::random::{ZIG_R, ziggurat_edges};
+use crate::random::{ziggurat_edges, ziggurat_tail};
 
 /// ½ ln 2π.
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -977,16 +977,8 @@ impl Ziggurat {
                 return x;
             }
             if layer == 0 {
-                // The tail beyond R (Marsaglia 1964): R + a with a = e₁/R,
-                // kept when 2·e₂ ≥ a² (e₁, e₂ standard exponential).
-                loop {
-                    let a = -(1.0 - uniform(rng)).ln() / ZIG_R;
-                    let b = -(1.0 - uniform(rng)).ln();
-                    if 2.0 * b >= a * a {
-                        let t = ZIG_R + a;
-                        return if u < 0 { -t } else { t };
-                    }
-                }
+                let t = ziggurat_tail(|| uniform(rng));
+                return if u < 0 { -t } else { t };
             }
             let (f0, f1) = (self.f[layer], self.f[layer + 1]);
             if f1 + (f0 - f1) * uniform(rng) < (-0.5 * x * x).exp() {
@@ -1090,6 +1082,28 @@ mod tests {
 
     fn rng(seed: u64) -> rand_pcg::Pcg64Mcg {
         rand_pcg::Pcg64Mcg::seed_from_u64(seed)
+    }
+
+    /// Pearson's χ² over (observed, expected) bins taken in order, pooled
+    /// until each expects ≥ 20 (a short remainder is its own bin):
+    /// (statistic, degrees of freedom = bins − 1).
+    fn pooled_chi_square(bins: impl IntoIterator<Item = (f64, f64)>) -> (f64, f64) {
+        let (mut stat, mut dof) = (0.0, -1.0);
+        let (mut obs, mut exp) = (0.0, 0.0);
+        for (o, e) in bins {
+            obs += o;
+            exp += e;
+            if exp >= 20.0 {
+                stat += (obs - exp) * (obs - exp) / exp;
+                dof += 1.0;
+                (obs, exp) = (0.0, 0.0);
+            }
+        }
+        if exp > 0.0 {
+            stat += (obs - exp) * (obs - exp) / exp;
+            dof += 1.0;
+        }
+        (stat, dof)
     }
 
     /// Pearson's χ² of integer draws against a probability mass function,
@@ -1251,21 +1265,7 @@ mod tests {
         probs.extend((floor..top).map(|k| law.pmf(k)));
         let sum: f64 = probs.iter().sum();
         probs.push((1.0 - sum).max(0.0));
-        let (mut stat, mut dof) = (0.0f64, -1.0f64);
-        let (mut obs, mut exp_) = (0.0, 0.0);
-        for (c, p) in counts.iter().zip(&probs) {
-            obs += c;
-            exp_ += n * p;
-            if exp_ >= 20.0 {
-                stat += (obs - exp_).powi(2) / exp_;
-                dof += 1.0;
-                (obs, exp_) = (0.0, 0.0);
-            }
-        }
-        if exp_ > 0.0 {
-            stat += (obs - exp_).powi(2) / exp_;
-            dof += 1.0;
-        }
+        let (stat, dof) = pooled_chi_square(counts.iter().zip(&probs).map(|(&c, p)| (c, n * p)));
         let p = 1.0 - ChiSquared::new(dof.max(1.0)).unwrap().cdf(stat);
         assert!(p > 1e-4, "{name}: chi2 {stat} on {dof} dof, p = {p}");
     }
@@ -1364,22 +1364,10 @@ mod tests {
                 }
             }
             let cdf = |x: f64| statrs::function::beta::beta_reg(a, b, x.clamp(0.0, 1.0));
-            let (mut stat, mut dof) = (0.0, -1.0);
-            let (mut obs, mut exp_) = (0.0, 0.0);
-            for (j, c) in cells.iter().enumerate() {
+            let (stat, dof) = pooled_chi_square(cells.iter().enumerate().map(|(j, &c)| {
                 let lo = j as f64 / BETA_CELLS as f64;
-                obs += c;
-                exp_ += n as f64 * (cdf(t.upper_end(j)) - cdf(lo));
-                if exp_ >= 20.0 {
-                    stat += (obs - exp_).powi(2) / exp_;
-                    dof += 1.0;
-                    (obs, exp_) = (0.0, 0.0);
-                }
-            }
-            if exp_ > 0.0 {
-                stat += (obs - exp_).powi(2) / exp_;
-                dof += 1.0;
-            }
+                (c, n as f64 * (cdf(t.upper_end(j)) - cdf(lo)))
+            }));
             let p = 1.0 - ChiSquared::new(dof).unwrap().cdf(stat);
             assert!(
                 p > 1e-4,
