@@ -15,6 +15,11 @@
 //!   particles drawn together) and once with rand_distr's `f64` ziggurat,
 //!   the faster of the two counting as the bound; the latter loop with
 //!   ChaCha8 (the project's keyed streams) shows what the generator costs;
+//! - the machine's own 2-thread speed-up, the reference for exosim's: the
+//!   bare bound's chunks on a rayon pool of 1 and of 2 threads, one
+//!   fork-join per step as in [`step_with_uptake`], nothing shared (on this
+//!   project's 2-core machines it varies from about 1.5× to 1.8× from run
+//!   to run, with the host's load);
 //! - Smoldyn 2.74 on the same problem (`benches/transport.smoldyn.txt`, the
 //!   same cells and starting positions, `boxsize 10`), through
 //!   `benches/transport_smoldyn.py`;
@@ -32,7 +37,8 @@
 //! the time to build both is printed. With `EXOSIM_BENCH_QUICK=1` only the
 //! one-thread runs and the bare bound are done (for development), with
 //! rates per CPU second as well, which other jobs on the machine disturb
-//! less than wall time.
+//! less than wall time; with `EXOSIM_BENCH_QUICK=2`, the 2-thread speed-up
+//! of exosim and of the machine only.
 //!
 //! Run with `cargo bench -p exosim --bench transport`. Needs `python3` with
 //! `pip install smoldyn==2.74` for the comparison; without it the exosim
@@ -54,6 +60,7 @@ use exosim::tissue::uptake::{
 };
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 
 /// Heap bytes allocated now and at the highest point since the last reset.
 struct Counting;
@@ -325,17 +332,44 @@ fn bare_bound<R: Rng>(start: &VesicleParticles, make_rng: impl Fn(u64) -> R) -> 
     N as f64 * STEPS as f64 / best
 }
 
-/// The bare bound with exosim's normal variates: per chunk of [`CHUNK`]
+/// One chunk of the bare bound's step `step`: per chunk `k` of [`CHUNK`]
 /// particles one PCG-64 generator, the variates of a block of 256 particles
 /// drawn together as `f32` ([`fill_standard_normal_f32`], the sampler of
-/// the uptake kernel), then the same update with reflective walls. Returns
-/// particle-steps per second (best of [`REPEATS`]).
-fn bare_bound_blocks(start: &VesicleParticles) -> f64 {
+/// the uptake kernel), then the update with reflective walls.
+fn bare_chunk(step: u64, k: usize, xs: &mut [f32], ys: &mut [f32], zs: &mut [f32]) {
     const BLOCK: usize = 256;
     let sigma = (2.0 * D * DT).sqrt() as f32;
     let (lo, hi) = (0.0f32, SIDE as f32);
-    let mut best = f64::INFINITY;
     let mut g = [[0.0f32; BLOCK]; 3];
+    let mut rng = chunk_rng(SEED, 3, (step << 20) + k as u64);
+    for ((xs, ys), zs) in xs
+        .chunks_mut(BLOCK)
+        .zip(ys.chunks_mut(BLOCK))
+        .zip(zs.chunks_mut(BLOCK))
+    {
+        let m = xs.len();
+        for ga in &mut g {
+            fill_standard_normal_f32(&mut rng, &mut ga[..m]);
+        }
+        for (a, v) in [xs, ys, zs].into_iter().enumerate() {
+            for (v, &g) in v.iter_mut().zip(&g[a][..m]) {
+                let mut p = *v + sigma * g;
+                if p < lo {
+                    p = 2.0 * lo - p;
+                } else if p > hi {
+                    p = 2.0 * hi - p;
+                }
+                *v = p;
+            }
+        }
+    }
+}
+
+/// The bare bound with exosim's normal variates ([`bare_chunk`] over the
+/// chunks in order, one thread). Returns particle-steps per second (best of
+/// [`REPEATS`]).
+fn bare_bound_blocks(start: &VesicleParticles) -> f64 {
+    let mut best = f64::INFINITY;
     for _ in 0..REPEATS {
         let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
         let t0 = Instant::now();
@@ -346,30 +380,42 @@ fn bare_bound_blocks(start: &VesicleParticles) -> f64 {
                 .zip(zs.chunks_mut(CHUNK))
                 .enumerate()
             {
-                let mut rng = chunk_rng(SEED, 3, (step << 20) + k as u64);
-                for ((xs, ys), zs) in xs
-                    .chunks_mut(BLOCK)
-                    .zip(ys.chunks_mut(BLOCK))
-                    .zip(zs.chunks_mut(BLOCK))
-                {
-                    let m = xs.len();
-                    for ga in &mut g {
-                        fill_standard_normal_f32(&mut rng, &mut ga[..m]);
-                    }
-                    for (a, v) in [xs, ys, zs].into_iter().enumerate() {
-                        for (v, &g) in v.iter_mut().zip(&g[a][..m]) {
-                            let mut p = *v + sigma * g;
-                            if p < lo {
-                                p = 2.0 * lo - p;
-                            } else if p > hi {
-                                p = 2.0 * hi - p;
-                            }
-                            *v = p;
-                        }
-                    }
-                }
+                bare_chunk(step, k, xs, ys, zs);
             }
         }
+        best = best.min(t0.elapsed().as_secs_f64());
+        std::hint::black_box((&xs, &ys, &zs));
+    }
+    N as f64 * STEPS as f64 / best
+}
+
+/// The machine's own scaling: [`bare_chunk`] on a rayon pool of `threads`
+/// threads, the chunks of each step in parallel (one fork-join per step, as
+/// in [`step_with_uptake`]). Its 2-thread speed-up is what a loop with no
+/// serial part and no shared writes gets from this machine's two cores: the
+/// reference for exosim's. Returns particle-steps per second (best of
+/// [`REPEATS`]).
+fn bare_bound_parallel(start: &VesicleParticles, threads: usize) -> f64 {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool");
+    let mut best = f64::INFINITY;
+    for _ in 0..REPEATS {
+        let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
+        let t0 = Instant::now();
+        pool.install(|| {
+            for step in 0..STEPS {
+                (
+                    xs.par_chunks_mut(CHUNK),
+                    ys.par_chunks_mut(CHUNK),
+                    zs.par_chunks_mut(CHUNK),
+                )
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(|(k, (xs, ys, zs))| bare_chunk(step, k, xs, ys, zs));
+            }
+        });
         best = best.min(t0.elapsed().as_secs_f64());
         std::hint::black_box((&xs, &ys, &zs));
     }
@@ -499,6 +545,21 @@ fn main() {
         / (SIDE.powi(3) - CELLS as f64 * 4.0 / 3.0 * std::f64::consts::PI * RADIUS.powi(3));
     let theory = CELLS as f64 * smoluchowski_absorbed(D, RADIUS, c_out, STEPS as f64 * DT);
 
+    if std::env::var("EXOSIM_BENCH_QUICK").as_deref() == Ok("2") {
+        // Development mode for the speed-up: random order, 2 threads only.
+        let r2 = run_exosim(2, &random_order, &cells, &grid, &domain);
+        assert_eq!(bits(&r1.particles), bits(&r2.particles), "thread count");
+        let machine = bare_bound_parallel(&random_order, 2) / bare_bound_parallel(&random_order, 1);
+        println!(
+            "  2-thread speed-up: exosim {:.2}x ({:.2} s, {:.2} CPU s, against {:.2} s); \
+             the machine's own (the bare bound on a pool) {machine:.2}x",
+            r1.seconds / r2.seconds,
+            r2.seconds,
+            r2.cpu_seconds,
+            r1.seconds
+        );
+        return;
+    }
     if std::env::var_os("EXOSIM_BENCH_QUICK").is_some() {
         // Development mode: the one-thread runs and the bare bound only.
         let mut sorted = random_order.clone();
@@ -536,6 +597,10 @@ fn main() {
     let chacha = bare_bound(&random_order, |entity| {
         exosim::random::stream(SEED, 3, entity)
     });
+    let (pool1, pool2) = (
+        bare_bound_parallel(&random_order, 1),
+        bare_bound_parallel(&random_order, 2),
+    );
 
     println!(
         "  exosim, random memory order, 1 thread : {:>6.1} M particle-steps/s ({:.2} s)",
@@ -578,6 +643,14 @@ fn main() {
         "  2-thread speed-up: {:.2}x random order, {:.2}x compacted (target: at least 1.8x on 2 free cores)",
         r1.seconds / r2.seconds,
         s1.seconds / s2.seconds
+    );
+    println!(
+        "  the machine's own 2-thread speed-up (the bare bound's chunks on a rayon pool, one fork-join \
+         per step, nothing shared): {:.2}x ({:.1} -> {:.1} M/s); exosim's is {:.2} of it (random order)",
+        pool2 / pool1,
+        pool1 / 1e6,
+        pool2 / 1e6,
+        (r1.seconds / r2.seconds) / (pool2 / pool1)
     );
     println!(
         "  memory: particle store {:.1} B/particle; cell grid and its distance map {:.2} B/particle ({} bins of {:.1} µm); \
