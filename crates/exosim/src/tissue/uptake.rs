@@ -52,6 +52,9 @@ use super::motion::{
 };
 use crate::random::fill_standard_normal_f32;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Particles moved together within a chunk (see [`Kernel::run`]).
 const BLOCK: usize = 256;
 
@@ -589,6 +592,10 @@ struct Kernel<'a> {
     pad: Vec<f64>,
     /// Bridge probabilities below this count as no contact, without a draw.
     negligible: f64,
+    /// `2·REACH_SIGMAS²·Δt·(1 + 10⁻⁶)`: paths whose gaps at both ends
+    /// multiply to more than this times D have a bridge probability surely
+    /// below `negligible`.
+    sure_miss: f64,
     /// Taken off every distance bound at each step, for the rounding of
     /// stored positions and of the bound itself (far below a quantum).
     margin: f64,
@@ -659,6 +666,15 @@ impl Kernel<'_> {
         let r1 = sphere.distance(end);
         if r1 <= sphere.radius {
             return true;
+        }
+        // Most paths checked pass far enough for the bridge probability
+        // exp(−g₀g₁/(DΔt)) to be surely below the negligible one: a
+        // product of gaps 10⁻⁶ (relatively) beyond the threshold leaves
+        // room for every rounding of the exponent and of `exp`, so the
+        // exponential is skipped with the same outcome and no draw.
+        let g1 = r1 - sphere.radius;
+        if gap > 0.0 && gap * g1 >= self.sure_miss * d {
+            return false;
         }
         let p = bridge_crossing_probability(gap + sphere.radius, r1, sphere.radius, d, self.dt);
         p >= 1.0 || (p > self.negligible && rng.random::<f64>() < p)
@@ -1066,6 +1082,51 @@ impl<'a> MapView<'a> {
         (if named < rest { named } else { rest }) - self.margin
     }
 
+    /// Whether a step from `p` to `e` (of length `path`, padding `pad` =
+    /// [`REACH_SIGMAS`] diffusion lengths) surely touches no cell and
+    /// draws nothing, given what [`MapView::gather`] read for `p`'s voxel
+    /// (`way` from its centre).
+    ///
+    /// Why: the distance bound alone asks for `path + pad` of room, which
+    /// about a third of the particles near a cell lack although their
+    /// path passes it far enough. The careful path draws a bridge crossing
+    /// only when exp(−g₀g₁/(DΔt)) exceeds e^(−2·REACH_SIGMAS²), that is
+    /// when g₀g₁ < 2·REACH_SIGMAS²·DΔt = pad²: with lower bounds
+    /// on both gaps, of the named cell (measured at both ends) and of the
+    /// others (from the map, less the path at the end), and 2⁻¹⁰ of room
+    /// for `f32` rounding, a product above pad² proves that it would draw
+    /// nothing and find no contact, so the step is a common move.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn spares(
+        &self,
+        p: [f32; 3],
+        e: [f32; 3],
+        way: f32,
+        path: f32,
+        pad: f32,
+        quantum: f32,
+        read: [f32; 5],
+    ) -> bool {
+        let [others, cx, cy, cz, radius] = read;
+        let gap = |q: [f32; 3]| {
+            let gx = (q[0] - cx) * self.used[0];
+            let gy = (q[1] - cy) * self.used[1];
+            let gz = (q[2] - cz) * self.used[2];
+            (gx * gx + gy * gy + gz * gz).sqrt() - radius - self.margin
+        };
+        let (named0, named1) = (gap(p), gap(e));
+        let rest0 = others * quantum - way - self.margin;
+        let rest1 = rest0 - path - self.margin;
+        let room = pad * pad * (1.0 + 1.0 / 1024.0);
+        (named0 > 0.0)
+            & (named1 > 0.0)
+            & (named0 * named1 >= room)
+            & (rest0 > 0.0)
+            & (rest1 > 0.0)
+            & (rest0 * rest1 >= room)
+    }
+
     /// For each particle `j`, what voxel `index[j]` holds: the distance to
     /// the other cells and the named cell's sphere.
     #[inline(always)]
@@ -1150,6 +1211,12 @@ impl FreeMoves<'_> {
     /// bit-identical results.
     fn run(self) {
         #[cfg(target_arch = "x86_64")]
+        if avx512_passes() {
+            // SAFETY: the processor has the features, checked just above.
+            unsafe { self.passes_avx512() };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
             unsafe { self.passes_avx2() };
@@ -1198,6 +1265,8 @@ impl FreeMoves<'_> {
         // bytes rather than `bool` tests keep these loops in SIMD).
         let mut short = [0u8; BLOCK];
         let short = &mut short[..m];
+        let mut ends = [[0.0f32; BLOCK]; 3];
+        let mut paths = [0.0f32; BLOCK];
         for j in 0..m {
             let c = free[j] as f32 * self.quantum - self.margin;
             let c = if alive[j] as u8 != 0 {
@@ -1209,23 +1278,32 @@ impl FreeMoves<'_> {
             let dx = sx + sigma[j] * gx[j];
             let dy = sy + sigma[j] * gy[j];
             let dz = sz + sigma[j] * gz[j];
+            (ends[0][j], ends[1][j], ends[2][j]) = (x[j] + dx, y[j] + dy, z[j] + dz);
             let path = (dx * dx + dy * dy + dz * dz).sqrt();
+            paths[j] = path;
             short[j] = u8::from(c < path + pad[j]) & alive[j] as u8;
         }
-        // The living particles short of room, listed with their positions
-        // (without branches): only they consult the distance map, most
-        // particles having room for several steps after each renewal.
+        // The living particles short of room, listed with the ends of
+        // their steps (without branches): only they consult the distance
+        // map, most particles having room for several steps after each
+        // renewal.
         let mut list = [0u32; BLOCK];
-        let mut at = [[0.0f32; BLOCK]; 3];
+        let mut at = [[0.0f32; BLOCK]; 6];
+        let (mut path_at, mut pad_at) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
         let mut k = 0;
         for j in 0..m {
             list[k] = j as u32;
             (at[0][k], at[1][k], at[2][k]) = (x[j], y[j], z[j]);
+            (at[3][k], at[4][k], at[5][k]) = (ends[0][j], ends[1][j], ends[2][j]);
+            (path_at[k], pad_at[k]) = (paths[j], pad[j]);
             k += usize::from(short[j]);
         }
-        let (list, [px, py, pz]) = (&list[..k], at.each_ref().map(|a| &a[..k]));
+        let list = &list[..k];
+        let [px, py, pz, ex, ey, ez] = at.each_ref().map(|a| &a[..k]);
+        let (path_at, pad_at) = (&path_at[..k], &pad_at[..k]);
         // Their voxels of the distance map, the way to its centre, what the
-        // voxel holds, and the bound it gives.
+        // voxel holds, the bound it gives, and whether the step surely
+        // touches no cell (see [`MapView::spares`]).
         let (voxel, way) = (&mut voxel[..k], &mut way[..k]);
         for t in 0..k {
             (voxel[t], way[t]) = self.map.locate([px[t], py[t], pz[t]]);
@@ -1239,17 +1317,25 @@ impl FreeMoves<'_> {
         };
         self.map.gather::<AVX2>(voxel, read);
         let mapped = &mut others[..k];
+        let mut spares = [0u8; BLOCK];
+        let spares = &mut spares[..k];
         for t in 0..k {
             let read = [mapped[t], cx[t], cy[t], cz[t], radius[t]];
-            mapped[t] = self
-                .map
-                .bound([px[t], py[t], pz[t]], way[t], self.quantum, read);
+            let (p, e) = ([px[t], py[t], pz[t]], [ex[t], ey[t], ez[t]]);
+            spares[t] =
+                u8::from(
+                    self.map
+                        .spares(p, e, way[t], path_at[t], pad_at[t], self.quantum, read),
+                );
+            mapped[t] = self.map.bound(p, way[t], self.quantum, read);
         }
-        for (&j, &b) in list.iter().zip(mapped.iter()) {
+        let mut spared = [0u8; BLOCK];
+        for ((&j, &b), &f) in list.iter().zip(mapped.iter()).zip(spares.iter()) {
             let c = &mut clear[j as usize];
             if b > *c {
                 *c = b;
             }
+            spared[j as usize] = f;
         }
         for j in 0..m {
             // The move, as in `displace`.
@@ -1260,8 +1346,9 @@ impl FreeMoves<'_> {
             let path = (dx * dx + dy * dy + dz * dz).sqrt();
             let need = path + pad[j];
             let c = clear[j];
-            // The common case: far from every cell and inside the box.
-            let common = (c >= need)
+            // The common case: far from every cell, or surely touching
+            // none, and inside the box.
+            let common = ((c >= need) | (spared[j] != 0))
                 & (x1 > lo[0])
                 & (x1 < hi[0])
                 & (y1 > lo[1])
@@ -1292,6 +1379,16 @@ impl FreeMoves<'_> {
             free[j] = (bound & moved.wrapping_neg()) | (free[j] & moved.wrapping_sub(1));
         }
     }
+}
+
+/// Whether this processor runs [`FreeMoves::passes_avx512`] (AVX-512 F,
+/// BW, VL and DQ).
+#[cfg(target_arch = "x86_64")]
+fn avx512_passes() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vl")
+        && std::arch::is_x86_feature_detected!("avx512dq")
 }
 
 /// One particle's move, as the careful path needs it.
@@ -1369,6 +1466,7 @@ pub fn step_with_uptake(
         shift: std::array::from_fn(|a| drift[a] * dt),
         pad: sigma.iter().map(|s| REACH_SIGMAS * s).collect(),
         negligible: (-2.0 * REACH_SIGMAS * REACH_SIGMAS).exp(),
+        sure_miss: 2.0 * REACH_SIGMAS * REACH_SIGMAS * dt * (1.0 + 1e-6),
         margin: rounding_margin(domain, grid),
         map: MapView::new(grid, rounding_margin(domain, grid)),
         sigma,
@@ -1633,24 +1731,43 @@ mod tests {
         assert_eq!(a, b);
     }
 
-    /// The move loop compiled for AVX2 gives bit-identical results to the
-    /// baseline build (Rust neither fuses nor reorders float operations).
+    /// The move loop compiled for AVX2, and written with AVX-512, gives
+    /// bit-identical results to the baseline build (Rust neither fuses nor
+    /// reorders float operations, and the AVX-512 passes do the same
+    /// operations in the same order), in 2-D and 3-D, with dead particles,
+    /// particles near cells and a block that ends inside a vector.
     #[test]
-    fn move_loop_is_the_same_with_and_without_avx2() {
+    fn move_loop_is_the_same_on_every_path() {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            let (domain, bodies, points) = scattered(3, 100e-6, 60, BLOCK);
+        for dim in [2, 3] {
+            let m = BLOCK - 6;
+            let (domain, bodies, mut points) = scattered(dim, 100e-6, 60, m);
+            // Every third particle 0.1 to 2 µm from a cell's surface (some
+            // take the careful path, some are spared), and a few on a face.
+            for (i, p) in points.iter_mut().enumerate() {
+                let c = bodies.spheres[i % bodies.len()];
+                if i % 3 == 0 {
+                    let gap = 1e-7 + 1.9e-6 * (i as f64 / m as f64);
+                    let r = c.radius + gap;
+                    let angle = i as f64;
+                    *p = c.centre;
+                    p[0] += r * angle.cos();
+                    p[1] += r * angle.sin();
+                } else if i % 31 == 1 {
+                    p[0] = 1e-7;
+                }
+            }
             let grid = CellGrid::build(&bodies, &domain, 10e-6).with_distance_map(&bodies);
             let margin = rounding_margin(&domain, &grid);
-            let mut rng = crate::random::stream(2, 0, 0);
+            let mut rng = crate::random::stream(2, 0, dim as u64);
             let mut g = [[0.0f32; BLOCK]; 3];
-            for ga in &mut g {
-                fill_standard_normal_f32(&mut rng, ga);
+            for ga in g.iter_mut().take(dim) {
+                fill_standard_normal_f32(&mut rng, &mut ga[..m]);
             }
-            let free: Vec<u8> = (0..BLOCK).map(|i| (i * 7 % 256) as u8).collect();
-            let alive: Vec<bool> = (0..BLOCK).map(|i| i % 5 != 0).collect();
+            let free: Vec<u8> = (0..m).map(|i| (i * 7 % 256) as u8).collect();
+            let alive: Vec<bool> = (0..m).map(|i| i % 5 != 0).collect();
             let (lo, hi) = StoredBox::new(&domain).bounds();
-            let run = |avx2: bool| {
+            let run = |path: usize| {
                 let mut x: Vec<f32> = points.iter().map(|p| p[0] as f32).collect();
                 let mut y: Vec<f32> = points.iter().map(|p| p[1] as f32).collect();
                 let mut z: Vec<f32> = points.iter().map(|p| p[2] as f32).collect();
@@ -1663,13 +1780,13 @@ mod tests {
                     z: &mut z,
                     alive: &alive,
                     free: &mut free,
-                    g: [&g[0], &g[1], &g[2]],
-                    sigma: &[2.8e-7; BLOCK],
-                    pad: &[8.5e-7; BLOCK],
-                    careful: &mut careful,
-                    clear: &mut clear,
-                    left: &mut left,
-                    shift: [0.0; 3],
+                    g: [&g[0][..m], &g[1][..m], &g[2][..m]],
+                    sigma: &[2.8e-7; BLOCK][..m],
+                    pad: &[8.5e-7; BLOCK][..m],
+                    careful: &mut careful[..m],
+                    clear: &mut clear[..m],
+                    left: &mut left[..m],
+                    shift: [1e-8, -2e-8, 0.0],
                     lo,
                     hi,
                     quantum: grid.quantum as f32,
@@ -1677,18 +1794,24 @@ mod tests {
                     margin: margin as f32,
                     map: MapView::new(&grid, margin),
                 };
-                if avx2 {
-                    // SAFETY: checked above.
-                    unsafe { moves.passes_avx2() }
-                } else {
-                    moves.passes::<false>()
+                match path {
+                    // SAFETY: checked below before asking for these paths.
+                    1 => unsafe { moves.passes_avx2() },
+                    2 => unsafe { moves.passes_avx512() },
+                    _ => moves.passes::<false>(),
                 }
                 let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                 (bits(&x), bits(&y), bits(&z), free, careful)
             };
-            let (a, b) = (run(false), run(true));
-            assert!(a.4.iter().any(|&c| c) && a.4.iter().any(|&c| !c));
-            assert_eq!(a, b);
+            let plain = run(0);
+            let careful = plain.4[..m].iter().filter(|&&c| c).count();
+            assert!(careful > 0 && careful < m / 2, "{careful} careful of {m}");
+            if std::arch::is_x86_feature_detected!("avx2") {
+                assert_eq!(plain, run(1), "{dim}-D, AVX2");
+            }
+            if avx512_passes() {
+                assert_eq!(plain, run(2), "{dim}-D, AVX-512");
+            }
         }
     }
 }

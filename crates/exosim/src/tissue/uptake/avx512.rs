@@ -1,0 +1,377 @@
+//! [`FreeMoves::passes`] written with AVX-512 for sixteen particles per
+//! instruction, giving bit-identical results.
+//!
+//! Why: compiled for AVX2, the generic passes spend most of their time on
+//! what eight-lane code does badly: listing the particles short of room
+//! one by one, zeroing the block's scratch arrays, and blending. Here the
+//! list is built with compress instructions (sixteen particles at once,
+//! into a register, then stored whole), a block's scratch is never zeroed
+//! (only what was written is read: masked loads), results come back to
+//! their lanes by expansion, and the moved positions and bounds are
+//! written with masked stores. Every floating-point operation is the one
+//! of the generic code, in the same order and without fusion (no FMA), so
+//! the outputs are the same bit for bit (tested in the parent module).
+
+use std::arch::x86_64::*;
+use std::mem::MaybeUninit;
+
+use super::{BLOCK, FreeMoves, MapView};
+
+/// Particles per vector.
+const LANES: usize = 16;
+/// Room of the compacted lists: a whole vector is stored at their end.
+const ROOM: usize = BLOCK + LANES;
+
+/// What the first and the last pass both compute for sixteen particles.
+struct Lanes {
+    /// The particles of the block in these lanes.
+    valid: __mmask16,
+    /// The living ones.
+    alive: __mmask16,
+    /// Own distance bound (−∞ when dead).
+    clear: __m512,
+    start: [__m512; 3],
+    end: [__m512; 3],
+    path: __m512,
+    pad: __m512,
+}
+
+impl FreeMoves<'_> {
+    /// The passes of [`FreeMoves::passes`] for processors with AVX-512
+    /// (F, BW, VL, DQ): the same outputs, bit for bit.
+    ///
+    /// # Safety
+    ///
+    /// The processor must have AVX-512F, BW, VL and DQ.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    pub(super) unsafe fn passes_avx512(self) {
+        let m = self.x.len();
+        assert!(m <= BLOCK);
+        assert!(
+            [
+                self.y.len(),
+                self.z.len(),
+                self.alive.len(),
+                self.free.len(),
+                self.g[0].len(),
+                self.g[1].len(),
+                self.g[2].len(),
+                self.sigma.len(),
+                self.pad.len(),
+                self.careful.len(),
+            ]
+            .iter()
+            .all(|&n| n == m)
+        );
+        let groups = m.div_ceil(LANES);
+        // The particles short of room of each group (a bit per lane), and
+        // of the whole block in a list: index, start, end, path, padding.
+        let mut short_of = [0u16; BLOCK / LANES];
+        let mut list = [MaybeUninit::<i32>::uninit(); ROOM];
+        let mut at = [[MaybeUninit::<f32>::uninit(); ROOM]; 8];
+        let mut k = 0;
+        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        for (q, short_q) in short_of.iter_mut().enumerate().take(groups) {
+            let j0 = q * LANES;
+            // SAFETY: `j0` is a particle of the block (q < groups).
+            let lanes = unsafe { self.lanes(j0) };
+            let short = lanes.alive
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(
+                    lanes.clear,
+                    _mm512_add_ps(lanes.path, lanes.pad),
+                );
+            *short_q = short;
+            let index = _mm512_add_epi32(_mm512_set1_epi32(j0 as i32), iota);
+            let [x0, y0, z0] = lanes.start;
+            let [x1, y1, z1] = lanes.end;
+            // SAFETY: k + 16 ≤ 16·(q + 1) ≤ ROOM: every store lies in its list.
+            unsafe {
+                let to = list.as_mut_ptr().add(k) as *mut __m512i;
+                _mm512_storeu_si512(to, _mm512_maskz_compress_epi32(short, index));
+                for (a, v) in at
+                    .iter_mut()
+                    .zip([x0, y0, z0, x1, y1, z1, lanes.path, lanes.pad])
+                {
+                    let to = a.as_mut_ptr().add(k) as *mut f32;
+                    _mm512_storeu_ps(to, _mm512_maskz_compress_ps(short, v));
+                }
+            }
+            k += short.count_ones() as usize;
+        }
+
+        // The listed particles: their bound from the distance map, and
+        // whether their step surely touches no cell.
+        let mut bound = [MaybeUninit::<f32>::uninit(); ROOM];
+        let mut spared = [MaybeUninit::<i32>::uninit(); ROOM];
+        let map = &self.map;
+        for t0 in (0..k).step_by(LANES) {
+            let live = tail(k - t0);
+            // SAFETY: the lanes read (below k) were written by the first pass.
+            let [px, py, pz, ex, ey, ez, path, pad] = at
+                .each_ref()
+                .map(|a| unsafe { _mm512_maskz_loadu_ps(live, a.as_ptr().add(t0) as *const f32) });
+            let (voxel, way) = locate(map, [px, py, pz]);
+            // SAFETY: `locate` keeps every index below the voxel count, and
+            // each voxel names a cell of the table or the spare entry.
+            let read = unsafe { gather(map, live, voxel) };
+            let (b, s) = bound_and_spares(
+                map,
+                self.quantum,
+                [px, py, pz],
+                [ex, ey, ez],
+                way,
+                path,
+                pad,
+                read,
+            );
+            // SAFETY: t0 + 16 ≤ ROOM.
+            unsafe {
+                _mm512_storeu_ps(bound.as_mut_ptr().add(t0) as *mut f32, b);
+                let s = _mm512_maskz_set1_epi32(s, 1);
+                _mm512_storeu_si512(spared.as_mut_ptr().add(t0) as *mut __m512i, s);
+            }
+        }
+
+        // The moves, with each listed result back in its lane.
+        let (lo, hi) = (
+            self.lo.map(|v| _mm512_set1_ps(v)),
+            self.hi.map(|v| _mm512_set1_ps(v)),
+        );
+        let per_quantum = _mm512_set1_ps(self.per_quantum);
+        let (zero, top) = (_mm512_set1_ps(0.0), _mm512_set1_ps(255.0));
+        let mut t = 0;
+        for (q, &short) in short_of.iter().enumerate().take(groups) {
+            let j0 = q * LANES;
+            // SAFETY: as in the first pass.
+            let lanes = unsafe { self.lanes(j0) };
+            let n = short.count_ones() as usize;
+            // SAFETY: the lanes read (t..t + n) were written by the map pass.
+            let (b, s) = unsafe {
+                let live = tail(n);
+                let b = _mm512_maskz_loadu_ps(live, bound.as_ptr().add(t) as *const f32);
+                let s = _mm512_maskz_loadu_epi32(live, spared.as_ptr().add(t) as *const i32);
+                let s = _mm512_maskz_expand_epi32(short, s);
+                (
+                    _mm512_maskz_expand_ps(short, b),
+                    _mm512_test_epi32_mask(s, s),
+                )
+            };
+            t += n;
+            let c = lanes.clear;
+            let c = _mm512_mask_mov_ps(c, short & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(b, c), b);
+            let need = _mm512_add_ps(lanes.path, lanes.pad);
+            let [x1, y1, z1] = lanes.end;
+            let inside = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x1, lo[0])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x1, hi[0])
+                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y1, lo[1])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y1, hi[1])
+                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z1, lo[2])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z1, hi[2]);
+            let common =
+                lanes.valid & (_mm512_cmp_ps_mask::<_CMP_GE_OQ>(c, need) | (short & s)) & inside;
+            // The bound left in quanta, clamped to [0, 255] as in the
+            // generic code (in range whenever the particle moves).
+            let l = _mm512_mul_ps(_mm512_sub_ps(c, lanes.path), per_quantum);
+            let l = clamp(l, zero, top);
+            let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(l));
+            let careful = lanes.alive & !common;
+            // SAFETY: the lanes written are particles of the block (common
+            // and careful lie in `valid`; the byte stores are masked by it).
+            unsafe {
+                _mm512_mask_storeu_ps(self.x.as_mut_ptr().add(j0), common, x1);
+                _mm512_mask_storeu_ps(self.y.as_mut_ptr().add(j0), common, y1);
+                _mm512_mask_storeu_ps(self.z.as_mut_ptr().add(j0), common, z1);
+                _mm_mask_storeu_epi8(self.free.as_mut_ptr().add(j0) as *mut i8, common, bytes);
+                let flags = _mm_maskz_set1_epi8(careful, 1);
+                // `bool` is one byte, 0 or 1.
+                _mm_mask_storeu_epi8(
+                    self.careful.as_mut_ptr().add(j0) as *mut i8,
+                    lanes.valid,
+                    flags,
+                );
+            }
+        }
+    }
+
+    /// The bound, step and padding of the particles `j0..j0 + 16` of the
+    /// block (those that exist), as in the generic first pass.
+    ///
+    /// # Safety
+    ///
+    /// `j0` must be below the block's length, and the processor must have
+    /// AVX-512F, BW and VL.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    #[inline]
+    unsafe fn lanes(&self, j0: usize) -> Lanes {
+        let valid = tail(self.x.len() - j0);
+        // SAFETY: masked loads read only lanes j0..len of each slice (all
+        // of the block's length).
+        unsafe {
+            let ps = |s: &[f32]| _mm512_maskz_loadu_ps(valid, s.as_ptr().add(j0));
+            let bytes = |p: *const u8| _mm_maskz_loadu_epi8(valid, p.add(j0) as *const i8);
+            let alive = bytes(self.alive.as_ptr() as *const u8);
+            let alive = _mm_test_epi8_mask(alive, alive);
+            let free = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes(self.free.as_ptr())));
+            let clear = _mm512_sub_ps(
+                _mm512_mul_ps(free, _mm512_set1_ps(self.quantum)),
+                _mm512_set1_ps(self.margin),
+            );
+            let clear = _mm512_mask_mov_ps(_mm512_set1_ps(f32::NEG_INFINITY), alive, clear);
+            let sigma = ps(self.sigma);
+            let g = self.g.map(ps);
+            let start = [ps(self.x), ps(self.y), ps(self.z)];
+            let step: [__m512; 3] = std::array::from_fn(|a| {
+                _mm512_add_ps(_mm512_set1_ps(self.shift[a]), _mm512_mul_ps(sigma, g[a]))
+            });
+            let end = std::array::from_fn(|a| _mm512_add_ps(start[a], step[a]));
+            let [dx, dy, dz] = step;
+            let path = _mm512_sqrt_ps(_mm512_add_ps(
+                _mm512_add_ps(_mm512_mul_ps(dx, dx), _mm512_mul_ps(dy, dy)),
+                _mm512_mul_ps(dz, dz),
+            ));
+            Lanes {
+                valid,
+                alive,
+                clear,
+                start,
+                end,
+                path,
+                pad: ps(self.pad),
+            }
+        }
+    }
+}
+
+/// The first `n` lanes (all sixteen from 16 on).
+#[inline(always)]
+fn tail(n: usize) -> __mmask16 {
+    if n >= LANES {
+        0xffff
+    } else {
+        ((1u32 << n) - 1) as __mmask16
+    }
+}
+
+/// `v.clamp(lo, hi)` lane by lane as Rust's `f32::clamp` does it (a NaN
+/// stays NaN, −0 stays −0): `max` and `min` return their second operand
+/// when either is NaN or both are equal.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn clamp(v: __m512, lo: __m512, hi: __m512) -> __m512 {
+    _mm512_min_ps(hi, _mm512_max_ps(lo, v))
+}
+
+/// [`MapView::locate`] on sixteen points.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn locate(map: &MapView, p: [__m512; 3]) -> (__m512i, __m512) {
+    let ki: [__m512i; 3] = std::array::from_fn(|a| {
+        let k = _mm512_sub_ps(
+            _mm512_mul_ps(
+                _mm512_sub_ps(p[a], _mm512_set1_ps(map.lower[a])),
+                _mm512_set1_ps(map.inv_side),
+            ),
+            _mm512_set1_ps(0.5),
+        );
+        let k = clamp(k, _mm512_set1_ps(0.0), _mm512_set1_ps(map.top[a]));
+        _mm512_and_si512(
+            _mm512_castps_si512(_mm512_add_ps(k, _mm512_set1_ps(8_388_608.0))),
+            _mm512_set1_epi32(0x7f_ffff),
+        )
+    });
+    let dims = map.dims.map(|n| _mm512_set1_epi32(n as i32));
+    let index = _mm512_add_epi32(
+        _mm512_mullo_epi32(
+            _mm512_add_epi32(_mm512_mullo_epi32(ki[2], dims[1]), ki[1]),
+            dims[0],
+        ),
+        ki[0],
+    );
+    let index = _mm512_min_epu32(index, _mm512_set1_epi32(map.last as i32));
+    let mut d2 = _mm512_set1_ps(0.0);
+    for a in 0..3 {
+        let centre = _mm512_add_ps(
+            _mm512_set1_ps(map.lower[a]),
+            _mm512_mul_ps(
+                _mm512_add_ps(_mm512_cvtepu32_ps(ki[a]), _mm512_set1_ps(0.5)),
+                _mm512_set1_ps(map.side),
+            ),
+        );
+        let g = _mm512_mul_ps(_mm512_sub_ps(p[a], centre), _mm512_set1_ps(map.used[a]));
+        d2 = _mm512_add_ps(d2, _mm512_mul_ps(g, g));
+    }
+    (index, _mm512_sqrt_ps(d2))
+}
+
+/// What [`MapView::gather`] reads, for the lanes `live`: the distance to
+/// the other cells (in quanta), and the named cell's centre and radius.
+///
+/// # Safety
+///
+/// Every live index must be below the voxel count, and every voxel's cell
+/// below the sphere table's length.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn gather(map: &MapView, live: __mmask16, voxel: __m512i) -> [__m512; 5] {
+    let zero = _mm512_setzero_si512();
+    // SAFETY: the caller's promise; lanes outside `live` read nothing.
+    unsafe {
+        let words =
+            _mm512_mask_i32gather_epi32::<4>(zero, live, voxel, map.voxels.as_ptr() as *const i32);
+        let others = _mm512_cvtepi32_ps(_mm512_and_si512(words, _mm512_set1_epi32(0xff)));
+        let at = _mm512_slli_epi32::<2>(_mm512_srli_epi32::<8>(words));
+        let table = map.spheres.as_ptr() as *const f32;
+        let read =
+            |a: usize| _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), live, at, table.add(a));
+        [others, read(0), read(1), read(2), read(3)]
+    }
+}
+
+/// [`MapView::bound`] and [`MapView::spares`] on sixteen particles.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn bound_and_spares(
+    map: &MapView,
+    quantum: f32,
+    p: [__m512; 3],
+    e: [__m512; 3],
+    way: __m512,
+    path: __m512,
+    pad: __m512,
+    read: [__m512; 5],
+) -> (__m512, __mmask16) {
+    let [others, cx, cy, cz, radius] = read;
+    let centre = [cx, cy, cz];
+    let distance = |q: [__m512; 3]| {
+        let g: [__m512; 3] = std::array::from_fn(|a| {
+            _mm512_mul_ps(_mm512_sub_ps(q[a], centre[a]), _mm512_set1_ps(map.used[a]))
+        });
+        let d2 = _mm512_add_ps(
+            _mm512_add_ps(_mm512_mul_ps(g[0], g[0]), _mm512_mul_ps(g[1], g[1])),
+            _mm512_mul_ps(g[2], g[2]),
+        );
+        _mm512_sub_ps(_mm512_sqrt_ps(d2), radius)
+    };
+    let margin = _mm512_set1_ps(map.margin);
+    let named = distance(p);
+    let rest = _mm512_sub_ps(_mm512_mul_ps(others, _mm512_set1_ps(quantum)), way);
+    // `if named < rest { named } else { rest }`, less the margin.
+    let nearest = _mm512_mask_mov_ps(rest, _mm512_cmp_ps_mask::<_CMP_LT_OQ>(named, rest), named);
+    let bound = _mm512_sub_ps(nearest, margin);
+
+    let named0 = _mm512_sub_ps(named, margin);
+    let named1 = _mm512_sub_ps(distance(e), margin);
+    let rest0 = _mm512_sub_ps(rest, margin);
+    let rest1 = _mm512_sub_ps(_mm512_sub_ps(rest0, path), margin);
+    let room = _mm512_mul_ps(_mm512_mul_ps(pad, pad), _mm512_set1_ps(1.0 + 1.0 / 1024.0));
+    let zero = _mm512_set1_ps(0.0);
+    let positive = |v| _mm512_cmp_ps_mask::<_CMP_GT_OQ>(v, zero);
+    let spares = positive(named0)
+        & positive(named1)
+        & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_mul_ps(named0, named1), room)
+        & positive(rest0)
+        & positive(rest1)
+        & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_mul_ps(rest0, rest1), room);
+    (bound, spares)
+}
