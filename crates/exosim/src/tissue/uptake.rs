@@ -849,7 +849,7 @@ impl Kernel<'_> {
         let mut g = [[0.0f32; BLOCK]; 3];
         let mut sigma32 = [0.0f32; BLOCK];
         let mut pad32 = [0.0f32; BLOCK];
-        let mut careful = [false; BLOCK];
+        let mut careful = [0u8; BLOCK];
         let mut clear32 = [0.0f32; BLOCK];
         let mut left32 = [0.0f32; BLOCK];
         // The common moves in `f32`: a stored position strictly inside the
@@ -874,7 +874,9 @@ impl Kernel<'_> {
             // usual case) is filled at once, and not again while the class
             // stays the same.
             let class0 = cs[b0];
-            if cs[block.clone()].iter().all(|&c| c == class0) {
+            // Without a short cut, so that the test runs in SIMD.
+            let mixed = cs[block.clone()].iter().fold(0, |any, &c| any | (c ^ class0));
+            if mixed == 0 {
                 if filled != Some(class0) {
                     sigma32.fill(self.sigma[class0 as usize] as f32);
                     pad32.fill(self.pad[class0 as usize] as f32);
@@ -908,7 +910,19 @@ impl Kernel<'_> {
                 map,
             }
             .run();
-            for j in (0..m).filter(|&j| careful[j]) {
+            // The marked particles, eight bytes at a time (most are 0).
+            let marked = careful[..m].chunks(8).enumerate().flat_map(|(w, bytes)| {
+                let mut word = bytes
+                    .iter()
+                    .rev()
+                    .fold(0u64, |word, &b| word << 8 | u64::from(b));
+                std::iter::from_fn(move || {
+                    let at = word.trailing_zeros() as usize / 8;
+                    word &= word.wrapping_sub(1);
+                    (at < 8).then_some(8 * w + at)
+                })
+            });
+            for j in marked {
                 let i = b0 + j;
                 // The same move in the same arithmetic as the common case,
                 // so that a bound never changes a result.
@@ -963,7 +977,8 @@ struct FreeMoves<'a> {
     g: [&'a [f32]; 3],
     sigma: &'a [f32],
     pad: &'a [f32],
-    careful: &'a mut [bool],
+    /// 1 for the particles that take the careful path, 0 for the others.
+    careful: &'a mut [u8],
     /// Scratch: the distance bound of each particle, then what is left of it.
     clear: &'a mut [f32],
     left: &'a mut [f32],
@@ -1372,7 +1387,7 @@ impl FreeMoves<'_> {
         for j in 0..m {
             let l = left[j];
             let moved = u8::from(l >= 0.0);
-            careful[j] = (alive[j] as u8 & (moved ^ 1)) != 0;
+            careful[j] = alive[j] as u8 & (moved ^ 1);
             // In [0, 255] when moved: through `i32` it truncates as `as u8`
             // would. Byte masks select the new or the old bound.
             let bound = l.max(0.0) as i32 as u8;
@@ -1772,7 +1787,7 @@ mod tests {
                 let mut y: Vec<f32> = points.iter().map(|p| p[1] as f32).collect();
                 let mut z: Vec<f32> = points.iter().map(|p| p[2] as f32).collect();
                 let mut free = free.clone();
-                let mut careful = [false; BLOCK];
+                let mut careful = [0u8; BLOCK];
                 let (mut clear, mut left) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
                 let moves = FreeMoves {
                     x: &mut x,
@@ -1804,7 +1819,7 @@ mod tests {
                 (bits(&x), bits(&y), bits(&z), free, careful)
             };
             let plain = run(0);
-            let careful = plain.4[..m].iter().filter(|&&c| c).count();
+            let careful = plain.4[..m].iter().filter(|&&c| c == 1).count();
             assert!(careful > 0 && careful < m / 2, "{careful} careful of {m}");
             if std::arch::is_x86_feature_detected!("avx2") {
                 assert_eq!(plain, run(1), "{dim}-D, AVX2");

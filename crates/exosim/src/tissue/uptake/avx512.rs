@@ -183,7 +183,6 @@ impl FreeMoves<'_> {
                 _mm512_mask_storeu_ps(self.z.as_mut_ptr().add(j0), common, z1);
                 _mm_mask_storeu_epi8(self.free.as_mut_ptr().add(j0) as *mut i8, common, bytes);
                 let flags = _mm_maskz_set1_epi8(careful, 1);
-                // `bool` is one byte, 0 or 1.
                 _mm_mask_storeu_epi8(
                     self.careful.as_mut_ptr().add(j0) as *mut i8,
                     lanes.valid,
