@@ -751,24 +751,32 @@ impl Kernel<'_> {
         } = step;
         let classes = self.sigma.len();
         let grid = self.grid;
-        let hit = if clear >= path + pad {
+        let reach = path + pad;
+        let hit = if clear >= reach {
             None
         } else {
-            let bin = grid.index(grid.coords(start));
-            clear = grid.clearance[bin] as f64;
-            if clear >= path + pad {
-                None
-            } else {
-                let d = self.d_per_class[class];
-                let reach = path + pad;
-                let (hit, nearest) = match self.contact_alone(start, end, reach, d, rng) {
-                    Some(found) => found,
-                    None => self.contact(start, end, bin, reach, d, rng, near, wide),
-                };
-                // Both are lower bounds on the distance to every cell.
-                clear = nearest.max(clear);
-                hit
-            }
+            // The distance map first: it usually names the only cell in
+            // reach. The bin's clearance and list only where it cannot
+            // tell (the bin is found only then: its index and clearance
+            // cost a conversion per axis and a scattered read).
+            let d = self.d_per_class[class];
+            let (hit, nearest) = match self.contact_alone(start, end, reach, d, rng) {
+                Some(found) => found,
+                None => {
+                    let bin = grid.index(grid.coords(start));
+                    let room = grid.clearance[bin] as f64;
+                    if room >= reach {
+                        (None, room)
+                    } else {
+                        let (hit, nearest) =
+                            self.contact(start, end, bin, reach, d, rng, near, wide);
+                        (hit, nearest.max(room))
+                    }
+                }
+            };
+            // All are lower bounds on the distance to every cell.
+            clear = nearest.max(clear);
+            hit
         };
         if let Some(c) = hit {
             let p = self.affinity.get(class, self.cells.kind[c] as usize);
