@@ -883,7 +883,9 @@ impl Kernel<'_> {
             // stays the same.
             let class0 = cs[b0];
             // Without a short cut, so that the test runs in SIMD.
-            let mixed = cs[block.clone()].iter().fold(0, |any, &c| any | (c ^ class0));
+            let mixed = cs[block.clone()]
+                .iter()
+                .fold(0, |any, &c| any | (c ^ class0));
             if mixed == 0 {
                 if filled != Some(class0) {
                     sigma32.fill(self.sigma[class0 as usize] as f32);

@@ -65,13 +65,19 @@ impl FreeMoves<'_> {
         );
         let groups = m.div_ceil(LANES);
         // The particles short of room of each group (a bit per lane), and
-        // of the whole block in a list: index, start, end, path, padding.
+        // of the whole block in a list: start, end, path, padding.
         let mut short_of = [0u16; BLOCK / LANES];
-        let mut list = [MaybeUninit::<i32>::uninit(); ROOM];
         let mut at = [[MaybeUninit::<f32>::uninit(); ROOM]; 8];
+        // What the last pass needs of each group: living, valid and inside
+        // lanes, and the bound, path and end of every lane.
+        let mut masks = [[0u16; 3]; BLOCK / LANES];
+        let mut kept = [[MaybeUninit::<f32>::uninit(); BLOCK]; 5];
+        let (lo, hi) = (
+            self.lo.map(|v| _mm512_set1_ps(v)),
+            self.hi.map(|v| _mm512_set1_ps(v)),
+        );
         let mut k = 0;
-        let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        for (q, short_q) in short_of.iter_mut().enumerate().take(groups) {
+        for q in 0..groups {
             let j0 = q * LANES;
             // SAFETY: `j0` is a particle of the block (q < groups).
             let lanes = unsafe { self.lanes(j0) };
@@ -80,20 +86,28 @@ impl FreeMoves<'_> {
                     lanes.clear,
                     _mm512_add_ps(lanes.path, lanes.pad),
                 );
-            *short_q = short;
-            let index = _mm512_add_epi32(_mm512_set1_epi32(j0 as i32), iota);
+            short_of[q] = short;
             let [x0, y0, z0] = lanes.start;
             let [x1, y1, z1] = lanes.end;
-            // SAFETY: k + 16 ≤ 16·(q + 1) ≤ ROOM: every store lies in its list.
+            let inside = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x1, lo[0])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x1, hi[0])
+                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y1, lo[1])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y1, hi[1])
+                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z1, lo[2])
+                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z1, hi[2]);
+            masks[q] = [lanes.alive, lanes.valid, inside];
+            // SAFETY: k + 16 ≤ 16·(q + 1) ≤ ROOM and j0 + 16 ≤ BLOCK: every
+            // store lies in its array.
             unsafe {
-                let to = list.as_mut_ptr().add(k) as *mut __m512i;
-                _mm512_storeu_si512(to, _mm512_maskz_compress_epi32(short, index));
                 for (a, v) in at
                     .iter_mut()
                     .zip([x0, y0, z0, x1, y1, z1, lanes.path, lanes.pad])
                 {
                     let to = a.as_mut_ptr().add(k) as *mut f32;
                     _mm512_storeu_ps(to, _mm512_maskz_compress_ps(short, v));
+                }
+                for (a, v) in kept.iter_mut().zip([lanes.clear, lanes.path, x1, y1, z1]) {
+                    _mm512_storeu_ps(a.as_mut_ptr().add(j0) as *mut f32, v);
                 }
             }
             k += short.count_ones() as usize;
@@ -133,48 +147,41 @@ impl FreeMoves<'_> {
         }
 
         // The moves, with each listed result back in its lane.
-        let (lo, hi) = (
-            self.lo.map(|v| _mm512_set1_ps(v)),
-            self.hi.map(|v| _mm512_set1_ps(v)),
-        );
         let per_quantum = _mm512_set1_ps(self.per_quantum);
         let (zero, top) = (_mm512_set1_ps(0.0), _mm512_set1_ps(255.0));
         let mut t = 0;
-        for (q, &short) in short_of.iter().enumerate().take(groups) {
-            let j0 = q * LANES;
-            // SAFETY: as in the first pass.
-            let lanes = unsafe { self.lanes(j0) };
+        for q in 0..groups {
+            let (j0, short, [alive, valid, inside]) = (q * LANES, short_of[q], masks[q]);
             let n = short.count_ones() as usize;
-            // SAFETY: the lanes read (t..t + n) were written by the map pass.
-            let (b, s) = unsafe {
+            // SAFETY: the lanes read were written by the first pass (j0..j0
+            // + 16) and by the map pass (t..t + n); masked loads read only
+            // particles of the block.
+            let (b, s, [c, path, x1, y1, z1], pad) = unsafe {
                 let live = tail(n);
                 let b = _mm512_maskz_loadu_ps(live, bound.as_ptr().add(t) as *const f32);
                 let s = _mm512_maskz_loadu_epi32(live, spared.as_ptr().add(t) as *const i32);
                 let s = _mm512_maskz_expand_epi32(short, s);
+                let kept = kept
+                    .each_ref()
+                    .map(|a| _mm512_loadu_ps(a.as_ptr().add(j0) as *const f32));
+                let pad = _mm512_maskz_loadu_ps(valid, self.pad.as_ptr().add(j0));
                 (
                     _mm512_maskz_expand_ps(short, b),
                     _mm512_test_epi32_mask(s, s),
+                    kept,
+                    pad,
                 )
             };
             t += n;
-            let c = lanes.clear;
             let c = _mm512_mask_mov_ps(c, short & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(b, c), b);
-            let need = _mm512_add_ps(lanes.path, lanes.pad);
-            let [x1, y1, z1] = lanes.end;
-            let inside = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x1, lo[0])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x1, hi[0])
-                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y1, lo[1])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y1, hi[1])
-                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z1, lo[2])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z1, hi[2]);
-            let common =
-                lanes.valid & (_mm512_cmp_ps_mask::<_CMP_GE_OQ>(c, need) | (short & s)) & inside;
+            let need = _mm512_add_ps(path, pad);
+            let common = valid & (_mm512_cmp_ps_mask::<_CMP_GE_OQ>(c, need) | (short & s)) & inside;
             // The bound left in quanta, clamped to [0, 255] as in the
             // generic code (in range whenever the particle moves).
-            let l = _mm512_mul_ps(_mm512_sub_ps(c, lanes.path), per_quantum);
+            let l = _mm512_mul_ps(_mm512_sub_ps(c, path), per_quantum);
             let l = clamp(l, zero, top);
             let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(l));
-            let careful = lanes.alive & !common;
+            let careful = alive & !common;
             // SAFETY: the lanes written are particles of the block (common
             // and careful lie in `valid`; the byte stores are masked by it).
             unsafe {
@@ -183,11 +190,7 @@ impl FreeMoves<'_> {
                 _mm512_mask_storeu_ps(self.z.as_mut_ptr().add(j0), common, z1);
                 _mm_mask_storeu_epi8(self.free.as_mut_ptr().add(j0) as *mut i8, common, bytes);
                 let flags = _mm_maskz_set1_epi8(careful, 1);
-                _mm_mask_storeu_epi8(
-                    self.careful.as_mut_ptr().add(j0) as *mut i8,
-                    lanes.valid,
-                    flags,
-                );
+                _mm_mask_storeu_epi8(self.careful.as_mut_ptr().add(j0) as *mut i8, valid, flags);
             }
         }
     }
