@@ -857,7 +857,7 @@ impl Kernel<'_> {
         let mut g = [[0.0f32; BLOCK]; 3];
         let mut sigma32 = [0.0f32; BLOCK];
         let mut pad32 = [0.0f32; BLOCK];
-        let mut careful = [0u8; BLOCK];
+        let mut careful = [0u64; BLOCK / 64];
         let mut clear32 = [0.0f32; BLOCK];
         let mut left32 = [0.0f32; BLOCK];
         // The common moves in `f32`: a stored position strictly inside the
@@ -908,7 +908,7 @@ impl Kernel<'_> {
                 g: [&g[0][..m], &g[1][..m], &g[2][..m]],
                 sigma: &sigma32[..m],
                 pad: &pad32[..m],
-                careful: &mut careful[..m],
+                careful: &mut careful,
                 clear: &mut clear32[..m],
                 left: &mut left32[..m],
                 shift: [sx32, sy32, sz32],
@@ -920,16 +920,13 @@ impl Kernel<'_> {
                 map,
             }
             .run();
-            // The marked particles, eight bytes at a time (most are 0).
-            let marked = careful[..m].chunks(8).enumerate().flat_map(|(w, bytes)| {
-                let mut word = bytes
-                    .iter()
-                    .rev()
-                    .fold(0u64, |word, &b| word << 8 | u64::from(b));
+            // The marked particles, in order, 64 marks at a time.
+            let marked = careful.iter().enumerate().flat_map(|(w, &word)| {
+                let mut word = word;
                 std::iter::from_fn(move || {
-                    let at = word.trailing_zeros() as usize / 8;
+                    let at = word.trailing_zeros() as usize;
                     word &= word.wrapping_sub(1);
-                    (at < 8).then_some(8 * w + at)
+                    (at < 64).then_some(64 * w + at)
                 })
             });
             for j in marked {
@@ -987,8 +984,9 @@ struct FreeMoves<'a> {
     g: [&'a [f32]; 3],
     sigma: &'a [f32],
     pad: &'a [f32],
-    /// 1 for the particles that take the careful path, 0 for the others.
-    careful: &'a mut [u8],
+    /// The particles that take the careful path: bit `j % 64` of word
+    /// `j / 64` for particle `j` (a word per 64 particles of the block).
+    careful: &'a mut [u64],
     /// Scratch: the distance bound of each particle, then what is left of it.
     clear: &'a mut [f32],
     left: &'a mut [f32],
@@ -1266,8 +1264,9 @@ impl FreeMoves<'_> {
         let (alive, free) = (&self.alive[..m], &mut self.free[..m]);
         let (gx, gy, gz) = (&self.g[0][..m], &self.g[1][..m], &self.g[2][..m]);
         let (sigma, pad) = (&self.sigma[..m], &self.pad[..m]);
+        self.careful.fill(0);
         let (careful, clear, left) = (
-            &mut self.careful[..m],
+            &mut *self.careful,
             &mut self.clear[..m],
             &mut self.left[..m],
         );
@@ -1397,7 +1396,8 @@ impl FreeMoves<'_> {
         for j in 0..m {
             let l = left[j];
             let moved = u8::from(l >= 0.0);
-            careful[j] = alive[j] as u8 & (moved ^ 1);
+            let mark = u64::from(alive[j] as u8 & (moved ^ 1));
+            careful[j / 64] |= mark << (j % 64);
             // In [0, 255] when moved: through `i32` it truncates as `as u8`
             // would. Byte masks select the new or the old bound.
             let bound = l.max(0.0) as i32 as u8;
@@ -1797,7 +1797,7 @@ mod tests {
                 let mut y: Vec<f32> = points.iter().map(|p| p[1] as f32).collect();
                 let mut z: Vec<f32> = points.iter().map(|p| p[2] as f32).collect();
                 let mut free = free.clone();
-                let mut careful = [0u8; BLOCK];
+                let mut careful = [0u64; BLOCK / 64];
                 let (mut clear, mut left) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
                 let moves = FreeMoves {
                     x: &mut x,
@@ -1808,7 +1808,7 @@ mod tests {
                     g: [&g[0][..m], &g[1][..m], &g[2][..m]],
                     sigma: &[2.8e-7; BLOCK][..m],
                     pad: &[8.5e-7; BLOCK][..m],
-                    careful: &mut careful[..m],
+                    careful: &mut careful,
                     clear: &mut clear[..m],
                     left: &mut left[..m],
                     shift: [1e-8, -2e-8, 0.0],
@@ -1829,7 +1829,11 @@ mod tests {
                 (bits(&x), bits(&y), bits(&z), free, careful)
             };
             let plain = run(0);
-            let careful = plain.4[..m].iter().filter(|&&c| c == 1).count();
+            let careful = plain
+                .4
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>();
             assert!(careful > 0 && careful < m / 2, "{careful} careful of {m}");
             if std::arch::is_x86_feature_detected!("avx2") {
                 assert_eq!(plain, run(1), "{dim}-D, AVX2");

@@ -46,7 +46,7 @@ impl FreeMoves<'_> {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
     pub(super) unsafe fn passes_avx512(self) {
         let m = self.x.len();
-        assert!(m <= BLOCK);
+        assert!(m <= BLOCK && self.careful.len() == BLOCK / 64);
         assert!(
             [
                 self.y.len(),
@@ -58,11 +58,11 @@ impl FreeMoves<'_> {
                 self.g[2].len(),
                 self.sigma.len(),
                 self.pad.len(),
-                self.careful.len(),
             ]
             .iter()
             .all(|&n| n == m)
         );
+        self.careful.fill(0);
         let groups = m.div_ceil(LANES);
         // The particles short of room of each group (a bit per lane), and
         // of the whole block in a list: start, end, path, padding.
@@ -182,15 +182,14 @@ impl FreeMoves<'_> {
             let l = clamp(l, zero, top);
             let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(l));
             let careful = alive & !common;
+            self.careful[j0 / 64] |= u64::from(careful) << (j0 % 64);
             // SAFETY: the lanes written are particles of the block (common
-            // and careful lie in `valid`; the byte stores are masked by it).
+            // lies in `valid`; the byte stores are masked by it).
             unsafe {
                 _mm512_mask_storeu_ps(self.x.as_mut_ptr().add(j0), common, x1);
                 _mm512_mask_storeu_ps(self.y.as_mut_ptr().add(j0), common, y1);
                 _mm512_mask_storeu_ps(self.z.as_mut_ptr().add(j0), common, z1);
                 _mm_mask_storeu_epi8(self.free.as_mut_ptr().add(j0) as *mut i8, common, bytes);
-                let flags = _mm_maskz_set1_epi8(careful, 1);
-                _mm_mask_storeu_epi8(self.careful.as_mut_ptr().add(j0) as *mut i8, valid, flags);
             }
         }
     }
