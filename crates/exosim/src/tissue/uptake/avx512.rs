@@ -118,16 +118,43 @@ impl FreeMoves<'_> {
         let mut bound = [MaybeUninit::<f32>::uninit(); ROOM];
         let mut spared = [MaybeUninit::<i32>::uninit(); ROOM];
         let map = &self.map;
+        // First every voxel's word (independent reads, which the processor
+        // overlaps), then the cells they name.
+        let mut words = [MaybeUninit::<i32>::uninit(); ROOM];
+        let mut ways = [MaybeUninit::<f32>::uninit(); ROOM];
         for t0 in (0..k).step_by(LANES) {
             let live = tail(k - t0);
-            // SAFETY: the lanes read (below k) were written by the first pass.
+            // SAFETY: the lanes read (below k) were written by the first
+            // pass; `locate` keeps every index below the voxel count;
+            // t0 + 16 ≤ ROOM.
+            unsafe {
+                let [px, py, pz] = [0, 1, 2]
+                    .map(|a| _mm512_maskz_loadu_ps(live, at[a].as_ptr().add(t0) as *const f32));
+                let (voxel, way) = locate(map, [px, py, pz]);
+                let word = _mm512_mask_i32gather_epi32::<4>(
+                    _mm512_setzero_si512(),
+                    live,
+                    voxel,
+                    map.voxels.as_ptr() as *const i32,
+                );
+                _mm512_storeu_si512(words.as_mut_ptr().add(t0) as *mut __m512i, word);
+                _mm512_storeu_ps(ways.as_mut_ptr().add(t0) as *mut f32, way);
+            }
+        }
+        for t0 in (0..k).step_by(LANES) {
+            let live = tail(k - t0);
+            // SAFETY: the lanes read (below k) were written by the passes above.
             let [px, py, pz, ex, ey, ez, path, pad] = at
                 .each_ref()
                 .map(|a| unsafe { _mm512_maskz_loadu_ps(live, a.as_ptr().add(t0) as *const f32) });
-            let (voxel, way) = locate(map, [px, py, pz]);
-            // SAFETY: `locate` keeps every index below the voxel count, and
-            // each voxel names a cell of the table or the spare entry.
-            let read = unsafe { gather(map, live, voxel) };
+            let (word, way) = unsafe {
+                (
+                    _mm512_maskz_loadu_epi32(live, words.as_ptr().add(t0) as *const i32),
+                    _mm512_maskz_loadu_ps(live, ways.as_ptr().add(t0) as *const f32),
+                )
+            };
+            // SAFETY: each voxel names a cell of the table or the spare entry.
+            let read = unsafe { gather(map, live, word) };
             let (b, s) = bound_and_spares(
                 map,
                 self.quantum,
@@ -304,28 +331,24 @@ fn locate(map: &MapView, p: [__m512; 3]) -> (__m512i, __m512) {
     (index, _mm512_sqrt_ps(d2))
 }
 
-/// What [`MapView::gather`] reads, for the lanes `live`: the distance to
-/// the other cells (in quanta), and the named cell's centre and radius.
+/// What [`MapView::gather`] reads, for the lanes `live`, from the voxels'
+/// `words`: the distance to the other cells (in quanta), and the named
+/// cell's centre and radius.
 ///
 /// # Safety
 ///
-/// Every live index must be below the voxel count, and every voxel's cell
-/// below the sphere table's length.
+/// Every live word's cell must be below the sphere table's length.
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn gather(map: &MapView, live: __mmask16, voxel: __m512i) -> [__m512; 5] {
-    let zero = _mm512_setzero_si512();
+unsafe fn gather(map: &MapView, live: __mmask16, words: __m512i) -> [__m512; 5] {
+    let others = _mm512_cvtepi32_ps(_mm512_and_si512(words, _mm512_set1_epi32(0xff)));
+    let at = _mm512_slli_epi32::<2>(_mm512_srli_epi32::<8>(words));
+    let table = map.spheres.as_ptr() as *const f32;
     // SAFETY: the caller's promise; lanes outside `live` read nothing.
-    unsafe {
-        let words =
-            _mm512_mask_i32gather_epi32::<4>(zero, live, voxel, map.voxels.as_ptr() as *const i32);
-        let others = _mm512_cvtepi32_ps(_mm512_and_si512(words, _mm512_set1_epi32(0xff)));
-        let at = _mm512_slli_epi32::<2>(_mm512_srli_epi32::<8>(words));
-        let table = map.spheres.as_ptr() as *const f32;
-        let read =
-            |a: usize| _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), live, at, table.add(a));
-        [others, read(0), read(1), read(2), read(3)]
-    }
+    let read = |a: usize| unsafe {
+        _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), live, at, table.add(a))
+    };
+    [others, read(0), read(1), read(2), read(3)]
 }
 
 /// [`MapView::bound`] and [`MapView::spares`] on sixteen particles.
