@@ -23,10 +23,15 @@
 //! grid's distance map when it has one ([`CellGrid::with_distance_map`]):
 //! the exact distance to the cell that the particle's voxel names, or the
 //! distance from the voxel's centre to every other cell less the way to
-//! that centre, whichever is smaller. Only particles still short of room
-//! take the careful path, which checks the named cell alone when the map
-//! puts the others out of reach. Bounds decide which particles skip the
-//! contact search, never an outcome, so the map changes no result.
+//! that centre, whichever is smaller. A particle still short of room moves
+//! anyway when the gaps of its step, to the named cell (measured at both
+//! ends) and to the others, prove its bridge probability below e⁻¹⁸
+//! (`MapView::spares`), where the careful path would draw nothing. The
+//! others take the careful path, which checks the named cell alone when
+//! the map puts the others out of reach. Bounds decide which particles
+//! skip the contact search, never an outcome or a draw, so the map changes
+//! no result. The vector passes that do all this run with AVX-512 where
+//! the processor has it (module `avx512`), with bit-identical results.
 //!
 //! Parallel and reproducible: particles are processed in fixed chunks of
 //! [`CHUNK`], chunk `k` of step `s` drawing from its own generators
