@@ -1713,6 +1713,88 @@ mod tests {
         }
     }
 
+    /// A step that [`MapView::spares`] lets through touches no cell with a
+    /// bridge probability above the negligible one e^(−2·REACH_SIGMAS²)
+    /// (checked against every cell in `f64`, as the careful path would),
+    /// so sparing it changes no outcome and skips no draw; and of the steps
+    /// that start 0–3 µm from a cell and have no such probability, it
+    /// spares most (the others' bound from the map is the limit).
+    #[test]
+    fn spared_steps_touch_no_cell() {
+        let (d, dt) = (4e-12f64, 0.01);
+        let sigma = (2.0 * d * dt).sqrt();
+        let pad = REACH_SIGMAS * sigma;
+        let negligible = (-2.0 * REACH_SIGMAS * REACH_SIGMAS).exp();
+        for dim in [2, 3] {
+            let (domain, bodies, _) = scattered(dim, 100e-6, 60, 0);
+            let grid = CellGrid::build(&bodies, &domain, 10e-6).with_distance_map(&bodies);
+            let view = MapView::new(&grid, rounding_margin(&domain, &grid));
+            let mut rng = crate::random::stream(4, 0, dim as u64);
+            let (mut spared, mut near_miss) = (0, 0);
+            for i in 0..40_000 {
+                // A start 0 to 3 µm from a cell's surface, a normal step.
+                let c = bodies.spheres[i % bodies.len()];
+                let gap = 3e-6 * rng.random::<f64>();
+                let u: [f64; 3] = std::array::from_fn(|a| {
+                    if a < dim {
+                        rng.random::<f64>() - 0.5
+                    } else {
+                        0.0
+                    }
+                });
+                let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let p32: [f32; 3] =
+                    std::array::from_fn(|a| (c.centre[a] + (c.radius + gap) * u[a] / norm) as f32);
+                let p = p32.map(f64::from);
+                if bodies.spheres.iter().any(|s| s.distance(p) <= s.radius) {
+                    continue;
+                }
+                let mut g = [0.0f32; 3];
+                fill_standard_normal_f32(&mut rng, &mut g[..dim]);
+                let step = g.map(|v| sigma as f32 * v);
+                let e32: [f32; 3] = std::array::from_fn(|a| p32[a] + step[a]);
+                let e = e32.map(f64::from);
+                let path = step.iter().map(|v| v * v).sum::<f32>().sqrt();
+                let (voxel, way) = view.locate(p32);
+                let mut read = [[0.0f32]; 5];
+                let [others, cx, cy, cz, radius] = read.each_mut().map(|r| &mut r[..]);
+                view.gather::<false>(
+                    &[voxel],
+                    Gathered {
+                        others,
+                        cx,
+                        cy,
+                        cz,
+                        radius,
+                    },
+                );
+                let read = read.map(|r| r[0]);
+                let lets_through =
+                    view.spares(p32, e32, way, path, pad as f32, grid.quantum as f32, read);
+                let worst = bodies
+                    .spheres
+                    .iter()
+                    .map(|s| {
+                        bridge_crossing_probability(s.distance(p), s.distance(e), s.radius, d, dt)
+                    })
+                    .fold(0.0, f64::max);
+                if lets_through {
+                    spared += 1;
+                    assert!(
+                        worst <= negligible,
+                        "{dim}-D: spared with probability {worst}"
+                    );
+                } else if worst <= negligible {
+                    near_miss += 1;
+                }
+            }
+            assert!(
+                spared > near_miss,
+                "{dim}-D: {spared} spared, {near_miss} not"
+            );
+        }
+    }
+
     /// Bounds decide only which particles skip the contact search, never an
     /// outcome (a skipped contact has a bridge probability below the
     /// negligible one, and draws nothing): the same steps with and without
