@@ -72,6 +72,23 @@ pub(crate) unsafe fn next_of_x8(
     splitmix64_x8(*state)
 }
 
+/// [`next_of_x8`] on the lanes of `mask` only: the other lanes' states
+/// stay as they are (their words are meaningless).
+///
+/// # Safety
+/// The processor must have AVX-512F and AVX-512DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[inline]
+pub(crate) unsafe fn next_of_x8_masked(
+    state: &mut std::arch::x86_64::__m512i,
+    mask: u8,
+) -> std::arch::x86_64::__m512i {
+    use std::arch::x86_64::*;
+    *state = _mm512_mask_add_epi64(*state, mask, *state, _mm512_set1_epi64(GOLDEN as i64));
+    splitmix64_x8(*state)
+}
+
 impl rand::TryRng for CohortStream {
     type Error = core::convert::Infallible;
 

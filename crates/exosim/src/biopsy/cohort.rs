@@ -106,12 +106,12 @@ use super::kinetics::{FORGETFUL_KH, ceil_steps};
 use super::measurement::{Sampling, poisson, thin};
 use super::sampling::{
     BETA_CELLS, Beta, BetaCells, POISSON_FLOOR_MAX, PoissonCeiling, PoissonFloor, PoissonTable,
-    Ziggurat, poisson_inversion_of,
+    Ziggurat, poisson_inversion_below, poisson_inversion_of,
 };
 use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
 use crate::random::{CohortStream, cohort_key, cohort_start};
 #[cfg(target_arch = "x86_64")]
-use crate::random::{cohort_start_x8, next_of_x8};
+use crate::random::{cohort_start_x8, next_of_x8, next_of_x8_masked};
 
 /// Individuals screened side by side.
 pub const LANES: usize = 8;
@@ -497,6 +497,11 @@ pub(crate) struct CohortKernel {
     /// Tumour means from which a test is drawn with the ceiling (see `split_test`).
     split_from: f64,
     table: Option<PoissonTable>,
+    /// Whether `open_x8` serves the open tests: the floor, the ceiling and
+    /// the table exist, the table reaches `split_from`, the decision's table
+    /// covers every count between 0 < q < 1, and the recovery is fixed or
+    /// drawn by cells.
+    vector_open: bool,
     /// ln(6/(π ρ)).
     ln_diameter_factor: f64,
     normal: Ziggurat,
@@ -582,6 +587,12 @@ impl CohortKernel {
             64
         };
         let table = Some(PoissonTable::new(table_limit));
+        let vector_open = floor.is_some()
+            && ceiling.is_some()
+            && table.as_ref().is_some_and(|t| t.limit() >= split_from)
+            && decision.hi.is_finite()
+            && decision.table.len() as f64 >= decision.hi - decision.lo
+            && matches!(recovery, Recovery::Fixed(_) | Recovery::Cells(_));
         Some(CohortKernel {
             factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(factor),
             elimination: nominal.elimination_rate,
@@ -608,6 +619,7 @@ impl CohortKernel {
             ceiling,
             split_from,
             table,
+            vector_open,
             ln_diameter_factor: (6.0 / (std::f64::consts::PI * model.tumour.cells_per_m3)).ln(),
             normal: Ziggurat::new(),
         })
@@ -752,30 +764,47 @@ impl CohortKernel {
                 lanes.span[l] = self.interval;
             }
             // The tests the proofs left open, and the detections they proved.
-            for l in bits(live & !round.negative) {
-                let test = if round.detected & (1 << l) != 0 {
-                    Test::Detection
-                } else {
-                    let mut rng = CohortStream::from_state(lanes.rng[l]);
-                    let t = self.open_test(&lanes, l, &round, &mut rng);
-                    lanes.rng[l] = rng.state();
-                    t
-                };
-                match test {
-                    Test::Negative => {}
-                    Test::FalsePositive => lanes.fps[l] += 1,
-                    Test::Detection => {
-                        let ln_d = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
-                        sink(KernelOutcome {
-                            tests: lanes.tests[l],
-                            false_positives: lanes.fps[l],
-                            detection: Some((round.at[l], round.ln_n[l], exp(ln_d), ln_d)),
-                        });
-                        lanes.live &= !(1 << l);
-                    }
-                }
+            let open = live & !round.negative & !round.detected;
+            #[cfg(target_arch = "x86_64")]
+            let (false_positive, detected) = if VECTOR && self.vector_open {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe { self.open_x8(&mut lanes, &round, open) }
+            } else {
+                self.open_lanes(&mut lanes, &round, open)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (false_positive, detected) = self.open_lanes(&mut lanes, &round, open);
+            for l in 0..LANES {
+                lanes.fps[l] += u32::from(false_positive >> l & 1);
+            }
+            for l in bits(live & (round.detected | detected)) {
+                let ln_d = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+                sink(KernelOutcome {
+                    tests: lanes.tests[l],
+                    false_positives: lanes.fps[l],
+                    detection: Some((round.at[l], round.ln_n[l], exp(ln_d), ln_d)),
+                });
+                lanes.live &= !(1 << l);
             }
         }
+    }
+
+    /// The open tests of lanes `open`, lane by lane: the lanes whose test
+    /// is a false positive, and those whose test is a detection.
+    #[inline(always)]
+    fn open_lanes(&self, lanes: &mut Lanes, round: &Round, open: u8) -> (u8, u8) {
+        let (mut false_positive, mut detected) = (0u8, 0u8);
+        for l in bits(open) {
+            let mut rng = CohortStream::from_state(lanes.rng[l]);
+            let test = self.open_test(lanes, l, round, &mut rng);
+            lanes.rng[l] = rng.state();
+            match test {
+                Test::Negative => {}
+                Test::FalsePositive => false_positive |= 1 << l,
+                Test::Detection => detected |= 1 << l,
+            }
+        }
+        (false_positive, detected)
     }
 
     /// Sets up individual `first + p` in slot `p` of `pending` for
@@ -1208,6 +1237,318 @@ impl CohortKernel {
         round.detected = detected;
     }
 
+    /// [`open_lanes`](Self::open_lanes) with AVX-512 (when `vector_open`):
+    /// the same words and operations per lane. Vector stages draw the
+    /// recovery's first candidate, the tumour's count by the ceiling's bound
+    /// or the table, the background's by the floor's bound or the table,
+    /// and the decision's uniform against q(T_t + T_b) and q(T_b); the rare
+    /// cases continue lane by lane at their place in the lane's stream: a
+    /// candidate the squeeze does not accept, a test within the floor's
+    /// range (`open_with`), a count that needs an inversion (no word) or
+    /// PTRS, the fraction's search past 2 (no word).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn open_x8(&self, lanes: &mut Lanes, round: &Round, open: u8) -> (u8, u8) {
+        use std::arch::x86_64::*;
+        let (Some(floor), Some(ceiling), Some(table)) = (&self.floor, &self.ceiling, &self.table)
+        else {
+            unreachable!("vector_open needs the floor, the ceiling and the table")
+        };
+        if open == 0 {
+            return (0, 0);
+        }
+        let set = |v: f64| _mm512_set1_pd(v);
+        let load = |x: &[f64; LANES]| unsafe { _mm512_loadu_pd(x.as_ptr()) };
+        let uniform =
+            |w: __m512i| _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(w)), set(EPS53));
+        let mut state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+        // The recovery: the first candidate, accepted by the squeeze.
+        let r = match &self.recovery {
+            Recovery::Fixed(r) => set(*r),
+            Recovery::Cells(b) => {
+                // SAFETY: AVX-512F and DQ are enabled here.
+                let wx = unsafe { next_of_x8_masked(&mut state, open) };
+                let wv = unsafe { next_of_x8_masked(&mut state, open) };
+                let cell = unsafe { _mm512_loadu_si512(round.cell.as_ptr().cast()) };
+                let x = _mm512_mul_pd(
+                    _mm512_add_pd(_mm512_cvtepu64_pd(cell), uniform(wx)),
+                    set(CELL_WIDTH),
+                );
+                let v = uniform(wv);
+                // SAFETY: the cells are below the table's length.
+                let squeeze = unsafe {
+                    _mm512_mask_i64gather_pd::<8>(set(0.0), open, cell, b.squeezes().as_ptr())
+                };
+                let rejected = open & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, squeeze);
+                if rejected == 0 {
+                    x
+                } else {
+                    let (mut xs, mut vs) = ([0.0; LANES], [0.0; LANES]);
+                    unsafe {
+                        _mm512_storeu_pd(xs.as_mut_ptr(), x);
+                        _mm512_storeu_pd(vs.as_mut_ptr(), v);
+                        _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
+                    }
+                    for l in bits(rejected) {
+                        let mut rng = CohortStream::from_state(lanes.rng[l]);
+                        xs[l] = b.within_after(round.cell[l] as usize, xs[l], vs[l], &mut rng);
+                        lanes.rng[l] = rng.state();
+                    }
+                    state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+                    unsafe { _mm512_loadu_pd(xs.as_ptr()) }
+                }
+            }
+            Recovery::Gamma(_) => unreachable!("vector_open needs cells or a fixed recovery"),
+        };
+        let c = _mm512_div_pd(load(&round.m_new), set(self.plasma_volume));
+        let background = _mm512_div_pd(load(&lanes.bk), set(self.plasma_volume));
+        let lambda = _mm512_mul_pd(_mm512_max_pd(c, set(0.0)), set(self.volume));
+        let isolated = _mm512_mul_pd(lambda, r);
+        let mean = _mm512_add_pd(isolated, set(self.seen));
+        let share = _mm512_mask_blend_pd(
+            _mm512_cmp_pd_mask::<_CMP_GT_OQ>(c, set(0.0)),
+            set(1.0),
+            _mm512_min_pd(_mm512_div_pd(background, c), set(1.0)),
+        );
+        let mean_t = _mm512_mul_pd(isolated, _mm512_sub_pd(set(1.0), share));
+        let mean_b = _mm512_add_pd(_mm512_mul_pd(isolated, share), set(self.seen));
+        // Lanes by lane: within the floor's range, or with a NaN mean.
+        let by_lane = open
+            & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean, set(floor.limit()))
+                | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(mean_t, mean_b));
+        let (mut false_positive, mut detected) = (0u8, 0u8);
+        if by_lane != 0 {
+            let mut rs = [0.0; LANES];
+            unsafe {
+                _mm512_storeu_pd(rs.as_mut_ptr(), r);
+                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
+            }
+            for l in bits(by_lane) {
+                let mut rng = CohortStream::from_state(lanes.rng[l]);
+                match self.open_with(lanes, l, round, rs[l], &mut rng) {
+                    Test::Negative => {}
+                    Test::FalsePositive => false_positive |= 1 << l,
+                    Test::Detection => detected |= 1 << l,
+                }
+                lanes.rng[l] = rng.state();
+            }
+            state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+        }
+        let split = open & !by_lane;
+        if split == 0 {
+            unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
+            return (false_positive, detected);
+        }
+        // The tumour's count (`split_test`): the ceiling's bound for small
+        // and large means (positive means; 0 otherwise), the table between.
+        let by_ceiling = split
+            & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_t, set(SMALL_MEAN))
+                | _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_t, set(self.split_from)));
+        let by_table = split & !by_ceiling;
+        let drawn = by_ceiling & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(mean_t, set(0.0));
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_mul_pd(mean_t, set(ceiling.inv_spacing()))),
+            _mm512_set1_epi64(ceiling.bounds().len() as i64 - 1),
+        );
+        // SAFETY: i is below the table's length.
+        let bound =
+            unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), drawn, i, ceiling.bounds().as_ptr()) };
+        let u2 = load(&round.u2);
+        let mut tumour_over = drawn & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(u2, bound);
+        // SAFETY: the table's means are in its range.
+        let tabled = unsafe { self.table_x8(table, &mut state, by_table, mean_t) };
+        let mut t = _mm512_maskz_mov_pd(by_table, tabled);
+        tumour_over |= by_table & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(t, set(ceiling.ceiling()));
+        let inverted = drawn & !tumour_over;
+        if inverted != 0 {
+            let (mut ts, mut u2s, mut means) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+            unsafe {
+                _mm512_storeu_pd(ts.as_mut_ptr(), t);
+                _mm512_storeu_pd(u2s.as_mut_ptr(), u2);
+                _mm512_storeu_pd(means.as_mut_ptr(), mean_t);
+            }
+            for l in bits(inverted) {
+                match poisson_inversion_below(u2s[l], means[l], ceiling.ceiling()) {
+                    Some(x) => ts[l] = x,
+                    None => tumour_over |= 1 << l,
+                }
+            }
+            t = unsafe { _mm512_loadu_pd(ts.as_ptr()) };
+        }
+        // The background's count: the floor's bound when the tumour's is
+        // over the ceiling and the mean in the floor's range, else drawn.
+        let by_floor = tumour_over & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(floor.limit()));
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_mul_pd(mean_b, set(floor.inv_spacing()))),
+            _mm512_set1_epi64(floor.bounds().len() as i64 - 1),
+        );
+        // SAFETY: i is below the table's length.
+        let bound = unsafe {
+            _mm512_mask_i64gather_pd::<8>(set(0.0), by_floor, i, floor.bounds().as_ptr())
+        };
+        let u3 = load(&round.u3);
+        let below_floor = by_floor & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u3, bound);
+        let b_drawn = split & !by_floor;
+        let b_tabled = b_drawn
+            & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(table.limit()))
+            & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_b, set(0.0));
+        // SAFETY: the table's means are in its range.
+        let mut b = unsafe { self.table_x8(table, &mut state, b_tabled, mean_b) };
+        let by_inversion = by_floor & !below_floor;
+        let by_ptrs = b_drawn & !b_tabled;
+        if by_inversion | by_ptrs != 0 {
+            let (mut bs, mut u3s, mut means) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+            unsafe {
+                _mm512_storeu_pd(bs.as_mut_ptr(), b);
+                _mm512_storeu_pd(u3s.as_mut_ptr(), u3);
+                _mm512_storeu_pd(means.as_mut_ptr(), mean_b);
+                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
+            }
+            for l in bits(by_inversion) {
+                bs[l] = if means[l] > 0.0 {
+                    poisson_inversion_of(u3s[l], means[l])
+                } else {
+                    0.0
+                };
+            }
+            for l in bits(by_ptrs) {
+                let mut rng = CohortStream::from_state(lanes.rng[l]);
+                bs[l] = self.count(&mut rng, means[l]);
+                lanes.rng[l] = rng.state();
+            }
+            state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+            b = unsafe { _mm512_loadu_pd(bs.as_ptr()) };
+        }
+        // The decision (`positive`, `classify`): q of the total (1 over the
+        // ceiling) and of the background's count (0 below the floor), one
+        // uniform where either is strictly between 0 and 1.
+        // SAFETY: AVX-512F and DQ are enabled here.
+        let q_total = _mm512_mask_blend_pd(
+            tumour_over,
+            unsafe { self.q_x8(split & !tumour_over, _mm512_add_pd(t, b)) },
+            set(1.0),
+        );
+        let q_b = _mm512_maskz_mov_pd(!below_floor, unsafe { self.q_x8(split & !below_floor, b) });
+        let zero = set(0.0);
+        let one = set(1.0);
+        let certain = split & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_total, one);
+        let uncertain = split
+            & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(q_total, zero)
+            & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(q_total, one);
+        let b_positive = _mm512_cmp_pd_mask::<_CMP_NEQ_OQ>(q_b, zero);
+        let b_certain = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_b, q_total);
+        let word = uncertain | (certain & b_positive & !b_certain);
+        // SAFETY: as above.
+        let x = uniform(unsafe { next_of_x8_masked(&mut state, word) });
+        unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
+        let positive = certain | (uncertain & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, q_total));
+        let fp = positive & b_positive & (b_certain | _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, q_b));
+        (false_positive | fp, detected | (positive & !fp))
+    }
+
+    /// [`PoissonTable::sample`] on the lanes of `mask` with AVX-512 (0 ≤ λ
+    /// < the table's limit there): the same words and operations (the
+    /// fraction's rare search past 2 lane by lane).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn table_x8(
+        &self,
+        table: &PoissonTable,
+        state: &mut std::arch::x86_64::__m512i,
+        mask: u8,
+        lambda: std::arch::x86_64::__m512d,
+    ) -> std::arch::x86_64::__m512d {
+        use std::arch::x86_64::*;
+        let set = |v: f64| _mm512_set1_pd(v);
+        let ones = |v: u64| _mm512_set1_epi64(v as i64);
+        if mask == 0 {
+            return set(0.0);
+        }
+        let (rows, entries) = table.tables();
+        let i = _mm512_cvttpd_epu64(lambda);
+        // SAFETY: i is below the rows' length on the lanes of `mask`.
+        let row = unsafe {
+            _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), mask, i, rows.as_ptr().cast())
+        };
+        // SAFETY: AVX-512F and DQ are enabled here.
+        let w = unsafe { next_of_x8_masked(state, mask) };
+        let width = _mm512_and_si512(row, ones(0xff));
+        // The top `width` bits (a shift by 64 gives 0), then 53 more.
+        let column = _mm512_srlv_epi64(w, _mm512_sub_epi64(ones(64), width));
+        let coin = _mm512_srli_epi64::<11>(_mm512_sllv_epi64(w, width));
+        let at = _mm512_add_epi64(_mm512_srli_epi64::<32>(row), column);
+        // SAFETY: the row's columns are within the entries.
+        let entry = unsafe {
+            _mm512_mask_i64gather_epi64::<8>(
+                _mm512_setzero_si512(),
+                mask,
+                at,
+                entries.as_ptr().cast(),
+            )
+        };
+        let keep = _mm512_cmplt_epu64_mask(coin, _mm512_srli_epi64::<10>(entry));
+        let j = _mm512_mask_blend_epi64(keep, _mm512_and_si512(entry, ones(0x3ff)), column);
+        let first = _mm512_and_si512(_mm512_srli_epi64::<16>(row), ones(0xffff));
+        let whole = _mm512_add_pd(_mm512_cvtepu64_pd(first), _mm512_cvtepu64_pd(j));
+        let delta = _mm512_sub_pd(lambda, _mm512_cvtepu64_pd(i));
+        // SAFETY: as above.
+        let v = _mm512_mul_pd(
+            _mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(unsafe {
+                next_of_x8_masked(state, mask)
+            })),
+            set(EPS53),
+        );
+        // PoissonTable::fraction: −δ as a sign flip, δ in [0, 1).
+        // SAFETY: as above.
+        let p0 = unsafe { exp_core_x8(_mm512_xor_pd(delta, set(-0.0))) };
+        let p1 = _mm512_mul_pd(delta, p0);
+        let c1 = _mm512_add_pd(p0, p1);
+        let c2 = _mm512_add_pd(c1, _mm512_mul_pd(_mm512_mul_pd(set(0.5), delta), p1));
+        let extra = _mm512_add_pd(
+            _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, p0), set(1.0)),
+            _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, c1), set(1.0)),
+        );
+        let value = _mm512_add_pd(whole, extra);
+        let far = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, c2);
+        if far == 0 {
+            return value;
+        }
+        let (mut values, mut wholes, mut deltas, mut vs) =
+            ([0.0; LANES], [0.0; LANES], [0.0; LANES], [0.0; LANES]);
+        unsafe {
+            _mm512_storeu_pd(values.as_mut_ptr(), value);
+            _mm512_storeu_pd(wholes.as_mut_ptr(), whole);
+            _mm512_storeu_pd(deltas.as_mut_ptr(), delta);
+            _mm512_storeu_pd(vs.as_mut_ptr(), v);
+        }
+        for l in bits(far) {
+            values[l] = wholes[l] + PoissonTable::fraction(deltas[l], vs[l]);
+        }
+        unsafe { _mm512_loadu_pd(values.as_ptr()) }
+    }
+
+    /// [`Decision::q`] on the lanes of `mask` with AVX-512 (0 elsewhere), for
+    /// a decision whose table covers every count between its ends.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn q_x8(&self, mask: u8, n: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
+        use std::arch::x86_64::*;
+        let d = &self.decision;
+        let set = |v: f64| _mm512_set1_pd(v);
+        let above = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(n, set(d.hi));
+        let within = mask & !above & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(n, set(d.lo));
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_sub_pd(n, set(d.lo))),
+            _mm512_set1_epi64(d.table.len() as i64 - 1),
+        );
+        // SAFETY: i is below the table's length.
+        let q = unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), within, i, d.table.as_ptr()) };
+        _mm512_mask_blend_pd(above, q, set(1.0))
+    }
+
     /// A test the proofs left open: the recovery within its cell, then the
     /// count from the same U (or the test in two parts from U₂ and U₃).
     fn open_test<R: Rng + ?Sized>(
@@ -1217,13 +1558,25 @@ impl CohortKernel {
         round: &Round,
         rng: &mut R,
     ) -> Test {
-        let c = round.m_new[l] / self.plasma_volume;
-        let background = lanes.bk[l] / self.plasma_volume;
         let r = match &self.recovery {
             Recovery::Fixed(r) => *r,
             Recovery::Cells(b) => b.within(round.cell[l] as usize, rng),
             Recovery::Gamma(b) => b.sample(rng),
         };
+        self.open_with(lanes, l, round, r, rng)
+    }
+
+    /// [`open_test`](Self::open_test) once the recovery `r` is drawn.
+    fn open_with<R: Rng + ?Sized>(
+        &self,
+        lanes: &Lanes,
+        l: usize,
+        round: &Round,
+        r: f64,
+        rng: &mut R,
+    ) -> Test {
+        let c = round.m_new[l] / self.plasma_volume;
+        let background = lanes.bk[l] / self.plasma_volume;
         let lambda = c.max(0.0) * self.volume;
         let isolated = lambda * r;
         let mean = isolated + self.seen;
@@ -1267,12 +1620,14 @@ impl CohortKernel {
     /// Poisson(C·V·r·(1 − share)), needed only below the count from which
     /// every test is positive ([`PoissonCeiling`] with the uniform `u2` for
     /// small and large means, [`PoissonTable`] between), and the
-    /// background's T_b ~ Poisson(C_b·V·r + ν), needed only at or above the
-    /// first possibly positive count ([`PoissonFloor`] with the uniform
-    /// `u3`). Large tumours then cost two uniforms: T_t ≥ the ceiling
-    /// (positive) and T_b below the floor (not positive without the
-    /// tumour): a detection. The count without the tumour is T_b itself:
-    /// no thinning.
+    /// background's T_b ~ Poisson(C_b·V·r + ν). Large tumours then cost two
+    /// uniforms: T_t ≥ the ceiling (positive) and T_b below the first
+    /// possibly positive count ([`PoissonFloor`] with the uniform `u3`: not
+    /// positive without the tumour), a detection. Below the ceiling, T_b is
+    /// drawn afresh (the table, not the inversion of `u3`): `u3` entered no
+    /// decision then (the detection proof of `prove_lane` needs the
+    /// tumour's count at or above the ceiling), so it is simply left
+    /// unused. The count without the tumour is T_b itself: no thinning.
     #[allow(clippy::too_many_arguments)]
     fn split_test<R: Rng + ?Sized>(
         &self,
@@ -1291,24 +1646,21 @@ impl CohortKernel {
             Some(self.count(rng, mean_t)).filter(|&t| t < ceiling.ceiling())
         };
         let mean_b = isolated * share + self.seen;
-        let count_b = if mean_b < floor.limit() {
-            floor.sample_or_uniform(u3, mean_b)
-        } else {
-            Ok(self.count(rng, mean_b))
-        };
         match tumour {
             // Positive whatever the background and the noise.
-            None => match count_b {
-                Err(_) => Test::Detection,
-                Ok(b) => self.classify(1.0, None, b, rng),
-            },
-            Some(t) => {
-                let b = match count_b {
-                    Ok(b) => b,
-                    // Both below the floor.
-                    Err(_) if t == 0.0 => return Test::Negative,
-                    Err(u) => poisson_inversion_of(u, mean_b),
+            None => {
+                let count_b = if mean_b < floor.limit() {
+                    floor.sample_or_uniform(u3, mean_b)
+                } else {
+                    Ok(self.count(rng, mean_b))
                 };
+                match count_b {
+                    Err(_) => Test::Detection,
+                    Ok(b) => self.classify(1.0, None, b, rng),
+                }
+            }
+            Some(t) => {
+                let b = self.count(rng, mean_b);
                 match self.positive(t + b, rng) {
                     None => Test::Negative,
                     Some((q, u)) => self.classify(q, u, b, rng),

@@ -496,17 +496,6 @@ impl PoissonCeiling {
     }
 }
 
-/// One mean's alias table in [`PoissonTable`].
-#[derive(Debug, Clone, Copy)]
-struct PoissonRow {
-    /// The first tabulated count k₀.
-    first: u32,
-    /// Offset of the row's entries.
-    offset: u32,
-    /// Tabulated counts.
-    len: u32,
-}
-
 /// Exact Poisson variates for means in [0, M) by tables: Poisson(μ) is the
 /// sum of independent Poisson(⌊μ⌋) and Poisson(δ), δ = μ − ⌊μ⌋ ∈ [0, 1)
 /// (superposition).
@@ -516,18 +505,25 @@ struct PoissonRow {
 /// and often a logarithm, and mispredicted branches.
 /// **Method.** Poisson(⌊μ⌋) by Walker's alias method over the counts whose
 /// cumulative masses lie within 2⁻⁶⁰ of neither end (the tails beyond, below
-/// 2⁻⁵⁹ together, are left out: far below the 2⁻⁵⁴ resolution of the alias
-/// coins): one word, whose product with the row's length gives the
-/// column (high half) and the coin (low half). Poisson(δ) by inversion of
-/// a uniform V with the masses e^{−δ}, δe^{−δ}, δ²e^{−δ}/2 compared without
-/// branches, the search going on past 2 (probability below 8 %).
+/// 2⁻⁵⁹ together, are left out: far below the 2⁻⁵³ resolution of the alias
+/// coins), each row padded with counts of mass 0 to 2ᵇ columns (b ≤ 10), so
+/// that one word gives the column exactly (its top b bits) and a coin of 53
+/// bits (the next ones): shifts only, the same on eight lanes
+/// (`cohort.rs`). Poisson(δ) by inversion of a uniform V with the masses
+/// e^{−δ}, δe^{−δ}, δ²e^{−δ}/2 compared without branches, the search going
+/// on past 2 (probability below 8 %; [`fraction`](Self::fraction)).
 #[derive(Debug, Clone)]
 pub struct PoissonTable {
-    rows: Box<[PoissonRow]>,
-    /// Alias coin thresholds (of 54 bits) and the other entry of each pair.
-    keep: Box<[u64]>,
-    alias: Box<[u16]>,
+    /// Per integer mean: the offset of its entries (high 32 bits), its first
+    /// tabulated count k₀ (bits 16–31) and b (low 8 bits).
+    rows: Box<[u64]>,
+    /// Per column: the alias coin threshold of 53 bits (high 54 bits, 2⁵³
+    /// to keep always) and the other entry of the pair (low 10 bits).
+    entries: Box<[u64]>,
 }
+
+/// Columns of a [`PoissonTable`] row at most (2¹⁰: the entries' alias field).
+const POISSON_TABLE_COLUMNS: usize = 1 << 10;
 
 impl PoissonTable {
     /// Tables for the means below `limit` (≤ [`POISSON_FLOOR_MAX`]).
@@ -538,8 +534,7 @@ impl PoissonTable {
         );
         let tiny = 2f64.powi(-60);
         let mut rows = Vec::new();
-        let mut keep = Vec::new();
-        let mut alias = Vec::new();
+        let mut entries = Vec::new();
         for i in 0..limit.max(1) {
             let mu = i as f64;
             let mut p = (-mu).exp();
@@ -560,38 +555,35 @@ impl PoissonTable {
                 k += 1;
                 p *= mu / k as f64;
             }
-            let len = masses.len();
-            let offset = keep.len() as u32;
+            let len = masses.len().next_power_of_two();
+            assert!(len <= POISSON_TABLE_COLUMNS, "Poisson table row of {len}");
+            masses.resize(len, 0.0);
+            let bits = len.trailing_zeros() as u64;
+            let offset = entries.len() as u64;
             // Vose's alias method on the masses.
             let total: f64 = masses.iter().sum();
             let mut scaled: Vec<f64> = masses.iter().map(|&m| m * len as f64 / total).collect();
-            let mut row_keep = vec![1u64 << 54; len];
-            let mut row_alias: Vec<u16> = (0..len as u16).collect();
+            let mut row_keep = vec![1u64 << 53; len];
+            let mut row_alias: Vec<u64> = (0..len as u64).collect();
             let (mut small, mut large): (Vec<usize>, Vec<usize>) =
                 (0..len).partition(|&j| scaled[j] < 1.0);
-            let one = (1u64 << 54) as f64;
+            let one = (1u64 << 53) as f64;
             while let (Some(&sm), Some(&lg)) = (small.last(), large.last()) {
                 small.pop();
                 row_keep[sm] = (scaled[sm] * one) as u64;
-                row_alias[sm] = lg as u16;
+                row_alias[sm] = lg as u64;
                 scaled[lg] -= 1.0 - scaled[sm];
                 if scaled[lg] < 1.0 {
                     large.pop();
                     small.push(lg);
                 }
             }
-            keep.extend(row_keep);
-            alias.extend(row_alias);
-            rows.push(PoissonRow {
-                first,
-                offset,
-                len: len as u32,
-            });
+            entries.extend(row_keep.iter().zip(&row_alias).map(|(&k, &a)| k << 10 | a));
+            rows.push(offset << 32 | u64::from(first) << 16 | bits);
         }
         PoissonTable {
             rows: rows.into(),
-            keep: keep.into(),
-            alias: alias.into(),
+            entries: entries.into(),
         }
     }
 
@@ -606,25 +598,32 @@ impl PoissonTable {
         debug_assert!((0.0..self.limit()).contains(&lambda));
         let i = lambda as usize;
         let row = self.rows[i];
-        let product = u128::from(rng.next_u64()) * u128::from(row.len);
-        let column = (product >> 64) as usize;
-        let coin = (product as u64) >> 10;
-        let at = row.offset as usize + column;
-        let j = if coin < self.keep[at] {
+        let w = rng.next_u64();
+        let bits = (row & 0xff) as u32;
+        // The top `bits` bits (none for a row of one column), then 53 more.
+        let column = (w >> 32) >> (32 - bits);
+        let coin = (w << bits) >> 11;
+        let entry = self.entries[(row >> 32) as usize + column as usize];
+        let j = if coin < entry >> 10 {
             column
         } else {
-            usize::from(self.alias[at])
+            entry & 0x3ff
         };
-        let whole = f64::from(row.first) + j as f64;
+        let whole = ((row >> 16) & 0xffff) as f64 + j as f64;
         let delta = lambda - i as f64;
-        let v = uniform(rng);
+        whole + Self::fraction(delta, uniform(rng))
+    }
+
+    /// The Poisson(δ) variate F⁻¹(v; δ) of the uniform `v`, δ ∈ [0, 1).
+    #[inline]
+    pub fn fraction(delta: f64, v: f64) -> f64 {
         let p0 = exp(-delta);
         let p1 = delta * p0;
         let c1 = p0 + p1;
         let c2 = c1 + 0.5 * delta * p1;
         let extra = f64::from(u8::from(v >= p0)) + f64::from(u8::from(v >= c1));
         if v < c2 {
-            whole + extra
+            extra
         } else {
             // Three or more: the search goes on from the mass of 2.
             let (mut k, mut p, mut c) = (2.0, 0.5 * delta * p1, c2);
@@ -633,8 +632,13 @@ impl PoissonTable {
                 p *= delta / k;
                 c += p;
             }
-            whole + k
+            k
         }
+    }
+
+    /// The rows (see the struct) and entries, for the lanes' copy.
+    pub fn tables(&self) -> (&[u64], &[u64]) {
+        (&self.rows, &self.entries)
     }
 }
 
@@ -879,6 +883,24 @@ impl BetaCells {
                 return x;
             }
         }
+    }
+
+    /// [`within`](Self::within) after its first candidate `x` and its
+    /// uniform `v` (drawn elsewhere, e.g. on eight lanes), which the
+    /// squeeze did not accept: the same variate as `within` from the same
+    /// words.
+    #[inline]
+    pub fn within_after<R: Rng + ?Sized>(&self, j: usize, x: f64, v: f64, rng: &mut R) -> f64 {
+        if v < self.squeeze[j] || v * self.upper[j] < self.density(x) {
+            x
+        } else {
+            self.within(j, rng)
+        }
+    }
+
+    /// The squeeze mⱼ/Mⱼ of each cell (a candidate whose uniform is below it is accepted).
+    pub fn squeezes(&self) -> &[f64; BETA_CELLS] {
+        &self.squeeze
     }
 
     /// One variate in [0, 1].
