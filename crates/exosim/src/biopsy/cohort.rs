@@ -106,12 +106,12 @@ use super::kinetics::{FORGETFUL_KH, ceil_steps};
 use super::measurement::{Sampling, poisson, thin};
 use super::sampling::{
     BETA_CELLS, Beta, BetaCells, POISSON_FLOOR_MAX, PoissonCeiling, PoissonFloor, PoissonTable,
-    Ziggurat, poisson_inversion_below, poisson_inversion_of,
+    Ziggurat, poisson_inversion_of,
 };
 use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
 use crate::random::{CohortStream, cohort_key, cohort_start};
 #[cfg(target_arch = "x86_64")]
-use crate::random::{cohort_start_x8, next_of_x8, next_of_x8_masked};
+use crate::random::{GOLDEN, cohort_start_x8, next_of_x8, word_x8};
 
 /// Individuals screened side by side.
 pub const LANES: usize = 8;
@@ -119,9 +119,14 @@ pub const LANES: usize = 8;
 /// Counts of the decision table at most (beyond: computed on the fly).
 const DECISION_TABLE_MAX: usize = 4096;
 
-/// Tumour means below which the ceiling's inversion (about μ + 1 steps)
-/// beats the table.
-const SMALL_MEAN: f64 = 2.0;
+/// The share of tests at the smallest mean drawn by the ceiling whose
+/// count the ceiling leaves open (an inversion of up to the ceiling's
+/// count, lane by lane): below that mean, the table draws the tumour.
+const CEILING_OPEN: f64 = 0.02;
+
+/// Means of the table at least (background counts above the floor's
+/// range; PTRS beyond).
+const TABLE_MEANS: f64 = 128.0;
 
 /// 2⁻⁵³: the resolution of a uniform variate.
 const EPS53: f64 = 1.0 / (1u64 << 53) as f64;
@@ -576,16 +581,19 @@ impl CohortKernel {
             .then(|| PoissonFloor::new(decision.lo as u64));
         let ceiling = (floor.is_some() && decision.hi <= POISSON_FLOOR_MAX as f64)
             .then(|| PoissonCeiling::new(decision.hi as u64));
-        // Where the ceiling proves most counts (a tenth fail, and search);
-        // the table draws the means between.
-        let split_from = ceiling.as_ref().map_or(f64::INFINITY, |c| c.mean_from(0.1));
+        // Where the ceiling proves nearly every count (CEILING_OPEN fail,
+        // and search); the table draws the smaller means.
+        let split_from = ceiling
+            .as_ref()
+            .map_or(f64::INFINITY, |c| c.mean_from(CEILING_OPEN));
         // The tumour's means below `split_from` and the background's above
         // the floor's range (PTRS beyond: rare).
         let table_limit = if split_from.is_finite() {
-            (split_from.ceil() + 16.0).min(POISSON_FLOOR_MAX as f64) as u64
+            (split_from.ceil() + 16.0).max(TABLE_MEANS)
         } else {
-            64
-        };
+            TABLE_MEANS
+        }
+        .min(POISSON_FLOOR_MAX as f64) as u64;
         let table = Some(PoissonTable::new(table_limit));
         let vector_open = floor.is_some()
             && ceiling.is_some()
@@ -1238,14 +1246,18 @@ impl CohortKernel {
     }
 
     /// [`open_lanes`](Self::open_lanes) with AVX-512 (when `vector_open`):
-    /// the same words and operations per lane. Vector stages draw the
-    /// recovery's first candidate, the tumour's count by the ceiling's bound
-    /// or the table, the background's by the floor's bound or the table,
-    /// and the decision's uniform against q(T_t + T_b) and q(T_b); the rare
-    /// cases continue lane by lane at their place in the lane's stream: a
-    /// candidate the squeeze does not accept, a test within the floor's
-    /// range (`open_with`), a count that needs an inversion (no word) or
-    /// PTRS, the fraction's search past 2 (no word).
+    /// the same words and operations per lane. Every word of a stream is a
+    /// function of the stream's state, so the stage computes the words at
+    /// the places each lane's test may take them, all lanes at once and
+    /// without waiting for one another's table look-ups: the recovery's
+    /// first candidate, the tumour's count by the table (means below
+    /// `split_from`) or the ceiling's bound, the background's count by the
+    /// table or the floor's bound, and the decision's uniform against
+    /// q(T_t + T_b) and q(T_b); each lane's state then moves past the words
+    /// its test took. The rare cases (a candidate the squeeze does not
+    /// accept, a test within the floor's range, a count that needs an
+    /// inversion or PTRS, a fraction's search past 4) take `open_with` lane
+    /// by lane from the state after the recovery's words.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq")]
     #[inline]
@@ -1262,42 +1274,26 @@ impl CohortKernel {
         let load = |x: &[f64; LANES]| unsafe { _mm512_loadu_pd(x.as_ptr()) };
         let uniform =
             |w: __m512i| _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(w)), set(EPS53));
-        let mut state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
-        // The recovery: the first candidate, accepted by the squeeze.
-        let r = match &self.recovery {
-            Recovery::Fixed(r) => set(*r),
+        let golden = |n: i64| _mm512_set1_epi64(n.wrapping_mul(GOLDEN as i64));
+        // SAFETY (the words): AVX-512F and DQ are enabled here.
+        let word = |state: __m512i, n: i64| unsafe { word_x8(_mm512_add_epi64(state, golden(n))) };
+        let start = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+        // The recovery: the first candidate, if the squeeze accepts it.
+        let (after, r, x, v, rejected) = match &self.recovery {
+            Recovery::Fixed(r) => (start, set(*r), set(*r), set(0.0), 0),
             Recovery::Cells(b) => {
-                // SAFETY: AVX-512F and DQ are enabled here.
-                let wx = unsafe { next_of_x8_masked(&mut state, open) };
-                let wv = unsafe { next_of_x8_masked(&mut state, open) };
                 let cell = unsafe { _mm512_loadu_si512(round.cell.as_ptr().cast()) };
                 let x = _mm512_mul_pd(
-                    _mm512_add_pd(_mm512_cvtepu64_pd(cell), uniform(wx)),
+                    _mm512_add_pd(_mm512_cvtepu64_pd(cell), uniform(word(start, 1))),
                     set(CELL_WIDTH),
                 );
-                let v = uniform(wv);
+                let v = uniform(word(start, 2));
                 // SAFETY: the cells are below the table's length.
                 let squeeze = unsafe {
                     _mm512_mask_i64gather_pd::<8>(set(0.0), open, cell, b.squeezes().as_ptr())
                 };
                 let rejected = open & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, squeeze);
-                if rejected == 0 {
-                    x
-                } else {
-                    let (mut xs, mut vs) = ([0.0; LANES], [0.0; LANES]);
-                    unsafe {
-                        _mm512_storeu_pd(xs.as_mut_ptr(), x);
-                        _mm512_storeu_pd(vs.as_mut_ptr(), v);
-                        _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
-                    }
-                    for l in bits(rejected) {
-                        let mut rng = CohortStream::from_state(lanes.rng[l]);
-                        xs[l] = b.within_after(round.cell[l] as usize, xs[l], vs[l], &mut rng);
-                        lanes.rng[l] = rng.state();
-                    }
-                    state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
-                    unsafe { _mm512_loadu_pd(xs.as_ptr()) }
-                }
+                (_mm512_add_epi64(start, golden(2)), x, x, v, rejected)
             }
             Recovery::Gamma(_) => unreachable!("vector_open needs cells or a fixed recovery"),
         };
@@ -1313,72 +1309,31 @@ impl CohortKernel {
         );
         let mean_t = _mm512_mul_pd(isolated, _mm512_sub_pd(set(1.0), share));
         let mean_b = _mm512_add_pd(_mm512_mul_pd(isolated, share), set(self.seen));
-        // Lanes by lane: within the floor's range, or with a NaN mean.
-        let by_lane = open
-            & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean, set(floor.limit()))
-                | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(mean_t, mean_b));
-        let (mut false_positive, mut detected) = (0u8, 0u8);
-        if by_lane != 0 {
-            let mut rs = [0.0; LANES];
-            unsafe {
-                _mm512_storeu_pd(rs.as_mut_ptr(), r);
-                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
-            }
-            for l in bits(by_lane) {
-                let mut rng = CohortStream::from_state(lanes.rng[l]);
-                match self.open_with(lanes, l, round, rs[l], &mut rng) {
-                    Test::Negative => {}
-                    Test::FalsePositive => false_positive |= 1 << l,
-                    Test::Detection => detected |= 1 << l,
-                }
-                lanes.rng[l] = rng.state();
-            }
-            state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
-        }
+        // Within the floor's range, or NaN: lane by lane.
+        let mut by_lane = rejected
+            | (open
+                & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean, set(floor.limit()))
+                    | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(mean_t, mean_b)));
         let split = open & !by_lane;
-        if split == 0 {
-            unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
-            return (false_positive, detected);
-        }
-        // The tumour's count (`split_test`): the ceiling's bound for small
-        // and large means (positive means; 0 otherwise), the table between.
-        let by_ceiling = split
-            & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_t, set(SMALL_MEAN))
-                | _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_t, set(self.split_from)));
+        // The tumour's count (`split_test`): the table below `split_from`
+        // (two words), the ceiling's bound from there (u₂, no word).
+        let by_ceiling = split & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_t, set(self.split_from));
         let by_table = split & !by_ceiling;
-        let drawn = by_ceiling & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(mean_t, set(0.0));
+        // SAFETY: the table's means are in its range on the lanes of the mask.
+        let (tumour, tumour_far) =
+            unsafe { self.table_x8(table, by_table, mean_t, word(after, 1), word(after, 2)) };
         let i = _mm512_min_epu64(
             _mm512_cvttpd_epu64(_mm512_mul_pd(mean_t, set(ceiling.inv_spacing()))),
             _mm512_set1_epi64(ceiling.bounds().len() as i64 - 1),
         );
         // SAFETY: i is below the table's length.
-        let bound =
-            unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), drawn, i, ceiling.bounds().as_ptr()) };
-        let u2 = load(&round.u2);
-        let mut tumour_over = drawn & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(u2, bound);
-        // SAFETY: the table's means are in its range.
-        let tabled = unsafe { self.table_x8(table, &mut state, by_table, mean_t) };
-        let mut t = _mm512_maskz_mov_pd(by_table, tabled);
-        tumour_over |= by_table & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(t, set(ceiling.ceiling()));
-        let inverted = drawn & !tumour_over;
-        if inverted != 0 {
-            let (mut ts, mut u2s, mut means) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
-            unsafe {
-                _mm512_storeu_pd(ts.as_mut_ptr(), t);
-                _mm512_storeu_pd(u2s.as_mut_ptr(), u2);
-                _mm512_storeu_pd(means.as_mut_ptr(), mean_t);
-            }
-            for l in bits(inverted) {
-                match poisson_inversion_below(u2s[l], means[l], ceiling.ceiling()) {
-                    Some(x) => ts[l] = x,
-                    None => tumour_over |= 1 << l,
-                }
-            }
-            t = unsafe { _mm512_loadu_pd(ts.as_ptr()) };
-        }
-        // The background's count: the floor's bound when the tumour's is
-        // over the ceiling and the mean in the floor's range, else drawn.
-        let by_floor = tumour_over & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(floor.limit()));
+        let bound = unsafe {
+            _mm512_mask_i64gather_pd::<8>(set(0.0), by_ceiling, i, ceiling.bounds().as_ptr())
+        };
+        let over = by_ceiling & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(load(&round.u2), bound);
+        // The background's count: the floor's bound (u₃) over the ceiling
+        // within the floor's range, else the table after the tumour's words.
+        let by_floor = over & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(floor.limit()));
         let i = _mm512_min_epu64(
             _mm512_cvttpd_epu64(_mm512_mul_pd(mean_b, set(floor.inv_spacing()))),
             _mm512_set1_epi64(floor.bounds().len() as i64 - 1),
@@ -1387,84 +1342,98 @@ impl CohortKernel {
         let bound = unsafe {
             _mm512_mask_i64gather_pd::<8>(set(0.0), by_floor, i, floor.bounds().as_ptr())
         };
-        let u3 = load(&round.u3);
-        let below_floor = by_floor & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u3, bound);
-        let b_drawn = split & !by_floor;
-        let b_tabled = b_drawn
+        let below_floor = by_floor & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(load(&round.u3), bound);
+        let b_tabled = split
+            & !by_floor
             & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(table.limit()))
             & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_b, set(0.0));
-        // SAFETY: the table's means are in its range.
-        let mut b = unsafe { self.table_x8(table, &mut state, b_tabled, mean_b) };
-        let by_inversion = by_floor & !below_floor;
-        let by_ptrs = b_drawn & !b_tabled;
-        if by_inversion | by_ptrs != 0 {
-            let (mut bs, mut u3s, mut means) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
-            unsafe {
-                _mm512_storeu_pd(bs.as_mut_ptr(), b);
-                _mm512_storeu_pd(u3s.as_mut_ptr(), u3);
-                _mm512_storeu_pd(means.as_mut_ptr(), mean_b);
-                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state);
-            }
-            for l in bits(by_inversion) {
-                bs[l] = if means[l] > 0.0 {
-                    poisson_inversion_of(u3s[l], means[l])
-                } else {
-                    0.0
-                };
-            }
-            for l in bits(by_ptrs) {
-                let mut rng = CohortStream::from_state(lanes.rng[l]);
-                bs[l] = self.count(&mut rng, means[l]);
-                lanes.rng[l] = rng.state();
-            }
-            state = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
-            b = unsafe { _mm512_loadu_pd(bs.as_ptr()) };
-        }
+        let b_start = _mm512_mask_add_epi64(after, by_table, after, golden(2));
+        // SAFETY: as above.
+        let (b, b_far) =
+            unsafe { self.table_x8(table, b_tabled, mean_b, word(b_start, 1), word(b_start, 2)) };
+        // Lane by lane: the tumour's count below the ceiling's bound
+        // (inversion), the background's above the floor's (inversion) or
+        // beyond the table (PTRS), a fraction's search past 4.
+        by_lane |= (by_ceiling & !over)
+            | (by_floor & !below_floor)
+            | (split & !by_floor & !b_tabled)
+            | tumour_far
+            | b_far;
+        let vector = open & !by_lane;
         // The decision (`positive`, `classify`): q of the total (1 over the
         // ceiling) and of the background's count (0 below the floor), one
         // uniform where either is strictly between 0 and 1.
         // SAFETY: AVX-512F and DQ are enabled here.
         let q_total = _mm512_mask_blend_pd(
-            tumour_over,
-            unsafe { self.q_x8(split & !tumour_over, _mm512_add_pd(t, b)) },
+            over,
+            unsafe { self.q_x8(vector & !over, _mm512_add_pd(tumour, b)) },
             set(1.0),
         );
-        let q_b = _mm512_maskz_mov_pd(!below_floor, unsafe { self.q_x8(split & !below_floor, b) });
-        let zero = set(0.0);
-        let one = set(1.0);
-        let certain = split & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_total, one);
-        let uncertain = split
+        let q_b = unsafe { self.q_x8(vector & !below_floor, b) };
+        let (zero, one) = (set(0.0), set(1.0));
+        let certain = vector & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_total, one);
+        let uncertain = vector
             & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(q_total, zero)
             & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(q_total, one);
         let b_positive = _mm512_cmp_pd_mask::<_CMP_NEQ_OQ>(q_b, zero);
         let b_certain = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_b, q_total);
-        let word = uncertain | (certain & b_positive & !b_certain);
-        // SAFETY: as above.
-        let x = uniform(unsafe { next_of_x8_masked(&mut state, word) });
-        unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
-        let positive = certain | (uncertain & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, q_total));
-        let fp = positive & b_positive & (b_certain | _mm512_cmp_pd_mask::<_CMP_LT_OQ>(x, q_b));
-        (false_positive | fp, detected | (positive & !fp))
+        let drawn = uncertain | (certain & b_positive & !b_certain);
+        let d_start = _mm512_mask_add_epi64(b_start, b_tabled, b_start, golden(2));
+        let u = uniform(word(d_start, 1));
+        let positive = certain | (uncertain & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u, q_total));
+        let fp = positive & b_positive & (b_certain | _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u, q_b));
+        let (mut false_positive, mut detected) = (fp, positive & !fp);
+        // Each lane's state past its words: the vector lanes' and the others'
+        // after the recovery.
+        let end = _mm512_mask_add_epi64(d_start, drawn, d_start, golden(1));
+        let end =
+            _mm512_mask_blend_epi64(vector, _mm512_mask_blend_epi64(by_lane, start, after), end);
+        unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), end) };
+        if by_lane != 0 {
+            let (mut xs, mut vs) = ([0.0; LANES], [0.0; LANES]);
+            unsafe {
+                _mm512_storeu_pd(xs.as_mut_ptr(), x);
+                _mm512_storeu_pd(vs.as_mut_ptr(), v);
+            }
+            for l in bits(by_lane) {
+                let mut rng = CohortStream::from_state(lanes.rng[l]);
+                let r = match &self.recovery {
+                    Recovery::Cells(b) if rejected & (1 << l) != 0 => {
+                        b.within_after(round.cell[l] as usize, xs[l], vs[l], &mut rng)
+                    }
+                    _ => xs[l],
+                };
+                match self.open_with(lanes, l, round, r, &mut rng) {
+                    Test::Negative => {}
+                    Test::FalsePositive => false_positive |= 1 << l,
+                    Test::Detection => detected |= 1 << l,
+                }
+                lanes.rng[l] = rng.state();
+            }
+        }
+        (false_positive, detected)
     }
 
     /// [`PoissonTable::sample`] on the lanes of `mask` with AVX-512 (0 ≤ λ
-    /// < the table's limit there): the same words and operations (the
-    /// fraction's rare search past 2 lane by lane).
+    /// < the table's limit there), from its two words: the same operations.
+    /// Also the lanes whose fraction searches past 4 (their value is not
+    /// given).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq")]
     #[inline]
     unsafe fn table_x8(
         &self,
         table: &PoissonTable,
-        state: &mut std::arch::x86_64::__m512i,
         mask: u8,
         lambda: std::arch::x86_64::__m512d,
-    ) -> std::arch::x86_64::__m512d {
+        w: std::arch::x86_64::__m512i,
+        w_fraction: std::arch::x86_64::__m512i,
+    ) -> (std::arch::x86_64::__m512d, u8) {
         use std::arch::x86_64::*;
         let set = |v: f64| _mm512_set1_pd(v);
         let ones = |v: u64| _mm512_set1_epi64(v as i64);
         if mask == 0 {
-            return set(0.0);
+            return (set(0.0), 0);
         }
         let (rows, entries) = table.tables();
         let i = _mm512_cvttpd_epu64(lambda);
@@ -1472,8 +1441,6 @@ impl CohortKernel {
         let row = unsafe {
             _mm512_mask_i64gather_epi64::<8>(_mm512_setzero_si512(), mask, i, rows.as_ptr().cast())
         };
-        // SAFETY: AVX-512F and DQ are enabled here.
-        let w = unsafe { next_of_x8_masked(state, mask) };
         let width = _mm512_and_si512(row, ones(0xff));
         // The top `width` bits (a shift by 64 gives 0), then 53 more.
         let column = _mm512_srlv_epi64(w, _mm512_sub_epi64(ones(64), width));
@@ -1493,40 +1460,29 @@ impl CohortKernel {
         let first = _mm512_and_si512(_mm512_srli_epi64::<16>(row), ones(0xffff));
         let whole = _mm512_add_pd(_mm512_cvtepu64_pd(first), _mm512_cvtepu64_pd(j));
         let delta = _mm512_sub_pd(lambda, _mm512_cvtepu64_pd(i));
-        // SAFETY: as above.
         let v = _mm512_mul_pd(
-            _mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(unsafe {
-                next_of_x8_masked(state, mask)
-            })),
+            _mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(w_fraction)),
             set(EPS53),
         );
         // PoissonTable::fraction: −δ as a sign flip, δ in [0, 1).
-        // SAFETY: as above.
+        // SAFETY: AVX-512F is enabled here.
         let p0 = unsafe { exp_core_x8(_mm512_xor_pd(delta, set(-0.0))) };
         let p1 = _mm512_mul_pd(delta, p0);
         let c1 = _mm512_add_pd(p0, p1);
-        let c2 = _mm512_add_pd(c1, _mm512_mul_pd(_mm512_mul_pd(set(0.5), delta), p1));
+        let p2 = _mm512_mul_pd(_mm512_mul_pd(set(0.5), delta), p1);
+        let c2 = _mm512_add_pd(c1, p2);
+        // The search's next two steps as `fraction` takes them (p ·= δ/k).
+        let p3 = _mm512_mul_pd(p2, _mm512_div_pd(delta, set(3.0)));
+        let c3 = _mm512_add_pd(c2, p3);
+        let c4 = _mm512_add_pd(c3, _mm512_mul_pd(p3, _mm512_div_pd(delta, set(4.0))));
+        let step =
+            |c: __m512d| _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, c), set(1.0));
         let extra = _mm512_add_pd(
-            _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, p0), set(1.0)),
-            _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, c1), set(1.0)),
+            _mm512_add_pd(step(p0), step(c1)),
+            _mm512_add_pd(step(c2), step(c3)),
         );
-        let value = _mm512_add_pd(whole, extra);
-        let far = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, c2);
-        if far == 0 {
-            return value;
-        }
-        let (mut values, mut wholes, mut deltas, mut vs) =
-            ([0.0; LANES], [0.0; LANES], [0.0; LANES], [0.0; LANES]);
-        unsafe {
-            _mm512_storeu_pd(values.as_mut_ptr(), value);
-            _mm512_storeu_pd(wholes.as_mut_ptr(), whole);
-            _mm512_storeu_pd(deltas.as_mut_ptr(), delta);
-            _mm512_storeu_pd(vs.as_mut_ptr(), v);
-        }
-        for l in bits(far) {
-            values[l] = wholes[l] + PoissonTable::fraction(deltas[l], vs[l]);
-        }
-        unsafe { _mm512_loadu_pd(values.as_ptr()) }
+        let far = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, c4);
+        (_mm512_add_pd(whole, extra), far)
     }
 
     /// [`Decision::q`] on the lanes of `mask` with AVX-512 (0 elsewhere), for
@@ -1619,7 +1575,7 @@ impl CohortKernel {
     /// independent parts (identity 1): the tumour's vesicles T_t ~
     /// Poisson(C·V·r·(1 − share)), needed only below the count from which
     /// every test is positive ([`PoissonCeiling`] with the uniform `u2` for
-    /// small and large means, [`PoissonTable`] between), and the
+    /// large means, [`PoissonTable`] below), and the
     /// background's T_b ~ Poisson(C_b·V·r + ν). Large tumours then cost two
     /// uniforms: T_t ≥ the ceiling (positive) and T_b below the first
     /// possibly positive count ([`PoissonFloor`] with the uniform `u3`: not
@@ -1640,12 +1596,13 @@ impl CohortKernel {
         rng: &mut R,
     ) -> Test {
         let mean_t = isolated * (1.0 - share);
-        let tumour = if mean_t < SMALL_MEAN || mean_t >= self.split_from {
+        let mean_b = isolated * share + self.seen;
+        let tumour = if mean_t >= self.split_from {
             ceiling.sample_with(u2, mean_t)
         } else {
-            Some(self.count(rng, mean_t)).filter(|&t| t < ceiling.ceiling())
+            // Over the ceiling, q(T_t + T_b) = 1 as below.
+            Some(self.count(rng, mean_t))
         };
-        let mean_b = isolated * share + self.seen;
         match tumour {
             // Positive whatever the background and the noise.
             None => {
