@@ -691,42 +691,15 @@ impl CohortKernel {
         let key = cohort_key(seed, DOMAIN_SCREENING);
         loop {
             // Lanes past the screening's end leave; empty lanes take the next individuals.
-            let mut over = 0u8;
-            for l in 0..LANES {
-                over |= u8::from(lanes.phase[l] + lanes.j[l] * self.interval > self.duration) << l;
+            #[cfg(target_arch = "x86_64")]
+            if VECTOR && self.interval <= self.duration {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe { self.refill_x8(&mut lanes, &mut pending, key, &mut next, range.end, sink) };
+            } else {
+                self.refill(&mut lanes, &mut pending, key, &mut next, range.end, sink);
             }
-            for l in bits(!lanes.live | (lanes.live & over)) {
-                loop {
-                    if lanes.live & (1 << l) != 0 {
-                        if lanes.phase[l] + lanes.j[l] * self.interval <= self.duration {
-                            break;
-                        }
-                        sink(KernelOutcome {
-                            tests: lanes.tests[l],
-                            false_positives: lanes.fps[l],
-                            detection: None,
-                        });
-                        lanes.live &= !(1 << l);
-                    }
-                    if pending.pos == pending.len {
-                        if next >= range.end {
-                            break;
-                        }
-                        let count = (range.end - next).min(LANES as u64) as usize;
-                        #[cfg(target_arch = "x86_64")]
-                        if VECTOR {
-                            // SAFETY: VECTOR is set only under run_avx512.
-                            unsafe { self.setup_x8(key, next, count, &mut pending) };
-                        } else {
-                            self.setup_plain(key, next, count, &mut pending);
-                        }
-                        #[cfg(not(target_arch = "x86_64"))]
-                        self.setup_plain(key, next, count, &mut pending);
-                        next += count as u64;
-                    }
-                    self.start(&mut lanes, l, &mut pending);
-                }
-            }
+            #[cfg(not(target_arch = "x86_64"))]
+            self.refill(&mut lanes, &mut pending, key, &mut next, range.end, sink);
             let live = lanes.live;
             if live == 0 {
                 return;
@@ -813,6 +786,142 @@ impl CohortKernel {
             }
         }
         (false_positive, detected)
+    }
+
+    /// Lanes past the screening's end hand their outcome to `sink` and
+    /// leave; empty lanes take the next individuals of `next..end` (set up
+    /// eight at a time), in the order of the lanes.
+    #[inline(always)]
+    fn refill<F: FnMut(KernelOutcome)>(
+        &self,
+        lanes: &mut Lanes,
+        pending: &mut Pending,
+        key: u64,
+        next: &mut u64,
+        end: u64,
+        sink: &mut F,
+    ) {
+        let mut over = 0u8;
+        for l in 0..LANES {
+            over |= u8::from(lanes.phase[l] + lanes.j[l] * self.interval > self.duration) << l;
+        }
+        for l in bits(!lanes.live | (lanes.live & over)) {
+            loop {
+                if lanes.live & (1 << l) != 0 {
+                    if lanes.phase[l] + lanes.j[l] * self.interval <= self.duration {
+                        break;
+                    }
+                    sink(KernelOutcome {
+                        tests: lanes.tests[l],
+                        false_positives: lanes.fps[l],
+                        detection: None,
+                    });
+                    lanes.live &= !(1 << l);
+                }
+                if pending.pos == pending.len {
+                    if *next >= end {
+                        break;
+                    }
+                    let count = (end - *next).min(LANES as u64) as usize;
+                    self.setup_plain(key, *next, count, pending);
+                    *next += count as u64;
+                }
+                self.start(lanes, l, pending);
+            }
+        }
+    }
+
+    /// [`refill`](Self::refill) with AVX-512, for a screening at least an
+    /// interval long (so a new individual's first test, within an interval,
+    /// is never past the end): the lanes past the end leave in the order of
+    /// the lanes, then the empty lanes take the next individuals in that
+    /// order, expanded from the set-up ones (the same lanes and values).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn refill_x8<F: FnMut(KernelOutcome)>(
+        &self,
+        lanes: &mut Lanes,
+        pending: &mut Pending,
+        key: u64,
+        next: &mut u64,
+        end: u64,
+        sink: &mut F,
+    ) {
+        use std::arch::x86_64::*;
+        let load = |x: &[f64; LANES]| unsafe { _mm512_loadu_pd(x.as_ptr()) };
+        let at = _mm512_add_pd(
+            load(&lanes.phase),
+            _mm512_mul_pd(load(&lanes.j), _mm512_set1_pd(self.interval)),
+        );
+        let over =
+            lanes.live & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(at, _mm512_set1_pd(self.duration));
+        for l in bits(over) {
+            sink(KernelOutcome {
+                tests: lanes.tests[l],
+                false_positives: lanes.fps[l],
+                detection: None,
+            });
+        }
+        lanes.live &= !over;
+        let mut need = !lanes.live;
+        while need != 0 {
+            if pending.pos == pending.len {
+                if *next >= end {
+                    break;
+                }
+                let count = (end - *next).min(LANES as u64) as usize;
+                // SAFETY: AVX-512F and DQ are enabled here.
+                unsafe { self.setup_x8(key, *next, count, pending) };
+                *next += count as u64;
+            }
+            // The lowest lanes of `need`, as many as are set up.
+            let mut take = need;
+            while take.count_ones() as usize > pending.len - pending.pos {
+                take &= !(0x80 >> take.leading_zeros());
+            }
+            let p = pending.pos;
+            // SAFETY: slots p.. of `pending` hold at least take.count_ones() individuals.
+            unsafe {
+                let expand = |to: &mut [f64; LANES], from: &[f64; LANES]| {
+                    let v = _mm512_mask_expandloadu_pd(
+                        _mm512_loadu_pd(to.as_ptr()),
+                        take,
+                        from.as_ptr().add(p),
+                    );
+                    _mm512_storeu_pd(to.as_mut_ptr(), v);
+                };
+                let set = |to: &mut [f64; LANES], v: f64| {
+                    let v = _mm512_mask_mov_pd(_mm512_loadu_pd(to.as_ptr()), take, _mm512_set1_pd(v));
+                    _mm512_storeu_pd(to.as_mut_ptr(), v);
+                };
+                let rng = _mm512_mask_expandloadu_epi64(
+                    _mm512_loadu_si512(lanes.rng.as_ptr().cast()),
+                    take,
+                    pending.rng.as_ptr().add(p).cast(),
+                );
+                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), rng);
+                expand(&mut lanes.k, &pending.k);
+                expand(&mut lanes.bk, &pending.bk);
+                expand(&mut lanes.ln_s, &pending.ln_s);
+                expand(&mut lanes.phase, &pending.phase);
+                expand(&mut lanes.decay, &pending.decay);
+                expand(&mut lanes.h, &pending.h);
+                expand(&mut lanes.gfac, &pending.gfac);
+                expand(&mut lanes.span, &pending.phase);
+                expand(&mut lanes.m, &pending.bk);
+                set(&mut lanes.j, 0.0);
+                set(&mut lanes.decay_step, 1.0);
+                set(&mut lanes.t_prev, 0.0);
+            }
+            for l in bits(take) {
+                lanes.tests[l] = 0;
+                lanes.fps[l] = 0;
+            }
+            pending.pos += take.count_ones() as usize;
+            lanes.live |= take;
+            need &= !take;
+        }
     }
 
     /// Sets up individual `first + p` in slot `p` of `pending` for
