@@ -437,6 +437,10 @@ struct Round {
     u: [f64; LANES],
     u2: [f64; LANES],
     u3: [f64; LANES],
+    /// The isolated marker's mean count per unit recovery (C·V) and the
+    /// background's share of the concentration (from the proofs' stage).
+    lambda: [f64; LANES],
+    share: [f64; LANES],
     /// Lanes whose test is proven negative, and proven a detection.
     negative: u8,
     detected: u8,
@@ -777,7 +781,7 @@ impl CohortKernel {
         let (mut false_positive, mut detected) = (0u8, 0u8);
         for l in bits(open) {
             let mut rng = CohortStream::from_state(lanes.rng[l]);
-            let test = self.open_test(lanes, l, round, &mut rng);
+            let test = self.open_test(l, round, &mut rng);
             lanes.rng[l] = rng.state();
             match test {
                 Test::Negative => {}
@@ -1226,6 +1230,8 @@ impl CohortKernel {
         } else {
             1.0
         };
+        round.lambda[l] = lambda;
+        round.share[l] = share;
         let mean_hi = lambda * top + self.seen;
         let bit = 1u8 << l;
         round.negative &= !bit;
@@ -1311,6 +1317,10 @@ impl CohortKernel {
             set(1.0),
             _mm512_min_pd(_mm512_div_pd(background, c), set(1.0)),
         );
+        unsafe {
+            _mm512_storeu_pd(round.lambda.as_mut_ptr(), lambda);
+            _mm512_storeu_pd(round.share.as_mut_ptr(), share);
+        }
         let seen = set(self.seen);
         let mean_hi = _mm512_add_pd(_mm512_mul_pd(lambda, top), seen);
         let mut negative: __mmask8 = 0;
@@ -1406,16 +1416,9 @@ impl CohortKernel {
             }
             Recovery::Gamma(_) => unreachable!("vector_open needs cells or a fixed recovery"),
         };
-        let c = _mm512_div_pd(load(&round.m_new), set(self.plasma_volume));
-        let background = _mm512_div_pd(load(&lanes.bk), set(self.plasma_volume));
-        let lambda = _mm512_mul_pd(_mm512_max_pd(c, set(0.0)), set(self.volume));
-        let isolated = _mm512_mul_pd(lambda, r);
+        let isolated = _mm512_mul_pd(load(&round.lambda), r);
         let mean = _mm512_add_pd(isolated, set(self.seen));
-        let share = _mm512_mask_blend_pd(
-            _mm512_cmp_pd_mask::<_CMP_GT_OQ>(c, set(0.0)),
-            set(1.0),
-            _mm512_min_pd(_mm512_div_pd(background, c), set(1.0)),
-        );
+        let share = load(&round.share);
         let mean_t = _mm512_mul_pd(isolated, _mm512_sub_pd(set(1.0), share));
         let mean_b = _mm512_add_pd(_mm512_mul_pd(isolated, share), set(self.seen));
         // Within the floor's range, or NaN: lane by lane.
@@ -1512,7 +1515,7 @@ impl CohortKernel {
                     }
                     _ => xs[l],
                 };
-                match self.open_with(lanes, l, round, r, &mut rng) {
+                match self.open_with(l, round, r, &mut rng) {
                     Test::Negative => {}
                     Test::FalsePositive => false_positive |= 1 << l,
                     Test::Detection => detected |= 1 << l,
@@ -1580,10 +1583,10 @@ impl CohortKernel {
         let c1 = _mm512_add_pd(p0, p1);
         let p2 = _mm512_mul_pd(_mm512_mul_pd(set(0.5), delta), p1);
         let c2 = _mm512_add_pd(c1, p2);
-        // The search's next two steps as `fraction` takes them (p ·= δ/k).
-        let p3 = _mm512_mul_pd(p2, _mm512_div_pd(delta, set(3.0)));
+        // The search's next two steps as `fraction` takes them (p ·= δ·(1/k)).
+        let p3 = _mm512_mul_pd(p2, _mm512_mul_pd(delta, set(1.0 / 3.0)));
         let c3 = _mm512_add_pd(c2, p3);
-        let c4 = _mm512_add_pd(c3, _mm512_mul_pd(p3, _mm512_div_pd(delta, set(4.0))));
+        let c4 = _mm512_add_pd(c3, _mm512_mul_pd(p3, _mm512_mul_pd(delta, set(1.0 / 4.0))));
         let step =
             |c: __m512d| _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, c), set(1.0));
         let extra = _mm512_add_pd(
@@ -1616,40 +1619,20 @@ impl CohortKernel {
 
     /// A test the proofs left open: the recovery within its cell, then the
     /// count from the same U (or the test in two parts from U₂ and U₃).
-    fn open_test<R: Rng + ?Sized>(
-        &self,
-        lanes: &Lanes,
-        l: usize,
-        round: &Round,
-        rng: &mut R,
-    ) -> Test {
+    fn open_test<R: Rng + ?Sized>(&self, l: usize, round: &Round, rng: &mut R) -> Test {
         let r = match &self.recovery {
             Recovery::Fixed(r) => *r,
             Recovery::Cells(b) => b.within(round.cell[l] as usize, rng),
             Recovery::Gamma(b) => b.sample(rng),
         };
-        self.open_with(lanes, l, round, r, rng)
+        self.open_with(l, round, r, rng)
     }
 
     /// [`open_test`](Self::open_test) once the recovery `r` is drawn.
-    fn open_with<R: Rng + ?Sized>(
-        &self,
-        lanes: &Lanes,
-        l: usize,
-        round: &Round,
-        r: f64,
-        rng: &mut R,
-    ) -> Test {
-        let c = round.m_new[l] / self.plasma_volume;
-        let background = lanes.bk[l] / self.plasma_volume;
-        let lambda = c.max(0.0) * self.volume;
-        let isolated = lambda * r;
+    fn open_with<R: Rng + ?Sized>(&self, l: usize, round: &Round, r: f64, rng: &mut R) -> Test {
+        let isolated = round.lambda[l] * r;
         let mean = isolated + self.seen;
-        let share = if c > 0.0 {
-            (background / c).min(1.0)
-        } else {
-            1.0
-        };
+        let share = round.share[l];
         let u = round.u[l];
         let count = match (&self.floor, &self.ceiling) {
             (Some(f), _) if mean < f.limit() => {

@@ -629,7 +629,8 @@ impl PoissonTable {
             let (mut k, mut p, mut c) = (2.0, 0.5 * delta * p1, c2);
             while v >= c && k < 100.0 {
                 k += 1.0;
-                p *= delta / k;
+                // 1/k then a product (no division on the lanes' constants).
+                p *= delta * (1.0 / k);
                 c += p;
             }
             k
