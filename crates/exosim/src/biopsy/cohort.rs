@@ -404,7 +404,7 @@ unsafe fn expm1_x8(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d 
     let mut term = x;
     let mut sum = x;
     for n in 2..=9 {
-        term = _mm512_mul_pd(term, _mm512_div_pd(x, _mm512_set1_pd(n as f64)));
+        term = _mm512_mul_pd(term, _mm512_mul_pd(x, _mm512_set1_pd(1.0 / n as f64)));
         sum = _mm512_add_pd(sum, term);
     }
     if inside == 0xff {
@@ -494,7 +494,8 @@ pub(crate) struct CohortKernel {
     /// Gompertz: e^{−r·interval} and g_h for the interval's steps.
     interval_decay: f64,
     interval_gamma: f64,
-    plasma_volume: f64,
+    /// 1/plasma volume (concentrations by a product).
+    inv_plasma_volume: f64,
     /// Analysed plasma volume.
     volume: f64,
     recovery: Recovery,
@@ -619,7 +620,7 @@ impl CohortKernel {
             interval_h,
             interval_decay,
             interval_gamma,
-            plasma_volume: model.blood.plasma_volume,
+            inv_plasma_volume: 1.0 / model.blood.plasma_volume,
             volume,
             recovery,
             seen: p.lipoprotein_concentration
@@ -762,15 +763,53 @@ impl CohortKernel {
             for l in 0..LANES {
                 lanes.fps[l] += u32::from(false_positive >> l & 1);
             }
-            for l in bits(live & (round.detected | detected)) {
-                let ln_d = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+            // The diameters at detection (identity 6).
+            let detections = live & (round.detected | detected);
+            let (mut ln_d, mut d) = ([0.0; LANES], [0.0; LANES]);
+            #[cfg(target_arch = "x86_64")]
+            if VECTOR {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe { self.diameters_x8(&round, &mut ln_d, &mut d) };
+            } else {
+                for l in bits(detections) {
+                    ln_d[l] = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+                    d[l] = exp(ln_d[l]);
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            for l in bits(detections) {
+                ln_d[l] = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+                d[l] = exp(ln_d[l]);
+            }
+            for l in bits(detections) {
                 sink(KernelOutcome {
                     tests: lanes.tests[l],
                     false_positives: lanes.fps[l],
-                    detection: Some((round.at[l], round.ln_n[l], exp(ln_d), ln_d)),
+                    detection: Some((round.at[l], round.ln_n[l], d[l], ln_d[l])),
                 });
                 lanes.live &= !(1 << l);
             }
+        }
+    }
+
+    /// ln d and d of every lane's tumour at its test with AVX-512 (the
+    /// operations of the plain copy).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn diameters_x8(&self, round: &Round, ln_d: &mut [f64; LANES], d: &mut [f64; LANES]) {
+        use std::arch::x86_64::*;
+        // SAFETY: the arrays hold eight values; AVX-512F is enabled here.
+        unsafe {
+            let x = _mm512_div_pd(
+                _mm512_add_pd(
+                    _mm512_loadu_pd(round.ln_n.as_ptr()),
+                    _mm512_set1_pd(self.ln_diameter_factor),
+                ),
+                _mm512_set1_pd(3.0),
+            );
+            _mm512_storeu_pd(ln_d.as_mut_ptr(), x);
+            _mm512_storeu_pd(d.as_mut_ptr(), exp_x8(x));
         }
     }
 
@@ -1222,9 +1261,9 @@ impl CohortKernel {
         round.u[l] = u;
         round.u2[l] = u2;
         round.u3[l] = u3;
-        let c = round.m_new[l] / self.plasma_volume;
+        let c = round.m_new[l] * self.inv_plasma_volume;
         let lambda = c.max(0.0) * self.volume;
-        let background = lanes.bk[l] / self.plasma_volume;
+        let background = lanes.bk[l] * self.inv_plasma_volume;
         let share = if c > 0.0 {
             (background / c).min(1.0)
         } else {
@@ -1303,14 +1342,14 @@ impl CohortKernel {
             _mm512_storeu_pd(round.u2.as_mut_ptr(), u2);
             _mm512_storeu_pd(round.u3.as_mut_ptr(), u3);
         }
-        let c = _mm512_div_pd(
+        let c = _mm512_mul_pd(
             unsafe { _mm512_loadu_pd(round.m_new.as_ptr()) },
-            set(self.plasma_volume),
+            set(self.inv_plasma_volume),
         );
         let lambda = _mm512_mul_pd(_mm512_max_pd(c, set(0.0)), set(self.volume));
-        let background = _mm512_div_pd(
+        let background = _mm512_mul_pd(
             unsafe { _mm512_loadu_pd(lanes.bk.as_ptr()) },
-            set(self.plasma_volume),
+            set(self.inv_plasma_volume),
         );
         let share = _mm512_mask_blend_pd(
             _mm512_cmp_pd_mask::<_CMP_GT_OQ>(c, set(0.0)),
@@ -1777,7 +1816,8 @@ fn expm1(x: f64) -> f64 {
         let mut term = x;
         let mut sum = x;
         for n in 2..=9 {
-            term *= x / n as f64;
+            // x·(1/n): a product, as on the lanes (no division there).
+            term *= x * (1.0 / n as f64);
             sum += term;
         }
         sum
