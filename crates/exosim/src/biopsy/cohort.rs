@@ -507,6 +507,8 @@ pub(crate) struct CohortKernel {
     /// Tumour means from which a test is drawn with the ceiling (see `split_test`).
     split_from: f64,
     table: Option<PoissonTable>,
+    /// The decision's table padded to 32 values (`q_x8` for short tables).
+    q32: [f64; 32],
     /// Whether `open_x8` serves the open tests: the floor, the ceiling and
     /// the table exist, the table reaches `split_from`, the decision's table
     /// covers every count between 0 < q < 1, and the recovery is fixed or
@@ -600,6 +602,7 @@ impl CohortKernel {
         }
         .min(POISSON_FLOOR_MAX as f64) as u64;
         let table = Some(PoissonTable::new(table_limit));
+        let q32 = std::array::from_fn(|i| decision.table.get(i).copied().unwrap_or(0.0));
         let vector_open = floor.is_some()
             && ceiling.is_some()
             && table.as_ref().is_some_and(|t| t.limit() >= split_from)
@@ -632,6 +635,7 @@ impl CohortKernel {
             ceiling,
             split_from,
             table,
+            q32,
             vector_open,
             ln_diameter_factor: (6.0 / (std::f64::consts::PI * model.tumour.cells_per_m3)).ln(),
             normal: Ziggurat::new(),
@@ -1651,8 +1655,19 @@ impl CohortKernel {
             _mm512_cvttpd_epu64(_mm512_sub_pd(n, set(d.lo))),
             _mm512_set1_epi64(d.table.len() as i64 - 1),
         );
-        // SAFETY: i is below the table's length.
-        let q = unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), within, i, d.table.as_ptr()) };
+        let q = if d.table.len() <= 32 {
+            // Four registers of the table and two permutations (cheaper
+            // than a gather); `q32` holds the table padded to 32 values.
+            // SAFETY: q32 holds 32 values.
+            let part = |k: usize| unsafe { _mm512_loadu_pd(self.q32[8 * k..].as_ptr()) };
+            let low = _mm512_permutex2var_pd(part(0), i, part(1));
+            let high = _mm512_permutex2var_pd(part(2), i, part(3));
+            let upper = _mm512_test_epi64_mask(i, _mm512_set1_epi64(16));
+            _mm512_maskz_mov_pd(within, _mm512_mask_blend_pd(upper, low, high))
+        } else {
+            // SAFETY: i is below the table's length.
+            unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), within, i, d.table.as_ptr()) }
+        };
         _mm512_mask_blend_pd(above, q, set(1.0))
     }
 
