@@ -703,7 +703,9 @@ impl CohortKernel {
             #[cfg(target_arch = "x86_64")]
             if VECTOR && self.interval <= self.duration {
                 // SAFETY: VECTOR is set only under run_avx512.
-                unsafe { self.refill_x8(&mut lanes, &mut pending, key, &mut next, range.end, sink) };
+                unsafe {
+                    self.refill_x8(&mut lanes, &mut pending, key, &mut next, range.end, sink)
+                };
             } else {
                 self.refill(&mut lanes, &mut pending, key, &mut next, range.end, sink);
             }
@@ -901,8 +903,7 @@ impl CohortKernel {
             load(&lanes.phase),
             _mm512_mul_pd(load(&lanes.j), _mm512_set1_pd(self.interval)),
         );
-        let over =
-            lanes.live & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(at, _mm512_set1_pd(self.duration));
+        let over = lanes.live & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(at, _mm512_set1_pd(self.duration));
         for l in bits(over) {
             sink(KernelOutcome {
                 tests: lanes.tests[l],
@@ -939,7 +940,8 @@ impl CohortKernel {
                     _mm512_storeu_pd(to.as_mut_ptr(), v);
                 };
                 let set = |to: &mut [f64; LANES], v: f64| {
-                    let v = _mm512_mask_mov_pd(_mm512_loadu_pd(to.as_ptr()), take, _mm512_set1_pd(v));
+                    let v =
+                        _mm512_mask_mov_pd(_mm512_loadu_pd(to.as_ptr()), take, _mm512_set1_pd(v));
                     _mm512_storeu_pd(to.as_mut_ptr(), v);
                 };
                 let rng = _mm512_mask_expandloadu_epi64(
@@ -1879,7 +1881,13 @@ mod tests {
         fixed.protocol.isolation.recovery_cv = 0.0;
         let mut seen = base.clone();
         seen.protocol.assay.nonvesicle_weight = 5e-11;
-        for mut model in [base, exponential, fixed, seen] {
+        // A wider reading noise: a decision table of more than 32 counts.
+        let mut noisy = base.clone();
+        noisy.protocol.assay.cv = 0.8;
+        // A screening shorter than its interval: the lanes refilled lane by lane.
+        let mut short = base.clone();
+        short.duration = 0.5 * short.interval;
+        for mut model in [base, exponential, fixed, seen, noisy, short] {
             model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
             let kernel = CohortKernel::new(&model).expect("a kernel model");
             let plain = outcomes(&kernel, &model, false);
@@ -1887,6 +1895,87 @@ mod tests {
             assert_eq!(plain.len(), 20_000);
             assert!(plain.iter().any(|o| o.detection.is_some()));
             assert_eq!(plain, vector);
+        }
+    }
+
+    /// A test of mean above the floor's range (`split_test`, identity 1 and
+    /// the floor, ceiling and table samplers): the law of its outcome is
+    /// that of T_t ~ Poisson(mean_t) and T_b ~ Poisson(mean_b) independent,
+    /// T = T_t + T_b, read with one noise: negative with probability
+    /// 1 − E q(T), a false positive with E q(T_b) (q is non-decreasing and
+    /// T ≥ T_b), a detection with E q(T) − E q(T_b). χ² of the three
+    /// outcomes of 2·10⁵ tests against these sums, at tumour means drawn by
+    /// the table and by the ceiling, background means within the floor's
+    /// range and beyond it.
+    #[test]
+    fn split_test_follows_the_two_part_poisson_law() {
+        use rand::SeedableRng;
+        use statrs::distribution::{ChiSquared, ContinuousCDF, Discrete, Poisson};
+        let mut model = ScreeningModel::example();
+        model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
+        let kernel = CohortKernel::new(&model).expect("a kernel model");
+        let (floor, ceiling) = (
+            kernel.floor.as_ref().unwrap(),
+            kernel.ceiling.as_ref().unwrap(),
+        );
+        let d = &kernel.decision;
+        let below = 0.5 * d.hi;
+        let split = kernel.split_from;
+        for (i, (mean_t, mean_b)) in [
+            (2.0, floor.limit() + 3.0),
+            (below, 0.5 * floor.limit()),
+            (below, floor.limit() + 10.0),
+            (split + 4.0, 0.8 * floor.limit()),
+            (split + 4.0, floor.limit() + 20.0),
+            (0.3, floor.limit() + 1.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let isolated = mean_t + mean_b - kernel.seen;
+            let share = (mean_b - kernel.seen) / isolated;
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(900 + i as u64);
+            let n = 200_000;
+            let mut counts = [0.0f64; 3];
+            for _ in 0..n {
+                let u2 = uniform(&mut rng);
+                let u3 = uniform(&mut rng);
+                let test = kernel.split_test(floor, ceiling, isolated, share, u2, u3, &mut rng);
+                counts[match test {
+                    Test::Negative => 0,
+                    Test::FalsePositive => 1,
+                    Test::Detection => 2,
+                }] += 1.0;
+            }
+            // The tumour's and background's parts as the test takes them.
+            let mean_t = isolated * (1.0 - share);
+            let mean_b = isolated * share + kernel.seen;
+            let (pt, pb) = (Poisson::new(mean_t).unwrap(), Poisson::new(mean_b).unwrap());
+            let top = (mean_t + mean_b + 20.0 * (mean_t + mean_b).sqrt() + 50.0) as u64;
+            let q_b: f64 = (0..top).map(|b| pb.pmf(b) * d.exact(b as f64)).sum();
+            let q_total: f64 = (0..top)
+                .map(|t| {
+                    pt.pmf(t)
+                        * (0..top)
+                            .map(|b| pb.pmf(b) * d.exact((t + b) as f64))
+                            .sum::<f64>()
+                })
+                .sum();
+            let expected = [1.0 - q_total, q_b, q_total - q_b].map(|p| p * n as f64);
+            let (mut stat, mut dof) = (0.0f64, -1.0f64);
+            for (c, e) in counts.iter().zip(expected) {
+                if e > 5.0 {
+                    stat += (c - e).powi(2) / e;
+                    dof += 1.0;
+                } else {
+                    assert!(*c <= 5.0 + 5.0 * e.max(1.0), "{c} against {e}");
+                }
+            }
+            let p = 1.0 - ChiSquared::new(dof.max(1.0)).unwrap().cdf(stat);
+            assert!(
+                p > 1e-4,
+                "means {mean_t}, {mean_b}: χ² {stat} on {dof} dof (p = {p}), {counts:?} against {expected:?}"
+            );
         }
     }
 }
