@@ -26,7 +26,9 @@
 //!    law). Conversely, tests with a large mean are drawn as their two
 //!    independent parts, the tumour's T_t ~ Poisson((C − C_b)·V·r) and the
 //!    rest T_b ~ Poisson(C_b·V·r + ν), T = T_t + T_b, T_b being the count
-//!    without the tumour (no thinning).
+//!    without the tumour (no thinning); then the test is negative with
+//!    probability 1 − E q(T), a false positive with E q(T_b), a detection
+//!    otherwise (q of identity 2; tested against these sums).
 //! 2. **The reading noise as a probability.** With one replicate the
 //!    estimate is ((g·T + o)·ε − o)/(g·V·r̄) with ε log-normal of mean 1,
 //!    so for a count T the test is positive exactly when ε exceeds a level
@@ -54,7 +56,15 @@
 //!    smallest tumour mean (positive whatever the rest) and the
 //!    background's below n at the largest background mean (not positive
 //!    without the tumour). Two tests in three end there, with four words
-//!    and no recovery drawn. Moderate means take [`PoissonTable`].
+//!    and no recovery drawn. Moderate means take [`PoissonTable`]: the
+//!    tumour's below `split_from`, the mean from which the ceiling leaves
+//!    at most 2 % of counts open, and then always the background's after
+//!    it; below the ceiling the background's count is likewise drawn by
+//!    the table, not by inverting its uniform U₃. U₃ entered no decision in
+//!    either case (the detection proof needs the tumour's count proven at
+//!    or above the ceiling, which implies a tumour mean of at least
+//!    `split_from` and U₂ at or above the ceiling's bound at the actual
+//!    mean), so it is a fresh uniform there, left unused.
 //! 4. **The recovery** is drawn by [`BetaCells`] (shapes ≥ 1, as every
 //!    preset), an exact table sampler, instead of a ratio of two gamma
 //!    variates.
@@ -79,14 +89,21 @@
 //! as its own is done. Individuals are set up eight at a time (stream,
 //! factors, phase, first step), and each round computes every lane's
 //! blood level and draws its test's first four words (the recovery's cell
-//! and three uniforms) before the proofs of identity 3; only the tests the
-//! proofs leave open continue lane by lane. Where the processor has
-//! AVX-512 (F and DQ), the set-up, the blood level and the proofs run as
-//! vector instructions on the eight lanes; elsewhere the same stages run
-//! lane by lane. Both do the same IEEE operations in the same order (no
-//! fused multiply–add; the rare cases, such as a normal's second candidate
-//! or an exponential beyond ±700, lane by lane in both), so their results
-//! are identical bit for bit (tested).
+//! and three uniforms) before the proofs of identity 3, then the tests the
+//! proofs leave open. Where the processor has AVX-512 (F and DQ), the
+//! set-up, the blood level, the proofs, the open tests, the lanes' refill
+//! and the diameters at detection run as vector instructions on the eight
+//! lanes; elsewhere the same stages run lane by lane. Both do the same IEEE
+//! operations in the same order (no fused multiply–add; the rare cases,
+//! such as a normal's second candidate, an exponential beyond ±700, a
+//! recovery candidate the squeeze does not accept, a test within the
+//! floor's range, a count that needs an inversion or PTRS, lane by lane in
+//! both), so their results are identical bit for bit (tested). The open
+//! tests' stage computes each word where the lane's stream would give it
+//! (a SplitMix64 word depends only on the state, k words on being
+//! `word_x8(s + k·γ)`), so the tumour's and the background's table
+//! look-ups and the decision's uniform do not wait for one another; each
+//! lane's state then moves past the words its test took.
 //!
 //! Every random number still comes from the individual's own stream
 //! ([`cohort_stream`], kept as the lane's word of state), so results do
