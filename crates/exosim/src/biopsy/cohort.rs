@@ -1337,15 +1337,17 @@ impl CohortKernel {
         unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
         let (cell, lo, top) = match &self.recovery {
             Recovery::Cells(b) => {
-                let (keep, alias) = b.alias_tables();
+                let table = b.alias_table();
                 let j = _mm512_srli_epi64::<54>(w1);
-                let coin = _mm512_and_si512(w1, _mm512_set1_epi64(((1u64 << 54) - 1) as i64));
-                // SAFETY: j < 1024, the tables' length.
-                let kept = unsafe { _mm512_i64gather_epi64::<8>(j, keep.as_ptr().cast()) };
-                let other = _mm512_cvtepu32_epi64(unsafe {
-                    _mm512_i64gather_epi32::<4>(j, alias.as_ptr().cast())
-                });
-                let cell = _mm512_mask_blend_epi64(_mm512_cmplt_epu64_mask(coin, kept), other, j);
+                let coin = _mm512_and_si512(
+                    _mm512_srli_epi64::<1>(w1),
+                    _mm512_set1_epi64(((1u64 << 53) - 1) as i64),
+                );
+                // SAFETY: j < 1024, the table's length.
+                let entry = unsafe { _mm512_i64gather_epi64::<8>(j, table.as_ptr().cast()) };
+                let kept = _mm512_cmplt_epu64_mask(coin, _mm512_srli_epi64::<10>(entry));
+                let other = _mm512_and_si512(entry, _mm512_set1_epi64(0x3ff));
+                let cell = _mm512_mask_blend_epi64(kept, other, j);
                 let lo = _mm512_mul_pd(_mm512_cvtepu64_pd(cell), set(CELL_WIDTH));
                 let top = _mm512_mul_pd(
                     _mm512_cvtepu64_pd(_mm512_add_epi64(cell, _mm512_set1_epi64(1))),

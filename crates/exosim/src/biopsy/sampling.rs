@@ -698,10 +698,10 @@ fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
 /// widened by 10⁻¹² relative against the rounding of g.
 #[derive(Debug, Clone)]
 pub struct BetaCells {
-    /// Alias coin thresholds (of 54 bits): cell j keeps itself below.
-    keep: Box<[u64; BETA_CELLS]>,
-    /// The other cell of each alias pair.
-    alias: Box<[u32; BETA_CELLS]>,
+    /// Per column j of the alias table: the coin threshold of 53 bits below
+    /// which cell j keeps itself (high 54 bits, 2⁵³ to keep always) and the
+    /// other cell of its pair (low 10 bits): one look-up per variate.
+    cells: Box<[u64; BETA_CELLS]>,
     /// The upper end of each cell, (j + 1)/K.
     upper_end: Box<[f64; BETA_CELLS]>,
     /// Mⱼ (the density scaled to 1 at the mode).
@@ -738,8 +738,7 @@ impl BetaCells {
         };
         let ln_peak = ln_g(mode);
         let mut t = BetaCells {
-            keep: Box::new([0; BETA_CELLS]),
-            alias: Box::new([0; BETA_CELLS]),
+            cells: Box::new([0; BETA_CELLS]),
             upper_end: Box::new(std::array::from_fn(|j| (j + 1) as f64 / k as f64)),
             upper: Box::new([0.0; BETA_CELLS]),
             squeeze: Box::new([0.0; BETA_CELLS]),
@@ -818,11 +817,13 @@ impl BetaCells {
         let mut scaled: Vec<f64> = mass.iter().map(|&m| m * k as f64 / total).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) =
             (0..k).partition(|&j| scaled[j] < 1.0);
-        let one = (1u64 << 54) as f64;
+        let one = (1u64 << 53) as f64;
+        let mut keep = [0u64; BETA_CELLS];
+        let mut alias = [0u64; BETA_CELLS];
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            t.keep[s] = (scaled[s] * one) as u64;
-            t.alias[s] = l as u32;
+            keep[s] = (scaled[s] * one) as u64;
+            alias[s] = l as u64;
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
@@ -831,27 +832,31 @@ impl BetaCells {
         }
         for j in small.into_iter().chain(large) {
             // Rounding leftovers: probability 1 of keeping itself.
-            t.keep[j] = 1u64 << 54;
-            t.alias[j] = j as u32;
+            keep[j] = 1u64 << 53;
+            alias[j] = j as u64;
+        }
+        for j in 0..k {
+            t.cells[j] = keep[j] << 10 | alias[j];
         }
         Some(t)
     }
 
     /// The cell of a variate, from one word: the top 10 bits pick a
-    /// column of the alias table, the low 54 bits its coin.
+    /// column of the alias table, the next 53 bits its coin.
     #[inline(always)]
     pub fn cell(&self, w: u64) -> usize {
         let j = (w >> 54) as usize;
-        if (w & ((1u64 << 54) - 1)) < self.keep[j] {
+        let entry = self.cells[j];
+        if (w >> 1) & ((1u64 << 53) - 1) < entry >> 10 {
             j
         } else {
-            self.alias[j] as usize
+            (entry & 0x3ff) as usize
         }
     }
 
-    /// The alias table: the coin thresholds and the other cells.
-    pub fn alias_tables(&self) -> (&[u64; BETA_CELLS], &[u32; BETA_CELLS]) {
-        (&self.keep, &self.alias)
+    /// The alias table (see the `cells` field: threshold and other cell per column).
+    pub fn alias_table(&self) -> &[u64; BETA_CELLS] {
+        &self.cells
     }
 
     /// The upper end of cell `j`: a bound of its variates.
