@@ -509,7 +509,9 @@ impl PoissonCeiling {
 /// coins), each row padded with counts of mass 0 to 2ᵇ columns (b ≤ 10), so
 /// that one word gives the column exactly (its top b bits) and a coin of 53
 /// bits (the next ones): shifts only, the same on eight lanes
-/// (`cohort.rs`). Poisson(δ) by inversion of a uniform V with the masses
+/// (`cohort.rs`). When every row fits in [`FIXED_COLUMNS`] counts from 0
+/// (means up to about 140), every row takes exactly those columns, so a
+/// row's place follows from its mean without a look-up. Poisson(δ) by inversion of a uniform V with the masses
 /// e^{−δ}, δe^{−δ}, δ²e^{−δ}/2 compared without branches, the search going
 /// on past 2 (probability below 8 %; [`fraction`](Self::fraction)).
 #[derive(Debug, Clone)]
@@ -520,7 +522,12 @@ pub struct PoissonTable {
     /// Per column: the alias coin threshold of 53 bits (high 54 bits, 2⁵³
     /// to keep always) and the other entry of the pair (low 10 bits).
     entries: Box<[u64]>,
+    /// Whether every row has [`FIXED_COLUMNS`] columns from count 0.
+    fixed: bool,
 }
+
+/// Columns of every [`PoissonTable`] row when all fit (means up to about 130).
+pub const FIXED_COLUMNS: usize = 256;
 
 /// Columns of a [`PoissonTable`] row at most (2¹⁰: the entries' alias field).
 const POISSON_TABLE_COLUMNS: usize = 1 << 10;
@@ -533,8 +540,8 @@ impl PoissonTable {
             "Poisson table limit {limit} above {POISSON_FLOOR_MAX}"
         );
         let tiny = 2f64.powi(-60);
-        let mut rows = Vec::new();
-        let mut entries = Vec::new();
+        // Each row's first count and masses.
+        let mut tabulated = Vec::new();
         for i in 0..limit.max(1) {
             let mu = i as f64;
             let mut p = (-mu).exp();
@@ -554,6 +561,21 @@ impl PoissonTable {
                 }
                 k += 1;
                 p *= mu / k as f64;
+            }
+            tabulated.push((first, masses));
+        }
+        // Rows of FIXED_COLUMNS counts from 0 when every row fits: a row's
+        // place is then i·FIXED_COLUMNS and its first count 0 (no look-up).
+        let fixed = tabulated
+            .iter()
+            .all(|(first, m)| *first as usize + m.len() <= FIXED_COLUMNS);
+        let mut rows = Vec::new();
+        let mut entries = Vec::new();
+        for (mut first, mut masses) in tabulated {
+            if fixed {
+                masses.splice(0..0, std::iter::repeat_n(0.0, first as usize));
+                first = 0;
+                masses.resize(FIXED_COLUMNS, 0.0);
             }
             let len = masses.len().next_power_of_two();
             assert!(len <= POISSON_TABLE_COLUMNS, "Poisson table row of {len}");
@@ -578,12 +600,15 @@ impl PoissonTable {
                     small.push(lg);
                 }
             }
+            // Rounding leftovers keep themselves: never a count of mass 0.
+            assert!(small.iter().chain(&large).all(|&j| scaled[j] > 0.5));
             entries.extend(row_keep.iter().zip(&row_alias).map(|(&k, &a)| k << 10 | a));
             rows.push(offset << 32 | u64::from(first) << 16 | bits);
         }
         PoissonTable {
             rows: rows.into(),
             entries: entries.into(),
+            fixed,
         }
     }
 
@@ -640,6 +665,12 @@ impl PoissonTable {
     /// The rows (see the struct) and entries, for the lanes' copy.
     pub fn tables(&self) -> (&[u64], &[u64]) {
         (&self.rows, &self.entries)
+    }
+
+    /// Whether row i holds [`FIXED_COLUMNS`] columns from count 0 at
+    /// i·[`FIXED_COLUMNS`] (then its row word needs no look-up).
+    pub fn fixed(&self) -> bool {
+        self.fixed
     }
 }
 
@@ -1405,29 +1436,39 @@ mod tests {
         }
     }
 
-    /// The table Poisson (alias table of ⌊λ⌋ plus Poisson(δ)): χ² of 2·10⁵
-    /// draws on both sides of integers, at 0 and near the table's end.
+    /// The table Poisson (alias table of ⌊λ⌋ plus Poisson(δ)), in both row
+    /// layouts: χ² of 2·10⁵ draws on both sides of integers, at 0 and near
+    /// the tables' ends.
     #[test]
     fn poisson_table_follows_the_poisson_law() {
-        let table = PoissonTable::new(64);
-        for (i, lambda) in [0.0, 0.3, 0.999, 1.0, 2.5, 14.0, 27.61, 45.99, 63.7]
-            .into_iter()
-            .enumerate()
-        {
-            let mut r = rng(600 + i as u64);
-            let draws: Vec<f64> = (0..200_000).map(|_| table.sample(&mut r, lambda)).collect();
-            if lambda == 0.0 {
-                assert!(draws.iter().all(|&x| x == 0.0));
-                continue;
+        // Rows of 256 counts from 0 (means to 64), and rows of 2ᵇ columns
+        // from their first count (means to 300).
+        for (limit, fixed, means) in [
+            (
+                64,
+                true,
+                &[0.0, 0.3, 0.999, 1.0, 2.5, 14.0, 27.61, 45.99, 63.7][..],
+            ),
+            (300, false, &[0.6, 33.3, 150.25, 299.9][..]),
+        ] {
+            let table = PoissonTable::new(limit);
+            assert_eq!(table.fixed(), fixed);
+            for (i, &lambda) in means.iter().enumerate() {
+                let mut r = rng(600 + limit + i as u64);
+                let draws: Vec<f64> = (0..200_000).map(|_| table.sample(&mut r, lambda)).collect();
+                if lambda == 0.0 {
+                    assert!(draws.iter().all(|&x| x == 0.0));
+                    continue;
+                }
+                let law = statrs::distribution::Poisson::new(lambda).unwrap();
+                chi_square(
+                    &format!("table Poisson({lambda})"),
+                    &draws,
+                    |k| law.pmf(k),
+                    lambda,
+                    lambda,
+                );
             }
-            let law = statrs::distribution::Poisson::new(lambda).unwrap();
-            chi_square(
-                &format!("table Poisson({lambda})"),
-                &draws,
-                |k| law.pmf(k),
-                lambda,
-                lambda,
-            );
         }
     }
 
