@@ -72,6 +72,19 @@ pub(crate) unsafe fn next_of_x8(
     splitmix64_x8(*state)
 }
 
+/// The word that [`next_of_x8`] returns once the states have become
+/// `state` (k words past a state s: `word_x8(s + k·γ)`), so that words
+/// further on in eight streams can be computed without advancing them.
+///
+/// # Safety
+/// The processor must have AVX-512F and AVX-512DQ.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[inline]
+pub(crate) unsafe fn word_x8(state: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512i {
+    splitmix64_x8(state)
+}
+
 impl rand::TryRng for CohortStream {
     type Error = core::convert::Infallible;
 
@@ -96,7 +109,7 @@ impl rand::TryRng for CohortStream {
 
 /// The golden-ratio increment of SplitMix64 (odd, so the sequence of
 /// states has period 2⁶⁴).
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+pub(crate) const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
 /// A keyed stream like [`stream`], for loops that give every virtual
 /// individual of a large cohort its own short stream (a screening cohort:

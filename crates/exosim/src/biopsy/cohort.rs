@@ -26,7 +26,9 @@
 //!    law). Conversely, tests with a large mean are drawn as their two
 //!    independent parts, the tumour's T_t ~ Poisson((C − C_b)·V·r) and the
 //!    rest T_b ~ Poisson(C_b·V·r + ν), T = T_t + T_b, T_b being the count
-//!    without the tumour (no thinning).
+//!    without the tumour (no thinning); then the test is negative with
+//!    probability 1 − E q(T), a false positive with E q(T_b), a detection
+//!    otherwise (q of identity 2; tested against these sums).
 //! 2. **The reading noise as a probability.** With one replicate the
 //!    estimate is ((g·T + o)·ε − o)/(g·V·r̄) with ε log-normal of mean 1,
 //!    so for a count T the test is positive exactly when ε exceeds a level
@@ -54,7 +56,15 @@
 //!    smallest tumour mean (positive whatever the rest) and the
 //!    background's below n at the largest background mean (not positive
 //!    without the tumour). Two tests in three end there, with four words
-//!    and no recovery drawn. Moderate means take [`PoissonTable`].
+//!    and no recovery drawn. Moderate means take [`PoissonTable`]: the
+//!    tumour's below `split_from`, the mean from which the ceiling leaves
+//!    at most 2 % of counts open, and then always the background's after
+//!    it; below the ceiling the background's count is likewise drawn by
+//!    the table, not by inverting its uniform U₃. U₃ entered no decision in
+//!    either case (the detection proof needs the tumour's count proven at
+//!    or above the ceiling, which implies a tumour mean of at least
+//!    `split_from` and U₂ at or above the ceiling's bound at the actual
+//!    mean), so it is a fresh uniform there, left unused.
 //! 4. **The recovery** is drawn by [`BetaCells`] (shapes ≥ 1, as every
 //!    preset), an exact table sampler, instead of a ratio of two gamma
 //!    variates.
@@ -79,14 +89,21 @@
 //! as its own is done. Individuals are set up eight at a time (stream,
 //! factors, phase, first step), and each round computes every lane's
 //! blood level and draws its test's first four words (the recovery's cell
-//! and three uniforms) before the proofs of identity 3; only the tests the
-//! proofs leave open continue lane by lane. Where the processor has
-//! AVX-512 (F and DQ), the set-up, the blood level and the proofs run as
-//! vector instructions on the eight lanes; elsewhere the same stages run
-//! lane by lane. Both do the same IEEE operations in the same order (no
-//! fused multiply–add; the rare cases, such as a normal's second candidate
-//! or an exponential beyond ±700, lane by lane in both), so their results
-//! are identical bit for bit (tested).
+//! and three uniforms) before the proofs of identity 3, then the tests the
+//! proofs leave open. Where the processor has AVX-512 (F and DQ), the
+//! set-up, the blood level, the proofs, the open tests, the lanes' refill
+//! and the diameters at detection run as vector instructions on the eight
+//! lanes; elsewhere the same stages run lane by lane. Both do the same IEEE
+//! operations in the same order (no fused multiply–add; the rare cases,
+//! such as a normal's second candidate, an exponential beyond ±700, a
+//! recovery candidate the squeeze does not accept, a test within the
+//! floor's range, a count that needs an inversion or PTRS, lane by lane in
+//! both), so their results are identical bit for bit (tested). The open
+//! tests' stage computes each word where the lane's stream would give it
+//! (a SplitMix64 word depends only on the state, k words on being
+//! `word_x8(s + k·γ)`), so the tumour's and the background's table
+//! look-ups and the decision's uniform do not wait for one another; each
+//! lane's state then moves past the words its test took.
 //!
 //! Every random number still comes from the individual's own stream
 //! ([`cohort_stream`], kept as the lane's word of state), so results do
@@ -111,7 +128,7 @@ use super::sampling::{
 use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
 use crate::random::{CohortStream, cohort_key, cohort_start};
 #[cfg(target_arch = "x86_64")]
-use crate::random::{cohort_start_x8, next_of_x8};
+use crate::random::{GOLDEN, cohort_start_x8, next_of_x8, word_x8};
 
 /// Individuals screened side by side.
 pub const LANES: usize = 8;
@@ -119,9 +136,14 @@ pub const LANES: usize = 8;
 /// Counts of the decision table at most (beyond: computed on the fly).
 const DECISION_TABLE_MAX: usize = 4096;
 
-/// Tumour means below which the ceiling's inversion (about μ + 1 steps)
-/// beats the table.
-const SMALL_MEAN: f64 = 2.0;
+/// The share of tests at the smallest mean drawn by the ceiling whose
+/// count the ceiling leaves open (an inversion of up to the ceiling's
+/// count, lane by lane): below that mean, the table draws the tumour.
+const CEILING_OPEN: f64 = 0.02;
+
+/// Means of the table at least (background counts above the floor's
+/// range; PTRS beyond).
+const TABLE_MEANS: f64 = 128.0;
 
 /// 2⁻⁵³: the resolution of a uniform variate.
 const EPS53: f64 = 1.0 / (1u64 << 53) as f64;
@@ -399,7 +421,7 @@ unsafe fn expm1_x8(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d 
     let mut term = x;
     let mut sum = x;
     for n in 2..=9 {
-        term = _mm512_mul_pd(term, _mm512_div_pd(x, _mm512_set1_pd(n as f64)));
+        term = _mm512_mul_pd(term, _mm512_mul_pd(x, _mm512_set1_pd(1.0 / n as f64)));
         sum = _mm512_add_pd(sum, term);
     }
     if inside == 0xff {
@@ -432,6 +454,10 @@ struct Round {
     u: [f64; LANES],
     u2: [f64; LANES],
     u3: [f64; LANES],
+    /// The isolated marker's mean count per unit recovery (C·V) and the
+    /// background's share of the concentration (from the proofs' stage).
+    lambda: [f64; LANES],
+    share: [f64; LANES],
     /// Lanes whose test is proven negative, and proven a detection.
     negative: u8,
     detected: u8,
@@ -485,7 +511,8 @@ pub(crate) struct CohortKernel {
     /// Gompertz: e^{−r·interval} and g_h for the interval's steps.
     interval_decay: f64,
     interval_gamma: f64,
-    plasma_volume: f64,
+    /// 1/plasma volume (concentrations by a product).
+    inv_plasma_volume: f64,
     /// Analysed plasma volume.
     volume: f64,
     recovery: Recovery,
@@ -497,6 +524,13 @@ pub(crate) struct CohortKernel {
     /// Tumour means from which a test is drawn with the ceiling (see `split_test`).
     split_from: f64,
     table: Option<PoissonTable>,
+    /// The decision's table padded to 32 values (`q_x8` for short tables).
+    q32: [f64; 32],
+    /// Whether `open_x8` serves the open tests: the floor, the ceiling and
+    /// the table exist, the table reaches `split_from`, the decision's table
+    /// covers every count between 0 < q < 1, and the recovery is fixed or
+    /// drawn by cells.
+    vector_open: bool,
     /// ln(6/(π ρ)).
     ln_diameter_factor: f64,
     normal: Ziggurat,
@@ -571,17 +605,27 @@ impl CohortKernel {
             .then(|| PoissonFloor::new(decision.lo as u64));
         let ceiling = (floor.is_some() && decision.hi <= POISSON_FLOOR_MAX as f64)
             .then(|| PoissonCeiling::new(decision.hi as u64));
-        // Where the ceiling proves most counts (a tenth fail, and search);
-        // the table draws the means between.
-        let split_from = ceiling.as_ref().map_or(f64::INFINITY, |c| c.mean_from(0.1));
+        // Where the ceiling proves nearly every count (CEILING_OPEN fail,
+        // and search); the table draws the smaller means.
+        let split_from = ceiling
+            .as_ref()
+            .map_or(f64::INFINITY, |c| c.mean_from(CEILING_OPEN));
         // The tumour's means below `split_from` and the background's above
         // the floor's range (PTRS beyond: rare).
         let table_limit = if split_from.is_finite() {
-            (split_from.ceil() + 16.0).min(POISSON_FLOOR_MAX as f64) as u64
+            (split_from.ceil() + 16.0).max(TABLE_MEANS)
         } else {
-            64
-        };
+            TABLE_MEANS
+        }
+        .min(POISSON_FLOOR_MAX as f64) as u64;
         let table = Some(PoissonTable::new(table_limit));
+        let q32 = std::array::from_fn(|i| decision.table.get(i).copied().unwrap_or(0.0));
+        let vector_open = floor.is_some()
+            && ceiling.is_some()
+            && table.as_ref().is_some_and(|t| t.limit() >= split_from)
+            && decision.hi.is_finite()
+            && decision.table.len() as f64 >= decision.hi - decision.lo
+            && matches!(recovery, Recovery::Fixed(_) | Recovery::Cells(_));
         Some(CohortKernel {
             factors: [v.background_cv, v.shedding_cv, v.elimination_cv].map(factor),
             elimination: nominal.elimination_rate,
@@ -596,7 +640,7 @@ impl CohortKernel {
             interval_h,
             interval_decay,
             interval_gamma,
-            plasma_volume: model.blood.plasma_volume,
+            inv_plasma_volume: 1.0 / model.blood.plasma_volume,
             volume,
             recovery,
             seen: p.lipoprotein_concentration
@@ -608,6 +652,8 @@ impl CohortKernel {
             ceiling,
             split_from,
             table,
+            q32,
+            vector_open,
             ln_diameter_factor: (6.0 / (std::f64::consts::PI * model.tumour.cells_per_m3)).ln(),
             normal: Ziggurat::new(),
         })
@@ -671,42 +717,17 @@ impl CohortKernel {
         let key = cohort_key(seed, DOMAIN_SCREENING);
         loop {
             // Lanes past the screening's end leave; empty lanes take the next individuals.
-            let mut over = 0u8;
-            for l in 0..LANES {
-                over |= u8::from(lanes.phase[l] + lanes.j[l] * self.interval > self.duration) << l;
+            #[cfg(target_arch = "x86_64")]
+            if VECTOR && self.interval <= self.duration {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe {
+                    self.refill_x8(&mut lanes, &mut pending, key, &mut next, range.end, sink)
+                };
+            } else {
+                self.refill(&mut lanes, &mut pending, key, &mut next, range.end, sink);
             }
-            for l in bits(!lanes.live | (lanes.live & over)) {
-                loop {
-                    if lanes.live & (1 << l) != 0 {
-                        if lanes.phase[l] + lanes.j[l] * self.interval <= self.duration {
-                            break;
-                        }
-                        sink(KernelOutcome {
-                            tests: lanes.tests[l],
-                            false_positives: lanes.fps[l],
-                            detection: None,
-                        });
-                        lanes.live &= !(1 << l);
-                    }
-                    if pending.pos == pending.len {
-                        if next >= range.end {
-                            break;
-                        }
-                        let count = (range.end - next).min(LANES as u64) as usize;
-                        #[cfg(target_arch = "x86_64")]
-                        if VECTOR {
-                            // SAFETY: VECTOR is set only under run_avx512.
-                            unsafe { self.setup_x8(key, next, count, &mut pending) };
-                        } else {
-                            self.setup_plain(key, next, count, &mut pending);
-                        }
-                        #[cfg(not(target_arch = "x86_64"))]
-                        self.setup_plain(key, next, count, &mut pending);
-                        next += count as u64;
-                    }
-                    self.start(&mut lanes, l, &mut pending);
-                }
-            }
+            #[cfg(not(target_arch = "x86_64"))]
+            self.refill(&mut lanes, &mut pending, key, &mut next, range.end, sink);
             let live = lanes.live;
             if live == 0 {
                 return;
@@ -752,29 +773,220 @@ impl CohortKernel {
                 lanes.span[l] = self.interval;
             }
             // The tests the proofs left open, and the detections they proved.
-            for l in bits(live & !round.negative) {
-                let test = if round.detected & (1 << l) != 0 {
-                    Test::Detection
-                } else {
-                    let mut rng = CohortStream::from_state(lanes.rng[l]);
-                    let t = self.open_test(&lanes, l, &round, &mut rng);
-                    lanes.rng[l] = rng.state();
-                    t
-                };
-                match test {
-                    Test::Negative => {}
-                    Test::FalsePositive => lanes.fps[l] += 1,
-                    Test::Detection => {
-                        let ln_d = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
-                        sink(KernelOutcome {
-                            tests: lanes.tests[l],
-                            false_positives: lanes.fps[l],
-                            detection: Some((round.at[l], round.ln_n[l], exp(ln_d), ln_d)),
-                        });
-                        lanes.live &= !(1 << l);
-                    }
+            let open = live & !round.negative & !round.detected;
+            #[cfg(target_arch = "x86_64")]
+            let (false_positive, detected) = if VECTOR && self.vector_open {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe { self.open_x8(&mut lanes, &round, open) }
+            } else {
+                self.open_lanes(&mut lanes, &round, open)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (false_positive, detected) = self.open_lanes(&mut lanes, &round, open);
+            for l in 0..LANES {
+                lanes.fps[l] += u32::from(false_positive >> l & 1);
+            }
+            // The diameters at detection (identity 6).
+            let detections = live & (round.detected | detected);
+            let (mut ln_d, mut d) = ([0.0; LANES], [0.0; LANES]);
+            #[cfg(target_arch = "x86_64")]
+            if VECTOR {
+                // SAFETY: VECTOR is set only under run_avx512.
+                unsafe { self.diameters_x8(&round, &mut ln_d, &mut d) };
+            } else {
+                for l in bits(detections) {
+                    ln_d[l] = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+                    d[l] = exp(ln_d[l]);
                 }
             }
+            #[cfg(not(target_arch = "x86_64"))]
+            for l in bits(detections) {
+                ln_d[l] = (round.ln_n[l] + self.ln_diameter_factor) / 3.0;
+                d[l] = exp(ln_d[l]);
+            }
+            for l in bits(detections) {
+                sink(KernelOutcome {
+                    tests: lanes.tests[l],
+                    false_positives: lanes.fps[l],
+                    detection: Some((round.at[l], round.ln_n[l], d[l], ln_d[l])),
+                });
+                lanes.live &= !(1 << l);
+            }
+        }
+    }
+
+    /// ln d and d of every lane's tumour at its test with AVX-512 (the
+    /// operations of the plain copy).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn diameters_x8(&self, round: &Round, ln_d: &mut [f64; LANES], d: &mut [f64; LANES]) {
+        use std::arch::x86_64::*;
+        // SAFETY: the arrays hold eight values; AVX-512F is enabled here.
+        unsafe {
+            let x = _mm512_div_pd(
+                _mm512_add_pd(
+                    _mm512_loadu_pd(round.ln_n.as_ptr()),
+                    _mm512_set1_pd(self.ln_diameter_factor),
+                ),
+                _mm512_set1_pd(3.0),
+            );
+            _mm512_storeu_pd(ln_d.as_mut_ptr(), x);
+            _mm512_storeu_pd(d.as_mut_ptr(), exp_x8(x));
+        }
+    }
+
+    /// The open tests of lanes `open`, lane by lane: the lanes whose test
+    /// is a false positive, and those whose test is a detection.
+    #[inline(always)]
+    fn open_lanes(&self, lanes: &mut Lanes, round: &Round, open: u8) -> (u8, u8) {
+        let (mut false_positive, mut detected) = (0u8, 0u8);
+        for l in bits(open) {
+            let mut rng = CohortStream::from_state(lanes.rng[l]);
+            let test = self.open_test(l, round, &mut rng);
+            lanes.rng[l] = rng.state();
+            match test {
+                Test::Negative => {}
+                Test::FalsePositive => false_positive |= 1 << l,
+                Test::Detection => detected |= 1 << l,
+            }
+        }
+        (false_positive, detected)
+    }
+
+    /// Lanes past the screening's end hand their outcome to `sink` and
+    /// leave; empty lanes take the next individuals of `next..end` (set up
+    /// eight at a time), in the order of the lanes.
+    #[inline(always)]
+    fn refill<F: FnMut(KernelOutcome)>(
+        &self,
+        lanes: &mut Lanes,
+        pending: &mut Pending,
+        key: u64,
+        next: &mut u64,
+        end: u64,
+        sink: &mut F,
+    ) {
+        let mut over = 0u8;
+        for l in 0..LANES {
+            over |= u8::from(lanes.phase[l] + lanes.j[l] * self.interval > self.duration) << l;
+        }
+        for l in bits(!lanes.live | (lanes.live & over)) {
+            loop {
+                if lanes.live & (1 << l) != 0 {
+                    if lanes.phase[l] + lanes.j[l] * self.interval <= self.duration {
+                        break;
+                    }
+                    sink(KernelOutcome {
+                        tests: lanes.tests[l],
+                        false_positives: lanes.fps[l],
+                        detection: None,
+                    });
+                    lanes.live &= !(1 << l);
+                }
+                if pending.pos == pending.len {
+                    if *next >= end {
+                        break;
+                    }
+                    let count = (end - *next).min(LANES as u64) as usize;
+                    self.setup_plain(key, *next, count, pending);
+                    *next += count as u64;
+                }
+                self.start(lanes, l, pending);
+            }
+        }
+    }
+
+    /// [`refill`](Self::refill) with AVX-512, for a screening at least an
+    /// interval long (so a new individual's first test, within an interval,
+    /// is never past the end): the lanes past the end leave in the order of
+    /// the lanes, then the empty lanes take the next individuals in that
+    /// order, expanded from the set-up ones (the same lanes and values).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn refill_x8<F: FnMut(KernelOutcome)>(
+        &self,
+        lanes: &mut Lanes,
+        pending: &mut Pending,
+        key: u64,
+        next: &mut u64,
+        end: u64,
+        sink: &mut F,
+    ) {
+        use std::arch::x86_64::*;
+        let load = |x: &[f64; LANES]| unsafe { _mm512_loadu_pd(x.as_ptr()) };
+        let at = _mm512_add_pd(
+            load(&lanes.phase),
+            _mm512_mul_pd(load(&lanes.j), _mm512_set1_pd(self.interval)),
+        );
+        let over = lanes.live & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(at, _mm512_set1_pd(self.duration));
+        for l in bits(over) {
+            sink(KernelOutcome {
+                tests: lanes.tests[l],
+                false_positives: lanes.fps[l],
+                detection: None,
+            });
+        }
+        lanes.live &= !over;
+        let mut need = !lanes.live;
+        while need != 0 {
+            if pending.pos == pending.len {
+                if *next >= end {
+                    break;
+                }
+                let count = (end - *next).min(LANES as u64) as usize;
+                // SAFETY: AVX-512F and DQ are enabled here.
+                unsafe { self.setup_x8(key, *next, count, pending) };
+                *next += count as u64;
+            }
+            // The lowest lanes of `need`, as many as are set up.
+            let mut take = need;
+            while take.count_ones() as usize > pending.len - pending.pos {
+                take &= !(0x80 >> take.leading_zeros());
+            }
+            let p = pending.pos;
+            // SAFETY: slots p.. of `pending` hold at least take.count_ones() individuals.
+            unsafe {
+                let expand = |to: &mut [f64; LANES], from: &[f64; LANES]| {
+                    let v = _mm512_mask_expandloadu_pd(
+                        _mm512_loadu_pd(to.as_ptr()),
+                        take,
+                        from.as_ptr().add(p),
+                    );
+                    _mm512_storeu_pd(to.as_mut_ptr(), v);
+                };
+                let set = |to: &mut [f64; LANES], v: f64| {
+                    let v =
+                        _mm512_mask_mov_pd(_mm512_loadu_pd(to.as_ptr()), take, _mm512_set1_pd(v));
+                    _mm512_storeu_pd(to.as_mut_ptr(), v);
+                };
+                let rng = _mm512_mask_expandloadu_epi64(
+                    _mm512_loadu_si512(lanes.rng.as_ptr().cast()),
+                    take,
+                    pending.rng.as_ptr().add(p).cast(),
+                );
+                _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), rng);
+                expand(&mut lanes.k, &pending.k);
+                expand(&mut lanes.bk, &pending.bk);
+                expand(&mut lanes.ln_s, &pending.ln_s);
+                expand(&mut lanes.phase, &pending.phase);
+                expand(&mut lanes.decay, &pending.decay);
+                expand(&mut lanes.h, &pending.h);
+                expand(&mut lanes.gfac, &pending.gfac);
+                expand(&mut lanes.span, &pending.phase);
+                expand(&mut lanes.m, &pending.bk);
+                set(&mut lanes.j, 0.0);
+                set(&mut lanes.decay_step, 1.0);
+                set(&mut lanes.t_prev, 0.0);
+            }
+            for l in bits(take) {
+                lanes.tests[l] = 0;
+                lanes.fps[l] = 0;
+            }
+            pending.pos += take.count_ones() as usize;
+            lanes.live |= take;
+            need &= !take;
         }
     }
 
@@ -1072,14 +1284,16 @@ impl CohortKernel {
         round.u[l] = u;
         round.u2[l] = u2;
         round.u3[l] = u3;
-        let c = round.m_new[l] / self.plasma_volume;
+        let c = round.m_new[l] * self.inv_plasma_volume;
         let lambda = c.max(0.0) * self.volume;
-        let background = lanes.bk[l] / self.plasma_volume;
+        let background = lanes.bk[l] * self.inv_plasma_volume;
         let share = if c > 0.0 {
             (background / c).min(1.0)
         } else {
             1.0
         };
+        round.lambda[l] = lambda;
+        round.share[l] = share;
         let mean_hi = lambda * top + self.seen;
         let bit = 1u8 << l;
         round.negative &= !bit;
@@ -1123,15 +1337,17 @@ impl CohortKernel {
         unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), state) };
         let (cell, lo, top) = match &self.recovery {
             Recovery::Cells(b) => {
-                let (keep, alias) = b.alias_tables();
+                let table = b.alias_table();
                 let j = _mm512_srli_epi64::<54>(w1);
-                let coin = _mm512_and_si512(w1, _mm512_set1_epi64(((1u64 << 54) - 1) as i64));
-                // SAFETY: j < 1024, the tables' length.
-                let kept = unsafe { _mm512_i64gather_epi64::<8>(j, keep.as_ptr().cast()) };
-                let other = _mm512_cvtepu32_epi64(unsafe {
-                    _mm512_i64gather_epi32::<4>(j, alias.as_ptr().cast())
-                });
-                let cell = _mm512_mask_blend_epi64(_mm512_cmplt_epu64_mask(coin, kept), other, j);
+                let coin = _mm512_and_si512(
+                    _mm512_srli_epi64::<1>(w1),
+                    _mm512_set1_epi64(((1u64 << 53) - 1) as i64),
+                );
+                // SAFETY: j < 1024, the table's length.
+                let entry = unsafe { _mm512_i64gather_epi64::<8>(j, table.as_ptr().cast()) };
+                let kept = _mm512_cmplt_epu64_mask(coin, _mm512_srli_epi64::<10>(entry));
+                let other = _mm512_and_si512(entry, _mm512_set1_epi64(0x3ff));
+                let cell = _mm512_mask_blend_epi64(kept, other, j);
                 let lo = _mm512_mul_pd(_mm512_cvtepu64_pd(cell), set(CELL_WIDTH));
                 let top = _mm512_mul_pd(
                     _mm512_cvtepu64_pd(_mm512_add_epi64(cell, _mm512_set1_epi64(1))),
@@ -1151,20 +1367,24 @@ impl CohortKernel {
             _mm512_storeu_pd(round.u2.as_mut_ptr(), u2);
             _mm512_storeu_pd(round.u3.as_mut_ptr(), u3);
         }
-        let c = _mm512_div_pd(
+        let c = _mm512_mul_pd(
             unsafe { _mm512_loadu_pd(round.m_new.as_ptr()) },
-            set(self.plasma_volume),
+            set(self.inv_plasma_volume),
         );
         let lambda = _mm512_mul_pd(_mm512_max_pd(c, set(0.0)), set(self.volume));
-        let background = _mm512_div_pd(
+        let background = _mm512_mul_pd(
             unsafe { _mm512_loadu_pd(lanes.bk.as_ptr()) },
-            set(self.plasma_volume),
+            set(self.inv_plasma_volume),
         );
         let share = _mm512_mask_blend_pd(
             _mm512_cmp_pd_mask::<_CMP_GT_OQ>(c, set(0.0)),
             set(1.0),
             _mm512_min_pd(_mm512_div_pd(background, c), set(1.0)),
         );
+        unsafe {
+            _mm512_storeu_pd(round.lambda.as_mut_ptr(), lambda);
+            _mm512_storeu_pd(round.share.as_mut_ptr(), share);
+        }
         let seen = set(self.seen);
         let mean_hi = _mm512_add_pd(_mm512_mul_pd(lambda, top), seen);
         let mut negative: __mmask8 = 0;
@@ -1208,30 +1428,296 @@ impl CohortKernel {
         round.detected = detected;
     }
 
+    /// [`open_lanes`](Self::open_lanes) with AVX-512 (when `vector_open`):
+    /// the same words and operations per lane. Every word of a stream is a
+    /// function of the stream's state, so the stage computes the words at
+    /// the places each lane's test may take them, all lanes at once and
+    /// without waiting for one another's table look-ups: the recovery's
+    /// first candidate, the tumour's count by the table (means below
+    /// `split_from`) or the ceiling's bound, the background's count by the
+    /// table or the floor's bound, and the decision's uniform against
+    /// q(T_t + T_b) and q(T_b); each lane's state then moves past the words
+    /// its test took. The rare cases (a candidate the squeeze does not
+    /// accept, a test within the floor's range, a count that needs an
+    /// inversion or PTRS, a fraction's search past 4) take `open_with` lane
+    /// by lane from the state after the recovery's words.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn open_x8(&self, lanes: &mut Lanes, round: &Round, open: u8) -> (u8, u8) {
+        use std::arch::x86_64::*;
+        let (Some(floor), Some(ceiling), Some(table)) = (&self.floor, &self.ceiling, &self.table)
+        else {
+            unreachable!("vector_open needs the floor, the ceiling and the table")
+        };
+        if open == 0 {
+            return (0, 0);
+        }
+        let set = |v: f64| _mm512_set1_pd(v);
+        let load = |x: &[f64; LANES]| unsafe { _mm512_loadu_pd(x.as_ptr()) };
+        let uniform =
+            |w: __m512i| _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(w)), set(EPS53));
+        let golden = |n: i64| _mm512_set1_epi64(n.wrapping_mul(GOLDEN as i64));
+        // SAFETY (the words): AVX-512F and DQ are enabled here.
+        let word = |state: __m512i, n: i64| unsafe { word_x8(_mm512_add_epi64(state, golden(n))) };
+        let start = unsafe { _mm512_loadu_si512(lanes.rng.as_ptr().cast()) };
+        // The recovery: the first candidate, if the squeeze accepts it.
+        let (after, r, x, v, rejected) = match &self.recovery {
+            Recovery::Fixed(r) => (start, set(*r), set(*r), set(0.0), 0),
+            Recovery::Cells(b) => {
+                let cell = unsafe { _mm512_loadu_si512(round.cell.as_ptr().cast()) };
+                let x = _mm512_mul_pd(
+                    _mm512_add_pd(_mm512_cvtepu64_pd(cell), uniform(word(start, 1))),
+                    set(CELL_WIDTH),
+                );
+                let v = uniform(word(start, 2));
+                // SAFETY: the cells are below the table's length.
+                let squeeze = unsafe {
+                    _mm512_mask_i64gather_pd::<8>(set(0.0), open, cell, b.squeezes().as_ptr())
+                };
+                let rejected = open & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, squeeze);
+                (_mm512_add_epi64(start, golden(2)), x, x, v, rejected)
+            }
+            Recovery::Gamma(_) => unreachable!("vector_open needs cells or a fixed recovery"),
+        };
+        let isolated = _mm512_mul_pd(load(&round.lambda), r);
+        let mean = _mm512_add_pd(isolated, set(self.seen));
+        let share = load(&round.share);
+        let mean_t = _mm512_mul_pd(isolated, _mm512_sub_pd(set(1.0), share));
+        let mean_b = _mm512_add_pd(_mm512_mul_pd(isolated, share), set(self.seen));
+        // Within the floor's range, or NaN: lane by lane.
+        let mut by_lane = rejected
+            | (open
+                & (_mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean, set(floor.limit()))
+                    | _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(mean_t, mean_b)));
+        let split = open & !by_lane;
+        // The tumour's count (`split_test`): the table below `split_from`
+        // (two words), the ceiling's bound from there (u₂, no word).
+        let by_ceiling = split & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_t, set(self.split_from));
+        let by_table = split & !by_ceiling;
+        // SAFETY: the table's means are in its range on the lanes of the mask.
+        let (tumour, tumour_far) =
+            unsafe { self.table_x8(table, by_table, mean_t, word(after, 1), word(after, 2)) };
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_mul_pd(mean_t, set(ceiling.inv_spacing()))),
+            _mm512_set1_epi64(ceiling.bounds().len() as i64 - 1),
+        );
+        // SAFETY: i is below the table's length.
+        let bound = unsafe {
+            _mm512_mask_i64gather_pd::<8>(set(0.0), by_ceiling, i, ceiling.bounds().as_ptr())
+        };
+        let over = by_ceiling & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(load(&round.u2), bound);
+        // The background's count: the floor's bound (u₃) over the ceiling
+        // within the floor's range, else the table after the tumour's words.
+        let by_floor = over & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(floor.limit()));
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_mul_pd(mean_b, set(floor.inv_spacing()))),
+            _mm512_set1_epi64(floor.bounds().len() as i64 - 1),
+        );
+        // SAFETY: i is below the table's length.
+        let bound = unsafe {
+            _mm512_mask_i64gather_pd::<8>(set(0.0), by_floor, i, floor.bounds().as_ptr())
+        };
+        let below_floor = by_floor & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(load(&round.u3), bound);
+        let b_tabled = split
+            & !by_floor
+            & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(mean_b, set(table.limit()))
+            & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(mean_b, set(0.0));
+        let b_start = _mm512_mask_add_epi64(after, by_table, after, golden(2));
+        // SAFETY: as above.
+        let (b, b_far) =
+            unsafe { self.table_x8(table, b_tabled, mean_b, word(b_start, 1), word(b_start, 2)) };
+        // Lane by lane: the tumour's count below the ceiling's bound
+        // (inversion), the background's above the floor's (inversion) or
+        // beyond the table (PTRS), a fraction's search past 4.
+        by_lane |= (by_ceiling & !over)
+            | (by_floor & !below_floor)
+            | (split & !by_floor & !b_tabled)
+            | tumour_far
+            | b_far;
+        let vector = open & !by_lane;
+        // The decision (`positive`, `classify`): q of the total (1 over the
+        // ceiling) and of the background's count (0 below the floor), one
+        // uniform where either is strictly between 0 and 1.
+        // SAFETY: AVX-512F and DQ are enabled here.
+        let q_total = _mm512_mask_blend_pd(
+            over,
+            unsafe { self.q_x8(vector & !over, _mm512_add_pd(tumour, b)) },
+            set(1.0),
+        );
+        let q_b = unsafe { self.q_x8(vector & !below_floor, b) };
+        let (zero, one) = (set(0.0), set(1.0));
+        let certain = vector & _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_total, one);
+        let uncertain = vector
+            & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(q_total, zero)
+            & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(q_total, one);
+        let b_positive = _mm512_cmp_pd_mask::<_CMP_NEQ_OQ>(q_b, zero);
+        let b_certain = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(q_b, q_total);
+        let drawn = uncertain | (certain & b_positive & !b_certain);
+        let d_start = _mm512_mask_add_epi64(b_start, b_tabled, b_start, golden(2));
+        let u = uniform(word(d_start, 1));
+        let positive = certain | (uncertain & _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u, q_total));
+        let fp = positive & b_positive & (b_certain | _mm512_cmp_pd_mask::<_CMP_LT_OQ>(u, q_b));
+        let (mut false_positive, mut detected) = (fp, positive & !fp);
+        // Each lane's state past its words: the vector lanes' and the others'
+        // after the recovery.
+        let end = _mm512_mask_add_epi64(d_start, drawn, d_start, golden(1));
+        let end =
+            _mm512_mask_blend_epi64(vector, _mm512_mask_blend_epi64(by_lane, start, after), end);
+        unsafe { _mm512_storeu_si512(lanes.rng.as_mut_ptr().cast(), end) };
+        if by_lane != 0 {
+            let (mut xs, mut vs) = ([0.0; LANES], [0.0; LANES]);
+            unsafe {
+                _mm512_storeu_pd(xs.as_mut_ptr(), x);
+                _mm512_storeu_pd(vs.as_mut_ptr(), v);
+            }
+            for l in bits(by_lane) {
+                let mut rng = CohortStream::from_state(lanes.rng[l]);
+                let r = match &self.recovery {
+                    Recovery::Cells(b) if rejected & (1 << l) != 0 => {
+                        b.within_after(round.cell[l] as usize, xs[l], vs[l], &mut rng)
+                    }
+                    _ => xs[l],
+                };
+                match self.open_with(l, round, r, &mut rng) {
+                    Test::Negative => {}
+                    Test::FalsePositive => false_positive |= 1 << l,
+                    Test::Detection => detected |= 1 << l,
+                }
+                lanes.rng[l] = rng.state();
+            }
+        }
+        (false_positive, detected)
+    }
+
+    /// [`PoissonTable::sample`] on the lanes of `mask` with AVX-512 (0 ≤ λ
+    /// < the table's limit there), from its two words: the same operations.
+    /// Also the lanes whose fraction searches past 4 (their value is not
+    /// given).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn table_x8(
+        &self,
+        table: &PoissonTable,
+        mask: u8,
+        lambda: std::arch::x86_64::__m512d,
+        w: std::arch::x86_64::__m512i,
+        w_fraction: std::arch::x86_64::__m512i,
+    ) -> (std::arch::x86_64::__m512d, u8) {
+        use std::arch::x86_64::*;
+        let set = |v: f64| _mm512_set1_pd(v);
+        let ones = |v: u64| _mm512_set1_epi64(v as i64);
+        if mask == 0 {
+            return (set(0.0), 0);
+        }
+        let (rows, entries) = table.tables();
+        let i = _mm512_cvttpd_epu64(lambda);
+        let row = if table.fixed() {
+            // Row i at i·256, first count 0, 2⁸ columns: the row word computed.
+            _mm512_or_si512(_mm512_slli_epi64::<40>(i), ones(8))
+        } else {
+            // SAFETY: i is below the rows' length on the lanes of `mask`.
+            unsafe {
+                _mm512_mask_i64gather_epi64::<8>(
+                    _mm512_setzero_si512(),
+                    mask,
+                    i,
+                    rows.as_ptr().cast(),
+                )
+            }
+        };
+        let width = _mm512_and_si512(row, ones(0xff));
+        // The top `width` bits (a shift by 64 gives 0), then 53 more.
+        let column = _mm512_srlv_epi64(w, _mm512_sub_epi64(ones(64), width));
+        let coin = _mm512_srli_epi64::<11>(_mm512_sllv_epi64(w, width));
+        let at = _mm512_add_epi64(_mm512_srli_epi64::<32>(row), column);
+        // SAFETY: the row's columns are within the entries.
+        let entry = unsafe {
+            _mm512_mask_i64gather_epi64::<8>(
+                _mm512_setzero_si512(),
+                mask,
+                at,
+                entries.as_ptr().cast(),
+            )
+        };
+        let keep = _mm512_cmplt_epu64_mask(coin, _mm512_srli_epi64::<10>(entry));
+        let j = _mm512_mask_blend_epi64(keep, _mm512_and_si512(entry, ones(0x3ff)), column);
+        let first = _mm512_and_si512(_mm512_srli_epi64::<16>(row), ones(0xffff));
+        let whole = _mm512_add_pd(_mm512_cvtepu64_pd(first), _mm512_cvtepu64_pd(j));
+        let delta = _mm512_sub_pd(lambda, _mm512_cvtepu64_pd(i));
+        let v = _mm512_mul_pd(
+            _mm512_cvtepu64_pd(_mm512_srli_epi64::<11>(w_fraction)),
+            set(EPS53),
+        );
+        // PoissonTable::fraction: −δ as a sign flip, δ in [0, 1).
+        // SAFETY: AVX-512F is enabled here.
+        let p0 = unsafe { exp_core_x8(_mm512_xor_pd(delta, set(-0.0))) };
+        let p1 = _mm512_mul_pd(delta, p0);
+        let c1 = _mm512_add_pd(p0, p1);
+        let p2 = _mm512_mul_pd(_mm512_mul_pd(set(0.5), delta), p1);
+        let c2 = _mm512_add_pd(c1, p2);
+        // The search's next two steps as `fraction` takes them (p ·= δ·(1/k)).
+        let p3 = _mm512_mul_pd(p2, _mm512_mul_pd(delta, set(1.0 / 3.0)));
+        let c3 = _mm512_add_pd(c2, p3);
+        let c4 = _mm512_add_pd(c3, _mm512_mul_pd(p3, _mm512_mul_pd(delta, set(1.0 / 4.0))));
+        let step =
+            |c: __m512d| _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_GE_OQ>(v, c), set(1.0));
+        let extra = _mm512_add_pd(
+            _mm512_add_pd(step(p0), step(c1)),
+            _mm512_add_pd(step(c2), step(c3)),
+        );
+        let far = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(v, c4);
+        (_mm512_add_pd(whole, extra), far)
+    }
+
+    /// [`Decision::q`] on the lanes of `mask` with AVX-512 (0 elsewhere), for
+    /// a decision whose table covers every count between its ends.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    #[inline]
+    unsafe fn q_x8(&self, mask: u8, n: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
+        use std::arch::x86_64::*;
+        let d = &self.decision;
+        let set = |v: f64| _mm512_set1_pd(v);
+        let above = mask & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(n, set(d.hi));
+        let within = mask & !above & !_mm512_cmp_pd_mask::<_CMP_LT_OQ>(n, set(d.lo));
+        let i = _mm512_min_epu64(
+            _mm512_cvttpd_epu64(_mm512_sub_pd(n, set(d.lo))),
+            _mm512_set1_epi64(d.table.len() as i64 - 1),
+        );
+        let q = if d.table.len() <= 32 {
+            // Four registers of the table and two permutations (cheaper
+            // than a gather); `q32` holds the table padded to 32 values.
+            // SAFETY: q32 holds 32 values.
+            let part = |k: usize| unsafe { _mm512_loadu_pd(self.q32[8 * k..].as_ptr()) };
+            let low = _mm512_permutex2var_pd(part(0), i, part(1));
+            let high = _mm512_permutex2var_pd(part(2), i, part(3));
+            let upper = _mm512_test_epi64_mask(i, _mm512_set1_epi64(16));
+            _mm512_maskz_mov_pd(within, _mm512_mask_blend_pd(upper, low, high))
+        } else {
+            // SAFETY: i is below the table's length.
+            unsafe { _mm512_mask_i64gather_pd::<8>(set(0.0), within, i, d.table.as_ptr()) }
+        };
+        _mm512_mask_blend_pd(above, q, set(1.0))
+    }
+
     /// A test the proofs left open: the recovery within its cell, then the
     /// count from the same U (or the test in two parts from U₂ and U₃).
-    fn open_test<R: Rng + ?Sized>(
-        &self,
-        lanes: &Lanes,
-        l: usize,
-        round: &Round,
-        rng: &mut R,
-    ) -> Test {
-        let c = round.m_new[l] / self.plasma_volume;
-        let background = lanes.bk[l] / self.plasma_volume;
+    fn open_test<R: Rng + ?Sized>(&self, l: usize, round: &Round, rng: &mut R) -> Test {
         let r = match &self.recovery {
             Recovery::Fixed(r) => *r,
             Recovery::Cells(b) => b.within(round.cell[l] as usize, rng),
             Recovery::Gamma(b) => b.sample(rng),
         };
-        let lambda = c.max(0.0) * self.volume;
-        let isolated = lambda * r;
+        self.open_with(l, round, r, rng)
+    }
+
+    /// [`open_test`](Self::open_test) once the recovery `r` is drawn.
+    fn open_with<R: Rng + ?Sized>(&self, l: usize, round: &Round, r: f64, rng: &mut R) -> Test {
+        let isolated = round.lambda[l] * r;
         let mean = isolated + self.seen;
-        let share = if c > 0.0 {
-            (background / c).min(1.0)
-        } else {
-            1.0
-        };
+        let share = round.share[l];
         let u = round.u[l];
         let count = match (&self.floor, &self.ceiling) {
             (Some(f), _) if mean < f.limit() => {
@@ -1266,13 +1752,15 @@ impl CohortKernel {
     /// independent parts (identity 1): the tumour's vesicles T_t ~
     /// Poisson(C·V·r·(1 − share)), needed only below the count from which
     /// every test is positive ([`PoissonCeiling`] with the uniform `u2` for
-    /// small and large means, [`PoissonTable`] between), and the
-    /// background's T_b ~ Poisson(C_b·V·r + ν), needed only at or above the
-    /// first possibly positive count ([`PoissonFloor`] with the uniform
-    /// `u3`). Large tumours then cost two uniforms: T_t ≥ the ceiling
-    /// (positive) and T_b below the floor (not positive without the
-    /// tumour): a detection. The count without the tumour is T_b itself:
-    /// no thinning.
+    /// large means, [`PoissonTable`] below), and the
+    /// background's T_b ~ Poisson(C_b·V·r + ν). Large tumours then cost two
+    /// uniforms: T_t ≥ the ceiling (positive) and T_b below the first
+    /// possibly positive count ([`PoissonFloor`] with the uniform `u3`: not
+    /// positive without the tumour), a detection. Below the ceiling, T_b is
+    /// drawn afresh (the table, not the inversion of `u3`): `u3` entered no
+    /// decision then (the detection proof of `prove_lane` needs the
+    /// tumour's count at or above the ceiling), so it is simply left
+    /// unused. The count without the tumour is T_b itself: no thinning.
     #[allow(clippy::too_many_arguments)]
     fn split_test<R: Rng + ?Sized>(
         &self,
@@ -1285,30 +1773,28 @@ impl CohortKernel {
         rng: &mut R,
     ) -> Test {
         let mean_t = isolated * (1.0 - share);
-        let tumour = if mean_t < SMALL_MEAN || mean_t >= self.split_from {
+        let mean_b = isolated * share + self.seen;
+        let tumour = if mean_t >= self.split_from {
             ceiling.sample_with(u2, mean_t)
         } else {
-            Some(self.count(rng, mean_t)).filter(|&t| t < ceiling.ceiling())
-        };
-        let mean_b = isolated * share + self.seen;
-        let count_b = if mean_b < floor.limit() {
-            floor.sample_or_uniform(u3, mean_b)
-        } else {
-            Ok(self.count(rng, mean_b))
+            // Over the ceiling, q(T_t + T_b) = 1 as below.
+            Some(self.count(rng, mean_t))
         };
         match tumour {
             // Positive whatever the background and the noise.
-            None => match count_b {
-                Err(_) => Test::Detection,
-                Ok(b) => self.classify(1.0, None, b, rng),
-            },
-            Some(t) => {
-                let b = match count_b {
-                    Ok(b) => b,
-                    // Both below the floor.
-                    Err(_) if t == 0.0 => return Test::Negative,
-                    Err(u) => poisson_inversion_of(u, mean_b),
+            None => {
+                let count_b = if mean_b < floor.limit() {
+                    floor.sample_or_uniform(u3, mean_b)
+                } else {
+                    Ok(self.count(rng, mean_b))
                 };
+                match count_b {
+                    Err(_) => Test::Detection,
+                    Ok(b) => self.classify(1.0, None, b, rng),
+                }
+            }
+            Some(t) => {
+                let b = self.count(rng, mean_b);
                 match self.positive(t + b, rng) {
                     None => Test::Negative,
                     Some((q, u)) => self.classify(q, u, b, rng),
@@ -1376,7 +1862,8 @@ fn expm1(x: f64) -> f64 {
         let mut term = x;
         let mut sum = x;
         for n in 2..=9 {
-            term *= x / n as f64;
+            // x·(1/n): a product, as on the lanes (no division there).
+            term *= x * (1.0 / n as f64);
             sum += term;
         }
         sum
@@ -1423,14 +1910,109 @@ mod tests {
         fixed.protocol.isolation.recovery_cv = 0.0;
         let mut seen = base.clone();
         seen.protocol.assay.nonvesicle_weight = 5e-11;
-        for mut model in [base, exponential, fixed, seen] {
-            model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
+        // A screening shorter than its interval: the lanes refilled lane by lane.
+        let mut short = base.clone();
+        short.duration = 0.5 * short.interval;
+        // A threshold four times higher (below: a decision table of more
+        // than 32 counts and Poisson table rows of 2ᵇ columns).
+        let high = base.clone();
+        for (mut model, factor) in [
+            (base, 1.0),
+            (exponential, 1.0),
+            (fixed, 1.0),
+            (seen, 1.0),
+            (short, 1.0),
+            (high, 4.0),
+        ] {
+            model.threshold =
+                factor * resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
             let kernel = CohortKernel::new(&model).expect("a kernel model");
             let plain = outcomes(&kernel, &model, false);
             let vector = outcomes(&kernel, &model, true);
             assert_eq!(plain.len(), 20_000);
             assert!(plain.iter().any(|o| o.detection.is_some()));
             assert_eq!(plain, vector);
+        }
+    }
+
+    /// A test of mean above the floor's range (`split_test`, identity 1 and
+    /// the floor, ceiling and table samplers): the law of its outcome is
+    /// that of T_t ~ Poisson(mean_t) and T_b ~ Poisson(mean_b) independent,
+    /// T = T_t + T_b, read with one noise: negative with probability
+    /// 1 − E q(T), a false positive with E q(T_b) (q is non-decreasing and
+    /// T ≥ T_b), a detection with E q(T) − E q(T_b). χ² of the three
+    /// outcomes of 2·10⁵ tests against these sums, at tumour means drawn by
+    /// the table and by the ceiling, background means within the floor's
+    /// range and beyond it.
+    #[test]
+    fn split_test_follows_the_two_part_poisson_law() {
+        use rand::SeedableRng;
+        use statrs::distribution::{ChiSquared, ContinuousCDF, Discrete, Poisson};
+        let mut model = ScreeningModel::example();
+        model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
+        let kernel = CohortKernel::new(&model).expect("a kernel model");
+        let (floor, ceiling) = (
+            kernel.floor.as_ref().unwrap(),
+            kernel.ceiling.as_ref().unwrap(),
+        );
+        let d = &kernel.decision;
+        let below = 0.5 * d.hi;
+        let split = kernel.split_from;
+        for (i, (mean_t, mean_b)) in [
+            (2.0, floor.limit() + 3.0),
+            (below, 0.5 * floor.limit()),
+            (below, floor.limit() + 10.0),
+            (split + 4.0, 0.8 * floor.limit()),
+            (split + 4.0, floor.limit() + 20.0),
+            (0.3, floor.limit() + 1.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let isolated = mean_t + mean_b - kernel.seen;
+            let share = (mean_b - kernel.seen) / isolated;
+            let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(900 + i as u64);
+            let n = 200_000;
+            let mut counts = [0.0f64; 3];
+            for _ in 0..n {
+                let u2 = uniform(&mut rng);
+                let u3 = uniform(&mut rng);
+                let test = kernel.split_test(floor, ceiling, isolated, share, u2, u3, &mut rng);
+                counts[match test {
+                    Test::Negative => 0,
+                    Test::FalsePositive => 1,
+                    Test::Detection => 2,
+                }] += 1.0;
+            }
+            // The tumour's and background's parts as the test takes them.
+            let mean_t = isolated * (1.0 - share);
+            let mean_b = isolated * share + kernel.seen;
+            let (pt, pb) = (Poisson::new(mean_t).unwrap(), Poisson::new(mean_b).unwrap());
+            let top = (mean_t + mean_b + 20.0 * (mean_t + mean_b).sqrt() + 50.0) as u64;
+            let q_b: f64 = (0..top).map(|b| pb.pmf(b) * d.exact(b as f64)).sum();
+            let q_total: f64 = (0..top)
+                .map(|t| {
+                    pt.pmf(t)
+                        * (0..top)
+                            .map(|b| pb.pmf(b) * d.exact((t + b) as f64))
+                            .sum::<f64>()
+                })
+                .sum();
+            let expected = [1.0 - q_total, q_b, q_total - q_b].map(|p| p * n as f64);
+            let (mut stat, mut dof) = (0.0f64, -1.0f64);
+            for (c, e) in counts.iter().zip(expected) {
+                if e > 5.0 {
+                    stat += (c - e).powi(2) / e;
+                    dof += 1.0;
+                } else {
+                    assert!(*c <= 5.0 + 5.0 * e.max(1.0), "{c} against {e}");
+                }
+            }
+            let p = 1.0 - ChiSquared::new(dof.max(1.0)).unwrap().cdf(stat);
+            assert!(
+                p > 1e-4,
+                "means {mean_t}, {mean_b}: χ² {stat} on {dof} dof (p = {p}), {counts:?} against {expected:?}"
+            );
         }
     }
 }

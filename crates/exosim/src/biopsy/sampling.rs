@@ -496,17 +496,6 @@ impl PoissonCeiling {
     }
 }
 
-/// One mean's alias table in [`PoissonTable`].
-#[derive(Debug, Clone, Copy)]
-struct PoissonRow {
-    /// The first tabulated count k₀.
-    first: u32,
-    /// Offset of the row's entries.
-    offset: u32,
-    /// Tabulated counts.
-    len: u32,
-}
-
 /// Exact Poisson variates for means in [0, M) by tables: Poisson(μ) is the
 /// sum of independent Poisson(⌊μ⌋) and Poisson(δ), δ = μ − ⌊μ⌋ ∈ [0, 1)
 /// (superposition).
@@ -516,18 +505,32 @@ struct PoissonRow {
 /// and often a logarithm, and mispredicted branches.
 /// **Method.** Poisson(⌊μ⌋) by Walker's alias method over the counts whose
 /// cumulative masses lie within 2⁻⁶⁰ of neither end (the tails beyond, below
-/// 2⁻⁵⁹ together, are left out: far below the 2⁻⁵⁴ resolution of the alias
-/// coins): one word, whose product with the row's length gives the
-/// column (high half) and the coin (low half). Poisson(δ) by inversion of
-/// a uniform V with the masses e^{−δ}, δe^{−δ}, δ²e^{−δ}/2 compared without
-/// branches, the search going on past 2 (probability below 8 %).
+/// 2⁻⁵⁹ together, are left out: far below the 2⁻⁵³ resolution of the alias
+/// coins), each row padded with counts of mass 0 to 2ᵇ columns (b ≤ 10), so
+/// that one word gives the column exactly (its top b bits) and a coin of 53
+/// bits (the next ones): shifts only, the same on eight lanes
+/// (`cohort.rs`). When every row fits in [`FIXED_COLUMNS`] counts from 0
+/// (means up to about 140), every row takes exactly those columns, so a
+/// row's place follows from its mean without a look-up. Poisson(δ) by inversion of a uniform V with the masses
+/// e^{−δ}, δe^{−δ}, δ²e^{−δ}/2 compared without branches, the search going
+/// on past 2 (probability below 8 %; [`fraction`](Self::fraction)).
 #[derive(Debug, Clone)]
 pub struct PoissonTable {
-    rows: Box<[PoissonRow]>,
-    /// Alias coin thresholds (of 54 bits) and the other entry of each pair.
-    keep: Box<[u64]>,
-    alias: Box<[u16]>,
+    /// Per integer mean: the offset of its entries (high 32 bits), its first
+    /// tabulated count k₀ (bits 16–31) and b (low 8 bits).
+    rows: Box<[u64]>,
+    /// Per column: the alias coin threshold of 53 bits (high 54 bits, 2⁵³
+    /// to keep always) and the other entry of the pair (low 10 bits).
+    entries: Box<[u64]>,
+    /// Whether every row has [`FIXED_COLUMNS`] columns from count 0.
+    fixed: bool,
 }
+
+/// Columns of every [`PoissonTable`] row when all fit (means up to about 130).
+pub const FIXED_COLUMNS: usize = 256;
+
+/// Columns of a [`PoissonTable`] row at most (2¹⁰: the entries' alias field).
+const POISSON_TABLE_COLUMNS: usize = 1 << 10;
 
 impl PoissonTable {
     /// Tables for the means below `limit` (≤ [`POISSON_FLOOR_MAX`]).
@@ -537,9 +540,8 @@ impl PoissonTable {
             "Poisson table limit {limit} above {POISSON_FLOOR_MAX}"
         );
         let tiny = 2f64.powi(-60);
-        let mut rows = Vec::new();
-        let mut keep = Vec::new();
-        let mut alias = Vec::new();
+        // Each row's first count and masses.
+        let mut tabulated = Vec::new();
         for i in 0..limit.max(1) {
             let mu = i as f64;
             let mut p = (-mu).exp();
@@ -560,38 +562,53 @@ impl PoissonTable {
                 k += 1;
                 p *= mu / k as f64;
             }
-            let len = masses.len();
-            let offset = keep.len() as u32;
+            tabulated.push((first, masses));
+        }
+        // Rows of FIXED_COLUMNS counts from 0 when every row fits: a row's
+        // place is then i·FIXED_COLUMNS and its first count 0 (no look-up).
+        let fixed = tabulated
+            .iter()
+            .all(|(first, m)| *first as usize + m.len() <= FIXED_COLUMNS);
+        let mut rows = Vec::new();
+        let mut entries = Vec::new();
+        for (mut first, mut masses) in tabulated {
+            if fixed {
+                masses.splice(0..0, std::iter::repeat_n(0.0, first as usize));
+                first = 0;
+                masses.resize(FIXED_COLUMNS, 0.0);
+            }
+            let len = masses.len().next_power_of_two();
+            assert!(len <= POISSON_TABLE_COLUMNS, "Poisson table row of {len}");
+            masses.resize(len, 0.0);
+            let bits = len.trailing_zeros() as u64;
+            let offset = entries.len() as u64;
             // Vose's alias method on the masses.
             let total: f64 = masses.iter().sum();
             let mut scaled: Vec<f64> = masses.iter().map(|&m| m * len as f64 / total).collect();
-            let mut row_keep = vec![1u64 << 54; len];
-            let mut row_alias: Vec<u16> = (0..len as u16).collect();
+            let mut row_keep = vec![1u64 << 53; len];
+            let mut row_alias: Vec<u64> = (0..len as u64).collect();
             let (mut small, mut large): (Vec<usize>, Vec<usize>) =
                 (0..len).partition(|&j| scaled[j] < 1.0);
-            let one = (1u64 << 54) as f64;
+            let one = (1u64 << 53) as f64;
             while let (Some(&sm), Some(&lg)) = (small.last(), large.last()) {
                 small.pop();
                 row_keep[sm] = (scaled[sm] * one) as u64;
-                row_alias[sm] = lg as u16;
+                row_alias[sm] = lg as u64;
                 scaled[lg] -= 1.0 - scaled[sm];
                 if scaled[lg] < 1.0 {
                     large.pop();
                     small.push(lg);
                 }
             }
-            keep.extend(row_keep);
-            alias.extend(row_alias);
-            rows.push(PoissonRow {
-                first,
-                offset,
-                len: len as u32,
-            });
+            // Rounding leftovers keep themselves: never a count of mass 0.
+            assert!(small.iter().chain(&large).all(|&j| scaled[j] > 0.5));
+            entries.extend(row_keep.iter().zip(&row_alias).map(|(&k, &a)| k << 10 | a));
+            rows.push(offset << 32 | u64::from(first) << 16 | bits);
         }
         PoissonTable {
             rows: rows.into(),
-            keep: keep.into(),
-            alias: alias.into(),
+            entries: entries.into(),
+            fixed,
         }
     }
 
@@ -606,35 +623,54 @@ impl PoissonTable {
         debug_assert!((0.0..self.limit()).contains(&lambda));
         let i = lambda as usize;
         let row = self.rows[i];
-        let product = u128::from(rng.next_u64()) * u128::from(row.len);
-        let column = (product >> 64) as usize;
-        let coin = (product as u64) >> 10;
-        let at = row.offset as usize + column;
-        let j = if coin < self.keep[at] {
+        let w = rng.next_u64();
+        let bits = (row & 0xff) as u32;
+        // The top `bits` bits (none for a row of one column), then 53 more.
+        let column = (w >> 32) >> (32 - bits);
+        let coin = (w << bits) >> 11;
+        let entry = self.entries[(row >> 32) as usize + column as usize];
+        let j = if coin < entry >> 10 {
             column
         } else {
-            usize::from(self.alias[at])
+            entry & 0x3ff
         };
-        let whole = f64::from(row.first) + j as f64;
+        let whole = ((row >> 16) & 0xffff) as f64 + j as f64;
         let delta = lambda - i as f64;
-        let v = uniform(rng);
+        whole + Self::fraction(delta, uniform(rng))
+    }
+
+    /// The Poisson(δ) variate F⁻¹(v; δ) of the uniform `v`, δ ∈ [0, 1).
+    #[inline]
+    pub fn fraction(delta: f64, v: f64) -> f64 {
         let p0 = exp(-delta);
         let p1 = delta * p0;
         let c1 = p0 + p1;
         let c2 = c1 + 0.5 * delta * p1;
         let extra = f64::from(u8::from(v >= p0)) + f64::from(u8::from(v >= c1));
         if v < c2 {
-            whole + extra
+            extra
         } else {
             // Three or more: the search goes on from the mass of 2.
             let (mut k, mut p, mut c) = (2.0, 0.5 * delta * p1, c2);
             while v >= c && k < 100.0 {
                 k += 1.0;
-                p *= delta / k;
+                // 1/k then a product (no division on the lanes' constants).
+                p *= delta * (1.0 / k);
                 c += p;
             }
-            whole + k
+            k
         }
+    }
+
+    /// The rows (see the struct) and entries, for the lanes' copy.
+    pub fn tables(&self) -> (&[u64], &[u64]) {
+        (&self.rows, &self.entries)
+    }
+
+    /// Whether row i holds [`FIXED_COLUMNS`] columns from count 0 at
+    /// i·[`FIXED_COLUMNS`] (then its row word needs no look-up).
+    pub fn fixed(&self) -> bool {
+        self.fixed
     }
 }
 
@@ -693,10 +729,10 @@ fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
 /// widened by 10⁻¹² relative against the rounding of g.
 #[derive(Debug, Clone)]
 pub struct BetaCells {
-    /// Alias coin thresholds (of 54 bits): cell j keeps itself below.
-    keep: Box<[u64; BETA_CELLS]>,
-    /// The other cell of each alias pair.
-    alias: Box<[u32; BETA_CELLS]>,
+    /// Per column j of the alias table: the coin threshold of 53 bits below
+    /// which cell j keeps itself (high 54 bits, 2⁵³ to keep always) and the
+    /// other cell of its pair (low 10 bits): one look-up per variate.
+    cells: Box<[u64; BETA_CELLS]>,
     /// The upper end of each cell, (j + 1)/K.
     upper_end: Box<[f64; BETA_CELLS]>,
     /// Mⱼ (the density scaled to 1 at the mode).
@@ -733,8 +769,7 @@ impl BetaCells {
         };
         let ln_peak = ln_g(mode);
         let mut t = BetaCells {
-            keep: Box::new([0; BETA_CELLS]),
-            alias: Box::new([0; BETA_CELLS]),
+            cells: Box::new([0; BETA_CELLS]),
             upper_end: Box::new(std::array::from_fn(|j| (j + 1) as f64 / k as f64)),
             upper: Box::new([0.0; BETA_CELLS]),
             squeeze: Box::new([0.0; BETA_CELLS]),
@@ -813,11 +848,13 @@ impl BetaCells {
         let mut scaled: Vec<f64> = mass.iter().map(|&m| m * k as f64 / total).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) =
             (0..k).partition(|&j| scaled[j] < 1.0);
-        let one = (1u64 << 54) as f64;
+        let one = (1u64 << 53) as f64;
+        let mut keep = [0u64; BETA_CELLS];
+        let mut alias = [0u64; BETA_CELLS];
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            t.keep[s] = (scaled[s] * one) as u64;
-            t.alias[s] = l as u32;
+            keep[s] = (scaled[s] * one) as u64;
+            alias[s] = l as u64;
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
@@ -826,27 +863,31 @@ impl BetaCells {
         }
         for j in small.into_iter().chain(large) {
             // Rounding leftovers: probability 1 of keeping itself.
-            t.keep[j] = 1u64 << 54;
-            t.alias[j] = j as u32;
+            keep[j] = 1u64 << 53;
+            alias[j] = j as u64;
+        }
+        for j in 0..k {
+            t.cells[j] = keep[j] << 10 | alias[j];
         }
         Some(t)
     }
 
     /// The cell of a variate, from one word: the top 10 bits pick a
-    /// column of the alias table, the low 54 bits its coin.
+    /// column of the alias table, the next 53 bits its coin.
     #[inline(always)]
     pub fn cell(&self, w: u64) -> usize {
         let j = (w >> 54) as usize;
-        if (w & ((1u64 << 54) - 1)) < self.keep[j] {
+        let entry = self.cells[j];
+        if (w >> 1) & ((1u64 << 53) - 1) < entry >> 10 {
             j
         } else {
-            self.alias[j] as usize
+            (entry & 0x3ff) as usize
         }
     }
 
-    /// The alias table: the coin thresholds and the other cells.
-    pub fn alias_tables(&self) -> (&[u64; BETA_CELLS], &[u32; BETA_CELLS]) {
-        (&self.keep, &self.alias)
+    /// The alias table (see the `cells` field: threshold and other cell per column).
+    pub fn alias_table(&self) -> &[u64; BETA_CELLS] {
+        &self.cells
     }
 
     /// The upper end of cell `j`: a bound of its variates.
@@ -879,6 +920,24 @@ impl BetaCells {
                 return x;
             }
         }
+    }
+
+    /// [`within`](Self::within) after its first candidate `x` and its
+    /// uniform `v` (drawn elsewhere, e.g. on eight lanes), which the
+    /// squeeze did not accept: the same variate as `within` from the same
+    /// words.
+    #[inline]
+    pub fn within_after<R: Rng + ?Sized>(&self, j: usize, x: f64, v: f64, rng: &mut R) -> f64 {
+        if v < self.squeeze[j] || v * self.upper[j] < self.density(x) {
+            x
+        } else {
+            self.within(j, rng)
+        }
+    }
+
+    /// The squeeze mⱼ/Mⱼ of each cell (a candidate whose uniform is below it is accepted).
+    pub fn squeezes(&self) -> &[f64; BETA_CELLS] {
+        &self.squeeze
     }
 
     /// One variate in [0, 1].
@@ -1377,29 +1436,39 @@ mod tests {
         }
     }
 
-    /// The table Poisson (alias table of ⌊λ⌋ plus Poisson(δ)): χ² of 2·10⁵
-    /// draws on both sides of integers, at 0 and near the table's end.
+    /// The table Poisson (alias table of ⌊λ⌋ plus Poisson(δ)), in both row
+    /// layouts: χ² of 2·10⁵ draws on both sides of integers, at 0 and near
+    /// the tables' ends.
     #[test]
     fn poisson_table_follows_the_poisson_law() {
-        let table = PoissonTable::new(64);
-        for (i, lambda) in [0.0, 0.3, 0.999, 1.0, 2.5, 14.0, 27.61, 45.99, 63.7]
-            .into_iter()
-            .enumerate()
-        {
-            let mut r = rng(600 + i as u64);
-            let draws: Vec<f64> = (0..200_000).map(|_| table.sample(&mut r, lambda)).collect();
-            if lambda == 0.0 {
-                assert!(draws.iter().all(|&x| x == 0.0));
-                continue;
+        // Rows of 256 counts from 0 (means to 64), and rows of 2ᵇ columns
+        // from their first count (means to 300).
+        for (limit, fixed, means) in [
+            (
+                64,
+                true,
+                &[0.0, 0.3, 0.999, 1.0, 2.5, 14.0, 27.61, 45.99, 63.7][..],
+            ),
+            (300, false, &[0.6, 33.3, 150.25, 299.9][..]),
+        ] {
+            let table = PoissonTable::new(limit);
+            assert_eq!(table.fixed(), fixed);
+            for (i, &lambda) in means.iter().enumerate() {
+                let mut r = rng(600 + limit + i as u64);
+                let draws: Vec<f64> = (0..200_000).map(|_| table.sample(&mut r, lambda)).collect();
+                if lambda == 0.0 {
+                    assert!(draws.iter().all(|&x| x == 0.0));
+                    continue;
+                }
+                let law = statrs::distribution::Poisson::new(lambda).unwrap();
+                chi_square(
+                    &format!("table Poisson({lambda})"),
+                    &draws,
+                    |k| law.pmf(k),
+                    lambda,
+                    lambda,
+                );
             }
-            let law = statrs::distribution::Poisson::new(lambda).unwrap();
-            chi_square(
-                &format!("table Poisson({lambda})"),
-                &draws,
-                |k| law.pmf(k),
-                lambda,
-                lambda,
-            );
         }
     }
 

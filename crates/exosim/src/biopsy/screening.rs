@@ -699,6 +699,9 @@ impl ScreeningModel {
         let mut agg = self.empty_aggregate();
         if let Some(kernel) = prepared.kernel(self) {
             let diameter = DiameterBins::of(&agg.diameter);
+            // The time's (linear) bins by a product (no division per detection).
+            debug_assert!(!agg.time.log);
+            let (time_lo, time_scale) = (agg.time.lo, 1.0 / (agg.time.hi - agg.time.lo));
             kernel.run(self, seed, range, &mut |o| {
                 agg.n += 1;
                 agg.tests += u64::from(o.tests);
@@ -706,7 +709,7 @@ impl ScreeningModel {
                 agg.with_false_positive += u64::from(o.false_positives > 0);
                 if let Some((time, _, d, ln_d)) = o.detection {
                     agg.detected += 1;
-                    agg.time.add(time);
+                    agg.time.add_at((time - time_lo) * time_scale, time);
                     agg.diameter
                         .add_at((ln_d - diameter.ln_lo) * diameter.inv_span, d);
                     agg.sum_time_us += round_nonnegative(time * 1e6);
