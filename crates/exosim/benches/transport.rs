@@ -15,6 +15,10 @@
 //!   particles drawn together) and once with rand_distr's `f64` ziggurat,
 //!   the faster of the two counting as the bound; the latter loop with
 //!   ChaCha8 (the project's keyed streams) shows what the generator costs;
+//! - the ratio of exosim's one-thread rate to the bare bound as the median
+//!   of [`PAIRS`] back-to-back runs (exosim in random order, exosim
+//!   compacted, the two bare loops): this machine's speed drifts over
+//!   minutes, so figures taken a minute apart do not make a fair ratio;
 //! - the machine's own 2-thread speed-up, the reference for exosim's: the
 //!   bare bound's chunks on a rayon pool of 1 and of 2 threads, one
 //!   fork-join per step as in [`step_with_uptake`], nothing shared (on this
@@ -124,6 +128,10 @@ const BIN: f64 = 10.0 * UM;
 /// Timed repetitions of each exosim run; the fastest counts (the machine is
 /// shared, and interference only ever slows a run down).
 const REPEATS: usize = 3;
+/// One-thread exosim runs (random order, then compacted) and bare-bound
+/// runs back to back, for the ratio to the bare bound: the machine's speed
+/// drifts over minutes, and each triple shares its moment.
+const PAIRS: usize = 7;
 
 fn domain() -> Domain {
     Domain::uniform(3, [0.0; 3], [SIDE; 3], Boundary::Reflective).expect("a valid box")
@@ -237,13 +245,14 @@ fn run_exosim(
     cells: &CellBodies,
     grid: &CellGrid,
     domain: &Domain,
+    repeats: usize,
 ) -> Run {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("a rayon pool");
     let mut best: Option<Run> = None;
-    for _ in 0..REPEATS {
+    for _ in 0..repeats {
         let mut particles = start.clone();
         let mut cells = cells.clone();
         let affinity = Affinity::uniform(1, 1, 1.0);
@@ -296,12 +305,16 @@ fn run_exosim(
 /// The bare bound: per particle three normal variates and a position
 /// update with reflective walls, nothing else; `f32` storage, one generator
 /// per chunk of [`CHUNK`] particles, one thread. Returns particle-steps per
-/// second (best of [`REPEATS`]).
-fn bare_bound<R: Rng>(start: &VesicleParticles, make_rng: impl Fn(u64) -> R) -> f64 {
+/// second (best of `repeats`).
+fn bare_bound<R: Rng>(
+    start: &VesicleParticles,
+    make_rng: impl Fn(u64) -> R,
+    repeats: usize,
+) -> f64 {
     let sigma = (2.0 * D * DT).sqrt();
     let (lo, hi) = (0.0, SIDE);
     let mut best = f64::INFINITY;
-    for _ in 0..REPEATS {
+    for _ in 0..repeats {
         let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
         let t0 = Instant::now();
         for step in 0..STEPS {
@@ -367,10 +380,10 @@ fn bare_chunk(step: u64, k: usize, xs: &mut [f32], ys: &mut [f32], zs: &mut [f32
 
 /// The bare bound with exosim's normal variates ([`bare_chunk`] over the
 /// chunks in order, one thread). Returns particle-steps per second (best of
-/// [`REPEATS`]).
-fn bare_bound_blocks(start: &VesicleParticles) -> f64 {
+/// `repeats`).
+fn bare_bound_blocks(start: &VesicleParticles, repeats: usize) -> f64 {
     let mut best = f64::INFINITY;
-    for _ in 0..REPEATS {
+    for _ in 0..repeats {
         let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
         let t0 = Instant::now();
         for step in 0..STEPS {
@@ -394,14 +407,14 @@ fn bare_bound_blocks(start: &VesicleParticles) -> f64 {
 /// in [`step_with_uptake`]). Its 2-thread speed-up is what a loop with no
 /// serial part and no shared writes gets from this machine's two cores: the
 /// reference for exosim's. Returns particle-steps per second (best of
-/// [`REPEATS`]).
-fn bare_bound_parallel(start: &VesicleParticles, threads: usize) -> f64 {
+/// `repeats`).
+fn bare_bound_parallel(start: &VesicleParticles, threads: usize, repeats: usize) -> f64 {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("a rayon pool");
     let mut best = f64::INFINITY;
-    for _ in 0..REPEATS {
+    for _ in 0..repeats {
         let (mut xs, mut ys, mut zs) = (start.x().to_vec(), start.y().to_vec(), start.z().to_vec());
         let t0 = Instant::now();
         pool.install(|| {
@@ -540,16 +553,17 @@ fn main() {
         rayon::current_num_threads()
     );
     let random_order = place_vesicles(&cells, &grid);
-    let r1 = run_exosim(1, &random_order, &cells, &grid, &domain);
+    let r1 = run_exosim(1, &random_order, &cells, &grid, &domain, REPEATS);
     let c_out = N as f64
         / (SIDE.powi(3) - CELLS as f64 * 4.0 / 3.0 * std::f64::consts::PI * RADIUS.powi(3));
     let theory = CELLS as f64 * smoluchowski_absorbed(D, RADIUS, c_out, STEPS as f64 * DT);
 
     if std::env::var("EXOSIM_BENCH_QUICK").as_deref() == Ok("2") {
         // Development mode for the speed-up: random order, 2 threads only.
-        let r2 = run_exosim(2, &random_order, &cells, &grid, &domain);
+        let r2 = run_exosim(2, &random_order, &cells, &grid, &domain, REPEATS);
         assert_eq!(bits(&r1.particles), bits(&r2.particles), "thread count");
-        let machine = bare_bound_parallel(&random_order, 2) / bare_bound_parallel(&random_order, 1);
+        let machine = bare_bound_parallel(&random_order, 2, REPEATS)
+            / bare_bound_parallel(&random_order, 1, REPEATS);
         println!(
             "  2-thread speed-up: exosim {:.2}x ({:.2} s, {:.2} CPU s, against {:.2} s); \
              the machine's own (the bare bound on a pool) {machine:.2}x",
@@ -564,8 +578,8 @@ fn main() {
         // Development mode: the one-thread runs and the bare bound only.
         let mut sorted = random_order.clone();
         sorted.compact();
-        let s1 = run_exosim(1, &sorted, &cells, &grid, &domain);
-        let blocks = bare_bound_blocks(&random_order);
+        let s1 = run_exosim(1, &sorted, &cells, &grid, &domain, REPEATS);
+        let blocks = bare_bound_blocks(&random_order, REPEATS);
         let steps = N as f64 * STEPS as f64;
         for (name, r) in [("random order", &r1), ("compacted", &s1)] {
             println!(
@@ -581,25 +595,23 @@ fn main() {
         println!("  {build_note}");
         return;
     }
-    let r2 = run_exosim(2, &random_order, &cells, &grid, &domain);
+    let r2 = run_exosim(2, &random_order, &cells, &grid, &domain, REPEATS);
     assert_eq!(bits(&r1.particles), bits(&r2.particles), "thread count");
     assert_eq!(r1.particles.alive, r2.particles.alive, "thread count");
     assert_eq!(r1.taken.to_bits(), r2.taken.to_bits(), "thread count");
     let mut sorted = random_order.clone();
     sorted.compact();
-    let s1 = run_exosim(1, &sorted, &cells, &grid, &domain);
-    let s2 = run_exosim(2, &sorted, &cells, &grid, &domain);
+    let s1 = run_exosim(1, &sorted, &cells, &grid, &domain, REPEATS);
+    let s2 = run_exosim(2, &sorted, &cells, &grid, &domain, REPEATS);
     assert_eq!(bits(&s1.particles), bits(&s2.particles), "thread count");
     let steps = N as f64 * STEPS as f64;
     let rate = |r: &Run| steps / r.seconds;
-    let blocks = bare_bound_blocks(&random_order);
-    let pcg = bare_bound(&random_order, |entity| chunk_rng(SEED, 3, entity));
-    let chacha = bare_bound(&random_order, |entity| {
-        exosim::random::stream(SEED, 3, entity)
-    });
-    let (pool1, pool2) = (
-        bare_bound_parallel(&random_order, 1),
-        bare_bound_parallel(&random_order, 2),
+    let blocks = bare_bound_blocks(&random_order, REPEATS);
+    let pcg = bare_bound(&random_order, |entity| chunk_rng(SEED, 3, entity), REPEATS);
+    let chacha = bare_bound(
+        &random_order,
+        |entity| exosim::random::stream(SEED, 3, entity),
+        REPEATS,
     );
 
     println!(
@@ -635,22 +647,51 @@ fn main() {
     let bound = blocks.max(pcg);
     let best1 = rate(&r1).max(rate(&s1));
     println!(
-        "  exosim / bare bound (the faster loop), 1 thread: {:.2} random order, {:.2} compacted (target: at least 0.5)",
+        "  exosim / bare bound (the faster loop), 1 thread, from the runs above: {:.2} random order, {:.2} compacted",
         rate(&r1) / bound,
         rate(&s1) / bound
     );
+    let (mut random_ratios, mut sorted_ratios) = (Vec::new(), Vec::new());
+    let (mut speedups, mut machine_speedups) = (Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        let r = run_exosim(1, &random_order, &cells, &grid, &domain, 1);
+        let r2 = run_exosim(2, &random_order, &cells, &grid, &domain, 1);
+        speedups.push(r.seconds / r2.seconds);
+        machine_speedups.push(
+            bare_bound_parallel(&random_order, 2, 1) / bare_bound_parallel(&random_order, 1, 1),
+        );
+        let s = run_exosim(1, &sorted, &cells, &grid, &domain, 1);
+        let b = bare_bound_blocks(&random_order, 1).max(bare_bound(
+            &random_order,
+            |entity| chunk_rng(SEED, 3, entity),
+            1,
+        ));
+        random_ratios.push(rate(&r) / b);
+        sorted_ratios.push(rate(&s) / b);
+    }
+    let spread = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let (ra, rm, rb) = spread(&mut random_ratios);
+    let (sa, sm, sb) = spread(&mut sorted_ratios);
     println!(
-        "  2-thread speed-up: {:.2}x random order, {:.2}x compacted (target: at least 1.8x on 2 free cores)",
-        r1.seconds / r2.seconds,
-        s1.seconds / s2.seconds
+        "  exosim / bare bound, 1 thread, median of {PAIRS} back-to-back runs (exosim random order, exosim \
+         compacted, the two bare loops): {rm:.2} random order (range {ra:.2}–{rb:.2}), {sm:.2} compacted \
+         (range {sa:.2}–{sb:.2}) (target: at least 0.5)"
+    );
+    let (ea, em, eb) = spread(&mut speedups);
+    let (ma, mm, mb) = spread(&mut machine_speedups);
+    println!(
+        "  2-thread speed-up, median of the same {PAIRS} rounds (1 then 2 threads back to back): exosim {em:.2}x \
+         (range {ea:.2}–{eb:.2}x; random order; target: at least 1.8x on 2 free cores); the machine's own \
+         (the bare bound's chunks on a rayon pool, one fork-join per step, nothing shared) {mm:.2}x \
+         (range {ma:.2}–{mb:.2}x)"
     );
     println!(
-        "  the machine's own 2-thread speed-up (the bare bound's chunks on a rayon pool, one fork-join \
-         per step, nothing shared): {:.2}x ({:.1} -> {:.1} M/s); exosim's is {:.2} of it (random order)",
-        pool2 / pool1,
-        pool1 / 1e6,
-        pool2 / 1e6,
-        (r1.seconds / r2.seconds) / (pool2 / pool1)
+        "  2-thread speed-up, from the runs above: {:.2}x random order, {:.2}x compacted",
+        r1.seconds / r2.seconds,
+        s1.seconds / s2.seconds
     );
     println!(
         "  memory: particle store {:.1} B/particle; cell grid and its distance map {:.2} B/particle ({} bins of {:.1} µm); \
