@@ -15,15 +15,16 @@
 //!   particles drawn together) and once with rand_distr's `f64` ziggurat,
 //!   the faster of the two counting as the bound; the latter loop with
 //!   ChaCha8 (the project's keyed streams) shows what the generator costs;
-//! - the ratio of exosim's one-thread rate to the bare bound as the median
-//!   of [`PAIRS`] back-to-back runs (exosim in random order, exosim
-//!   compacted, the two bare loops): this machine's speed drifts over
-//!   minutes, so figures taken a minute apart do not make a fair ratio;
+//! - the ratio of exosim's one-thread rate to the bare bound, and the
+//!   2-thread speed-ups, as medians of [`PAIRS`] rounds of runs back to
+//!   back (exosim in random order on 1 and 2 threads, compacted, the bare
+//!   loops): this machine's speed drifts over minutes, so figures taken a
+//!   minute apart do not make a fair ratio;
 //! - the machine's own 2-thread speed-up, the reference for exosim's: the
 //!   bare bound's chunks on a rayon pool of 1 and of 2 threads, one
 //!   fork-join per step as in [`step_with_uptake`], nothing shared (on this
-//!   project's 2-core machines it varies from about 1.5× to 1.8× from run
-//!   to run, with the host's load);
+//!   project's 2-core machines its median was 1.57–1.79×, single rounds
+//!   1.16–2.24×, with the host's load);
 //! - Smoldyn 2.74 on the same problem (`benches/transport.smoldyn.txt`, the
 //!   same cells and starting positions, `boxsize 10`), through
 //!   `benches/transport_smoldyn.py`;
