@@ -318,6 +318,31 @@ impl Ziggurat32 {
     }
 }
 
+/// Checks draws `v` against N(0, 1) for the samplers' tests: mean 0,
+/// variance 1, skewness 0 and kurtosis 3, each within 5 standard errors,
+/// and the fractions beyond 1, 2, 3 and 3.9 (a ziggurat's tail algorithm)
+/// against erfc within 5 standard deviations.
+#[cfg(test)]
+pub(crate) fn assert_standard_normal_moments(v: &[f64]) {
+    let nf = v.len() as f64;
+    let m = |k: i32| v.iter().map(|&g| g.powi(k)).sum::<f64>() / nf;
+    let (m1, m2, m3, m4) = (m(1), m(2), m(3), m(4));
+    assert!(m1.abs() < 5.0 * (1.0 / nf).sqrt(), "mean {m1}");
+    assert!((m2 - 1.0).abs() < 5.0 * (2.0 / nf).sqrt(), "variance {m2}");
+    assert!(m3.abs() < 5.0 * (15.0 / nf).sqrt(), "skewness {m3}");
+    assert!((m4 - 3.0).abs() < 5.0 * (96.0 / nf).sqrt(), "kurtosis {m4}");
+    for t in [1.0, 2.0, 3.0, 3.9] {
+        let p = statrs::function::erf::erfc(t / std::f64::consts::SQRT_2);
+        let k = v.iter().filter(|&&g| g.abs() > t).count() as f64;
+        let sd = (nf * p * (1.0 - p)).sqrt();
+        assert!(
+            (k - nf * p).abs() < 5.0 * sd + 1.0,
+            "beyond {t}: {k} vs {}",
+            nf * p
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,23 +422,8 @@ mod tests {
         let n = 2_000_000;
         let mut v = vec![0.0f32; n];
         fill_standard_normal_f32(&mut rng, &mut v);
-        let nf = n as f64;
-        let m = |k: i32| v.iter().map(|&g| (g as f64).powi(k)).sum::<f64>() / nf;
-        let (m1, m2, m3, m4) = (m(1), m(2), m(3), m(4));
-        assert!(m1.abs() < 5.0 * (1.0 / nf).sqrt(), "mean {m1}");
-        assert!((m2 - 1.0).abs() < 5.0 * (2.0 / nf).sqrt(), "variance {m2}");
-        assert!(m3.abs() < 5.0 * (15.0 / nf).sqrt(), "skewness {m3}");
-        assert!((m4 - 3.0).abs() < 5.0 * (96.0 / nf).sqrt(), "kurtosis {m4}");
-        for t in [1.0, 2.0, 3.0, 3.9] {
-            let p = statrs::function::erf::erfc(t / std::f64::consts::SQRT_2);
-            let k = v.iter().filter(|&&g| (g as f64).abs() > t).count() as f64;
-            let sd = (nf * p * (1.0 - p)).sqrt();
-            assert!(
-                (k - nf * p).abs() < 5.0 * sd + 1.0,
-                "beyond {t}: {k} vs {}",
-                nf * p
-            );
-        }
+        let v: Vec<f64> = v.iter().map(|&g| f64::from(g)).collect();
+        assert_standard_normal_moments(&v);
     }
 
     /// Kolmogorov–Smirnov distance to the normal CDF below the 0.1 %

@@ -397,17 +397,8 @@ unsafe fn exp_x8(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
     if inside == 0xff {
         return y;
     }
-    let (mut xs, mut ys) = ([0.0; LANES], [0.0; LANES]);
-    unsafe {
-        _mm512_storeu_pd(xs.as_mut_ptr(), x);
-        _mm512_storeu_pd(ys.as_mut_ptr(), y);
-    }
-    for l in 0..LANES {
-        if inside & (1 << l) == 0 {
-            ys[l] = xs[l].exp();
-        }
-    }
-    unsafe { _mm512_loadu_pd(ys.as_ptr()) }
+    // SAFETY: as above.
+    unsafe { by_lane_outside(inside, x, y, f64::exp) }
 }
 
 /// [`expm1`] on eight lanes with AVX-512 (the same series; the C library
@@ -427,15 +418,30 @@ unsafe fn expm1_x8(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d 
     if inside == 0xff {
         return sum;
     }
+    // SAFETY: AVX-512F is enabled here.
+    unsafe { by_lane_outside(inside, x, sum, f64::exp_m1) }
+}
+
+/// `y` with the lanes outside `inside` replaced by `f` of `x`'s, lane by
+/// lane: the C library for the vector functions' rare arguments.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn by_lane_outside(
+    inside: u8,
+    x: std::arch::x86_64::__m512d,
+    y: std::arch::x86_64::__m512d,
+    f: fn(f64) -> f64,
+) -> std::arch::x86_64::__m512d {
+    use std::arch::x86_64::*;
     let (mut xs, mut ys) = ([0.0; LANES], [0.0; LANES]);
+    // SAFETY: the arrays hold eight f64 each.
     unsafe {
         _mm512_storeu_pd(xs.as_mut_ptr(), x);
-        _mm512_storeu_pd(ys.as_mut_ptr(), sum);
+        _mm512_storeu_pd(ys.as_mut_ptr(), y);
     }
-    for l in 0..LANES {
-        if inside & (1 << l) == 0 {
-            ys[l] = xs[l].exp_m1();
-        }
+    for l in bits(!inside) {
+        ys[l] = f(xs[l]);
     }
     unsafe { _mm512_loadu_pd(ys.as_ptr()) }
 }

@@ -1232,23 +1232,7 @@ mod tests {
         let mut r = rng(500);
         let n = 2_000_000;
         let v: Vec<f64> = (0..n).map(|_| z.sample(&mut r)).collect();
-        let nf = n as f64;
-        let m = |k: i32| v.iter().map(|&g| g.powi(k)).sum::<f64>() / nf;
-        let (m1, m2, m3, m4) = (m(1), m(2), m(3), m(4));
-        assert!(m1.abs() < 5.0 * (1.0 / nf).sqrt(), "mean {m1}");
-        assert!((m2 - 1.0).abs() < 5.0 * (2.0 / nf).sqrt(), "variance {m2}");
-        assert!(m3.abs() < 5.0 * (15.0 / nf).sqrt(), "skewness {m3}");
-        assert!((m4 - 3.0).abs() < 5.0 * (96.0 / nf).sqrt(), "kurtosis {m4}");
-        for t in [1.0, 2.0, 3.0, 3.9] {
-            let p = statrs::function::erf::erfc(t / std::f64::consts::SQRT_2);
-            let k = v.iter().filter(|&&g| g.abs() > t).count() as f64;
-            let sd = (nf * p * (1.0 - p)).sqrt();
-            assert!(
-                (k - nf * p).abs() < 5.0 * sd + 1.0,
-                "beyond {t}: {k} vs {}",
-                nf * p
-            );
-        }
+        crate::random::assert_standard_normal_moments(&v);
         let law = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
         kolmogorov_smirnov("ziggurat", v[..200_000].to_vec(), |x| law.cdf(x));
     }
