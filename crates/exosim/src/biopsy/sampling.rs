@@ -496,6 +496,40 @@ impl PoissonCeiling {
     }
 }
 
+/// Walker's alias table over `masses` (at most 1024, positive total), by
+/// Vose's method: entry j is a threshold of 53 bits shifted left by 10, or'd
+/// with the column's alias; column j keeps itself when its 53-bit coin is
+/// below the threshold. Rounding leftovers keep themselves always.
+///
+/// Why one function: [`PoissonTable`]'s rows and [`BetaCells`] draw by the
+/// same packed entries.
+fn alias_entries(masses: &[f64]) -> Vec<u64> {
+    let len = masses.len();
+    assert!(len <= 1 << 10, "alias table of {len} columns");
+    let total: f64 = masses.iter().sum();
+    let mut scaled: Vec<f64> = masses.iter().map(|&m| m * len as f64 / total).collect();
+    let mut keep = vec![1u64 << 53; len];
+    let mut alias: Vec<u64> = (0..len as u64).collect();
+    let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..len).partition(|&j| scaled[j] < 1.0);
+    let one = (1u64 << 53) as f64;
+    while let (Some(&sm), Some(&lg)) = (small.last(), large.last()) {
+        small.pop();
+        keep[sm] = (scaled[sm] * one) as u64;
+        alias[sm] = lg as u64;
+        scaled[lg] -= 1.0 - scaled[sm];
+        if scaled[lg] < 1.0 {
+            large.pop();
+            small.push(lg);
+        }
+    }
+    // Rounding leftovers keep themselves: never a column of mass 0.
+    assert!(small.iter().chain(&large).all(|&j| scaled[j] > 0.5));
+    keep.iter()
+        .zip(&alias)
+        .map(|(&k, &a)| k << 10 | a)
+        .collect()
+}
+
 /// Exact Poisson variates for means in [0, M) by tables: Poisson(μ) is the
 /// sum of independent Poisson(⌊μ⌋) and Poisson(δ), δ = μ − ⌊μ⌋ ∈ [0, 1)
 /// (superposition).
@@ -582,27 +616,7 @@ impl PoissonTable {
             masses.resize(len, 0.0);
             let bits = len.trailing_zeros() as u64;
             let offset = entries.len() as u64;
-            // Vose's alias method on the masses.
-            let total: f64 = masses.iter().sum();
-            let mut scaled: Vec<f64> = masses.iter().map(|&m| m * len as f64 / total).collect();
-            let mut row_keep = vec![1u64 << 53; len];
-            let mut row_alias: Vec<u64> = (0..len as u64).collect();
-            let (mut small, mut large): (Vec<usize>, Vec<usize>) =
-                (0..len).partition(|&j| scaled[j] < 1.0);
-            let one = (1u64 << 53) as f64;
-            while let (Some(&sm), Some(&lg)) = (small.last(), large.last()) {
-                small.pop();
-                row_keep[sm] = (scaled[sm] * one) as u64;
-                row_alias[sm] = lg as u64;
-                scaled[lg] -= 1.0 - scaled[sm];
-                if scaled[lg] < 1.0 {
-                    large.pop();
-                    small.push(lg);
-                }
-            }
-            // Rounding leftovers keep themselves: never a count of mass 0.
-            assert!(small.iter().chain(&large).all(|&j| scaled[j] > 0.5));
-            entries.extend(row_keep.iter().zip(&row_alias).map(|(&k, &a)| k << 10 | a));
+            entries.extend(alias_entries(&masses));
             rows.push(offset << 32 | u64::from(first) << 16 | bits);
         }
         PoissonTable {
@@ -843,32 +857,8 @@ impl BetaCells {
                 0.0
             };
         }
-        // Vose's alias method on the probabilities Pⱼ.
-        let total: f64 = mass.iter().sum();
-        let mut scaled: Vec<f64> = mass.iter().map(|&m| m * k as f64 / total).collect();
-        let (mut small, mut large): (Vec<usize>, Vec<usize>) =
-            (0..k).partition(|&j| scaled[j] < 1.0);
-        let one = (1u64 << 53) as f64;
-        let mut keep = [0u64; BETA_CELLS];
-        let mut alias = [0u64; BETA_CELLS];
-        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
-            small.pop();
-            keep[s] = (scaled[s] * one) as u64;
-            alias[s] = l as u64;
-            scaled[l] -= 1.0 - scaled[s];
-            if scaled[l] < 1.0 {
-                large.pop();
-                small.push(l);
-            }
-        }
-        for j in small.into_iter().chain(large) {
-            // Rounding leftovers: probability 1 of keeping itself.
-            keep[j] = 1u64 << 53;
-            alias[j] = j as u64;
-        }
-        for j in 0..k {
-            t.cells[j] = keep[j] << 10 | alias[j];
-        }
+        // Walker's alias table on the probabilities Pⱼ.
+        t.cells.copy_from_slice(&alias_entries(&mass[..k]));
         Some(t)
     }
 
