@@ -9,12 +9,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use exosim::body::model::Organ;
 use exosim::body::pbpk::Place;
+use exosim::coupling::tissue_section::Saving;
 use exosim::output::Checkpoints;
 use exosim::run::{self, RunResult};
-use exosim::scenario::species::Organ;
 use exosim::scenario::{self, Study, StudyError};
-use exosim::tissue::study::Saving;
 use exosim::units::{Dimension, format_human};
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::{LabeledSpan, NamedSource, Report};
@@ -426,7 +426,7 @@ fn print_tissue(study: &Study, result: &RunResult) {
     let Some(model) = &study.tissue else {
         return;
     };
-    let summary = exosim::tissue::study::summarise(model, &result.tissue);
+    let summary = exosim::coupling::tissue_section::summarise(model, &result.tissue);
     println!(
         "tissue: final cells per type, mean ± sd over {} replicate(s)",
         summary.replicates

@@ -24,8 +24,8 @@ fn main() {
     let study_path = root.join("studies/mouse_iv_bolus.toml");
     let study = load_study(&study_path).unwrap_or_else(|e| panic!("{e}"));
     let arm = &study.arms[0];
-    let model = pbpk::build(&study, arm);
-    let tol = tolerances(&study, arm, &model);
+    let model = pbpk::build(&study.plan(), arm);
+    let tol = tolerances(&study.plan(), arm, &model);
     let solve = || {
         network::simulate(
             &model.network,

@@ -15,6 +15,8 @@
 
 pub mod biopsy;
 pub mod body;
+pub mod coupling;
+mod fast_exp;
 pub mod output;
 pub mod random;
 pub mod run;

@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::biopsy::panel::{self, ConditionResult};
 use crate::biopsy::signature::SignatureError;
-use crate::biopsy::study::{self as biopsy_study, TestResult};
+use crate::biopsy::study::TestResult;
 use crate::body::network::SolveError;
 use crate::body::{self, ArmCourse, ClassSummary};
+use crate::coupling::tumour_burden;
 use crate::output::{self, Column, OutputError, Table};
 use crate::scenario::Study;
 use crate::scenario::spec::StudySpec;
@@ -35,7 +36,7 @@ pub struct RunResult {
     /// Per disease of the `[signature]` section.
     pub signature: Vec<ConditionResult>,
     /// Per variant and replicate of the `[tissue]` section.
-    pub tissue: Vec<crate::tissue::study::ReplicateRun>,
+    pub tissue: Vec<crate::coupling::tissue_section::ReplicateRun>,
 }
 
 /// A run failed.
@@ -78,11 +79,13 @@ pub fn run(study: &Study, progress: impl FnMut(f64)) -> Result<RunResult, RunErr
 /// identical results. The other engines take seconds and simply rerun.
 pub fn run_saving(
     study: &Study,
-    saving: Option<&crate::tissue::study::Saving<'_>>,
+    saving: Option<&crate::coupling::tissue_section::Saving<'_>>,
     mut progress: impl FnMut(f64),
 ) -> Result<RunResult, RunError> {
     let tissue = match &study.tissue {
-        Some(t) => crate::tissue::study::run_saving(study, t, saving)?,
+        Some(t) => {
+            crate::coupling::tissue_section::run_saving(&study.plan(), study.seed, t, saving)?
+        }
         None => Vec::new(),
     };
     let coupled_arm = study
@@ -99,18 +102,17 @@ pub fn run_saving(
             .flatten();
         let course = match coupled {
             Some(body) => body.course.clone(),
-            None => body::simulate_arm(study, arm, |f| progress((i as f64 + f) / n)).map_err(
-                |source| RunError::Solve {
+            None => body::simulate_arm(&study.plan(), arm, |f| progress((i as f64 + f) / n))
+                .map_err(|source| RunError::Solve {
                     arm: arm.name.clone(),
                     source,
-                },
-            )?,
+                })?,
         };
-        summaries.extend(body::summarise(study, arm, &course));
+        summaries.extend(body::summarise(&study.plan(), arm, &course));
         arms.push(course);
     }
     let biopsy = match &study.biopsy {
-        Some(b) => biopsy_study::run(b, study.seed)?,
+        Some(b) => tumour_burden::run_biopsy(b, study.tissue.as_ref(), study.seed)?,
         None => Vec::new(),
     };
     let signature = match &study.signature {
@@ -251,7 +253,7 @@ pub struct Summary<'a> {
     /// Tissue, per variant over replicates: final cells, fold change,
     /// kills, uptakes, final states, vesicle fates; the tissue mass balance.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tissue: Option<crate::tissue::study::TissueSummary>,
+    pub tissue: Option<crate::coupling::tissue_section::TissueSummary>,
 }
 
 /// The `signature` part of `summary.json`.
@@ -326,7 +328,7 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
     let tissue = study
         .tissue
         .as_ref()
-        .map(|t| crate::tissue::study::summarise(t, &result.tissue));
+        .map(|t| crate::coupling::tissue_section::summarise(t, &result.tissue));
     if let Some(t) = &tissue {
         mb.relative_error = mb.relative_error.max(t.mass_balance_relative_error);
     }
@@ -388,7 +390,7 @@ pub fn write(dir: &Path, study: &Study, result: &RunResult) -> Result<Vec<PathBu
         files.push(path);
     }
     if let Some(model) = &study.tissue {
-        crate::tissue::study::write(dir, model, &result.tissue)?;
+        crate::coupling::tissue_section::write(dir, model, &result.tissue)?;
         files.push(dir.join("tissue_timeseries.csv"));
         files.push(dir.join("tissue_snapshots"));
     }

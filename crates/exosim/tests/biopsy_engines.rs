@@ -2,13 +2,15 @@
 //! engine's compartments (its linear limit, as first-order pools), and the
 //! tumour burden from the tissue engine's cell count.
 
-use exosim::biopsy::body_modes::{BloodModes, C64, pool_hold};
+use exosim::biopsy::blood_modes::{BloodModes, C64, pool_hold};
 use exosim::biopsy::burden::TabulatedBurden;
 use exosim::biopsy::growth::{BranchingProcess, GrowthLaw, Lineage};
 use exosim::biopsy::kinetics::{BloodKinetics, MarkerKinetics};
 use exosim::body::network::{Network, Transfer};
 use exosim::body::pbpk::{self, ClassStates, Place};
 use exosim::body::simulate_arm;
+use exosim::coupling::blood_modes::from_network;
+use exosim::coupling::tumour_burden;
 use exosim::scenario::{Study, parse_study};
 
 const MIN: f64 = 60.0;
@@ -66,8 +68,8 @@ at = "0 h"
 "#;
 
 fn modes_of(study: &Study) -> BloodModes {
-    let model = pbpk::build(study, &study.arms[0]);
-    BloodModes::from_network(&model.network, &model.classes[0]).unwrap()
+    let model = pbpk::build(&study.plan(), &study.arms[0]);
+    from_network(&model.network, &model.classes[0]).unwrap()
 }
 
 /// Blood amount of the pools from the zero state with input `rate` on
@@ -101,7 +103,7 @@ fn pools_reproduce_simulate_arm_on_the_mouse_and_human_presets() {
         ] {
             let study = body_study(species, entry);
             let modes = modes_of(&study);
-            let course = simulate_arm(&study, &study.arms[0], |_| {}).unwrap();
+            let course = simulate_arm(&study.plan(), &study.arms[0], |_| {}).unwrap();
             let blood = course.classes[0].series(Place::Blood).unwrap();
             let mut worst: f64 = 0.0;
             for (&t, &b) in course.times.iter().zip(blood) {
@@ -143,7 +145,7 @@ fn one_compartment_network_is_first_order_elimination() {
         degraded: 5,
         cleared: 6,
     };
-    let modes = BloodModes::from_network(&net, &class).unwrap();
+    let modes = from_network(&net, &class).unwrap();
     assert_eq!(modes.modes.len(), 1);
     assert!(rel(modes.effective_rate, k) < 1e-12);
     let blood = BloodKinetics {
@@ -393,7 +395,8 @@ fn tissue_burden_follows_the_branching_mean() {
     let study = parse(&tissue_study(TUMOUR, "3 day"));
     let biopsy = study.biopsy.as_ref().unwrap();
     let source = biopsy.tissue_burden.as_ref().unwrap();
-    let (burden, report) = source.burden(study.seed).unwrap();
+    let tissue = study.tissue.as_ref().unwrap();
+    let (burden, report) = tumour_burden::burden(tissue, source, study.seed).unwrap();
     let lambda = std::f64::consts::LN_2 / (10.0 * HOUR);
     for (&t, &n) in burden.times.iter().zip(&burden.cells) {
         let mean = SCALE * N0 * (lambda * t).exp();
@@ -417,12 +420,9 @@ fn detection_with_the_tissue_burden_matches_the_exponential_law() {
     // bound above in relative terms, so the times by ln(1 + bound)/λ.
     let study = parse(&tissue_study(TUMOUR, "3 day"));
     let biopsy = study.biopsy.as_ref().unwrap();
-    let (burden, _) = biopsy
-        .tissue_burden
-        .as_ref()
-        .unwrap()
-        .burden(study.seed)
-        .unwrap();
+    let source = biopsy.tissue_burden.as_ref().unwrap();
+    let tissue_model = study.tissue.as_ref().unwrap();
+    let (burden, _) = tumour_burden::burden(tissue_model, source, study.seed).unwrap();
     let lambda = std::f64::consts::LN_2 / (10.0 * HOUR);
     let mut tissue = biopsy.tests[0].model.clone();
     tissue.tumour.initial_cells = burden.initial_cells();
@@ -448,7 +448,7 @@ fn detection_with_the_tissue_burden_matches_the_exponential_law() {
         bound / HOUR
     );
     // The run attaches the burden and reports it.
-    let results = exosim::biopsy::study::run(biopsy, study.seed).unwrap();
+    let results = tumour_burden::run_biopsy(biopsy, study.tissue.as_ref(), study.seed).unwrap();
     let r = results[0].tissue_burden.as_ref().unwrap();
     assert_eq!(r.cell_type, "tumour");
     assert_eq!(r.variant, "main");
@@ -694,7 +694,7 @@ fn body_kinetics_cohort_is_independent_of_threads_and_chunks() {
 fn pools_walk_only_their_memory_yet_match_the_full_walk() {
     // Each pool forgets its state after 40/Re λ (e^{-40}): walking only those
     // last steps gives the amount of walking every step for every pool.
-    use exosim::biopsy::body_modes::pool_within;
+    use exosim::biopsy::blood_modes::pool_within;
     let study = body_study("mouse", CONSTANT_SOURCE);
     let modes = modes_of(&study);
     let k = modes.effective_rate;
@@ -760,6 +760,11 @@ fn an_extrapolation_that_overflows_is_a_run_error() {
     let text =
         tissue_study(TUMOUR, "2000 day").replace("interval = \"1 h\"", "interval = \"30 day\"");
     let study = parse(&text);
-    let e = exosim::biopsy::study::run(study.biopsy.as_ref().unwrap(), study.seed).unwrap_err();
+    let e = tumour_burden::run_biopsy(
+        study.biopsy.as_ref().unwrap(),
+        study.tissue.as_ref(),
+        study.seed,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("outgrows"), "{e}");
 }

@@ -3,10 +3,10 @@
 //! source and states its tolerance.
 
 use exosim::body::ClassSummary;
+use exosim::body::model::Organ;
 use exosim::body::pbpk::Place;
 use exosim::run::{RunResult, run};
 use exosim::scenario::parse_study;
-use exosim::scenario::species::Organ;
 
 const MIN: f64 = 60.0;
 const HOUR: f64 = 3600.0;

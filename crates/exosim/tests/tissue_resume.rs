@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
+use exosim::coupling::tissue_section::{self as study, Saving, replicate_seed};
 use exosim::output::Checkpoints;
 use exosim::scenario::parse_study;
 use exosim::tissue::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueRun};
-use exosim::tissue::study::{self, Saving, replicate_seed};
 
 /// The small tumour–immune tissue of `tissue_study.rs`: secretion, cargo,
 /// both rule triggers, killing, division, death, motility, an inhibitor,
@@ -87,14 +87,15 @@ fn a_replicate_resumed_from_any_step_equals_the_uninterrupted_run() {
 fn a_study_resumed_from_its_store_equals_a_fresh_run() {
     let s = parse_study(SMALL, "small.toml").expect("valid study");
     let model = s.tissue.clone().expect("a tissue section");
-    let fresh = study::run_in(&s, &model).expect("runs");
+    let fresh = study::run_in(&s.plan(), s.seed, &model).expect("runs");
     let dir = tempfile::tempdir().unwrap();
     let store = Checkpoints::open(dir.path(), "{\"seed\":3}", false).unwrap();
     let saving = Saving {
         store: &store,
         every: Duration::ZERO,
     };
-    let saved = study::run_saving(&s, &model, Some(&saving)).expect("runs while saving");
+    let saved =
+        study::run_saving(&s.plan(), s.seed, &model, Some(&saving)).expect("runs while saving");
     assert_eq!(json(&saved), json(&fresh));
     // Reopened with one replicate's state lost, and another's replaced by
     // a different finished replicate: what the store holds is what comes
@@ -111,7 +112,7 @@ fn a_study_resumed_from_its_store_equals_a_fresh_run() {
         store: &store,
         every: Duration::MAX,
     };
-    let again = study::run_saving(&s, &model, Some(&saving)).expect("reads back");
+    let again = study::run_saving(&s.plan(), s.seed, &model, Some(&saving)).expect("reads back");
     // Jobs are (variant, replicate), variants first.
     assert_eq!(json(&again[0]), json(&fresh[1]), "read back from the store");
     assert_ne!(json(&fresh[0]), json(&fresh[1]));

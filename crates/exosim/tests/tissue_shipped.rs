@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use exosim::coupling::tissue_section as study;
 use exosim::scenario::load_study;
-use exosim::tissue::study;
 
 fn shipped(name: &str) -> (exosim::tissue::model::TissueModel, u64) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../studies/{name}.toml"));

@@ -2,9 +2,9 @@
 //! vesicles, determinism across thread counts, response rules, release
 //! inhibitors, division, and the snapshot files.
 
+use exosim::coupling::tissue_section::{self as study, ReplicateRun};
 use exosim::scenario::parse_study;
 use exosim::tissue::engine::TissueRun;
-use exosim::tissue::study::{self, ReplicateRun};
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()

@@ -1,9 +1,10 @@
 //! A tumour burden taken from the tissue engine's tumour cell count.
 //!
-//! The tissue engine ([`crate::tissue`]) simulates a small piece of tumour
+//! The tissue engine simulates a small piece of tumour
 //! cell by cell for hours or days. Its recorded count of one cell type,
 //! averaged over the replicates of one variant and multiplied by a number
-//! of real cells per simulated cell, becomes the biopsy's N(t):
+//! of real cells per simulated cell (`crate::coupling::tumour_burden`),
+//! becomes the biopsy's N(t):
 //!
 //! * within the simulated span, N(t) is interpolated between recorded
 //!   frames linearly in ln N (exponential within each interval, which is
@@ -18,8 +19,6 @@
 //! differences between individuals come from the biopsy's own variability.
 
 use serde::Serialize;
-
-use crate::tissue::study::ReplicateRun;
 
 /// How the burden continues past the tissue engine's simulated span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -69,40 +68,15 @@ pub struct TissueBurdenReport {
 }
 
 impl TabulatedBurden {
-    /// The replicate mean of `cells_<cell_type>` in the runs of `variant`,
-    /// times `scale`. Errors in words when no run or no frame matches, or
-    /// when an exponential tail cannot be fitted (fewer than two positive
-    /// counts in the second half of the span).
-    pub fn from_tissue(
-        runs: &[ReplicateRun],
-        variant: &str,
-        cell_type: &str,
-        scale: f64,
+    /// N(t) through `cells` (real cells) at frame `times`, continued past
+    /// the last frame as `extrapolate` says. Errors in words when the frames
+    /// do not start at t = 0, or when an exponential tail cannot be fitted
+    /// (fewer than two positive counts in the second half of the span).
+    pub fn from_frames(
+        times: Vec<f64>,
+        cells: Vec<f64>,
         extrapolate: Extrapolation,
-    ) -> Result<(TabulatedBurden, TissueBurdenReport), String> {
-        let column = format!("cells_{cell_type}");
-        let of: Vec<&ReplicateRun> = runs.iter().filter(|r| r.variant == variant).collect();
-        let first = of
-            .first()
-            .ok_or_else(|| format!("the tissue engine ran no replicate of variant `{variant}`"))?;
-        let times: Vec<f64> = first.record.rows.iter().map(|r| r[0]).collect();
-        let mut cells = vec![0.0; times.len()];
-        for r in &of {
-            let series = r
-                .record
-                .series(&column)
-                .ok_or_else(|| format!("the tissue record has no column `{column}`"))?;
-            if series.len() != times.len() {
-                return Err("the tissue replicates recorded different frames".into());
-            }
-            for (c, x) in cells.iter_mut().zip(series) {
-                *c += x;
-            }
-        }
-        let n = of.len() as f64;
-        for c in &mut cells {
-            *c *= scale / n;
-        }
+    ) -> Result<TabulatedBurden, String> {
         if times.len() < 2 || times[0] != 0.0 {
             return Err("the tissue record needs frames from t = 0 on".into());
         }
@@ -112,29 +86,11 @@ impl TabulatedBurden {
                 "fewer than two positive counts in the second half of the tissue span: no growth rate to extrapolate with",
             )?),
         };
-        let span = *times.last().expect("two frames");
-        let report = TissueBurdenReport {
-            cell_type: cell_type.into(),
-            variant: variant.into(),
-            replicates: of.len(),
-            cells_per_simulated_cell: scale,
-            span_s: span,
-            initial_cells: cells[0],
-            final_cells: *cells.last().expect("two frames"),
-            extrapolate,
-            extrapolation_rate_per_s: tail_rate,
-            extrapolation_doubling_time_s: tail_rate
-                .filter(|&r| r > 0.0)
-                .map(|r| std::f64::consts::LN_2 / r),
-        };
-        Ok((
-            TabulatedBurden {
-                times,
-                cells,
-                tail_rate,
-            },
-            report,
-        ))
+        Ok(TabulatedBurden {
+            times,
+            cells,
+            tail_rate,
+        })
     }
 
     /// The last frame time (s).

@@ -115,17 +115,18 @@ use std::ops::Range;
 
 use rand::Rng;
 
-#[cfg(target_arch = "x86_64")]
-use super::fast_exp::exp_core_x8;
-use super::fast_exp::{LIMIT, exp, exp_core};
 use super::growth::{GrowthLaw, LnCells};
 use super::kinetics::{FORGETFUL_KH, ceil_steps};
-use super::measurement::{Sampling, poisson, thin};
-use super::sampling::{
+use super::measurement::Sampling;
+use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
+#[cfg(target_arch = "x86_64")]
+use crate::fast_exp::exp_core_x8;
+use crate::fast_exp::{LIMIT, exp, exp_core};
+use crate::random::counts::{poisson, thin};
+use crate::random::samplers::{
     BETA_CELLS, Beta, BetaCells, POISSON_FLOOR_MAX, PoissonCeiling, PoissonFloor, PoissonTable,
     Ziggurat, poisson_inversion_of,
 };
-use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
 use crate::random::{CohortStream, cohort_key, cohort_start};
 #[cfg(target_arch = "x86_64")]
 use crate::random::{GOLDEN, cohort_start_x8, next_of_x8, word_x8};

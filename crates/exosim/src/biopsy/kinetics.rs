@@ -22,7 +22,7 @@
 //! advanced by [`exponential_integrator_step`], which treats the source as
 //! exponential within each step.
 
-use super::body_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
+use super::blood_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
 use super::burden::TabulatedBurden;
 use super::growth::{GrowthLaw, Lineage, LnCells, ParameterError, check};
 

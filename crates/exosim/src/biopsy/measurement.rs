@@ -27,12 +27,13 @@
 //! Every random number comes from the caller's stream, so one individual's
 //! tests are reproducible whatever else runs.
 
-use rand::{Rng, RngExt};
-use rand_distr::{Distribution, LogNormal, StandardNormal};
+use rand::Rng;
+use rand_distr::{Distribution, LogNormal};
 
 use super::growth::{ParameterError, check};
-use super::sampling::{self, Beta};
 use crate::random::Stream;
+use crate::random::counts::{poisson, thin};
+use crate::random::samplers::Beta;
 use crate::units::{MICROLITRE, MILLILITRE};
 
 /// Lipoprotein particles per m³ of plasma, the default of
@@ -578,36 +579,6 @@ impl Measurement {
         } else {
             f64::NEG_INFINITY
         }
-    }
-}
-
-/// A Poisson draw of mean `lambda` as `f64` (0 for λ ≤ 0; a normal
-/// approximation, exact to ~1/√λ ≤ 1e-9 in relative terms, above 10¹⁸).
-/// Exact below: inversion or PTRS ([`sampling::poisson`]).
-pub fn poisson<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
-    if lambda.is_nan() || lambda <= 0.0 {
-        0.0
-    } else if lambda < 1e18 {
-        sampling::poisson(rng, lambda)
-    } else {
-        let z: f64 = rng.sample(StandardNormal);
-        (lambda + lambda.sqrt() * z).round().max(0.0)
-    }
-}
-
-/// Binomial thinning: each of `n` items kept with probability `p`
-/// (exact, [`sampling::binomial`], below 1.8·10¹⁹ items; a normal
-/// approximation above).
-pub fn thin<R: Rng + ?Sized>(rng: &mut R, n: f64, p: f64) -> f64 {
-    if n <= 0.0 || p <= 0.0 {
-        0.0
-    } else if p >= 1.0 {
-        n
-    } else if n < 1.8e19 {
-        sampling::binomial(rng, n.floor(), p)
-    } else {
-        let z: f64 = rng.sample(StandardNormal);
-        (n * p + (n * p * (1.0 - p)).sqrt() * z).round().max(0.0)
     }
 }
 

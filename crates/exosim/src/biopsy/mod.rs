@@ -9,17 +9,15 @@
 //! section runs through [`study`], its `[signature]` section through
 //! [`panel`].
 
-pub mod body_modes;
+pub mod blood_modes;
 pub mod burden;
 mod cohort;
 pub mod deconvolution;
-mod fast_exp;
 pub mod growth;
 pub mod kinetics;
 pub mod measurement;
 pub mod panel;
 pub mod roc;
-pub mod sampling;
 pub mod screening;
 pub mod signature;
 pub mod study;

@@ -28,13 +28,13 @@ use std::sync::{Arc, OnceLock};
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, LogNormal};
 
-use super::body_modes::BloodModes;
+use super::blood_modes::BloodModes;
 use super::burden::TabulatedBurden;
 use super::cohort::CohortKernel;
-use super::fast_exp::exp;
 use super::growth::{self, BranchingStart, GrowthLaw, LnCells, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
+use crate::fast_exp::exp;
 use crate::random::{Stream, cohort_stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 

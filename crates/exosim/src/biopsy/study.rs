@@ -81,11 +81,11 @@ pub struct BodyKineticsReport {
     pub saturation_at_background: f64,
 }
 
-/// A tumour burden to take from the study's `[tissue]` section.
+/// A tumour burden to take from the study's `[tissue]` section: which
+/// count to follow and how (the tissue itself is run by
+/// `crate::coupling::tumour_burden`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TissueBurdenSource {
-    /// The tissue model (as resolved for the study's `[tissue]`).
-    pub model: Box<crate::tissue::model::TissueModel>,
     /// Variant followed.
     pub variant: String,
     /// Cell type counted.
@@ -96,31 +96,12 @@ pub struct TissueBurdenSource {
     pub extrapolate: Extrapolation,
 }
 
-impl TissueBurdenSource {
-    /// Simulates the tissue with `seed` (the same runs as the study's own
-    /// `[tissue]` outputs) and tabulates the replicate-mean burden.
-    pub fn burden(
-        &self,
-        seed: u64,
-    ) -> Result<(TabulatedBurden, TissueBurdenReport), BiopsyRunError> {
-        let runs = crate::tissue::study::run(&self.model, seed)?;
-        TabulatedBurden::from_tissue(
-            &runs,
-            &self.variant,
-            &self.cell_type,
-            self.cells_per_simulated_cell,
-            self.extrapolate,
-        )
-        .map_err(BiopsyRunError::Burden)
-    }
-}
-
 /// Why a biopsy run could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum BiopsyRunError {
     /// The tissue engine failed.
     #[error("the tumour's tissue simulation failed: {0}")]
-    Tissue(#[from] crate::tissue::engine::TissueError),
+    Tissue(Box<dyn std::error::Error + Send + Sync>),
     /// The tissue's count cannot make a burden.
     #[error("the tumour burden from the tissue: {0}")]
     Burden(String),
@@ -174,13 +155,21 @@ pub struct TestResult {
     pub tissue_burden: Option<TissueBurdenReport>,
 }
 
-/// Runs every test of `study` with the study seed. A tumour from the
-/// tissue engine is simulated first (with the same seed) and its burden
-/// attached to every test.
-pub fn run(study: &BiopsyStudy, seed: u64) -> Result<Vec<TestResult>, BiopsyRunError> {
-    let burden = match &study.tissue_burden {
-        Some(source) => {
-            let (b, report) = source.burden(seed)?;
+/// Runs every test of `study` with the study seed. A tumour that follows
+/// the tissue engine's count (`study.tissue_burden`) takes `burden`, the
+/// count tabulated from the same seed's tissue runs, attached to every test.
+pub fn run(
+    study: &BiopsyStudy,
+    seed: u64,
+    burden: Option<(TabulatedBurden, TissueBurdenReport)>,
+) -> Result<Vec<TestResult>, BiopsyRunError> {
+    if study.tissue_burden.is_some() != burden.is_some() {
+        return Err(BiopsyRunError::Burden(
+            "a tumour that follows the tissue's count needs that count, and only it".into(),
+        ));
+    }
+    let burden = match burden {
+        Some((b, report)) => {
             let end = study
                 .tests
                 .iter()

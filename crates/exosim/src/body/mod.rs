@@ -7,6 +7,7 @@
 
 mod bdf;
 mod dense_lu;
+pub mod model;
 pub mod network;
 pub mod pbpk;
 pub mod pk;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::scenario::model::{Arm, Study};
+use model::{Arm, Plan};
 use network::{SolveError, Tolerances, Trajectory};
 use pbpk::{ArmModel, Place};
 
@@ -86,19 +87,19 @@ pub struct ArmCourse {
     pub steps: usize,
 }
 
-/// Integrates one arm of `study`.
+/// Integrates one arm of a study.
 pub fn simulate_arm(
-    study: &Study,
+    plan: &Plan,
     arm: &Arm,
     progress: impl FnMut(f64),
 ) -> Result<ArmCourse, SolveError> {
-    let model = pbpk::build(study, arm);
-    let tol = tolerances(study, arm, &model);
+    let model = pbpk::build(plan, arm);
+    let tol = tolerances(plan, arm, &model);
     let traj = network::simulate(
         &model.network,
         &model.events,
-        &study.output_times,
-        study.duration,
+        &plan.output_times,
+        plan.duration,
         &tol,
         progress,
     )?;
@@ -109,19 +110,19 @@ pub fn simulate_arm(
 /// tolerance per state scaled to the input of the state's own class, so that
 /// a dose of 1e10 and one of 1e3 are solved to the same relative accuracy,
 /// in one arm or in two.
-pub fn tolerances(study: &Study, arm: &Arm, model: &ArmModel) -> Tolerances {
-    let mut atol = vec![study.solver.atol_fraction; model.network.len()];
+pub fn tolerances(plan: &Plan, arm: &Arm, model: &ArmModel) -> Tolerances {
+    let mut atol = vec![plan.solver.atol_fraction; model.network.len()];
     for cs in &model.classes {
-        let (dosed, released) = arm.input_by(cs.class, study.duration);
+        let (dosed, released) = arm.input_by(cs.class, plan.duration);
         let scale = (dosed + released).max(1.0);
         for (_, states) in cs.places(&arm.body) {
             for i in states {
-                atol[i] = study.solver.atol_fraction * scale;
+                atol[i] = plan.solver.atol_fraction * scale;
             }
         }
     }
     Tolerances {
-        rtol: study.solver.rtol,
+        rtol: plan.solver.rtol,
         atol,
     }
 }
@@ -212,7 +213,7 @@ fn is_zero(x: &f64) -> bool {
 }
 
 /// Summarises a simulated arm.
-pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary> {
+pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary> {
     course
         .classes
         .iter()
@@ -249,7 +250,7 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
                 pk::non_compartmental(&course.times[..within], &conc, first, first_dose)
             });
             let mut fraction_of_dose = BTreeMap::new();
-            for &t in &study.report_times {
+            for &t in plan.report_times {
                 let Some(k) = course.times.iter().position(|&x| x == t) else {
                     continue;
                 };
@@ -284,7 +285,7 @@ pub fn summarise(study: &Study, arm: &Arm, course: &ArmCourse) -> Vec<ClassSumma
                 .collect();
             ClassSummary {
                 arm: arm.name.clone(),
-                vesicles: study.vesicles[cc.class].name.clone(),
+                vesicles: plan.vesicles[cc.class].name.clone(),
                 dosed,
                 released: cc.released[last],
                 drained_in_from_tissue: cc.drained_in[last],

@@ -803,7 +803,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let study = crate::scenario::load_study(&root.join("studies/mouse_iv_bolus.toml"))
             .expect("the shipped study loads");
-        let model = super::super::pbpk::build(&study, &study.arms[0]);
+        let model = super::super::pbpk::build(&study.plan(), &study.arms[0]);
         let net = &model.network;
         let n = net.len();
         let mut pattern = vec![false; n * n];

@@ -25,9 +25,8 @@
 //! From a tissue, vesicles are degraded, excreted, or return intact to venous
 //! blood (from the rest of the body, through lymph).
 
+use super::model::{Administration, Arm, Body, Organ, OrganParams, Plan, VesicleClass};
 use super::network::{Event, EventKind, Network, SaturableMember, SaturableSite};
-use crate::scenario::model::{Administration, Arm, Body, OrganParams, Study, VesicleClass};
-use crate::scenario::species::Organ;
 
 /// Share of the blood outside organ vascular beds that is arterial.
 pub const ARTERIAL_SHARE: f64 = 1.0 / 3.0;
@@ -152,14 +151,14 @@ fn clearance(q: f64, e: f64) -> f64 {
 }
 
 /// Builds the network and schedule of `arm`.
-pub fn build(study: &Study, arm: &Arm) -> ArmModel {
+pub fn build(plan: &Plan, arm: &Arm) -> ArmModel {
     let body = &arm.body;
     let mut net = Network::default();
     let (v_venous, v_arterial) = central_blood(body);
     let mut classes = Vec::new();
     let mut mps_members: Vec<Vec<SaturableMember>> = vec![Vec::new(); body.organs.len()];
     for class in arm.classes() {
-        let vc = &study.vesicles[class];
+        let vc = &plan.vesicles[class];
         let cn = &vc.name;
         let st = ClassStates {
             class,

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
-use super::model::*;
+use super::model::Study;
 use super::spec::*;
-use super::species::{self, Organ, SPECIES};
+use super::species::{self, SPECIES};
+use crate::body::model::*;
 use crate::units::{self, Dimension, Flow, Length, Rate, Time};
 
 /// At most this many output rows, so that a tiny interval cannot exhaust memory.

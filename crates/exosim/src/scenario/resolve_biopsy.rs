@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::biopsy_spec::*;
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
 use super::model::Study;
-use crate::biopsy::body_modes::BloodModes;
+use crate::biopsy::blood_modes::BloodModes;
 use crate::biopsy::burden::Extrapolation;
 use crate::biopsy::growth::{self, BranchingProcess, BranchingStart, GrowthLaw};
 use crate::biopsy::kinetics::{BloodKinetics, Shedding};
@@ -14,6 +14,7 @@ use crate::biopsy::measurement::{
 };
 use crate::biopsy::screening::{BurdenState, ScreeningModel, ThresholdRule, Tumour, Variability};
 use crate::biopsy::study::{BiopsyStudy, BiopsyTest, BodyKineticsReport, TissueBurdenSource};
+use crate::coupling::blood_modes;
 use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
 use crate::units::{DAY, MILLILITRE, YEAR};
 
@@ -797,7 +798,7 @@ fn body_kinetics(
             );
         }
     };
-    let model = crate::body::pbpk::build(study, arm);
+    let model = crate::body::pbpk::build(&study.plan(), arm);
     let Some(states) = model.classes.iter().find(|c| c.class == ci) else {
         return err(
             loc,
@@ -811,7 +812,7 @@ fn body_kinetics(
             )),
         );
     };
-    let modes = BloodModes::from_network(&model.network, states).map_err(|e| {
+    let modes = blood_modes::from_network(&model.network, states).map_err(|e| {
         loc.error(
             &mp.key("body_vesicles"),
             e,
@@ -968,7 +969,6 @@ fn tissue_burden_source(
         );
     }
     Ok(TissueBurdenSource {
-        model: Box::new(model.clone()),
         variant,
         cell_type: cell_type.clone(),
         cells_per_simulated_cell: scale,

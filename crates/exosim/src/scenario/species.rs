@@ -20,81 +20,10 @@
 //! reproduces the published circulation and organ pattern of small EVs (see
 //! the `DISPOSITION` table and the tests in `tests/reference_mouse.rs`).
 
+use crate::body::model::Organ;
 use crate::units::{Concentration, Flow, Length, Rate, Volume};
 
 use super::spec::{BodySpec, DepotSpec, LungTrappingSpec, MpsSpec, OrganSpec, RoutesSpec};
-
-/// Organs of the body engine, besides blood, lymph and the optional tumour.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub enum Organ {
-    /// Liver: hepatic artery plus portal blood from gut and spleen; Kupffer cells.
-    Liver,
-    /// Spleen: red-pulp macrophages; drains into the portal vein.
-    Spleen,
-    /// Lungs: receive the whole cardiac output (pulmonary circulation).
-    Lungs,
-    /// Kidneys.
-    Kidneys,
-    /// Heart (myocardium).
-    Heart,
-    /// Brain, behind the blood–brain barrier.
-    Brain,
-    /// Gastrointestinal tract; drains into the portal vein.
-    Gut,
-    /// All remaining tissue: muscle, skin, fat, bone.
-    Rest,
-    /// An optional tumour fed from arterial blood.
-    Tumour,
-}
-
-impl Organ {
-    /// The organs every body has, in output order.
-    pub const STANDARD: [Organ; 8] = [
-        Organ::Liver,
-        Organ::Spleen,
-        Organ::Lungs,
-        Organ::Kidneys,
-        Organ::Heart,
-        Organ::Brain,
-        Organ::Gut,
-        Organ::Rest,
-    ];
-
-    /// Name used in study files and output columns.
-    pub fn name(self) -> &'static str {
-        match self {
-            Organ::Liver => "liver",
-            Organ::Spleen => "spleen",
-            Organ::Lungs => "lungs",
-            Organ::Kidneys => "kidneys",
-            Organ::Heart => "heart",
-            Organ::Brain => "brain",
-            Organ::Gut => "gut",
-            Organ::Rest => "rest",
-            Organ::Tumour => "tumour",
-        }
-    }
-
-    /// Parses a name as written in a study file.
-    pub fn from_name(name: &str) -> Option<Organ> {
-        Organ::STANDARD
-            .iter()
-            .chain(std::iter::once(&Organ::Tumour))
-            .copied()
-            .find(|o| o.name() == name)
-    }
-
-    /// Every name a study may use, for "did you mean" hints.
-    pub fn all_names() -> Vec<&'static str> {
-        Organ::STANDARD
-            .iter()
-            .chain(std::iter::once(&Organ::Tumour))
-            .map(|o| o.name())
-            .collect()
-    }
-}
 
 /// Species with a preset.
 pub const SPECIES: [&str; 2] = ["mouse", "human"];

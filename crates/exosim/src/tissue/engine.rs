@@ -30,8 +30,9 @@ use super::domain::Fate;
 use super::model::{TissueModel, Trigger, Variant, product};
 use super::motion::{BoundaryCounts, VesicleParticles};
 use super::observe::{Frame, Recorder};
+use super::tally::{ClassTally, TypeTally};
 use super::uptake::{Affinity, CellBodies, CellGrid, StepSettings, UptakeCounts, step_with_uptake};
-use crate::biopsy::measurement::poisson;
+use crate::random::counts::poisson;
 use crate::random::{Stream, stream};
 
 const SECRETION_DOMAIN: u64 = u64::from_be_bytes(*b"tissecrt");
@@ -73,46 +74,15 @@ pub enum TissueError {
         /// What differs.
         message: String,
     },
-    /// The body arm coupled to the tissue could not be advanced.
-    #[error("coupled body arm `{arm}`: {source}")]
-    Body {
-        /// Arm name.
-        arm: String,
-        /// Cause.
-        source: crate::body::network::SolveError,
+    /// The engine the tissue exchanges vesicles with (a coupled body arm)
+    /// could not be advanced.
+    #[error("{partner}: {message}")]
+    Exchange {
+        /// Who failed, e.g. "coupled body arm `mouse`".
+        partner: String,
+        /// Why.
+        message: String,
     },
-}
-
-/// Vesicle accounting of one class, in vesicles (not particles).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct ClassTally {
-    /// Released by cells.
-    pub released: f64,
-    /// Added by the study.
-    pub added: f64,
-    /// Taken up by cells.
-    pub taken_up: f64,
-    /// Degraded in the tissue.
-    pub degraded: f64,
-    /// Left through draining faces (to lymph or blood).
-    pub drained: f64,
-    /// Left through absorbing faces.
-    pub absorbed: f64,
-    /// Arrived from blood through vascular faces (coupled studies).
-    pub arrived: f64,
-}
-
-/// Events of one cell type, cumulative.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TypeTally {
-    /// Vesicles taken up by cells of the type.
-    pub uptakes: f64,
-    /// Cells of the type killed by contact.
-    pub kills: f64,
-    /// Cells of the type that died (all causes).
-    pub deaths: f64,
-    /// Divisions.
-    pub divisions: f64,
 }
 
 /// Everything of a replicate that changes as it runs, borrowed for saving
@@ -704,6 +674,57 @@ impl<'m> TissueRun<'m> {
         Ok(())
     }
 
+    /// The record's row for the present state (time first, then the
+    /// columns of [`Recorder::new`]).
+    pub fn observation(&self) -> Vec<f64> {
+        let run = self;
+        let model = run.model();
+        let cells = &run.cells;
+        let kinds = model.cell_types.len();
+        let mut row = vec![run.time()];
+        let mut count = vec![0.0; kinds];
+        for &k in &cells.kind {
+            count[k as usize] += 1.0;
+        }
+        row.extend_from_slice(&count);
+        for (k, t) in model.cell_types.iter().enumerate() {
+            let of_kind: Vec<usize> = (0..cells.len())
+                .filter(|&i| cells.kind[i] as usize == k)
+                .collect();
+            let mean = |f: &dyn Fn(usize) -> f64| {
+                if of_kind.is_empty() {
+                    f64::NAN
+                } else {
+                    of_kind.iter().map(|&i| f(i)).sum::<f64>() / of_kind.len() as f64
+                }
+            };
+            for j in 0..t.state.len() {
+                row.push(mean(&|i| cells.state_of(i)[j]));
+            }
+            for m in 0..model.molecules.len() {
+                row.push(mean(&|i| cells.held_of(i)[m]));
+            }
+        }
+        let free = run.free();
+        for (c, t) in run.classes.iter().enumerate() {
+            row.extend_from_slice(&[
+                t.released, t.added, free[c], t.taken_up, t.degraded, t.drained, t.absorbed,
+                t.arrived,
+            ]);
+        }
+        for f in [
+            |t: &TypeTally| t.uptakes,
+            |t: &TypeTally| t.kills,
+            |t: &TypeTally| t.deaths,
+            |t: &TypeTally| t.divisions,
+        ] {
+            row.extend(run.types.iter().map(f));
+        }
+        row.push(run.alive_particles() as f64);
+        row.push(run.mass_balance_error());
+        row
+    }
+
     /// A snapshot of cells and vesicles now.
     pub fn frame(&self) -> Frame {
         let mut f = Frame {
@@ -840,7 +861,7 @@ impl<'m> TissueRun<'m> {
             }
             while outputs.peek() == Some(&self.step) {
                 outputs.next();
-                rec.record(&self);
+                rec.rows.push(self.observation());
             }
             while frames.peek() == Some(&self.step) {
                 frames.next();

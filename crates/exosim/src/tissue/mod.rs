@@ -9,16 +9,15 @@
 //! the study as resolved ([`model`]), cells as agents ([`cells`]), the
 //! step-by-step engine with secretion, cargo, response rules, killing,
 //! division and death ([`engine`]), observation as CSV and VTK
-//! ([`observe`]), the run of every variant and replicate ([`study`]) and
-//! the exchange of vesicles with a body arm ([`coupling`]).
+//! ([`observe`]). Running every variant and replicate of a study, alone
+//! or inside a body arm, is `crate::coupling::tissue_section`.
 
 pub mod cells;
 pub mod contact;
-pub mod coupling;
 pub mod domain;
 pub mod engine;
 pub mod model;
 pub mod motion;
 pub mod observe;
-pub mod study;
+pub mod tally;
 pub mod uptake;

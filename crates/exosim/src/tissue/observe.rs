@@ -19,8 +19,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::engine::{ClassTally, TissueRun, TypeTally};
 use super::model::TissueModel;
+use super::tally::{ClassTally, TypeTally};
 use crate::output::{OutputError, write_atomic};
 
 /// Positions and attributes of cells and vesicles at one time.
@@ -110,55 +110,6 @@ impl Recorder {
     pub fn series(&self, name: &str) -> Option<Vec<f64>> {
         let j = self.column(name)? + 1;
         Some(self.rows.iter().map(|r| r[j]).collect())
-    }
-
-    /// Appends a row for the run's present state.
-    pub fn record(&mut self, run: &TissueRun) {
-        let model = run.model();
-        let cells = &run.cells;
-        let kinds = model.cell_types.len();
-        let mut row = vec![run.time()];
-        let mut count = vec![0.0; kinds];
-        for &k in &cells.kind {
-            count[k as usize] += 1.0;
-        }
-        row.extend_from_slice(&count);
-        for (k, t) in model.cell_types.iter().enumerate() {
-            let of_kind: Vec<usize> = (0..cells.len())
-                .filter(|&i| cells.kind[i] as usize == k)
-                .collect();
-            let mean = |f: &dyn Fn(usize) -> f64| {
-                if of_kind.is_empty() {
-                    f64::NAN
-                } else {
-                    of_kind.iter().map(|&i| f(i)).sum::<f64>() / of_kind.len() as f64
-                }
-            };
-            for j in 0..t.state.len() {
-                row.push(mean(&|i| cells.state_of(i)[j]));
-            }
-            for m in 0..model.molecules.len() {
-                row.push(mean(&|i| cells.held_of(i)[m]));
-            }
-        }
-        let free = run.free();
-        for (c, t) in run.classes.iter().enumerate() {
-            row.extend_from_slice(&[
-                t.released, t.added, free[c], t.taken_up, t.degraded, t.drained, t.absorbed,
-                t.arrived,
-            ]);
-        }
-        for f in [
-            |t: &TypeTally| t.uptakes,
-            |t: &TypeTally| t.kills,
-            |t: &TypeTally| t.deaths,
-            |t: &TypeTally| t.divisions,
-        ] {
-            row.extend(run.types.iter().map(f));
-        }
-        row.push(run.alive_particles() as f64);
-        row.push(run.mass_balance_error());
-        self.rows.push(row);
     }
 }
 

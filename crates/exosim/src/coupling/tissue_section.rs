@@ -18,13 +18,13 @@ use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
-use super::coupling::{CoupledBody, run_coupled};
-use super::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueRun};
-use super::model::TissueModel;
-use super::observe::{Recorder, write_snapshots, write_timeseries};
+use super::tissue_body::{CoupledBody, run_coupled};
+use crate::body::model::Plan;
 use crate::output::{CheckpointError, Checkpoints, OutputError};
 use crate::random::stream;
-use crate::scenario::model::Study;
+use crate::tissue::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueRun};
+use crate::tissue::model::TissueModel;
+use crate::tissue::observe::{Recorder, write_snapshots, write_timeseries};
 
 const REPLICATE_DOMAIN: u64 = u64::from_be_bytes(*b"tisrepli");
 
@@ -56,10 +56,15 @@ pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueEr
         .collect()
 }
 
-/// Runs the tissue of `study`: each replicate of a coupled tissue with its
-/// own coupled copy of the body arm, an uncoupled one as [`run`] does.
-pub fn run_in(study: &Study, model: &TissueModel) -> Result<Vec<ReplicateRun>, TissueError> {
-    run_saving(study, model, None)
+/// Runs the tissue of a study whose body is `plan`, with `seed`: each
+/// replicate of a coupled tissue with its own coupled copy of the body arm,
+/// an uncoupled one as [`run`] does.
+pub fn run_in(
+    plan: &Plan,
+    seed: u64,
+    model: &TissueModel,
+) -> Result<Vec<ReplicateRun>, TissueError> {
+    run_saving(plan, seed, model, None)
 }
 
 /// Where and how often a tissue run keeps its progress, so that an
@@ -92,19 +97,20 @@ enum Progress {
 /// Whatever the store already holds is taken up where it stopped, with
 /// results identical to an uninterrupted run.
 pub fn run_saving(
-    study: &Study,
+    plan: &Plan,
+    seed: u64,
     model: &TissueModel,
     saving: Option<&Saving<'_>>,
 ) -> Result<Vec<ReplicateRun>, TissueError> {
     jobs(model)
         .par_iter()
-        .map(|&(v, r)| replicate(Some(study), model, study.seed, v, r, saving))
+        .map(|&(v, r)| replicate(Some(plan), model, seed, v, r, saving))
         .collect()
 }
 
 /// Runs (or resumes, or reads back) replicate `r` of variant `v`.
 fn replicate(
-    study: Option<&Study>,
+    plan: Option<&Plan>,
     model: &TissueModel,
     seed: u64,
     v: usize,
@@ -126,10 +132,10 @@ fn replicate(
         }
     }
     let replicate_seed = replicate_seed(seed, r);
-    let done = match (study, &model.coupling) {
-        (Some(study), Some(coupling)) => {
+    let done = match (plan, &model.coupling) {
+        (Some(plan), Some(coupling)) => {
             let (record, body) =
-                run_coupled(study, model, coupling, variant, replicate_seed, r == 0)?;
+                run_coupled(plan, model, coupling, variant, replicate_seed, r == 0)?;
             ReplicateRun {
                 variant: variant.name.clone(),
                 replicate: r,
@@ -335,7 +341,7 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
             }
         }
         for c in &model.vesicles {
-            for p in super::observe::PLACES {
+            for p in crate::tissue::observe::PLACES {
                 let vc = format!("vesicles_{}_{p}", c.name);
                 s.vesicles
                     .insert(format!("{}.{p}", c.name), spread(&|r| last(r, &vc)));
@@ -350,7 +356,7 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
         let mut arrived = BTreeMap::new();
         for (j, l) in c.links.iter().enumerate() {
             let key = format!("{}->{}", model.vesicles[l.tissue].name, c.body_names[j]);
-            let total = |f: &dyn Fn(&super::coupling::ExchangeRecord) -> f64| {
+            let total = |f: &dyn Fn(&super::tissue_body::ExchangeRecord) -> f64| {
                 Spread::of(
                     bodies
                         .iter()

@@ -26,15 +26,15 @@
 //! only from streams keyed by its replicate's seed, so results do not depend
 //! on the number of threads.
 
-use super::engine::{TissueError, TissueRun};
-use super::model::{Coupling, DrainTo, TissueModel, Variant};
-use super::observe::Recorder;
-use crate::biopsy::measurement::poisson;
-use crate::body::network::Stepper;
+use crate::body::model::{Arm, Plan, Source};
+use crate::body::network::{SolveError, Stepper};
 use crate::body::pbpk::{self, ClassStates};
 use crate::body::{self, ArmCourse};
+use crate::random::counts::poisson;
 use crate::random::stream;
-use crate::scenario::model::{Arm, Source, Study};
+use crate::tissue::engine::{TissueError, TissueRun};
+use crate::tissue::model::{Coupling, DrainTo, TissueModel, Variant};
+use crate::tissue::observe::Recorder;
 
 const COUPLE_DOMAIN: u64 = u64::from_be_bytes(*b"tiscoupl");
 
@@ -136,22 +136,22 @@ fn all_states(cs: &ClassStates) -> Vec<usize> {
 
 /// Runs one replicate of one variant of `model` inside its body arm.
 pub fn run_coupled(
-    study: &Study,
+    plan: &Plan,
     model: &TissueModel,
     coupling: &Coupling,
     variant: &Variant,
     seed: u64,
     snapshots: bool,
 ) -> Result<(Recorder, CoupledBody), TissueError> {
-    let study_arm = &study.arms[coupling.arm];
+    let study_arm = &plan.arms[coupling.arm];
     let arm = arm_with_links(study_arm, coupling);
-    let built = pbpk::build(study, &arm);
-    let tol = body::tolerances(study, &arm, &built);
+    let built = pbpk::build(plan, &arm);
+    let tol = body::tolerances(plan, &arm, &built);
     let mut stepper = Stepper::new(
         &built.network,
         &built.events,
-        &study.output_times,
-        study.duration,
+        &plan.output_times,
+        plan.duration,
         &tol,
     );
     let linked: Vec<&ClassStates> = coupling
@@ -182,9 +182,9 @@ pub fn run_coupled(
     let mut handed = vec![0.0; n];
     let mut exchanges: Vec<ExchangeRecord> = Vec::new();
     let run = TissueRun::new(model, variant, seed);
-    let fail = |source| TissueError::Body {
-        arm: study_arm.name.clone(),
-        source,
+    let fail = |source: SolveError| TissueError::Exchange {
+        partner: format!("coupled body arm `{}`", study_arm.name),
+        message: source.to_string(),
     };
     let record = run.run_exchanging(
         variant,
@@ -193,10 +193,10 @@ pub fn run_coupled(
         coupling.interval_steps,
         |tissue| {
             let step = (tissue.time() / dt).round() as u64;
-            let t = tissue.time().min(study.duration);
+            let t = tissue.time().min(plan.duration);
             stepper.advance_to(t, &mut |_| {}).map_err(fail)?;
             let next = (step + coupling.interval_steps).min(steps);
-            let span = ((next - step) as f64 * dt).min(study.duration - t).max(0.0);
+            let span = ((next - step) as f64 * dt).min(plan.duration - t).max(0.0);
             let mut rng = stream(seed, COUPLE_DOMAIN, exchanges.len() as u64);
             let mut rec = ExchangeRecord {
                 time: t,
@@ -257,7 +257,7 @@ pub fn run_coupled(
         },
     )?;
     stepper
-        .advance_to(study.duration, &mut |_| {})
+        .advance_to(plan.duration, &mut |_| {})
         .map_err(fail)?;
     let traj = stepper.finish();
     let course = body::observe(&arm, &built, traj, |class, t| {

@@ -32,8 +32,8 @@
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::fast_exp::exp;
-use crate::random::{ziggurat_edges, ziggurat_tail};
+use super::{ziggurat_edges, ziggurat_tail};
+use crate::fast_exp::exp;
 
 /// ½ ln 2π.
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -118,7 +118,7 @@ fn poisson_inversion<R: Rng + ?Sized>(rng: &mut R, lambda: f64) -> f64 {
 /// The Poisson(λ) variate F⁻¹(u) of the uniform `u` ∈ [0, 1), by
 /// sequential search from 0 (λ + 1 steps on average; one exponential),
 /// for 0 < λ ≤ [`POISSON_FLOOR_MAX`] (e^{−λ} stays a normal number; it
-/// comes from the cohort kernel's inlined exponential, `biopsy::fast_exp`).
+/// comes from the cohort kernel's inlined exponential, `crate::fast_exp`).
 #[inline]
 pub fn poisson_inversion_of(mut u: f64, lambda: f64) -> f64 {
     let mut p = exp(-lambda);
@@ -1222,7 +1222,7 @@ mod tests {
         let mut r = rng(500);
         let n = 2_000_000;
         let v: Vec<f64> = (0..n).map(|_| z.sample(&mut r)).collect();
-        crate::random::assert_standard_normal_moments(&v);
+        super::super::assert_standard_normal_moments(&v);
         let law = statrs::distribution::Normal::new(0.0, 1.0).unwrap();
         kolmogorov_smirnov("ziggurat", v[..200_000].to_vec(), |x| law.cdf(x));
     }

@@ -7,6 +7,9 @@
 //! thread count and the order in which entities are processed. ChaCha is
 //! specified, so the numbers do not change with library versions.
 
+pub mod counts;
+pub mod samplers;
+
 use std::sync::LazyLock;
 
 use rand::{Rng, SeedableRng};

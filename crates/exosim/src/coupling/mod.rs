@@ -1,0 +1,18 @@
+//! Couplings between the engines, above them all: each engine owns its
+//! model, state and step and knows no other engine; what one engine hands
+//! to another is computed here.
+//!
+//! - [`tissue_body`]: a tissue inside a body arm, the two engines advancing
+//!   in lockstep and exchanging vesicles as explicit fluxes;
+//! - [`tissue_section`]: a study's `[tissue]` run, every variant × replicate,
+//!   each alone or inside its own copy of its body arm, with its summary and
+//!   files;
+//! - [`blood_modes`]: a body vesicle class's network as the biopsy's blood
+//!   kinetics (first-order pools);
+//! - [`tumour_burden`]: the tissue's tumour cell count as the biopsy's
+//!   tumour burden.
+
+pub mod blood_modes;
+pub mod tissue_body;
+pub mod tissue_section;
+pub mod tumour_burden;
