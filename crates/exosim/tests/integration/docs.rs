@@ -312,6 +312,9 @@ fn evaluate(v: &Value, expr: &str) -> Result<f64, String> {
     Ok(acc)
 }
 
+/// A figure to rewrite: its byte range in the document and its new text.
+type Edit = ((usize, usize), String);
+
 /// Whether `value` rounds to the quoted text at its precision.
 fn matches(q: &Quoted, value: f64) -> bool {
     let unit = 10f64.powi(q.exponent - q.decimals as i32);
@@ -333,7 +336,7 @@ fn quoted_figures_match_a_fresh_run() {
     let runs: BTreeMap<&str, Value> = sources.iter().map(|&s| (s, run_source(s))).collect();
     let update = std::env::var("EXOSIM_UPDATE_DOC_FIGURES").as_deref() == Ok("1");
     let mut wrong = Vec::new();
-    let mut edits: BTreeMap<&str, Vec<((usize, usize), String)>> = BTreeMap::new();
+    let mut edits: BTreeMap<&str, Vec<Edit>> = BTreeMap::new();
     for f in &figs {
         let value = evaluate(&runs[f.source.as_str()], &f.expr)
             .unwrap_or_else(|e| panic!("{}:{}: {} {}: {e}", f.doc, f.line, f.source, f.expr));
