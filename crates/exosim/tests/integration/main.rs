@@ -3,8 +3,7 @@
 //! the whole library again, and linking dominated building the suite.
 //!
 //! Run one subject with a filter: `cargo test --release -p exosim --test
-//! integration tissue_study::`. Long runs are `#[ignore]`d with their
-//! reason and run with `cargo test --release -p exosim -- --ignored`.
+//! integration tissue_study::`.
 
 mod analytic;
 mod biopsy_engines;

@@ -3,12 +3,12 @@
 //! without it, and slower with the release inhibitor (several seeds,
 //! reported with spread)"; dish uptake saturates with dose).
 //!
-//! The default tests run each shipped study with a coarser vesicle time
-//! step (and, for the dish, one replicate): the same cells, vesicles, rules
-//! and variants, about a tenth of the work, asserting the same laws. The
-//! studies exactly as shipped run in the opt-in test
-//! `shipped_tissue_studies_as_shipped` (`cargo test --release -p exosim --
-//! --ignored`), several minutes on two cores.
+//! These two tests are the suite's slowest (122 CPU-s together, measured on
+//! a loaded 2-core machine). Running them with a 60 s vesicle time step (and
+//! one dish replicate) instead of the shipped 10–20 s cut that only to
+//! 111 CPU-s: the transport step is not what these studies spend their time
+//! on. A smaller run that still shows the laws has not been found yet, so
+//! they run as shipped; `shipped()` takes overrides for that purpose.
 
 use std::path::PathBuf;
 
@@ -41,10 +41,6 @@ fn shipped(name: &str, overrides: &[(&str, toml::Value)]) -> (TissueModel, u64) 
     let s = parse_study(&toml::to_string(&doc).unwrap(), &format!("{name}.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
     (s.tissue.expect("a tissue section"), s.seed)
-}
-
-fn text(s: &str) -> toml::Value {
-    toml::Value::String(s.to_string())
 }
 
 /// Tumour vesicles that suppress NK cells let the tumour grow more than
@@ -99,28 +95,12 @@ fn dish_uptake_law(model: &TissueModel, seed: u64) {
 
 #[test]
 fn tumour_nk_suppression_speeds_growth_and_the_inhibitor_slows_it() {
-    let (model, seed) = shipped("tumour_nk", &[("tissue.time_step", text("60 s"))]);
+    let (model, seed) = shipped("tumour_nk", &[]);
     tumour_nk_law(&model, seed);
 }
 
 #[test]
 fn dish_uptake_rises_with_dose_and_saturates_at_capacity() {
-    let (model, seed) = shipped(
-        "dish_uptake",
-        &[
-            ("tissue.time_step", text("60 s")),
-            ("tissue.replicates", toml::Value::Integer(1)),
-        ],
-    );
-    dish_uptake_law(&model, seed);
-}
-
-#[test]
-#[ignore = "the shipped tissue studies exactly as shipped: several minutes on two cores; \
-            run with `cargo test --release -p exosim -- --ignored`"]
-fn shipped_tissue_studies_as_shipped() {
-    let (model, seed) = shipped("tumour_nk", &[]);
-    tumour_nk_law(&model, seed);
     let (model, seed) = shipped("dish_uptake", &[]);
     dish_uptake_law(&model, seed);
 }
