@@ -4,8 +4,8 @@
 //! factors, the tumour's source at each test, the diameter at detection,
 //! the Poisson inversions' e^{−λ}), and the C library's `exp`, a call
 //! through the PLT with its special-case checks, cost a fifth of the
-//! kernel. This one is the table method of Tang (1989, ACM TOMS
-//! 15:144–157) as in ARM's optimized-routines: x = (128·k + j)·ln2/128 + r
+//! kernel. This one is the table method of Tang (1989,
+//! docs/references.md#tang-1989) as in ARM's optimized-routines: x = (128·k + j)·ln2/128 + r
 //! with |r| ≤ ln2/256, e^x = 2^k · 2^{j/128} · e^r, 2^{j/128} from a table of
 //! correctly rounded doubles and e^r − 1 from its Taylor polynomial of
 //! degree 5 (truncation below 10⁻¹⁸ relative). The result is within about

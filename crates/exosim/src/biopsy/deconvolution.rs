@@ -692,7 +692,7 @@ mod tests {
         }
     }
 
-    /// Healthy plasma (Auber & Svenningsen 2022): 41 % adaptive, 23 % innate,
+    /// Healthy plasma (Auber & Svenningsen 2022, docs/references.md#auber-2022): 41 % adaptive, 23 % innate,
     /// 35 % erythrocytes and platelets, 1 % other.
     const HEALTHY: [f64; 7] = [0.20, 0.15, 0.30, 0.11, 0.23, 0.01, 0.0];
 

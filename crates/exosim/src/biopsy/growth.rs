@@ -16,13 +16,13 @@
 //! # Sizes
 //!
 //! A tumour is treated as a sphere of packed cells; the default density is
-//! [`CELLS_PER_M3`] = 10⁹ cells/cm³ (Fiala & Diamandis 2018 BMC Med 16:166),
+//! [`CELLS_PER_M3`] = 10⁹ cells/cm³ (Fiala & Diamandis 2018, docs/references.md#fiala-2018),
 //! so a 1 cm tumour holds about 5·10⁸ cells.
 
 use rand::{Rng, RngExt};
 
 /// Default cell density of a solid tumour: 10⁹ cells/cm³ = 10¹⁵ cells/m³
-/// (Fiala & Diamandis 2018 BMC Med 16:166).
+/// (Fiala & Diamandis 2018, docs/references.md#fiala-2018).
 pub const CELLS_PER_M3: f64 = 1e15;
 
 /// Default size (cells) above which [`BranchingProcess::surviving_lineage`]

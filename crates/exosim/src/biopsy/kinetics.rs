@@ -30,7 +30,8 @@ use super::growth::{GrowthLaw, Lineage, LnCells, ParameterError, check};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shedding {
     /// q_live: marker released per live cell per second (amount/(cell·s)).
-    /// Breast cancer cell lines release ~60–65 exosomes/cell/h (Chiu 2016 Small).
+    /// Breast cancer cell lines release ~60–65 exosomes/cell/h (Chiu 2016,
+    /// docs/references.md#chiu-2016).
     pub per_live_cell: f64,
     /// q_death: marker released by one cell when it dies (amount/cell).
     pub per_dying_cell: f64,
@@ -91,7 +92,7 @@ pub struct BloodKinetics {
 impl BloodKinetics {
     /// Elimination rate constant (1/s) for a half-life (s): ln 2 / t½. Plasma
     /// small-EV half-life after IV injection is ~7 min in mice (Matsumoto 2020;
-    /// ~2–20 min across studies).
+    /// ~2–20 min across studies: docs/references.md#matsumoto-2020).
     pub fn rate_from_half_life(half_life: f64) -> f64 {
         std::f64::consts::LN_2 / half_life
     }

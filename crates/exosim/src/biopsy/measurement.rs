@@ -12,7 +12,7 @@
 //!    mean and CV, and the isolated count is the binomial thinning
 //!    Binomial(n, r), drawn directly as its law Poisson(C·V·r) (amount
 //!    r·C·V for [`Sampling::Continuous`]); non-vesicle
-//!    particles (lipoproteins, ~10⁶ per EV in plasma, Sci Rep 2018) are
+//!    particles (lipoproteins, ~10⁶ per EV in plasma, docs/references.md#lipoproteins-2018) are
 //!    co-isolated with the method's carry-over fraction, and seen by
 //!    particle-counting assays with [`Assay::nonvesicle_weight`];
 //! 4. **assays** them ([`Assay`]): signal = (gain · (isolated + seen
@@ -38,7 +38,7 @@ use crate::units::{MICROLITRE, MILLILITRE};
 
 /// Lipoprotein particles per m³ of plasma, the default of
 /// [`Protocol::lipoprotein_concentration`]: ~10⁶ lipoproteins per EV
-/// (Sci Rep 2018 s41598-018-35401-8) times ~10¹⁰ EVs/mL (Johnsen 2019) =
+/// (docs/references.md#lipoproteins-2018) times ~10¹⁰ EVs/mL (docs/references.md#johnsen-2019) =
 /// 10¹⁶ /mL. Derived, not measured directly.
 pub const LIPOPROTEINS_PER_M3: f64 = 1e16 / MILLILITRE;
 
@@ -78,10 +78,10 @@ pub enum Sampling {
 }
 
 /// An isolation method. The presets follow the qualitative ranking of
-/// Membranes 2021 12:55 and Diagnostics 2020 (ultracentrifugation: low
+/// Membranes 2021 and Diagnostics 2020 (docs/references.md#isolation-reviews; ultracentrifugation: low
 /// recovery, high purity; precipitation: high yield, low purity; SEC in
 /// between with lipoprotein carry-over; immunocapture most specific).
-/// **Recovery and carry-over were not found as numbers** (REFERENCE.md): the
+/// **Recovery and carry-over were not found as numbers**: the
 /// preset values are illustrative defaults that respect that ranking, to be
 /// replaced by a lab's own.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -181,7 +181,7 @@ impl Isolation {
 }
 
 /// An assay: calibration, noise, limit of detection. Presets exist where
-/// REFERENCE.md gives numbers; the other fields are marked as assumptions.
+/// docs/references.md#isolation-reviews and the entries after it give numbers; the other fields are marked as assumptions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assay {
     /// Plasma volume (m³) whose vesicles are analysed; `None` = all the plasma drawn.
@@ -204,7 +204,7 @@ pub struct Assay {
 impl Assay {
     /// Bulk ELISA-like assay of the whole isolate. Marker-specific
     /// (lipoproteins invisible), duplicate wells. CV 10 % and LOD 10⁸ /mL are
-    /// **assumptions** (not in REFERENCE.md): typical orders of magnitude for
+    /// **assumptions** (not published): typical orders of magnitude for
     /// bulk EV immunoassays, to be replaced by the lab's values.
     pub fn elisa() -> Assay {
         Assay {
@@ -220,11 +220,10 @@ impl Assay {
 
     /// Nanoparticle tracking analysis: counts every particle in its size
     /// range, so co-isolated lipoproteins add to the count. The CV is the
-    /// inter-laboratory CV of EV concentration, 52.5 % (J Extracell Vesicles
-    /// 2016 5:31242; within one lab it is lower). The visible fraction of
+    /// inter-laboratory CV of EV concentration, 52.5 % (docs/references.md#vogel-2016; within one lab it is lower). The visible fraction of
     /// lipoproteins, 10⁻⁴, is **derived**: with 10⁶ lipoproteins per EV it
-    /// makes ~99 % of NTA particles in plasma lipoproteins (> 98 %, Sci Rep
-    /// 2018). LOD 10⁷ /mL is an **assumption** (not found). Three videos.
+    /// makes ~99 % of NTA particles in plasma lipoproteins (> 98 %,
+    /// docs/references.md#lipoproteins-2018). LOD 10⁷ /mL is an **assumption** (not found). Three videos.
     pub fn nta() -> Assay {
         Assay {
             input_volume: None,
@@ -237,7 +236,8 @@ impl Assay {
         }
     }
 
-    /// Digital plasmonic single-vesicle assay (PlasDroplex, Jung et al.):
+    /// Digital plasmonic single-vesicle assay (PlasDroplex, Jung et al.,
+    /// docs/references.md#jung-plasdroplex):
     /// 10 µL of plasma, LOD 2.5–6.7·10³ EVs/mL (the conservative 6.7·10³ is
     /// used), CV < 3 % (3 % used). Marker-specific.
     pub fn digital_plasmonic() -> Assay {
@@ -252,7 +252,7 @@ impl Assay {
         }
     }
 
-    /// Enhanced SPR: LOD 10⁴ /mL (Hu 2025 J Mater Chem B). Input 10 µL and
+    /// Enhanced SPR: LOD 10⁴ /mL (docs/references.md#hu-2025). Input 10 µL and
     /// CV 10 % are **assumptions** (not found).
     pub fn spr() -> Assay {
         Assay {
@@ -266,7 +266,7 @@ impl Assay {
         }
     }
 
-    /// Nanohole SPR: LOD 6·10⁵ /mL (Hu 2025); otherwise as [`Assay::spr`].
+    /// Nanohole SPR: LOD 6·10⁵ /mL (docs/references.md#hu-2025); otherwise as [`Assay::spr`].
     pub fn spr_nanohole() -> Assay {
         Assay {
             lod: 6e5 / MILLILITRE,

@@ -112,7 +112,7 @@ pub struct AucEstimate {
 ///
 /// Method: DeLong, DeLong & Clarke-Pearson (1988), "Comparing the areas
 /// under two or more correlated receiver operating characteristic curves:
-/// a nonparametric approach", Biometrics 44:837–845. With the structural
+/// a nonparametric approach", Biometrics 44:837–845 (docs/references.md#delong-1988). With the structural
 /// components V10ᵢ (fraction of controls case i beats) and V01ⱼ (fraction of
 /// cases that beat control j), Var(AUC) = s²(V10)/n + s²(V01)/m with sample
 /// variances s². The interval is AUC ± z·√Var (normal approximation),
@@ -246,7 +246,7 @@ pub fn sensitivity_at(cases: &[f64], threshold: f64) -> Option<f64> {
     Some(positive as f64 / values.len() as f64)
 }
 
-/// The Wilson score interval for a proportion (Wilson 1927, JASA 22:209):
+/// The Wilson score interval for a proportion (Wilson 1927, docs/references.md#wilson-1927):
 /// unlike the Wald interval it stays inside [0, 1] and keeps its coverage
 /// near 0 and 1, which is where sensitivities and specificities live.
 ///

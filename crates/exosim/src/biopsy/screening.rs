@@ -307,10 +307,10 @@ pub enum ThresholdRule {
 impl ScreeningModel {
     /// An illustrative model (not calibrated to any cancer): Gompertz growth
     /// from 10⁶ cells to a plateau of 10¹² cells with a doubling time of 60 d
-    /// at initiation and ~120 d at 10⁹ cells (ovarian ~120 d, Winer-Muram
-    /// 2002 and others in REFERENCE.md); 60 vesicles/cell/h (Chiu 2016) of
+    /// at initiation and ~120 d at 10⁹ cells (ovarian ~120 d,
+    /// docs/references.md#tumour-doubling); 60 vesicles/cell/h (docs/references.md#chiu-2016) of
     /// which 1 % reach blood (free parameter); plasma 3 L; half-life 7 min
-    /// (mouse, Matsumoto 2020; no human value found); background 5·10³ /mL;
+    /// (mouse, docs/references.md#matsumoto-2020; no human value found); background 5·10³ /mL;
     /// CVs 0.5 / 1.0 / 0.3 (free parameters); immunocapture and the digital
     /// plasmonic assay; threshold at the LOD; yearly tests for 10 years.
     pub fn example() -> ScreeningModel {

@@ -4,7 +4,7 @@
 //!
 //! Published EV panels often report an AUC on the data they were fitted to
 //! (e.g. 0.94 in training against 0.75 on held-out data, see
-//! `REFERENCE.md`, "Disease signatures"); this module makes that gap
+//! docs/references.md#disease-signatures); this module makes that gap
 //! reproducible by reporting training and held-out AUC side by side.
 //!
 //! Every random draw comes from [`crate::random::stream`]: individual `i` of
@@ -605,7 +605,7 @@ mod tests {
         }
     }
 
-    /// Hanley & McNeil (1982) standard error of an AUC `a` with n cases and
+    /// Hanley & McNeil (1982, docs/references.md#hanley-mcneil-1982) standard error of an AUC `a` with n cases and
     /// m controls.
     fn hanley_mcneil_se(a: f64, n: usize, m: usize) -> f64 {
         let (q1, q2) = (a / (2.0 - a), 2.0 * a * a / (1.0 + a));

@@ -888,7 +888,7 @@ mod tests {
 
     /// At a constant step `h` and order `k`, started from the exact history,
     /// the global error of BDF/NDF of order `k` falls as `h^k` (Shampine &
-    /// Reichelt 1997: the NDF keep the order of the BDF): halving the step
+    /// Reichelt 1997, docs/references.md#shampine-reichelt-1997: the NDF keep the order of the BDF): halving the step
     /// divides the error by `2^k`.
     #[test]
     fn constant_step_error_falls_with_the_order_of_the_method() {

@@ -179,7 +179,8 @@ fn splitmix64_x8(mut z: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m512
     _mm512_xor_si512(z, _mm512_srli_epi64::<31>(z))
 }
 
-/// SplitMix64's output function (Steele, Lea & Flood 2014): a bijective mix.
+/// SplitMix64's output function (Steele, Lea & Flood 2014,
+/// docs/references.md#random-methods): a bijective mix.
 #[inline(always)]
 fn splitmix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -188,8 +189,8 @@ fn splitmix64(mut z: u64) -> u64 {
 }
 
 /// Fills `out` with independent standard normal variates, as `f32`, drawn
-/// from `rng` by the ziggurat method (Marsaglia & Tsang 2000, J. Stat.
-/// Softw. 5(8), with 256 layers and the exact tail of their §3).
+/// from `rng` by the ziggurat method (Marsaglia & Tsang 2000,
+/// docs/references.md#random-methods, with 256 layers and the exact tail of their §3).
 ///
 /// Why: Brownian moves need three variates per particle and step, and the
 /// generic `f64` sampler sets the pace of the whole transport kernel. Each
@@ -235,7 +236,7 @@ pub(crate) fn ziggurat_edges() -> [f64; 257] {
 }
 
 /// A draw of |z| beyond the ziggurat's base edge R, from uniforms in
-/// [0, 1) given by `unit` (Marsaglia 1964): R + a with a = e₁/R, kept when
+/// [0, 1) given by `unit` (Marsaglia 1964, docs/references.md#random-methods): R + a with a = e₁/R, kept when
 /// 2·e₂ ≥ a² (e₁, e₂ standard exponential). Shared by the `f32` and `f64`
 /// samplers.
 pub(crate) fn ziggurat_tail(mut unit: impl FnMut() -> f64) -> f64 {

@@ -8,6 +8,8 @@
 //! methods whose set-up is a few arithmetic operations and whose common
 //! path needs no logarithm:
 //!
+//! (Sources: docs/references.md#random-methods.)
+//!
 //! - Poisson: inversion by sequential search for λ < 15, PTRS (Hörmann
 //!   1993, "The transformed rejection method for generating Poisson random
 //!   variables", Insurance: Math. Econ. 12:39–45) for λ ≥ 15 (NumPy: 10);
@@ -729,7 +731,8 @@ fn gauss_legendre(n: usize) -> Vec<(f64, f64)> {
 /// bounds the recovery, hence the mean count), so the position within the
 /// cell is drawn only when a test needs it.
 /// **Method.** The cell is drawn with its exact probability
-/// Pⱼ = ∫_cell Beta density (alias table, Walker 1977 and Vose 1991: one
+/// Pⱼ = ∫_cell Beta density (alias table, Walker 1977 and Vose 1991,
+/// docs/references.md#random-methods: one
 /// word gives the cell and the coin). Pⱼ comes from 16-point Gauss–Legendre
 /// quadrature of g(x) = x^{α−1}(1 − x)^{β−1} on each cell (g is analytic
 /// inside [0, 1]: the quadrature is exact to rounding), with the end

@@ -64,7 +64,7 @@ pub struct TumourSpec {
     /// Size at initiation (t = 0), as a diameter.
     #[serde(default)]
     pub initial_diameter: Option<Length>,
-    /// Cells per tumour volume (default 1e9 /mL, Fiala & Diamandis 2018).
+    /// Cells per tumour volume (default 1e9 /mL, docs/references.md#fiala-2018).
     #[serde(default)]
     pub cells_per_volume: Option<Concentration>,
     /// Cell type of the study's `[tissue]` counted as the tumour (`tissue`).

@@ -2,7 +2,8 @@
 //! disposition per organ.
 //!
 //! Physiology (tissue volumes as a share of body weight, blood flows as a
-//! share of cardiac output) comes from the standard PBPK tables:
+//! share of cardiac output) comes from the standard PBPK tables
+//! (docs/references.md#brown-1997, docs/references.md#williams-leggett-1989):
 //!
 //! * Brown RP, Delp MD, Lindstedt SL, Rhomberg LR, Beliles RP (1997).
 //!   Physiological parameter values for physiologically based pharmacokinetic
@@ -39,7 +40,7 @@ struct Row {
     vascular_fraction: f64,
 }
 
-/// Mouse, 25 g (Brown et al. 1997). Flows: liver is the hepatic artery only;
+/// Mouse, 25 g (Brown et al. 1997, docs/references.md#brown-1997). Flows: liver is the hepatic artery only;
 /// Brown's portal share (14.1 %) is split into gut 13.0 % and spleen 1.1 %
 /// (*assumed* split: the spleen is not tabulated separately for the mouse).
 /// Vascular fractions: Brown Table 30 (rat) for liver 0.21, spleen 0.22, lungs
@@ -56,7 +57,7 @@ const MOUSE: [Row; 8] = [
 ];
 
 /// Human, 70 kg. Volumes: Brown et al. 1997 (% body weight). Flows: Williams
-/// & Leggett 1989 (hepatic artery 6.5 %, gut 16 % incl. pancreas, spleen 3 %,
+/// & Leggett 1989 (docs/references.md#williams-leggett-1989; hepatic artery 6.5 %, gut 16 % incl. pancreas, spleen 3 %,
 /// kidneys 19 %, heart 4 %, brain 12 %). Vascular fractions as for the mouse.
 const HUMAN: [Row; 8] = [
     row(Organ::Liver, 2.57, 6.5, 0.21),
@@ -96,9 +97,9 @@ struct Disposition {
 }
 
 /// Small-EV disposition, calibrated in the mouse to the published pattern
-/// (REFERENCE: blood half-life about 7 min, Matsumoto 2020; terminal phase
-/// of hours, Kim 2019; liver the largest share, liver and kidney peaking
-/// within 1 h, lung and spleen at 2–12 h, J Extracell Vesicles 2021 review).
+/// (blood half-life about 7 min, docs/references.md#matsumoto-2020; terminal phase of
+/// hours, docs/references.md#kim-2019; liver the largest share, liver and kidney peaking
+/// within 1 h, lung and spleen at 2–12 h, docs/references.md#kang-2021).
 /// Extraction ratios, not clearances, carry over between species, so the
 /// human preset uses the same table with human flows: an *assumption* until
 /// human EV kinetics are published.
@@ -134,7 +135,7 @@ const fn disposition(
 /// Whole-body values of a preset.
 struct Whole {
     body_weight_g: f64,
-    /// Blood volume, % of body weight (Brown 1997: mouse 4.9, human 7.9).
+    /// Blood volume, % of body weight (docs/references.md#brown-1997: mouse 4.9, human 7.9).
     blood_percent: f64,
     cardiac_output_ml_per_min: f64,
     /// Lymph nodes and vessels (*assumed*).
@@ -218,9 +219,9 @@ pub fn preset(species: &str) -> Option<BodySpec> {
 }
 
 /// Macrophage recognition defaults. All *assumed* (free parameters): the
-/// share of recognition through phosphatidylserine (Matsumoto et al. 2020:
-/// blocking PS slows clearance) and the protection by CD47 (Kamerkar et al.
-/// 2017: longer circulation, factor not published). Km is set so that 1e10
+/// share of recognition through phosphatidylserine (docs/references.md#matsumoto-2020:
+/// blocking PS slows clearance) and the protection by CD47
+/// (docs/references.md#kamerkar-2017: longer circulation, factor not published). Km is set so that 1e10
 /// vesicles in a mouse stay in the linear range and 1e12 saturate.
 fn default_mps() -> MpsSpec {
     MpsSpec {
@@ -232,8 +233,8 @@ fn default_mps() -> MpsSpec {
 }
 
 /// Lung trapping defaults (*assumed*): vesicles of 1 µm and more lodge in
-/// lung capillaries (large EVs go to the lung first, then the liver: J
-/// Extracell Vesicles 2021 systematic review); 100 nm EVs pass freely.
+/// lung capillaries (large EVs go to the lung first, then the liver:
+/// docs/references.md#kang-2021); 100 nm EVs pass freely.
 fn default_lung_trapping() -> LungTrappingSpec {
     LungTrappingSpec {
         d50: Some(Length::nanometres(800.0)),
@@ -260,7 +261,7 @@ fn default_routes() -> RoutesSpec {
 /// Defaults of a tumour organ when a study declares `[body.tumour]`: leaky
 /// vessels give a small enhanced permeability and retention (EPR) uptake
 /// (*assumed*; synthetic nanoparticles reach a median 0.7 % of dose,
-/// Wilhelm et al. 2016).
+/// docs/references.md#wilhelm-2016).
 pub fn tumour_defaults() -> OrganSpec {
     OrganSpec {
         volume: Some(Volume::millilitres(0.1)),

@@ -6,7 +6,8 @@
 //! the rms step √(2DΔt) relative to the cell radius: the uptake rate comes
 //! out too low unless Δt is tiny. [`crossed_during_step`] adds the
 //! probability that the Brownian bridge between the two end points touched
-//! the sphere (Andrews & Bray 2004, Phys. Biol. 1:137), so that absorption
+//! the sphere (Andrews & Bray 2004,
+//! docs/references.md#andrews-bray-2004), so that absorption
 //! stays close to the continuous-time Smoluchowski rate 4πDR
 //! ([`smoluchowski_rate`], [`smoluchowski_rate_t`]) for large steps.
 //!
@@ -49,7 +50,7 @@ impl Sphere {
 /// coefficient `d`, going from distance `r0` to distance `r1` from the
 /// centre of a sphere of radius `radius`, touched the sphere.
 ///
-/// Planar approximation (Andrews & Bray 2004): the surface is treated as
+/// Planar approximation (Andrews & Bray 2004, docs/references.md#andrews-bray-2004): the surface is treated as
 /// the tangent plane, and the signed distances to it are r₀ − R and r₁ − R;
 /// for a one-dimensional bridge with variance 2DΔt the probability of
 /// reaching the plane is P = exp(−(r₀ − R)(r₁ − R)/(DΔt)). It is exact for

@@ -66,7 +66,8 @@ pub fn chunk_generators(seed: u64, domain: u64, entity: u64) -> (Pcg64Mcg, Pcg64
     (normals, uniforms)
 }
 
-/// Stokes–Einstein diffusion coefficient `D = k_B·T / (3·π·η·d)` (m²/s) of a
+/// Stokes–Einstein diffusion coefficient `D = k_B·T / (3·π·η·d)` (m²/s;
+/// docs/references.md#stokes-einstein) of a
 /// sphere of `diameter` (m) in a fluid of `viscosity` (Pa·s) at
 /// `temperature` (K).
 pub fn stokes_einstein(diameter: f64, temperature: f64, viscosity: f64) -> f64 {

@@ -8,7 +8,7 @@
 //! draws against the class–cell-type uptake probability: taken up (the
 //! vesicle's weight goes to the cell, the particle dies) or bounced (the move
 //! is rejected and the vesicle stays where it was, the reflective rule of
-//! Andrews & Bray 2004). Cells are found through a uniform grid (cell list)
+//! Andrews & Bray 2004, docs/references.md#andrews-bray-2004). Cells are found through a uniform grid (cell list)
 //! that also knows, per bin, how far the nearest cell surface is.
 //!
 //! Most vesicles are far from every cell, and a step is short, so the search

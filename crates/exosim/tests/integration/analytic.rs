@@ -194,7 +194,8 @@ fn repeated_boluses_superpose() {
 }
 
 /// Michaelis–Menten elimination has the implicit closed form
-/// Km ln(C0/C) + (C0 − C) = Vmax t (Lambert-W relation, Schnell & Mendoza 1997).
+/// Km ln(C0/C) + (C0 − C) = Vmax t (Lambert-W relation, Schnell & Mendoza 1997,
+/// docs/references.md#schnell-mendoza-1997).
 #[test]
 fn michaelis_menten_elimination_matches_its_integrated_form() {
     let mut net = Network::default();

@@ -68,7 +68,7 @@ fn summary_json(study: &Study) -> serde_json::Value {
 
 /// A study selects the birth–death branching process from one cell; every
 /// screened tumour follows its own surviving lineage, and the share of
-/// lineages that survive estimates 1 − d/b (Kendall 1948: the extinction
+/// lineages that survive estimates 1 − d/b (docs/references.md#kendall-1948: the extinction
 /// probability of a linear birth–death process from one cell is d/b), which
 /// must lie in the run's own 95 % interval.
 #[test]

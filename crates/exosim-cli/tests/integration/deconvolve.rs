@@ -306,3 +306,44 @@ fn unwritable_output_exits_1() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("out.csv"), "{}", stderr(&o));
 }
+
+/// The output block quoted in `docs/biopsy.md` ("With the defaults, the
+/// `tumour_2pct` sample … gives:") is, line for line, what the command
+/// prints for that sample today.
+#[test]
+fn documented_output_of_the_example_is_what_the_command_prints() {
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/biopsy.md"))
+            .unwrap();
+    let block = doc
+        .split("sample tumour_2pct:")
+        .nth(1)
+        .expect("docs/biopsy.md quotes the tumour_2pct output")
+        .split("```")
+        .next()
+        .unwrap();
+    let quoted = format!("sample tumour_2pct:{block}");
+    let out = exosim([
+        "deconvolve".as_ref(),
+        example("reference.csv").as_os_str(),
+        example("sample.csv").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let section = printed
+        .split("sample ")
+        .map(|s| format!("sample {s}"))
+        .find(|s| s.starts_with("sample tumour_2pct:"))
+        .unwrap_or_else(|| panic!("no tumour_2pct section in:\n{printed}"));
+    let lines = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.trim_end().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    assert_eq!(
+        lines(&quoted),
+        lines(&section),
+        "docs/biopsy.md's example output differs from the command's"
+    );
+}

@@ -448,7 +448,7 @@ site = "tumour"
 amount = "1e9 EVs"
 "#;
 
-const EXAMPLE_STUDY: &str = include_str!("../../../studies/mouse_iv_bolus.toml");
+const EXAMPLE_STUDY: &str = include_str!("../../../../studies/mouse_iv_bolus.toml");
 
 /// Values that stress the reader: wrong types, odd numbers, odd units.
 const ODD_VALUES: &[&str] = &[

@@ -14,7 +14,7 @@ use exosim::tissue::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueR
 /// The small tumour–immune tissue of `tissue_study.rs`: secretion, cargo,
 /// both rule triggers, killing, division, death, motility, an inhibitor,
 /// draining and absorbing faces.
-const SMALL: &str = include_str!("fixtures/small_tissue.toml");
+const SMALL: &str = include_str!("../fixtures/small_tissue.toml");
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("serialisable")

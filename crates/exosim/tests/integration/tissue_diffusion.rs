@@ -106,7 +106,7 @@ fn free_diffusion_msd_is_2_d_dim_d_t_in_2d_periodic_unwrapped() {
 
 #[test]
 fn stokes_einstein_100_nm_in_water_at_37_c_is_6_6_um2_per_s() {
-    // Law: D = k_B·T / (3·π·η·d); REFERENCE.md (derived): 6.6 µm²/s.
+    // Law: D = k_B·T / (3·π·η·d); docs/references.md#stokes-einstein (derived): 6.6 µm²/s.
     let d = stokes_einstein(100.0 * NANOMETRE, ZERO_CELSIUS + 37.0, 0.69e-3);
     let reference = 6.6 * MICROMETRE * MICROMETRE;
     println!(

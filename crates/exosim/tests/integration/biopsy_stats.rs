@@ -27,7 +27,7 @@ fn column(rows: &[Vec<f64>]) -> Vec<f64> {
 }
 
 /// A marker tuned to the reported AUC of EV Aβ42 in MCI (0.86,
-/// REFERENCE.md "Disease signatures"): the fold change follows from
+/// docs/references.md#disease-signatures): the fold change follows from
 /// AUC = Φ(ln fc / (σ√2)), and a simulated cohort reproduces that AUC
 /// inside its DeLong interval.
 #[test]

@@ -1,5 +1,5 @@
 //! The default mouse against published small-EV kinetics
-//! (`REFERENCE.md`, "Circulation and biodistribution"). Each test names its
+//! (`docs/references.md#matsumoto-2020` and the entries after it). Each test names its
 //! source and states its tolerance.
 
 use exosim::body::ClassSummary;
@@ -72,9 +72,9 @@ fn initial_half_life(r: &RunResult, name: &str) -> f64 {
         .unwrap()
 }
 
-/// Matsumoto et al. 2020 (J Extracell Vesicles 9:1696517): plasma half-life of
-/// small EVs about 7 min; across studies 2–20 min (Takahashi 2013, Morishita
-/// 2015, Lai 2014). Tolerance: the default lies within 6–8.5 min, the
+/// Matsumoto et al. 2020 (docs/references.md#matsumoto-2020): plasma half-life of
+/// small EVs about 7 min; across studies 2–20 min (docs/references.md#takahashi-2013,
+/// docs/references.md#morishita-2015, docs/references.md#lai-2014). Tolerance: the default lies within 6–8.5 min, the
 /// published range within 2–20 min.
 #[test]
 fn small_ev_blood_half_life_is_about_seven_minutes() {
@@ -84,7 +84,7 @@ fn small_ev_blood_half_life_is_about_seven_minutes() {
     assert!((6.0..=8.5).contains(&t), "t½ = {t} min, not about 7 min");
 }
 
-/// Kim et al. 2019 (Pharmaceutics 11:649, Table 1): two-phase kinetics with a
+/// Kim et al. 2019 (docs/references.md#kim-2019, Table 1): two-phase kinetics with a
 /// terminal half-life of 2.5–13 h.
 #[test]
 fn terminal_half_life_is_hours() {
@@ -99,8 +99,8 @@ fn terminal_half_life_is_hours() {
     assert!((2.5..=13.0).contains(&t), "terminal t½ = {t} h");
 }
 
-/// Systematic review of EV biodistribution (J Extracell Vesicles 2021,
-/// PMID 34194679) and Wiklander et al. 2015: after IV small EVs the liver
+/// Systematic review of EV biodistribution (docs/references.md#kang-2021)
+/// and Wiklander et al. 2015 (docs/references.md#wiklander-2015): after IV small EVs the liver
 /// holds the largest share at 24 h.
 #[test]
 fn liver_holds_the_largest_share_at_24_hours() {
@@ -133,7 +133,7 @@ fn liver_and_kidney_peak_early_lung_and_spleen_later() {
     }
 }
 
-/// Kim 2019 and Imai et al. 2015 (J Extracell Vesicles 4:26238): macrophage
+/// Kim 2019 and Imai et al. 2015 (docs/references.md#imai-2015): macrophage
 /// depletion slows clearance and lengthens circulation.
 #[test]
 fn macrophage_depletion_lengthens_circulation() {
@@ -143,7 +143,7 @@ fn macrophage_depletion_lengthens_circulation() {
     assert!(cl("depleted") < cl("natural"));
 }
 
-/// Kamerkar et al. 2017 (Nature 546:498): CD47 on exosomes protects them
+/// Kamerkar et al. 2017 (docs/references.md#kamerkar-2017): CD47 on exosomes protects them
 /// from phagocytosis and lengthens circulation (factor not published).
 #[test]
 fn cd47_coat_lengthens_circulation() {

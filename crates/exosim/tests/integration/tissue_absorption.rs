@@ -17,7 +17,7 @@
 //!
 //! The time step is large, √(DΔt) = 0.4 R. The end-of-step check then
 //! misses the excursions into the sphere during a step and undercounts by
-//! well over 10 %; the Brownian-bridge correction (Andrews & Bray 2004)
+//! well over 10 %; the Brownian-bridge correction (docs/references.md#andrews-bray-2004)
 //! must bring the count within 3 %. Both are asserted, so the test shows
 //! that the correction matters. Each particle follows one free path, and
 //! both rules are applied to that same path (absorption does not change the

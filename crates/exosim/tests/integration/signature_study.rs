@@ -57,7 +57,7 @@ fn the_shipped_study_runs_and_writes_its_files() {
         assert_eq!(c.markers.len(), 6);
     }
     // Lupus: the platelet-EV marker alone is calibrated to the published
-    // AUC 0.80.
+    // AUC 0.80 (docs/references.md#disease-signatures).
     let lupus = &result.signature[0];
     assert_eq!(lupus.condition, "lupus");
     let cd41 = &lupus.markers[0];

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 /// The small tissue of the library's tests, made one long replicate.
 fn long_study() -> String {
-    include_str!("../../exosim/tests/fixtures/small_tissue.toml")
+    include_str!("../../../exosim/tests/fixtures/small_tissue.toml")
         .replace("duration = \"2 h\"", "duration = \"36 h\"")
         .replace("replicates = 2", "replicates = 1")
         .replace("[[tissue.variants]]\nname = \"blocked\"\n", "")

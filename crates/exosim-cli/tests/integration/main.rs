@@ -1,0 +1,10 @@
+//! End-to-end tests of the `exosim` command, one module per subject, linked
+//! into one test binary (one link instead of one per file).
+//!
+//! Run one subject with a filter: `cargo test --release -p exosim-cli --test
+//! integration report::`.
+
+mod cli;
+mod deconvolve;
+mod report;
+mod resume;

@@ -1,0 +1,26 @@
+//! exosim's integration tests, one module per subject, linked into one test
+//! binary: each separate file under `tests/` would be its own binary linking
+//! the whole library again, and linking dominated building the suite.
+//!
+//! Run one subject with a filter: `cargo test --release -p exosim --test
+//! integration tissue_study::`.
+
+mod analytic;
+mod architecture;
+mod biopsy_engines;
+mod biopsy_pipeline;
+mod biopsy_stats;
+mod biopsy_study;
+mod biopsy_threads;
+mod coupling;
+mod docs;
+mod properties;
+mod reference_mouse;
+mod signature_study;
+mod tissue_absorption;
+mod tissue_diffusion;
+mod tissue_resume;
+mod tissue_shipped;
+mod tissue_study;
+mod tissue_threads;
+mod tissue_uptake;
