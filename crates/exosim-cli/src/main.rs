@@ -6,18 +6,18 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use exosim::body::model::Organ;
 use exosim::body::pbpk::Place;
 use exosim::coupling::tissue_section::Saving;
-use exosim::output::Checkpoints;
+use exosim::output::{Checkpoints, Manifest, Reuse, Writer};
 use exosim::run::{self, RunResult};
 use exosim::scenario::{self, Study, StudyError};
 use exosim::units::{Dimension, format_human};
 use indicatif::{ProgressBar, ProgressStyle};
-use miette::{LabeledSpan, NamedSource, Report};
 
 /// Simulate extracellular vesicles: release, circulation, biodistribution.
 #[derive(Parser)]
@@ -59,6 +59,10 @@ enum Command {
     Report {
         /// Run directory (holds summary.json).
         dir: PathBuf,
+        /// Replace a `report.html` or `figures/` that exosim did not write
+        /// there (exosim's own previous report is always replaced).
+        #[arg(long)]
+        force: bool,
     },
     /// Estimate which cells a blood sample's vesicles came from (NNLS
     /// deconvolution of marker levels against reference source profiles).
@@ -67,8 +71,10 @@ enum Command {
         reference: PathBuf,
         /// Measured levels: column `marker`, then one column per sample.
         sample: PathBuf,
-        /// Bootstrap replicates (parametric, CV from the fit's residuals) for the confidence intervals.
-        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+        /// Bootstrap replicates (parametric, CV from the fit's residuals) for
+        /// the confidence intervals: 1 to 1000000 (each keeps one fraction
+        /// per source: a million replicates of ten sources take 80 MB).
+        #[arg(long, default_value_t = 1000, value_parser = parse_bootstrap)]
         bootstrap: u64,
         /// Confidence level of the intervals, between 0 and 1.
         #[arg(long, default_value_t = 0.95, value_parser = parse_level)]
@@ -80,6 +86,34 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+}
+
+/// Most bootstrap replicates `deconvolve` accepts.
+const MAX_BOOTSTRAP: u64 = 1_000_000;
+/// Most worker threads `--threads` accepts.
+const MAX_THREADS: u64 = 1024;
+
+/// A whole number from 1 to `max`, written `2000` or `2e3`.
+fn parse_count(text: &str, max: u64, what: &str) -> Result<u64, String> {
+    let value = text.parse::<u64>().ok().or_else(|| {
+        let x = text.parse::<f64>().ok()?;
+        (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1.9e19).then_some(x as u64)
+    });
+    match value {
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(format!("{n} {what}: the limit is 1 to {max}")),
+        None => Err(format!(
+            "`{text}` is not a whole number of {what} (1 to {max}, e.g. 1000 or 1e3)"
+        )),
+    }
+}
+
+fn parse_bootstrap(text: &str) -> Result<u64, String> {
+    parse_count(text, MAX_BOOTSTRAP, "bootstrap replicates")
+}
+
+fn parse_threads(text: &str) -> Result<u64, String> {
+    parse_count(text, MAX_THREADS, "threads")
 }
 
 /// A confidence level strictly between 0 and 1.
@@ -94,12 +128,22 @@ fn parse_level(text: &str) -> Result<f64, String> {
 
 #[derive(clap::Args)]
 struct RunOpts {
-    /// Replace the files of a non-empty output directory.
+    /// Use a non-empty output directory: first remove what a previous
+    /// exosim run wrote there (and temporary files of a killed write);
+    /// other files are kept.
     #[arg(long)]
     force: bool,
-    /// No progress bar.
+    /// No progress bar or progress lines, no list of written files (the
+    /// result table still goes to stdout).
     #[arg(short, long)]
     quiet: bool,
+    /// Worker threads (default: every core, or `RAYON_NUM_THREADS`). The
+    /// results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
+    threads: Option<u64>,
+    /// Seed of every random stream, instead of the study's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Also write `report.html` and `figures/` into the output directory.
     #[arg(long)]
     report: bool,
@@ -167,10 +211,11 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Run { file, output, opts } => match load(&file) {
-            Ok(study) => execute(&study, &output, &opts, false)
-                .and_then(|_| {
+            Ok(study) => execute(&study, &output, &opts, Writer::Run)
+                .and_then(|(study, result)| {
+                    print_results(&study, &result, &output);
                     if opts.report {
-                        write_report(&output, opts.quiet).map(|_| ())
+                        write_report(&output, true, opts.quiet).map(|_| ())
                     } else {
                         Ok(())
                     }
@@ -179,7 +224,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|c| c),
             Err(code) => code,
         },
-        Command::Report { dir } => match write_report(&dir, false) {
+        Command::Report { dir, force } => match write_report(&dir, force, false) {
             Ok(path) => {
                 println!("{}", path.display());
                 ExitCode::SUCCESS
@@ -206,12 +251,16 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return report_study_error(&e, exosim::DEMO_STUDY),
             };
-            let own_previous =
-                output.join("summary.json").is_file() && output.join("timeseries.csv").is_file();
-            match execute(&study, &output, &opts, own_previous) {
-                Ok(result) => {
-                    print_demo(&study, &result, &output);
-                    match write_report(&output, opts.quiet) {
+            match execute(&study, &output, &opts, Writer::Demo) {
+                Ok((study, result)) => {
+                    println!(
+                        "exosim {} — {}",
+                        run::VERSION,
+                        study.description.as_deref().unwrap_or(&study.name)
+                    );
+                    println!();
+                    print_results(&study, &result, &output);
+                    match write_report(&output, true, opts.quiet) {
                         Ok(path) => {
                             println!("report: {}", path.display());
                             ExitCode::SUCCESS
@@ -225,23 +274,67 @@ fn main() -> ExitCode {
     }
 }
 
+/// The report's page and its folder of static figures.
+const REPORT_OUTPUTS: [&str; 2] = ["report.html", "figures"];
+
 /// Writes `dir/report.html` and `dir/figures/`; returns the page's path.
-fn write_report(dir: &Path, quiet: bool) -> Result<PathBuf, ExitCode> {
-    match exosim_report::write(dir) {
-        Ok(written) => {
-            if !quiet {
-                for f in &written.figures {
-                    eprintln!("wrote {}", f.display());
-                }
-                eprintln!("wrote {}", written.html.display());
-            }
-            Ok(written.html)
-        }
-        Err(e) => {
-            eprintln!("error: report: {e}");
-            Err(ExitCode::from(1))
+///
+/// exosim's own previous report (as the folder's manifest lists it) is
+/// removed first, so that no figure of an older report survives; a
+/// `report.html` or `figures/` that exosim did not write is replaced only
+/// with `force`. The new page and figures are recorded in the manifest.
+fn write_report(dir: &Path, force: bool, quiet: bool) -> Result<PathBuf, ExitCode> {
+    let fail = |msg: String| {
+        eprintln!("error: report: {msg}");
+        ExitCode::from(1)
+    };
+    let manifest = Manifest::read(dir).map_err(|e| fail(e.to_string()))?;
+    for name in REPORT_OUTPUTS {
+        let ours = manifest.as_ref().is_some_and(|m| m.owns_report(name));
+        if !force && !ours && dir.join(name).exists() {
+            return Err(fail(format!(
+                "`{}` was not written by an exosim report; move it away, or use --force to replace it",
+                dir.join(name).display()
+            )));
         }
     }
+    // What the new report will make, recorded before it is made, so that a
+    // killed write is still removed by the next report or --force.
+    let mut manifest = match manifest {
+        Some(_) => {
+            exosim::output::remove_report(dir).map_err(|e| fail(e.to_string()))?;
+            Manifest::read(dir)
+                .map_err(|e| fail(e.to_string()))?
+                .unwrap_or_else(|| Manifest::new(Writer::Report, Vec::new()))
+        }
+        None if !dir.join("summary.json").is_file() => {
+            // Not a run directory: the report says why, and nothing is marked.
+            return exosim_report::write(dir)
+                .map(|w| w.html)
+                .map_err(|e| fail(e.to_string()));
+        }
+        None => Manifest::new(Writer::Report, Vec::new()),
+    };
+    manifest.report = REPORT_OUTPUTS
+        .iter()
+        .filter(|name| !dir.join(name).exists())
+        .map(|name| name.to_string())
+        .collect();
+    manifest.write(dir).map_err(|e| fail(e.to_string()))?;
+    let written = exosim_report::write(dir).map_err(|e| fail(e.to_string()))?;
+    manifest.report = std::iter::once(&written.html)
+        .chain(&written.figures)
+        .filter_map(|p| p.strip_prefix(dir).ok())
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    manifest.write(dir).map_err(|e| fail(e.to_string()))?;
+    if !quiet {
+        for f in &written.figures {
+            eprintln!("wrote {}", f.display());
+        }
+        eprintln!("wrote {}", written.html.display());
+    }
+    Ok(written.html)
 }
 
 /// `exosim deconvolve`: prints a table per sample and writes the estimates.
@@ -336,33 +429,48 @@ fn load(file: &Path) -> Result<Study, ExitCode> {
 }
 
 fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
-    // The plain line names file, line, column and key, for logs and scripts;
-    // the rendered snippet underlines the spot for people.
-    eprintln!("error: {e}");
-    if let Some(span) = e.span.clone().filter(|s| s.end <= text.len()) {
-        let diag = miette::MietteDiagnostic::new(e.message.clone())
-            .with_labels(vec![LabeledSpan::at(span, format!("`{}`", e.key))])
-            .with_help(e.hint.clone().unwrap_or_default());
-        let report =
-            Report::new(diag).with_source_code(NamedSource::new(e.file.clone(), text.to_string()));
-        eprintln!("{report:?}");
-    }
+    // Once: the located line (for logs and scripts), the quoted source with
+    // the value underlined, the hint if any.
+    eprintln!("{}", e.render(text));
     ExitCode::from(2)
 }
 
-/// Runs `study` and writes its results to `dir`.
+/// Runs `study` (with the command line's seed) and writes its results to
+/// `dir`, recorded as written by `by`; returns the study as run.
 fn execute(
     study: &Study,
     dir: &Path,
     opts: &RunOpts,
-    may_replace: bool,
-) -> Result<RunResult, ExitCode> {
+    by: Writer,
+) -> Result<(Study, RunResult), ExitCode> {
     let fail = |msg: String| {
         eprintln!("error: {msg}");
         ExitCode::from(1)
     };
+    let mut study = study.clone();
+    if let Some(seed) = opts.seed {
+        study.seed = seed;
+        study.resolved.study.seed = Some(seed);
+    }
+    let study = study;
+    if let Some(n) = opts.threads {
+        // The first and only pool of the process: it cannot already exist.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global()
+            .map_err(|e| fail(format!("--threads {n}: {e}")))?;
+    }
     let interrupted = Checkpoints::exists(dir);
-    exosim::output::prepare_dir(dir, opts.force || may_replace || opts.resume).map_err(|e| {
+    let reuse = if opts.resume {
+        Reuse::Resume
+    } else if opts.force {
+        Reuse::Replace
+    } else if by == Writer::Demo {
+        Reuse::ReplaceDemo
+    } else {
+        Reuse::Refuse
+    };
+    exosim::output::prepare_output(dir, reuse).map_err(|e| {
         if interrupted {
             fail(format!(
                 "{e}; it holds an interrupted run: add --resume to continue it"
@@ -374,7 +482,7 @@ fn execute(
     // Long (tissue) runs keep their progress so that they can resume.
     let store = if opts.resume || (study.tissue.is_some() && opts.checkpoint_every > 0.0) {
         Some(
-            Checkpoints::open(dir, &run::fingerprint(study), opts.resume)
+            Checkpoints::open(dir, &run::fingerprint(&study), opts.resume)
                 .map_err(|e| fail(e.to_string()))?,
         )
     } else {
@@ -388,24 +496,11 @@ fn execute(
             Duration::MAX
         },
     });
-    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(1000);
-        if let Ok(style) =
-            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent}% ({elapsed})")
-        {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_message(study.name.clone());
-        bar
-    };
-    let result = run::run_saving(study, saving.as_ref(), |f| {
-        bar.set_position((f * 1000.0) as u64)
-    })
-    .map_err(|e| fail(e.to_string()))?;
-    bar.finish_and_clear();
-    let files = run::write(dir, study, &result).map_err(|e| fail(e.to_string()))?;
+    let progress = Progress::new(&study.name, opts.quiet);
+    let result = run::run_saving(&study, saving.as_ref(), |f| progress.tell(f))
+        .map_err(|e| fail(e.to_string()))?;
+    progress.finish();
+    let files = run::write_as(dir, &study, &result, by).map_err(|e| fail(e.to_string()))?;
     if let Some(store) = store {
         store.finish().map_err(|e| fail(e.to_string()))?;
     }
@@ -413,11 +508,167 @@ fn execute(
         for f in files {
             eprintln!("wrote {}", f.display());
         }
-        print_biopsy(&result);
-        print_signature(&result);
-        print_tissue(study, &result);
     }
-    Ok(result)
+    Ok((study, result))
+}
+
+/// How a run shows that it advances: a bar on a terminal; otherwise a
+/// line on stderr every [`Progress::STEP`] of the way, with the time left,
+/// through the `log` facade (see [`StderrLog`]).
+struct Progress {
+    bar: Option<ProgressBar>,
+    lines: Option<Mutex<Lines>>,
+}
+
+/// The state of the progress lines.
+struct Lines {
+    study: String,
+    start: Instant,
+    /// Fraction at which the next line is due.
+    next: f64,
+}
+
+impl Progress {
+    /// A line per 5 % of the way.
+    const STEP: f64 = 0.05;
+
+    fn new(study: &str, quiet: bool) -> Self {
+        if quiet {
+            return Progress {
+                bar: None,
+                lines: None,
+            };
+        }
+        if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(1000);
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent}% ({elapsed})")
+            {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(study.to_string());
+            return Progress {
+                bar: Some(bar),
+                lines: None,
+            };
+        }
+        StderrLog::install();
+        Progress {
+            bar: None,
+            lines: Some(Mutex::new(Lines {
+                study: study.to_string(),
+                start: Instant::now(),
+                next: Self::STEP,
+            })),
+        }
+    }
+
+    /// The run is `f` (0–1) of the way; may be called from any thread.
+    fn tell(&self, f: f64) {
+        if let Some(bar) = &self.bar {
+            let pos = (f.clamp(0.0, 1.0) * 1000.0) as u64;
+            if pos > bar.position() {
+                bar.set_position(pos);
+            }
+        }
+        let Some(lines) = &self.lines else {
+            return;
+        };
+        let Ok(mut l) = lines.lock() else {
+            return;
+        };
+        if f.is_nan() || f < l.next || f >= 1.0 {
+            return;
+        }
+        let elapsed = l.start.elapsed().as_secs_f64();
+        let left = elapsed * (1.0 - f) / f;
+        log::info!(
+            "{}: {} % after {}, about {} left",
+            l.study,
+            (100.0 * f).floor(),
+            clock(elapsed),
+            clock(left)
+        );
+        l.next = ((f / Self::STEP).floor() + 1.0) * Self::STEP;
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if let Some(Ok(l)) = self.lines.as_ref().map(|l| l.lock()) {
+            log::info!(
+                "{}: done in {}",
+                l.study,
+                clock(l.start.elapsed().as_secs_f64())
+            );
+        }
+    }
+}
+
+/// "1 h 02 min", "3 min 05 s", "12 s".
+fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// The `log` records of exosim, on stderr, one line each:
+/// `exosim: <message>` (warnings and errors name their level).
+struct StderrLog;
+
+impl StderrLog {
+    fn install() {
+        static LOG: StderrLog = StderrLog;
+        if log::set_logger(&LOG).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
+    }
+}
+
+impl log::Log for StderrLog {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        match record.level() {
+            log::Level::Info => eprintln!("exosim: {}", record.args()),
+            level => eprintln!(
+                "exosim: {}: {}",
+                level.as_str().to_lowercase(),
+                record.args()
+            ),
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The key figures of every engine of the study, for a person reading a
+/// terminal: the body arms' pharmacokinetics and organ shares, each blood
+/// test, each signature, the tissue's final cells.
+fn print_results(study: &Study, result: &RunResult, dir: &Path) {
+    print_body(study, result);
+    if !result.biopsy.is_empty() {
+        print_biopsy(result);
+        println!();
+    }
+    if !result.signature.is_empty() {
+        print_signature(result);
+        println!();
+    }
+    if study.tissue.is_some() {
+        print_tissue(study, result);
+        println!();
+    }
+    println!("results in {}", dir.display());
 }
 
 /// Per variant, final cells per type (mean ± sd over replicates) and the
@@ -531,18 +782,24 @@ fn print_biopsy(result: &RunResult) {
     }
 }
 
-/// A short comparison of the demo's arms, for a person reading a terminal.
-fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
-    println!(
-        "exosim {} — {}",
-        run::VERSION,
-        study.description.as_deref().unwrap_or(&study.name)
-    );
-    println!();
+/// Per arm and vesicle class, the pharmacokinetic figures and the shares
+/// of the dose in the main places at each report time.
+fn print_body(study: &Study, result: &RunResult) {
+    if result.summaries.is_empty() {
+        return;
+    }
     println!(
         "{:<22} {:>12} {:>14} {:>10} {:>10}",
         "arm", "t½ initial", "t½ terminal", "MRT", "CL"
     );
+    // "arm", or "arm/class" when an arm has several vesicle classes.
+    let label = |s: &exosim::body::ClassSummary| {
+        if study.vesicles.len() > 1 {
+            format!("{}/{}", s.arm, s.vesicles)
+        } else {
+            s.arm.clone()
+        }
+    };
     for s in &result.summaries {
         let pk = s.pk.as_ref();
         let show = |v: Option<f64>, d: Dimension| {
@@ -551,7 +808,7 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
         };
         println!(
             "{:<22} {:>12} {:>14} {:>10} {:>10}",
-            s.arm,
+            label(s),
             show(pk.and_then(|p| p.initial_half_life_s), Dimension::Time),
             show(pk.and_then(|p| p.terminal_half_life_s), Dimension::Time),
             show(pk.and_then(|p| p.mrt_s), Dimension::Time),
@@ -574,7 +831,7 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
         }
         println!();
         for s in &result.summaries {
-            print!("{:<22}", s.arm);
+            print!("{:<22}", label(s));
             let shares = s.fraction_of_dose.get(&format!("{t}"));
             for p in places {
                 let v = shares
@@ -587,7 +844,6 @@ fn print_demo(study: &Study, result: &RunResult, dir: &Path) {
         }
     }
     println!();
-    println!("results in {}", dir.display());
 }
 
 /// "7.66942 min" → "7.67 min": three significant digits are plenty on a terminal.

@@ -294,7 +294,15 @@ fn missing_summary_is_named_and_nothing_is_written() {
         msg.contains("summary.json") && msg.contains("not a finished exosim run"),
         "{msg}"
     );
-    assert_eq!(names(tmp.path()), ["timeseries.csv", "timeseries.parquet"]);
+    // The run's manifest and files, and nothing of a report.
+    assert_eq!(
+        names(tmp.path()),
+        [
+            ".exosim-manifest.json",
+            "timeseries.csv",
+            "timeseries.parquet"
+        ]
+    );
 }
 
 #[test]

@@ -70,43 +70,66 @@ pub enum RunError {
 /// In a coupled study the tissue runs first, each of its replicates with
 /// its own copy of the coupled arm; the arm reported (time series, summary)
 /// is the copy of the first replicate of the first variant.
-pub fn run(study: &Study, progress: impl FnMut(f64)) -> Result<RunResult, RunError> {
+pub fn run(study: &Study, progress: impl Fn(f64) + Sync) -> Result<RunResult, RunError> {
     run_saving(study, None, progress)
 }
 
 /// [`run`], keeping the tissue's progress in `saving` (and taking up what
 /// it already holds), so that an interrupted long run can resume with
 /// identical results. The other engines take seconds and simply rerun.
+///
+/// `progress` may be called from several threads at once (the tissue's
+/// replicates run in parallel); the tissue counts for 90 % of the way when
+/// body arms follow it.
 pub fn run_saving(
     study: &Study,
     saving: Option<&crate::coupling::tissue_section::Saving<'_>>,
-    mut progress: impl FnMut(f64),
+    progress: impl Fn(f64) + Sync,
 ) -> Result<RunResult, RunError> {
-    let tissue = match &study.tissue {
-        Some(t) => {
-            crate::coupling::tissue_section::run_saving(&study.plan(), study.seed, t, saving)?
-        }
-        None => Vec::new(),
-    };
     let coupled_arm = study
         .tissue
         .as_ref()
         .and_then(|t| t.coupling.as_ref())
         .map(|c| c.arm);
-    let n = study.arms.len() as f64;
+    let body_arms = (0..study.arms.len())
+        .filter(|&i| Some(i) != coupled_arm)
+        .count();
+    let tissue_share = match (&study.tissue, body_arms) {
+        (None, _) => 0.0,
+        (Some(_), 0) => 1.0,
+        (Some(_), _) => 0.9,
+    };
+    let tissue = match &study.tissue {
+        Some(t) => crate::coupling::tissue_section::run_reporting(
+            &study.plan(),
+            study.seed,
+            t,
+            saving,
+            &|f| progress(tissue_share * f),
+        )?,
+        None => Vec::new(),
+    };
+    let n = body_arms.max(1) as f64;
     let mut arms = Vec::new();
     let mut summaries = Vec::new();
+    let mut done = 0.0;
     for (i, arm) in study.arms.iter().enumerate() {
         let coupled = (coupled_arm == Some(i))
             .then(|| tissue.first().and_then(|r| r.body.as_ref()))
             .flatten();
         let course = match coupled {
             Some(body) => body.course.clone(),
-            None => body::simulate_arm(&study.plan(), arm, |f| progress((i as f64 + f) / n))
+            None => {
+                let course = body::simulate_arm(&study.plan(), arm, |f| {
+                    progress(tissue_share + (1.0 - tissue_share) * (done + f) / n)
+                })
                 .map_err(|source| RunError::Solve {
                     arm: arm.name.clone(),
                     source,
-                })?,
+                })?;
+                done += 1.0;
+                course
+            }
         };
         summaries.extend(body::summarise(&study.plan(), arm, &course));
         arms.push(course);
@@ -361,44 +384,71 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
 }
 
 /// Writes the run's files into `dir` (which [`output::prepare_dir`] has
-/// checked); returns their paths.
+/// checked), recorded as written by `exosim run`; returns their paths.
 pub fn write(dir: &Path, study: &Study, result: &RunResult) -> Result<Vec<PathBuf>, OutputError> {
+    write_as(dir, study, result, output::Writer::Run)
+}
+
+/// The names, relative to the output directory, of the files and folders
+/// [`write`] makes for `result`, in the order it writes them.
+pub fn planned_files(study: &Study, result: &RunResult) -> Vec<String> {
     let mut files = Vec::new();
     if !result.arms.is_empty() {
-        let table = timeseries(study, result);
-        files.push(dir.join("timeseries.csv"));
-        output::write_csv(&dir.join("timeseries.csv"), &table)?;
-        files.push(dir.join("timeseries.parquet"));
-        output::write_parquet(&dir.join("timeseries.parquet"), &table)?;
+        files.push("timeseries.csv".to_string());
+        files.push("timeseries.parquet".to_string());
     }
     if !result.biopsy.is_empty() {
-        let path = dir.join("biopsy_curve.csv");
-        output::write_csv(&path, &biopsy_curve(&result.biopsy))?;
-        files.push(path);
+        files.push("biopsy_curve.csv".to_string());
         for t in result.biopsy.iter().filter(|t| !t.roc.is_empty()) {
-            let path = dir.join(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
-            output::write_csv(&path, &biopsy_roc(t))?;
-            files.push(path);
+            files.push(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
         }
     }
     if !result.signature.is_empty() {
-        let path = dir.join("signature.csv");
-        write_signature_folds(&path, &result.signature)?;
-        files.push(path);
-        let path = dir.join("signature_markers.csv");
-        write_signature_markers(&path, &result.signature)?;
-        files.push(path);
+        files.push("signature.csv".to_string());
+        files.push("signature_markers.csv".to_string());
+    }
+    if study.tissue.is_some() {
+        files.push("tissue_timeseries.csv".to_string());
+        files.push("tissue_snapshots".to_string());
+    }
+    // The summary goes last: its presence marks a complete result.
+    files.push("summary.json".to_string());
+    files
+}
+
+/// [`write`], recording `by` as the command that wrote the folder. The
+/// manifest ([`output::Manifest`]) that lists every file is written before
+/// any of them, so that a run killed while writing is still known for what
+/// it wrote (and `--force` can remove it).
+pub fn write_as(
+    dir: &Path,
+    study: &Study,
+    result: &RunResult,
+    by: output::Writer,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let planned = planned_files(study, result);
+    output::Manifest::new(by, planned.clone()).write(dir)?;
+    if !result.arms.is_empty() {
+        let table = timeseries(study, result);
+        output::write_csv(&dir.join("timeseries.csv"), &table)?;
+        output::write_parquet(&dir.join("timeseries.parquet"), &table)?;
+    }
+    if !result.biopsy.is_empty() {
+        output::write_csv(&dir.join("biopsy_curve.csv"), &biopsy_curve(&result.biopsy))?;
+        for t in result.biopsy.iter().filter(|t| !t.roc.is_empty()) {
+            let path = dir.join(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
+            output::write_csv(&path, &biopsy_roc(t))?;
+        }
+    }
+    if !result.signature.is_empty() {
+        write_signature_folds(&dir.join("signature.csv"), &result.signature)?;
+        write_signature_markers(&dir.join("signature_markers.csv"), &result.signature)?;
     }
     if let Some(model) = &study.tissue {
         crate::coupling::tissue_section::write(dir, model, &result.tissue)?;
-        files.push(dir.join("tissue_timeseries.csv"));
-        files.push(dir.join("tissue_snapshots"));
     }
-    // The summary goes last: its presence marks a complete result.
-    let path = dir.join("summary.json");
-    output::write_json(&path, &summary(study, result))?;
-    files.push(path);
-    Ok(files)
+    output::write_json(&dir.join("summary.json"), &summary(study, result))?;
+    Ok(planned.iter().map(|f| dir.join(f)).collect())
 }
 
 /// Detection probability against diameter: `diameter_m`, then per test its

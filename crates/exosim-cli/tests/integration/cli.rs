@@ -466,6 +466,8 @@ fn read_summary(dir: &Path) -> Value {
 }
 
 const RESULT_FILES: [&str; 3] = ["timeseries.csv", "timeseries.parquet", "summary.json"];
+/// The hidden list of the files a run wrote.
+const MANIFEST: &str = ".exosim-manifest.json";
 
 fn assert_result_files(dir: &Path) {
     for f in RESULT_FILES {
@@ -475,7 +477,7 @@ fn assert_result_files(dir: &Path) {
     }
     let leftovers: Vec<String> = snapshot(dir)
         .into_keys()
-        .filter(|n| n.ends_with(".tmp") || n.starts_with('.'))
+        .filter(|n| n.ends_with(".tmp") || (n.starts_with('.') && n != MANIFEST))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
@@ -487,7 +489,16 @@ fn run_writes_timeseries_and_summary() {
     let out = run_example(&dir, &[]);
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
     assert_result_files(&dir);
-    assert_eq!(snapshot(&dir).len(), 3, "exactly the three result files");
+    assert_eq!(
+        snapshot(&dir).into_keys().collect::<Vec<_>>(),
+        [
+            MANIFEST,
+            "summary.json",
+            "timeseries.csv",
+            "timeseries.parquet"
+        ],
+        "exactly the three result files and their manifest"
+    );
 
     // timeseries.csv: a header, then one numeric row per output time.
     let csv = fs::read_to_string(dir.join("timeseries.csv")).unwrap();
@@ -749,4 +760,67 @@ fn resolved_study_is_itself_a_valid_study_with_the_same_result() {
             == fs::read(second.join("timeseries.csv")).unwrap(),
         "the resolved study gives the same time series"
     );
+}
+
+// ---------------------------------------------------------------------------
+// How an error is printed
+
+/// Every study error is printed once: the located line, the source line
+/// with the value underlined, and a hint only when there is one (no empty
+/// `help:`).
+#[test]
+fn an_error_is_printed_once_with_its_source_line_and_no_empty_hint() {
+    let text = replace_once(
+        &example_text(),
+        "# blood_volume = \"1.7 mL\"",
+        "blood_volume = \"-5 L\"",
+    );
+    let r = rejected(&text);
+    let (line, column) = position_of(&text, "\"-5 L\"");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "error: {}:{line}:{column}: `body.blood_volume`: -5 L must be greater than zero\n   |\n{line} | blood_volume = \"-5 L\"\n   |                ^^^^^^\n",
+            r.path.display()
+        )
+    );
+
+    let text = replace_once(&example_text(), "duration = \"48 h\"", "duraton = \"48 h\"");
+    let r = rejected(&text);
+    let (line, _) = position_of(&text, "duraton");
+    assert!(
+        r.stderr.ends_with(&format!(
+            "\n   |\n{line} | duraton = \"48 h\"            # simulated time, starting at 0\n   | ^^^^^^^\n  hint: did you mean `duration`?\n"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.matches("unknown field `duraton`").count(), 1);
+}
+
+/// A study error on a very long line (350 000 output times on one line)
+/// used to panic inside the renderer; it is printed in the one-line form.
+#[test]
+fn an_error_on_a_very_long_line_is_printed_on_one_line() {
+    let times = vec!["\"1 s\""; 350_000].join(", ");
+    let text = replace_once(
+        &example_text(),
+        "output_times = [\"2 min\"]",
+        &format!("output_times = [{times}, \"2 parsec\"]"),
+    );
+    let r = rejected(&text);
+    let (line, column) = position_of(&text, "\"2 parsec\"");
+    // One line, located at the value; the unit's own message (which
+    // lists the accepted units) follows the key.
+    let head = format!(
+        "error: {}:{line}:{column}: `study.output_times[350000]`: invalid time: \"parsec\" (in \"2 parsec\")",
+        r.path.display()
+    );
+    assert!(
+        r.stderr.starts_with(&head),
+        "{}",
+        &r.stderr[..r.stderr.len().min(400)]
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"));
 }

@@ -347,3 +347,47 @@ fn documented_output_of_the_example_is_what_the_command_prints() {
         "docs/biopsy.md's example output differs from the command's"
     );
 }
+
+/// Each bootstrap replicate keeps one fraction per source: a count beyond
+/// the documented limit (1 000 000) would exhaust memory (1e11) or
+/// overflow the allocation (2e18), so it is refused on the command line.
+#[test]
+fn bootstrap_counts_beyond_the_limit_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.csv");
+    let (r, s) = (example("reference.csv"), example("sample.csv"));
+    for (count, message) in [
+        (
+            "100000000000",
+            "100000000000 bootstrap replicates: the limit is 1 to 1000000",
+        ),
+        (
+            "1e11",
+            "100000000000 bootstrap replicates: the limit is 1 to 1000000",
+        ),
+        (
+            "2e18",
+            "2000000000000000000 bootstrap replicates: the limit is 1 to 1000000",
+        ),
+        ("0", "0 bootstrap replicates: the limit is 1 to 1000000"),
+        (
+            "1.5",
+            "`1.5` is not a whole number of bootstrap replicates (1 to 1000000, e.g. 1000 or 1e3)",
+        ),
+    ] {
+        let o = deconvolve(&r, &s, &out, &["--bootstrap", count]);
+        assert_eq!(o.status.code(), Some(2), "{count}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "invalid value '{count}' for '--bootstrap <BOOTSTRAP>': {message}"
+            )),
+            "{count}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(!out.exists());
+    // The form `2e2` is a count like the others.
+    let o = deconvolve(&r, &s, &out, &["--bootstrap", "2e2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("CI from 200 bootstrap replicates"));
+}

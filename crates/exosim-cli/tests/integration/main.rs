@@ -6,5 +6,6 @@
 
 mod cli;
 mod deconvolve;
+mod outputs;
 mod report;
 mod resume;

@@ -3,7 +3,8 @@
 //! and writes the same files, byte for byte, as an uninterrupted run; the
 //! saved states are removed once the results are written. A directory
 //! holding an interrupted run is not silently overwritten, and `--resume`
-//! refuses a changed study.
+//! refuses a changed study. The temporary files of a write that was
+//! killed are removed by the resumed run.
 
 use std::fs;
 use std::path::Path;
@@ -116,6 +117,9 @@ fn a_killed_run_resumes_to_identical_files() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("different study"));
 
+    // What a kill during the final writes leaves next to the saved state:
+    // temporary files, which the resumed run removes.
+    fs::write(cut.join(".tissue_timeseries.csv.4242-0.tmp"), "half").unwrap();
     ok(&exosim(&[
         "run",
         study,

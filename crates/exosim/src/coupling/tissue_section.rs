@@ -52,7 +52,7 @@ pub fn replicate_seed(seed: u64, r: usize) -> u64 {
 pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueError> {
     jobs(model)
         .par_iter()
-        .map(|&(v, r)| replicate(None, model, seed, v, r, None))
+        .map(|&(v, r)| replicate(None, model, seed, v, r, None, &|_| {}))
         .collect()
 }
 
@@ -102,9 +102,38 @@ pub fn run_saving(
     model: &TissueModel,
     saving: Option<&Saving<'_>>,
 ) -> Result<Vec<ReplicateRun>, TissueError> {
-    jobs(model)
-        .par_iter()
-        .map(|&(v, r)| replicate(Some(plan), model, seed, v, r, saving))
+    run_reporting(plan, seed, model, saving, &|_| {})
+}
+
+/// [`run_saving`], telling `progress` the completed fraction (0–1) of all
+/// replicates together as they advance (from any thread; a coupled
+/// replicate counts when it ends). The results do not depend on it.
+pub fn run_reporting(
+    plan: &Plan,
+    seed: u64,
+    model: &TissueModel,
+    saving: Option<&Saving<'_>>,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Vec<ReplicateRun>, TissueError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let jobs = jobs(model);
+    // Each job's own fraction, as f64 bits; the sum over jobs is reported.
+    let done: Vec<AtomicU64> = jobs.iter().map(|_| AtomicU64::new(0)).collect();
+    let tell = |job: usize, f: f64| {
+        done[job].store(f.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+        let total: f64 = done
+            .iter()
+            .map(|d| f64::from_bits(d.load(Ordering::Relaxed)))
+            .sum();
+        progress(total / jobs.len().max(1) as f64);
+    };
+    jobs.par_iter()
+        .enumerate()
+        .map(|(job, &(v, r))| {
+            let run = replicate(Some(plan), model, seed, v, r, saving, &|f| tell(job, f));
+            tell(job, 1.0);
+            run
+        })
         .collect()
 }
 
@@ -116,6 +145,7 @@ fn replicate(
     v: usize,
     r: usize,
     saving: Option<&Saving<'_>>,
+    progress: &dyn Fn(f64),
 ) -> Result<ReplicateRun, TissueError> {
     let variant = &model.variants[v];
     let key = format!("tissue-{v}-{r}");
@@ -146,7 +176,7 @@ fn replicate(
         _ => {
             let run = TissueRun::new(model, variant, replicate_seed);
             let record = match saving {
-                None => run.run(variant, r == 0, |_| {})?,
+                None => run.run(variant, r == 0, progress)?,
                 Some(s) => {
                     let mut last = Instant::now();
                     let mut due = || {
@@ -166,7 +196,7 @@ fn replicate(
                         due: &mut due,
                         save: &mut save,
                     };
-                    run.run_resumable(variant, r == 0, |_| {}, resume)?
+                    run.run_resumable(variant, r == 0, progress, resume)?
                 }
             };
             ReplicateRun {

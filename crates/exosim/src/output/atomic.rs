@@ -19,31 +19,15 @@ pub(crate) fn io_err(path: &Path, source: io::Error) -> OutputError {
 ///
 /// Creates `dir` (and its parents) if missing. An existing non-empty directory
 /// is refused with [`OutputError::NotEmpty`] unless `force` is set, so that a
-/// previous run's results are never lost by accident. With `force`, existing
-/// files are left in place: each output then replaces its namesake atomically.
+/// previous run's results are never lost by accident. With `force`, the files
+/// a previous exosim run wrote there (as its manifest lists them) and the
+/// temporary files of a killed write are removed; other files are left in
+/// place, and an output replaces its namesake atomically. See
+/// [`prepare_output`](super::prepare_output) for the demo's and `--resume`'s
+/// rules.
 pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
-    match fs::metadata(dir) {
-        Ok(meta) if !meta.is_dir() => Err(OutputError::NotADirectory {
-            path: dir.to_path_buf(),
-        }),
-        Ok(_) => {
-            if force {
-                return Ok(());
-            }
-            let mut entries = fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
-            match entries.next() {
-                None => Ok(()),
-                Some(Ok(_)) => Err(OutputError::NotEmpty {
-                    dir: dir.to_path_buf(),
-                }),
-                Some(Err(e)) => Err(io_err(dir, e)),
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).map_err(|e| io_err(dir, e))
-        }
-        Err(e) => Err(io_err(dir, e)),
-    }
+    use super::manifest::{Reuse, prepare_output};
+    prepare_output(dir, if force { Reuse::Replace } else { Reuse::Refuse })
 }
 
 /// Writes `path` so that readers (and a crash) see either the old content or
@@ -185,7 +169,7 @@ mod tests {
         assert!(msg.contains(&tmp.path().display().to_string()), "{msg}");
 
         prepare_dir(tmp.path(), true).unwrap();
-        // Forcing keeps existing files; they are replaced one by one later.
+        // Forcing keeps files that no exosim manifest lists.
         assert_eq!(names(tmp.path()), ["old.csv"]);
     }
 

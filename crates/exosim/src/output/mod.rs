@@ -3,18 +3,23 @@
 //! A run's results are only useful if they can be trusted: a file that exists
 //! is complete, and a previous run's results are never clobbered by accident.
 //! Hence every writer here goes through [`write_atomic`] (temporary file in the
-//! same directory, flush, fsync, rename), [`prepare_dir`] refuses to reuse a
-//! non-empty directory unless forced, and every [`OutputError`] names the path
+//! same directory, flush, fsync, rename), [`prepare_output`] refuses to reuse a
+//! non-empty directory unless forced (and then removes exactly what the
+//! previous run's [`Manifest`] lists), and every [`OutputError`] names the path
 //! concerned so that the user knows which file to look at.
 
 mod atomic;
 mod checkpoint;
+mod manifest;
 mod table;
 
 use std::path::PathBuf;
 
 pub use atomic::{prepare_dir, write_atomic, write_json};
 pub use checkpoint::{CheckpointError, Checkpoints, RESUME_DIR};
+pub use manifest::{
+    MANIFEST, Manifest, Reuse, Writer, is_temporary, prepare_output, remove_report,
+};
 pub use table::{Column, Table, read_csv, read_parquet, write_csv, write_parquet};
 
 /// Why an output could not be written or read back.
@@ -39,6 +44,20 @@ pub enum OutputError {
     NotEmpty {
         /// The non-empty directory.
         dir: PathBuf,
+    },
+    /// The output directory holds nothing but the temporary files of a
+    /// write that was killed.
+    #[error(
+        "output directory `{}` holds only temporary files of a write that was killed ({}); \
+         run again with --force to remove them (or --resume to continue an interrupted run)",
+        .dir.display(),
+        .names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    )]
+    Leftovers {
+        /// The directory.
+        dir: PathBuf,
+        /// The temporary files, sorted.
+        names: Vec<String>,
     },
     /// The output location exists but is not a directory.
     #[error("`{}` exists and is not a directory", .path.display())]

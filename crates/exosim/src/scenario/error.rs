@@ -80,6 +80,64 @@ pub struct StudyError {
     pub span: Option<Range<usize>>,
 }
 
+/// Source lines longer than this (in characters) are not quoted: the
+/// one-line form already names the line and column.
+pub const MAX_QUOTED_LINE: usize = 200;
+
+impl StudyError {
+    /// The error as printed for people, once: the one-line form (file,
+    /// line, column, key, message), then, when `source` (the text of the
+    /// study file) holds the span, the line quoted with the value
+    /// underlined, then the hint if there is one. A line too long to quote
+    /// (over [`MAX_QUOTED_LINE`] characters) or a span outside `source`
+    /// gives the one-line form alone. Never panics.
+    pub fn render(&self, source: &str) -> String {
+        let mut out = format!(
+            "error: {}:{}:{}: `{}`: {}",
+            self.file, self.line, self.column, self.key, self.message
+        );
+        if let Some(quote) = self.span.clone().and_then(|s| quote(source, s)) {
+            out.push('\n');
+            out.push_str(&quote);
+        }
+        if let Some(h) = self.hint.as_deref().filter(|h| !h.trim().is_empty()) {
+            out.push_str("\n  hint: ");
+            out.push_str(h);
+        }
+        out
+    }
+}
+
+/// The line of `source` holding the start of `span`, numbered, with the
+/// span's part on that line underlined; `None` when the span is not in
+/// `source` or the line is too long to show.
+fn quote(source: &str, span: Range<usize>) -> Option<String> {
+    if span.start > span.end || span.end > source.len() || !source.is_char_boundary(span.start) {
+        return None;
+    }
+    let line_start = source[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[span.start..]
+        .find('\n')
+        .map_or(source.len(), |i| span.start + i);
+    let line = source[line_start..line_end].trim_end_matches('\r');
+    if line.chars().count() > MAX_QUOTED_LINE || line.contains('\t') {
+        return None;
+    }
+    let number = source[..line_start].matches('\n').count() + 1;
+    let lead = source[line_start..span.start].chars().count();
+    let end = span.end.min(line_start + line.len());
+    let width = source
+        .get(span.start..end)
+        .map_or(1, |s| s.chars().count())
+        .max(1);
+    let gutter = " ".repeat(number.to_string().len());
+    Some(format!(
+        "{gutter} |\n{number} | {line}\n{gutter} | {}{}",
+        " ".repeat(lead),
+        "^".repeat(width)
+    ))
+}
+
 fn hint_suffix(hint: &Option<String>) -> String {
     match hint {
         Some(h) => format!("\n  hint: {h}"),
@@ -260,6 +318,56 @@ fn unknown_name_hint(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn error_at(text: &str, needle: &str, hint: Option<&str>) -> StudyError {
+        let start = text.find(needle).unwrap();
+        let (line, column) = line_column(text, start);
+        StudyError {
+            file: "s.toml".into(),
+            line,
+            column,
+            key: "body.blood_volume".into(),
+            message: "must be positive".into(),
+            hint: hint.map(str::to_string),
+            span: Some(start..start + needle.len()),
+        }
+    }
+
+    #[test]
+    fn render_prints_the_message_once_and_no_empty_hint() {
+        let text = "[study]\nname = \"x\"\n[body]\nblood_volume = \"-5 L\"\n";
+        let e = error_at(text, "\"-5 L\"", None);
+        assert_eq!(
+            e.render(text),
+            "error: s.toml:4:16: `body.blood_volume`: must be positive\n  |\n4 | blood_volume = \"-5 L\"\n  |                ^^^^^^"
+        );
+        let e = error_at(text, "\"-5 L\"", Some("a volume such as \"2 mL\""));
+        assert!(
+            e.render(text)
+                .ends_with("^^^^^^\n  hint: a volume such as \"2 mL\"")
+        );
+        assert_eq!(e.render(text).matches("must be positive").count(), 1);
+        let e = error_at(text, "\"-5 L\"", Some(""));
+        assert!(!e.render(text).contains("hint"));
+    }
+
+    #[test]
+    fn render_gives_the_one_line_form_for_a_very_long_line() {
+        // 350 000 output times on one line.
+        let times = vec!["\"1 s\""; 350_000].join(", ");
+        let text = format!("[study]\noutput_times = [{times}, \"-1 s\"]\n");
+        let e = error_at(&text, "\"-1 s\"", Some("times are not negative"));
+        assert_eq!(
+            e.render(&text),
+            "error: s.toml:2:2450017: `body.blood_volume`: must be positive\n  hint: times are not negative"
+        );
+        // A span past the end of the text, or inside a character, is not quoted.
+        let mut e = error_at("x = \"é\"", "é", None);
+        e.span = Some(6..7);
+        assert!(!e.render("x = \"é\"").contains('|'));
+        e.span = Some(0..99);
+        assert!(!e.render("x = \"é\"").contains('|'));
+    }
 
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {
