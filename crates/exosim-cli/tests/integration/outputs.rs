@@ -286,7 +286,7 @@ fn small_tissue(tmp: &Path) -> PathBuf {
     let path = tmp.join("small_tissue.toml");
     fs::write(
         &path,
-        include_str!("../../exosim/tests/fixtures/small_tissue.toml"),
+        include_str!("../../../exosim/tests/fixtures/small_tissue.toml"),
     )
     .unwrap();
     path
