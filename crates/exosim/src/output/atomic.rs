@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::OutputError;
+use super::error::OutputError;
 
 /// Wraps an I/O error with the path it concerns.
 pub(crate) fn io_err(path: &Path, source: io::Error) -> OutputError {
@@ -13,21 +13,6 @@ pub(crate) fn io_err(path: &Path, source: io::Error) -> OutputError {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Makes `dir` ready to receive a run's outputs.
-///
-/// Creates `dir` (and its parents) if missing. An existing non-empty directory
-/// is refused with [`OutputError::NotEmpty`] unless `force` is set, so that a
-/// previous run's results are never lost by accident. With `force`, the files
-/// a previous exosim run wrote there (as its manifest lists them) and the
-/// temporary files of a killed write are removed; other files are left in
-/// place, and an output replaces its namesake atomically. See
-/// [`prepare_output`](super::prepare_output) for the demo's and `--resume`'s
-/// rules.
-pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
-    use super::manifest::{Reuse, prepare_output};
-    prepare_output(dir, if force { Reuse::Replace } else { Reuse::Refuse })
 }
 
 /// Writes `path` so that readers (and a crash) see either the old content or
@@ -133,6 +118,7 @@ fn create_temp(dir: &Path, name: &str) -> Result<(File, PathBuf), OutputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::prepare_dir;
 
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(dir)

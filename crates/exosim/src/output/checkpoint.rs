@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::OutputError;
 use super::atomic::{io_err, write_atomic};
+use super::error::OutputError;
 
 /// Name of the store inside an output directory.
 pub const RESUME_DIR: &str = ".exosim-resume";

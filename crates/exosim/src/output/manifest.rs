@@ -23,9 +23,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::OutputError;
 use super::atomic::{io_err, write_json};
 use super::checkpoint::RESUME_DIR;
+use super::error::OutputError;
 
 /// Name of the manifest inside an output directory.
 pub const MANIFEST: &str = ".exosim-manifest.json";
@@ -134,6 +134,20 @@ pub enum Reuse {
     ReplaceDemo,
     /// `--resume`: the finished files stay, temporary files go.
     Resume,
+}
+
+/// Makes `dir` ready to receive a run's outputs.
+///
+/// Creates `dir` (and its parents) if missing. An existing non-empty directory
+/// is refused with [`OutputError::NotEmpty`] unless `force` is set, so that a
+/// previous run's results are never lost by accident. With `force`, the files
+/// a previous exosim run wrote there (as its manifest lists them) and the
+/// temporary files of a killed write are removed; other files are left in
+/// place, and an output replaces its namesake atomically. See
+/// [`prepare_output`] for the demo's and `--resume`'s
+/// rules.
+pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
+    prepare_output(dir, if force { Reuse::Replace } else { Reuse::Refuse })
 }
 
 /// Makes `dir` ready to receive a run's outputs under the rules of `reuse`

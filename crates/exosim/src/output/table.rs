@@ -16,8 +16,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use super::OutputError;
 use super::atomic::{io_err, write_atomic_file};
+use super::error::OutputError;
 
 /// Field-metadata key under which a column's unit is stored in Parquet.
 const UNIT_KEY: &str = "unit";
