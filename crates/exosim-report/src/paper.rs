@@ -152,7 +152,7 @@ impl Ranged for Ticked {
 
 /// Round ticks (1, 2 or 5 × 10^k apart) over a linear range.
 fn linear_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
-    if !(hi > lo) {
+    if hi <= lo || !(hi - lo).is_finite() {
         return vec![(lo, crate::format::num(lo))];
     }
     let raw = (hi - lo) / 6.0;
