@@ -9,7 +9,8 @@ use exosim::units::{Dimension, YEAR};
 use plotly::Plot;
 use serde_json::Value;
 
-use crate::chart::{self, Axes, Series, colour};
+use crate::chart::{self, Axes, Dash, Series, colour};
+use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::format::{f, human, mm, num, pct, s};
 use crate::page::Section;
@@ -35,6 +36,136 @@ pub struct BiopsyOutputs {
     pub tests: Vec<TestView>,
     /// `biopsy_curve.csv`.
     pub curve: Table,
+    /// Tumour diameter (m) of the ROC curves and AUCs, from the resolved
+    /// study's `biopsy.curve.roc_diameter`.
+    pub roc_diameter: Option<f64>,
+}
+
+/// A length of the resolved study: SI text with its unit (`"0.01 m"`) or a number.
+fn si_length(v: &Value) -> Option<f64> {
+    v.as_f64()
+        .or_else(|| v.as_str()?.trim().strip_suffix('m')?.trim().parse().ok())
+}
+
+/// `biopsy_curve.csv`: ascending positive diameters, as many as the study
+/// asked for; probabilities and their bounds within [0, 1], in order.
+fn check_curve(path: &Path, summary: &Value, curve: &Table) -> Result<(), ReportError> {
+    let Some(d) = curve.column("diameter_m") else {
+        return Err(check::invalid(
+            path,
+            Some(1),
+            "diameter_m",
+            "required column missing",
+        ));
+    };
+    check::column(path, "diameter_m", &d.values, 2, Rule::AtLeast(0.0))?;
+    check::ascending(path, "diameter_m", &d.values, 2)?;
+    if let Some(points) = summary
+        .pointer("/resolved_study/biopsy/curve/points")
+        .and_then(Value::as_u64)
+        && d.values.len() as u64 != points
+    {
+        return Err(check::invalid(
+            path,
+            Some(d.values.len() + 1),
+            "diameter_m",
+            format!(
+                "{} rows, but the study asks for {points} diameters: the file is cut short",
+                d.values.len()
+            ),
+        ));
+    }
+    for c in curve.columns.iter().skip(1) {
+        check::column(path, &c.name, &c.values, 2, Rule::Within(0.0, 1.0))?;
+    }
+    for c in curve
+        .columns
+        .iter()
+        .filter(|c| c.name.ends_with("/probability"))
+    {
+        let test = c.name.trim_end_matches("/probability");
+        let (Some(lo), Some(hi)) = (
+            curve.column(&format!("{test}/low")),
+            curve.column(&format!("{test}/high")),
+        ) else {
+            continue;
+        };
+        for (i, ((&p, &l), &h)) in c.values.iter().zip(&lo.values).zip(&hi.values).enumerate() {
+            if l > p + 1e-12 || p > h + 1e-12 {
+                return Err(check::invalid(
+                    path,
+                    Some(i + 2),
+                    &c.name,
+                    format!(
+                        "{p} lies outside its own 95 % interval [{l}, {h}] (columns `{test}/low` and `{test}/high`)"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One test of `summary.json`'s `biopsy.tests`: its figures within their ranges.
+fn check_test(path: &Path, i: usize, t: &Value) -> Result<(), ReportError> {
+    let j = check::Json::new(path);
+    let at = |k: &str| format!("biopsy.tests[{i}].{k}");
+    j.string(t.get("test"), &at("test"))?;
+    j.number(t.get("threshold"), &at("threshold"), Rule::AtLeast(0.0))?;
+    let spec = t.get("specificity");
+    j.number(
+        spec.and_then(|s| s.get(0)),
+        &at("specificity[0]"),
+        Rule::Within(0.0, 1.0),
+    )?;
+    for k in 0..2 {
+        j.number(
+            spec.and_then(|s| s.get(1)).and_then(|b| b.get(k)),
+            &at(&format!("specificity[1][{k}]")),
+            Rule::Within(0.0, 1.0),
+        )?;
+    }
+    for k in ["minimal_diameter_50", "minimal_diameter_90"] {
+        j.optional(t.get(k), &at(k), Rule::AtLeast(0.0))?;
+    }
+    for k in ["sensitivity_at_roc_diameter", "ppv"] {
+        j.optional(t.get(k), &at(k), Rule::Within(0.0, 1.0))?;
+    }
+    if let Some(a) = t.get("auc").filter(|a| !a.is_null()) {
+        for k in ["auc", "lower", "upper"] {
+            j.number(a.get(k), &at(&format!("auc.{k}")), Rule::Within(0.0, 1.0))?;
+        }
+    }
+    if let Some(sc) = t.get("screening").filter(|s| !s.is_null()) {
+        j.optional(
+            sc.get("never_detected_share"),
+            &at("screening.never_detected_share"),
+            Rule::Within(0.0, 1.0),
+        )?;
+        for k in ["detected", "n"] {
+            j.optional(
+                sc.get(k),
+                &at(&format!("screening.{k}")),
+                Rule::AtLeast(0.0),
+            )?;
+        }
+        for k in ["time_quantiles", "diameter_quantiles"] {
+            for (n, q) in sc
+                .get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                j.optional(
+                    q.get(1),
+                    &at(&format!("screening.{k}[{n}][1]")),
+                    Rule::AtLeast(0.0),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file name a test's ROC curve is written under (as the library names it).
@@ -74,8 +205,10 @@ impl BiopsyOutputs {
             });
         }
         let curve = read_numeric(&path)?;
+        check_curve(&path, summary, &curve)?;
         let mut tests = Vec::new();
-        for t in tests_json {
+        for (i, t) in tests_json.into_iter().enumerate() {
+            check_test(&dir.join("summary.json"), i, &t)?;
             let name = s(&t, "test").to_string();
             for suffix in ["probability", "low", "high"] {
                 let col = format!("{name}/{suffix}");
@@ -89,6 +222,15 @@ impl BiopsyOutputs {
                 }
             }
             let roc_path = dir.join(roc_file(&name));
+            let has_auc = t.get("auc").is_some_and(|a| !a.is_null());
+            if has_auc && !roc_path.is_file() {
+                return Err(ReportError::MissingFile {
+                    path: roc_path,
+                    why: format!(
+                        "summary.json has an AUC for test `{name}`, and a run writes the ROC curve it comes from"
+                    ),
+                });
+            }
             let roc = if roc_path.is_file() {
                 let table = read_numeric(&roc_path)?;
                 let column = |n: &str| {
@@ -104,6 +246,19 @@ impl BiopsyOutputs {
                 };
                 let sens = column("sensitivity")?;
                 let spec = column("specificity")?;
+                let threshold = column("threshold")?;
+                check::column(&roc_path, "threshold", &threshold, 2, Rule::NotNan)?;
+                check::column(&roc_path, "sensitivity", &sens, 2, Rule::Within(0.0, 1.0))?;
+                check::column(&roc_path, "specificity", &spec, 2, Rule::Within(0.0, 1.0))?;
+                // A run writes the whole curve, down to the threshold that calls everyone positive.
+                if sens.last() != Some(&1.0) || spec.last() != Some(&0.0) {
+                    return Err(check::invalid(
+                        &roc_path,
+                        Some(sens.len() + 1),
+                        "sensitivity",
+                        "the curve does not end at sensitivity 1, specificity 0: the file is cut short",
+                    ));
+                }
                 Some(thin_roc(
                     &spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(),
                     &sens,
@@ -113,10 +268,14 @@ impl BiopsyOutputs {
             };
             tests.push(TestView { name, json: t, roc });
         }
+        let roc_diameter = summary
+            .pointer("/resolved_study/biopsy/curve/roc_diameter")
+            .and_then(si_length);
         Ok(Some(BiopsyOutputs {
             marker: s(b, "marker").to_string(),
             tests,
             curve,
+            roc_diameter,
         }))
     }
 
@@ -167,11 +326,18 @@ impl BiopsyOutputs {
                 "50 % detected at",
                 "90 % detected at",
                 "AUC (95 % CI)",
-                "sensitivity at ROC size",
+                "sensitivity at the ROC diameter",
                 "PPV",
             ],
             rows,
         )
+    }
+
+    /// " at a tumour diameter of 10 mm", or "" when the diameter is unknown.
+    pub fn roc_at(&self) -> String {
+        self.roc_diameter
+            .map(|d| format!(" at a tumour diameter of {}", mm(Some(d))))
+            .unwrap_or_default()
     }
 
     /// Detection probability against tumour diameter, with Wilson 95 % bands.
@@ -239,7 +405,7 @@ impl BiopsyOutputs {
             return None;
         }
         let mut chance = Series::new("chance", vec![0.0, 1.0], vec![0.0, 1.0], "#999999");
-        chance.dashed = true;
+        chance.dash = Dash::Dash;
         chance.width = 1.0;
         series.push(chance);
         let mut axes = Axes::linear("1 − specificity", "sensitivity");
@@ -261,9 +427,15 @@ impl BiopsyOutputs {
             &self.detection_figure(),
         );
         if let Some(roc) = self.roc_figure() {
+            let at = self.roc_at();
             sec.plot(
-                "ROC curves at the study's ROC diameter",
-                "Sensitivity against false-positive rate as the threshold moves; AUC in the legend. Curves thinned to steps of 0.2 % for the page.",
+                &format!("ROC curves{at}"),
+                &format!(
+                    "Sensitivity against false-positive rate as the threshold moves{}; AUC in the legend. Curves thinned to steps of 0.2 % for the page.",
+                    self.roc_diameter
+                        .map(|d| format!(", for tumours {} in diameter", mm(Some(d))))
+                        .unwrap_or_default()
+                ),
                 &roc,
             );
         }

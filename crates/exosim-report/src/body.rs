@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
-use exosim::units::Dimension;
+use exosim::units::{Dimension, HOUR};
 use plotly::Plot;
 use serde_json::Value;
 
-use crate::chart::{self, Axes, Bars, Series, colour};
+use crate::chart::{self, Axes, Bars, Dash, Series, colour};
+use crate::check;
 use crate::error::ReportError;
 use crate::format::{f, human, num, pct, s};
 use crate::page::Section;
@@ -15,6 +16,63 @@ use crate::table::read_numeric;
 
 /// Places that are not in the body at the end (shown apart from organs).
 const GONE: [&str; 2] = ["cleared", "degraded"];
+
+/// Places shown per class in the summary, besides the organs its ligands target.
+pub const TOP_PLACES: usize = 4;
+
+/// µL/min per m³/s: the reader's unit of clearance.
+const UL_PER_MIN: f64 = 6e10;
+/// Per mL per per m³: the reader's unit of concentration.
+const PER_ML: f64 = 1e-6;
+
+/// The organs that a targeting ligand of `class` acts on in `arm`, with the
+/// ligand: the class's ligands (`resolved_study.vesicles[].ligands`) looked
+/// up in the affinity tables of the study's body and of the arm's own body
+/// (`body.affinity.LIGAND.ORGAN`, positive entries).
+pub fn ligand_organs(study: &Value, arm: &str, class: &str) -> Vec<(String, String)> {
+    let ligands: Vec<String> = study
+        .get("vesicles")
+        .and_then(Value::as_array)
+        .and_then(|v| {
+            v.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(class))
+        })
+        .and_then(|c| c.get("ligands"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter(|(_, d)| d.as_f64().is_some_and(|d| d > 0.0))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let arm_body = study
+        .get("arms")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .find(|x| x.get("name").and_then(Value::as_str) == Some(arm))
+        })
+        .and_then(|a| a.get("body"));
+    let mut out: Vec<(String, String)> = Vec::new();
+    for body in [study.get("body"), arm_body].into_iter().flatten() {
+        for l in &ligands {
+            let Some(table) = body
+                .get("affinity")
+                .and_then(|a| a.get(l))
+                .and_then(Value::as_object)
+            else {
+                continue;
+            };
+            for (organ, a) in table {
+                if a.as_f64().is_some_and(|a| a > 0.0) && !out.iter().any(|(o, _)| o == organ) {
+                    out.push((organ.clone(), l.clone()));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// One `{arm}/{place}/{class}` column.
 #[derive(Debug, Clone)]
@@ -53,6 +111,94 @@ pub struct BodyOutputs {
     pub report_times: Vec<f64>,
 }
 
+/// How far below zero a count may lie, in units of the solver's absolute
+/// tolerance for its class (`atol_fraction` × what entered): a BDF
+/// solution may undershoot zero by about its absolute tolerance, never by
+/// ten times it.
+const UNDERSHOOT: f64 = 10.0;
+
+/// `timeseries.csv` against what a run writes: times from 0, ascending, up
+/// to the study's duration; every column an arm and class of the summary
+/// and every such pair with its blood column; finite counts, none below
+/// zero by more than the solver could leave.
+fn check_series(
+    path: &Path,
+    summary: &Value,
+    times: &[f64],
+    curves: &[Curve],
+    classes: &[ClassView],
+) -> Result<(), ReportError> {
+    check::column(path, "time_s", times, 2, check::Rule::AtLeast(0.0))?;
+    check::ascending(path, "time_s", times, 2)?;
+    if let (Some(end), Some(&last)) = (check::duration(summary), times.last())
+        && (last - end).abs() > 1e-9 * end.max(1.0)
+    {
+        return Err(check::invalid(
+            path,
+            Some(times.len() + 1),
+            "time_s",
+            format!(
+                "the last row is at {last} s, but the study runs {end} s: the file is cut short"
+            ),
+        ));
+    }
+    let atol = summary
+        .pointer("/resolved_study/solver/atol_fraction")
+        .and_then(Value::as_f64)
+        .unwrap_or(1e-12);
+    for c in curves {
+        let name = format!("{}/{}/{}", c.arm, c.place, c.class);
+        let Some(view) = classes
+            .iter()
+            .find(|v| v.arm == c.arm && v.class == c.class)
+        else {
+            return Err(check::invalid(
+                path,
+                Some(1),
+                &name,
+                "no arm and class of this name in summary.json's `vesicles`",
+            ));
+        };
+        let input = f(&view.json, "dosed")
+            + f(&view.json, "released")
+            + view
+                .json
+                .get("drained_in_from_tissue")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0);
+        let floor = -UNDERSHOOT * atol * input.max(1.0);
+        check::column(path, &name, &c.counts, 2, check::Rule::Finite)?;
+        for (i, &v) in c.counts.iter().enumerate() {
+            if v < floor {
+                return Err(check::invalid(
+                    path,
+                    Some(i + 2),
+                    &name,
+                    format!(
+                        "{v} vesicles: a count cannot be negative (the solver leaves at most {} near zero)",
+                        crate::format::num(-floor)
+                    ),
+                ));
+            }
+        }
+    }
+    for v in classes {
+        let name = format!("{}/blood/{}", v.arm, v.class);
+        if !curves
+            .iter()
+            .any(|c| c.arm == v.arm && c.class == v.class && c.place == "blood")
+        {
+            return Err(check::invalid(
+                path,
+                Some(1),
+                &name,
+                "column missing: summary.json lists this arm and class",
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl BodyOutputs {
     /// Reads the body outputs when `summary.json` lists arms; `None` for a
     /// run without a body section.
@@ -81,7 +227,7 @@ impl BodyOutputs {
             })?
             .values
             .clone();
-        let curves = table
+        let curves: Vec<Curve> = table
             .columns
             .iter()
             .filter_map(|c| {
@@ -105,6 +251,7 @@ impl BodyOutputs {
                 json: v.clone(),
             })
             .collect();
+        check_series(&path, summary, &times, &curves, &classes)?;
         let mut report_times: Vec<f64> = classes
             .iter()
             .flat_map(|c| {
@@ -158,26 +305,14 @@ impl BodyOutputs {
         out
     }
 
-    /// The pharmacokinetics table of the summary.
+    /// The pharmacokinetics table of the summary: amounts and blood
+    /// kinetics per arm and class, in the reader's units (min or h, µL/min).
     pub fn key_table(&self) -> (Vec<&'static str>, Vec<Vec<String>>) {
-        let first = self.report_times.first().copied();
         let rows = self
             .classes
             .iter()
             .map(|c| {
                 let pk = c.json.get("pk").cloned().unwrap_or(Value::Null);
-                let share = |place: &str| {
-                    first
-                        .and_then(|t| {
-                            c.json
-                                .get("fraction_of_dose")
-                                .and_then(|m| m.get(format!("{t}")))
-                                .and_then(|m| m.get(place))
-                                .and_then(Value::as_f64)
-                        })
-                        .map(pct)
-                        .unwrap_or_else(|| "—".into())
-                };
                 vec![
                     c.arm.clone(),
                     c.class.clone(),
@@ -185,11 +320,7 @@ impl BodyOutputs {
                     human(f(&pk, "initial_half_life_s"), Dimension::Time),
                     human(f(&pk, "terminal_half_life_s"), Dimension::Time),
                     human(f(&pk, "mrt_s"), Dimension::Time),
-                    human(f(&pk, "clearance_m3_per_s"), Dimension::Flow),
-                    share("blood"),
-                    share("liver"),
-                    share("spleen"),
-                    share("lungs"),
+                    num(f(&pk, "clearance_m3_per_s") * UL_PER_MIN),
                 ]
             })
             .collect();
@@ -200,12 +331,94 @@ impl BodyOutputs {
             "t½ initial",
             "t½ terminal",
             "MRT",
-            "CL",
-            "blood",
-            "liver",
-            "spleen",
-            "lungs",
+            "CL (µL/min)",
         ];
+        (headers, rows)
+    }
+
+    /// The places shown for a class in [`BodyOutputs::destination_table`]:
+    /// the [`TOP_PLACES`] places holding or having taken up the largest
+    /// share at any report time, then every organ a targeting ligand of the
+    /// class names (marked), whatever its share.
+    pub fn destinations(&self, c: &ClassView, study: &Value) -> Vec<(String, Option<String>)> {
+        let share = |key: &str, t: &str, place: &str| {
+            c.json
+                .get(key)
+                .and_then(|m| m.get(t))
+                .and_then(|m| m.get(place))
+                .and_then(Value::as_f64)
+        };
+        let mut best: Vec<(String, f64)> = Vec::new();
+        for t in &self.report_times {
+            let t = format!("{t}");
+            let Some(m) = c.json.get("fraction_of_dose").and_then(|m| m.get(&t)) else {
+                continue;
+            };
+            for place in m.as_object().into_iter().flatten().map(|(k, _)| k) {
+                let v = share("fraction_of_dose", &t, place)
+                    .unwrap_or(0.0)
+                    .max(share("fraction_delivered", &t, place).unwrap_or(0.0));
+                match best.iter_mut().find(|(p, _)| p == place) {
+                    Some(b) => b.1 = b.1.max(v),
+                    None => best.push((place.clone(), v)),
+                }
+            }
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut out: Vec<(String, Option<String>)> = best
+            .into_iter()
+            .filter(|(_, v)| *v > 0.0)
+            .take(TOP_PLACES)
+            .map(|(p, _)| (p, None))
+            .collect();
+        for (organ, ligand) in ligand_organs(study, &c.arm, &c.class) {
+            match out.iter_mut().find(|(p, _)| *p == organ) {
+                Some(entry) => entry.1 = Some(ligand),
+                None => out.push((organ, Some(ligand))),
+            }
+        }
+        out
+    }
+
+    /// Where each class goes: for every arm and class, the places of
+    /// [`BodyOutputs::destinations`], with the share of the dose present
+    /// there and (organs) the share delivered to the organ's tissue by
+    /// each report time.
+    pub fn destination_table(&self, study: &Value) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut headers: Vec<String> = ["arm", "vesicles", "place"].map(String::from).to_vec();
+        for &t in &self.report_times {
+            let when = human(t, Dimension::Time);
+            headers.push(format!("present at {when}"));
+            headers.push(format!("delivered by {when}"));
+        }
+        let mut rows = Vec::new();
+        for c in &self.classes {
+            for (place, ligand) in self.destinations(c, study) {
+                let mut row = vec![
+                    c.arm.clone(),
+                    c.class.clone(),
+                    match ligand {
+                        Some(l) => format!("{place} ({l} target)"),
+                        None => place.clone(),
+                    },
+                ];
+                for t in &self.report_times {
+                    let t = format!("{t}");
+                    let get = |key: &str| {
+                        c.json
+                            .get(key)
+                            .and_then(|m| m.get(&t))
+                            .and_then(|m| m.get(&place))
+                            .and_then(Value::as_f64)
+                            .map(pct)
+                            .unwrap_or_else(|| "—".into())
+                    };
+                    row.push(get("fraction_of_dose"));
+                    row.push(get("fraction_delivered"));
+                }
+                rows.push(row);
+            }
+        }
         (headers, rows)
     }
 
@@ -215,7 +428,7 @@ impl BodyOutputs {
     }
 
     /// Vesicles in blood for every arm and class: the curve readers look for first.
-    pub fn blood_figure(&self) -> Plot {
+    pub fn blood_figure(&self) -> (Plot, Option<chart::LogRange>) {
         let (unit, scale) = self.time_axis();
         let t: Vec<f64> = self.times.iter().map(|x| x / scale).collect();
         let series = self
@@ -224,20 +437,17 @@ impl BodyOutputs {
             .enumerate()
             .filter_map(|(i, (arm, class))| {
                 self.curve(arm, "blood", class).map(|c| {
-                    Series::new(
-                        format!("{arm} · {class}"),
-                        t.clone(),
-                        c.counts.clone(),
-                        colour(i),
-                    )
+                    Series::styled(format!("{arm} · {class}"), t.clone(), c.counts.clone(), i)
                 })
             })
-            .collect();
-        chart::lines(
+            .collect::<Vec<Series>>();
+        let range = chart::series_log_range(&series);
+        let plot = chart::lines(
             &Axes::linear(format!("time ({unit})"), "vesicles in blood").log_y(),
             series,
             "blood",
-        )
+        );
+        (plot, range)
     }
 
     /// The body section: curves per arm, shares of the dose, mass balance.
@@ -259,15 +469,29 @@ impl BodyOutputs {
         sec.heading("Where the vesicles are, over time");
         sec.begin_row();
         for (arm, class) in self.arm_classes() {
+            let top = places
+                .iter()
+                .filter_map(|p| self.curve(&arm, p, &class))
+                .flat_map(|c| c.counts.iter().copied())
+                .filter(|v| v.is_finite())
+                .fold(0.0, f64::max);
             let series: Vec<Series> = places
                 .iter()
                 .enumerate()
                 .filter_map(|(i, p)| {
                     let c = self.curve(&arm, p, &class)?;
-                    // A place never reached (an unused depot) only clutters the legend.
-                    c.counts.iter().any(|&v| v > 0.0).then(|| {
-                        let mut s = Series::new(p.clone(), t.clone(), c.counts.clone(), colour(i));
-                        s.dashed = GONE.contains(&p.as_str());
+                    // A place never reached (an unused depot, or one that only
+                    // solver rounding touched) only clutters the legend.
+                    let reached = c
+                        .counts
+                        .iter()
+                        .any(|&v| v >= top * chart::LOG_FLOOR && v > 0.0);
+                    reached.then(|| {
+                        // Styles follow the place, so that a place looks the same in every arm.
+                        let mut s = Series::styled(p.clone(), t.clone(), c.counts.clone(), i);
+                        if GONE.contains(&p.as_str()) {
+                            s.dash = Dash::Dash;
+                        }
                         s
                     })
                 })
@@ -275,10 +499,11 @@ impl BodyOutputs {
             if series.is_empty() {
                 continue;
             }
+            let clamp = chart::log_note(chart::series_log_range(&series));
             sec.plot(
                 &format!("{arm} · {class}"),
                 &format!(
-                    "Vesicles per place ({class}, arm {arm}); cleared and degraded (dashed) are cumulative. Log scale; places never reached are left out.{note}"
+                    "Vesicles per place ({class}, arm {arm}); cleared and degraded (dashed) are cumulative. Log scale; places never reached (or holding only solver rounding, below 10⁻⁹ of the largest count) are left out.{clamp}{note}"
                 ),
                 &chart::lines(
                     &Axes::linear(format!("time ({unit})"), "vesicles").log_y(),
@@ -325,9 +550,10 @@ impl BodyOutputs {
                 if groups.is_empty() {
                     continue;
                 }
+                let clamp = chart::log_note(chart::bars_log_range(&groups));
                 sec.plot(
                     &format!("Share of the dose at {}", human(t, Dimension::Time)),
-                    "Percentage of the vesicles dosed and released that are in each place (cleared and degraded: cumulative).",
+                    &format!("Percentage of the vesicles dosed and released that are in each place (cleared and degraded: cumulative). Linear scale; the log button keeps nine decades.{clamp}"),
                     &chart::bars(
                         &Axes::linear("place", "% of dose").toggle_y(),
                         groups,
@@ -365,11 +591,11 @@ impl BodyOutputs {
             rows.push(vec![
                 c.arm.clone(),
                 c.class.clone(),
-                num(f(&pk, "c_max")),
-                num(f(&pk, "auc_inf")),
+                num(f(&pk, "c_max") * PER_ML),
+                num(f(&pk, "auc_inf") * PER_ML / HOUR),
                 num(f(&pk, "lambda_z_r2_adjusted")),
                 pct(f(&pk, "auc_extrapolated_fraction")),
-                human(f(&pk, "vss_m3"), Dimension::Volume),
+                num(f(&pk, "vss_m3") * 1e6),
                 num(f(&c.json, "mass_balance_relative_error")),
             ]);
         }
@@ -378,11 +604,11 @@ impl BodyOutputs {
             &[
                 "arm",
                 "vesicles",
-                "Cmax (/m³)",
-                "AUC∞ (s/m³)",
+                "Cmax (/mL)",
+                "AUC∞ (h/mL)",
                 "λz adj. R²",
                 "AUC extrapolated",
-                "Vss",
+                "Vss (mL)",
                 "mass balance error",
             ],
             &rows,

@@ -14,7 +14,7 @@ use serde_json::json;
 /// Most points a curve keeps on the page; the files keep every point.
 pub const MAX_POINTS: usize = 1000;
 
-/// A colour cycle that stays distinguishable for the first ten series.
+/// A qualitative colour cycle that stays distinguishable for ten series.
 pub const PALETTE: [&str; 10] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
@@ -23,6 +23,196 @@ pub const PALETTE: [&str; 10] = [
 /// Colour number `i` of the cycle.
 pub fn colour(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
+}
+
+/// A line pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dash {
+    /// Solid.
+    Solid,
+    /// Dashed: kept for cumulative amounts and references (never in [`style`]'s cycle).
+    Dash,
+    /// Dotted.
+    Dot,
+    /// Dash-dot.
+    DashDot,
+    /// Long dashes.
+    LongDash,
+}
+
+/// The patterns [`style`] gives after each round of the ten colours.
+const CYCLE: [Dash; 4] = [Dash::Solid, Dash::Dot, Dash::DashDot, Dash::LongDash];
+
+/// Number of distinct (colour, pattern) pairs [`style`] gives before repeating.
+pub const DISTINCT_STYLES: usize = PALETTE.len() * CYCLE.len();
+
+/// Style number `i`: colour `i mod 10`, then the next line pattern for each
+/// further round of the colours, so that the first [`DISTINCT_STYLES`]
+/// curves of a figure all look different (a body has about 20 places).
+pub fn style(i: usize) -> (&'static str, Dash) {
+    (colour(i), CYCLE[(i / PALETTE.len()) % CYCLE.len()])
+}
+
+impl Dash {
+    fn plotly(self) -> plotly::common::DashType {
+        use plotly::common::DashType as D;
+        match self {
+            Dash::Solid => D::Solid,
+            Dash::Dash => D::Dash,
+            Dash::Dot => D::Dot,
+            Dash::DashDot => D::DashDot,
+            Dash::LongDash => D::LongDash,
+        }
+    }
+}
+
+/// On a log axis, values below this fraction of the figure's largest value
+/// are left below the axis: a solver leaves rounding residues near zero
+/// (−3.6·10⁻¹³ vesicles in an empty depot, or 10⁻¹⁶ after clearance) that
+/// would otherwise stretch the axis over tens of decades and squash the
+/// curves a reader looks at. Nine decades keep every real tail.
+pub const LOG_FLOOR: f64 = 1e-9;
+
+/// The extent of a log axis over some data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogRange {
+    /// log10 of the smallest value shown (at least the floor).
+    pub lo: f64,
+    /// log10 of the largest value.
+    pub hi: f64,
+    /// `LOG_FLOOR` × the largest value, when some non-zero values lie below
+    /// it (they are left below the axis); `None` when everything is shown.
+    pub clamped: Option<f64>,
+}
+
+/// The log axis for `values`: from the smallest value above
+/// [`LOG_FLOOR`] × the largest to the largest. `None` without a positive
+/// finite value. Zeros are not counted as clamped (a log axis never shows
+/// them, and they are not residues).
+pub fn log_range(values: impl IntoIterator<Item = f64> + Clone) -> Option<LogRange> {
+    let top = values
+        .clone()
+        .into_iter()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !top.is_finite() {
+        return None;
+    }
+    let floor = top * LOG_FLOOR;
+    let mut bottom = top;
+    let mut clamped = false;
+    for v in values.into_iter().filter(|v| v.is_finite() && *v != 0.0) {
+        if v >= floor {
+            bottom = bottom.min(v);
+        } else {
+            clamped = true;
+        }
+    }
+    Some(LogRange {
+        lo: bottom.log10(),
+        hi: top.log10(),
+        clamped: clamped.then_some(floor),
+    })
+}
+
+impl LogRange {
+    /// The range with a margin, in log10 units (plotly's log-axis range).
+    pub fn padded(&self) -> (f64, f64) {
+        let pad = if self.hi > self.lo {
+            0.04 * (self.hi - self.lo)
+        } else {
+            0.5
+        };
+        (self.lo - pad, self.hi + pad)
+    }
+
+    /// Tick positions (data units) and their labels over the padded range:
+    /// see [`log_ticks`].
+    pub fn ticks(&self) -> Vec<(f64, String)> {
+        let (lo, hi) = self.padded();
+        log_ticks(lo, hi)
+    }
+}
+
+/// Ticks of a log axis from 10^`lo` to 10^`hi`, labelled in plain numbers
+/// (`1`, `10`, `100`, `0.01`) up to a thousand and down to a thousandth,
+/// and as powers of ten beyond (`10⁹`, `2·10⁹`): whole decades (every
+/// second or third one over a wide range), or 1–2–5 within a range of
+/// under two decades. Never the bare mantissas (`2 3 4 5`) of plotly's
+/// minor ticks.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    if !(lo.is_finite() && hi.is_finite()) || hi < lo {
+        return Vec::new();
+    }
+    let (first, last) = (lo.ceil() as i32, hi.floor() as i32);
+    let decades = last - first + 1;
+    if decades >= 2 {
+        let step = ((decades + 7) / 8).max(1);
+        return (first..=last)
+            .filter(|e| (e - first) % step == 0)
+            .map(|e| (10f64.powi(e), power_label(1, e)))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for e in (lo.floor() as i32)..=(hi.ceil() as i32) {
+        for m in [1, 2, 5] {
+            let v = f64::from(m) * 10f64.powi(e);
+            let l = v.log10();
+            if l >= lo - 1e-9 && l <= hi + 1e-9 {
+                out.push((v, power_label(m, e)));
+            }
+        }
+    }
+    out
+}
+
+/// `m`·10^`e` as a person writes it: plain from 0.001 to 5000, else with a
+/// superscript power (`10⁹`, `2·10⁻⁵`).
+pub fn power_label(m: i32, e: i32) -> String {
+    if (-3..=3).contains(&e) {
+        let v = f64::from(m) * 10f64.powi(e);
+        let decimals = (-e).max(0) as usize;
+        return format!("{v:.decimals$}");
+    }
+    let sup: String = e
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            '-' => '⁻',
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            _ => '⁹',
+        })
+        .collect();
+    if m == 1 {
+        format!("10{sup}")
+    } else {
+        format!("{m}·10{sup}")
+    }
+}
+
+/// The sentence a caption adds when a log figure leaves values out (see
+/// [`LOG_FLOOR`]); empty otherwise.
+pub fn log_note(range: Option<LogRange>) -> String {
+    match range.and_then(|r| r.clamped) {
+        Some(floor) => format!(
+            " On the log axis, values below {} (a billionth of the largest: solver rounding near zero, including tiny negative values) are left out; the files hold them.",
+            crate::format::num(floor)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The log axis of a set of curves.
+pub fn series_log_range(series: &[Series]) -> Option<LogRange> {
+    log_range(series.iter().flat_map(|s| s.y.iter().copied()))
 }
 
 /// Thins a curve to at most about `max_points` points by keeping, in each
@@ -106,8 +296,8 @@ pub struct Series {
     pub group: Option<String>,
     /// Whether the curve has its own legend entry.
     pub legend: bool,
-    /// Dashed line (references, bounds).
-    pub dashed: bool,
+    /// Line pattern (dashed: cumulative amounts, references).
+    pub dash: Dash,
     /// Steps rather than straight segments (ROC curves).
     pub steps: bool,
     /// Fill down to the previous curve (with a transparent line: a band).
@@ -115,6 +305,15 @@ pub struct Series {
 }
 
 impl Series {
+    /// A curve in style number `i` of [`style`]: distinct colour and pattern
+    /// pairs for the first [`DISTINCT_STYLES`] curves.
+    pub fn styled(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>, i: usize) -> Self {
+        let (c, dash) = style(i);
+        let mut s = Series::new(name, x, y, c);
+        s.dash = dash;
+        s
+    }
+
     /// A plain solid curve.
     pub fn new(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>, colour: &str) -> Self {
         Series {
@@ -126,7 +325,7 @@ impl Series {
             opacity: 1.0,
             group: None,
             legend: true,
-            dashed: false,
+            dash: Dash::Solid,
             steps: false,
             band_to_previous: false,
         }
@@ -177,33 +376,68 @@ impl Axes {
     }
 }
 
-fn base_layout(axes: &Axes) -> Layout {
-    let kind = |log: bool| if log { AxisType::Log } else { AxisType::Linear };
+/// A log axis over `range`: its padded extent and plain tick labels.
+fn log_axis(axis: Axis, range: Option<LogRange>) -> Axis {
+    let axis = axis.type_(AxisType::Log);
+    let Some(r) = range else { return axis };
+    let (lo, hi) = r.padded();
+    let (values, text): (Vec<f64>, Vec<String>) = r.ticks().into_iter().unzip();
+    axis.range(vec![lo, hi])
+        .tick_mode(plotly::common::TickMode::Array)
+        .tick_values(values)
+        .tick_text(text)
+}
+
+/// The relayout arguments that switch the y axis to log over `range`
+/// (range and plain ticks included), or back to linear.
+fn y_switch(log: bool, range: Option<LogRange>) -> serde_json::Value {
+    match (log, range) {
+        (true, Some(r)) => {
+            let (lo, hi) = r.padded();
+            let (values, text): (Vec<f64>, Vec<String>) = r.ticks().into_iter().unzip();
+            json!([{ "yaxis.type": "log", "yaxis.range": [lo, hi], "yaxis.tickmode": "array",
+                     "yaxis.tickvals": values, "yaxis.ticktext": text }])
+        }
+        (true, None) => json!([{ "yaxis.type": "log" }]),
+        (false, _) => json!([{ "yaxis.type": "linear", "yaxis.autorange": true,
+                               "yaxis.tickmode": "auto" }]),
+    }
+}
+
+fn base_layout(axes: &Axes, y_log: Option<LogRange>, x_log: Option<LogRange>) -> Layout {
     let mut y_axis = Axis::new()
         .title(Title::with_text(&axes.y))
-        .type_(kind(axes.log_y))
         .exponent_format(plotly::common::ExponentFormat::Power)
         .auto_margin(true);
+    y_axis = if axes.log_y {
+        log_axis(y_axis, y_log)
+    } else {
+        y_axis.type_(AxisType::Linear)
+    };
     if let Some((lo, hi)) = axes.y_range {
         y_axis = y_axis.range(vec![lo, hi]);
     }
+    let x_axis = Axis::new()
+        .title(Title::with_text(&axes.x))
+        .exponent_format(plotly::common::ExponentFormat::Power)
+        .auto_margin(true);
+    let x_axis = if axes.log_x {
+        log_axis(x_axis, x_log)
+    } else {
+        x_axis.type_(AxisType::Linear)
+    };
     let mut layout = Layout::new()
-        .x_axis(
-            Axis::new()
-                .title(Title::with_text(&axes.x))
-                .type_(kind(axes.log_x))
-                .auto_margin(true),
-        )
+        .x_axis(x_axis)
         .y_axis(y_axis)
         .hover_mode(HoverMode::Closest)
         .margin(Margin::new().top(40).bottom(50).left(70).right(20))
         .legend(Legend::new());
     if axes.y_toggle {
-        let button = |label: &str, kind: &str| {
+        let button = |label: &str, log: bool| {
             Button::new()
                 .label(label)
                 .method(ButtonMethod::Relayout)
-                .args(json!([{ "yaxis.type": kind }]))
+                .args(y_switch(log, y_log))
         };
         layout = layout.update_menus(vec![
             UpdateMenu::new()
@@ -213,7 +447,7 @@ fn base_layout(axes: &Axes) -> Layout {
                 .x(0.0)
                 .y(1.12)
                 .x_anchor(plotly::common::Anchor::Left)
-                .buttons(vec![button("linear", "linear"), button("log", "log")]),
+                .buttons(vec![button("linear", false), button("log", true)]),
         ]);
     }
     layout
@@ -239,7 +473,11 @@ fn new_plot(layout: Layout, file_stem: &str) -> Plot {
 
 /// A figure of curves.
 pub fn lines(axes: &Axes, series: Vec<Series>, file_stem: &str) -> Plot {
-    let mut plot = new_plot(base_layout(axes), file_stem);
+    let x_log = log_range(series.iter().flat_map(|s| s.x.iter().copied()));
+    let mut plot = new_plot(
+        base_layout(axes, series_log_range(&series), x_log),
+        file_stem,
+    );
     for s in series {
         let (x, y) = thin(&s.x, &s.y, MAX_POINTS);
         // Single precision (7 digits) is far finer than a screen and halves the page.
@@ -248,8 +486,8 @@ pub fn lines(axes: &Axes, series: Vec<Series>, file_stem: &str) -> Plot {
             y.iter().map(|&v| v as f32).collect(),
         );
         let mut line = Line::new().color(s.colour.clone()).width(s.width);
-        if s.dashed {
-            line = line.dash(plotly::common::DashType::Dash);
+        if s.dash != Dash::Solid {
+            line = line.dash(s.dash.plotly());
         }
         if s.steps {
             line = line.shape(LineShape::Hv);
@@ -291,14 +529,22 @@ pub struct Bars {
     pub colour: String,
 }
 
+/// The log axis of a set of bar groups.
+pub fn bars_log_range(groups: &[Bars]) -> Option<LogRange> {
+    log_range(groups.iter().flat_map(|g| g.y.iter().copied()))
+}
+
 /// A figure of grouped bars, with optional extra marker series (e.g. a
 /// closed-form value per category) drawn as points.
 pub fn bars(axes: &Axes, groups: Vec<Bars>, points: Vec<Bars>, file_stem: &str) -> Plot {
-    let layout = base_layout(axes).bar_mode(BarMode::Group).x_axis(
-        Axis::new()
-            .title(Title::with_text(&axes.x))
-            .auto_margin(true),
-    );
+    let y_log = bars_log_range(&groups);
+    let layout = base_layout(axes, y_log, None)
+        .bar_mode(BarMode::Group)
+        .x_axis(
+            Axis::new()
+                .title(Title::with_text(&axes.x))
+                .auto_margin(true),
+        );
     let mut plot = new_plot(layout, file_stem);
     for g in groups {
         let mut bar = Bar::new(g.x, g.y)
@@ -345,6 +591,54 @@ mod tests {
         assert_eq!((tx[0], *tx.last().unwrap()), (0.0, 9999.0));
         assert!(ty.contains(&50.0));
         assert!(tx.windows(2).all(|w| w[0] < w[1]), "abscissae stay ordered");
+    }
+
+    #[test]
+    fn log_ticks_read_as_plain_numbers_or_powers_of_ten() {
+        let labels =
+            |lo, hi| -> Vec<String> { log_ticks(lo, hi).into_iter().map(|t| t.1).collect() };
+        assert_eq!(labels(-0.2, 3.1), ["1", "10", "100", "1000"]);
+        assert_eq!(labels(8.2, 11.9), ["10⁹", "10¹⁰", "10¹¹"]);
+        assert_eq!(labels(-2.5, -1.2), ["0.005", "0.01", "0.02", "0.05"]);
+        // Under two decades: 1–2–5 steps, never bare mantissas.
+        assert_eq!(labels(0.1, 0.9), ["2", "5"]);
+        assert_eq!(labels(9.1, 9.9), ["2·10⁹", "5·10⁹"]);
+        assert_eq!(labels(-5.9, -5.1), ["2·10⁻⁶", "5·10⁻⁶"]);
+        // Twenty decades: every third one, at most eight labels.
+        let wide = labels(-4.0, 16.0);
+        assert_eq!(wide, ["10⁻⁴", "0.1", "100", "10⁵", "10⁸", "10¹¹", "10¹⁴"]);
+        for (v, l) in log_ticks(-4.0, 16.0) {
+            assert!((v.log10() - v.log10().round()).abs() < 1e-12, "{v} {l}");
+        }
+    }
+
+    #[test]
+    fn log_range_leaves_residues_below_a_billionth_of_the_top() {
+        let r = log_range([1e10, 3e4, 20.0, 3.6e-13, -3.6e-13, 0.0]).unwrap();
+        assert_eq!((r.lo, r.hi), (20f64.log10(), 10.0));
+        let floor = r.clamped.unwrap();
+        assert!((floor - 10.0).abs() < 1e-9, "{floor}");
+        // Nothing below the floor: everything shown, nothing said.
+        let r = log_range([1e10, 1e3, 0.0]).unwrap();
+        assert_eq!((r.lo, r.clamped), (3.0, None));
+        assert!(log_range([0.0, -1.0, f64::NAN]).is_none());
+        assert!(log_note(log_range([1e10, 1e-16])).contains("left out"));
+        assert!(log_note(log_range([1e10, 1e2])).is_empty());
+    }
+
+    #[test]
+    fn styles_are_distinct_for_forty_curves() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..DISTINCT_STYLES {
+            let s = style(i);
+            assert_ne!(s.1, Dash::Dash, "dashed lines stay for cumulative amounts");
+            assert!(seen.insert(s), "style {i} repeats {s:?}");
+        }
+        assert_eq!(DISTINCT_STYLES, 40);
+        // The pairs the report once drew alike: blood and the peritoneal
+        // depot (places 0 and 10), spleen and cleared (2 and 12).
+        assert_ne!(style(0), style(10));
+        assert_ne!(style(2), style(12));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::chart::{self, Axes, Bars, colour};
+use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::format::pct;
 use crate::page::Section;
@@ -50,12 +51,30 @@ pub fn load(dir: &Path) -> Result<Vec<Estimates>, ReportError> {
         };
         let mut rows = Vec::with_capacity(t.len());
         for r in 0..t.len() {
+            // Shares of a sample's vesicles: within [0, 1], the estimate
+            // within its interval.
+            let share = |col: usize| -> Result<f64, ReportError> {
+                let v = t.number(r, col)?;
+                match Rule::Within(0.0, 1.0).broken(v) {
+                    Some(why) => Err(check::invalid(&path, Some(t.line(r)), &t.headers[col], why)),
+                    None => Ok(v),
+                }
+            };
+            let (x, lo, hi) = (share(c)?, share(d)?, share(e)?);
+            if lo > x + 1e-9 || x > hi + 1e-9 {
+                return Err(check::invalid(
+                    &path,
+                    Some(t.line(r)),
+                    "fraction",
+                    format!("{x} lies outside its own interval [{lo}, {hi}]"),
+                ));
+            }
             rows.push((
                 t.text(r, a).to_string(),
                 t.text(r, b).to_string(),
-                t.number(r, c)?,
-                t.number(r, d)?,
-                t.number(r, e)?,
+                x,
+                lo,
+                hi,
             ));
         }
         out.push(Estimates {

@@ -21,6 +21,7 @@
 pub mod biopsy;
 pub mod body;
 pub mod chart;
+pub mod check;
 pub mod deconvolution;
 pub mod error;
 pub mod format;
@@ -107,6 +108,7 @@ impl RunDir {
                 });
             }
         }
+        check::summary(dir, &summary)?;
         Ok(RunDir {
             body: body::BodyOutputs::load(dir, &summary)?,
             biopsy: biopsy::BiopsyOutputs::load(dir, &summary)?,
@@ -170,14 +172,19 @@ impl RunDir {
         sec.pairs(&rows);
         if let Some(b) = &self.body {
             let (h, r) = b.key_table();
-            sec.heading(&format!(
-                "Circulation and biodistribution (shares at {})",
-                b.report_times
-                    .first()
-                    .map(|t| exosim::units::format_human(*t, exosim::units::Dimension::Time))
-                    .unwrap_or_else(|| "—".into())
-            ));
+            sec.heading("Circulation");
             sec.table(&h, &r);
+            if !b.report_times.is_empty() {
+                let resolved = self.summary.get("resolved_study").unwrap_or(&Value::Null);
+                let (h, r) = b.destination_table(resolved);
+                let h: Vec<&str> = h.iter().map(String::as_str).collect();
+                sec.heading("Where the vesicles go");
+                sec.table(&h, &r);
+                sec.para(&format!(
+                    "Per class, the {} places holding or having taken up the largest share of the dose at any report time, and every organ a targeting ligand of the class acts on. Present: share of the vesicles dosed and released that is in the place at that time (cleared and degraded: cumulative). Delivered: share taken up by the organ's tissue from its blood by that time, including what it has since degraded, excreted or returned to blood.",
+                    body::TOP_PLACES
+                ));
+            }
         }
         if let Some(b) = &self.biopsy {
             let (h, r) = b.key_table();
@@ -191,10 +198,14 @@ impl RunDir {
         }
         sec.begin_row();
         if let Some(b) = &self.body {
+            let (plot, range) = b.blood_figure();
             sec.plot(
                 "Vesicles in blood",
-                "Circulating vesicles for every arm and class (log scale; switch with the buttons, zoom by dragging, double-click to reset).",
-                &b.blood_figure(),
+                &format!(
+                    "Circulating vesicles for every arm and class (log scale; switch with the buttons, zoom by dragging, double-click to reset).{}",
+                    chart::log_note(range)
+                ),
+                &plot,
             );
         }
         if let Some(b) = &self.biopsy {
@@ -339,17 +350,14 @@ impl RunDir {
             let (unit, scale) = chart::time_unit(b.times.last().copied().unwrap_or(1.0));
             let mut curves = Vec::new();
             for c in b.curves.iter().filter(|c| c.place == "blood") {
-                curves.push(Curve {
-                    name: format!("{} · {}", c.arm, c.class),
-                    colour: colour(curves.len()).into(),
-                    points: b
-                        .times
-                        .iter()
-                        .map(|t| t / scale)
-                        .zip(c.counts.iter().copied())
-                        .collect(),
-                    dashed: false,
-                });
+                let points = b
+                    .times
+                    .iter()
+                    .map(|t| t / scale)
+                    .zip(c.counts.iter().copied())
+                    .collect();
+                let i = curves.len();
+                curves.push(Curve::styled(format!("{} · {}", c.arm, c.class), points, i));
             }
             if !curves.is_empty() {
                 out.push(Figure::Lines(LineFigure {
@@ -421,12 +429,8 @@ impl RunDir {
                 .enumerate()
                 .filter_map(|(i, t)| {
                     let p = b.curve.column(&format!("{}/probability", t.name))?;
-                    Some(Curve {
-                        name: t.name.clone(),
-                        colour: colour(i).into(),
-                        points: d.iter().copied().zip(p.values.iter().copied()).collect(),
-                        dashed: false,
-                    })
+                    let points = d.iter().copied().zip(p.values.iter().copied()).collect();
+                    Some(Curve::styled(t.name.clone(), points, i))
                 })
                 .collect();
             let spread = d.first().zip(d.last()).map_or(1.0, |(a, z)| z / a);
@@ -445,12 +449,8 @@ impl RunDir {
                 .enumerate()
                 .filter_map(|(i, t)| {
                     let (x, y) = t.roc.as_ref()?;
-                    Some(Curve {
-                        name: t.name.clone(),
-                        colour: colour(i).into(),
-                        points: x.iter().copied().zip(y.iter().copied()).collect(),
-                        dashed: false,
-                    })
+                    let points = x.iter().copied().zip(y.iter().copied()).collect();
+                    Some(Curve::styled(t.name.clone(), points, i))
                 })
                 .collect();
             if !roc.is_empty() {
@@ -458,11 +458,11 @@ impl RunDir {
                     name: "chance".into(),
                     colour: "#999999".into(),
                     points: vec![(0.0, 0.0), (1.0, 1.0)],
-                    dashed: true,
+                    dash: chart::Dash::Dash,
                 });
                 out.push(Figure::Lines(LineFigure {
                     stem: "roc".into(),
-                    title: "ROC curves".into(),
+                    title: format!("ROC curves{}", b.roc_at()),
                     x_label: "1 − specificity".into(),
                     y_label: "sensitivity".into(),
                     log_x: false,
@@ -483,16 +483,14 @@ impl RunDir {
                     .enumerate()
                     .filter(|(_, c)| c.starts_with("cells_"))
                     .enumerate()
-                    .map(|(n, (k, c))| Curve {
-                        name: c.trim_start_matches("cells_").to_string(),
-                        colour: colour(n).into(),
-                        points: rep
+                    .map(|(n, (k, c))| {
+                        let points = rep
                             .times
                             .iter()
                             .map(|t| t / scale)
                             .zip(rep.values[k].iter().copied())
-                            .collect(),
-                        dashed: false,
+                            .collect();
+                        Curve::styled(c.trim_start_matches("cells_"), points, n)
                     })
                     .collect();
                 if !curves.is_empty() {

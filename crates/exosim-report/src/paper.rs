@@ -1,19 +1,43 @@
 //! Static figures for papers and slides, as SVG and PNG, drawn with
 //! plotters: the curves a reader looks for first, without the interaction.
 //!
-//! Log axes are drawn by plotting log10 of the values and labelling ticks
-//! as powers of ten, so that one drawing routine serves every figure.
+//! Log axes are drawn by plotting log10 of the values, with ticks at whole
+//! decades (or 1–2–5 steps) labelled as plain numbers or powers of ten
+//! ([`chart::log_ticks`]), so that one drawing routine serves every figure.
+//! The axes cover every point drawn; on a log axis, values below
+//! [`chart::LOG_FLOOR`] × the largest are left out, and the figure says so.
 
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use crate::chart::{self, Dash};
 use crate::error::ReportError;
 use crate::snapshot::encode_png;
 
 /// Size of every static figure in pixels (SVG user units for SVG).
 const SIZE: (u32, u32) = (960, 600);
+
+/// The font of every label, embedded (DejaVu Sans, cut to the scripts a
+/// figure uses; `fonts/LICENSE-DejaVu.txt`): drawn by `ab_glyph`, so a PNG
+/// does not depend on the fonts a machine has installed.
+const FONT: &[u8] = include_bytes!("../fonts/DejaVuSans-subset.ttf");
+
+/// Registers [`FONT`] as the `sans-serif` family, once.
+fn register_font() -> Result<(), String> {
+    static DONE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *DONE.get_or_init(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("the embedded font could not be read".into())
+    }
+}
 
 /// One curve of a static figure.
 #[derive(Debug, Clone)]
@@ -24,8 +48,21 @@ pub struct Curve {
     pub colour: String,
     /// Points (non-finite and, on log axes, non-positive ones are skipped).
     pub points: Vec<(f64, f64)>,
-    /// Dashed (references).
-    pub dashed: bool,
+    /// Line pattern.
+    pub dash: Dash,
+}
+
+impl Curve {
+    /// Curve number `i` of a figure: colour and pattern from [`chart::style`].
+    pub fn styled(name: impl Into<String>, points: Vec<(f64, f64)>, i: usize) -> Self {
+        let (colour, dash) = chart::style(i);
+        Curve {
+            name: name.into(),
+            colour: colour.into(),
+            points,
+            dash,
+        }
+    }
 }
 
 /// A figure of curves.
@@ -56,83 +93,237 @@ fn rgb(css: &str) -> RGBColor {
     RGBColor(h(1), h(3), h(5))
 }
 
+/// What a line figure draws: the points in axis units (log10 on a log
+/// axis), the axis ranges that cover every one of them, the ticks, and the
+/// log-axis floor when values fell below it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Per curve, the points drawn (axis units).
+    pub points: Vec<Vec<(f64, f64)>>,
+    /// x range (axis units), covering every point drawn.
+    pub x: (f64, f64),
+    /// y range (axis units), covering every point drawn.
+    pub y: (f64, f64),
+    /// x ticks (axis units) with their labels.
+    pub x_ticks: Vec<(f64, String)>,
+    /// y ticks (axis units) with their labels.
+    pub y_ticks: Vec<(f64, String)>,
+    /// [`chart::LOG_FLOOR`] × the largest y, when values below it were left out.
+    pub y_clamped: Option<f64>,
+}
+
+/// A linear axis with the ticks of a [`Layout`] (log axes are linear in log10).
+#[derive(Clone)]
+struct Ticked {
+    inner: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ticked {
+    fn new((lo, hi): (f64, f64), ticks: &[(f64, String)]) -> Self {
+        Ticked {
+            inner: (lo..hi).into(),
+            ticks: ticks.iter().map(|t| t.0).collect(),
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // The ticks carry labels and bold grid lines; no light lines between.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.inner.range()
+    }
+}
+
+/// Round ticks (1, 2 or 5 × 10^k apart) over a linear range.
+fn linear_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    if hi <= lo || !(hi - lo).is_finite() {
+        return vec![(lo, crate::format::num(lo))];
+    }
+    let raw = (hi - lo) / 6.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last)
+        .map(|k| {
+            let v = k as f64 * step;
+            // Exact zero rather than -0 or 1e-17 from the product.
+            let v = if v.abs() < step * 1e-9 { 0.0 } else { v };
+            (v, crate::format::num(v))
+        })
+        .collect()
+}
+
 impl LineFigure {
-    fn transformed(&self) -> Vec<Vec<(f64, f64)>> {
-        let tx = |v: f64| if self.log_x { v.log10() } else { v };
-        let ty = |v: f64| if self.log_y { v.log10() } else { v };
-        self.curves
+    /// The figure's points, ranges and ticks. On a log axis, values below
+    /// [`chart::LOG_FLOOR`] × the largest (and non-positive ones) are left
+    /// out, and the axis covers everything else; a linear axis covers every
+    /// finite point.
+    pub fn layout(&self) -> Option<Layout> {
+        let all_x = || {
+            self.curves
+                .iter()
+                .flat_map(|c| c.points.iter().map(|p| p.0))
+        };
+        let all_y = || {
+            self.curves
+                .iter()
+                .flat_map(|c| c.points.iter().map(|p| p.1))
+        };
+        let xr = if self.log_x {
+            chart::log_range(all_x())
+        } else {
+            None
+        };
+        let yr = if self.log_y {
+            chart::log_range(all_y())
+        } else {
+            None
+        };
+        let keep = |v: f64, log: bool, r: Option<chart::LogRange>| {
+            if !v.is_finite() {
+                return None;
+            }
+            if !log {
+                return Some(v);
+            }
+            let r = r?;
+            let l = v.log10();
+            (v > 0.0 && l >= r.lo).then_some(l)
+        };
+        let points: Vec<Vec<(f64, f64)>> = self
+            .curves
             .iter()
             .map(|c| {
                 c.points
                     .iter()
-                    .filter(|(x, y)| (!self.log_x || *x > 0.0) && (!self.log_y || *y > 0.0))
-                    .map(|&(x, y)| (tx(x), ty(y)))
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .filter_map(|&(x, y)| {
+                        Some((keep(x, self.log_x, xr)?, keep(y, self.log_y, yr)?))
+                    })
                     .collect()
             })
-            .collect()
-    }
-
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let data = self.transformed();
-        let all = data.iter().flatten();
+            .collect();
         let (mut x0, mut x1, mut y0, mut y1) = (
             f64::INFINITY,
             f64::NEG_INFINITY,
             f64::INFINITY,
             f64::NEG_INFINITY,
         );
-        for &(x, y) in all {
+        for &(x, y) in points.iter().flatten() {
             x0 = x0.min(x);
             x1 = x1.max(x);
             y0 = y0.min(y);
             y1 = y1.max(y);
         }
         if !x0.is_finite() {
-            return Err("no finite points to draw".into());
+            return None;
         }
-        if self.log_y {
-            // Six decades below the top are plenty; lower values would flatten the rest.
-            y0 = y0.max(y1 - 6.0);
-        }
-        let pad = |a: f64, b: f64| if b > a { (b - a) * 0.03 } else { 0.5 };
+        let pad = |a: f64, b: f64| if b > a { (b - a) * 0.04 } else { 0.5 };
         let (px, py) = (pad(x0, x1), pad(y0, y1));
+        let (x, y) = ((x0 - px, x1 + px), (y0 - py, y1 + py));
+        let ticks = |(lo, hi): (f64, f64), log: bool| {
+            if log {
+                chart::log_ticks(lo, hi)
+                    .into_iter()
+                    .map(|(v, l)| (v.log10(), l))
+                    .collect()
+            } else {
+                linear_ticks(lo, hi)
+            }
+        };
+        Some(Layout {
+            x_ticks: ticks(x, self.log_x),
+            y_ticks: ticks(y, self.log_y),
+            points,
+            x,
+            y,
+            y_clamped: yr.and_then(|r| r.clamped),
+        })
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let layout = self.layout().ok_or("no finite points to draw")?;
         area.fill(&WHITE).map_err(|e| e.to_string())?;
-        let mut chart = ChartBuilder::on(area)
+        let area = match layout.y_clamped {
+            Some(floor) => {
+                // Say on the figure itself what the log axis leaves out.
+                let (w, h) = area.dim_in_pixel();
+                area.draw(&Text::new(
+                    format!(
+                        "Values below {} (10⁻⁹ of the largest: solver rounding near zero) are not shown.",
+                        crate::format::num(floor)
+                    ),
+                    (16, h as i32 - 22),
+                    ("sans-serif", 14).into_font().color(&RGBColor(90, 90, 90)),
+                ))
+                .map_err(|e| e.to_string())?;
+                area.clone().shrink((0, 0), (w, h - 26))
+            }
+            None => area.clone(),
+        };
+        let label_of = |ticks: &[(f64, String)], v: f64| {
+            ticks
+                .iter()
+                .find(|(t, _)| (t - v).abs() <= 1e-9 * t.abs().max(1.0))
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default()
+        };
+        let mut chart = ChartBuilder::on(&area)
             .caption(&self.title, ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d(x0 - px..x1 + px, y0 - py..y1 + py)
+            .build_cartesian_2d(
+                Ticked::new(layout.x, &layout.x_ticks),
+                Ticked::new(layout.y, &layout.y_ticks),
+            )
             .map_err(|e| e.to_string())?;
-        // A decade reads as 1e9; a tick between decades as its value (3.16e9).
-        let power = |v: &f64| {
-            if (v - v.round()).abs() < 1e-9 {
-                format!("1e{}", v.round())
-            } else {
-                crate::format::num(10f64.powf(*v))
-            }
-        };
-        let plain = |v: &f64| crate::format::num(*v);
-        let (lx, ly) = (self.log_x, self.log_y);
         chart
             .configure_mesh()
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
-            .x_label_formatter(&|v| if lx { power(v) } else { plain(v) })
-            .y_label_formatter(&|v| if ly { power(v) } else { plain(v) })
+            .x_label_formatter(&|v| label_of(&layout.x_ticks, *v))
+            .y_label_formatter(&|v| label_of(&layout.y_ticks, *v))
             .label_style(("sans-serif", 16))
             .axis_desc_style(("sans-serif", 18))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (c, points) in self.curves.iter().zip(data) {
+        for (c, points) in self.curves.iter().zip(layout.points.clone()) {
             let colour = rgb(&c.colour);
-            let style = colour.stroke_width(if c.dashed { 1 } else { 2 });
-            let series = if c.dashed {
-                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
-            } else {
-                chart.draw_series(LineSeries::new(points, style))
+            let style = colour.stroke_width(if c.dash == Dash::Dash { 1 } else { 2 });
+            let pattern = match c.dash {
+                Dash::Solid => None,
+                Dash::Dash => Some((6, 4)),
+                Dash::Dot => Some((2, 4)),
+                Dash::DashDot => Some((10, 3)),
+                Dash::LongDash => Some((16, 6)),
+            };
+            let series = match pattern {
+                Some((size, gap)) => {
+                    chart.draw_series(DashedLineSeries::new(points, size, gap, style))
+                }
+                None => chart.draw_series(LineSeries::new(points, style)),
             }
             .map_err(|e| e.to_string())?;
             series.label(c.name.clone()).legend(move |(x, y)| {
@@ -276,6 +467,7 @@ impl Figure {
             path: format!("{}/{}.{ext}", crate::FIGURES_DIR, self.stem()).into(),
             message,
         };
+        register_font().map_err(|m| fail("png", m))?;
         let mut svg = String::new();
         {
             let area = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -284,12 +476,7 @@ impl Figure {
         let mut buf = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
         {
             let area = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
-            self.draw(&area).map_err(|m| {
-                fail(
-                    "png",
-                    format!("{m} (PNG labels need a system sans-serif font)"),
-                )
-            })?;
+            self.draw(&area).map_err(|m| fail("png", m))?;
         }
         let png = encode_png(&buf, SIZE.0, SIZE.1).map_err(|m| fail("png", m))?;
         Ok((svg, png))
@@ -315,4 +502,80 @@ pub fn write_all(
         out.extend([svg_path, png_path]);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A blood curve falling from 7·10¹¹ to 10³ over eight and a half
+    /// decades, with a solver residue in its tail.
+    fn blood() -> LineFigure {
+        let mut points: Vec<(f64, f64)> = (0..=48)
+            .map(|h| (f64::from(h), 7e11 * 10f64.powf(-f64::from(h) * 8.85 / 48.0)))
+            .collect();
+        points.push((49.0, 1e-16));
+        LineFigure {
+            stem: "blood".into(),
+            title: "Vesicles in blood".into(),
+            x_label: "time (h)".into(),
+            y_label: "vesicles".into(),
+            log_x: false,
+            log_y: true,
+            curves: vec![Curve::styled("natural · sEV", points, 0)],
+        }
+    }
+
+    #[test]
+    fn axes_cover_every_value_drawn() {
+        let fig = blood();
+        let l = fig.layout().unwrap();
+        // Every value above a billionth of the top is drawn and inside the axes
+        // (the old six-decade cut stopped the curve at 7·10⁵).
+        let kept = fig.curves[0].points.iter().filter(|p| p.1 >= 7e2).count();
+        assert_eq!(l.points[0].len(), kept);
+        for &(x, y) in &l.points[0] {
+            assert!(
+                x >= l.x.0 && x <= l.x.1 && y >= l.y.0 && y <= l.y.1,
+                "({x}, {y})"
+            );
+        }
+        assert!(l.y.0 < 3.0, "down to 10³: {:?}", l.y);
+        // The residue is left out, and the figure says so.
+        let floor = l.y_clamped.unwrap();
+        assert!((floor - 700.0).abs() < 1e-6, "{floor}");
+        // Whole decades (every second one over nine), plainly labelled.
+        let labels: Vec<&str> = l.y_ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(labels, ["1000", "10⁵", "10⁷", "10⁹", "10¹¹"]);
+        let (svg, _) = Figure::Lines(fig).render().unwrap();
+        assert!(
+            svg.contains("10⁹") && svg.contains("are not shown"),
+            "labels and note drawn"
+        );
+    }
+
+    /// FNV-1a, to pin the bytes of a PNG in a test.
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf29ce484222325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
+    }
+
+    #[test]
+    fn png_labels_come_from_the_embedded_font() {
+        let (_, a) = Figure::Lines(blood()).render().unwrap();
+        let (_, b) = Figure::Lines(blood()).render().unwrap();
+        assert_eq!(a, b, "same figure, same bytes");
+        // Text is drawn: another title gives other pixels.
+        let mut other = blood();
+        other.title = "Vesicles in plasma".into();
+        let (_, c) = Figure::Lines(other).render().unwrap();
+        assert_ne!(a, c);
+        // The bytes do not depend on the machine's fonts: this checksum holds
+        // wherever the test runs (it changes only with the drawing code, the
+        // embedded font or the plotters, ab_glyph and png versions).
+        assert_eq!(fnv(&a), PNG_CHECKSUM, "checksum {:#x}", fnv(&a));
+    }
+
+    const PNG_CHECKSUM: u64 = 0xabdb_f146_9fb8_6a7e;
 }

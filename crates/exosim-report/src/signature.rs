@@ -7,6 +7,7 @@ use plotly::Plot;
 use serde_json::Value;
 
 use crate::chart::{self, Axes, Bars, colour};
+use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::format::{f, num, s};
 use crate::page::Section;
@@ -97,11 +98,19 @@ impl SignatureOutputs {
         );
         for r in 0..folds.len() {
             let i = find(&mut conditions, folds.text(r, c));
-            let row = (
-                folds.text(r, fold).to_string(),
-                folds.number(r, train)?,
-                folds.number(r, test)?,
-            );
+            let auc = |c: usize| -> Result<f64, ReportError> {
+                let v = folds.number(r, c)?;
+                match Rule::Within(0.0, 1.0).broken(v) {
+                    Some(why) => Err(check::invalid(
+                        &folds.path,
+                        Some(folds.line(r)),
+                        &folds.headers[c],
+                        why,
+                    )),
+                    None => Ok(v),
+                }
+            };
+            let row = (folds.text(r, fold).to_string(), auc(train)?, auc(test)?);
             conditions[i].folds.push(row);
         }
         let cols = [
@@ -124,16 +133,67 @@ impl SignatureOutputs {
         };
         for r in 0..markers.len() {
             let i = find(&mut conditions, markers.text(r, c));
+            let value = |col: usize| -> Result<f64, ReportError> {
+                let v = markers.number(r, col)?;
+                match Rule::Within(0.0, 1.0).broken(v) {
+                    Some(why) => Err(check::invalid(
+                        &markers.path,
+                        Some(markers.line(r)),
+                        &markers.headers[col],
+                        why,
+                    )),
+                    None => Ok(v),
+                }
+            };
             let row = MarkerAuc {
                 marker: markers.text(r, m).to_string(),
-                auc: (
-                    markers.number(r, auc)?,
-                    markers.number(r, lo)?,
-                    markers.number(r, hi)?,
-                ),
-                closed_form: markers.number(r, cf)?,
+                auc: (value(auc)?, value(lo)?, value(hi)?),
+                closed_form: value(cf)?,
             };
             conditions[i].markers.push(row);
+        }
+        // Every condition of the summary with its folds and its mean: a
+        // file cut short loses the last condition's rows.
+        let folds_n = summary
+            .pointer("/signature/folds")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize);
+        for cv in &conditions {
+            let expected = folds_n.map(|n| n + 1);
+            let has_mean = cv.folds.iter().any(|f| f.0 == "mean");
+            if !has_mean || expected.is_some_and(|e| cv.folds.len() != e) {
+                return Err(check::invalid(
+                    &folds.path,
+                    None,
+                    "fold",
+                    format!(
+                        "condition `{}` has {} rows{}: the file is cut short",
+                        cv.condition,
+                        cv.folds.len(),
+                        expected
+                            .map(|e| format!(", not its {} folds and their mean ({e})", e - 1))
+                            .unwrap_or_else(|| " and no `mean` row".into())
+                    ),
+                ));
+            }
+            let listed = cv
+                .json
+                .get("markers")
+                .and_then(Value::as_array)
+                .map(Vec::len);
+            if listed.is_some_and(|n| n != cv.markers.len()) {
+                return Err(check::invalid(
+                    &markers.path,
+                    None,
+                    "marker",
+                    format!(
+                        "condition `{}` has {} marker rows, but summary.json lists {}: the file is cut short",
+                        cv.condition,
+                        cv.markers.len(),
+                        listed.unwrap_or(0)
+                    ),
+                ));
+            }
         }
         Ok(Some(SignatureOutputs { conditions }))
     }

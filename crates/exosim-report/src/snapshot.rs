@@ -8,6 +8,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::chart::PALETTE;
+use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::table::LongTable;
 
@@ -92,11 +93,36 @@ pub fn read_frame(
         cells: Vec::with_capacity(t.len()),
         vesicles: Vec::new(),
     };
+    // Located checks: positions finite, radii positive, times not negative.
+    let value = |tab: &LongTable, i: usize, c: usize, rule: Rule| -> Result<f64, ReportError> {
+        let v = tab.number(i, c)?;
+        match rule.broken(v) {
+            Some(why) => Err(check::invalid(
+                &tab.path,
+                Some(tab.line(i)),
+                &tab.headers[c],
+                why,
+            )),
+            None => Ok(v),
+        }
+    };
     for i in 0..t.len() {
-        let radius = t.number(i, r)?;
+        value(&t, i, time, Rule::AtLeast(0.0))?;
+        let radius = value(&t, i, r, Rule::Finite)?;
+        if radius <= 0.0 {
+            return Err(check::invalid(
+                cells,
+                Some(t.line(i)),
+                "radius_m",
+                format!("{radius}: a cell's radius is positive"),
+            ));
+        }
         frame.cells.push(Cell {
             kind: t.text(i, kind).to_string(),
-            xy: (t.number(i, x)?, t.number(i, y)?),
+            xy: (
+                value(&t, i, x, Rule::Finite)?,
+                value(&t, i, y, Rule::Finite)?,
+            ),
             radius,
         });
     }
@@ -110,7 +136,10 @@ pub fn read_frame(
         for i in 0..v.len() {
             frame.vesicles.push(Vesicle {
                 class: v.text(i, class).to_string(),
-                xy: (v.number(i, x)?, v.number(i, y)?),
+                xy: (
+                    value(&v, i, x, Rule::Finite)?,
+                    value(&v, i, y, Rule::Finite)?,
+                ),
             });
         }
     }

@@ -128,6 +128,11 @@ impl LongTable {
             })
     }
 
+    /// The line of data row `row` in the file (the header is line 1).
+    pub fn line(&self, row: usize) -> usize {
+        self.rows[row].0
+    }
+
     /// The text of row `row`, column `col`.
     pub fn text(&self, row: usize, col: usize) -> &str {
         &self.rows[row].1[col]

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use plotly::Plot;
 use serde_json::Value;
 
-use crate::chart::{self, Axes, Series, colour};
+use crate::chart::{self, Axes, Series};
+use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::format::{flatten, num};
 use crate::page::{Section, esc};
@@ -76,6 +77,41 @@ impl TissueSeries {
         let numeric: Vec<usize> = (0..t.headers.len())
             .filter(|&c| c != variant && c != replicate && c != time)
             .collect();
+        // Cell types, from the `cells_<type>` columns, longest first so that
+        // `state_<type>_…` finds its own type when names share a prefix.
+        let mut types: Vec<(String, usize)> = t
+            .headers
+            .iter()
+            .enumerate()
+            .filter_map(|(c, h)| Some((h.strip_prefix("cells_")?.to_string(), c)))
+            .collect();
+        types.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+        let rules: Vec<(Rule, Option<usize>)> = numeric
+            .iter()
+            .map(|&c| {
+                let h = &t.headers[c];
+                // A mean over the cells of a type is NaN when none is left.
+                let of_type = types
+                    .iter()
+                    .find(|(ty, _)| {
+                        h.ends_with("_mean")
+                            && (h.starts_with(&format!("state_{ty}_"))
+                                || h.starts_with(&format!("held_{ty}_")))
+                    })
+                    .map(|(_, col)| *col);
+                let rule = match group_of(h) {
+                    "cells" | "vesicles" | "events" | "balance" => Rule::AtLeast(0.0),
+                    _ if h == "particles"
+                        || h.starts_with("deaths_")
+                        || h.starts_with("divisions_") =>
+                    {
+                        Rule::AtLeast(0.0)
+                    }
+                    _ => Rule::Finite,
+                };
+                (rule, of_type)
+            })
+            .collect();
         let mut replicates: Vec<Replicate> = Vec::new();
         for r in 0..t.len() {
             let v = t.text(r, variant);
@@ -105,11 +141,50 @@ impl TissueSeries {
                 }
             };
             let t_s = t.number(r, time)?;
+            if let Some(why) = Rule::AtLeast(0.0).broken(t_s) {
+                return Err(check::invalid(path, Some(t.line(r)), "time_s", why));
+            }
+            if replicates[i].times.last().is_some_and(|&prev| t_s < prev) {
+                return Err(check::invalid(
+                    path,
+                    Some(t.line(r)),
+                    "time_s",
+                    format!("{t_s} s comes after a later time of the same replicate"),
+                ));
+            }
             replicates[i].times.push(t_s);
             for (k, &c) in numeric.iter().enumerate() {
                 let x = t.number(r, c)?;
+                let (rule, of_type) = rules[k];
+                let empty_type =
+                    x.is_nan() && of_type.is_some_and(|tc| t.number(r, tc).is_ok_and(|n| n == 0.0));
+                if !empty_type && let Some(why) = rule.broken(x) {
+                    return Err(check::invalid(path, Some(t.line(r)), &t.headers[c], why));
+                }
                 replicates[i].values[k].push(x);
             }
+        }
+        // A cut file loses the end of its last replicate: every replicate
+        // runs to the same time, over the same number of rows.
+        if let (Some(first), Some(last)) = (replicates.first(), replicates.last())
+            && (first.times.len() != last.times.len() || first.times.last() != last.times.last())
+        {
+            return Err(check::invalid(
+                path,
+                Some(t.len() + 1),
+                "time_s",
+                format!(
+                    "{} {} ends at {} s after {} rows, but {} {} at {} s after {}: the file is cut short",
+                    last.variant,
+                    last.replicate,
+                    last.times.last().copied().unwrap_or(0.0),
+                    last.times.len(),
+                    first.variant,
+                    first.replicate,
+                    first.times.last().copied().unwrap_or(0.0),
+                    first.times.len()
+                ),
+            ));
         }
         Ok(TissueSeries {
             columns: numeric.iter().map(|&c| t.headers[c].clone()).collect(),
@@ -163,11 +238,11 @@ impl TissueSeries {
                 short
             };
             for (j, r) in reps.iter().enumerate() {
-                let mut s = Series::new(
+                let mut s = Series::styled(
                     format!("{label} (replicate {})", r.replicate),
                     r.times.iter().map(|t| t / scale).collect(),
                     r.values[*k].clone(),
-                    colour(n),
+                    n,
                 );
                 s.group = Some(name.to_string());
                 if reps.len() > 1 {
@@ -184,11 +259,11 @@ impl TissueSeries {
                 let mean: Vec<f64> = (0..len)
                     .map(|i| reps.iter().map(|r| r.values[*k][i]).sum::<f64>() / reps.len() as f64)
                     .collect();
-                let mut s = Series::new(
+                let mut s = Series::styled(
                     format!("{label} (mean of {})", reps.len()),
                     reps[0].times.iter().map(|t| t / scale).collect(),
                     mean,
-                    colour(n),
+                    n,
                 );
                 s.width = 2.5;
                 s.group = Some(name.to_string());
@@ -360,6 +435,24 @@ impl TissueOutputs {
                         frames,
                         available,
                     });
+                }
+            }
+        }
+        if let (Some(s), Some(t)) = (&series, summary.get("tissue")) {
+            let variants = t.get("variants").and_then(Value::as_array).map(Vec::len);
+            let replicates = t.get("replicates").and_then(Value::as_u64);
+            if let (Some(v), Some(r)) = (variants, replicates) {
+                let expected = v * r as usize;
+                if s.replicates.len() != expected {
+                    return Err(check::invalid(
+                        &path,
+                        None,
+                        "variant",
+                        format!(
+                            "{} runs (variant, replicate), but summary.json has {v} variants × {r} replicates: the file is cut short",
+                            s.replicates.len()
+                        ),
+                    ));
                 }
             }
         }

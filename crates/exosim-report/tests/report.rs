@@ -401,3 +401,221 @@ fn broken_tissue_files_are_named() {
         "no figures before the page can be made"
     );
 }
+
+/// The JSON of the figure titled `title` on the page.
+fn figure_spec(html: &str, title: &str) -> serde_json::Value {
+    let at = html
+        .find(&format!("data-plot=\"{title}\""))
+        .unwrap_or_else(|| panic!("no figure `{title}`"));
+    let open = at + html[at..].find("-spec\">").unwrap() + "-spec\">".len();
+    let close = open + html[open..].find("</script>").unwrap();
+    serde_json::from_str(&html[open..close]).unwrap()
+}
+
+/// The caption of the figure titled `title`.
+fn caption(html: &str, title: &str) -> String {
+    let at = html.find(&format!("data-plot=\"{title}\"")).unwrap();
+    let open = at + html[at..].find("<figcaption>").unwrap();
+    let close = open + html[open..].find("</figcaption>").unwrap();
+    html[open..close].to_string()
+}
+
+/// A mouse given vesicles into the peritoneum: with the depot, lymph and
+/// both sinks, its places figure has more curves than the ten colours.
+const IP_STUDY: &str = r#"
+[study]
+name = "ip_depot"
+duration = "24 h"
+output_interval = "10 min"
+report_times = ["1 h", "24 h"]
+
+[body]
+species = "mouse"
+
+[[vesicles]]
+name = "sEV"
+diameter = "100 nm"
+
+[[doses]]
+vesicles = "sEV"
+route = "intraperitoneal"
+amount = 1e10
+"#;
+
+#[test]
+fn curves_of_one_figure_never_share_colour_and_pattern() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = exosim::scenario::parse_study(IP_STUDY, "ip.toml").unwrap();
+    run_into(&study, tmp.path());
+    let html = report(tmp.path());
+    let arm = &study.arms[0].name;
+    let spec = figure_spec(&html, &format!("{arm} · sEV"));
+    let traces = spec["data"].as_array().unwrap();
+    assert!(
+        traces.len() > 10,
+        "{} curves: more than the colours",
+        traces.len()
+    );
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for t in traces {
+        let style = (
+            t["line"]["color"].as_str().unwrap().to_string(),
+            t["line"]["dash"].as_str().unwrap_or("solid").to_string(),
+        );
+        let name = t["name"].as_str().unwrap().to_string();
+        if let Some((other, ..)) = seen.iter().find(|s| (s.1.clone(), s.2.clone()) == style) {
+            panic!("{name} and {other} both drawn {style:?}");
+        }
+        seen.push((name, style.0, style.1));
+    }
+    let names: Vec<&str> = seen.iter().map(|s| s.0.as_str()).collect();
+    assert!(
+        names.contains(&"peritoneal_depot") && names.contains(&"blood"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn log_axes_leave_solver_residues_out_say_so_and_label_ticks_plainly() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo_run(tmp.path());
+    // Residues a solver leaves near zero, in an otherwise empty depot and in
+    // the blood curve's tail.
+    let path = tmp.path().join("timeseries.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let depot = header
+        .iter()
+        .position(|h| *h == "natural/peritoneal_depot/sEV")
+        .unwrap();
+    let blood = header
+        .iter()
+        .position(|h| *h == "natural/blood/sEV")
+        .unwrap();
+    for (line, col, value) in [
+        (5, depot, "3.6e-13"),
+        (6, depot, "-3.6e-13"),
+        (7, blood, "1e-16"),
+    ] {
+        let mut f: Vec<String> = lines[line].split(',').map(str::to_string).collect();
+        f[col] = value.into();
+        lines[line] = f.join(",");
+    }
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let html = report(tmp.path());
+    let spec = figure_spec(&html, "natural · sEV");
+    let y = &spec["layout"]["yaxis"];
+    assert_eq!(y["type"], "log");
+    let range: Vec<f64> = y["range"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    // 1e10 dosed: the axis starts within nine decades (and its margin) of the top.
+    assert!(range[0] > 0.0 && range[1] < 10.6, "{range:?}");
+    let cap = caption(&html, "natural · sEV");
+    assert!(cap.contains("On the log axis, values below"), "{cap}");
+    // The depot holding only residues is not drawn.
+    let traces: Vec<&str> = spec["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(!traces.contains(&"peritoneal_depot"), "{traces:?}");
+    // Ticks: whole decades, labelled as plain numbers or powers of ten.
+    let text: Vec<&str> = y["ticktext"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(text.len() >= 3, "{text:?}");
+    for t in &text {
+        assert!(
+            ["1", "10", "100", "1000"].contains(t) || t.starts_with("10") && t.chars().count() > 2,
+            "tick `{t}` in {text:?}"
+        );
+    }
+    // The figure without residues says nothing of the kind.
+    let cap = caption(&html, "cd47_coat · sEV_CD47");
+    assert!(!cap.contains("values below"), "{cap}");
+}
+
+#[test]
+fn summary_shows_targeted_organs_and_delivery_at_every_report_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    shipped_run("rvg_brain_targeting", tmp.path());
+    let run = RunDir::load(tmp.path()).unwrap();
+    let body = run.body.as_ref().unwrap();
+    let study = &run.summary["resolved_study"];
+    let (headers, rows) = body.destination_table(study);
+    // Two columns per report time: 1 h, 4 h, 24 h, 48 h.
+    assert_eq!(headers.len(), 3 + 2 * 4, "{headers:?}");
+    assert_eq!(
+        headers[3..5],
+        ["present at 1 h", "delivered by 1 h"],
+        "{headers:?}"
+    );
+    assert!(headers[10].starts_with("delivered by 2"), "{headers:?}");
+    // The brain: shown for the RVG class, whose ligand targets it, though it
+    // holds far less than liver or spleen.
+    let brain = rows
+        .iter()
+        .find(|r| r[0] == "RVG" && r[2] == "brain (RVG target)")
+        .unwrap_or_else(|| panic!("{rows:?}"));
+    let untargeted: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "untargeted").collect();
+    assert_eq!(
+        untargeted.len(),
+        exosim_report::body::TOP_PLACES,
+        "{untargeted:?}"
+    );
+    assert!(untargeted.iter().all(|r| !r[2].starts_with("brain")));
+    // Delivered to the brain by 48 h is more than is there at 48 h: the brain
+    // degrades what it took up (0.1 per hour).
+    let pct = |s: &str| s.trim_end_matches(" %").parse::<f64>().unwrap();
+    let (present, delivered) = (pct(&brain[9]), pct(&brain[10]));
+    assert!(delivered > 5.0 * present && present > 0.0, "{brain:?}");
+    let html = report(tmp.path());
+    assert!(html.contains("<h3>Where the vesicles go</h3>"), "heading");
+    assert!(html.contains("<td>brain (RVG target)</td>"), "brain row");
+}
+
+#[test]
+fn tables_use_the_readers_units() {
+    let tmp = tempfile::tempdir().unwrap();
+    demo_run(tmp.path());
+    let html = report(tmp.path());
+    let run = RunDir::load(tmp.path()).unwrap();
+    let pk = &run.summary["vesicles"][0]["pk"];
+    // Concentrations per mL, AUC in h/mL, volumes in mL, clearance in µL/min.
+    for header in ["Cmax (/mL)", "AUC∞ (h/mL)", "Vss (mL)", "CL (µL/min)"] {
+        assert!(html.contains(&format!("<th>{header}</th>")), "{header}");
+    }
+    assert!(!html.contains("/m³"), "no SI concentration left in a table");
+    let cmax = exosim_report::format::num(pk["c_max"].as_f64().unwrap() * 1e-6);
+    assert!(
+        html.contains(&format!("<td>{cmax}</td>")),
+        "Cmax {cmax} per mL"
+    );
+    let cl = exosim_report::format::num(pk["clearance_m3_per_s"].as_f64().unwrap() * 6e10);
+    assert!(html.contains(&format!("<td>{cl}</td>")), "CL {cl} µL/min");
+}
+
+#[test]
+fn roc_figures_state_their_diameter() {
+    let tmp = tempfile::tempdir().unwrap();
+    shipped_run("screening_ovarian", tmp.path());
+    let html = report(tmp.path());
+    // studies/screening_ovarian.toml: roc_diameter = "1 cm".
+    let title = "ROC curves at a tumour diameter of 10 mm";
+    assert!(
+        html.contains(&format!("data-plot=\"{title}\"")),
+        "interactive"
+    );
+    assert!(caption(&html, title).contains("for tumours 10 mm in diameter"));
+    let svg = fs::read_to_string(tmp.path().join("figures/roc.svg")).unwrap();
+    assert!(svg.contains("10 mm"), "static figure's title");
+}
