@@ -68,7 +68,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
 
-use ndarray::{Array1, Array2};
+use nalgebra::{DMatrix, DVector};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
 use crate::output::{OutputError, write_atomic};
@@ -178,8 +178,8 @@ pub type Result<T, E = DeconvolutionError> = std::result::Result<T, E>;
 
 /// The scaled system `a · w ≈ b`, rows sorted by marker name.
 struct Design {
-    a: Array2<f64>,
-    b: Array1<f64>,
+    a: DMatrix<f64>,
+    b: DVector<f64>,
 }
 
 fn invalid(message: String) -> DeconvolutionError {
@@ -287,8 +287,8 @@ fn design(reference: &Reference, sample: &Sample) -> Result<Design> {
     let mut order: Vec<usize> = (0..reference.markers.len()).collect();
     order.sort_by(|&i, &j| reference.markers[i].cmp(&reference.markers[j]));
     let (m, k) = (order.len(), reference.sources.len());
-    let mut a = Array2::zeros((m, k));
-    let mut b = Array1::zeros(m);
+    let mut a = DMatrix::zeros(m, k);
+    let mut b = DVector::zeros(m);
     for (row, &i) in order.iter().enumerate() {
         let name = &reference.markers[i];
         let Some(&value) = in_sample.get(name.as_str()) else {
@@ -302,18 +302,16 @@ fn design(reference: &Reference, sample: &Sample) -> Result<Design> {
         let mean = profile.iter().sum::<f64>() / k as f64;
         let scale = if mean > 0.0 { 1.0 / mean } else { 1.0 };
         for (j, &p) in profile.iter().enumerate() {
-            a[[row, j]] = p * scale;
+            a[(row, j)] = p * scale;
         }
         b[row] = value * scale;
     }
     Ok(Design { a, b })
 }
 
-/// NNLS weights of `a · w ≈ b`.
-fn solve(a: &Array2<f64>, b: &Array1<f64>) -> Array1<f64> {
-    let (w, _) = nnls::nnls(a.view(), b.view());
-    // NNLS keeps inactive weights at exactly 0; clamp rounding just in case.
-    w.mapv(|x| x.max(0.0))
+/// NNLS weights of `a · w ≈ b` ([`super::nnls`], Lawson–Hanson).
+fn solve(a: &DMatrix<f64>, b: &DVector<f64>) -> DVector<f64> {
+    super::nnls::nnls(a, b)
 }
 
 /// Estimates the share of `sample`'s vesicles that came from each source of
@@ -330,9 +328,9 @@ pub fn deconvolve(reference: &Reference, sample: &Sample) -> Result<Fractions> {
             sample: sample.name.clone(),
         });
     }
-    let residual = &d.b - &d.a.dot(&w);
+    let residual = &d.b - &d.a * &w;
     let ss_res: f64 = residual.iter().map(|r| r * r).sum();
-    let mean_b = d.b.mean().unwrap_or(0.0);
+    let mean_b = d.b.mean();
     let ss_tot: f64 = d.b.iter().map(|x| (x - mean_b).powi(2)).sum();
     let r_squared = if ss_tot > 0.0 {
         1.0 - ss_res / ss_tot
@@ -342,7 +340,7 @@ pub fn deconvolve(reference: &Reference, sample: &Sample) -> Result<Fractions> {
     Ok(Fractions {
         sources: reference.sources.clone(),
         fractions: w.iter().map(|x| x / total).collect(),
-        weights: w.to_vec(),
+        weights: w.iter().copied().collect(),
         residual_norm: ss_res.sqrt(),
         r_squared,
     })
@@ -401,8 +399,8 @@ pub fn bootstrap(
     }
     let point = deconvolve(reference, sample)?;
     let d = design(reference, sample)?;
-    let (m, k) = d.a.dim();
-    let fitted = d.a.dot(&solve(&d.a, &d.b));
+    let (m, k) = d.a.shape();
+    let fitted = &d.a * solve(&d.a, &d.b);
     let (mut sum_res, mut sum_fit, mut used) = (0.0, 0.0, 0usize);
     for (y, b) in fitted.iter().zip(d.b.iter()) {
         if *y > 0.0 {
@@ -422,7 +420,7 @@ pub fn bootstrap(
     // does not get an overconfident interval (the t-distribution's reasoning).
     let chi2 = ChiSquared::new(df.max(1) as f64).expect("positive degrees of freedom");
     let mut draws: Vec<Vec<f64>> = vec![Vec::with_capacity(replicates); k];
-    let mut b = Array1::zeros(m);
+    let mut b = DVector::zeros(m);
     for r in 0..replicates {
         let mut rng = random::stream(seed, BOOTSTRAP_DOMAIN, r as u64);
         let cv_r = cv * (df.max(1) as f64 / chi2.sample(&mut rng)).sqrt();

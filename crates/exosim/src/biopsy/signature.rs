@@ -12,14 +12,10 @@
 //! `stream(seed, CV_FOLD_DOMAIN, 0 | 1)`, so results are bit-identical
 //! whatever the thread count or the order in which individuals are made.
 
-use linfa::Dataset;
-use linfa::traits::Fit;
-use linfa_logistic::LogisticRegression;
-use ndarray_linfa as ndarray16;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
-use super::roc;
+use super::{logistic, roc};
 use crate::random;
 
 /// Why a cohort could not be generated or a signature not be fitted.
@@ -325,10 +321,6 @@ pub struct Signature {
     intercept: f64,
 }
 
-/// Iteration cap for the L-BFGS solver; generous because weakly penalised
-/// fits on nearly separable data converge slowly.
-const MAX_ITERATIONS: u64 = 1000;
-
 /// Checks a set of rows: `k` markers each (`k` from the first row when
 /// `None`), every value finite and positive (they are log-transformed).
 fn check_rows(rows: &[Vec<f64>], what: &str, k: Option<usize>) -> Result<usize, SignatureError> {
@@ -352,10 +344,14 @@ fn check_rows(rows: &[Vec<f64>], what: &str, k: Option<usize>) -> Result<usize, 
 }
 
 impl Signature {
-    /// Fits the signature to labelled individuals. `lambda` is linfa's
-    /// `alpha`: the weight of ½‖w‖² against the *summed* (not averaged)
-    /// log-likelihood, so a given lambda regularises less as the training
-    /// set grows; the intercept is not penalised.
+    /// Fits the signature to labelled individuals: an L2-regularised
+    /// logistic regression on the standardised log-markers
+    /// ([`logistic::fit`], Newton's method). `lambda` weighs ½‖w‖² against
+    /// the *summed* (not averaged) log-likelihood, so a given lambda
+    /// regularises less as the training set grows; the intercept is not
+    /// penalised. With `lambda = 0` and groups that the markers separate no
+    /// finite fit exists, and the weights are those after
+    /// [`logistic::MAX_NEWTON_STEPS`] steps along the separating direction.
     pub fn fit(
         cases: &[Vec<f64>],
         controls: &[Vec<f64>],
@@ -389,27 +385,27 @@ impl Signature {
             // it finite (its standardised value is 0 for every training row).
             log_sd[j] = if var > 0.0 { var.sqrt() } else { 1.0 };
         }
-        let mut x = ndarray16::Array2::<f64>::zeros((rows.len(), k));
-        for (i, r) in rows.iter().enumerate() {
+        let mut x = Vec::with_capacity(rows.len() * k);
+        for r in &rows {
             for j in 0..k {
-                x[[i, j]] = (r[j].ln() - log_mean[j]) / log_sd[j];
+                x.push((r[j].ln() - log_mean[j]) / log_sd[j]);
             }
         }
-        let y: ndarray16::Array1<usize> = (0..rows.len())
-            .map(|i| usize::from(i < cases.len()))
-            .collect();
-        let model = LogisticRegression::default()
-            .alpha(lambda)
-            .max_iterations(MAX_ITERATIONS)
-            .fit(&Dataset::new(x, y))
-            .map_err(|e| SignatureError::Fit(e.to_string()))?;
-        // linfa models the probability of the larger label, 1 = case, so a
-        // larger linear predictor means more likely diseased.
+        // Label 1 = case, so a larger linear predictor means more likely
+        // diseased.
+        let y: Vec<bool> = (0..rows.len()).map(|i| i < cases.len()).collect();
+        let model = logistic::fit(&x, &y, k, lambda);
+        if !(model.intercept.is_finite() && model.weights.iter().all(|w| w.is_finite())) {
+            return Err(SignatureError::Fit(format!(
+                "the fit did not stay finite after {} Newton steps",
+                model.steps
+            )));
+        }
         Ok(Signature {
             log_mean,
             log_sd,
-            weights: model.params().to_vec(),
-            intercept: model.intercept(),
+            weights: model.weights,
+            intercept: model.intercept,
         })
     }
 

@@ -51,6 +51,9 @@ pub struct BdfStats {
     pub factorisations: usize,
     /// Newton iterations, one linear solve and one `f` evaluation each.
     pub newton_iterations: usize,
+    /// Evaluations of `f`: the Newton iterations' and the two of each start
+    /// (`f(y0)` and the initial-step estimate).
+    pub rhs_evaluations: usize,
 }
 
 /// Why a step could not be taken.
@@ -443,6 +446,7 @@ impl Bdf {
         self.diff.fill(0.0);
         self.diff[..n].copy_from_slice(y0);
         sys.rhs(y0, &mut self.f);
+        self.stats.rhs_evaluations += 1;
         self.h = self.initial_step(sys, y0);
         let h = self.h;
         for (d1, f) in self.diff[n..2 * n].iter_mut().zip(&self.f) {
@@ -481,6 +485,7 @@ impl Bdf {
             *y1 = y + h0 * f;
         }
         sys.rhs(&self.y_new, &mut self.dy[..n]);
+        self.stats.rhs_evaluations += 1;
         for (df, f) in self.dy[..n].iter_mut().zip(&self.f) {
             *df -= f;
         }
@@ -564,6 +569,7 @@ impl Bdf {
                 &mut self.f,
             );
             self.stats.newton_iterations += 1;
+            self.stats.rhs_evaluations += 1;
             {
                 let (dy, f, psi, d) = (
                     &mut self.dy[..n],

@@ -217,6 +217,10 @@ pub struct Trajectory {
     pub factorisations: usize,
     /// Newton iterations (one linear solve each), summed over segments.
     pub newton_iterations: usize,
+    /// Jacobian evaluations, summed over segments.
+    pub jacobians: usize,
+    /// Evaluations of the right-hand side, summed over segments.
+    pub rhs_evaluations: usize,
 }
 
 impl Trajectory {
@@ -307,6 +311,8 @@ impl<'a> Stepper<'a> {
                 steps: 0,
                 factorisations: 0,
                 newton_iterations: 0,
+                jacobians: 0,
+                rhs_evaluations: 0,
             },
         };
         s.apply_events();
@@ -619,6 +625,8 @@ fn integrate_segment(
     out.steps += solver.stats.steps;
     out.factorisations += solver.stats.factorisations;
     out.newton_iterations += solver.stats.newton_iterations;
+    out.jacobians += solver.stats.jacobians;
+    out.rhs_evaluations += solver.stats.rhs_evaluations;
     result
 }
 

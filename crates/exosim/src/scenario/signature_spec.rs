@@ -67,7 +67,8 @@ pub struct SignatureSpec {
     /// Cross-validation folds.
     #[serde(default)]
     pub folds: Option<u64>,
-    /// L2 penalty of the logistic regression (linfa's `alpha`).
+    /// L2 penalty of the logistic regression: the weight of ½‖w‖² against
+    /// the summed log-likelihood.
     #[serde(default)]
     pub lambda: Option<f64>,
     /// Uninformative markers added to the panel (same in every condition).

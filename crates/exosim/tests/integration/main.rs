@@ -16,6 +16,7 @@ mod coupling;
 mod docs;
 mod properties;
 mod reference_mouse;
+mod signature_fit;
 mod signature_study;
 mod tissue_absorption;
 mod tissue_diffusion;
