@@ -1,3 +1,5 @@
+use rand::RngExt;
+
 use super::super::contact::{Sphere, bridge_crossing_probability};
 use super::super::domain::{Boundary, Domain};
 use super::super::motion::{BoundaryCounts, StoredBox, VesicleParticles};
