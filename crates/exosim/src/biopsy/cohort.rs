@@ -90,10 +90,13 @@
 //! factors, phase, first step), and each round computes every lane's
 //! blood level and draws its test's first four words (the recovery's cell
 //! and three uniforms) before the proofs of identity 3, then the tests the
-//! proofs leave open. Where the processor has AVX-512 (F and DQ), the
+//! proofs leave open. The stages that have a vector copy go through one
+//! door, the `Stages` trait: the scalar stages here run lane by lane and
+//! are the reference; on the AVX-512 path (F and DQ; module `avx512`,
+//! chosen by [`crate::simd::SimdPath`], `EXOSIM_SIMD` forcing it) the
 //! set-up, the blood level, the proofs, the open tests, the lanes' refill
 //! and the diameters at detection run as vector instructions on the eight
-//! lanes; elsewhere the same stages run lane by lane. Both do the same IEEE
+//! lanes. Both do the same IEEE
 //! operations in the same order (no fused multiply–add; the rare cases,
 //! such as a normal's second candidate, an exponential beyond ±700, a
 //! recovery candidate the squeeze does not accept, a test within the
