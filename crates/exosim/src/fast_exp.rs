@@ -180,41 +180,9 @@ pub fn exp_core(x: f64) -> f64 {
     s + s * p
 }
 
-/// [`exp_core`] on eight lanes with AVX-512 (the same operations, so the
-/// same results lane by lane).
-///
-/// # Safety
-/// The processor must have AVX-512F.
+/// [`exp_core`] on eight lanes with AVX-512.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-pub unsafe fn exp_core_x8(x: std::arch::x86_64::__m512d) -> std::arch::x86_64::__m512d {
-    use std::arch::x86_64::*;
-    let shift = _mm512_set1_pd(SHIFT);
-    let shifted = _mm512_add_pd(_mm512_mul_pd(x, _mm512_set1_pd(INV_LN2_N)), shift);
-    let n = _mm512_sub_epi64(
-        _mm512_castpd_si512(shifted),
-        _mm512_set1_epi64(SHIFT.to_bits() as i64),
-    );
-    let kd = _mm512_sub_pd(shifted, shift);
-    let r = _mm512_sub_pd(
-        _mm512_sub_pd(x, _mm512_mul_pd(kd, _mm512_set1_pd(LN2_N_HI))),
-        _mm512_mul_pd(kd, _mm512_set1_pd(LN2_N_LO)),
-    );
-    let c = |v: f64| _mm512_set1_pd(v);
-    let inner = _mm512_add_pd(c(1.0 / 24.0), _mm512_mul_pd(r, c(1.0 / 120.0)));
-    let inner = _mm512_add_pd(c(1.0 / 6.0), _mm512_mul_pd(r, inner));
-    let inner = _mm512_add_pd(c(0.5), _mm512_mul_pd(r, inner));
-    let p = _mm512_add_pd(r, _mm512_mul_pd(_mm512_mul_pd(r, r), inner));
-    let index = _mm512_and_si512(n, _mm512_set1_epi64(127));
-    // SAFETY: the indices are below 128, the table's length.
-    let t = unsafe { _mm512_i64gather_epi64::<8>(index, TABLE.as_ptr().cast()) };
-    let s = _mm512_castsi512_pd(_mm512_add_epi64(
-        t,
-        _mm512_slli_epi64::<52>(_mm512_srai_epi64::<7>(n)),
-    ));
-    _mm512_add_pd(s, _mm512_mul_pd(s, p))
-}
+pub(crate) mod avx512;
 
 #[cfg(test)]
 mod tests {
@@ -261,27 +229,5 @@ mod tests {
         assert_eq!(exp(f64::NEG_INFINITY), 0.0);
         assert!(exp(f64::NAN).is_nan());
         assert_eq!(exp(0.0), 1.0);
-    }
-
-    /// The eight-lane copy gives exp_core's bits.
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn eight_lanes_match_exp_core() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            return;
-        }
-        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(12);
-        for _ in 0..100_000 {
-            let x: [f64; 8] = std::array::from_fn(|_| rng.random_range(-699.0..699.0));
-            let mut y = [0.0; 8];
-            // SAFETY: AVX-512F was detected.
-            unsafe {
-                use std::arch::x86_64::*;
-                _mm512_storeu_pd(y.as_mut_ptr(), exp_core_x8(_mm512_loadu_pd(x.as_ptr())));
-            }
-            for l in 0..8 {
-                assert_eq!(y[l].to_bits(), exp_core(x[l]).to_bits(), "{}", x[l]);
-            }
-        }
     }
 }

@@ -21,6 +21,7 @@ pub mod output;
 pub mod random;
 pub mod run;
 pub mod scenario;
+pub mod simd;
 pub mod tissue;
 pub mod units;
 

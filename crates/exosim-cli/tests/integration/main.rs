@@ -9,3 +9,4 @@ mod deconvolve;
 mod outputs;
 mod report;
 mod resume;
+mod simd_paths;

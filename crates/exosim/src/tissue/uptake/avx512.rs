@@ -15,7 +15,9 @@
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
-use super::{BLOCK, FreeMoves, MapView};
+use super::BLOCK;
+use super::distance_map::MapView;
+use super::passes::FreeMoves;
 
 /// Particles per vector.
 const LANES: usize = 16;

@@ -1,0 +1,121 @@
+//! End to end: a small tissue study and a small screening cohort run by
+//! the `exosim` binary on every vector path this processor has
+//! (`EXOSIM_SIMD=scalar|avx2|avx512`) write the same files, byte for byte.
+//!
+//! The kernels' own tests compare their vector copies with the scalar
+//! reference on chosen inputs; this one checks that whole studies, through
+//! every stage that dispatches (the tissue's uptake passes, the cohort's
+//! lanes and their vector exponential), give identical results whichever
+//! path runs. The paths compared are printed; `EXOSIM_REQUIRE_SIMD` (e.g.
+//! `avx2,avx512`) makes a path the processor lacks fail the test.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use exosim::simd::{SimdPath, paths_to_compare};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every file of `dir` and its folders, by relative name, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().unwrap().is_dir() {
+            for (inner, bytes) in snapshot(&e.path()) {
+                files.insert(format!("{name}/{inner}"), bytes);
+            }
+        } else {
+            files.insert(name, fs::read(e.path()).unwrap());
+        }
+    }
+    files
+}
+
+/// Runs `study` with `EXOSIM_SIMD=path` into `dir`; the files it wrote.
+fn run_on(path: SimdPath, study: &Path, dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let out = Command::new(env!("CARGO_BIN_EXE_exosim"))
+        .arg("run")
+        .arg(study)
+        .arg("-o")
+        .arg(dir)
+        .arg("--quiet")
+        .env("EXOSIM_SIMD", path.name())
+        .output()
+        .expect("the exosim binary starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{path}: {stderr}");
+    // A path the processor lacks would fall back with a message: the
+    // paths compared are ones it has, so there is none.
+    assert!(!stderr.contains("EXOSIM_SIMD"), "{path}: {stderr}");
+    snapshot(dir)
+}
+
+/// Runs `study` on every path in `paths` and compares each run's files
+/// with the scalar run's.
+fn same_files_on_every_path(label: &str, study: &Path, paths: &[SimdPath]) {
+    let scratch = tempfile::tempdir().unwrap();
+    let reference = run_on(SimdPath::Scalar, study, &scratch.path().join("scalar"));
+    assert!(
+        reference.contains_key("summary.json"),
+        "{label}: {reference:?}"
+    );
+    for &path in &paths[1..] {
+        let files = run_on(path, study, &scratch.path().join(path.name()));
+        assert_eq!(
+            reference.keys().collect::<Vec<_>>(),
+            files.keys().collect::<Vec<_>>(),
+            "{label}: the files written on {path}"
+        );
+        for (name, bytes) in &reference {
+            assert!(
+                files[name] == *bytes,
+                "{label}: {name} differs between the scalar and the {path} paths"
+            );
+        }
+        eprintln!(
+            "{label}: {} files identical on scalar and {path}",
+            reference.len()
+        );
+    }
+}
+
+/// A 2-hour tissue study with two replicates, secreting, dividing and
+/// killing cells and uptake by receptors (the uptake passes on every path).
+#[test]
+fn a_tissue_study_writes_the_same_bytes_on_every_path() {
+    let paths = paths_to_compare(
+        "a_tissue_study_writes_the_same_bytes_on_every_path",
+        &SimdPath::ALL,
+    );
+    let study = repo_root().join("crates/exosim/tests/fixtures/small_tissue.toml");
+    same_files_on_every_path("small_tissue", &study, &paths);
+}
+
+/// The shipped ovarian screening study with cohorts of 3000 (the cohort
+/// kernel's lanes: scalar, and AVX-512 where the processor has it; AVX2
+/// runs the scalar lanes).
+#[test]
+fn a_screening_cohort_writes_the_same_bytes_on_every_path() {
+    let paths = paths_to_compare(
+        "a_screening_cohort_writes_the_same_bytes_on_every_path",
+        &[SimdPath::Scalar, SimdPath::Avx512],
+    );
+    let text = fs::read_to_string(repo_root().join("studies/screening_ovarian.toml")).unwrap();
+    let small = text
+        .replacen("\ncohort = 20000", "\ncohort = 3000", 1)
+        .replacen("healthy_cohort = 20000", "healthy_cohort = 3000", 1);
+    assert_ne!(
+        small, text,
+        "the cohort sizes are where the test expects them"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let study = dir.path().join("screening_small.toml");
+    fs::write(&study, small).unwrap();
+    same_files_on_every_path("screening_ovarian (3000)", &study, &paths);
+}
