@@ -12,13 +12,18 @@
 #![allow(clippy::result_large_err)]
 
 pub mod biopsy_spec;
+mod cells_csv;
+pub mod check;
 pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod resolve_biopsy;
+pub mod resolve_coupling;
+pub mod resolve_tissue;
 pub mod signature_spec;
 pub mod spec;
 pub mod species;
+pub mod tissue_limits;
 pub mod tissue_spec;
 
 use std::path::Path;
