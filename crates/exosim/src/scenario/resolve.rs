@@ -409,7 +409,7 @@ impl Resolver<'_, '_> {
         if !(1e-14..=1e-2).contains(&rtol) {
             return self.c.err(
                 &p.key("rtol"),
-                format!("rtol {rtol} is out of range"),
+                format!("rtol {rtol:e} is out of range"),
                 Some("use a value from 1e-14 to 1e-2".into()),
             );
         }
@@ -417,7 +417,7 @@ impl Resolver<'_, '_> {
         if !(MIN_ATOL_FRACTION..=1e-2).contains(&atol_fraction) {
             return self.c.err(
                 &p.key("atol_fraction"),
-                format!("atol_fraction {atol_fraction} is out of range"),
+                format!("atol_fraction {atol_fraction:e} is out of range"),
                 Some(format!("use a value from {MIN_ATOL_FRACTION:e} to 1e-2")),
             );
         }
