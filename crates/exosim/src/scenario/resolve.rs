@@ -262,7 +262,7 @@ impl Resolver<'_, '_> {
                 );
             }
             let (resolved, resolved_arm) =
-                self.arm(path, arm, spec, &body_spec, &vesicles, duration)?;
+                self.arm(path, arm, spec, body_spec, vesicles, duration)?;
             arms.push(resolved);
             resolved_arms.push(resolved_arm);
         }
