@@ -227,6 +227,19 @@ pub enum UnitError {
         /// A close spelling of an accepted unit, if there is one.
         suggestion: Option<String>,
     },
+    /// A month, whose length varies (28 to 31 days), where a time is expected.
+    #[error(
+        "\"{unit}\" (in \"{text}\"): months are not accepted, since a month is 28 to 31 days long. Use day, week or year instead (1 month is about 30.4 day, 4.35 week or 0.0833 year); accepted units: {}.",
+        .dim.accepted()
+    )]
+    Month {
+        /// The text as given.
+        text: String,
+        /// The unit part of the text.
+        unit: String,
+        /// What the field expected (a time, or a rate per month).
+        dim: Dimension,
+    },
     /// The unit is valid but measures something else (e.g. a volume where a time is expected).
     #[error(
         "\"{text}\" is a {found}, expected a {expected}. Accepted units for a {expected}: {}.",
@@ -331,6 +344,7 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("wks", Conv::new(D::Time, WEEK, 1.0)),
     ("week", Conv::new(D::Time, WEEK, 1.0)),
     ("weeks", Conv::new(D::Time, WEEK, 1.0)),
+    ("y", Conv::new(D::Time, YEAR, 1.0)),
     ("yr", Conv::new(D::Time, YEAR, 1.0)),
     ("yrs", Conv::new(D::Time, YEAR, 1.0)),
     ("year", Conv::new(D::Time, YEAR, 1.0)),
@@ -520,6 +534,28 @@ fn candidates(dim: Dimension) -> Vec<String> {
     }
 }
 
+/// Whether `unit` is a month ("month", "months", "mo", "mon", "mth"), alone or
+/// as the denominator of a rate ("/month", "per month").
+fn is_month(unit: &str) -> bool {
+    let last = unit
+        .rsplit(['/', ' '])
+        .next()
+        .unwrap_or(unit)
+        .trim()
+        .to_lowercase();
+    let last = last
+        .strip_suffix("^-1")
+        .or_else(|| last.strip_suffix("-1"))
+        .unwrap_or(&last);
+    matches!(
+        last,
+        "month" | "months" | "mo" | "mos" | "mon" | "mons" | "mth" | "mths"
+    )
+}
+
+/// A close spelling of an accepted unit of `dim`. Suggestions are only
+/// spellings of the same size as the unit meant could be: a month is not
+/// offered "minute" (see [`is_month`]).
 fn suggest(unit: &str, dim: Dimension) -> Option<String> {
     if unit.chars().count() < 2 {
         return None;
@@ -588,6 +624,17 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
             // "1,5 min", "1 000 s", "1.2.3 s": the number itself is malformed.
             if unit.starts_with(|c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '_')) {
                 not_a_number()
+            } else if is_month(unit)
+                && matches!(
+                    dim,
+                    D::Time | D::Rate | D::Flow | D::Velocity | D::Diffusivity
+                )
+            {
+                UnitError::Month {
+                    text: t.to_string(),
+                    unit: unit.to_string(),
+                    dim,
+                }
             } else {
                 UnitError::UnknownUnit {
                     text: t.to_string(),
@@ -1000,6 +1047,80 @@ impl Count {
     /// From a plain number of things.
     pub const fn new(x: f64) -> Self {
         Self(x)
+    }
+}
+
+/// Whole numbers of things (cells, particles, individuals, bins) in study
+/// files, written as TOML integers (`2000000`), as numbers in exponent form
+/// (`2e6`, which TOML reads as a float) or as count text (`"2e6"`). Used with
+/// `#[serde(deserialize_with = "crate::units::whole::option")]`; written
+/// back as plain integers.
+pub mod whole {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    /// Largest whole number read exactly from a float (2^53).
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    struct WholeVisitor<T>(PhantomData<T>);
+
+    impl<T: TryFrom<u64>> WholeVisitor<T> {
+        fn fit<E: de::Error>(v: u64) -> Result<T, E> {
+            T::try_from(v).map_err(|_| E::custom(format!("{v} is too large for this count")))
+        }
+    }
+
+    impl<T: TryFrom<u64>> Visitor<'_> for WholeVisitor<T> {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number, such as 2000000 or 2e6")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+            Self::fit(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+            match u64::try_from(v) {
+                Ok(v) => Self::fit(v),
+                Err(_) => Err(E::custom(format!(
+                    "{v} is negative; a count is a whole number, 0 or more"
+                ))),
+            }
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+            if !v.is_finite() || v < 0.0 || v.fract() != 0.0 {
+                return Err(E::custom(format!(
+                    "{v} is not a whole number, 0 or more; a count is written such as 2000000 or 2e6"
+                )));
+            }
+            if v > EXACT {
+                return Err(E::custom(format!(
+                    "{v:e} is too large for a count (at most 2^53 = {EXACT:e})"
+                )));
+            }
+            Self::fit(v as u64)
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+            let v = super::parse(text, super::Dimension::Count)
+                .map_err(|e| E::custom(format!("invalid count: {e}")))?;
+            self.visit_f64(v)
+        }
+    }
+
+    /// An optional whole number (see the module documentation).
+    pub fn option<'de, D: Deserializer<'de>, T: TryFrom<u64>>(
+        deserializer: D,
+    ) -> Result<Option<T>, D::Error> {
+        deserializer
+            .deserialize_any(WholeVisitor(PhantomData))
+            .map(Some)
     }
 }
 

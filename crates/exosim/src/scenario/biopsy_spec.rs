@@ -11,10 +11,10 @@ use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
 #[serde(deny_unknown_fields)]
 pub struct BiopsySpec {
     /// Virtual individuals with a tumour, per curve point and for screening.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub cohort: Option<u64>,
     /// Virtual healthy individuals that fix the threshold.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub healthy_cohort: Option<u64>,
     /// No variability and no measurement noise: exact crossing times.
     #[serde(default)]
@@ -56,7 +56,7 @@ pub struct TumourSpec {
     pub death_rate: Option<Rate>,
     /// Size (cells) from which a branching tumour grows deterministically
     /// (`branching`, default 10⁴).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub switch_cells: Option<u64>,
     /// Plateau size (logistic and Gompertz), as a diameter.
     #[serde(default)]
@@ -168,7 +168,7 @@ pub struct TestSpec {
     #[serde(default)]
     pub lod: Option<Concentration>,
     /// Override: technical replicates averaged.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub replicates: Option<u32>,
     /// Override: signal of a lipoprotein relative to a vesicle.
     #[serde(default)]
@@ -204,7 +204,7 @@ pub struct CurveSpec {
     #[serde(default)]
     pub to: Option<Length>,
     /// Points, spaced logarithmically.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub points: Option<u32>,
     /// `steady` (tumour held at each size) or `growing` (along the growth path).
     #[serde(default)]

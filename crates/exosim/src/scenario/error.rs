@@ -214,6 +214,27 @@ impl<'t> Locator<'t> {
         span
     }
 
+    /// Whether the file writes a value at exactly `path`.
+    pub fn has(&self, path: &KeyPath) -> bool {
+        let Some(table) = self.table.as_ref() else {
+            return false;
+        };
+        let mut current: Option<&DeValue<'t>> = None;
+        for seg in &path.0 {
+            let next = match (seg, current) {
+                (PathSegment::Key(k), None) => table.get_ref().get(k.as_str()),
+                (PathSegment::Key(k), Some(DeValue::Table(t))) => t.get(k.as_str()),
+                (PathSegment::Index(i), Some(DeValue::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            match next {
+                Some(v) => current = Some(v.get_ref()),
+                None => return false,
+            }
+        }
+        !path.0.is_empty()
+    }
+
     /// The dotted key whose value contains byte `offset`, the deepest one.
     pub fn path_at(&self, offset: usize) -> KeyPath {
         match self.table.as_ref() {

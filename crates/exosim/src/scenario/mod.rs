@@ -3,8 +3,13 @@
 //! Two phases, as in every well-behaved configuration reader: [`spec`] is the
 //! file as written (unknown keys rejected, units kept), [`resolve`] turns it
 //! into a [`model::Study`] in internal units after every cross-field check.
-//! Errors in either phase are [`StudyError`]s that name the file, line,
-//! column and key, with a hint.
+//! Each section has its spec and its resolver: the body sections in [`spec`]
+//! and [`resolve`], `[tissue]` in [`tissue_spec`], [`resolve_tissue`] and
+//! [`resolve_coupling`] (with the estimates of [`tissue_limits`]), `[biopsy]`
+//! in [`biopsy_spec`] and [`resolve_biopsy`], `[signature]` in
+//! [`signature_spec`]. Every check is written once, in [`check`]. Errors in
+//! either phase are [`StudyError`]s that name the file, line, column and key,
+//! with a hint.
 
 // A study error carries everything a user needs to fix the file (location,
 // key, message, hint). It is built once, at the edge, never in a hot path, so
@@ -12,13 +17,18 @@
 #![allow(clippy::result_large_err)]
 
 pub mod biopsy_spec;
+mod cells_csv;
+pub mod check;
 pub mod error;
 pub mod model;
 pub mod resolve;
 pub mod resolve_biopsy;
+pub mod resolve_coupling;
+pub mod resolve_tissue;
 pub mod signature_spec;
 pub mod spec;
 pub mod species;
+pub mod tissue_limits;
 pub mod tissue_spec;
 
 use std::path::Path;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::check::{Check, Res};
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
 use super::model::Study;
 use super::spec::*;
@@ -10,12 +11,16 @@ use super::species::{self, SPECIES};
 use crate::body::model::*;
 use crate::units::{self, Dimension, Flow, Length, Rate, Time};
 
+/// Smallest absolute tolerance, as a fraction of a class's total: below it
+/// the tolerance is under the rounding of the amounts the solver adds up,
+/// and no step can meet it.
+pub const MIN_ATOL_FRACTION: f64 = 1e-20;
 /// At most this many output rows, so that a tiny interval cannot exhaust memory.
 pub const MAX_OUTPUT_TIMES: usize = 1_000_000;
 /// At most this many administrations per dose entry.
 pub const MAX_DOSE_COUNT: u32 = 100_000;
 /// At most this many arm × class combinations (each is a system of ODEs).
-pub const MAX_ARM_CLASSES: usize = 10_000;
+pub const MAX_ARM_CLASSES: usize = 1000;
 /// At most this many numbers in the output table (400 MB of f64).
 pub const MAX_OUTPUT_CELLS: usize = 50_000_000;
 /// Longest simulated span: a century, s.
@@ -30,136 +35,31 @@ const DEFAULT_DIAMETER_NM: f64 = 100.0;
 
 /// Validates `spec` (parsed from `locator`'s text) into a runnable study.
 pub fn resolve(spec: &StudySpec, loc: &Locator) -> Result<Study, StudyError> {
-    let r = Resolver { loc };
+    let r = Resolver {
+        c: Check::new(loc),
+        loc,
+    };
     r.study(spec)
 }
 
+/// The resolver of the body sections (`[study]`, `[solver]`, `[body]`,
+/// `[[vesicles]]`, `[[doses]]`, `[[sources]]`, `[[arms]]`); it hands the
+/// other sections to their own resolvers.
 struct Resolver<'a, 't> {
+    c: Check<'a, 't>,
     loc: &'a Locator<'t>,
 }
 
-type Res<T> = Result<T, StudyError>;
-
 impl Resolver<'_, '_> {
-    fn err<T>(&self, path: &KeyPath, msg: impl Into<String>, hint: Option<String>) -> Res<T> {
-        Err(self.loc.error(path, msg, hint))
-    }
-
-    fn identifier(&self, path: &KeyPath, name: &str, what: &str) -> Res<()> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if ok {
-            Ok(())
-        } else {
-            self.err(
-                path,
-                format!("`{name}` is not a valid {what} name"),
-                Some("use 1 to 64 letters, digits, `_` or `-`".into()),
-            )
-        }
-    }
-
-    fn fraction(&self, path: &KeyPath, v: f64) -> Res<f64> {
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            self.err(
-                path,
-                format!("{v} is not a fraction"),
-                Some("expected a number from 0 to 1".into()),
-            )
-        }
-    }
-
-    fn non_negative(&self, path: &KeyPath, v: f64, dim: Dimension) -> Res<f64> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            self.err(
-                path,
-                format!("{} must not be negative", units::format_human(v, dim)),
-                None,
-            )
-        }
-    }
-
-    fn positive(&self, path: &KeyPath, v: f64, dim: Dimension) -> Res<f64> {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            self.err(
-                path,
-                format!("{} must be greater than zero", units::format_human(v, dim)),
-                None,
-            )
-        }
-    }
-
-    fn time_within(&self, path: &KeyPath, t: f64, duration: f64) -> Res<f64> {
-        if (0.0..=duration).contains(&t) {
-            Ok(t)
-        } else {
-            self.err(
-                path,
-                format!(
-                    "{} is outside the study (0 to {})",
-                    units::format_human(t, Dimension::Time),
-                    units::format_human(duration, Dimension::Time)
-                ),
-                Some("lengthen `study.duration` or move this time".into()),
-            )
-        }
-    }
-
     fn study(&self, spec: &StudySpec) -> Res<Study> {
         let root = KeyPath::root();
-        let sp = root.key("study");
         let h = &spec.study;
-        self.identifier(&sp.key("name"), &h.name, "study")?;
-        let duration = self.positive(&sp.key("duration"), h.duration.si(), Dimension::Time)?;
-        if duration > MAX_DURATION {
-            return self.err(&sp.key("duration"), "longer than a century", None);
-        }
-        let output_interval = match h.output_interval {
-            Some(i) => self.positive(&sp.key("output_interval"), i.si(), Dimension::Time)?,
-            None => default_interval(duration),
-        };
-        let steps = (duration / output_interval).ceil();
-        if steps + h.output_times.len() as f64 > MAX_OUTPUT_TIMES as f64 {
-            return self.err(
-                &sp.key("output_interval"),
-                format!("this interval gives {steps} output rows, more than {MAX_OUTPUT_TIMES}"),
-                Some("choose a longer output interval".into()),
-            );
-        }
-        let mut output_times: Vec<f64> = (0..=steps as usize)
-            .map(|i| (i as f64 * output_interval).min(duration))
-            .collect();
-        for (i, t) in h.output_times.iter().enumerate() {
-            output_times.push(self.time_within(
-                &sp.key("output_times").index(i),
-                t.si(),
-                duration,
-            )?);
-        }
-        let mut report_times = Vec::new();
-        for (i, t) in h.report_times.iter().enumerate() {
-            let t = self.time_within(&sp.key("report_times").index(i), t.si(), duration)?;
-            report_times.push(t);
-            output_times.push(t);
-        }
-        output_times.sort_by(f64::total_cmp);
-        output_times.dedup();
-
+        let (duration, output_interval, output_times, report_times) = self.output_grid(h)?;
         let solver = self.solver(&spec.solver)?;
 
         // The study-wide body: preset, then the user's values.
         let body_spec = self.body_spec(&root.key("body"), &BodySpec::default(), &spec.body)?;
         let vesicles = self.vesicles(spec, &body_spec)?;
-        let class_names: Vec<&str> = vesicles.iter().map(|v| v.name.as_str()).collect();
 
         // The body engine runs when the study gives it something to move; a
         // biopsy-only study has no arms.
@@ -168,7 +68,7 @@ impl Resolver<'_, '_> {
             && spec.sources.is_empty()
             && spec.arms.is_empty());
         if !has_body && spec.biopsy.is_none() && spec.signature.is_none() && spec.tissue.is_none() {
-            return self.err(
+            return self.c.err(
                 &root,
                 "the study simulates nothing",
                 Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]` or `[tissue]` section".into()),
@@ -195,137 +95,8 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let arm_specs: Vec<(KeyPath, ArmSpec)> = if !has_body {
-            Vec::new()
-        } else if spec.arms.is_empty() {
-            vec![(
-                root.clone(),
-                ArmSpec {
-                    name: "main".into(),
-                    ..Default::default()
-                },
-            )]
-        } else {
-            spec.arms
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (root.key("arms").index(i), a.clone()))
-                .collect()
-        };
-        let mut arms = Vec::new();
-        let mut resolved_arms = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (path, arm) in &arm_specs {
-            self.identifier(&path.key("name"), &arm.name, "arm")?;
-            if !seen.insert(arm.name.clone()) {
-                return self.err(
-                    &path.key("name"),
-                    format!("arm `{}` is defined twice", arm.name),
-                    None,
-                );
-            }
-            let arm_body = match &arm.body {
-                Some(b) => self.body_spec(&path.key("body"), &spec.body, b)?,
-                None => body_spec.clone(),
-            };
-            let body = self.body(&path.key("body"), &arm_body)?;
-            let mut doses = Vec::new();
-            for (i, d) in spec.doses.iter().enumerate() {
-                doses.push(self.dose(
-                    &root.key("doses").index(i),
-                    d,
-                    &class_names,
-                    &body,
-                    duration,
-                )?);
-            }
-            for (i, d) in arm.doses.iter().enumerate() {
-                doses.push(self.dose(
-                    &path.key("doses").index(i),
-                    d,
-                    &class_names,
-                    &body,
-                    duration,
-                )?);
-            }
-            let mut sources = Vec::new();
-            for (i, s) in spec.sources.iter().enumerate() {
-                sources.push(self.source(
-                    &root.key("sources").index(i),
-                    s,
-                    &class_names,
-                    duration,
-                )?);
-            }
-            for (i, s) in arm.sources.iter().enumerate() {
-                sources.push(self.source(
-                    &path.key("sources").index(i),
-                    s,
-                    &class_names,
-                    duration,
-                )?);
-            }
-            if doses.is_empty() && sources.is_empty() {
-                return self.err(
-                    path,
-                    format!("nothing enters the body in arm `{}`", arm.name),
-                    Some("add a `[[doses]]` or `[[sources]]` entry".into()),
-                );
-            }
-            let resolved_arm = ArmSpec {
-                name: arm.name.clone(),
-                body: Some(arm_body),
-                doses: arm.doses.iter().map(filled_dose).collect(),
-                sources: arm
-                    .sources
-                    .iter()
-                    .map(|x| filled_source(x, duration))
-                    .collect(),
-            };
-            let resolved = Arm {
-                name: arm.name.clone(),
-                body,
-                doses,
-                sources,
-            };
-            for ci in resolved.classes() {
-                let class = &vesicles[ci];
-                for (ligand, _) in &class.ligands {
-                    if !resolved.body.affinity.contains_key(ligand) {
-                        return self.err(
-                            &root.key("vesicles").index(ci).key("ligands").key(ligand),
-                            format!("ligand `{ligand}` has no affinity table in arm `{}`", arm.name),
-                            Some(format!("add `[body.affinity.{ligand}]` with the organs it targets, e.g. `brain = 30`")),
-                        );
-                    }
-                }
-            }
-            arms.push(resolved);
-            resolved_arms.push(resolved_arm);
-        }
-        let arm_classes: usize = arms.iter().map(|a| a.classes().len()).sum();
-        if arm_classes > MAX_ARM_CLASSES {
-            return self.err(
-                &root.key("arms"),
-                format!("{arm_classes} arm × vesicle-class systems, more than {MAX_ARM_CLASSES}"),
-                Some("split the study into several files".into()),
-            );
-        }
-
-        // Places per class: blood, organs, lymph, two depots, two sinks.
-        let places = 6 + arms.iter().map(|a| a.body.organs.len()).max().unwrap_or(0);
-        let cells = arm_classes
-            .saturating_mul(places)
-            .saturating_mul(output_times.len());
-        if cells > MAX_OUTPUT_CELLS {
-            return self.err(
-                &sp.key("output_interval"),
-                format!(
-                    "the output table would hold {cells} numbers, more than {MAX_OUTPUT_CELLS}"
-                ),
-                Some("choose a longer output interval, or fewer arms".into()),
-            );
-        }
+        let (arms, resolved_arms) = self.arms(spec, has_body, &body_spec, &vesicles, duration)?;
+        self.check_size(&arms, output_times.len())?;
         // The tissue's coupling names body classes and arms: resolved last.
         let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
         if let (Some(model), Some(filled), Some(c)) = (
@@ -334,14 +105,13 @@ impl Resolver<'_, '_> {
             spec.tissue.as_ref().and_then(|t| t.coupling.as_ref()),
         ) {
             let names: Vec<String> = vesicles.iter().map(|v| v.name.clone()).collect();
-            let arm_names: Vec<String> = arms.iter().map(|a| a.name.clone()).collect();
             let (coupling, c) = super::tissue_spec::resolve_coupling(
                 c,
                 self.loc,
                 &root.key("tissue").key("coupling"),
                 model,
                 &names,
-                &arm_names,
+                &arms,
             )?;
             model.coupling = Some(coupling);
             filled.coupling = Some(c);
@@ -399,22 +169,257 @@ impl Resolver<'_, '_> {
         Ok(study)
     }
 
+    /// `[study]`'s span and output grid: the duration, the output
+    /// interval, the output times (grid, `output_times` and
+    /// `report_times`, sorted) and the report times.
+    fn output_grid(&self, h: &StudyHeader) -> Res<(f64, f64, Vec<f64>, Vec<f64>)> {
+        let sp = KeyPath::root().key("study");
+        self.c.identifier(&sp.key("name"), &h.name, "study")?;
+        let duration =
+            self.c
+                .positive_quantity(&sp.key("duration"), h.duration.si(), Dimension::Time)?;
+        if duration > MAX_DURATION {
+            return self
+                .c
+                .err(&sp.key("duration"), "longer than a century", None);
+        }
+        let output_interval = match h.output_interval {
+            Some(i) => {
+                self.c
+                    .positive_quantity(&sp.key("output_interval"), i.si(), Dimension::Time)?
+            }
+            None => default_interval(duration),
+        };
+        let steps = (duration / output_interval).ceil();
+        if steps + h.output_times.len() as f64 > MAX_OUTPUT_TIMES as f64 {
+            return self.c.err(
+                &sp.key("output_interval"),
+                format!("this interval gives {steps} output rows, more than {MAX_OUTPUT_TIMES}"),
+                Some("choose a longer output interval".into()),
+            );
+        }
+        let mut output_times: Vec<f64> = (0..=steps as usize)
+            .map(|i| (i as f64 * output_interval).min(duration))
+            .collect();
+        for (i, t) in h.output_times.iter().enumerate() {
+            output_times.push(self.c.time_within(
+                &sp.key("output_times").index(i),
+                t.si(),
+                duration,
+            )?);
+        }
+        let mut report_times = Vec::new();
+        for (i, t) in h.report_times.iter().enumerate() {
+            let t = self
+                .c
+                .time_within(&sp.key("report_times").index(i), t.si(), duration)?;
+            report_times.push(t);
+            output_times.push(t);
+        }
+        output_times.sort_by(f64::total_cmp);
+        output_times.dedup();
+
+        Ok((duration, output_interval, output_times, report_times))
+    }
+
+    /// Every arm (or the one implicit arm) of a study with a body, with
+    /// its section as resolved.
+    fn arms(
+        &self,
+        spec: &StudySpec,
+        has_body: bool,
+        body_spec: &BodySpec,
+        vesicles: &[VesicleClass],
+        duration: f64,
+    ) -> Res<(Vec<Arm>, Vec<ArmSpec>)> {
+        let root = KeyPath::root();
+        let arm_specs: Vec<(KeyPath, ArmSpec)> = if !has_body {
+            Vec::new()
+        } else if spec.arms.is_empty() {
+            vec![(
+                root.clone(),
+                ArmSpec {
+                    name: "main".into(),
+                    ..Default::default()
+                },
+            )]
+        } else {
+            spec.arms
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (root.key("arms").index(i), a.clone()))
+                .collect()
+        };
+        let mut arms = Vec::new();
+        let mut resolved_arms = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (path, arm) in &arm_specs {
+            self.c.identifier(&path.key("name"), &arm.name, "arm")?;
+            if !seen.insert(arm.name.clone()) {
+                return self.c.err(
+                    &path.key("name"),
+                    format!("arm `{}` is defined twice", arm.name),
+                    None,
+                );
+            }
+            let (resolved, resolved_arm) =
+                self.arm(path, arm, spec, body_spec, vesicles, duration)?;
+            arms.push(resolved);
+            resolved_arms.push(resolved_arm);
+        }
+        Ok((arms, resolved_arms))
+    }
+
+    /// One arm at `path`: its body (the study's, merged with the arm's),
+    /// its doses and sources (the study's, then the arm's).
+    fn arm(
+        &self,
+        path: &KeyPath,
+        arm: &ArmSpec,
+        spec: &StudySpec,
+        body_spec: &BodySpec,
+        vesicles: &[VesicleClass],
+        duration: f64,
+    ) -> Res<(Arm, ArmSpec)> {
+        let root = KeyPath::root();
+        let class_names: Vec<&str> = vesicles.iter().map(|v| v.name.as_str()).collect();
+        let arm_body = match &arm.body {
+            Some(b) => self.body_spec(&path.key("body"), &spec.body, b)?,
+            None => body_spec.clone(),
+        };
+        let body = self
+            .body(&path.key("body"), &arm_body)
+            .map_err(|e| self.where_written(e, &path.key("body"), &root.key("body")))?;
+        let mut doses = Vec::new();
+        for (i, d) in spec.doses.iter().enumerate() {
+            doses.push(self.dose(
+                &root.key("doses").index(i),
+                d,
+                &class_names,
+                &body,
+                duration,
+            )?);
+        }
+        for (i, d) in arm.doses.iter().enumerate() {
+            doses.push(self.dose(
+                &path.key("doses").index(i),
+                d,
+                &class_names,
+                &body,
+                duration,
+            )?);
+        }
+        let mut sources = Vec::new();
+        for (i, s) in spec.sources.iter().enumerate() {
+            sources.push(self.source(&root.key("sources").index(i), s, &class_names, duration)?);
+        }
+        for (i, s) in arm.sources.iter().enumerate() {
+            sources.push(self.source(&path.key("sources").index(i), s, &class_names, duration)?);
+        }
+        if doses.is_empty() && sources.is_empty() {
+            return self.c.err(
+                path,
+                format!("nothing enters the body in arm `{}`", arm.name),
+                Some("add a `[[doses]]` or `[[sources]]` entry".into()),
+            );
+        }
+        let resolved_arm = ArmSpec {
+            name: arm.name.clone(),
+            body: Some(arm_body),
+            doses: arm.doses.iter().map(filled_dose).collect(),
+            sources: arm
+                .sources
+                .iter()
+                .map(|x| filled_source(x, duration))
+                .collect(),
+        };
+        let resolved = Arm {
+            name: arm.name.clone(),
+            body,
+            doses,
+            sources,
+        };
+        for ci in resolved.classes() {
+            let class = &vesicles[ci];
+            for (ligand, _) in &class.ligands {
+                if !resolved.body.affinity.contains_key(ligand) {
+                    return self.c.err(
+                        &root.key("vesicles").index(ci).key("ligands").key(ligand),
+                        format!("ligand `{ligand}` has no affinity table in arm `{}`", arm.name),
+                        Some(format!("add `[body.affinity.{ligand}]` with the organs it targets, e.g. `brain = 30`")),
+                    );
+                }
+            }
+        }
+        Ok((resolved, resolved_arm))
+    }
+
+    /// The arms' systems and the output table within their limits.
+    fn check_size(&self, arms: &[Arm], rows: usize) -> Res<()> {
+        let root = KeyPath::root();
+        let sp = root.key("study");
+        let arm_classes: usize = arms.iter().map(|a| a.classes().len()).sum();
+        if arm_classes > MAX_ARM_CLASSES {
+            return self.c.err(
+                &root.key("arms"),
+                format!("{arm_classes} arm × vesicle-class systems, more than {MAX_ARM_CLASSES}"),
+                Some("split the study into several files".into()),
+            );
+        }
+
+        // Places per class: blood, organs, lymph, two depots, two sinks.
+        let places = 6 + arms.iter().map(|a| a.body.organs.len()).max().unwrap_or(0);
+        let cells = arm_classes.saturating_mul(places).saturating_mul(rows);
+        if cells > MAX_OUTPUT_CELLS {
+            return self.c.err(
+                &sp.key("output_interval"),
+                format!(
+                    "the output table would hold {cells} numbers, more than {MAX_OUTPUT_CELLS}"
+                ),
+                Some("choose a longer output interval, or fewer arms".into()),
+            );
+        }
+        Ok(())
+    }
+
+    /// An error found in an arm's merged body (at `arm_body`) is about a
+    /// value the user wrote either in the arm or in the study-wide `[body]`
+    /// (`study_body`): it is reported where the value was written, the
+    /// arm's key when the arm sets it, else the study-wide key when that
+    /// sets it (else where it was, the value coming from a preset).
+    fn where_written(&self, e: StudyError, arm_body: &KeyPath, study_body: &KeyPath) -> StudyError {
+        let prefix = arm_body.to_string();
+        let Some(rest) = e.key.strip_prefix(&prefix) else {
+            return e;
+        };
+        let mut arm_key = arm_body.clone();
+        let mut study_key = study_body.clone();
+        for seg in rest.split('.').filter(|s| !s.is_empty()) {
+            arm_key = arm_key.key(seg);
+            study_key = study_key.key(seg);
+        }
+        if self.loc.has(&arm_key) || !self.loc.has(&study_key) {
+            return e;
+        }
+        self.loc.error(&study_key, e.message, e.hint)
+    }
+
     fn solver(&self, s: &SolverSpec) -> Res<SolverSettings> {
         let p = KeyPath::root().key("solver");
         let rtol = s.rtol.unwrap_or(DEFAULT_RTOL);
         if !(1e-14..=1e-2).contains(&rtol) {
-            return self.err(
+            return self.c.err(
                 &p.key("rtol"),
-                format!("rtol {rtol} is out of range"),
+                format!("rtol {rtol:e} is out of range"),
                 Some("use a value from 1e-14 to 1e-2".into()),
             );
         }
         let atol_fraction = s.atol_fraction.unwrap_or(DEFAULT_ATOL_FRACTION);
-        if !(atol_fraction > 0.0 && atol_fraction <= 1e-2) {
-            return self.err(
+        if !(MIN_ATOL_FRACTION..=1e-2).contains(&atol_fraction) {
+            return self.c.err(
                 &p.key("atol_fraction"),
-                format!("atol_fraction {atol_fraction} is out of range"),
-                Some("use a value greater than 0 and at most 1e-2".into()),
+                format!("atol_fraction {atol_fraction:e} is out of range"),
+                Some(format!("use a value from {MIN_ATOL_FRACTION:e} to 1e-2")),
             );
         }
         Ok(SolverSettings {
@@ -433,7 +438,7 @@ impl Resolver<'_, '_> {
             .unwrap_or_else(|| "mouse".into());
         let Some(preset) = species::preset(&species) else {
             let hint = did_you_mean(&species, SPECIES).map(|s| format!("did you mean `{s}`?"));
-            return self.err(
+            return self.c.err(
                 &path.key("species"),
                 format!(
                     "unknown species `{species}`; presets exist for {}",
@@ -449,7 +454,7 @@ impl Resolver<'_, '_> {
             for name in user.organs.keys() {
                 match Organ::from_name(name) {
                     Some(Organ::Tumour) => {
-                        return self.err(
+                        return self.c.err(
                             &key.key("organs").key(name),
                             "the tumour is declared as `[body.tumour]`, not among the organs",
                             None,
@@ -459,7 +464,7 @@ impl Resolver<'_, '_> {
                     None => {
                         let hint = did_you_mean(name, Organ::all_names())
                             .map(|s| format!("did you mean `{s}`?"));
-                        return self.err(
+                        return self.c.err(
                             &key.key("organs").key(name),
                             format!(
                                 "unknown organ `{name}`; organs are {}",
@@ -476,7 +481,7 @@ impl Resolver<'_, '_> {
                 .and_then(|l| l.blood_flow)
                 .is_some()
             {
-                return self.err(
+                return self.c.err(
                     &key.key("organs").key("lungs").key("blood_flow"),
                     "the lungs receive the whole cardiac output; their flow is not set separately",
                     Some("change `body.cardiac_output` instead".into()),
@@ -531,7 +536,7 @@ impl Resolver<'_, '_> {
                     .map(|f| f.si())
                     .unwrap_or(0.0);
             if co - others <= 0.0 {
-                return self.err(
+                return self.c.err(
                     &path.key("cardiac_output"),
                     format!(
                         "the organ flows ({}) leave nothing of the cardiac output ({}) for the rest of the body",
@@ -550,40 +555,43 @@ impl Resolver<'_, '_> {
 
     fn body(&self, path: &KeyPath, b: &BodySpec) -> Res<Body> {
         let get = |v: Option<f64>| v.unwrap_or(f64::NAN);
-        let cardiac_output = self.positive(
+        let cardiac_output = self.c.positive_quantity(
             &path.key("cardiac_output"),
             get(b.cardiac_output.map(|v| v.si())),
             Dimension::Flow,
         )?;
-        let blood_volume = self.positive(
+        let blood_volume = self.c.positive_quantity(
             &path.key("blood_volume"),
             get(b.blood_volume.map(|v| v.si())),
             Dimension::Volume,
         )?;
-        let lymph_volume = self.positive(
+        let lymph_volume = self.c.positive_quantity(
             &path.key("lymph_volume"),
             get(b.lymph_volume.map(|v| v.si())),
             Dimension::Volume,
         )?;
-        let lymph_flow = self.positive(
+        let lymph_flow = self.c.positive_quantity(
             &path.key("lymph_flow"),
             get(b.lymph_flow.map(|v| v.si())),
             Dimension::Flow,
         )?;
         let mp = path.key("mps");
         let mps = Mps {
-            capacity: self.non_negative(
+            capacity: self.c.non_negative_quantity(
                 &mp.key("capacity"),
                 get(b.mps.capacity),
                 Dimension::Count,
             )?,
-            km: self.positive(
+            km: self.c.positive_quantity(
                 &mp.key("km"),
                 get(b.mps.km.map(|k| k.si())),
                 Dimension::Concentration,
             )?,
-            ps_weight: self.fraction(&mp.key("ps_weight"), get(b.mps.ps_weight))?,
+            ps_weight: self
+                .c
+                .fraction(&mp.key("ps_weight"), get(b.mps.ps_weight))?,
             cd47_protection: self
+                .c
                 .fraction(&mp.key("cd47_protection"), get(b.mps.cd47_protection))?,
         };
         let mut organs = Vec::new();
@@ -595,54 +603,16 @@ impl Resolver<'_, '_> {
         if let Some(t) = &b.tumour {
             organs.push(self.organ(&path.key("tumour"), Organ::Tumour, t, cardiac_output)?);
         }
-        // Flows: arterial inflows of all organs but the lungs add up to the
-        // cardiac output (the portal organs' blood passes the liver after).
-        let total: f64 = organs
-            .iter()
-            .filter(|o| o.organ != Organ::Lungs)
-            .map(|o| o.blood_flow)
-            .sum();
-        if ((total - cardiac_output) / cardiac_output).abs() > FLOW_TOLERANCE {
-            return self.err(
-                &path.key("organs").key("rest").key("blood_flow"),
-                format!(
-                    "organ blood flows add up to {}, but the cardiac output is {}",
-                    units::format_human(total, Dimension::Flow),
-                    units::format_human(cardiac_output, Dimension::Flow)
-                ),
-                Some("leave `rest.blood_flow` unset to let it take the remainder, or make the flows add up".into()),
-            );
-        }
-        if let Some(rest) = organs.iter().find(|o| o.organ == Organ::Rest)
-            && rest.blood_flow <= 0.0
-        {
-            return self.err(
-                &path.key("organs").key("rest").key("blood_flow"),
-                "the organ flows leave nothing for the rest of the body",
-                Some("lower some organ flows or raise `body.cardiac_output`".into()),
-            );
-        }
-        let vascular: f64 = organs.iter().map(|o| o.vascular_volume).sum();
-        if vascular > 0.9 * blood_volume {
-            return self.err(
-                &path.key("blood_volume"),
-                format!(
-                    "organ vascular beds hold {} but the blood volume is {}",
-                    units::format_human(vascular, Dimension::Volume),
-                    units::format_human(blood_volume, Dimension::Volume)
-                ),
-                Some("at least 10 % of blood must remain in the large vessels: raise `blood_volume` or lower `vascular_fraction`s".into()),
-            );
-        }
+        self.check_flows(path, &organs, cardiac_output, blood_volume)?;
         let depot = |name: &str, d: &DepotSpec| -> Res<Depot> {
             let dp = path.key("routes").key(name);
             Ok(Depot {
-                absorption: self.non_negative(
+                absorption: self.c.non_negative_quantity(
                     &dp.key("absorption_rate"),
                     get(d.absorption_rate.map(|r| r.si())),
                     Dimension::Rate,
                 )?,
-                degradation: self.non_negative(
+                degradation: self.c.non_negative_quantity(
                     &dp.key("degradation_rate"),
                     get(d.degradation_rate.map(|r| r.si())),
                     Dimension::Rate,
@@ -651,23 +621,23 @@ impl Resolver<'_, '_> {
         };
         let lp = path.key("lung_trapping");
         let lung_trapping = LungTrapping {
-            d50: self.positive(
+            d50: self.c.positive_quantity(
                 &lp.key("d50"),
                 get(b.lung_trapping.d50.map(|d| d.si())),
                 Dimension::Length,
             )?,
-            width: self.positive(
+            width: self.c.positive_quantity(
                 &lp.key("width"),
                 get(b.lung_trapping.width.map(|d| d.si())),
                 Dimension::Length,
             )?,
-            max_extraction: self.fraction(
+            max_extraction: self.c.fraction(
                 &lp.key("max_extraction"),
                 get(b.lung_trapping.max_extraction),
             )?,
         };
         if lung_trapping.max_extraction >= 1.0 {
-            return self.err(
+            return self.c.err(
                 &lp.key("max_extraction"),
                 "an extraction of 1 would take up every vesicle instantly",
                 Some("use a value below 1".into()),
@@ -675,32 +645,7 @@ impl Resolver<'_, '_> {
         }
         let intraperitoneal = depot("intraperitoneal", &b.routes.intraperitoneal)?;
         let subcutaneous = depot("subcutaneous", &b.routes.subcutaneous)?;
-        let mut affinity = BTreeMap::new();
-        for (ligand, targets) in &b.affinity {
-            let lp = path.key("affinity").key(ligand);
-            self.identifier(&lp, ligand, "ligand")?;
-            let mut row = BTreeMap::new();
-            for (organ_name, factor) in targets {
-                let Some(organ) = Organ::from_name(organ_name) else {
-                    let hint = did_you_mean(organ_name, Organ::all_names())
-                        .map(|s| format!("did you mean `{s}`?"));
-                    return self.err(
-                        &lp.key(organ_name),
-                        format!("unknown organ `{organ_name}`"),
-                        hint,
-                    );
-                };
-                if !(factor.is_finite() && *factor >= 0.0) {
-                    return self.err(
-                        &lp.key(organ_name),
-                        format!("affinity {factor} must be a non-negative number"),
-                        None,
-                    );
-                }
-                row.insert(organ, *factor);
-            }
-            affinity.insert(ligand.clone(), row);
-        }
+        let affinity = self.affinity(&path.key("affinity"), b)?;
         Ok(Body {
             species: b.species.clone().unwrap_or_default(),
             cardiac_output,
@@ -716,6 +661,92 @@ impl Resolver<'_, '_> {
         })
     }
 
+    /// Organ flows that add up to the cardiac output, and vascular beds
+    /// that leave blood in the large vessels.
+    fn check_flows(
+        &self,
+        path: &KeyPath,
+        organs: &[OrganParams],
+        cardiac_output: f64,
+        blood_volume: f64,
+    ) -> Res<()> {
+        // Flows: arterial inflows of all organs but the lungs add up to the
+        // cardiac output (the portal organs' blood passes the liver after).
+        let total: f64 = organs
+            .iter()
+            .filter(|o| o.organ != Organ::Lungs)
+            .map(|o| o.blood_flow)
+            .sum();
+        if ((total - cardiac_output) / cardiac_output).abs() > FLOW_TOLERANCE {
+            return self.c.err(
+                &path.key("organs").key("rest").key("blood_flow"),
+                format!(
+                    "organ blood flows add up to {}, but the cardiac output is {}",
+                    units::format_human(total, Dimension::Flow),
+                    units::format_human(cardiac_output, Dimension::Flow)
+                ),
+                Some("leave `rest.blood_flow` unset to let it take the remainder, or make the flows add up".into()),
+            );
+        }
+        if let Some(rest) = organs.iter().find(|o| o.organ == Organ::Rest)
+            && rest.blood_flow <= 0.0
+        {
+            return self.c.err(
+                &path.key("organs").key("rest").key("blood_flow"),
+                "the organ flows leave nothing for the rest of the body",
+                Some("lower some organ flows or raise `body.cardiac_output`".into()),
+            );
+        }
+        let vascular: f64 = organs.iter().map(|o| o.vascular_volume).sum();
+        if vascular > 0.9 * blood_volume {
+            return self.c.err(
+                &path.key("blood_volume"),
+                format!(
+                    "organ vascular beds hold {} but the blood volume is {}",
+                    units::format_human(vascular, Dimension::Volume),
+                    units::format_human(blood_volume, Dimension::Volume)
+                ),
+                Some("at least 10 % of blood must remain in the large vessels: raise `blood_volume` or lower `vascular_fraction`s".into()),
+            );
+        }
+        Ok(())
+    }
+
+    /// `[body.affinity]`: per ligand, the organs it targets and how strongly.
+    fn affinity(
+        &self,
+        path: &KeyPath,
+        b: &BodySpec,
+    ) -> Res<BTreeMap<String, BTreeMap<Organ, f64>>> {
+        let mut affinity = BTreeMap::new();
+        for (ligand, targets) in &b.affinity {
+            let lp = path.key(ligand);
+            self.c.identifier(&lp, ligand, "ligand")?;
+            let mut row = BTreeMap::new();
+            for (organ_name, factor) in targets {
+                let Some(organ) = Organ::from_name(organ_name) else {
+                    let hint = did_you_mean(organ_name, Organ::all_names())
+                        .map(|s| format!("did you mean `{s}`?"));
+                    return self.c.err(
+                        &lp.key(organ_name),
+                        format!("unknown organ `{organ_name}`"),
+                        hint,
+                    );
+                };
+                if !(factor.is_finite() && *factor >= 0.0) {
+                    return self.c.err(
+                        &lp.key(organ_name),
+                        format!("affinity {factor} must be a non-negative number"),
+                        None,
+                    );
+                }
+                row.insert(organ, *factor);
+            }
+            affinity.insert(ligand.clone(), row);
+        }
+        Ok(affinity)
+    }
+
     fn organ(
         &self,
         p: &KeyPath,
@@ -724,23 +755,23 @@ impl Resolver<'_, '_> {
         cardiac_output: f64,
     ) -> Res<OrganParams> {
         let get = |v: Option<f64>| v.unwrap_or(f64::NAN);
-        let volume = self.positive(
+        let volume = self.c.positive_quantity(
             &p.key("volume"),
             get(s.volume.map(|v| v.si())),
             Dimension::Volume,
         )?;
         let blood_flow = match organ {
             Organ::Lungs => cardiac_output,
-            _ => self.non_negative(
+            _ => self.c.non_negative_quantity(
                 &p.key("blood_flow"),
                 get(s.blood_flow.map(|f| f.si())),
                 Dimension::Flow,
             )?,
         };
         let extraction = |key: &str, v: Option<f64>| -> Res<f64> {
-            let v = self.fraction(&p.key(key), get(v))?;
+            let v = self.c.fraction(&p.key(key), get(v))?;
             if v >= 1.0 {
-                return self.err(
+                return self.c.err(
                     &p.key(key),
                     "an extraction of 1 would take up every vesicle instantly",
                     Some("use a value below 1, e.g. 0.99".into()),
@@ -750,7 +781,7 @@ impl Resolver<'_, '_> {
         };
         let mps_extraction = extraction("mps_extraction", s.mps_extraction)?;
         if mps_extraction > 0.0 && !matches!(organ, Organ::Liver | Organ::Spleen) {
-            return self.err(
+            return self.c.err(
                 &p.key("mps_extraction"),
                 format!(
                     "macrophage (MPS) clearance is modelled in liver and spleen only, not in `{}`",
@@ -759,10 +790,11 @@ impl Resolver<'_, '_> {
                 Some("use `uptake_extraction` for linear uptake in this organ".into()),
             );
         }
-        let vascular_fraction =
-            self.fraction(&p.key("vascular_fraction"), get(s.vascular_fraction))?;
+        let vascular_fraction = self
+            .c
+            .fraction(&p.key("vascular_fraction"), get(s.vascular_fraction))?;
         if vascular_fraction <= 0.0 {
-            return self.err(
+            return self.c.err(
                 &p.key("vascular_fraction"),
                 "every organ needs some blood to be reached by vesicles",
                 Some("use a fraction greater than 0, e.g. 0.02".into()),
@@ -775,17 +807,17 @@ impl Resolver<'_, '_> {
             vascular_volume: volume * vascular_fraction,
             uptake_extraction: extraction("uptake_extraction", s.uptake_extraction)?,
             mps_extraction,
-            degradation: self.non_negative(
+            degradation: self.c.non_negative_quantity(
                 &p.key("degradation_rate"),
                 get(s.degradation_rate.map(|r| r.si())),
                 Dimension::Rate,
             )?,
-            efflux: self.non_negative(
+            efflux: self.c.non_negative_quantity(
                 &p.key("efflux_rate"),
                 get(s.efflux_rate.map(|r| r.si())),
                 Dimension::Rate,
             )?,
-            excretion: self.non_negative(
+            excretion: self.c.non_negative_quantity(
                 &p.key("excretion_rate"),
                 get(s.excretion_rate.map(|r| r.si())),
                 Dimension::Rate,
@@ -797,9 +829,10 @@ impl Resolver<'_, '_> {
         let mut out: Vec<VesicleClass> = Vec::new();
         for (i, v) in spec.vesicles.iter().enumerate() {
             let p = KeyPath::root().key("vesicles").index(i);
-            self.identifier(&p.key("name"), &v.name, "vesicle class")?;
+            self.c
+                .identifier(&p.key("name"), &v.name, "vesicle class")?;
             if out.iter().any(|o| o.name == v.name) {
-                return self.err(
+                return self.c.err(
                     &p.key("name"),
                     format!("vesicle class `{}` is defined twice", v.name),
                     None,
@@ -810,7 +843,7 @@ impl Resolver<'_, '_> {
                 .map(|d| d.si())
                 .unwrap_or(DEFAULT_DIAMETER_NM * units::NANOMETRE);
             if !(1.0 * units::NANOMETRE..=10.0 * units::MICROMETRE).contains(&diameter) {
-                return self.err(
+                return self.c.err(
                     &p.key("diameter"),
                     format!(
                         "{} is not a vesicle diameter",
@@ -821,7 +854,7 @@ impl Resolver<'_, '_> {
             }
             let ps_exposure = v.ps_exposure.unwrap_or(1.0);
             if !(ps_exposure.is_finite() && (0.0..=100.0).contains(&ps_exposure)) {
-                return self.err(
+                return self.c.err(
                     &p.key("ps_exposure"),
                     format!("{ps_exposure} is out of range"),
                     Some("1 is natural small EVs, 0 fully masked; at most 100".into()),
@@ -830,7 +863,7 @@ impl Resolver<'_, '_> {
             let mut ligands = Vec::new();
             for (name, density) in &v.ligands {
                 if !(density.is_finite() && *density >= 0.0) {
-                    return self.err(
+                    return self.c.err(
                         &p.key("ligands").key(name),
                         format!("density {density} must be a non-negative number"),
                         None,
@@ -846,7 +879,7 @@ impl Resolver<'_, '_> {
                     let hint = did_you_mean(name, body.affinity.keys().map(|s| s.as_str()))
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| format!("add `[body.affinity.{name}]` with the organs it targets, e.g. `brain = 30`"));
-                    return self.err(
+                    return self.c.err(
                         &p.key("ligands").key(name),
                         format!("ligand `{name}` has no affinity table"),
                         Some(hint),
@@ -858,9 +891,9 @@ impl Resolver<'_, '_> {
                 name: v.name.clone(),
                 diameter,
                 ps_exposure,
-                cd47: self.fraction(&p.key("cd47"), v.cd47.unwrap_or(0.0))?,
+                cd47: self.c.fraction(&p.key("cd47"), v.cd47.unwrap_or(0.0))?,
                 ligands,
-                blood_degradation: self.non_negative(
+                blood_degradation: self.c.non_negative_quantity(
                     &p.key("blood_degradation_rate"),
                     v.blood_degradation_rate.map(|r| r.si()).unwrap_or(0.0),
                     Dimension::Rate,
@@ -879,7 +912,8 @@ impl Resolver<'_, '_> {
                     None if classes.is_empty() => "define it with a `[[vesicles]]` entry".into(),
                     None => format!("defined classes: {}", classes.join(", ")),
                 };
-                self.err(path, format!("unknown vesicle class `{name}`"), Some(hint))
+                self.c
+                    .err(path, format!("unknown vesicle class `{name}`"), Some(hint))
             }
         }
     }
@@ -895,7 +929,7 @@ impl Resolver<'_, '_> {
         let class = self.class_index(&p.key("vesicles"), &d.vesicles, classes)?;
         let amount = d.amount.si();
         if !(amount.is_finite() && amount > 0.0 && amount <= 1e30) {
-            return self.err(
+            return self.c.err(
                 &p.key("amount"),
                 format!("{amount} is not a dose"),
                 Some("give a number of vesicles greater than 0, e.g. 1e10".into()),
@@ -905,21 +939,25 @@ impl Resolver<'_, '_> {
             Route::IvBolus => Administration::IvBolus,
             Route::IvInfusion => {
                 let Some(len) = d.duration else {
-                    return self.err(
+                    return self.c.err(
                         &p.key("route"),
                         "an infusion needs a `duration`",
                         Some("add e.g. `duration = \"30 min\"`".into()),
                     );
                 };
                 Administration::IvInfusion {
-                    duration: self.positive(&p.key("duration"), len.si(), Dimension::Time)?,
+                    duration: self.c.positive_quantity(
+                        &p.key("duration"),
+                        len.si(),
+                        Dimension::Time,
+                    )?,
                 }
             }
             Route::Intraperitoneal => Administration::Intraperitoneal,
             Route::Subcutaneous => Administration::Subcutaneous,
             Route::Local => {
                 let Some(site) = &d.site else {
-                    return self.err(
+                    return self.c.err(
                         &p.key("route"),
                         "a local dose needs a `site`",
                         Some("add e.g. `site = \"tumour\"`".into()),
@@ -928,7 +966,7 @@ impl Resolver<'_, '_> {
                 let organ = match Organ::from_name(site) {
                     Some(o) if body.organ(o).is_some() => o,
                     Some(_) => {
-                        return self.err(
+                        return self.c.err(
                             &p.key("site"),
                             "this body has no tumour",
                             Some("declare one with `[body.tumour]`".into()),
@@ -937,37 +975,44 @@ impl Resolver<'_, '_> {
                     None => {
                         let hint = did_you_mean(site, Organ::all_names())
                             .map(|s| format!("did you mean `{s}`?"));
-                        return self.err(&p.key("site"), format!("unknown organ `{site}`"), hint);
+                        return self
+                            .c
+                            .err(&p.key("site"), format!("unknown organ `{site}`"), hint);
                     }
                 };
                 Administration::Local(organ)
             }
         };
         if d.duration.is_some() && d.route != Route::IvInfusion {
-            return self.err(
+            return self.c.err(
                 &p.key("duration"),
                 "only an `iv_infusion` takes a `duration`",
                 None,
             );
         }
         if d.site.is_some() && d.route != Route::Local {
-            return self.err(&p.key("site"), "only a `local` dose takes a `site`", None);
+            return self
+                .c
+                .err(&p.key("site"), "only a `local` dose takes a `site`", None);
         }
         let start =
-            self.time_within(&p.key("at"), d.at.map(|t| t.si()).unwrap_or(0.0), duration)?;
+            self.c
+                .time_within(&p.key("at"), d.at.map(|t| t.si()).unwrap_or(0.0), duration)?;
         let count = d.count.unwrap_or(1);
         if count == 0 || count > MAX_DOSE_COUNT {
-            return self.err(
+            return self.c.err(
                 &p.key("count"),
                 format!("{count} administrations"),
                 Some(format!("use 1 to {MAX_DOSE_COUNT}")),
             );
         }
         let every = match (d.every, count) {
-            (Some(e), _) => self.positive(&p.key("every"), e.si(), Dimension::Time)?,
+            (Some(e), _) => self
+                .c
+                .positive_quantity(&p.key("every"), e.si(), Dimension::Time)?,
             (None, 1) => 0.0,
             (None, _) => {
-                return self.err(
+                return self.c.err(
                     &p.key("count"),
                     "repeated doses need an interval",
                     Some("add e.g. `every = \"24 h\"`".into()),
@@ -981,7 +1026,7 @@ impl Resolver<'_, '_> {
             _ => last,
         };
         if end > duration * (1.0 + 1e-12) {
-            return self.err(
+            return self.c.err(
                 p,
                 format!(
                     "the schedule ends at {}, after the end of the study ({})",
@@ -995,7 +1040,7 @@ impl Resolver<'_, '_> {
             && count > 1
             && len > every
         {
-            return self.err(
+            return self.c.err(
                 &p.key("duration"),
                 "infusions of this schedule overlap",
                 Some("make the infusion shorter than `every`".into()),
@@ -1011,19 +1056,23 @@ impl Resolver<'_, '_> {
 
     fn source(&self, p: &KeyPath, s: &SourceSpec, classes: &[&str], duration: f64) -> Res<Source> {
         let class = self.class_index(&p.key("vesicles"), &s.vesicles, classes)?;
-        let rate = self.non_negative(&p.key("rate"), s.rate.si(), Dimension::Rate)?;
-        let start = self.time_within(
+        let rate = self
+            .c
+            .non_negative_quantity(&p.key("rate"), s.rate.si(), Dimension::Rate)?;
+        let start = self.c.time_within(
             &p.key("start"),
             s.start.map(|t| t.si()).unwrap_or(0.0),
             duration,
         )?;
-        let end = self.time_within(
+        let end = self.c.time_within(
             &p.key("end"),
             s.end.map(|t| t.si()).unwrap_or(duration),
             duration,
         )?;
         if end <= start {
-            return self.err(&p.key("end"), "the release ends before it starts", None);
+            return self
+                .c
+                .err(&p.key("end"), "the release ends before it starts", None);
         }
         Ok(Source {
             class,

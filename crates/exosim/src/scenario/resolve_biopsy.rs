@@ -1,9 +1,12 @@
-//! Resolution of the `[biopsy]` section into a [`BiopsyStudy`].
+//! Resolution of the `[biopsy]` section into a [`BiopsyStudy`]: one step per
+//! sub-table (tumour, marker, variability, screening, tests, decision,
+//! curve), then the section as resolved, every default written out.
 
 use std::sync::Arc;
 
 use super::biopsy_spec::*;
-use super::error::{KeyPath, Locator, StudyError, did_you_mean};
+use super::check::{Check, Res};
+use super::error::{KeyPath, Locator, did_you_mean};
 use super::model::Study;
 use crate::biopsy::blood_modes::BloodModes;
 use crate::biopsy::burden::Extrapolation;
@@ -16,7 +19,7 @@ use crate::biopsy::screening::{BurdenState, ScreeningModel, ThresholdRule, Tumou
 use crate::biopsy::study::{BiopsyStudy, BiopsyTest, BodyKineticsReport, TissueBurdenSource};
 use crate::coupling::blood_modes;
 use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
-use crate::units::{DAY, MILLILITRE, YEAR};
+use crate::units::{DAY, Dimension, MILLILITRE, YEAR, format_human};
 
 /// Largest cohort a study may ask for (the screening loop streams, but the
 /// threshold and ROC keep scores in memory).
@@ -25,6 +28,21 @@ pub const MAX_COHORT: u64 = 10_000_000;
 pub const MAX_CURVE_POINTS: u32 = 1000;
 /// Most tests compared in one study.
 pub const MAX_TESTS: usize = 100;
+/// Most scores (individuals × tests, healthy and with a tumour) a study
+/// keeps in memory for its thresholds and ROC: 8 bytes each, 2 GB.
+pub const MAX_SCORES: u64 = 250_000_000;
+/// Most integration steps of a screening programme (individuals × tests ×
+/// steps per individual): about SCREENING_STEPS_PER_S × 4 h.
+pub const MAX_SCREENING_STEPS: f64 = 1e12;
+/// Measured screening speed, steps per second on one thread.
+const SCREENING_STEPS_PER_S: f64 = 7e7;
+/// Most events of the stochastic phase of one branching lineage (kept in
+/// memory, 16 bytes each: 320 MB).
+pub const MAX_LINEAGE_EVENTS: f64 = 2e7;
+/// Most events of the stochastic phase over a cohort of branching tumours.
+pub const MAX_BRANCHING_EVENTS: f64 = 1e11;
+/// Most replicate measurements of one sample.
+pub const MAX_REPLICATES: u64 = 1000;
 
 const ISOLATIONS: [&str; 5] = [
     "none",
@@ -45,12 +63,6 @@ pub const PLASMA_SHARE_OF_BLOOD: f64 = 0.55;
 /// about switch · (b + d)/(b − d) events per individual.
 pub const MAX_SWITCH_CELLS: u64 = 1_000_000;
 
-type Res<T> = Result<T, StudyError>;
-
-fn err<T>(loc: &Locator, p: &KeyPath, msg: String, hint: Option<String>) -> Res<T> {
-    Err(loc.error(p, msg, hint))
-}
-
 /// Validates `[biopsy]` (at `path`) into a runnable study, with the section
 /// as resolved: every default written out, for the resolved study. `study`
 /// is the rest of the resolved study: its body (arms, vesicle classes) and
@@ -62,79 +74,212 @@ pub fn resolve_biopsy(
     path: &KeyPath,
     study: &Study,
 ) -> Res<(BiopsyStudy, BiopsySpec)> {
-    let choice = |p: &KeyPath, value: &str, options: &[&str]| -> Res<()> {
-        if options.contains(&value) {
-            return Ok(());
-        }
-        let hint = did_you_mean(value, options.iter().copied())
-            .map(|s| format!("did you mean `{s}`?"))
-            .or_else(|| Some(format!("choose one of: {}", options.join(", "))));
-        err(loc, p, format!("unknown value `{value}`"), hint)
+    let c = Check::new(loc);
+    let cohort = c.count_in(
+        &path.key("cohort"),
+        spec.cohort.unwrap_or(10_000),
+        10,
+        MAX_COHORT,
+        "individuals",
+    )?;
+    let healthy_cohort = c.count_in(
+        &path.key("healthy_cohort"),
+        spec.healthy_cohort.unwrap_or(10_000),
+        10,
+        MAX_COHORT,
+        "individuals",
+    )?;
+    let deterministic = spec.deterministic.unwrap_or(false);
+    let tumour = tumour(&c, spec, path, study)?;
+    let marker = marker(&c, spec, path, study, &tumour)?;
+    let vp = path.key("variability");
+    let variability = Variability {
+        background_cv: c.cv(&vp.key("background_cv"), spec.variability.background_cv)?,
+        shedding_cv: c.cv(&vp.key("shedding_cv"), spec.variability.shedding_cv)?,
+        elimination_cv: c.cv(&vp.key("elimination_cv"), spec.variability.elimination_cv)?,
     };
-    let fraction = |p: &KeyPath, v: f64| -> Res<f64> {
-        if (0.0..=1.0).contains(&v) {
-            Ok(v)
-        } else {
-            err(
-                loc,
-                p,
-                format!("{v} is not a fraction"),
-                Some("expected a number from 0 to 1".into()),
-            )
-        }
+    let schedule = schedule(&c, spec, path)?;
+    screening_work(
+        &c,
+        path,
+        &schedule,
+        &tumour,
+        cohort + healthy_cohort,
+        spec.tests.len(),
+    )?;
+    let shared = Shared {
+        tumour: &tumour,
+        marker: &marker,
+        variability,
+        schedule: &schedule,
+        deterministic,
     };
-    let positive = |p: &KeyPath, v: f64| -> Res<f64> {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            err(loc, p, format!("{v} must be greater than zero"), None)
-        }
-    };
-    let non_negative = |p: &KeyPath, v: f64| -> Res<f64> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            err(loc, p, format!("{v} must not be negative"), None)
-        }
-    };
-    let cv = |p: &KeyPath, v: Option<f64>| -> Res<f64> {
-        match v {
-            Some(x) if !(x.is_finite() && (0.0..=10.0).contains(&x)) => err(
-                loc,
-                p,
-                format!("CV {x} is out of range"),
-                Some("a coefficient of variation from 0 to 10 (0.5 = 50 %)".into()),
+    if spec.tests.is_empty() || spec.tests.len() > MAX_TESTS {
+        return c.err(
+            &path.key("tests"),
+            format!("{} tests", spec.tests.len()),
+            Some(format!("give 1 to {MAX_TESTS} `[[biopsy.tests]]` entries")),
+        );
+    }
+    let scores = (cohort + healthy_cohort).saturating_mul(spec.tests.len() as u64);
+    if scores > MAX_SCORES {
+        return c.err(
+            &path.key("cohort"),
+            format!(
+                "{cohort} + {healthy_cohort} individuals × {} tests are {scores} scores ({:.1} GB), more than {MAX_SCORES}",
+                spec.tests.len(),
+                scores as f64 * 8.0 / 1e9
             ),
-            Some(x) => Ok(x),
-            None => Ok(0.0),
-        }
+            Some("use smaller cohorts or fewer tests".into()),
+        );
+    }
+    let tp = path.key("tests");
+    let test_names: Vec<String> = spec.tests.iter().map(|t| t.name.clone()).collect();
+    c.unique(&tp, &test_names, "test")?;
+    let mut tests = Vec::new();
+    let mut filled_tests = Vec::new();
+    for (i, ts) in spec.tests.iter().enumerate() {
+        let (test, filled) = test(&c, &tp.index(i), ts, &shared)?;
+        tests.push(test);
+        filled_tests.push(filled);
+    }
+    let rule = decision(&c, spec, path)?;
+    let curve = curve(&c, spec, path)?;
+    let filled = BiopsySpec {
+        cohort: Some(cohort),
+        healthy_cohort: Some(healthy_cohort),
+        deterministic: Some(deterministic),
+        tumour: tumour.filled(&spec.tumour),
+        marker: marker.filled(&spec.marker),
+        variability: VariabilitySpec {
+            background_cv: Some(variability.background_cv),
+            shedding_cv: Some(variability.shedding_cv),
+            elimination_cv: Some(variability.elimination_cv),
+        },
+        tests: filled_tests,
+        decision: DecisionSpec {
+            specificity: match rule.rule {
+                ThresholdRule::Specificity(s) => Some(s),
+                _ => None,
+            },
+            threshold: match rule.rule {
+                ThresholdRule::Fixed(t) => Some(Concentration::from_si(t)),
+                _ => None,
+            },
+            rule: matches!(rule.rule, ThresholdRule::Lod).then(|| "lod".into()),
+            prevalence: rule.prevalence,
+        },
+        curve: curve.filled(),
+        screening: spec.screening.as_ref().map(|s| ScreeningSpec {
+            interval: s.interval,
+            duration: s.duration,
+            max_step: Some(Time::from_si(schedule.max_step)),
+        }),
     };
+    let study = BiopsyStudy {
+        marker: spec.marker.name.clone(),
+        cohort,
+        healthy_cohort,
+        tests,
+        rule: rule.rule,
+        prevalence: rule.prevalence,
+        diameters: curve.diameters,
+        burden: curve.burden,
+        roc_diameter: curve.roc_diameter,
+        screening: schedule.screening,
+        blood_kinetics: marker.blood_kinetics,
+        tissue_burden: tumour.tissue_source,
+    };
+    Ok((study, filled))
+}
 
-    let cohort = spec.cohort.unwrap_or(10_000);
-    let healthy_cohort = spec.healthy_cohort.unwrap_or(10_000);
-    for (key, n) in [("cohort", cohort), ("healthy_cohort", healthy_cohort)] {
-        if !(10..=MAX_COHORT).contains(&n) {
-            return err(
-                loc,
-                &path.key(key),
-                format!("{n} individuals"),
-                Some(format!("use 10 to {MAX_COHORT}")),
-            );
+/// The resolved tumour: its growth law and where its size comes from.
+struct TumourModel {
+    growth: String,
+    law: GrowthLaw,
+    initial_cells: f64,
+    initial_diameter: Option<f64>,
+    start: Option<BranchingStart>,
+    cells_per_m3: f64,
+    tissue_source: Option<TissueBurdenSource>,
+}
+
+impl TumourModel {
+    fn filled(&self, t: &TumourSpec) -> TumourSpec {
+        let start = self.start;
+        let source = self.tissue_source.as_ref();
+        TumourSpec {
+            growth: self.growth.clone(),
+            doubling_time: t.doubling_time,
+            birth_rate: start.map(|b| Rate::from_si(b.process.birth)),
+            death_rate: start.map(|b| Rate::from_si(b.process.death)),
+            switch_cells: start.map(|b| b.switch_cells),
+            capacity_diameter: t.capacity_diameter,
+            initial_diameter: self.initial_diameter.map(Length::from_si),
+            cells_per_volume: Some(Concentration::from_si(self.cells_per_m3)),
+            cell_type: source.map(|s| s.cell_type.clone()),
+            variant: source.map(|s| s.variant.clone()),
+            cells_per_simulated_cell: source.map(|s| s.cells_per_simulated_cell),
+            extrapolate: source.map(|s| {
+                match s.extrapolate {
+                    Extrapolation::None => "none",
+                    Extrapolation::Exponential => "exponential",
+                }
+                .into()
+            }),
         }
     }
-    let deterministic = spec.deterministic.unwrap_or(false);
+}
 
-    // Tumour.
+/// `[biopsy.tumour]`.
+fn tumour(c: &Check, spec: &BiopsySpec, path: &KeyPath, study: &Study) -> Res<TumourModel> {
     let tp = path.key("tumour");
     let t = &spec.tumour;
-    choice(&tp.key("growth"), &t.growth, &GROWTHS)?;
+    c.choice(&tp.key("growth"), &t.growth, &GROWTHS)?;
     let cells_per_m3 = match t.cells_per_volume {
-        Some(c) => positive(&tp.key("cells_per_volume"), c.si())?,
+        Some(v) => c.positive(&tp.key("cells_per_volume"), v.si())?,
         None => growth::CELLS_PER_M3,
     };
+    foreign_growth_keys(c, &tp, t)?;
+    let mut model = TumourModel {
+        growth: t.growth.clone(),
+        // The size of a tumour from the tissue comes from the burden
+        // attached at run time (`biopsy::study::run`); this law is never
+        // evaluated.
+        law: GrowthLaw::Exponential { rate: 0.0 },
+        initial_cells: 1.0,
+        initial_diameter: None,
+        start: None,
+        cells_per_m3,
+        tissue_source: None,
+    };
+    match t.growth.as_str() {
+        "tissue" => {
+            model.tissue_source = Some(tissue_burden_source(
+                t,
+                c,
+                &tp,
+                &spec.screening,
+                path,
+                study,
+            )?);
+        }
+        "branching" => {
+            let start = branching_start(c, spec, path)?;
+            model.law = GrowthLaw::Exponential {
+                rate: start.process.birth - start.process.death,
+            };
+            model.start = Some(start);
+        }
+        _ => growth_law(c, &tp, t, &mut model)?,
+    }
+    Ok(model)
+}
+
+/// Refuses the keys of `[biopsy.tumour]` that belong to another kind of growth.
+fn foreign_growth_keys(c: &Check, tp: &KeyPath, t: &TumourSpec) -> Res<()> {
     let branching = t.growth == "branching";
     let from_tissue = t.growth == "tissue";
-    // Keys that belong to another kind of growth.
     let law_keys = [
         ("doubling_time", t.doubling_time.is_some()),
         ("initial_diameter", t.initial_diameter.is_some()),
@@ -171,169 +316,200 @@ pub fn resolve_biopsy(
         } else {
             "birth_rate, death_rate and switch_cells belong to growth = \"branching\"; remove it"
         };
-        return err(
-            loc,
+        return c.err(
             &tp.key(key),
             format!("`{key}` does not apply to `{}` growth", t.growth),
             Some(hint.into()),
         );
     }
-    let mut tissue_source = None;
-    let (law, initial_cells, initial_diameter, start) = if from_tissue {
-        tissue_source = Some(tissue_burden_source(
-            t,
-            loc,
-            &tp,
-            &spec.screening,
-            path,
-            study,
-        )?);
-        // The size comes from the burden attached at run time
-        // (`biopsy::study::run`); this law is never evaluated.
-        (GrowthLaw::Exponential { rate: 0.0 }, 1.0, None, None)
-    } else if branching {
-        let needed = |key: &str, v: Option<Rate>| -> Res<f64> {
-            match v {
-                Some(r) => non_negative(&tp.key(key), r.si()),
-                None => err(
-                    loc,
-                    &tp.key("growth"),
-                    format!("`branching` growth needs `{key}`"),
-                    Some(
-                        "add `birth_rate` and `death_rate`, e.g. \"0.02 /day\" and \"0.01 /day\""
-                            .into(),
-                    ),
-                ),
-            }
-        };
-        let birth = needed("birth_rate", t.birth_rate)?;
-        let death = needed("death_rate", t.death_rate)?;
-        if birth <= death {
-            return err(
-                loc,
-                &tp.key("birth_rate"),
-                "every lineage dies out when the birth rate does not exceed the death rate".into(),
-                Some("a growing tumour needs birth_rate > death_rate".into()),
-            );
-        }
-        let switch_cells = t.switch_cells.unwrap_or(growth::SWITCH_CELLS);
-        if !(1..=MAX_SWITCH_CELLS).contains(&switch_cells) {
-            return err(
-                loc,
-                &tp.key("switch_cells"),
-                format!("{switch_cells} cells"),
-                Some(format!("use 1 to {MAX_SWITCH_CELLS}")),
-            );
-        }
-        if spec.deterministic == Some(true) {
-            return err(
-                loc,
-                &path.key("deterministic"),
-                "a branching tumour is stochastic".into(),
+    Ok(())
+}
+
+/// The stochastic start of a `branching` tumour.
+fn branching_start(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<BranchingStart> {
+    let tp = path.key("tumour");
+    let t = &spec.tumour;
+    let needed = |key: &str, v: Option<Rate>| -> Res<f64> {
+        match v {
+            Some(r) => c.non_negative(&tp.key(key), r.si()),
+            None => c.err(
+                &tp.key("growth"),
+                format!("`branching` growth needs `{key}`"),
                 Some(
-                    "use an exponential, logistic or Gompertz tumour in a deterministic study"
+                    "add `birth_rate` and `death_rate`, e.g. \"0.02 /day\" and \"0.01 /day\""
                         .into(),
                 ),
+            ),
+        }
+    };
+    let birth = needed("birth_rate", t.birth_rate)?;
+    let death = needed("death_rate", t.death_rate)?;
+    if birth <= death {
+        return c.err(
+            &tp.key("birth_rate"),
+            "every lineage dies out when the birth rate does not exceed the death rate",
+            Some("a growing tumour needs birth_rate > death_rate".into()),
+        );
+    }
+    let switch_cells = c.count_in(
+        &tp.key("switch_cells"),
+        t.switch_cells.unwrap_or(growth::SWITCH_CELLS),
+        1,
+        MAX_SWITCH_CELLS,
+        "cells",
+    )?;
+    // Expected events of the Gillespie phase of one surviving lineage; each
+    // is kept (16 bytes) until the lineage is done.
+    let events = switch_cells as f64 * (birth + death) / (birth - death);
+    let cohort = spec.cohort.unwrap_or(10_000) as f64;
+    if events > MAX_LINEAGE_EVENTS || events * cohort > MAX_BRANCHING_EVENTS {
+        return c.err(
+            &tp.key("birth_rate"),
+            format!(
+                "a lineage takes about {events:.3e} branching events to reach {switch_cells} cells (switch_cells × (b + d)/(b − d)), {:.3e} for the cohort: more than {MAX_LINEAGE_EVENTS:e} per lineage ({:.0} MB) or {MAX_BRANCHING_EVENTS:e} in all",
+                events * cohort,
+                MAX_LINEAGE_EVENTS * 16.0 / 1e6
+            ),
+            Some("the birth rate is too close to the death rate: widen the gap, or lower switch_cells".into()),
+        );
+    }
+    if spec.deterministic == Some(true) {
+        return c.err(
+            &path.key("deterministic"),
+            "a branching tumour is stochastic",
+            Some("use an exponential, logistic or Gompertz tumour in a deterministic study".into()),
+        );
+    }
+    Ok(BranchingStart {
+        process: BranchingProcess { birth, death },
+        switch_cells,
+    })
+}
+
+/// An exponential, logistic or Gompertz tumour.
+fn growth_law(c: &Check, tp: &KeyPath, t: &TumourSpec, model: &mut TumourModel) -> Res<()> {
+    let Some(doubling) = t.doubling_time else {
+        return c.err(
+            &tp.key("growth"),
+            format!("`{}` growth needs `doubling_time`", t.growth),
+            Some("add `doubling_time`, e.g. \"120 day\"".into()),
+        );
+    };
+    let doubling = c.positive(&tp.key("doubling_time"), doubling.si())?;
+    let rate = growth::rate_from_doubling_time(doubling);
+    let initial_diameter = match t.initial_diameter {
+        Some(d) => c.positive(&tp.key("initial_diameter"), d.si())?,
+        None => 1e-3,
+    };
+    let cells_per_m3 = model.cells_per_m3;
+    let initial_cells = growth::cells_for_diameter(initial_diameter, cells_per_m3).max(1.0);
+    let capacity = || -> Res<f64> {
+        let Some(d) = t.capacity_diameter.map(|d| d.si()) else {
+            return c.err(
+                &tp.key("growth"),
+                format!("`{}` growth needs a plateau", t.growth),
+                Some("add `capacity_diameter`, e.g. \"15 cm\"".into()),
+            );
+        };
+        let k =
+            growth::cells_for_diameter(c.positive(&tp.key("capacity_diameter"), d)?, cells_per_m3);
+        if k <= initial_cells {
+            return c.err(
+                &tp.key("capacity_diameter"),
+                "the plateau is not larger than the initial tumour",
+                None,
             );
         }
-        let start = BranchingStart {
-            process: BranchingProcess { birth, death },
-            switch_cells,
-        };
-        (
-            GrowthLaw::Exponential {
-                rate: birth - death,
-            },
-            1.0,
-            None,
-            Some(start),
-        )
-    } else {
-        let Some(doubling) = t.doubling_time else {
-            return err(
-                loc,
-                &tp.key("growth"),
-                format!("`{}` growth needs `doubling_time`", t.growth),
-                Some("add `doubling_time`, e.g. \"120 day\"".into()),
-            );
-        };
-        let doubling = positive(&tp.key("doubling_time"), doubling.si())?;
-        let rate = growth::rate_from_doubling_time(doubling);
-        let initial_diameter = match t.initial_diameter {
-            Some(d) => positive(&tp.key("initial_diameter"), d.si())?,
-            None => 1e-3,
-        };
-        let initial_cells = growth::cells_for_diameter(initial_diameter, cells_per_m3).max(1.0);
-        let capacity = |cap: Option<f64>| -> Res<f64> {
-            let Some(d) = cap else {
-                return err(
-                    loc,
-                    &tp.key("growth"),
-                    format!("`{}` growth needs a plateau", t.growth),
-                    Some("add `capacity_diameter`, e.g. \"15 cm\"".into()),
-                );
-            };
-            let c = growth::cells_for_diameter(
-                positive(&tp.key("capacity_diameter"), d)?,
-                cells_per_m3,
-            );
-            if c <= initial_cells {
-                return err(
-                    loc,
-                    &tp.key("capacity_diameter"),
-                    "the plateau is not larger than the initial tumour".into(),
-                    None,
-                );
-            }
-            Ok(c)
-        };
-        let law = match t.growth.as_str() {
-            "exponential" => GrowthLaw::Exponential { rate },
-            "logistic" => GrowthLaw::Logistic {
-                rate,
-                capacity: capacity(t.capacity_diameter.map(|d| d.si()))?,
-            },
-            _ => {
-                // Gompertz: the initial doubling time sets the initial specific
-                // growth rate r·ln(K/N0).
-                let k = capacity(t.capacity_diameter.map(|d| d.si()))?;
-                GrowthLaw::Gompertz {
-                    rate: rate / (k / initial_cells).ln(),
-                    capacity: k,
-                }
-            }
-        };
-        (law, initial_cells, Some(initial_diameter), None)
+        Ok(k)
     };
+    model.law = match t.growth.as_str() {
+        "exponential" => GrowthLaw::Exponential { rate },
+        "logistic" => GrowthLaw::Logistic {
+            rate,
+            capacity: capacity()?,
+        },
+        _ => {
+            // Gompertz: the initial doubling time sets the initial specific
+            // growth rate r·ln(K/N0).
+            let k = capacity()?;
+            GrowthLaw::Gompertz {
+                rate: rate / (k / initial_cells).ln(),
+                capacity: k,
+            }
+        }
+    };
+    model.initial_cells = initial_cells;
+    model.initial_diameter = Some(initial_diameter);
+    Ok(())
+}
 
-    // Marker.
+/// The resolved marker: its shedding and its blood kinetics.
+struct MarkerModel {
+    sampling: Sampling,
+    shedding: Shedding,
+    blood: BloodKinetics,
+    blood_modes: Option<Arc<BloodModes>>,
+    blood_kinetics: Option<BodyKineticsReport>,
+}
+
+impl MarkerModel {
+    fn filled(&self, m: &MarkerSpec) -> MarkerSpec {
+        MarkerSpec {
+            name: m.name.clone(),
+            sampling: Some(
+                match self.sampling {
+                    Sampling::Counts => "counts",
+                    Sampling::Continuous => "continuous",
+                }
+                .into(),
+            ),
+            per_live_cell: m.per_live_cell,
+            per_dying_cell: Some(Count::from_si(self.shedding.per_dying_cell)),
+            death_rate: Some(Rate::from_si(self.shedding.death_rate)),
+            fraction_to_blood: self.shedding.fraction_to_blood,
+            background_concentration: m.background_concentration,
+            half_life: m.half_life,
+            body_vesicles: m.body_vesicles.clone(),
+            body_arm: self.blood_kinetics.as_ref().map(|r| r.arm.clone()),
+            plasma_volume: Some(Volume::from_si(self.blood.plasma_volume)),
+        }
+    }
+}
+
+/// `[biopsy.marker]`.
+fn marker(
+    c: &Check,
+    spec: &BiopsySpec,
+    path: &KeyPath,
+    study: &Study,
+    tumour: &TumourModel,
+) -> Res<MarkerModel> {
     let mp = path.key("marker");
     let m = &spec.marker;
     let sampling = match m.sampling.as_deref().unwrap_or("counts") {
         "counts" => Sampling::Counts,
-        "continuous" => Sampling::Continuous,
         other => {
-            choice(&mp.key("sampling"), other, &["counts", "continuous"])?;
-            unreachable!("choice rejects unknown values")
+            c.choice(&mp.key("sampling"), other, &["counts", "continuous"])?;
+            Sampling::Continuous
         }
     };
     let shedding = Shedding {
-        per_live_cell: non_negative(&mp.key("per_live_cell"), m.per_live_cell.si())?,
-        per_dying_cell: non_negative(
+        per_live_cell: c.non_negative(&mp.key("per_live_cell"), m.per_live_cell.si())?,
+        per_dying_cell: c.non_negative(
             &mp.key("per_dying_cell"),
-            m.per_dying_cell.map(|c| c.si()).unwrap_or(0.0),
+            m.per_dying_cell.map(|v| v.si()).unwrap_or(0.0),
         )?,
         // A branching tumour's cells die at its death rate unless told otherwise.
-        death_rate: non_negative(
+        death_rate: c.non_negative(
             &mp.key("death_rate"),
             m.death_rate
                 .map(|r| r.si())
-                .or(start.map(|b| b.process.death))
+                .or(tumour.start.map(|b| b.process.death))
                 .unwrap_or(0.0),
         )?,
-        fraction_to_blood: fraction(&mp.key("fraction_to_blood"), m.fraction_to_blood)?,
+        fraction_to_blood: c.fraction(&mp.key("fraction_to_blood"), m.fraction_to_blood)?,
     };
-    let background_conc = non_negative(
+    let background_conc = c.non_negative(
         &mp.key("background_concentration"),
         m.background_concentration.si(),
     )?;
@@ -343,25 +519,23 @@ pub fn resolve_biopsy(
     ) {
         (Some(h), None) => {
             if m.body_arm.is_some() {
-                return err(
-                    loc,
+                return c.err(
                     &mp.key("body_arm"),
-                    "`body_arm` goes with `body_vesicles`".into(),
+                    "`body_arm` goes with `body_vesicles`",
                     Some("remove it, or replace `half_life` by `body_vesicles`".into()),
                 );
             }
-            let plasma_volume = positive(
+            let plasma_volume = c.positive(
                 &mp.key("plasma_volume"),
                 m.plasma_volume
                     .map(|v| v.si())
                     .unwrap_or(3000.0 * MILLILITRE),
             )?;
-            let k = BloodKinetics::rate_from_half_life(positive(&mp.key("half_life"), h.si())?);
+            let k = BloodKinetics::rate_from_half_life(c.positive(&mp.key("half_life"), h.si())?);
             (plasma_volume, k, None, None)
         }
         (None, Some(class)) => {
-            let (modes, plasma, report) =
-                body_kinetics(m, class, background_conc, loc, &mp, study)?;
+            let (modes, plasma, report) = body_kinetics(m, class, background_conc, c, &mp, study)?;
             (
                 plasma,
                 modes.effective_rate,
@@ -370,10 +544,9 @@ pub fn resolve_biopsy(
             )
         }
         (Some(_), Some(_)) => {
-            return err(
-                    loc,
+            return c.err(
                     &mp.key("body_vesicles"),
-                    "give either `half_life` or `body_vesicles`, not both".into(),
+                    "give either `half_life` or `body_vesicles`, not both",
                     Some(
                         "`half_life` is first-order elimination; `body_vesicles` takes the body engine's blood kinetics"
                             .into(),
@@ -381,10 +554,9 @@ pub fn resolve_biopsy(
                 );
         }
         (None, None) => {
-            return err(
-                    loc,
+            return c.err(
                     &mp,
-                    "the marker needs its blood elimination".into(),
+                    "the marker needs its blood elimination",
                     Some(
                         "add `half_life`, e.g. \"7 min\", or `body_vesicles` naming a `[[vesicles]]` class of the study"
                             .into(),
@@ -392,352 +564,327 @@ pub fn resolve_biopsy(
                 );
         }
     };
-    let blood = BloodKinetics {
-        background: elimination_rate * background_conc * plasma_volume,
-        elimination_rate,
-        plasma_volume,
-    };
+    Ok(MarkerModel {
+        sampling,
+        shedding,
+        blood: BloodKinetics {
+            background: elimination_rate * background_conc * plasma_volume,
+            elimination_rate,
+            plasma_volume,
+        },
+        blood_modes,
+        blood_kinetics,
+    })
+}
 
-    let vp = path.key("variability");
-    let variability = Variability {
-        background_cv: cv(&vp.key("background_cv"), spec.variability.background_cv)?,
-        shedding_cv: cv(&vp.key("shedding_cv"), spec.variability.shedding_cv)?,
-        elimination_cv: cv(&vp.key("elimination_cv"), spec.variability.elimination_cv)?,
-    };
+/// The screening programme (also needed by the curve's growing mode).
+struct Schedule {
+    interval: f64,
+    duration: f64,
+    max_step: f64,
+    screening: bool,
+}
 
-    // Screening schedule (also needed by the curve's growing mode).
-    let (interval, duration, max_step, screening) = match &spec.screening {
-        Some(s) => {
-            let sp = path.key("screening");
-            let interval = positive(&sp.key("interval"), s.interval.si())?;
-            let duration = positive(&sp.key("duration"), s.duration.si())?;
-            if duration > 200.0 * YEAR || duration / interval > 10_000.0 {
-                return err(
-                    loc,
-                    &sp.key("duration"),
-                    "too long a programme".into(),
-                    Some("at most 200 years and 10,000 tests".into()),
-                );
-            }
-            let max_step = positive(
-                &sp.key("max_step"),
-                s.max_step.map(|t| t.si()).unwrap_or(7.0 * DAY),
-            )?;
-            (interval, duration, max_step, true)
-        }
-        None => (YEAR, 10.0 * YEAR, 7.0 * DAY, false),
+/// `[biopsy.screening]`.
+fn schedule(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Schedule> {
+    let Some(s) = &spec.screening else {
+        return Ok(Schedule {
+            interval: YEAR,
+            duration: 10.0 * YEAR,
+            max_step: 7.0 * DAY,
+            screening: false,
+        });
     };
-
-    // Tests.
-    if spec.tests.is_empty() || spec.tests.len() > MAX_TESTS {
-        return err(
-            loc,
-            &path.key("tests"),
-            format!("{} tests", spec.tests.len()),
-            Some(format!("give 1 to {MAX_TESTS} `[[biopsy.tests]]` entries")),
+    let sp = path.key("screening");
+    let interval = c.positive(&sp.key("interval"), s.interval.si())?;
+    let duration = c.positive(&sp.key("duration"), s.duration.si())?;
+    if duration > 200.0 * YEAR || duration / interval > 10_000.0 {
+        return c.err(
+            &sp.key("duration"),
+            "too long a programme",
+            Some("at most 200 years and 10,000 tests".into()),
         );
     }
-    let mut tests = Vec::new();
-    let mut filled_tests = Vec::new();
-    for (i, ts) in spec.tests.iter().enumerate() {
-        let p = path.key("tests").index(i);
-        let valid = !ts.name.is_empty()
-            && ts.name.len() <= 64
-            && ts
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid {
-            return err(
-                loc,
-                &p.key("name"),
-                format!("`{}` is not a valid test name", ts.name),
-                Some("use 1 to 64 letters, digits, `_` or `-` (it names output files)".into()),
-            );
-        }
-        if tests.iter().any(|t: &BiopsyTest| t.name == ts.name) {
-            return err(
-                loc,
-                &p.key("name"),
-                format!("test `{}` is defined twice", ts.name),
-                None,
-            );
-        }
-        choice(&p.key("isolation"), &ts.isolation, &ISOLATIONS)?;
-        choice(&p.key("assay"), &ts.assay, &ASSAYS)?;
-        let mut isolation = match ts.isolation.as_str() {
-            "none" => Isolation::none(),
-            "ultracentrifugation" => Isolation::ultracentrifugation(),
-            "precipitation" => Isolation::precipitation(),
-            "size_exclusion" => Isolation::size_exclusion(),
-            _ => Isolation::immunocapture(),
-        };
-        if let Some(v) = ts.recovery_mean {
-            isolation.recovery_mean = positive(&p.key("recovery_mean"), v)
-                .and_then(|v| fraction(&p.key("recovery_mean"), v))?;
-        }
-        if let Some(v) = ts.recovery_cv {
-            isolation.recovery_cv = cv(&p.key("recovery_cv"), Some(v))?;
-        }
-        if let Some(v) = ts.nonvesicle_carry_over {
-            isolation.nonvesicle_carry_over = fraction(&p.key("nonvesicle_carry_over"), v)?;
-        }
-        let mut assay = match ts.assay.as_str() {
-            "elisa" => Assay::elisa(),
-            "nta" => Assay::nta(),
-            "digital_plasmonic" => Assay::digital_plasmonic(),
-            "spr" => Assay::spr(),
-            _ => Assay::spr_nanohole(),
-        };
-        if let Some(v) = ts.input_volume {
-            assay.input_volume = Some(positive(&p.key("input_volume"), v.si())?);
-        }
-        if let Some(v) = ts.cv {
-            assay.cv = cv(&p.key("cv"), Some(v))?;
-        }
-        if let Some(v) = ts.lod {
-            assay.lod = non_negative(&p.key("lod"), v.si())?;
-        }
-        if let Some(v) = ts.replicates {
-            if !(1..=1000).contains(&v) {
-                return err(
-                    loc,
-                    &p.key("replicates"),
-                    format!("{v} replicates"),
-                    Some("use 1 to 1000".into()),
-                );
-            }
-            assay.replicates = v;
-        }
-        if let Some(v) = ts.nonvesicle_weight {
-            assay.nonvesicle_weight = non_negative(&p.key("nonvesicle_weight"), v)?;
-        }
-        let draw = BloodDraw {
-            blood_volume: positive(
-                &p.key("blood_volume"),
-                ts.blood_volume.map(|v| v.si()).unwrap_or(10.0 * MILLILITRE),
-            )?,
-            plasma_fraction: fraction(
-                &p.key("plasma_fraction"),
-                ts.plasma_fraction.unwrap_or(0.55),
-            )?,
-        };
-        let protocol = Protocol {
-            draw,
-            isolation,
-            assay,
-            sampling,
-            lipoprotein_concentration: LIPOPROTEINS_PER_M3,
-        };
-        let model = ScreeningModel {
-            tumour: Tumour {
-                growth: law,
-                initial_cells,
-                cells_per_m3,
-                branching: start,
-                burden: None,
-            },
-            shedding,
-            blood,
-            blood_modes: blood_modes.clone(),
-            variability,
-            protocol,
-            threshold: 0.0,
-            interval,
-            duration,
-            max_step,
-            deterministic,
-        };
-        if let Err(e) = model.validate() {
-            return err(loc, &p, format!("invalid test: {e}"), None);
-        }
-        filled_tests.push(TestSpec {
-            name: ts.name.clone(),
-            blood_volume: Some(Volume::from_si(draw.blood_volume)),
-            plasma_fraction: Some(draw.plasma_fraction),
-            isolation: ts.isolation.clone(),
-            recovery_mean: Some(isolation.recovery_mean),
-            recovery_cv: Some(isolation.recovery_cv),
-            nonvesicle_carry_over: Some(isolation.nonvesicle_carry_over),
-            assay: ts.assay.clone(),
-            input_volume: Some(Volume::from_si(protocol.analysed_volume())),
-            cv: Some(assay.cv),
-            lod: Some(Concentration::from_si(assay.lod)),
-            replicates: Some(assay.replicates),
-            nonvesicle_weight: Some(assay.nonvesicle_weight),
-        });
-        tests.push(BiopsyTest {
+    let max_step = c.positive(
+        &sp.key("max_step"),
+        s.max_step.map(|t| t.si()).unwrap_or(7.0 * DAY),
+    )?;
+    Ok(Schedule {
+        interval,
+        duration,
+        max_step,
+        screening: true,
+    })
+}
+
+/// Refuses a screening whose integration steps (each individual's tumour
+/// and blood, every `max_step` for laws without a closed form) would take
+/// more than [`MAX_SCREENING_STEPS`].
+fn screening_work(
+    c: &Check,
+    path: &KeyPath,
+    schedule: &Schedule,
+    tumour: &TumourModel,
+    individuals: u64,
+    tests: usize,
+) -> Res<()> {
+    if !schedule.screening
+        || matches!(tumour.law, GrowthLaw::Exponential { .. }) && tumour.tissue_source.is_none()
+    {
+        return Ok(());
+    }
+    let per_individual = (schedule.duration / schedule.max_step).ceil();
+    let steps = per_individual * individuals as f64 * tests as f64;
+    if steps > MAX_SCREENING_STEPS {
+        return c.err(
+            &path.key("screening").key("max_step"),
+            format!(
+                "steps of at most {} over {} are {per_individual} steps per individual; for {individuals} individuals and {tests} tests about {steps:.2e} steps, more than {MAX_SCREENING_STEPS:e} (about {:.0} h on one thread)",
+                format_human(schedule.max_step, Dimension::Time),
+                format_human(schedule.duration, Dimension::Time),
+                steps / SCREENING_STEPS_PER_S / 3600.0
+            ),
+            Some("use a longer max_step (the default is 7 day) or smaller cohorts".into()),
+        );
+    }
+    Ok(())
+}
+
+/// What every test shares.
+struct Shared<'m> {
+    tumour: &'m TumourModel,
+    marker: &'m MarkerModel,
+    variability: Variability,
+    schedule: &'m Schedule,
+    deterministic: bool,
+}
+
+/// One `[[biopsy.tests]]` entry (its name already checked).
+fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTest, TestSpec)> {
+    c.choice(&p.key("isolation"), &ts.isolation, &ISOLATIONS)?;
+    c.choice(&p.key("assay"), &ts.assay, &ASSAYS)?;
+    let mut isolation = match ts.isolation.as_str() {
+        "none" => Isolation::none(),
+        "ultracentrifugation" => Isolation::ultracentrifugation(),
+        "precipitation" => Isolation::precipitation(),
+        "size_exclusion" => Isolation::size_exclusion(),
+        _ => Isolation::immunocapture(),
+    };
+    if let Some(v) = ts.recovery_mean {
+        isolation.recovery_mean = c
+            .positive(&p.key("recovery_mean"), v)
+            .and_then(|v| c.fraction(&p.key("recovery_mean"), v))?;
+    }
+    if let Some(v) = ts.recovery_cv {
+        isolation.recovery_cv = c.cv(&p.key("recovery_cv"), Some(v))?;
+    }
+    if let Some(v) = ts.nonvesicle_carry_over {
+        isolation.nonvesicle_carry_over = c.fraction(&p.key("nonvesicle_carry_over"), v)?;
+    }
+    let mut assay = match ts.assay.as_str() {
+        "elisa" => Assay::elisa(),
+        "nta" => Assay::nta(),
+        "digital_plasmonic" => Assay::digital_plasmonic(),
+        "spr" => Assay::spr(),
+        _ => Assay::spr_nanohole(),
+    };
+    if let Some(v) = ts.input_volume {
+        assay.input_volume = Some(c.positive(&p.key("input_volume"), v.si())?);
+    }
+    if let Some(v) = ts.cv {
+        assay.cv = c.cv(&p.key("cv"), Some(v))?;
+    }
+    if let Some(v) = ts.lod {
+        assay.lod = c.non_negative(&p.key("lod"), v.si())?;
+    }
+    if let Some(v) = ts.replicates {
+        c.count_in(
+            &p.key("replicates"),
+            v.into(),
+            1,
+            MAX_REPLICATES,
+            "replicates",
+        )?;
+        assay.replicates = v;
+    }
+    if let Some(v) = ts.nonvesicle_weight {
+        assay.nonvesicle_weight = c.non_negative(&p.key("nonvesicle_weight"), v)?;
+    }
+    let draw = BloodDraw {
+        blood_volume: c.positive(
+            &p.key("blood_volume"),
+            ts.blood_volume.map(|v| v.si()).unwrap_or(10.0 * MILLILITRE),
+        )?,
+        plasma_fraction: c.fraction(
+            &p.key("plasma_fraction"),
+            ts.plasma_fraction.unwrap_or(0.55),
+        )?,
+    };
+    let protocol = Protocol {
+        draw,
+        isolation,
+        assay,
+        sampling: shared.marker.sampling,
+        lipoprotein_concentration: LIPOPROTEINS_PER_M3,
+    };
+    let (tumour, schedule) = (shared.tumour, shared.schedule);
+    let model = ScreeningModel {
+        tumour: Tumour {
+            growth: tumour.law,
+            initial_cells: tumour.initial_cells,
+            cells_per_m3: tumour.cells_per_m3,
+            branching: tumour.start,
+            burden: None,
+        },
+        shedding: shared.marker.shedding,
+        blood: shared.marker.blood,
+        blood_modes: shared.marker.blood_modes.clone(),
+        variability: shared.variability,
+        protocol,
+        threshold: 0.0,
+        interval: schedule.interval,
+        duration: schedule.duration,
+        max_step: schedule.max_step,
+        deterministic: shared.deterministic,
+    };
+    if let Err(e) = model.validate() {
+        return c.err(p, format!("invalid test: {e}"), None);
+    }
+    let filled = TestSpec {
+        name: ts.name.clone(),
+        blood_volume: Some(Volume::from_si(draw.blood_volume)),
+        plasma_fraction: Some(draw.plasma_fraction),
+        isolation: ts.isolation.clone(),
+        recovery_mean: Some(isolation.recovery_mean),
+        recovery_cv: Some(isolation.recovery_cv),
+        nonvesicle_carry_over: Some(isolation.nonvesicle_carry_over),
+        assay: ts.assay.clone(),
+        input_volume: Some(Volume::from_si(protocol.analysed_volume())),
+        cv: Some(assay.cv),
+        lod: Some(Concentration::from_si(assay.lod)),
+        replicates: Some(assay.replicates),
+        nonvesicle_weight: Some(assay.nonvesicle_weight),
+    };
+    Ok((
+        BiopsyTest {
             name: ts.name.clone(),
             model,
-        });
-    }
+        },
+        filled,
+    ))
+}
 
-    // Decision.
+/// The threshold rule and the prevalence of `[biopsy.decision]`.
+struct Decision {
+    rule: ThresholdRule,
+    prevalence: Option<f64>,
+}
+
+fn decision(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Decision> {
     let dp = path.key("decision");
     let d = &spec.decision;
     let rule = match (d.specificity, d.threshold, d.rule.as_deref()) {
-        (Some(s), None, None) => ThresholdRule::Specificity(fraction(&dp.key("specificity"), s)?),
-        (None, Some(t), None) => ThresholdRule::Fixed(non_negative(&dp.key("threshold"), t.si())?),
+        (Some(s), None, None) => ThresholdRule::Specificity(c.fraction(&dp.key("specificity"), s)?),
+        (None, Some(t), None) => {
+            ThresholdRule::Fixed(c.non_negative(&dp.key("threshold"), t.si())?)
+        }
         (None, None, Some("lod")) => ThresholdRule::Lod,
         (None, None, Some(other)) => {
-            choice(&dp.key("rule"), other, &["lod"])?;
-            unreachable!("choice rejects unknown values")
+            c.choice(&dp.key("rule"), other, &["lod"])?;
+            ThresholdRule::Lod
         }
         (None, None, None) => ThresholdRule::Specificity(0.95),
         _ => {
-            return err(
-                loc,
+            return c.err(
                 &dp,
-                "give one of `specificity`, `threshold` or `rule`".into(),
+                "give one of `specificity`, `threshold` or `rule`",
                 None,
             );
         }
     };
     let prevalence = match d.prevalence {
-        Some(p) => Some(fraction(&dp.key("prevalence"), p)?),
+        Some(p) => Some(c.fraction(&dp.key("prevalence"), p)?),
         None => None,
     };
     if prevalence.is_some() && spec.curve.roc_diameter.is_none() {
-        return err(
-            loc,
+        return c.err(
             &dp.key("prevalence"),
-            "the predictive value needs the sensitivity at one tumour size".into(),
+            "the predictive value needs the sensitivity at one tumour size",
             Some("add `roc_diameter` to `[biopsy.curve]`, e.g. \"1 cm\"".into()),
         );
     }
+    Ok(Decision { rule, prevalence })
+}
 
-    // Curve.
-    let cp = path.key("curve");
-    let c = &spec.curve;
-    let from = positive(&cp.key("from"), c.from.map(|l| l.si()).unwrap_or(1e-3))?;
-    let to = positive(&cp.key("to"), c.to.map(|l| l.si()).unwrap_or(5e-2))?;
-    if to <= from {
-        return err(
-            loc,
-            &cp.key("to"),
-            "the curve ends before it starts".into(),
-            Some("`to` must be larger than `from`".into()),
-        );
-    }
-    let points = c.points.unwrap_or(40);
-    if !(2..=MAX_CURVE_POINTS).contains(&points) {
-        return err(
-            loc,
-            &cp.key("points"),
-            format!("{points} points"),
-            Some(format!("use 2 to {MAX_CURVE_POINTS}")),
-        );
-    }
-    let diameters = (0..points)
-        .map(|i| from * (to / from).powf(i as f64 / (points - 1) as f64))
-        .collect();
-    let burden = match c.burden.as_deref().unwrap_or("steady") {
-        "steady" => BurdenState::Steady,
-        "growing" => BurdenState::Growing,
-        other => {
-            choice(&cp.key("burden"), other, &["steady", "growing"])?;
-            unreachable!("choice rejects unknown values")
-        }
-    };
-    let roc_diameter = match c.roc_diameter {
-        Some(l) => Some(positive(&cp.key("roc_diameter"), l.si())?),
-        None => None,
-    };
-    let filled = BiopsySpec {
-        cohort: Some(cohort),
-        healthy_cohort: Some(healthy_cohort),
-        deterministic: Some(deterministic),
-        tumour: TumourSpec {
-            growth: t.growth.clone(),
-            doubling_time: t.doubling_time,
-            birth_rate: start.map(|b| Rate::from_si(b.process.birth)),
-            death_rate: start.map(|b| Rate::from_si(b.process.death)),
-            switch_cells: start.map(|b| b.switch_cells),
-            capacity_diameter: t.capacity_diameter,
-            initial_diameter: initial_diameter.map(Length::from_si),
-            cells_per_volume: Some(Concentration::from_si(cells_per_m3)),
-            cell_type: tissue_source.as_ref().map(|s| s.cell_type.clone()),
-            variant: tissue_source.as_ref().map(|s| s.variant.clone()),
-            cells_per_simulated_cell: tissue_source.as_ref().map(|s| s.cells_per_simulated_cell),
-            extrapolate: tissue_source.as_ref().map(|s| {
-                match s.extrapolate {
-                    Extrapolation::None => "none",
-                    Extrapolation::Exponential => "exponential",
-                }
-                .into()
-            }),
-        },
-        marker: MarkerSpec {
-            name: m.name.clone(),
-            sampling: Some(
-                match sampling {
-                    Sampling::Counts => "counts",
-                    Sampling::Continuous => "continuous",
-                }
-                .into(),
-            ),
-            per_live_cell: m.per_live_cell,
-            per_dying_cell: Some(Count::from_si(shedding.per_dying_cell)),
-            death_rate: Some(Rate::from_si(shedding.death_rate)),
-            fraction_to_blood: shedding.fraction_to_blood,
-            background_concentration: m.background_concentration,
-            half_life: m.half_life,
-            body_vesicles: m.body_vesicles.clone(),
-            body_arm: blood_kinetics.as_ref().map(|r| r.arm.clone()),
-            plasma_volume: Some(Volume::from_si(plasma_volume)),
-        },
-        variability: VariabilitySpec {
-            background_cv: Some(variability.background_cv),
-            shedding_cv: Some(variability.shedding_cv),
-            elimination_cv: Some(variability.elimination_cv),
-        },
-        tests: filled_tests,
-        decision: DecisionSpec {
-            specificity: match rule {
-                ThresholdRule::Specificity(s) => Some(s),
-                _ => None,
-            },
-            threshold: match rule {
-                ThresholdRule::Fixed(t) => Some(Concentration::from_si(t)),
-                _ => None,
-            },
-            rule: matches!(rule, ThresholdRule::Lod).then(|| "lod".into()),
-            prevalence,
-        },
-        curve: CurveSpec {
-            from: Some(Length::from_si(from)),
-            to: Some(Length::from_si(to)),
-            points: Some(points),
+/// The detection curve of `[biopsy.curve]`.
+struct Curve {
+    from: f64,
+    to: f64,
+    points: u32,
+    diameters: Vec<f64>,
+    burden: BurdenState,
+    roc_diameter: Option<f64>,
+}
+
+impl Curve {
+    fn filled(&self) -> CurveSpec {
+        CurveSpec {
+            from: Some(Length::from_si(self.from)),
+            to: Some(Length::from_si(self.to)),
+            points: Some(self.points),
             burden: Some(
-                match burden {
+                match self.burden {
                     BurdenState::Steady => "steady",
                     BurdenState::Growing => "growing",
                 }
                 .into(),
             ),
-            roc_diameter: roc_diameter.map(Length::from_si),
-        },
-        screening: spec.screening.as_ref().map(|s| ScreeningSpec {
-            interval: s.interval,
-            duration: s.duration,
-            max_step: Some(Time::from_si(max_step)),
-        }),
+            roc_diameter: self.roc_diameter.map(Length::from_si),
+        }
+    }
+}
+
+fn curve(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Curve> {
+    let cp = path.key("curve");
+    let cs = &spec.curve;
+    let from = c.positive(&cp.key("from"), cs.from.map(|l| l.si()).unwrap_or(1e-3))?;
+    let to = c.positive(&cp.key("to"), cs.to.map(|l| l.si()).unwrap_or(5e-2))?;
+    if to <= from {
+        return c.err(
+            &cp.key("to"),
+            "the curve ends before it starts",
+            Some("`to` must be larger than `from`".into()),
+        );
+    }
+    let points = c.count_in(
+        &cp.key("points"),
+        cs.points.unwrap_or(40).into(),
+        2,
+        MAX_CURVE_POINTS.into(),
+        "points",
+    )? as u32;
+    let diameters = (0..points)
+        .map(|i| from * (to / from).powf(i as f64 / (points - 1) as f64))
+        .collect();
+    let burden = match cs.burden.as_deref().unwrap_or("steady") {
+        "steady" => BurdenState::Steady,
+        other => {
+            c.choice(&cp.key("burden"), other, &["steady", "growing"])?;
+            BurdenState::Growing
+        }
     };
-    let study = BiopsyStudy {
-        marker: m.name.clone(),
-        cohort,
-        healthy_cohort,
-        tests,
-        rule,
-        prevalence,
+    let roc_diameter = match cs.roc_diameter {
+        Some(l) => Some(c.positive(&cp.key("roc_diameter"), l.si())?),
+        None => None,
+    };
+    Ok(Curve {
+        from,
+        to,
+        points,
         diameters,
         burden,
         roc_diameter,
-        screening,
-        blood_kinetics,
-        tissue_burden: tissue_source,
-    };
-    Ok((study, filled))
+    })
 }
 
 /// The body engine's blood kinetics of vesicle class `class` for the marker
@@ -747,7 +894,7 @@ fn body_kinetics(
     m: &MarkerSpec,
     class: &str,
     background_conc: f64,
-    loc: &Locator,
+    c: &Check,
     mp: &KeyPath,
     study: &Study,
 ) -> Res<(BloodModes, f64, BodyKineticsReport)> {
@@ -762,8 +909,7 @@ fn body_kinetics(
                     format!("the study's classes: {}", names.join(", "))
                 })
             });
-        return err(
-            loc,
+        return c.err(
             &mp.key("body_vesicles"),
             format!("no vesicle class `{class}`"),
             hint,
@@ -777,31 +923,28 @@ fn body_kinetics(
                 let hint = did_you_mean(name, arm_names.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .or_else(|| Some(format!("the study's arms: {}", arm_names.join(", "))));
-                return err(loc, &mp.key("body_arm"), format!("no arm `{name}`"), hint);
+                return c.err(&mp.key("body_arm"), format!("no arm `{name}`"), hint);
             }
         },
         None if study.arms.len() == 1 => &study.arms[0],
         None if study.arms.is_empty() => {
-            return err(
-                loc,
+            return c.err(
                 &mp.key("body_vesicles"),
-                "the study has no body to take the blood kinetics from".into(),
+                "the study has no body to take the blood kinetics from",
                 Some("add `[body]` and a `[[sources]]` (or `[[doses]]`) entry of the class".into()),
             );
         }
         None => {
-            return err(
-                loc,
+            return c.err(
                 &mp.key("body_vesicles"),
-                "the study has several arms".into(),
+                "the study has several arms",
                 Some(format!("add `body_arm`, one of: {}", arm_names.join(", "))),
             );
         }
     };
     let model = crate::body::pbpk::build(&study.plan(), arm);
     let Some(states) = model.classes.iter().find(|c| c.class == ci) else {
-        return err(
-            loc,
+        return c.err(
             &mp.key("body_vesicles"),
             format!(
                 "class `{class}` does not enter the body in arm `{}`",
@@ -813,7 +956,7 @@ fn body_kinetics(
         );
     };
     let modes = blood_modes::from_network(&model.network, states).map_err(|e| {
-        loc.error(
+        c.loc.error(
             &mp.key("body_vesicles"),
             e,
             Some("use `half_life` (first-order elimination) instead".into()),
@@ -824,8 +967,7 @@ fn body_kinetics(
         None => PLASMA_SHARE_OF_BLOOD * arm.body.blood_volume,
     };
     if !(plasma_volume.is_finite() && plasma_volume > 0.0) {
-        return err(
-            loc,
+        return c.err(
             &mp.key("plasma_volume"),
             format!("{plasma_volume} must be greater than zero"),
             None,
@@ -834,8 +976,7 @@ fn body_kinetics(
     let background = modes.effective_rate * background_conc * plasma_volume;
     let saturation = background * modes.saturation_per_input;
     if saturation > MAX_SATURATION {
-        return err(
-            loc,
+        return c.err(
             &mp.key("background_concentration"),
             format!(
                 "at this background the macrophage sites of `{class}` are {:.1} % of the way to half-saturation: the body engine's kinetics are not linear there",
@@ -864,25 +1005,23 @@ fn body_kinetics(
 /// The `[tissue]` cell count that a `growth = "tissue"` tumour follows.
 fn tissue_burden_source(
     t: &TumourSpec,
-    loc: &Locator,
+    c: &Check,
     tp: &KeyPath,
     screening: &Option<ScreeningSpec>,
     path: &KeyPath,
     study: &Study,
 ) -> Res<TissueBurdenSource> {
     let Some(model) = &study.tissue else {
-        return err(
-            loc,
+        return c.err(
             &tp.key("growth"),
-            "`tissue` growth needs the study's `[tissue]` section".into(),
+            "`tissue` growth needs the study's `[tissue]` section",
             Some("add a `[tissue]` section with the tumour's cell type, or choose another growth law".into()),
         );
     };
     let Some(cell_type) = &t.cell_type else {
-        return err(
-            loc,
+        return c.err(
             &tp.key("growth"),
-            "`tissue` growth needs `cell_type`".into(),
+            "`tissue` growth needs `cell_type`",
             Some("add `cell_type`, the `[[tissue.cell_types]]` name of the tumour cells".into()),
         );
     };
@@ -891,8 +1030,7 @@ fn tissue_burden_source(
         let hint = did_you_mean(cell_type, types.iter().copied())
             .map(|s| format!("did you mean `{s}`?"))
             .or_else(|| Some(format!("the tissue's cell types: {}", types.join(", "))));
-        return err(
-            loc,
+        return c.err(
             &tp.key("cell_type"),
             format!("no tissue cell type `{cell_type}`"),
             hint,
@@ -905,34 +1043,26 @@ fn tissue_burden_source(
             let hint = did_you_mean(v, variants.iter().copied())
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("the tissue's variants: {}", variants.join(", "))));
-            return err(
-                loc,
-                &tp.key("variant"),
-                format!("no tissue variant `{v}`"),
-                hint,
-            );
+            return c.err(&tp.key("variant"), format!("no tissue variant `{v}`"), hint);
         }
         None if variants.len() == 1 => variants[0].to_string(),
         None => {
-            return err(
-                loc,
+            return c.err(
                 &tp.key("growth"),
-                "the tissue has several variants".into(),
+                "the tissue has several variants",
                 Some(format!("add `variant`, one of: {}", variants.join(", "))),
             );
         }
     };
     let Some(scale) = t.cells_per_simulated_cell else {
-        return err(
-            loc,
+        return c.err(
             &tp.key("growth"),
-            "`tissue` growth needs `cells_per_simulated_cell`".into(),
+            "`tissue` growth needs `cells_per_simulated_cell`",
             Some("add `cells_per_simulated_cell`: how many tumour cells one simulated cell stands for, e.g. 1e6".into()),
         );
     };
     if !(scale.is_finite() && scale > 0.0) {
-        return err(
-            loc,
+        return c.err(
             &tp.key("cells_per_simulated_cell"),
             format!("{scale} must be greater than zero"),
             None,
@@ -945,8 +1075,7 @@ fn tissue_burden_source(
             let hint = did_you_mean(other, ["none", "exponential"])
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some("choose one of: none, exponential".into()));
-            return err(
-                loc,
+            return c.err(
                 &tp.key("extrapolate"),
                 format!("unknown value `{other}`"),
                 hint,
@@ -957,8 +1086,7 @@ fn tissue_burden_source(
         && let Some(s) = screening
         && s.duration.si() > model.duration
     {
-        return err(
-            loc,
+        return c.err(
             &path.key("screening").key("duration"),
             format!(
                 "the screening lasts {} s, beyond the {} s the tissue engine simulates",

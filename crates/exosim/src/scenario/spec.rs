@@ -278,7 +278,7 @@ pub struct DoseSpec {
     #[serde(default)]
     pub every: Option<Time>,
     /// Number of administrations (default 1).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub count: Option<u32>,
 }
 

@@ -18,6 +18,8 @@ mod properties;
 mod reference_mouse;
 mod signature_fit;
 mod signature_study;
+mod study_errors;
+mod study_fuzz;
 mod tissue_absorption;
 mod tissue_diffusion;
 mod tissue_resume;
