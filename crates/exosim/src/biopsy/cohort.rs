@@ -121,7 +121,7 @@ use rand::Rng;
 use super::growth::{GrowthLaw, LnCells};
 use super::kinetics::{FORGETFUL_KH, ceil_steps};
 use super::measurement::Sampling;
-use super::screening::{DOMAIN_SCREENING, Individual, ScreeningModel};
+use super::screening_model::{DOMAIN_SCREENING, Individual, ScreeningModel};
 #[cfg(target_arch = "x86_64")]
 use crate::fast_exp::{LIMIT, exp, exp_core};
 use crate::random::counts::{poisson, thin};

@@ -21,5 +21,6 @@ mod nnls;
 pub mod panel;
 pub mod roc;
 pub mod screening;
+pub mod screening_model;
 pub mod signature;
 pub mod study;
