@@ -18,7 +18,7 @@
 //! not make a fair ratio. Each batch solves the study at least 20 times and
 //! for at least 100 ms. The load average is printed with the figures.
 //!
-//! Run with `cargo bench -p exosim --bench body`. Needs `python3` with NumPy
+//! Run with `cargo bench -p exosim --bench body --features diffsol`. Needs `python3` with NumPy
 //! and SciPy for the SciPy comparison (`pip install numpy scipy`); without
 //! them that line is skipped.
 

@@ -20,7 +20,7 @@ pub(super) fn read_cells_csv(
     let shown = path.display().to_string();
     let fail = |msg: String, hint: Option<String>| r.err(key, format!("{shown}: {msg}"), hint);
     let text = match std::fs::metadata(path) {
-        Ok(m) if m.len() > super::MAX_FILE_BYTES * 16 => {
+        Ok(m) if m.len() > super::check::MAX_FILE_BYTES * 16 => {
             return fail("the file is too large".into(), None);
         }
         Ok(_) => std::fs::read_to_string(path)

@@ -3,6 +3,10 @@
 //! located at the key that holds the offending value.
 
 use super::error::{KeyPath, Locator, StudyError, did_you_mean};
+
+/// Largest study file read, so that a wrong path (a disk image, a log) cannot
+/// exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 use crate::units::{self, Dimension};
 
 /// Result of a check or a resolver step.

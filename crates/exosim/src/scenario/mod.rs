@@ -33,15 +33,12 @@ pub mod tissue_spec;
 
 use std::path::Path;
 
+pub use check::MAX_FILE_BYTES;
 pub use error::StudyError;
 pub use model::Study;
 pub use spec::StudySpec;
 
 use error::{KeyPath, Locator};
-
-/// Largest study file read, so that a wrong path (a disk image, a log) cannot
-/// exhaust memory.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Parses and validates study text; `file` names it in errors.
 pub fn parse_study(text: &str, file: &str) -> Result<Study, StudyError> {

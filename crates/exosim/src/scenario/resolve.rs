@@ -76,7 +76,7 @@ impl Resolver<'_, '_> {
         }
         let (tissue, tissue_spec) = match &spec.tissue {
             Some(t) => {
-                let (model, filled) = super::tissue_spec::resolve_tissue(
+                let (model, filled) = super::resolve_tissue::resolve_tissue(
                     t,
                     self.loc,
                     &root.key("tissue"),
@@ -105,7 +105,7 @@ impl Resolver<'_, '_> {
             spec.tissue.as_ref().and_then(|t| t.coupling.as_ref()),
         ) {
             let names: Vec<String> = vesicles.iter().map(|v| v.name.clone()).collect();
-            let (coupling, c) = super::tissue_spec::resolve_coupling(
+            let (coupling, c) = super::resolve_coupling::resolve_coupling(
                 c,
                 self.loc,
                 &root.key("tissue").key("coupling"),

@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::resolve_coupling::resolve_coupling;
-pub use super::resolve_tissue::resolve_tissue;
 use crate::units::{Count, Diffusivity, Length, Rate, Temperature, Time, Velocity};
 
 /// Most transport steps in a run.
