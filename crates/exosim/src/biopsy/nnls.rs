@@ -32,7 +32,7 @@ fn least_squares_on(a: &DMatrix<f64>, b: &DVector<f64>, passive: &[bool]) -> Opt
     let r = qr.r();
     let largest = r.diagonal().amax();
     let threshold = f64::EPSILON * (a.nrows().max(p) as f64) * largest;
-    if !(largest > 0.0) || r.diagonal().iter().any(|d| d.abs() <= threshold) {
+    if largest.is_nan() || largest <= 0.0 || r.diagonal().iter().any(|d| d.abs() <= threshold) {
         return None;
     }
     let qtb = qr.q().tr_mul(b);

@@ -98,7 +98,7 @@ pub fn simulate_arm(
     let traj = network::simulate(
         &model.network,
         &model.events,
-        &plan.output_times,
+        plan.output_times,
         plan.duration,
         &tol,
         progress,

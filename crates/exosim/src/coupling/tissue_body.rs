@@ -150,7 +150,7 @@ pub fn run_coupled(
     let mut stepper = Stepper::new(
         &built.network,
         &built.events,
-        &plan.output_times,
+        plan.output_times,
         plan.duration,
         &tol,
     );

@@ -52,7 +52,7 @@
 //! (the step driver: chunks, blocks, capacity).
 
 mod careful;
-mod distance_map;
+mod gather;
 mod grid;
 mod passes;
 mod step;
@@ -68,17 +68,4 @@ mod tests;
 pub use grid::{Affinity, CellBodies, CellGrid};
 pub use step::{StepSettings, UptakeCounts, step_with_uptake};
 
-/// Particles moved together within a chunk (see `Kernel::run` in `step.rs`).
-const BLOCK: usize = 256;
-
-/// Stream domain of uptake steps.
-pub const UPTAKE_DOMAIN: u64 = u64::from_be_bytes(*b"tisuptak");
-
-/// How far beyond a cell's surface a path is checked, in units of the step's
-/// diffusion length σ = √(2DΔt), on top of the step's own length. With both
-/// ends of the step beyond it, the bridge probability exp(−g₀g₁/(DΔt)) is
-/// below e^(−2·3²) = e⁻¹⁸ ≈ 1.5·10⁻⁸: far below any accuracy the contact
-/// rule claims, so such contacts are treated as not happening (no draw),
-/// while the cells checked (and grid bins visited) grow with the cube of
-/// this reach.
-pub const REACH_SIGMAS: f64 = 3.0;
+pub use grid::{REACH_SIGMAS, UPTAKE_DOMAIN};

@@ -15,8 +15,8 @@
 use std::arch::x86_64::*;
 use std::mem::MaybeUninit;
 
-use super::BLOCK;
-use super::distance_map::MapView;
+use super::grid::BLOCK;
+use super::grid::MapView;
 use super::passes::FreeMoves;
 
 /// Particles per vector.

@@ -7,9 +7,8 @@ use rand_pcg::Pcg64Mcg;
 use super::super::contact::bridge_crossing_probability;
 use super::super::domain::{Domain, Fate};
 use super::super::motion::StoredBox;
-use super::distance_map::MapView;
+use super::grid::MapView;
 use super::grid::{Affinity, CellBodies, CellGrid};
-use super::step::{ChunkOutcome, ChunkSlices};
 
 /// What the chunk kernel reads besides the particles.
 pub(super) struct Kernel<'a> {
@@ -267,4 +266,26 @@ pub(super) struct Step {
     pub(super) pad: f64,
     pub(super) clear: f64,
     pub(super) class: usize,
+}
+
+/// What one chunk of particles hands back to be merged in chunk order.
+pub(super) struct ChunkOutcome {
+    /// Weight absorbed (`class`) and drained (`classes + class`).
+    pub(super) lost: Vec<f64>,
+    /// Contacts refused by the affinity draw, per class.
+    pub(super) bounced: Vec<u64>,
+    /// Uptakes accepted by the affinity draw, `(particle, cell)` in particle
+    /// order, waiting for the capacity check.
+    pub(super) wanted: Vec<(u32, u32)>,
+}
+
+/// The per-particle arrays of one chunk.
+pub(super) struct ChunkSlices<'a> {
+    pub(super) xs: &'a mut [f32],
+    pub(super) ys: &'a mut [f32],
+    pub(super) zs: &'a mut [f32],
+    pub(super) alive: &'a mut [bool],
+    pub(super) free: &'a mut [u8],
+    pub(super) ws: &'a [f64],
+    pub(super) cs: &'a [u32],
 }

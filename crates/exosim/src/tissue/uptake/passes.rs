@@ -2,8 +2,9 @@
 //! the scalar reference, and the dispatch to its vector copies
 //! ([`super::avx2`], [`super::avx512`]).
 
-use super::BLOCK;
-use super::distance_map::{Gathered, MapView};
+use super::gather::Gathered;
+use super::grid::BLOCK;
+use super::grid::MapView;
 use crate::simd::SimdPath;
 
 /// The common moves of one block of particles: every particle whose step

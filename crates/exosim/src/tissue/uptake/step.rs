@@ -8,11 +8,11 @@ use super::super::domain::Domain;
 use super::super::motion::{
     BoundaryCounts, CHUNK, CHUNKS_PER_STEP, StoredBox, VesicleParticles, chunk_generators,
 };
-use super::careful::{Kernel, Step};
-use super::distance_map::MapView;
+use super::careful::{ChunkOutcome, ChunkSlices, Kernel, Step};
+use super::grid::MapView;
 use super::grid::{Affinity, CellBodies, CellGrid, rounding_margin};
+use super::grid::{BLOCK, REACH_SIGMAS, UPTAKE_DOMAIN};
 use super::passes::FreeMoves;
-use super::{BLOCK, REACH_SIGMAS, UPTAKE_DOMAIN};
 use crate::random::fill_standard_normal_f32;
 
 /// Vesicle weight taken up, per class and cell type.
@@ -67,17 +67,6 @@ pub struct StepSettings<'a> {
     pub seed: u64,
     /// Step number (keys the random stream).
     pub step: u64,
-}
-
-/// What one chunk of particles hands back to be merged in chunk order.
-pub(super) struct ChunkOutcome {
-    /// Weight absorbed (`class`) and drained (`classes + class`).
-    pub(super) lost: Vec<f64>,
-    /// Contacts refused by the affinity draw, per class.
-    pub(super) bounced: Vec<u64>,
-    /// Uptakes accepted by the affinity draw, `(particle, cell)` in particle
-    /// order, waiting for the capacity check.
-    pub(super) wanted: Vec<(u32, u32)>,
 }
 
 impl Kernel<'_> {
@@ -235,17 +224,6 @@ impl Kernel<'_> {
         }
         out
     }
-}
-
-/// The per-particle arrays of one chunk.
-pub(super) struct ChunkSlices<'a> {
-    pub(super) xs: &'a mut [f32],
-    pub(super) ys: &'a mut [f32],
-    pub(super) zs: &'a mut [f32],
-    pub(super) alive: &'a mut [bool],
-    pub(super) free: &'a mut [u8],
-    pub(super) ws: &'a [f64],
-    pub(super) cs: &'a [u32],
 }
 
 /// One step of motion with uptake by `cells` (see the module doc). Vesicles
