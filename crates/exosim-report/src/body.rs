@@ -453,6 +453,15 @@ impl BodyOutputs {
     /// The body section: curves per arm, shares of the dose, mass balance.
     pub fn section(&self, summary: &Value) -> Section {
         let mut sec = Section::new("body", "Body: circulation and biodistribution");
+        let places = self.places();
+        self.place_plots(&mut sec, &places);
+        self.dose_share_plots(&mut sec, &places);
+        self.balance_tables(&mut sec, summary);
+        sec
+    }
+
+    /// Vesicles per place over time, one plot per arm and class.
+    fn place_plots(&self, sec: &mut Section, places: &[String]) {
         let (unit, scale) = self.time_axis();
         let t: Vec<f64> = self.times.iter().map(|x| x / scale).collect();
         let thinned = self.times.len() > chart::MAX_POINTS;
@@ -465,7 +474,6 @@ impl BodyOutputs {
         } else {
             String::new()
         };
-        let places = self.places();
         sec.heading("Where the vesicles are, over time");
         sec.begin_row();
         for (arm, class) in self.arm_classes() {
@@ -513,6 +521,10 @@ impl BodyOutputs {
             );
         }
         sec.end_row();
+    }
+
+    /// The share of the dose per place at each report time.
+    fn dose_share_plots(&self, sec: &mut Section, places: &[String]) {
         if !self.report_times.is_empty() {
             sec.heading("Share of the dose per place at the report times");
             sec.begin_row();
@@ -564,6 +576,10 @@ impl BodyOutputs {
             }
             sec.end_row();
         }
+    }
+
+    /// The mass balance and the blood PK table.
+    fn balance_tables(&self, sec: &mut Section, summary: &Value) {
         sec.heading("Mass balance");
         if let Some(mb) = summary.get("mass_balance") {
             sec.table(
@@ -613,6 +629,5 @@ impl BodyOutputs {
             ],
             &rows,
         );
-        sec
     }
 }

@@ -343,180 +343,199 @@ impl RunDir {
         Ok(page::render(&title, &subtitle, &sections))
     }
 
-    /// The static figures: blood curves, detection and ROC curves, tissue cell counts.
+    /// The static figures: blood curves, shares of the dose, detection and
+    /// ROC curves, tissue cell counts.
     pub fn paper_figures(&self) -> Vec<Figure> {
         let mut out = Vec::new();
         if let Some(b) = &self.body {
-            let (unit, scale) = chart::time_unit(b.times.last().copied().unwrap_or(1.0));
-            let mut curves = Vec::new();
-            for c in b.curves.iter().filter(|c| c.place == "blood") {
-                let points = b
+            blood_figure(b, &mut out);
+            dose_share_figures(b, &mut out);
+        }
+        if let Some(b) = &self.biopsy {
+            biopsy_figures(b, &mut out);
+        }
+        if let Some(series) = self.tissue.as_ref().and_then(|t| t.series.as_ref()) {
+            tissue_figures(series, &mut out);
+        }
+        out
+    }
+}
+
+/// Vesicles in blood, every arm and class.
+fn blood_figure(b: &body::BodyOutputs, out: &mut Vec<Figure>) {
+    let (unit, scale) = chart::time_unit(b.times.last().copied().unwrap_or(1.0));
+    let mut curves = Vec::new();
+    for c in b.curves.iter().filter(|c| c.place == "blood") {
+        let points = b
+            .times
+            .iter()
+            .map(|t| t / scale)
+            .zip(c.counts.iter().copied())
+            .collect();
+        let i = curves.len();
+        curves.push(Curve::styled(format!("{} · {}", c.arm, c.class), points, i));
+    }
+    if !curves.is_empty() {
+        out.push(Figure::Lines(LineFigure {
+            stem: "blood".into(),
+            title: "Vesicles in blood".into(),
+            x_label: format!("time ({unit})"),
+            y_label: "vesicles".into(),
+            log_x: false,
+            log_y: true,
+            curves,
+        }));
+    }
+}
+
+/// The share of the dose per place at each report time.
+fn dose_share_figures(b: &body::BodyOutputs, out: &mut Vec<Figure>) {
+    for &t in &b.report_times {
+        let key = format!("{t}");
+        let shares: Vec<(String, &Value)> = b
+            .classes
+            .iter()
+            .filter_map(|c| {
+                let m = c.json.get("fraction_of_dose")?.get(&key)?;
+                Some((format!("{} · {}", c.arm, c.class), m))
+            })
+            .collect();
+        // Places that hold at least 0.5 % of some dose, in the order of the first arm.
+        let mut categories: Vec<String> = Vec::new();
+        for (_, m) in &shares {
+            for (place, v) in m.as_object().into_iter().flatten() {
+                if v.as_f64().is_some_and(|x| x >= 0.005) && !categories.contains(place) {
+                    categories.push(place.clone());
+                }
+            }
+        }
+        if categories.is_empty() {
+            continue;
+        }
+        let series = shares
+            .iter()
+            .enumerate()
+            .map(|(i, (name, m))| {
+                let values = categories
+                    .iter()
+                    .map(|p| 100.0 * m.get(p).and_then(Value::as_f64).unwrap_or(f64::NAN))
+                    .collect();
+                (name.clone(), colour(i).to_string(), values)
+            })
+            .collect();
+        out.push(Figure::Bars(BarFigure {
+            stem: format!("fraction_of_dose_{t}s"),
+            title: format!(
+                "Share of the dose at {}",
+                exosim::units::format_human(t, exosim::units::Dimension::Time)
+            ),
+            y_label: "% of dose".into(),
+            categories,
+            series,
+        }));
+    }
+}
+
+/// Detection probability against diameter, and the ROC curves.
+fn biopsy_figures(b: &biopsy::BiopsyOutputs, out: &mut Vec<Figure>) {
+    let d: Vec<f64> = b
+        .curve
+        .column("diameter_m")
+        .map(|c| c.values.iter().map(|x| x * 1e3).collect())
+        .unwrap_or_default();
+    let curves: Vec<Curve> = b
+        .tests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let p = b.curve.column(&format!("{}/probability", t.name))?;
+            let points = d.iter().copied().zip(p.values.iter().copied()).collect();
+            Some(Curve::styled(t.name.clone(), points, i))
+        })
+        .collect();
+    let spread = d.first().zip(d.last()).map_or(1.0, |(a, z)| z / a);
+    out.push(Figure::Lines(LineFigure {
+        stem: "detection_probability".into(),
+        title: "Detection probability of one blood test".into(),
+        x_label: "tumour diameter (mm)".into(),
+        y_label: "probability".into(),
+        log_x: spread > 20.0,
+        log_y: false,
+        curves,
+    }));
+    let mut roc: Vec<Curve> = b
+        .tests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let (x, y) = t.roc.as_ref()?;
+            let points = x.iter().copied().zip(y.iter().copied()).collect();
+            Some(Curve::styled(t.name.clone(), points, i))
+        })
+        .collect();
+    if !roc.is_empty() {
+        roc.push(Curve {
+            name: "chance".into(),
+            colour: "#999999".into(),
+            points: vec![(0.0, 0.0), (1.0, 1.0)],
+            dash: chart::Dash::Dash,
+        });
+        out.push(Figure::Lines(LineFigure {
+            stem: "roc".into(),
+            title: format!("ROC curves{}", b.roc_at()),
+            x_label: "1 − specificity".into(),
+            y_label: "sensitivity".into(),
+            log_x: false,
+            log_y: false,
+            curves: roc,
+        }));
+    }
+}
+
+/// Cell counts over time, one figure per variant.
+fn tissue_figures(series: &tissue::TissueSeries, out: &mut Vec<Figure>) {
+    for variant in series.variants() {
+        let Some(rep) = series.replicates.iter().find(|r| r.variant == variant) else {
+            continue;
+        };
+        let (unit, scale) = chart::time_unit(rep.times.last().copied().unwrap_or(1.0));
+        let curves: Vec<Curve> = series
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with("cells_"))
+            .enumerate()
+            .map(|(n, (k, c))| {
+                let points = rep
                     .times
                     .iter()
                     .map(|t| t / scale)
-                    .zip(c.counts.iter().copied())
+                    .zip(rep.values[k].iter().copied())
                     .collect();
-                let i = curves.len();
-                curves.push(Curve::styled(format!("{} · {}", c.arm, c.class), points, i));
-            }
-            if !curves.is_empty() {
-                out.push(Figure::Lines(LineFigure {
-                    stem: "blood".into(),
-                    title: "Vesicles in blood".into(),
-                    x_label: format!("time ({unit})"),
-                    y_label: "vesicles".into(),
-                    log_x: false,
-                    log_y: true,
-                    curves,
-                }));
-            }
-        }
-        if let Some(b) = &self.body {
-            for &t in &b.report_times {
-                let key = format!("{t}");
-                let shares: Vec<(String, &Value)> = b
-                    .classes
-                    .iter()
-                    .filter_map(|c| {
-                        let m = c.json.get("fraction_of_dose")?.get(&key)?;
-                        Some((format!("{} · {}", c.arm, c.class), m))
-                    })
-                    .collect();
-                // Places that hold at least 0.5 % of some dose, in the order of the first arm.
-                let mut categories: Vec<String> = Vec::new();
-                for (_, m) in &shares {
-                    for (place, v) in m.as_object().into_iter().flatten() {
-                        if v.as_f64().is_some_and(|x| x >= 0.005) && !categories.contains(place) {
-                            categories.push(place.clone());
-                        }
+                Curve::styled(c.trim_start_matches("cells_"), points, n)
+            })
+            .collect();
+        if !curves.is_empty() {
+            let safe: String = variant
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
                     }
-                }
-                if categories.is_empty() {
-                    continue;
-                }
-                let series = shares
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, m))| {
-                        let values = categories
-                            .iter()
-                            .map(|p| 100.0 * m.get(p).and_then(Value::as_f64).unwrap_or(f64::NAN))
-                            .collect();
-                        (name.clone(), colour(i).to_string(), values)
-                    })
-                    .collect();
-                out.push(Figure::Bars(BarFigure {
-                    stem: format!("fraction_of_dose_{t}s"),
-                    title: format!(
-                        "Share of the dose at {}",
-                        exosim::units::format_human(t, exosim::units::Dimension::Time)
-                    ),
-                    y_label: "% of dose".into(),
-                    categories,
-                    series,
-                }));
-            }
-        }
-        if let Some(b) = &self.biopsy {
-            let d: Vec<f64> = b
-                .curve
-                .column("diameter_m")
-                .map(|c| c.values.iter().map(|x| x * 1e3).collect())
-                .unwrap_or_default();
-            let curves: Vec<Curve> = b
-                .tests
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    let p = b.curve.column(&format!("{}/probability", t.name))?;
-                    let points = d.iter().copied().zip(p.values.iter().copied()).collect();
-                    Some(Curve::styled(t.name.clone(), points, i))
                 })
                 .collect();
-            let spread = d.first().zip(d.last()).map_or(1.0, |(a, z)| z / a);
             out.push(Figure::Lines(LineFigure {
-                stem: "detection_probability".into(),
-                title: "Detection probability of one blood test".into(),
-                x_label: "tumour diameter (mm)".into(),
-                y_label: "probability".into(),
-                log_x: spread > 20.0,
+                stem: format!("tissue_cells_{safe}"),
+                title: format!("Cells: {variant} (replicate {})", rep.replicate),
+                x_label: format!("time ({unit})"),
+                y_label: "cells".into(),
+                log_x: false,
                 log_y: false,
                 curves,
             }));
-            let mut roc: Vec<Curve> = b
-                .tests
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    let (x, y) = t.roc.as_ref()?;
-                    let points = x.iter().copied().zip(y.iter().copied()).collect();
-                    Some(Curve::styled(t.name.clone(), points, i))
-                })
-                .collect();
-            if !roc.is_empty() {
-                roc.push(Curve {
-                    name: "chance".into(),
-                    colour: "#999999".into(),
-                    points: vec![(0.0, 0.0), (1.0, 1.0)],
-                    dash: chart::Dash::Dash,
-                });
-                out.push(Figure::Lines(LineFigure {
-                    stem: "roc".into(),
-                    title: format!("ROC curves{}", b.roc_at()),
-                    x_label: "1 − specificity".into(),
-                    y_label: "sensitivity".into(),
-                    log_x: false,
-                    log_y: false,
-                    curves: roc,
-                }));
-            }
         }
-        if let Some(series) = self.tissue.as_ref().and_then(|t| t.series.as_ref()) {
-            for variant in series.variants() {
-                let Some(rep) = series.replicates.iter().find(|r| r.variant == variant) else {
-                    continue;
-                };
-                let (unit, scale) = chart::time_unit(rep.times.last().copied().unwrap_or(1.0));
-                let curves: Vec<Curve> = series
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.starts_with("cells_"))
-                    .enumerate()
-                    .map(|(n, (k, c))| {
-                        let points = rep
-                            .times
-                            .iter()
-                            .map(|t| t / scale)
-                            .zip(rep.values[k].iter().copied())
-                            .collect();
-                        Curve::styled(c.trim_start_matches("cells_"), points, n)
-                    })
-                    .collect();
-                if !curves.is_empty() {
-                    let safe: String = variant
-                        .chars()
-                        .map(|c| {
-                            if c.is_ascii_alphanumeric() || c == '-' {
-                                c
-                            } else {
-                                '_'
-                            }
-                        })
-                        .collect();
-                    out.push(Figure::Lines(LineFigure {
-                        stem: format!("tissue_cells_{safe}"),
-                        title: format!("Cells: {variant} (replicate {})", rep.replicate),
-                        x_label: format!("time ({unit})"),
-                        y_label: "cells".into(),
-                        log_x: false,
-                        log_y: false,
-                        curves,
-                    }));
-                }
-            }
-        }
-        out
     }
 }
 
