@@ -4,17 +4,13 @@
 //! Exit codes under test (see `src/main.rs`): 0 success; 1 the run or the
 //! writing of results failed; 2 the command line or the study file is invalid.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-/// The repository root, where `studies/` lives.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use super::common::{exosim, repo_root, snapshot, stderr, stdout};
 
 /// The example study every invalid file below is derived from.
 fn example_study() -> PathBuf {
@@ -23,26 +19,6 @@ fn example_study() -> PathBuf {
 
 fn example_text() -> String {
     fs::read_to_string(example_study()).expect("studies/mouse_iv_bolus.toml is readable")
-}
-
-/// Runs `exosim` with `args`, never through a terminal.
-fn exosim<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_exosim"))
-        .args(args)
-        .output()
-        .expect("the exosim binary starts")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// `text` with the single occurrence of `from` replaced by `to`.
@@ -440,24 +416,6 @@ fn run_example(dir: &Path, extra: &[&str]) -> Output {
     ];
     args.extend(extra.iter().map(|a| a.into()));
     exosim(args)
-}
-
-/// Every file of `dir` and its folders (e.g. the report's `figures/`), by
-/// relative name, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for e in fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.file_type().unwrap().is_dir() {
-            for (inner, bytes) in snapshot(&e.path()) {
-                files.insert(format!("{name}/{inner}"), bytes);
-            }
-        } else {
-            files.insert(name, fs::read(e.path()).unwrap());
-        }
-    }
-    files
 }
 
 fn read_summary(dir: &Path) -> Value {

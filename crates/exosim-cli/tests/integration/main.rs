@@ -5,6 +5,7 @@
 //! integration report::`.
 
 mod cli;
+mod common;
 mod deconvolve;
 mod outputs;
 mod report;

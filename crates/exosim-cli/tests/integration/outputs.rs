@@ -9,31 +9,12 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use super::common::{exosim, repo_root, stderr, stdout};
 
 fn study(name: &str) -> PathBuf {
     repo_root().join("studies").join(name)
-}
-
-/// Runs `exosim` with `args`, never through a terminal.
-fn exosim<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_exosim"))
-        .args(args)
-        .env_remove("RAYON_NUM_THREADS")
-        .output()
-        .expect("the exosim binary starts")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn ok(out: &Output) -> &Output {
@@ -94,7 +75,7 @@ fn demo_refuses_a_finished_run_of_another_study() {
     let dir = tmp.path().join("mouse");
     ok(&run(&study("mouse_iv_bolus.toml"), &dir, &[]));
     let before = files(&dir);
-    let out = exosim(&["demo".as_ref(), "-o".as_ref(), dir.as_os_str()]);
+    let out = exosim(["demo".as_ref(), "-o".as_ref(), dir.as_os_str()]);
     assert_eq!(out.status.code(), Some(1), "stderr:\n{}", stderr(&out));
     assert_eq!(
         stderr(&out),
@@ -111,7 +92,7 @@ fn demo_replaces_its_own_output_and_marks_it() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
     let demo = || {
-        exosim(&[
+        exosim([
             "demo".as_ref(),
             "-o".as_ref(),
             dir.as_os_str(),
@@ -258,7 +239,7 @@ fn report_replaces_its_own_page_and_refuses_another() {
     let other = tmp.path().join("other");
     ok(&run(&study("mouse_iv_bolus.toml"), &other, &[]));
     fs::write(other.join("report.html"), "my notes").unwrap();
-    let out = exosim(&["report".as_ref(), other.as_os_str()]);
+    let out = exosim(["report".as_ref(), other.as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
@@ -269,7 +250,7 @@ fn report_replaces_its_own_page_and_refuses_another() {
         )
     );
     assert_eq!(fs::read(other.join("report.html")).unwrap(), b"my notes");
-    ok(&exosim(&[
+    ok(&exosim([
         "report".as_ref(),
         other.as_os_str(),
         "--force".as_ref(),
@@ -365,7 +346,7 @@ fn progress_lines_on_a_stderr_that_is_not_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let s = small_tissue(tmp.path());
     let dir = tmp.path().join("out");
-    let out = exosim(&[
+    let out = exosim([
         "run".as_ref(),
         s.as_os_str(),
         "-o".as_ref(),

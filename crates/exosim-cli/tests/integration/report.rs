@@ -12,16 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn exosim<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(env!("CARGO_BIN_EXE_exosim"))
-        .args(args)
-        .output()
-        .expect("the exosim binary starts")
-}
+use super::common::exosim;
 
 fn ok(out: &Output) -> String {
     assert!(

@@ -11,19 +11,14 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use super::common::exosim;
+
 /// The small tissue of the library's tests, made one long replicate.
 fn long_study() -> String {
     include_str!("../../../exosim/tests/fixtures/small_tissue.toml")
         .replace("duration = \"2 h\"", "duration = \"36 h\"")
         .replace("replicates = 2", "replicates = 1")
         .replace("[[tissue.variants]]\nname = \"blocked\"\n", "")
-}
-
-fn exosim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_exosim"))
-        .args(args)
-        .output()
-        .expect("the exosim binary starts")
 }
 
 fn ok(out: &Output) {
@@ -61,7 +56,7 @@ fn a_killed_run_resumes_to_identical_files() {
     fs::write(&study, long_study()).unwrap();
     let study = study.to_str().unwrap();
     let whole = tmp.path().join("whole");
-    ok(&exosim(&[
+    ok(&exosim([
         "run",
         study,
         "-o",
@@ -100,13 +95,13 @@ fn a_killed_run_resumes_to_identical_files() {
     );
 
     // Not overwritten by accident; the message says how to continue.
-    let refused = exosim(&["run", study, "-o", cut.to_str().unwrap(), "--quiet"]);
+    let refused = exosim(["run", study, "-o", cut.to_str().unwrap(), "--quiet"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--resume"));
     // A changed study is not resumed.
     let changed = tmp.path().join("changed.toml");
     fs::write(&changed, long_study().replace("seed = 3", "seed = 4")).unwrap();
-    let refused = exosim(&[
+    let refused = exosim([
         "run",
         changed.to_str().unwrap(),
         "-o",
@@ -120,7 +115,7 @@ fn a_killed_run_resumes_to_identical_files() {
     // What a kill during the final writes leaves next to the saved state:
     // temporary files, which the resumed run removes.
     fs::write(cut.join(".tissue_timeseries.csv.4242-0.tmp"), "half").unwrap();
-    ok(&exosim(&[
+    ok(&exosim([
         "run",
         study,
         "-o",
@@ -145,7 +140,7 @@ fn resume_without_an_interrupted_run_is_an_error() {
     let study = tmp.path().join("long_tissue.toml");
     fs::write(&study, long_study()).unwrap();
     let out = tmp.path().join("out");
-    let run = exosim(&[
+    let run = exosim([
         "run",
         study.to_str().unwrap(),
         "-o",

@@ -11,31 +11,12 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use exosim::simd::{SimdPath, paths_to_compare};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Every file of `dir` and its folders, by relative name, with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    for e in fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let name = e.file_name().to_string_lossy().into_owned();
-        if e.file_type().unwrap().is_dir() {
-            for (inner, bytes) in snapshot(&e.path()) {
-                files.insert(format!("{name}/{inner}"), bytes);
-            }
-        } else {
-            files.insert(name, fs::read(e.path()).unwrap());
-        }
-    }
-    files
-}
+use super::common::{repo_root, snapshot};
 
 /// Runs `study` with `EXOSIM_SIMD=path` into `dir`; the files it wrote.
 fn run_on(path: SimdPath, study: &Path, dir: &Path) -> BTreeMap<String, Vec<u8>> {
