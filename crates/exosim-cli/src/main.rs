@@ -15,7 +15,7 @@ use exosim::body::pbpk::Place;
 use exosim::coupling::tissue_section::Saving;
 use exosim::output::{Checkpoints, Manifest, Reuse, Writer};
 use exosim::run::{self, RunResult};
-use exosim::scenario::{self, Study, StudyError};
+use exosim::scenario::{self, Override, Study, StudyError};
 use exosim::units::{Dimension, format_human};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -45,6 +45,12 @@ enum Command {
         /// Output directory (created if missing).
         #[arg(short, long)]
         output: PathBuf,
+        /// Set a value of the study, as if written in the file: a path
+        /// that names it (`vesicles.sEV.diameter`, `doses[0].amount`) and
+        /// a value with its unit (`--set vesicles.sEV.diameter="150 nm"`).
+        /// Repeatable; applied in order, then checked like the file.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<Override>,
         #[command(flatten)]
         opts: RunOpts,
     },
@@ -52,6 +58,9 @@ enum Command {
     Validate {
         /// Study file (TOML).
         file: PathBuf,
+        /// Set a value of the study first, as `run --set` does.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<Override>,
     },
     /// Write `DIR/report.html` (one self-contained page: key figures,
     /// interactive plots, how the run was made) and static figures in
@@ -170,7 +179,7 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { file } => match load(&file) {
+        Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
                 let mut parts = Vec::new();
                 if !study.arms.is_empty() {
@@ -210,7 +219,12 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { file, output, opts } => match load(&file) {
+        Command::Run {
+            file,
+            output,
+            set,
+            opts,
+        } => match load(&file, &set) {
             Ok(study) => execute(&study, &output, &opts, Writer::Run)
                 .and_then(|(study, result)| {
                     print_results(&study, &result, &output);
@@ -420,12 +434,15 @@ fn deconvolve(
     ExitCode::SUCCESS
 }
 
-/// Reads and validates a study file, printing a located error on failure.
-fn load(file: &Path) -> Result<Study, ExitCode> {
-    scenario::load_study(file).map_err(|e| {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
-        report_study_error(&e, &text)
-    })
+/// Reads and validates a study file with values set over it, printing a
+/// located error on failure.
+fn load(file: &Path, set: &[Override]) -> Result<Study, ExitCode> {
+    scenario::StudySource::load(file)
+        .and_then(|source| source.study(set))
+        .map_err(|e| {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            report_study_error(&e, &text)
+        })
 }
 
 fn report_study_error(e: &StudyError, text: &str) -> ExitCode {

@@ -62,11 +62,13 @@ impl fmt::Display for KeyPath {
 
 /// An invalid study file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}:{column}: `{key}`: {message}{}", hint_suffix(.hint))]
+#[error("{}: `{key}`: {message}{}", self.location(), hint_suffix(.hint))]
 pub struct StudyError {
-    /// File name as given by the user (or `<embedded>`).
+    /// File name as given by the user (or `<embedded>`), or the override
+    /// (`--set PATH=VALUE`) that holds the offending value.
     pub file: String,
-    /// 1-based line of the offending text.
+    /// 1-based line of the offending text; 0 when it is not in a file (an
+    /// override), and then `column` is 0 too.
     pub line: usize,
     /// 1-based column (in characters) of the offending text.
     pub column: usize,
@@ -85,6 +87,14 @@ pub struct StudyError {
 pub const MAX_QUOTED_LINE: usize = 200;
 
 impl StudyError {
+    /// `file:line:column`, or `file` alone for a value that is in no file.
+    pub fn location(&self) -> String {
+        match self.line {
+            0 => self.file.clone(),
+            line => format!("{}:{line}:{}", self.file, self.column),
+        }
+    }
+
     /// The error as printed for people, once: the one-line form (file,
     /// line, column, key, message), then, when `source` (the text of the
     /// study file) holds the span, the line quoted with the value
@@ -93,8 +103,10 @@ impl StudyError {
     /// gives the one-line form alone. Never panics.
     pub fn render(&self, source: &str) -> String {
         let mut out = format!(
-            "error: {}:{}:{}: `{}`: {}",
-            self.file, self.line, self.column, self.key, self.message
+            "error: {}: `{}`: {}",
+            self.location(),
+            self.key,
+            self.message
         );
         if let Some(quote) = self.span.clone().and_then(|s| quote(source, s)) {
             out.push('\n');
@@ -173,6 +185,9 @@ pub struct Locator<'t> {
     file: String,
     text: &'t str,
     table: Option<toml::Spanned<DeTable<'t>>>,
+    /// Values set over the file (`--set`): the key path each one replaced,
+    /// and how the user wrote it.
+    overrides: Vec<(KeyPath, String)>,
 }
 
 impl<'t> Locator<'t> {
@@ -183,7 +198,27 @@ impl<'t> Locator<'t> {
             file: file.to_string(),
             text,
             table: DeTable::parse(text).ok(),
+            overrides: Vec::new(),
         }
+    }
+
+    /// This locator, with values set over the file at `overrides` (key path,
+    /// and the `PATH=VALUE` the user wrote): an error at or under one of them,
+    /// or above it (a table the override changed), names the override, not
+    /// the file's line.
+    pub fn with_overrides(mut self, overrides: Vec<(KeyPath, String)>) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    /// The override that set the value at `path`, or a table holding it.
+    fn override_at(&self, path: &KeyPath) -> Option<&str> {
+        let related = |o: &KeyPath| o.0.starts_with(&path.0) || path.0.starts_with(&o.0);
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(o, _)| !path.0.is_empty() && related(o))
+            .map(|(_, text)| text.as_str())
     }
 
     /// The file name given at construction (for paths relative to the study).
@@ -250,6 +285,17 @@ impl<'t> Locator<'t> {
         message: impl Into<String>,
         hint: Option<String>,
     ) -> StudyError {
+        if let Some(set) = self.override_at(path) {
+            return StudyError {
+                file: format!("--set {set}"),
+                line: 0,
+                column: 0,
+                key: path.to_string(),
+                message: message.into(),
+                hint,
+                span: None,
+            };
+        }
         let span = self.span_of(path);
         let (line, column) = line_column(self.text, span.as_ref().map(|s| s.start).unwrap_or(0));
         StudyError {

@@ -21,6 +21,7 @@ mod cells_csv;
 pub mod check;
 pub mod error;
 pub mod model;
+pub mod overrides;
 pub mod resolve;
 pub mod resolve_biopsy;
 pub mod resolve_coupling;
@@ -39,19 +40,122 @@ pub use model::Study;
 pub use spec::StudySpec;
 
 use error::{KeyPath, Locator};
+pub use overrides::{Override, ParamPath};
 
 /// Parses and validates study text; `file` names it in errors.
 pub fn parse_study(text: &str, file: &str) -> Result<Study, StudyError> {
-    let loc = Locator::new(file, text);
-    let spec: StudySpec = toml::from_str(text).map_err(|e| loc.from_toml(&e))?;
-    resolve::resolve(&spec, &loc)
+    StudySource::new(text.to_string(), file)?.study(&[])
 }
 
 /// Reads, parses and validates a study file.
 pub fn load_study(path: &Path) -> Result<Study, StudyError> {
-    let file = path.display().to_string();
+    StudySource::load(path)?.study(&[])
+}
+
+/// A study file read and checked once, from which studies with values set
+/// over it ([`Override`]s) are made: a campaign makes one per point.
+#[derive(Debug, Clone)]
+pub struct StudySource {
+    file: String,
+    text: String,
+    /// The file as a TOML tree, which overrides change.
+    tree: toml::Value,
+}
+
+impl StudySource {
+    /// Study text named `file` in errors; fails when the text is not a
+    /// study file (unknown keys, wrong types), located in it. The checks of
+    /// resolution wait for [`StudySource::study`].
+    pub fn new(text: String, file: &str) -> Result<Self, StudyError> {
+        let loc = Locator::new(file, &text);
+        let _: StudySpec = toml::from_str(&text).map_err(|e| loc.from_toml(&e))?;
+        let tree = toml::Value::Table(toml::from_str(&text).map_err(|e| loc.from_toml(&e))?);
+        Ok(StudySource {
+            file: file.to_string(),
+            text,
+            tree,
+        })
+    }
+
+    /// Reads a study file (at most [`MAX_FILE_BYTES`], UTF-8).
+    pub fn load(path: &Path) -> Result<Self, StudyError> {
+        let file = path.display().to_string();
+        StudySource::new(read_study_text(path, &file)?, &file)
+    }
+
+    /// The file name given at construction.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The study text as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The study with `overrides` applied in order to the raw file, then
+    /// resolved and checked as a file is. An error in a value an override
+    /// set names the override (`--set PATH=VALUE`) instead of a line.
+    pub fn study(&self, overrides: &[Override]) -> Result<Study, StudyError> {
+        let base = Locator::new(&self.file, &self.text);
+        if overrides.is_empty() {
+            let spec: StudySpec = toml::from_str(&self.text).map_err(|e| base.from_toml(&e))?;
+            return resolve::resolve(&spec, &base);
+        }
+        let mut tree = self.tree.clone();
+        let mut placed = Vec::with_capacity(overrides.len());
+        for over in overrides {
+            let at = overrides::apply(&mut tree, over).map_err(|e| override_error(over, e))?;
+            placed.push((at, over.to_string()));
+        }
+        let spec = match tree.try_into::<StudySpec>() {
+            Ok(spec) => spec,
+            Err(_) => return Err(self.first_misfit(overrides)),
+        };
+        resolve::resolve(&spec, &base.with_overrides(placed))
+    }
+
+    /// The error of the first override after which the tree is no longer
+    /// a study file (the file alone is one).
+    fn first_misfit(&self, overrides: &[Override]) -> StudyError {
+        let mut tree = self.tree.clone();
+        for over in overrides {
+            if let Err(e) = overrides::apply(&mut tree, over) {
+                return override_error(over, e);
+            }
+            if let Err(e) = tree.clone().try_into::<StudySpec>() {
+                let message = e.message().trim().to_string();
+                let hint = overrides::nearest_path(&over.path, &message);
+                return override_error(over, overrides::PathError { message, hint });
+            }
+        }
+        override_error(
+            &overrides[0],
+            overrides::PathError {
+                message: "the overrides together do not make a study file".into(),
+                hint: None,
+            },
+        )
+    }
+}
+
+/// An error of one override, named by it.
+fn override_error(over: &Override, e: overrides::PathError) -> StudyError {
+    StudyError {
+        file: format!("--set {over}"),
+        line: 0,
+        column: 0,
+        key: over.path.to_string(),
+        message: e.message,
+        hint: e.hint,
+        span: None,
+    }
+}
+
+/// The text of a study file, refused when too large or not UTF-8.
+fn read_study_text(path: &Path, file: &str) -> Result<String, StudyError> {
     let whole_file = |message: String, hint: Option<String>| StudyError {
-        file: file.clone(),
+        file: file.to_string(),
         line: 1,
         column: 1,
         key: KeyPath::root().to_string(),
@@ -72,11 +176,10 @@ pub fn load_study(path: &Path) -> Result<Study, StudyError> {
     }
     let bytes =
         std::fs::read(path).map_err(|e| whole_file(format!("cannot read the file: {e}"), None))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(bytes).map_err(|e| {
         whole_file(
             format!("the file is not UTF-8 text: {e}"),
             Some("save it as UTF-8".into()),
         )
-    })?;
-    parse_study(&text, &file)
+    })
 }

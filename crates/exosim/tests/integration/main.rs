@@ -14,6 +14,7 @@ mod biopsy_study;
 mod biopsy_threads;
 mod coupling;
 mod docs;
+mod overrides;
 mod properties;
 mod reference_mouse;
 mod signature_fit;
