@@ -55,13 +55,27 @@ impl ClassCourse {
             .map(|p| p.counts.as_slice())
     }
 
+    /// Vesicles that had entered by output `k`: dosed, released and
+    /// drained in from a coupled tissue.
+    pub fn input(&self, k: usize) -> f64 {
+        self.dosed[k] + self.released[k] + self.drained_in[k]
+    }
+
+    /// `amount` at output `k` as a share of what had entered by then
+    /// ([`ClassCourse::input`]); 0 before anything entered, when there is
+    /// nothing to share.
+    pub fn share_of_input(&self, amount: f64, k: usize) -> f64 {
+        let input = self.input(k);
+        if input > 0.0 { amount / input } else { 0.0 }
+    }
+
     /// Relative mass-balance error at each output time:
     /// |dosed + released + drained in − (present + cleared + degraded +
     /// extravasated)| / (dosed + released + drained in).
     pub fn balance_errors(&self) -> Vec<f64> {
         (0..self.dosed.len())
             .map(|k| {
-                let input = self.dosed[k] + self.released[k] + self.drained_in[k];
+                let input = self.input(k);
                 let accounted: f64 =
                     self.places.iter().map(|p| p.counts[k]).sum::<f64>() + self.extravasated[k];
                 if input > 0.0 {
@@ -268,6 +282,18 @@ pub fn cumulative_uptake(
         .collect()
 }
 
+/// The first output time of the largest count and that count, `None` for
+/// a place never reached (no positive count): it has no peak.
+pub fn peak(times: &[f64], counts: &[f64]) -> Option<(f64, f64)> {
+    let (k, max) = counts.iter().enumerate().fold(
+        (0, 0.0),
+        |best, (k, &c)| {
+            if c > best.1 { (k, c) } else { best }
+        },
+    );
+    (max > 0.0).then(|| (times.get(k).copied().unwrap_or(f64::NAN), max))
+}
+
 /// Summarises a simulated arm.
 pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary> {
     let model = pbpk::build(plan, arm);
@@ -313,28 +339,20 @@ pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary
                 let Some(k) = course.times.iter().position(|&x| x == t) else {
                     continue;
                 };
-                let input = cc.dosed[k] + cc.released[k] + cc.drained_in[k];
                 let shares = cc
                     .places
                     .iter()
                     .map(|p| {
                         (
                             p.place.name().to_string(),
-                            if input > 0.0 {
-                                p.counts[k] / input
-                            } else {
-                                0.0
-                            },
+                            cc.share_of_input(p.counts[k], k),
                         )
                     })
                     .collect();
                 fraction_of_dose.insert(format!("{t}"), shares);
                 let delivered = uptake
                     .iter()
-                    .map(|(organ, u)| {
-                        let share = if input > 0.0 { u[k] / input } else { 0.0 };
-                        (organ.clone(), share)
-                    })
+                    .map(|(organ, u)| (organ.clone(), cc.share_of_input(u[k], k)))
                     .collect();
                 fraction_delivered.insert(format!("{t}"), delivered);
             }
@@ -344,10 +362,7 @@ pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary
                 .iter()
                 .filter(|p| matches!(p.place, Place::Tissue(_)))
                 .filter_map(|p| {
-                    let (k, max) = p.counts.iter().enumerate().fold((0, 0.0), |best, (k, &c)| {
-                        if c > best.1 { (k, c) } else { best }
-                    });
-                    (max > 0.0).then(|| (p.place.name().to_string(), course.times[k]))
+                    peak(&course.times, &p.counts).map(|(t, _)| (p.place.name().to_string(), t))
                 })
                 .collect();
             ClassSummary {
