@@ -3,21 +3,24 @@
 //! Exit codes: 0 success; 1 the run or the writing of results failed;
 //! 2 the command line or the study file is invalid.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+
+mod campaign;
+mod progress;
+
 use exosim::body::model::Organ;
 use exosim::body::pbpk::Place;
+use exosim::campaign::Shard;
 use exosim::coupling::tissue_section::Saving;
 use exosim::output::{Checkpoints, Manifest, Reuse, Writer};
 use exosim::run::{self, RunResult};
 use exosim::scenario::{self, Override, Study, StudyError};
 use exosim::units::{Dimension, format_human};
-use indicatif::{ProgressBar, ProgressStyle};
+use progress::Progress;
 
 /// Simulate extracellular vesicles: release, circulation, biodistribution.
 #[derive(Parser)]
@@ -51,8 +54,28 @@ enum Command {
         /// Repeatable; applied in order, then checked like the file.
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<Override>,
+        /// For a campaign file: run only shard I of N (`--shard 3/16`),
+        /// writing its part for `exosim merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
         #[command(flatten)]
         opts: RunOpts,
+    },
+    /// Merge the parts of a campaign run in shards (`exosim run CAMPAIGN
+    /// --shard I/N`) into its whole table, summary and sensitivity indices.
+    Merge {
+        /// Folders holding the parts (`part-I-of-N.*`).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Use a non-empty output directory (see `run --force`).
+        #[arg(long)]
+        force: bool,
+        /// No list of written files.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Check a study file without running it.
     Validate {
@@ -179,6 +202,30 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Validate { file, set: _ } if campaign::is_campaign(&file) => {
+            campaign::validate(&file)
+        }
+        Command::Run {
+            file,
+            output,
+            shard,
+            set,
+            opts,
+        } if campaign::is_campaign(&file) => {
+            if !set.is_empty() {
+                eprintln!(
+                    "error: --set applies to study files; a campaign varies values with [[parameters]]"
+                );
+                return ExitCode::from(2);
+            }
+            campaign::run(&file, &output, shard, &opts)
+        }
+        Command::Merge {
+            dirs,
+            output,
+            force,
+            quiet,
+        } => campaign::merge(&dirs, &output, force, quiet),
         Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
                 let mut parts = Vec::new();
@@ -222,9 +269,17 @@ fn main() -> ExitCode {
         Command::Run {
             file,
             output,
+            shard,
             set,
             opts,
         } => match load(&file, &set) {
+            Ok(_) if shard.is_some() => {
+                eprintln!(
+                    "error: --shard applies to campaign files, and {} is a study",
+                    file.display()
+                );
+                ExitCode::from(2)
+            }
             Ok(study) => execute(&study, &output, &opts, Writer::Run)
                 .and_then(|(study, result)| {
                     print_results(&study, &result, &output);
@@ -452,6 +507,21 @@ fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Sizes the process's one thread pool as `--threads` asks.
+fn set_threads(opts: &RunOpts) -> Result<(), ExitCode> {
+    if let Some(n) = opts.threads {
+        // The first and only pool of the process: it cannot already exist.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build_global()
+            .map_err(|e| {
+                eprintln!("error: --threads {n}: {e}");
+                ExitCode::from(1)
+            })?;
+    }
+    Ok(())
+}
+
 /// Runs `study` (with the command line's seed) and writes its results to
 /// `dir`, recorded as written by `by`; returns the study as run.
 fn execute(
@@ -470,13 +540,7 @@ fn execute(
         study.resolved.study.seed = Some(seed);
     }
     let study = study;
-    if let Some(n) = opts.threads {
-        // The first and only pool of the process: it cannot already exist.
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n as usize)
-            .build_global()
-            .map_err(|e| fail(format!("--threads {n}: {e}")))?;
-    }
+    set_threads(opts)?;
     let interrupted = Checkpoints::exists(dir);
     let reuse = if opts.resume {
         Reuse::Resume
@@ -527,145 +591,6 @@ fn execute(
         }
     }
     Ok((study, result))
-}
-
-/// How a run shows that it advances: a bar on a terminal; otherwise a
-/// line on stderr every [`Progress::STEP`] of the way, with the time left,
-/// through the `log` facade (see [`StderrLog`]).
-struct Progress {
-    bar: Option<ProgressBar>,
-    lines: Option<Mutex<Lines>>,
-}
-
-/// The state of the progress lines.
-struct Lines {
-    study: String,
-    start: Instant,
-    /// Fraction at which the next line is due.
-    next: f64,
-}
-
-impl Progress {
-    /// A line per 5 % of the way.
-    const STEP: f64 = 0.05;
-
-    fn new(study: &str, quiet: bool) -> Self {
-        if quiet {
-            return Progress {
-                bar: None,
-                lines: None,
-            };
-        }
-        if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::new(1000);
-            if let Ok(style) =
-                ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {percent}% ({elapsed})")
-            {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message(study.to_string());
-            return Progress {
-                bar: Some(bar),
-                lines: None,
-            };
-        }
-        StderrLog::install();
-        Progress {
-            bar: None,
-            lines: Some(Mutex::new(Lines {
-                study: study.to_string(),
-                start: Instant::now(),
-                next: Self::STEP,
-            })),
-        }
-    }
-
-    /// The run is `f` (0–1) of the way; may be called from any thread.
-    fn tell(&self, f: f64) {
-        if let Some(bar) = &self.bar {
-            let pos = (f.clamp(0.0, 1.0) * 1000.0) as u64;
-            if pos > bar.position() {
-                bar.set_position(pos);
-            }
-        }
-        let Some(lines) = &self.lines else {
-            return;
-        };
-        let Ok(mut l) = lines.lock() else {
-            return;
-        };
-        if f.is_nan() || f < l.next || f >= 1.0 {
-            return;
-        }
-        let elapsed = l.start.elapsed().as_secs_f64();
-        let left = elapsed * (1.0 - f) / f;
-        log::info!(
-            "{}: {} % after {}, about {} left",
-            l.study,
-            (100.0 * f).floor(),
-            clock(elapsed),
-            clock(left)
-        );
-        l.next = ((f / Self::STEP).floor() + 1.0) * Self::STEP;
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-        if let Some(Ok(l)) = self.lines.as_ref().map(|l| l.lock()) {
-            log::info!(
-                "{}: done in {}",
-                l.study,
-                clock(l.start.elapsed().as_secs_f64())
-            );
-        }
-    }
-}
-
-/// "1 h 02 min", "3 min 05 s", "12 s".
-fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
-        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
-    }
-}
-
-/// The `log` records of exosim, on stderr, one line each:
-/// `exosim: <message>` (warnings and errors name their level).
-struct StderrLog;
-
-impl StderrLog {
-    fn install() {
-        static LOG: StderrLog = StderrLog;
-        if log::set_logger(&LOG).is_ok() {
-            log::set_max_level(log::LevelFilter::Info);
-        }
-    }
-}
-
-impl log::Log for StderrLog {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Info
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
-        match record.level() {
-            log::Level::Info => eprintln!("exosim: {}", record.args()),
-            level => eprintln!(
-                "exosim: {}: {}",
-                level.as_str().to_lowercase(),
-                record.args()
-            ),
-        }
-    }
-
-    fn flush(&self) {}
 }
 
 /// The key figures of every engine of the study, for a person reading a

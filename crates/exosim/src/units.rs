@@ -571,7 +571,7 @@ fn suggest(unit: &str, dim: Dimension) -> Option<String> {
 }
 
 /// Splits off the leading number: the longest prefix that Rust reads as an `f64`.
-fn split_number(text: &str) -> Option<(f64, &str)> {
+pub fn split_number(text: &str) -> Option<(f64, &str)> {
     let run = text
         .bytes()
         .take_while(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
@@ -664,7 +664,7 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
 
 /// Shortest decimal text that reads back as exactly `value`, in plain or
 /// exponent notation depending on magnitude.
-fn exact_number(value: f64) -> String {
+pub fn exact_number(value: f64) -> String {
     let a = value.abs();
     if a == 0.0 || (1e-3..1e7).contains(&a) {
         format!("{value}")

@@ -64,6 +64,15 @@ pub enum OutputError {
         /// What went wrong.
         message: String,
     },
+    /// A file exosim reads back (a journal, a part of a campaign) does not
+    /// belong with the others: another campaign, a missing or repeated part.
+    #[error("`{}`: {message}", .path.display())]
+    Mismatch {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// What does not match, and what to do.
+        message: String,
+    },
     /// A Parquet table could not be written or read back.
     #[error("Parquet error in `{}`: {message}", .path.display())]
     Parquet {

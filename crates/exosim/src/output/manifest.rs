@@ -40,6 +40,10 @@ pub enum Writer {
     Demo,
     /// `exosim report` on a folder that had no manifest.
     Report,
+    /// `exosim run` of a campaign (or of one shard of it).
+    Campaign,
+    /// `exosim merge`.
+    Merge,
 }
 
 /// The files exosim wrote into one output directory.

@@ -13,6 +13,7 @@ mod biopsy_stats;
 mod biopsy_study;
 mod biopsy_threads;
 mod campaign_observables;
+mod campaign_runs;
 mod coupling;
 mod docs;
 mod overrides;

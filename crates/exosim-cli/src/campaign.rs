@@ -1,0 +1,210 @@
+//! `exosim run CAMPAIGN`, `--shard I/N` and `exosim merge`: a campaign's
+//! output folder, its progress and its result table on the terminal.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use exosim::campaign::merge::{self, MERGED_FILES, Summary};
+use exosim::campaign::{self as cmp, Campaign, Shard};
+use exosim::output::{self, Manifest, Reuse, Writer};
+
+use crate::RunOpts;
+use crate::progress::Progress;
+
+/// Whether `file` is a campaign file (it has a `[campaign]` table) rather
+/// than a study file.
+pub fn is_campaign(file: &Path) -> bool {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("campaign"))
+}
+
+fn fail(message: String) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+/// Reads and checks a campaign file, printing a located error on failure.
+pub fn load(file: &Path) -> Result<Campaign, ExitCode> {
+    Campaign::load(file).map_err(|e| {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        eprintln!("{}", e.render(&text));
+        ExitCode::from(2)
+    })
+}
+
+/// `exosim validate CAMPAIGN`.
+pub fn validate(file: &Path) -> ExitCode {
+    match load(file) {
+        Ok(c) => {
+            println!(
+                "{}: valid campaign `{}` ({} run(s): {} design point(s) × {} replicate(s); {} parameter(s), {} observable(s))",
+                file.display(),
+                c.name,
+                c.len(),
+                c.values.n,
+                c.replicates,
+                c.parameters.len(),
+                c.observables.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// The files a run of `shard` (or of the whole campaign) writes.
+fn planned(shard: Option<Shard>) -> Vec<String> {
+    let part = shard.unwrap_or(Shard::WHOLE);
+    let mut files = vec![part.file("jsonl")];
+    match shard {
+        Some(s) => files.extend(["parquet", "json"].map(|e| s.file(e))),
+        None => {
+            files.extend(["parquet", "json"].map(|e| part.file(e)));
+            files.extend(MERGED_FILES.map(String::from));
+        }
+    }
+    files
+}
+
+/// How the folder may be used: a folder holding this command's own
+/// journal resumes it (the journal checks that it is the same campaign
+/// and shard); otherwise as any run.
+fn reuse(dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Reuse {
+    let journal = dir.join(shard.unwrap_or(Shard::WHOLE).file("jsonl"));
+    let ours = Manifest::read(dir)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.written_by == Writer::Campaign);
+    if opts.force {
+        Reuse::Replace
+    } else if opts.resume || (ours && journal.is_file()) {
+        Reuse::Resume
+    } else {
+        Reuse::Refuse
+    }
+}
+
+/// `exosim run CAMPAIGN -o DIR [--shard I/N]`.
+pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> ExitCode {
+    let campaign = match load(file) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(code) = crate::set_threads(opts) {
+        return code;
+    }
+    if let Err(e) = output::prepare_output(dir, reuse(dir, shard, opts)) {
+        return fail(e.to_string());
+    }
+    let files = planned(shard);
+    if let Err(e) = Manifest::new(Writer::Campaign, files.clone()).write(dir) {
+        return fail(e.to_string());
+    }
+    let label = match shard {
+        Some(s) => format!("{} (shard {}/{})", campaign.name, s.index, s.count),
+        None => campaign.name.clone(),
+    };
+    let progress = Progress::new(&label, opts.quiet);
+    let tell = |done: u64, total: u64| progress.tell(done as f64 / total.max(1) as f64);
+    let outcome = match shard {
+        Some(s) => cmp::runner::run_shard(&campaign, s, dir, tell).map(|r| (r.failed, None)),
+        None => cmp::run_whole(&campaign, dir, tell).map(|s| (s.failed, Some(s))),
+    };
+    progress.finish();
+    let (failed, summary) = match outcome {
+        Ok(o) => o,
+        Err(e) => return fail(e.to_string()),
+    };
+    let written: Vec<String> = files.into_iter().filter(|f| dir.join(f).exists()).collect();
+    if let Err(e) = Manifest::new(Writer::Campaign, written.clone()).write(dir) {
+        return fail(e.to_string());
+    }
+    finish(dir, &written, failed, summary.as_ref(), opts.quiet)
+}
+
+/// `exosim merge DIR… -o OUT`.
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, quiet: bool) -> ExitCode {
+    let reuse = if force { Reuse::Replace } else { Reuse::Refuse };
+    // Checked before the folder is made, so a refused merge leaves nothing.
+    if let Err(e) = merge::find_parts(dirs) {
+        return fail(e.to_string());
+    }
+    if let Err(e) = output::prepare_output(out, reuse) {
+        return fail(e.to_string());
+    }
+    match merge::merge(dirs, out) {
+        Ok(summary) => {
+            let written: Vec<String> = MERGED_FILES
+                .iter()
+                .filter(|f| out.join(f).exists())
+                .map(|f| f.to_string())
+                .collect();
+            if let Err(e) = Manifest::new(Writer::Merge, written.clone()).write(out) {
+                return fail(e.to_string());
+            }
+            finish(out, &written, summary.failed, Some(&summary), quiet)
+        }
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+fn finish(
+    dir: &Path,
+    written: &[String],
+    failed: u64,
+    summary: Option<&Summary>,
+    quiet: bool,
+) -> ExitCode {
+    if let Some(s) = summary {
+        print_summary(s);
+    }
+    if failed > 0 {
+        eprintln!(
+            "warning: {failed} run(s) failed; their errors are in summary.json (or the part's record)"
+        );
+    }
+    if !quiet {
+        for f in written {
+            eprintln!("wrote {}", dir.join(f).display());
+        }
+    }
+    println!("results in {}", dir.display());
+    ExitCode::SUCCESS
+}
+
+/// The spread of each observable, then the sensitivity indices.
+fn print_summary(s: &Summary) {
+    println!(
+        "campaign `{}`: {} run(s), {} failed",
+        s.campaign, s.runs, s.failed
+    );
+    println!(
+        "{:<32} {:>12} {:>12} {:>12} {:>12} {:>12}  unit",
+        "observable", "mean", "sd", "5 %", "median", "95 %"
+    );
+    for o in &s.observables {
+        println!(
+            "{:<32} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e} {:>12.4e}  {}",
+            o.name, o.mean, o.sd, o.p5, o.median, o.p95, o.unit
+        );
+    }
+    if !s.sensitivity.is_empty() {
+        println!();
+        println!(
+            "{:<32} {:<36} {:<8} {:>10} {:>10}",
+            "observable", "parameter", "index", "value", "± conf"
+        );
+        for r in &s.sensitivity {
+            println!(
+                "{:<32} {:<36} {:<8} {:>10.4} {:>10.4}",
+                r.observable, r.parameter, r.index, r.value, r.conf
+            );
+        }
+    }
+    for (name, why) in &s.sensitivity_skipped {
+        println!("no indices for `{name}`: {why}");
+    }
+    println!();
+}

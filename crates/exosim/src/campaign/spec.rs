@@ -1,0 +1,135 @@
+//! The campaign file as written: which study, which parameters vary and
+//! how, what to record for every point.
+//!
+//! A campaign is its own file that names a study, rather than a section of
+//! the study: one study (the mouse body study, say) serves a sensitivity
+//! analysis, a virtual population and a calibration without being copied,
+//! each campaign file stays small, and the study still runs alone.
+
+use serde::{Deserialize, Serialize};
+
+use super::observable::ObservableSpec;
+
+/// A whole campaign file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignSpec {
+    /// Name, study, seed, replicates.
+    pub campaign: CampaignHeader,
+    /// How the points are chosen.
+    pub design: DesignSpec,
+    /// The parameters that vary, each a path into the study.
+    #[serde(default)]
+    pub parameters: Vec<ParameterSpec>,
+    /// Rank correlations between sampled parameters (Gaussian copula).
+    #[serde(default)]
+    pub correlations: Vec<CorrelationSpec>,
+    /// What each point records.
+    #[serde(default)]
+    pub observables: Vec<ObservableSpec>,
+}
+
+/// `[campaign]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignHeader {
+    /// Identifier, used in file names.
+    pub name: String,
+    /// Free text for the reader.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The study file, relative to the campaign file.
+    pub study: String,
+    /// Seed of the design and of every point's seed; the study's seed by
+    /// default.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Runs of each design point, each with its own seed (for the tissue
+    /// engine and the biopsy's cohorts, which draw random numbers).
+    #[serde(default)]
+    pub replicates: Option<u64>,
+}
+
+/// The methods of `[design] method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Every combination of the parameters' `values`.
+    Grid,
+    /// Point i takes the i-th of each parameter's `values`.
+    List,
+    /// Independent random draws.
+    Random,
+    /// Latin hypercube: one draw in each of `points` strata of each parameter.
+    LatinHypercube,
+    /// Scrambled Sobol points (low discrepancy).
+    Sobol,
+    /// Saltelli's design for first- and total-order Sobol indices.
+    Saltelli,
+    /// Morris's trajectories for elementary effects.
+    Morris,
+}
+
+/// `[design]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignSpec {
+    /// How points are chosen.
+    pub method: Method,
+    /// Sampled designs: the number of points; `saltelli`: the base rows N
+    /// (N·(d + 2) runs); `morris`: the trajectories r (r·(d + 1) runs).
+    #[serde(default)]
+    pub points: Option<u64>,
+    /// `morris`: grid levels p (even; 4 by default).
+    #[serde(default)]
+    pub levels: Option<u64>,
+    /// `saltelli`, `morris`: bootstrap resamples of the intervals (1000).
+    #[serde(default)]
+    pub bootstrap: Option<u64>,
+    /// `saltelli`, `morris`: confidence level of the intervals (0.95).
+    #[serde(default)]
+    pub confidence: Option<f64>,
+}
+
+/// One `[[parameters]]` entry. Quantities are written as in the study
+/// (`"50 nm"`), or as plain numbers for unitless values; every quantity of
+/// one parameter in the same unit.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSpec {
+    /// Path of the value in the study (`vesicles.sEV.diameter`).
+    pub path: String,
+    /// `grid` and `list`: the values taken.
+    #[serde(default)]
+    pub values: Option<Vec<toml::Value>>,
+    /// Sampled designs: `uniform`, `log_uniform`, `normal`, `log_normal`.
+    #[serde(default)]
+    pub distribution: Option<String>,
+    /// Lowest value (`uniform`, `log_uniform`), or truncation of a
+    /// `normal` or `log_normal`.
+    #[serde(default)]
+    pub low: Option<toml::Value>,
+    /// Highest value, as `low`.
+    #[serde(default)]
+    pub high: Option<toml::Value>,
+    /// `normal`, `log_normal`: the (arithmetic) mean.
+    #[serde(default)]
+    pub mean: Option<toml::Value>,
+    /// `normal`: the standard deviation.
+    #[serde(default)]
+    pub sd: Option<toml::Value>,
+    /// `log_normal`: the coefficient of variation (sd/mean).
+    #[serde(default)]
+    pub cv: Option<f64>,
+}
+
+/// One `[[correlations]]` entry: the rank correlation of two sampled
+/// parameters.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrelationSpec {
+    /// The two parameters' paths.
+    pub between: [String; 2],
+    /// Correlation of their normal scores, in (−1, 1).
+    pub r: f64,
+}
