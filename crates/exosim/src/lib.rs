@@ -15,6 +15,7 @@
 
 pub mod biopsy;
 pub mod body;
+pub mod campaign;
 pub mod coupling;
 mod fast_exp;
 pub mod output;
