@@ -25,8 +25,8 @@ pub mod body;
 mod kinds;
 pub mod tissue;
 
-pub use kinds::{About, Kind, Statistic};
 use kinds::Domain;
+pub use kinds::{About, Kind, Statistic};
 
 use serde::{Deserialize, Serialize};
 
