@@ -355,11 +355,17 @@ impl Resolver<'_, '_> {
                     .error(at, format!("a {kind} parameter needs `{key}`"), None)
             })
         };
+        // An open lower end is −∞ for a normal law, 0 for a log-normal one.
+        let floor = if kind == "log_normal" {
+            0.0
+        } else {
+            f64::NEG_INFINITY
+        };
         let truncate = |inner: Distribution| match (low, high) {
             (None, None) => inner,
             _ => Distribution::Truncated {
                 inner: Box::new(inner),
-                low: low.unwrap_or(f64::NEG_INFINITY),
+                low: low.unwrap_or(floor),
                 high: high.unwrap_or(f64::INFINITY),
             },
         };

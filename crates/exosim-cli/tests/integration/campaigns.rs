@@ -1,0 +1,169 @@
+//! `exosim run CAMPAIGN`, `--shard I/N`, `exosim merge` and `--set`, as a
+//! user types them.
+
+use std::fs;
+
+use crate::common::{exosim, repo_root, snapshot, stderr, stdout};
+
+/// A small Saltelli campaign over the shipped RVG study, in `dir`.
+fn small_campaign(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = fs::read_to_string(repo_root().join("campaigns/rvg_brain_sensitivity.toml"))
+        .unwrap()
+        .replace(
+            "../studies/",
+            &format!("{}/studies/", repo_root().display()),
+        )
+        .replace("points = 1024", "points = 16");
+    let path = dir.join("small.toml");
+    fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_campaign_runs_and_two_shards_merged_give_the_same_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_campaign(tmp.path());
+    let whole = tmp.path().join("whole");
+    let out = exosim([
+        "run".as_ref(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        whole.as_os_str(),
+        "--threads".as_ref(),
+        "2".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("brain_4h") && text.contains("S1") && text.contains("ST"),
+        "{text}"
+    );
+    for i in 1..=2 {
+        let part = tmp.path().join(format!("p{i}"));
+        let out = exosim([
+            "run".as_ref(),
+            file.as_os_str(),
+            "--shard".as_ref(),
+            format!("{i}/2").as_ref(),
+            "-o".as_ref(),
+            part.as_os_str(),
+            "-q".as_ref(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let merged = tmp.path().join("merged");
+    let out = exosim([
+        "merge".as_ref(),
+        tmp.path().join("p1").as_os_str(),
+        tmp.path().join("p2").as_os_str(),
+        "-o".as_ref(),
+        merged.as_os_str(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (a, b) = (snapshot(&whole), snapshot(&merged));
+    for name in [
+        "campaign.parquet",
+        "campaign.csv",
+        "sensitivity.csv",
+        "summary.json",
+    ] {
+        assert_eq!(a.get(name), b.get(name), "{name}");
+    }
+    // The whole run keeps no part files; a merge refuses an incomplete set.
+    assert!(!a.keys().any(|k| k.starts_with("part-")), "{:?}", a.keys());
+    let out = exosim([
+        "merge".as_ref(),
+        tmp.path().join("p2").as_os_str(),
+        "-o".as_ref(),
+        tmp.path().join("m2").as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("missing parts: 1 of 2"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("m2").exists());
+}
+
+#[test]
+fn a_campaign_folder_is_not_overwritten_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_campaign(tmp.path());
+    let dir = tmp.path().join("out");
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let run = |force: bool| {
+        let mut args = vec![
+            "run".into(),
+            file.clone().into_os_string(),
+            "-o".into(),
+            dir.clone().into_os_string(),
+            "-q".into(),
+        ];
+        if force {
+            args.push("--force".into());
+        }
+        exosim(args)
+    };
+    let out = run(false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    assert!(run(true).status.success());
+    assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+    assert!(dir.join("summary.json").is_file());
+}
+
+#[test]
+fn set_changes_a_study_value_and_a_wrong_path_says_the_nearest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let study = repo_root().join("studies/mouse_iv_bolus.toml");
+    let out = exosim([
+        "run".as_ref(),
+        study.as_os_str(),
+        "-o".as_ref(),
+        tmp.path().join("a").as_os_str(),
+        "-q".as_ref(),
+        "--set".as_ref(),
+        "vesicles.sEV.diameter=150 nm".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = fs::read_to_string(tmp.path().join("a/summary.json")).unwrap();
+    assert!(
+        summary.contains("150 nm") || summary.contains("1.5e-7 m"),
+        "the resolved study records the value"
+    );
+    let out = exosim([
+        "validate".as_ref(),
+        study.as_os_str(),
+        "--set".as_ref(),
+        "vesicles.sEX.diameter=150 nm".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("no entry of `vesicles` is named `sEX`").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("did you mean `vesicles.sEV.diameter`?"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_shipped_campaign_is_valid() {
+    let dir = repo_root().join("campaigns");
+    let mut n = 0;
+    for e in fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let out = exosim(["validate".as_ref(), path.as_os_str()]);
+            assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
+            assert!(stdout(&out).contains("valid campaign"), "{}", stdout(&out));
+            n += 1;
+        }
+    }
+    assert!(n >= 3, "{n} campaigns shipped");
+}
