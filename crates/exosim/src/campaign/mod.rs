@@ -9,3 +9,4 @@
 
 pub mod design;
 pub mod distribution;
+pub mod sensitivity;
