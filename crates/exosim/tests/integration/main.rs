@@ -14,6 +14,7 @@ mod biopsy_study;
 mod biopsy_threads;
 mod campaign_observables;
 mod campaign_runs;
+mod campaign_sensitivity;
 mod coupling;
 mod docs;
 mod overrides;
