@@ -55,7 +55,7 @@ impl Points {
 
     /// The points one after another.
     pub fn rows(&self) -> impl Iterator<Item = &[f64]> {
-        self.values.chunks_exact(self.d.max(1)).take(self.n)
+        (0..self.n).map(|i| self.row(i))
     }
 }
 
@@ -477,6 +477,8 @@ mod tests {
         }
         assert_eq!(rows, want);
         assert_eq!(grid(&[vec![1.0], vec![]]).n, 0);
+        // No parameter: one run, of the study as written.
+        assert_eq!(grid(&[]).rows().collect::<Vec<_>>(), [&[] as &[f64]]);
     }
 
     /// A copula refuses what is not a correlation matrix, each with its

@@ -479,53 +479,49 @@ mod tests {
     /// user understands.
     #[test]
     fn check_refuses_bad_numbers() {
+        use Distribution::{LogNormal as Ln, LogUniform as Lu, Normal as N, Uniform as U};
+        let std = || N { mean: 0.0, sd: 1.0 };
         let bad = [
             (
-                Distribution::Uniform {
+                U {
                     low: 3.0,
                     high: 1.0,
                 },
                 "must be below high",
             ),
             (
-                Distribution::LogUniform {
+                Lu {
                     low: 0.0,
                     high: 1.0,
                 },
                 "low must be positive",
             ),
             (
-                Distribution::Normal {
+                N {
                     mean: 1.0,
                     sd: -1.0,
                 },
                 "sd must be positive",
             ),
             (
-                Distribution::LogNormal {
+                Ln {
                     mean: -1.0,
                     cv: 0.3,
                 },
                 "mean must be positive",
             ),
             (
-                Distribution::LogNormal {
+                Ln {
                     mean: 1.0,
                     cv: f64::NAN,
                 },
                 "cv must be a finite",
             ),
-            (
-                trunc(Distribution::Normal { mean: 0.0, sd: 1.0 }, 40.0, 50.0),
-                "holds only",
-            ),
-            (
-                trunc(Distribution::Normal { mean: 0.0, sd: 1.0 }, 1.0, -1.0),
-                "must be below high",
-            ),
+            (trunc(std(), 40.0, 50.0), "holds only"),
+            (trunc(std(), 1.0, -1.0), "must be below high"),
             (
                 trunc(
-                    Distribution::Uniform {
+                    U {
                         low: 0.0,
                         high: 1.0,
                     },
@@ -535,7 +531,7 @@ mod tests {
                 "only a normal or log-normal",
             ),
             (
-                trunc(Distribution::LogNormal { mean: 1.0, cv: 0.1 }, -1.0, 2.0),
+                trunc(Ln { mean: 1.0, cv: 0.1 }, -1.0, 2.0),
                 "low must be 0 or more",
             ),
         ];
