@@ -167,3 +167,84 @@ fn every_shipped_campaign_is_valid() {
     }
     assert!(n >= 3, "{n} campaigns shipped");
 }
+
+#[test]
+fn the_slurm_task_script_runs_shards_and_merges_them_to_the_whole_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_campaign(tmp.path());
+    let script = repo_root().join("examples/slurm/campaign.sh");
+    let out = tmp.path().join("out");
+    let task = |env: &[(&str, &str)]| {
+        let status = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&file)
+            .arg(&out)
+            .env("EXOSIM", env!("CARGO_BIN_EXE_exosim"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", stderr(&status));
+    };
+    for i in ["1", "2", "3"] {
+        task(&[
+            ("SLURM_ARRAY_TASK_ID", i),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+            ("SLURM_CPUS_PER_TASK", "1"),
+        ]);
+    }
+    task(&[("EXOSIM_MERGE", "1")]);
+    let whole = tmp.path().join("whole");
+    let run = exosim([
+        "run".as_ref(),
+        file.as_os_str(),
+        "-o".as_ref(),
+        whole.as_os_str(),
+        "-q".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (a, b) = (snapshot(&whole), snapshot(&out.join("merged")));
+    for name in [
+        "campaign.parquet",
+        "campaign.csv",
+        "sensitivity.csv",
+        "summary.json",
+    ] {
+        assert_eq!(a.get(name), b.get(name), "{name}");
+    }
+}
+
+/// The campaign commands of README.md, as written (output folders moved
+/// to a temporary directory).
+#[test]
+fn the_readme_campaign_commands_run_as_written() {
+    let readme = fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let commands: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("exosim run campaigns/"))
+        .collect();
+    assert!(commands.len() >= 3, "{commands:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    for (k, line) in commands.iter().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        let mut it = words[1..].iter();
+        while let Some(w) = it.next() {
+            if *w == "-o" {
+                it.next();
+                args.push("-o".into());
+                args.push(tmp.path().join(format!("r{k}")).into_os_string());
+            } else if w.starts_with("campaigns/") {
+                args.push(repo_root().join(w).into_os_string());
+            } else {
+                args.push(w.into());
+            }
+        }
+        args.push("-q".into());
+        let out = exosim(&args);
+        assert!(out.status.success(), "{line}: {}", stderr(&out));
+        assert!(
+            tmp.path().join(format!("r{k}/summary.json")).is_file(),
+            "{line}"
+        );
+    }
+}

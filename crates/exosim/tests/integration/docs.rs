@@ -9,7 +9,8 @@
 //!   `studies/deconvolution/` with the command's defaults: per source
 //!   `fraction`, `lower`, `upper`); `EXPR` is a JSON path
 //!   (`biopsy.tests[0].specificity`) optionally followed by `* NUMBER`,
-//!   `/ NUMBER` or `/ PATH` steps, evaluated left to right.
+//!   `/ NUMBER` or `/ PATH` steps, evaluated left to right;
+//!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole.
 //! * `EXOSIM_UPDATE_DOC_FIGURES=1 cargo test --release -p exosim --test
 //!   integration docs::` rewrites every marked figure with the run's value at the same precision
 //!   and layout: this is how the figures are regenerated after a change
@@ -42,6 +43,7 @@ const DOCUMENTS: &[&str] = &[
     "docs/biopsy.md",
     "docs/tissue.md",
     "docs/study-format.md",
+    "docs/campaigns.md",
     "studies/deconvolution/README.md",
 ];
 
@@ -242,6 +244,15 @@ fn figures() -> Vec<Figure> {
 
 /// The JSON a figure source gives.
 fn run_source(source: &str) -> Value {
+    if let Some(name) = source.strip_prefix("campaign:") {
+        let campaign =
+            exosim::campaign::Campaign::load(&repo().join(format!("campaigns/{name}.toml")))
+                .unwrap_or_else(|e| panic!("{source}: {e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let summary = exosim::campaign::run_whole(&campaign, dir.path(), |_, _| {})
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
+        return serde_json::to_value(summary).unwrap();
+    }
     if let Some(sample) = source.strip_prefix("deconvolution:") {
         let dir = repo().join("studies/deconvolution");
         let reference = deconvolution::read_reference(&dir.join("reference.csv")).unwrap();
