@@ -12,13 +12,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::resolve::Campaign;
-use super::table::{PartRecord, part_table};
+use super::table::{Failure, MAX_LISTED_FAILURES, PartRecord, part_table};
 use crate::output::{self, OutputError};
 
 /// One N-th of a campaign's points: shard `index` (from 1) of `count`.
@@ -108,9 +108,14 @@ struct JournalHead {
     shards: u64,
 }
 
+/// Rows of a part written to Parquet at a time: the journal is streamed
+/// into the part, so memory does not grow with the number of points.
+const PART_CHUNK: usize = 4096;
+
 /// Runs `shard` of `campaign` into `dir`, resuming its journal there;
 /// `progress` receives (points done, points of the shard). Returns the
-/// part's record. Points run `chunk` at a time across the thread pool.
+/// part's record. Points run a chunk at a time across the thread pool;
+/// only the chunk running is held in memory.
 pub fn run_shard(
     campaign: &Campaign,
     shard: Shard,
@@ -124,11 +129,11 @@ pub fn run_shard(
         shard: shard.index,
         shards: shard.count,
     };
-    let mut outcomes = read_journal(&journal_path, &head, &range)?;
-    let mut journal = open_journal(&journal_path, &head, outcomes.len())?;
+    let mut tally = Tally::default();
+    let mut journal = open_journal(&journal_path, &head, &range, &mut tally)?;
     let total = range.end - range.start;
     let chunk = (rayon::current_num_threads() as u64 * 4).max(8);
-    let mut next = range.start + outcomes.len() as u64;
+    let mut next = range.start + tally.done;
     progress(next - range.start, total);
     while next < range.end {
         let end = (next + chunk).min(range.end);
@@ -137,17 +142,44 @@ pub fn run_shard(
             .map(|i| run_point(campaign, i))
             .collect();
         append(&mut journal, &journal_path, &done)?;
-        outcomes.extend(done);
+        done.iter().for_each(|o| tally.count(o));
         next = end;
         progress(next - range.start, total);
     }
     drop(journal);
-    let record = PartRecord::new(campaign, shard, &outcomes);
-    let table = part_table(campaign, range, &outcomes);
-    output::write_parquet(&dir.join(shard.file("parquet")), &table)?;
+    let record = PartRecord::new(campaign, shard, tally.failed, tally.failures);
+    write_part(
+        campaign,
+        &range,
+        &journal_path,
+        &dir.join(shard.file("parquet")),
+    )?;
     output::write_json(&dir.join(shard.file("json")), &record)?;
     fs::remove_file(&journal_path).map_err(|e| io_error(&journal_path, e))?;
     Ok(record)
+}
+
+/// What the journal holds so far: points done, and the failures.
+#[derive(Debug, Default)]
+struct Tally {
+    done: u64,
+    failed: u64,
+    failures: Vec<Failure>,
+}
+
+impl Tally {
+    fn count(&mut self, o: &Outcome) {
+        self.done += 1;
+        if let Some(message) = &o.error {
+            self.failed += 1;
+            if self.failures.len() < MAX_LISTED_FAILURES {
+                self.failures.push(Failure {
+                    point: o.point,
+                    message: message.clone(),
+                });
+            }
+        }
+    }
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> OutputError {
@@ -157,67 +189,73 @@ fn io_error(path: &Path, source: std::io::Error) -> OutputError {
     }
 }
 
-/// The outcomes a journal already holds: its whole lines, in order, from
-/// the shard's first point. A journal of another campaign or shard is an
-/// error; a last line cut by a kill is dropped (and later overwritten).
-fn read_journal(
+/// The journal's whole lines, in order from the shard's first point, one
+/// at a time: the line and its byte offset just past it.
+fn journal_lines(path: &Path) -> Result<impl Iterator<Item = (String, u64)>, OutputError> {
+    let file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut offset = 0u64;
+    Ok(std::iter::from_fn(move || {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(n) if n > 0 && line.ends_with('\n') => {
+                offset += n as u64;
+                line.pop();
+                Some((line, offset))
+            }
+            _ => None,
+        }
+    }))
+}
+
+/// The journal open for appending after its last whole line of this
+/// shard, counted into `tally`; created with its head when missing. A
+/// journal of another campaign or shard is an error; a line cut by a kill
+/// is cut off.
+fn open_journal(
     path: &Path,
     head: &JournalHead,
     range: &Range<u64>,
-) -> Result<Vec<Outcome>, OutputError> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io_error(path, e)),
-    };
-    let mut lines = BufReader::new(file).lines();
-    let first: Option<JournalHead> = lines
-        .next()
-        .and_then(Result::ok)
-        .and_then(|l| serde_json::from_str(&l).ok());
-    if first.as_ref() != Some(head) {
+    tally: &mut Tally,
+) -> Result<File, OutputError> {
+    if !path.exists() {
+        let mut text = serde_json::to_string(head).expect("a journal head serialises");
+        text.push('\n');
+        output::write_atomic(path, |w| w.write_all(text.as_bytes()))?;
+    }
+    let mut lines = journal_lines(path)?;
+    let first = lines.next();
+    let Some(mut keep) = first
+        .as_ref()
+        .filter(|(l, _)| serde_json::from_str::<JournalHead>(l).ok().as_ref() == Some(head))
+        .map(|(_, end)| *end)
+    else {
         return Err(OutputError::Mismatch {
             path: path.to_path_buf(),
             message: "this journal belongs to another campaign or shard; \
                       remove it or choose another output directory"
                 .into(),
         });
-    }
-    let mut outcomes = Vec::new();
-    for line in lines {
-        let Ok(line) = line else { break };
-        let Ok(o) = serde_json::from_str::<Outcome>(&line) else {
-            break;
-        };
-        if o.point != range.start + outcomes.len() as u64 || o.point >= range.end {
-            break;
-        }
-        outcomes.push(o);
-    }
-    Ok(outcomes)
-}
-
-/// The journal, rewritten to its head and `keep` whole lines (dropping a
-/// line cut by a kill), open for appending.
-fn open_journal(path: &Path, head: &JournalHead, keep: usize) -> Result<File, OutputError> {
-    let mut kept = serde_json::to_string(head).expect("a journal head serialises");
-    kept.push('\n');
-    if keep > 0 {
-        let text = fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-        for line in text.lines().skip(1).take(keep) {
-            kept.push_str(line);
-            kept.push('\n');
+    };
+    for (line, end) in lines {
+        match serde_json::from_str::<Outcome>(&line) {
+            Ok(o) if o.point == range.start + tally.done && o.point < range.end => {
+                tally.count(&o);
+                keep = end;
+            }
+            _ => break,
         }
     }
-    output::write_atomic(path, |w| w.write_all(kept.as_bytes()))?;
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(|e| io_error(path, e))
+        .map_err(|e| io_error(path, e))?;
+    file.set_len(keep).map_err(|e| io_error(path, e))?;
+    Ok(file)
 }
 
 /// Appends whole lines and flushes them to disk.
-fn append(journal: &mut File, path: &PathBuf, outcomes: &[Outcome]) -> Result<(), OutputError> {
+fn append(journal: &mut File, path: &Path, outcomes: &[Outcome]) -> Result<(), OutputError> {
     let mut text = String::new();
     for o in outcomes {
         text.push_str(&serde_json::to_string(o).expect("an outcome serialises"));
@@ -227,4 +265,41 @@ fn append(journal: &mut File, path: &PathBuf, outcomes: &[Outcome]) -> Result<()
         .write_all(text.as_bytes())
         .and_then(|()| journal.sync_data())
         .map_err(|e| io_error(path, e))
+}
+
+/// The part's table, streamed from the complete journal [`PART_CHUNK`]
+/// rows at a time.
+fn write_part(
+    campaign: &Campaign,
+    range: &Range<u64>,
+    journal: &Path,
+    part: &Path,
+) -> Result<(), OutputError> {
+    let mut outcomes = journal_lines(journal)?.skip(1).map(|(line, _)| {
+        serde_json::from_str::<Outcome>(&line).map_err(|e| OutputError::Mismatch {
+            path: journal.to_path_buf(),
+            message: format!("a line changed while the part was written: {e}"),
+        })
+    });
+    let mut next = range.start;
+    let chunks = std::iter::from_fn(|| {
+        if next >= range.end && next > range.start {
+            return None;
+        }
+        let end = (next + PART_CHUNK as u64).min(range.end);
+        let chunk: Result<Vec<Outcome>, OutputError> = (next..end)
+            .map(|_| outcomes.next().unwrap_or_else(|| Err(short(journal))))
+            .collect();
+        let start = next;
+        next = end.max(next + 1);
+        Some(chunk.map(|c| part_table(campaign, start..end, &c)))
+    });
+    output::write_parquet_chunks(part, chunks)
+}
+
+fn short(journal: &Path) -> OutputError {
+    OutputError::Mismatch {
+        path: journal.to_path_buf(),
+        message: "the journal ends before the shard's last point".into(),
+    }
 }

@@ -91,18 +91,15 @@ pub struct PartRecord {
 }
 
 impl PartRecord {
-    /// The record of `shard` of `campaign` with these outcomes.
-    pub fn new(campaign: &Campaign, shard: Shard, outcomes: &[Outcome]) -> PartRecord {
+    /// The record of `shard` of `campaign`, `failed` of whose points
+    /// failed, the first with these `failures`.
+    pub fn new(
+        campaign: &Campaign,
+        shard: Shard,
+        failed: u64,
+        failures: Vec<Failure>,
+    ) -> PartRecord {
         let range = shard.range(campaign.len());
-        let failures: Vec<Failure> = outcomes
-            .iter()
-            .filter_map(|o| {
-                o.error.as_ref().map(|m| Failure {
-                    point: o.point,
-                    message: m.clone(),
-                })
-            })
-            .collect();
         PartRecord {
             exosim_version: crate::run::VERSION.to_string(),
             campaign: campaign.name.clone(),
@@ -122,8 +119,8 @@ impl PartRecord {
                     description: o.description.clone(),
                 })
                 .collect(),
-            failed: failures.len() as u64,
-            failures: failures.into_iter().take(MAX_LISTED_FAILURES).collect(),
+            failed,
+            failures,
             design: design_record(campaign),
         }
     }

@@ -20,4 +20,6 @@ pub use error::OutputError;
 pub use manifest::{
     MANIFEST, Manifest, Reuse, Writer, is_temporary, prepare_dir, prepare_output, remove_report,
 };
-pub use table::{Column, Table, read_csv, read_parquet, write_csv, write_parquet};
+pub use table::{
+    Column, Table, read_csv, read_parquet, write_csv, write_parquet, write_parquet_chunks,
+};

@@ -205,6 +205,63 @@ pub fn read_csv(path: &Path) -> Result<Table, OutputError> {
 /// Each column becomes a non-null `Float64` field whose metadata carries
 /// `unit` and `description`, so the file is self-describing for analysis tools.
 pub fn write_parquet(path: &Path, table: &Table) -> Result<(), OutputError> {
+    write_parquet_chunks(path, std::iter::once(Ok(table.clone())))
+}
+
+/// Writes the rows of `chunks` in order as one Parquet table, atomically,
+/// holding one chunk at a time: long tables are streamed, never held whole.
+/// The first chunk gives the columns (names, units, descriptions); every
+/// other chunk must have the same names. An error of a chunk stops the
+/// write and leaves `path` untouched.
+pub fn write_parquet_chunks(
+    path: &Path,
+    chunks: impl IntoIterator<Item = Result<Table, OutputError>>,
+) -> Result<(), OutputError> {
+    let pq_err = |message: String| OutputError::Parquet {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut chunks = chunks.into_iter();
+    let first = chunks
+        .next()
+        .unwrap_or_else(|| Err(pq_err("a Parquet file needs at least one chunk".into())))?;
+    let schema = parquet_schema(path, &first)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    write_atomic_file(path, |file| {
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| pq_err(e.to_string()))?;
+        for chunk in std::iter::once(Ok(first)).chain(chunks) {
+            let chunk = chunk?;
+            let same = chunk.columns.len() == schema.fields().len()
+                && chunk
+                    .columns
+                    .iter()
+                    .zip(schema.fields())
+                    .all(|(c, f)| &c.name == f.name());
+            if !same || chunk.ragged_column().is_some() {
+                return Err(pq_err(
+                    "a chunk's columns differ from the first chunk's".into(),
+                ));
+            }
+            let arrays: Vec<ArrayRef> = chunk
+                .columns
+                .into_iter()
+                .map(|c| Arc::new(Float64Array::from(c.values)) as ArrayRef)
+                .collect();
+            let batch =
+                RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(e.to_string()))?;
+            writer.write(&batch).map_err(|e| pq_err(e.to_string()))?;
+        }
+        writer.close().map_err(|e| pq_err(e.to_string()))?;
+        Ok(())
+    })
+}
+
+/// The Arrow schema of `table`, after checking that it has columns of one
+/// length.
+fn parquet_schema(path: &Path, table: &Table) -> Result<Arc<Schema>, OutputError> {
     let pq_err = |message: String| OutputError::Parquet {
         path: path.to_path_buf(),
         message,
@@ -230,24 +287,7 @@ pub fn write_parquet(path: &Path, table: &Table) -> Result<(), OutputError> {
             ]))
         })
         .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let arrays: Vec<ArrayRef> = table
-        .columns
-        .iter()
-        .map(|c| Arc::new(Float64Array::from(c.values.clone())) as ArrayRef)
-        .collect();
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| pq_err(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-
-    write_atomic_file(path, |file| {
-        let mut writer =
-            ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| pq_err(e.to_string()))?;
-        writer.write(&batch).map_err(|e| pq_err(e.to_string()))?;
-        writer.close().map_err(|e| pq_err(e.to_string()))?;
-        Ok(())
-    })
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// Reads a Parquet table written by [`write_parquet`], units and descriptions included.
@@ -369,6 +409,31 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// A table written in chunks reads back as the whole table, and a
+    /// chunk with other columns stops the write without leaving a file.
+    #[test]
+    fn parquet_chunks_stream_the_rows_of_one_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = sample();
+        let n = whole.n_rows();
+        let part = |r: std::ops::Range<usize>| {
+            let mut t = whole.clone();
+            t.columns
+                .iter_mut()
+                .for_each(|c| c.values = c.values[r.clone()].to_vec());
+            Ok(t)
+        };
+        let path = dir.path().join("chunks.parquet");
+        write_parquet_chunks(&path, [part(0..1), part(1..1), part(1..n)]).unwrap();
+        assert_eq!(bits(&read_parquet(&path).unwrap()), bits(&whole));
+        let mut other = whole.clone();
+        other.columns[0].name = "other".into();
+        let bad = dir.path().join("bad.parquet");
+        let e = write_parquet_chunks(&bad, [Ok(whole.clone()), Ok(other)]).unwrap_err();
+        assert!(e.to_string().contains("differ"), "{e}");
+        assert_eq!(files(dir.path()), vec!["chunks.parquet".to_string()]);
     }
 
     #[test]
