@@ -88,6 +88,12 @@ fn reuse(dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Reuse {
 
 /// `exosim run CAMPAIGN -o DIR [--shard I/N]`.
 pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> ExitCode {
+    if opts.seed.is_some() {
+        eprintln!(
+            "error: --seed applies to study files; a campaign's seed is `seed` in its [campaign] table"
+        );
+        return ExitCode::from(2);
+    }
     let campaign = match load(file) {
         Ok(c) => c,
         Err(code) => return code,

@@ -16,13 +16,14 @@ pub mod observable;
 pub mod resolve;
 pub mod runner;
 pub mod sensitivity;
+pub mod shard;
 pub mod spec;
 pub mod table;
 
 use std::path::Path;
 
 pub use resolve::Campaign;
-pub use runner::Shard;
+pub use shard::Shard;
 
 use crate::output::OutputError;
 

@@ -13,67 +13,15 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::resolve::Campaign;
-use super::table::{Failure, MAX_LISTED_FAILURES, PartRecord, part_table};
+use super::shard::Shard;
+use super::table::{Failure, MAX_LISTED_FAILURES, Outcome, PartRecord, part_table};
 use crate::output::{self, OutputError};
-
-/// One N-th of a campaign's points: shard `index` (from 1) of `count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which shard, 1 to `count`.
-    pub index: u64,
-    /// How many shards.
-    pub count: u64,
-}
-
-impl Shard {
-    /// The whole campaign as one shard.
-    pub const WHOLE: Shard = Shard { index: 1, count: 1 };
-
-    /// The points of this shard among `runs`: consecutive indices, the
-    /// shards' sizes differing by at most one.
-    pub fn range(&self, runs: u64) -> Range<u64> {
-        let at = |k: u64| ((runs as u128 * k as u128) / self.count as u128) as u64;
-        at(self.index - 1)..at(self.index)
-    }
-
-    /// `part-I-of-N` with a file extension.
-    pub fn file(&self, extension: &str) -> String {
-        format!("part-{}-of-{}.{extension}", self.index, self.count)
-    }
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    /// `I/N`, 1 ≤ I ≤ N.
-    fn from_str(text: &str) -> Result<Self, String> {
-        let parsed = text.split_once('/').and_then(|(i, n)| {
-            Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?))
-        });
-        match parsed {
-            Some((index, count)) if index >= 1 && index <= count => Ok(Shard { index, count }),
-            _ => Err(format!(
-                "`{text}` is not a shard I/N with 1 ≤ I ≤ N (e.g. 3/16)"
-            )),
-        }
-    }
-}
-
-/// What one point recorded: its observables, or why it failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    /// Index of the point.
-    pub point: u64,
-    /// One value per observable (`null` in JSON for NaN).
-    pub observed: Vec<Option<f64>>,
-    /// The study or run error of a failed point.
-    pub error: Option<String>,
-}
 
 /// Runs the point at `index` and evaluates every observable.
 pub fn run_point(campaign: &Campaign, index: u64) -> Outcome {
@@ -108,6 +56,9 @@ struct JournalHead {
     shards: u64,
 }
 
+/// Longest time between two syncs of the journal to disk.
+const SYNC_EVERY: Duration = Duration::from_secs(2);
+
 /// Rows of a part written to Parquet at a time: the journal is streamed
 /// into the part, so memory does not grow with the number of points.
 const PART_CHUNK: usize = 4096;
@@ -134,6 +85,7 @@ pub fn run_shard(
     let total = range.end - range.start;
     let chunk = (rayon::current_num_threads() as u64 * 4).max(8);
     let mut next = range.start + tally.done;
+    let mut synced = Instant::now();
     progress(next - range.start, total);
     while next < range.end {
         let end = (next + chunk).min(range.end);
@@ -141,11 +93,14 @@ pub fn run_shard(
             .into_par_iter()
             .map(|i| run_point(campaign, i))
             .collect();
-        append(&mut journal, &journal_path, &done)?;
+        append(&mut journal, &journal_path, &done, &mut synced)?;
         done.iter().for_each(|o| tally.count(o));
         next = end;
         progress(next - range.start, total);
     }
+    journal
+        .sync_data()
+        .map_err(|e| io_error(&journal_path, e))?;
     drop(journal);
     let record = PartRecord::new(campaign, shard, tally.failed, tally.failures);
     write_part(
@@ -254,8 +209,16 @@ fn open_journal(
     Ok(file)
 }
 
-/// Appends whole lines and flushes them to disk.
-fn append(journal: &mut File, path: &Path, outcomes: &[Outcome]) -> Result<(), OutputError> {
+/// Appends whole lines. They reach the operating system at once, so a
+/// killed process loses nothing written; they are forced to the disk (which
+/// a power cut needs) at most every [`SYNC_EVERY`], since a sync per chunk
+/// of short runs cost more than the runs.
+fn append(
+    journal: &mut File,
+    path: &Path,
+    outcomes: &[Outcome],
+    synced: &mut Instant,
+) -> Result<(), OutputError> {
     let mut text = String::new();
     for o in outcomes {
         text.push_str(&serde_json::to_string(o).expect("an outcome serialises"));
@@ -263,8 +226,12 @@ fn append(journal: &mut File, path: &Path, outcomes: &[Outcome]) -> Result<(), O
     }
     journal
         .write_all(text.as_bytes())
-        .and_then(|()| journal.sync_data())
-        .map_err(|e| io_error(path, e))
+        .map_err(|e| io_error(path, e))?;
+    if synced.elapsed() >= SYNC_EVERY {
+        journal.sync_data().map_err(|e| io_error(path, e))?;
+        *synced = Instant::now();
+    }
+    Ok(())
 }
 
 /// The part's table, streamed from the complete journal [`PART_CHUNK`]

@@ -8,12 +8,23 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::resolve::{Analysis, Campaign};
-use super::runner::{Outcome, Shard};
+use super::shard::Shard;
 use super::spec::Method;
 use crate::output::{Column, Table};
 
 /// Most failures a record lists by point (all are counted).
 pub const MAX_LISTED_FAILURES: usize = 100;
+
+/// What one point recorded: its observables, or why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Index of the point.
+    pub point: u64,
+    /// One value per observable (`null` in JSON for NaN).
+    pub observed: Vec<Option<f64>>,
+    /// The study or run error of a failed point.
+    pub error: Option<String>,
+}
 
 /// Name and unit of a column.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

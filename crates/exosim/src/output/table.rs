@@ -19,6 +19,8 @@ use parquet::file::properties::WriterProperties;
 use super::atomic::{io_err, write_atomic_file};
 use super::error::OutputError;
 
+/// Most rows of one Parquet row group.
+const ROW_GROUP: usize = 8192;
 /// Field-metadata key under which a column's unit is stored in Parquet.
 const UNIT_KEY: &str = "unit";
 /// Field-metadata key under which a column's description is stored in Parquet.
@@ -226,8 +228,13 @@ pub fn write_parquet_chunks(
         .next()
         .unwrap_or_else(|| Err(pq_err("a Parquet file needs at least one chunk".into())))?;
     let schema = parquet_schema(path, &first)?;
+    // Row groups of at most ROW_GROUP rows, so that a streamed table is
+    // never buffered whole; no dictionaries: measured floats rarely repeat,
+    // and a growing dictionary is memory held for nothing.
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_dictionary_enabled(false)
         .build();
     write_atomic_file(path, |file| {
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))

@@ -5,6 +5,7 @@
 //! byte span in the source (for renderers that underline it), the line and
 //! column, the dotted key, and an optional hint such as "did you mean …".
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 
@@ -184,20 +185,22 @@ pub fn did_you_mean<'a>(
 pub struct Locator<'t> {
     file: String,
     text: &'t str,
-    table: Option<toml::Spanned<DeTable<'t>>>,
+    /// The file's spans, parsed at the first error: a study that resolves
+    /// (every point of a campaign) never pays for them.
+    table: OnceCell<Option<toml::Spanned<DeTable<'t>>>>,
     /// Values set over the file (`--set`): the key path each one replaced,
     /// and how the user wrote it.
     overrides: Vec<(KeyPath, String)>,
 }
 
 impl<'t> Locator<'t> {
-    /// Parses `text` once for its spans; a file that does not parse locates
-    /// everything at its start.
+    /// A locator of `text`, parsed for its spans when first asked; a file
+    /// that does not parse locates everything at its start.
     pub fn new(file: &str, text: &'t str) -> Self {
         Locator {
             file: file.to_string(),
             text,
-            table: DeTable::parse(text).ok(),
+            table: OnceCell::new(),
             overrides: Vec::new(),
         }
     }
@@ -221,6 +224,12 @@ impl<'t> Locator<'t> {
             .map(|(_, text)| text.as_str())
     }
 
+    fn table(&self) -> Option<&toml::Spanned<DeTable<'t>>> {
+        self.table
+            .get_or_init(|| DeTable::parse(self.text).ok())
+            .as_ref()
+    }
+
     /// The file name given at construction (for paths relative to the study).
     pub fn file(&self) -> &str {
         &self.file
@@ -228,7 +237,7 @@ impl<'t> Locator<'t> {
 
     /// Byte span of the value at `path`, or of its deepest existing parent.
     pub fn span_of(&self, path: &KeyPath) -> Option<Range<usize>> {
-        let table = self.table.as_ref()?;
+        let table = self.table()?;
         let mut span = None;
         let mut current: Option<&DeValue<'t>> = None;
         for seg in &path.0 {
@@ -251,7 +260,7 @@ impl<'t> Locator<'t> {
 
     /// Whether the file writes a value at exactly `path`.
     pub fn has(&self, path: &KeyPath) -> bool {
-        let Some(table) = self.table.as_ref() else {
+        let Some(table) = self.table() else {
             return false;
         };
         let mut current: Option<&DeValue<'t>> = None;
@@ -272,7 +281,7 @@ impl<'t> Locator<'t> {
 
     /// The dotted key whose value contains byte `offset`, the deepest one.
     pub fn path_at(&self, offset: usize) -> KeyPath {
-        match self.table.as_ref() {
+        match self.table() {
             Some(table) => search(table.get_ref(), &KeyPath::root(), offset).unwrap_or_default(),
             None => KeyPath::root(),
         }
