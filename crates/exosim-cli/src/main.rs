@@ -492,12 +492,12 @@ fn deconvolve(
 /// Reads and validates a study file with values set over it, printing a
 /// located error on failure.
 fn load(file: &Path, set: &[Override]) -> Result<Study, ExitCode> {
-    scenario::StudySource::load(file)
-        .and_then(|source| source.study(set))
-        .map_err(|e| {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            report_study_error(&e, &text)
-        })
+    let report = |e: StudyError| {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        report_study_error(&e, &text)
+    };
+    let source = scenario::StudySource::load(file).map_err(report)?;
+    source.study(set).map_err(report)
 }
 
 fn report_study_error(e: &StudyError, text: &str) -> ExitCode {

@@ -201,51 +201,81 @@ fn load_average() -> String {
     )
 }
 
-fn main() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let study_path = root.join("studies/mouse_iv_bolus.toml");
-    let study = load_study(&study_path).unwrap_or_else(|e| panic!("{e}"));
-    let arm = &study.arms[0];
-    let model = pbpk::build(&study.plan(), arm);
-    let tol = tolerances(&study.plan(), arm, &model);
-    let solve = || {
+/// The reference arm, built once: its network, events and tolerances.
+struct Reference {
+    root: PathBuf,
+    study_path: PathBuf,
+    study: exosim::scenario::Study,
+    model: pbpk::ArmModel,
+    tol: Tolerances,
+}
+
+impl Reference {
+    fn load() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let study_path = root.join("studies/mouse_iv_bolus.toml");
+        let study = load_study(&study_path).unwrap_or_else(|e| panic!("{e}"));
+        let model = pbpk::build(&study.plan(), &study.arms[0]);
+        let tol = tolerances(&study.plan(), &study.arms[0], &model);
+        Reference {
+            root,
+            study_path,
+            study,
+            model,
+            tol,
+        }
+    }
+
+    fn solve(&self) -> network::Trajectory {
         network::simulate(
-            &model.network,
-            &model.events,
-            &study.output_times,
-            study.duration,
-            &tol,
+            &self.model.network,
+            &self.model.events,
+            &self.study.output_times,
+            self.study.duration,
+            &self.tol,
             |_| {},
         )
         .expect("the reference study solves")
-    };
-    let solve_diffsol = || {
-        diffsol_simulate(
-            &model.network,
-            &model.events,
-            &study.output_times,
-            study.duration,
-            &tol,
-        )
-    };
+    }
 
-    // Warm up both, then pairs of batches back to back, the order
-    // alternating, so that both sides of a pair see the same machine.
-    let reference = solve();
-    let theirs = solve_diffsol();
+    fn solve_diffsol(&self) -> DiffsolRun {
+        diffsol_simulate(
+            &self.model.network,
+            &self.model.events,
+            &self.study.output_times,
+            self.study.duration,
+            &self.tol,
+        )
+    }
+
+    /// The state indices of blood (venous, arterial, organ beds).
+    fn blood(&self) -> Vec<usize> {
+        let c = &self.model.classes[0];
+        let mut v = vec![c.venous, c.arterial];
+        v.extend(&c.vascular);
+        v
+    }
+}
+
+/// Seconds per individual of both solvers: medians of back-to-back batches.
+struct Timing {
+    own_s: f64,
+    diffsol_s: f64,
+    own_runs: usize,
+    diffsol_runs: usize,
+    ratios: Vec<f64>,
+    load_before: String,
+    load_after: String,
+}
+
+/// Pairs of batches back to back, the order alternating, so that both
+/// sides of a pair see the same machine (both warmed up first).
+fn time_pairs(r: &Reference) -> Timing {
     let load_before = load_average();
     let (mut own_runs, mut diffsol_runs) = (0usize, 0usize);
     let (mut own_times, mut diffsol_times, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let own_batch = || {
-        batch(&mut || {
-            std::hint::black_box(solve());
-        })
-    };
-    let diffsol_batch = || {
-        batch(&mut || {
-            std::hint::black_box(solve_diffsol());
-        })
-    };
+    let own_batch = || batch(&mut || drop(std::hint::black_box(r.solve())));
+    let diffsol_batch = || batch(&mut || drop(std::hint::black_box(r.solve_diffsol())));
     for pair in 0..PAIRS {
         let ((own, a), (other, b)) = if pair % 2 == 0 {
             let own = own_batch();
@@ -260,32 +290,37 @@ fn main() {
         diffsol_times.push(other);
         ratios.push(other / own);
     }
-    let load_after = load_average();
-    let rust_s = median(own_times.clone());
-    let diffsol_s = median(diffsol_times.clone());
-    let ratio = median(ratios.clone());
-    let (lo, hi) = ratios
-        .iter()
-        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &r| {
-            (lo.min(r), hi.max(r))
-        });
+    Timing {
+        own_s: median(own_times),
+        diffsol_s: median(diffsol_times),
+        own_runs,
+        diffsol_runs,
+        ratios,
+        load_before,
+        load_after: load_average(),
+    }
+}
+
+fn print_timing(r: &Reference, t: &Timing, reference: &network::Trajectory, theirs: &DiffsolRun) {
+    let (model, tol) = (&r.model, &r.tol);
     println!(
         "body engine benchmark: {} (arm `{}`)",
-        study_path.display(),
-        arm.name
+        r.study_path.display(),
+        r.study.arms[0].name
     );
     println!(
         "  {} states, {} output times, 48 h simulated, rtol {:e} and per-state atol, {} segments",
         model.network.len(),
-        study.output_times.len(),
+        r.study.output_times.len(),
         tol.rtol,
         model.events.iter().filter(|e| e.time > 0.0).count() + 1
     );
     println!(
-        "  exosim (own BDF, 1 thread):  {:>9.1} individuals/s ({:.3} ms each, median of {PAIRS} batches, {own_runs} runs); \
+        "  exosim (own BDF, 1 thread):  {:>9.1} individuals/s ({:.3} ms each, median of {PAIRS} batches, {} runs); \
          {} steps, {} RHS evaluations, {} Jacobian evaluations, {} LU factorisations, {} Newton iterations",
-        1.0 / rust_s,
-        rust_s * 1e3,
+        1.0 / t.own_s,
+        t.own_s * 1e3,
+        t.own_runs,
         reference.steps,
         reference.rhs_evaluations,
         reference.jacobians,
@@ -293,10 +328,11 @@ fn main() {
         reference.newton_iterations
     );
     println!(
-        "  diffsol 0.18 BDF (NalgebraLU): {:>7.1} individuals/s ({:.3} ms each, median of {PAIRS} batches, {diffsol_runs} runs); \
+        "  diffsol 0.18 BDF (NalgebraLU): {:>7.1} individuals/s ({:.3} ms each, median of {PAIRS} batches, {} runs); \
          {} steps, {} RHS evaluations, {} Jacobian-vector products ({:.1} Jacobians of {} columns), {} LU setups, {} Newton iterations",
-        1.0 / diffsol_s,
-        diffsol_s * 1e3,
+        1.0 / t.diffsol_s,
+        t.diffsol_s * 1e3,
+        t.diffsol_runs,
         theirs.steps,
         theirs.rhs_evaluations,
         theirs.jac_mul_evaluations,
@@ -305,21 +341,28 @@ fn main() {
         theirs.linear_solver_setups,
         theirs.newton_iterations
     );
+    let ratio = median(t.ratios.clone());
+    let (lo, hi) = t
+        .ratios
+        .iter()
+        .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &r| {
+            (lo.min(r), hi.max(r))
+        });
     println!(
         "  ratio diffsol / own BDF time per individual: {ratio:.2}x (median of {PAIRS} back-to-back pairs, range {lo:.2}-{hi:.2}; \
          the own BDF is kept where this is at least 1.5x)"
     );
     println!(
-        "  load average (1, 5, 15 min): {load_before} before, {load_after} after, on {} cores",
+        "  load average (1, 5, 15 min): {} before, {} after, on {} cores",
+        t.load_before,
+        t.load_after,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    // The two solutions must agree, or the comparison means nothing.
-    let blood: Vec<usize> = {
-        let c = &model.classes[0];
-        let mut v = vec![c.venous, c.arterial];
-        v.extend(&c.vascular);
-        v
-    };
+}
+
+/// The two solutions must agree, or the comparison means nothing.
+fn print_diffsol_agreement(r: &Reference, reference: &network::Trajectory, theirs: &DiffsolRun) {
+    let blood = r.blood();
     let (mut worst_rel, mut worst_dose): (f64, f64) = (0.0, 0.0);
     assert_eq!(theirs.states.len(), reference.times.len(), "same outputs");
     for (ours, other) in reference.states().zip(&theirs.states) {
@@ -337,46 +380,46 @@ fn main() {
         "  agreement with diffsol: blood differs by at most {worst_rel:.1e} of its value (outputs where blood holds \
          more than 1e-6 of the dose) and {worst_dose:.1e} of the dose"
     );
+}
 
+/// SciPy's answer for the same network (`benches/body_scipy.py`), or why
+/// there is none.
+fn run_scipy(r: &Reference) -> Result<serde_json::Value, String> {
     let spec = serde_json::json!({
-        "network": model.network,
-        "events": model.events,
-        "output_times": study.output_times,
-        "end": study.duration,
-        "rtol": tol.rtol,
-        "atol": tol.atol,
+        "network": r.model.network,
+        "events": r.model.events,
+        "output_times": r.study.output_times,
+        "end": r.study.duration,
+        "rtol": r.tol.rtol,
+        "atol": r.tol.atol,
         "repeats": 10,
     });
     let dir = tempfile::tempdir().expect("a temporary directory");
     let json_path = dir.path().join("network.json");
     std::fs::write(&json_path, serde_json::to_vec(&spec).expect("serialisable"))
         .expect("writable temp dir");
-    let script = root.join("benches/body_scipy.py");
     let output = Command::new("python3")
-        .arg(&script)
+        .arg(r.root.join("benches/body_scipy.py"))
         .arg(&json_path)
         .env("OMP_NUM_THREADS", "1")
-        .output();
-    let output = match output {
-        Ok(o) if o.status.success() => o,
-        Ok(o) => {
-            println!(
-                "  SciPy comparison skipped: {}",
-                String::from_utf8_lossy(&o.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            );
-            println!("  (install with `pip install numpy scipy`)");
-            return;
-        }
-        Err(e) => {
-            println!("  SciPy comparison skipped: cannot run python3: {e}");
-            return;
-        }
-    };
-    let scipy: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("the script prints JSON");
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!(
+            "{}\n  (install with `pip install numpy scipy`)",
+            stderr.lines().last().unwrap_or("")
+        ));
+    }
+    Ok(serde_json::from_slice(&output.stdout).expect("the script prints JSON"))
+}
+
+fn print_scipy(
+    r: &Reference,
+    scipy: &serde_json::Value,
+    own_s: f64,
+    reference: &network::Trajectory,
+) {
     let scipy_s = scipy["seconds_per_individual"].as_f64().expect("a number");
     println!(
         "  SciPy solve_ivp (LSODA, NumPy):  {:>10.1} individuals/s ({:.3} ms each, fastest of 10 repeats)",
@@ -385,15 +428,15 @@ fn main() {
     );
     println!(
         "  ratio: exosim is {:.0}x SciPy per individual (target: at least 100x)",
-        scipy_s / rust_s
+        scipy_s / own_s
     );
     println!(
         "  (both sides: the same network, rtol {:e} and per-state atol, segments between events, \
          output times; SciPy gets NumPy fluxes and the analytic Jacobian)",
-        tol.rtol
+        r.tol.rtol
     );
-
     // The two solutions must agree, or the comparison means nothing.
+    let blood = r.blood();
     let states = scipy["states"].as_array().expect("states");
     let mut worst: f64 = 0.0;
     for (row, ours) in states.iter().zip(reference.states()) {
@@ -403,12 +446,23 @@ fn main() {
             .iter()
             .map(|x| x.as_f64().unwrap_or(f64::NAN))
             .collect();
-        let (a, b): (f64, f64) = (
-            blood.iter().map(|&i| ours[i]).sum(),
-            blood.iter().map(|&i| theirs[i]).sum(),
-        );
+        let a: f64 = blood.iter().map(|&i| ours[i]).sum();
+        let b: f64 = blood.iter().map(|&i| theirs[i]).sum();
         let total: f64 = ours.iter().sum();
         worst = worst.max((a - b).abs() / total.max(1.0));
     }
     println!("  agreement: blood counts differ by at most {worst:.1e} of the dose");
+}
+
+fn main() {
+    let r = Reference::load();
+    let reference = r.solve();
+    let theirs = r.solve_diffsol();
+    let timing = time_pairs(&r);
+    print_timing(&r, &timing, &reference, &theirs);
+    print_diffsol_agreement(&r, &reference, &theirs);
+    match run_scipy(&r) {
+        Ok(scipy) => print_scipy(&r, &scipy, timing.own_s, &reference),
+        Err(why) => println!("  SciPy comparison skipped: {why}"),
+    }
 }
