@@ -123,11 +123,22 @@ pub fn wants_log(values: &[f64]) -> bool {
 pub struct Tornado {
     /// Parameters, most influential first (by ST, or by μ*).
     pub parameters: Vec<String>,
-    /// (label, values, (low, high) intervals), one per index drawn.
-    pub bars: Vec<(String, Vec<f64>, Vec<(f64, f64)>)>,
+    /// One per index drawn.
+    pub bars: Vec<IndexBars>,
     /// The unit of the values (Sobol indices have none; Morris measures
     /// have the observable's).
     pub scale: Scale,
+}
+
+/// The bars of one index in a [`Tornado`].
+#[derive(Debug, Clone)]
+pub struct IndexBars {
+    /// Legend entry: `S1`, `ST`, `μ*`, `σ`.
+    pub label: String,
+    /// One value per parameter, in the tornado's order.
+    pub values: Vec<f64>,
+    /// (low, high) per parameter; NaN ends where no interval is known.
+    pub intervals: Vec<(f64, f64)>,
 }
 
 /// The tornado of observable `o`, when the campaign has indices for it:
@@ -174,7 +185,11 @@ pub fn tornado(c: &CampaignDir, o: &Spread) -> Option<Tornado> {
                     (scale.apply(x.value), (scale.apply(lo), scale.apply(hi)))
                 })
                 .unzip();
-            (label.to_string(), values, intervals)
+            IndexBars {
+                label: label.to_string(),
+                values,
+                intervals,
+            }
         })
         .collect();
     Some(Tornado {
@@ -189,7 +204,8 @@ impl Tornado {
     /// influential parameter is on top; error bars where an interval is known.
     pub fn plot(&self, x_label: &str, stem: &str) -> plotly::Plot {
         let groups = (self.bars.iter().enumerate())
-            .map(|(k, (label, values, intervals))| {
+            .map(|(k, b)| {
+                let (values, intervals) = (&b.values, &b.intervals);
                 let rev = |v: Vec<f64>| v.into_iter().rev().collect::<Vec<f64>>();
                 let known = intervals
                     .iter()
@@ -203,7 +219,7 @@ impl Tornado {
                     .zip(intervals)
                     .map(|(v, i)| (i.1 - v).max(0.0));
                 Bars {
-                    name: label.clone(),
+                    name: b.label.clone(),
                     x: self.parameters.iter().rev().cloned().collect(),
                     y: rev(values.clone()),
                     error: known.then(|| (rev(minus.collect()), rev(plus.collect()))),
@@ -217,11 +233,11 @@ impl Tornado {
     /// The static figure of the same bars.
     pub fn figure(&self, title: &str, x_label: &str, stem: &str) -> Figure {
         let series = (self.bars.iter().enumerate())
-            .map(|(k, (label, values, intervals))| HBarSeries {
-                name: label.clone(),
+            .map(|(k, b)| HBarSeries {
+                name: b.label.clone(),
                 colour: colour(k).to_string(),
-                values: values.clone(),
-                intervals: intervals.clone(),
+                values: b.values.clone(),
+                intervals: b.intervals.clone(),
             })
             .collect();
         Figure::HBars(HBarFigure {
@@ -418,8 +434,8 @@ fn sensitivity_section(c: &CampaignDir) -> Option<Section> {
 
 fn index_headers(t: &Tornado) -> Vec<&str> {
     let mut h = vec!["parameter"];
-    for (label, _, _) in &t.bars {
-        h.push(label.as_str());
+    for b in &t.bars {
+        h.push(b.label.as_str());
         h.push("interval");
     }
     h
@@ -430,9 +446,9 @@ fn index_rows(t: &Tornado) -> Vec<Vec<String>> {
     (t.parameters.iter().enumerate())
         .map(|(i, p)| {
             let mut row = vec![p.clone()];
-            for (_, values, intervals) in &t.bars {
-                let (lo, hi) = intervals[i];
-                row.push(num(values[i]));
+            for b in &t.bars {
+                let (lo, hi) = b.intervals[i];
+                row.push(num(b.values[i]));
                 row.push(if lo.is_finite() && hi.is_finite() {
                     format!("{} to {}", num(lo), num(hi))
                 } else {

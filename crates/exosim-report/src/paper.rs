@@ -599,7 +599,8 @@ impl HistogramFigure {
         let (Some(&x0), Some(&x1)) = (self.edges.first(), self.edges.last()) else {
             return Err("no bins to draw".into());
         };
-        if !(x1 > x0) || self.counts.len() + 1 != self.edges.len() {
+        let ascending = matches!(x1.partial_cmp(&x0), Some(std::cmp::Ordering::Greater));
+        if !ascending || self.counts.len() + 1 != self.edges.len() {
             return Err("the bins are empty or do not match their counts".into());
         }
         let top = self.counts.iter().copied().max().unwrap_or(0) as f64;

@@ -59,7 +59,7 @@ fn numbers(v: &Value) -> Vec<f64> {
 }
 
 /// `sensitivity.csv` as (observable, parameter, index) → (value, low, high, conf).
-fn indices_csv(dir: &Path) -> Vec<(String, String, String, [f64; 4])> {
+fn indices_csv(dir: &Path) -> Vec<IndexRow> {
     let text = fs::read_to_string(dir.join("sensitivity.csv")).unwrap();
     text.lines()
         .skip(1)
@@ -74,6 +74,47 @@ fn indices_csv(dir: &Path) -> Vec<(String, String, String, [f64; 4])> {
             )
         })
         .collect()
+}
+
+type IndexRow = (String, String, String, [f64; 4]);
+
+/// The tornado of observable `o` shows the numbers of `sensitivity.csv`:
+/// S1 and ST per parameter, error bars to the percentile interval's ends,
+/// parameters ranked by ST (ascending from the bottom, the largest on top).
+fn check_sobol_tornado(html: &str, csv: &[IndexRow], o: &str) {
+    let spec = figure_spec(html, &format!("Sensitivity of {o}"));
+    let traces = spec["data"].as_array().unwrap();
+    assert_eq!(traces.len(), 2, "S1 and ST");
+    for t in traces {
+        let index = t["name"].as_str().unwrap();
+        let params = t["y"].as_array().unwrap();
+        let x = numbers(&t["x"]);
+        let (plus, minus) = (
+            numbers(&t["error_x"]["array"]),
+            numbers(&t["error_x"]["arrayminus"]),
+        );
+        assert_eq!(params.len(), 5);
+        for (k, p) in params.iter().map(|p| p.as_str().unwrap()).enumerate() {
+            let row = csv.iter().find(|r| r.0 == o && r.1 == p && r.2 == index);
+            let [value, low, high, _] = row.unwrap().3;
+            // The page writes the file's number (shortest round trip);
+            // serde_json's default reader may land one ulp off it.
+            let ulp = f64::EPSILON * value.abs();
+            let at = format!("{o} {p} {index}");
+            assert!((x[k] - value).abs() <= ulp, "{at}: {} vs {value}", x[k]);
+            assert!(
+                (plus[k] - (high - value).max(0.0)).abs() < 1e-12,
+                "{at} high"
+            );
+            assert!(
+                (minus[k] - (value - low).max(0.0)).abs() < 1e-12,
+                "{at} low"
+            );
+        }
+        if index == "ST" {
+            assert!(x.windows(2).all(|w| w[0] <= w[1]), "{o}: by ST: {x:?}");
+        }
+    }
 }
 
 #[test]
@@ -97,54 +138,7 @@ fn saltelli_page_holds_every_name_and_the_numbers_of_sensitivity_csv() {
             html.contains(&format!("data-plot=\"{o}\"")),
             "histogram of {o}"
         );
-        let spec = figure_spec(&html, &format!("Sensitivity of {o}"));
-        let traces = spec["data"].as_array().unwrap();
-        assert_eq!(traces.len(), 2, "S1 and ST");
-        for t in traces {
-            let index = t["name"].as_str().unwrap();
-            let params: Vec<&str> = t["y"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap())
-                .collect();
-            let (x, plus, minus) = (
-                numbers(&t["x"]),
-                numbers(&t["error_x"]["array"]),
-                numbers(&t["error_x"]["arrayminus"]),
-            );
-            assert_eq!(params.len(), 5);
-            for (k, p) in params.iter().enumerate() {
-                let row = csv
-                    .iter()
-                    .find(|r| r.0 == o && r.1 == *p && r.2 == index)
-                    .unwrap();
-                let [value, low, high, _] = row.3;
-                // The page writes the file's number (shortest round trip);
-                // serde_json's default reader may land one ulp off it.
-                let ulp = f64::EPSILON * value.abs();
-                assert!(
-                    (x[k] - value).abs() <= ulp,
-                    "{o} {p} {index}: {} vs {value}",
-                    x[k]
-                );
-                assert!(
-                    (plus[k] - (high - value).max(0.0)).abs() < 1e-12,
-                    "{o} {p} {index} high"
-                );
-                assert!(
-                    (minus[k] - (value - low).max(0.0)).abs() < 1e-12,
-                    "{o} {p} {index} low"
-                );
-            }
-            if index == "ST" {
-                // Bottom to top: ascending, so the largest ST is on top.
-                assert!(
-                    x.windows(2).all(|w| w[0] <= w[1]),
-                    "{o}: ranked by ST: {x:?}"
-                );
-            }
-        }
+        check_sobol_tornado(&html, &csv, o);
         for ext in ["svg", "png"] {
             for stem in ["sensitivity", "histogram"] {
                 let f = dir.join(FIGURES_DIR).join(format!("{stem}_{o}.{ext}"));
@@ -387,76 +381,93 @@ fn edit(path: &Path, f: impl FnOnce(String) -> String) {
     fs::write(path, f(fs::read_to_string(path).unwrap())).unwrap();
 }
 
-#[test]
-fn damaged_campaign_folders_are_refused_with_the_file_named() {
-    let tmp = tempfile::tempdir().unwrap();
-    let good = tmp.path().join("good");
-    rvg_campaign(&good, "saltelli", 4);
-    let cases: Vec<(&str, Box<dyn FnOnce(&Path)>, &[&str])> = vec![
+/// How a folder is damaged.
+type Damage = Box<dyn FnOnce(&Path)>;
+
+fn remove(files: &'static [&'static str]) -> Damage {
+    Box::new(move |d| {
+        files
+            .iter()
+            .for_each(|f| fs::remove_file(d.join(f)).unwrap())
+    })
+}
+
+fn replace(file: &'static str, from: &'static str, to: &'static str) -> Damage {
+    Box::new(move |d| edit(&d.join(file), |t| t.replacen(from, to, 1)))
+}
+
+/// Keeps the first `lines` lines of `file` (cut at a line boundary).
+fn keep_lines(file: &'static str, lines: usize) -> Damage {
+    Box::new(move |d| {
+        edit(&d.join(file), |t| {
+            t.lines().take(lines).map(|l| format!("{l}\n")).collect()
+        })
+    })
+}
+
+/// Cuts `file` to `share` of its bytes (inside a line, or a JSON value).
+fn cut(file: &'static str, share: f64) -> Damage {
+    Box::new(move |d| {
+        edit(&d.join(file), |t| {
+            t[..(t.len() as f64 * share) as usize].to_string()
+        })
+    })
+}
+
+/// Each damage, by name, and what its refusal must say (the file first).
+fn damages() -> Vec<(&'static str, Damage, &'static [&'static str])> {
+    let shard: Damage = Box::new(|d| {
+        fs::remove_file(d.join("summary.json")).unwrap();
+        fs::write(d.join("part-1-of-2.json"), "{}").unwrap();
+    });
+    vec![
         (
             "no_summary",
-            Box::new(|d| fs::remove_file(d.join("summary.json")).unwrap()),
+            remove(&["summary.json"]),
             &["summary.json", "did not finish"],
         ),
         (
             "cut_summary",
-            Box::new(|d| edit(&d.join("summary.json"), |t| t[..t.len() / 2].to_string())),
+            cut("summary.json", 0.5),
             &["summary.json", "not valid JSON"],
         ),
         (
             "no_observables",
-            Box::new(|d| {
-                edit(&d.join("summary.json"), |t| {
-                    t.replace("\"observables\"", "\"observablez\"")
-                })
-            }),
+            replace("summary.json", "\"observables\"", "\"observablez\""),
             &["summary.json", "`observables`"],
         ),
         (
             "rows_cut",
-            Box::new(|d| {
-                edit(&d.join("campaign.csv"), |t| {
-                    t.lines().take(10).map(|l| format!("{l}\n")).collect()
-                })
-            }),
+            keep_lines("campaign.csv", 10),
             &["campaign.csv", "9 rows", "28 runs"],
         ),
         (
             "line_cut",
-            Box::new(|d| edit(&d.join("campaign.csv"), |t| t[..t.len() - 30].to_string())),
+            cut("campaign.csv", 0.995),
             &["campaign.csv", "row 29"],
         ),
         (
             "no_tables",
-            Box::new(|d| {
-                ["campaign.csv", "campaign.parquet"]
-                    .map(|f| fs::remove_file(d.join(f)).unwrap())
-                    .into_iter()
-                    .collect()
-            }),
+            remove(&["campaign.csv", "campaign.parquet"]),
             &["campaign.parquet", "missing"],
         ),
         (
             "column_renamed",
-            Box::new(|d| {
-                edit(&d.join("campaign.csv"), |t| {
-                    t.replacen("liver_4h", "liver_5h", 1)
-                })
-            }),
+            replace("campaign.csv", "liver_4h", "liver_5h"),
             &["campaign.csv", "`liver_4h`"],
         ),
         (
             "no_indices",
-            Box::new(|d| fs::remove_file(d.join("sensitivity.csv")).unwrap()),
+            remove(&["sensitivity.csv"]),
             &["sensitivity.csv", "missing"],
         ),
         (
             "index_of_no_parameter",
-            Box::new(|d| {
-                edit(&d.join("sensitivity.csv"), |t| {
-                    t.replacen("body.mps.capacity", "body.mps.capacitance", 1)
-                })
-            }),
+            replace(
+                "sensitivity.csv",
+                "body.mps.capacity",
+                "body.mps.capacitance",
+            ),
             &[
                 "sensitivity.csv",
                 "column `parameter`",
@@ -465,23 +476,23 @@ fn damaged_campaign_folders_are_refused_with_the_file_named() {
         ),
         (
             "indices_cut",
-            Box::new(|d| {
-                edit(&d.join("sensitivity.csv"), |t| {
-                    t.lines().take(5).map(|l| format!("{l}\n")).collect()
-                })
-            }),
+            keep_lines("sensitivity.csv", 5),
             &["sensitivity.csv", "4 rows"],
         ),
         (
             "shard_part",
-            Box::new(|d| {
-                fs::remove_file(d.join("summary.json")).unwrap();
-                fs::write(d.join("part-1-of-2.json"), "{}").unwrap();
-            }),
+            shard,
             &["summary.json", "part-1-of-2.json", "exosim merge"],
         ),
-    ];
-    for (name, damage, expected) in cases {
+    ]
+}
+
+#[test]
+fn damaged_campaign_folders_are_refused_with_the_file_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    rvg_campaign(&good, "saltelli", 4);
+    for (name, damage, expected) in damages() {
         let err = refused(&good, name, damage);
         for e in expected {
             assert!(err.contains(e), "{name}: `{e}` not in: {err}");

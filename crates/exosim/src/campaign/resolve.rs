@@ -2,6 +2,10 @@
 //! the parameters with their laws, the design's table of values, the
 //! observables resolved against the study.
 
+// A study error carries its location and hint; it is built once, at the
+// edge, so its size does not matter (as in `scenario` and `observable`).
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 
 use super::design::{self, Morris, Points};

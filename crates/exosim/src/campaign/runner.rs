@@ -12,7 +12,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -217,7 +217,7 @@ fn open_journal(path: &Path, head: &JournalHead, keep: usize) -> Result<File, Ou
 }
 
 /// Appends whole lines and flushes them to disk.
-fn append(journal: &mut File, path: &PathBuf, outcomes: &[Outcome]) -> Result<(), OutputError> {
+fn append(journal: &mut File, path: &Path, outcomes: &[Outcome]) -> Result<(), OutputError> {
     let mut text = String::new();
     for o in outcomes {
         text.push_str(&serde_json::to_string(o).expect("an outcome serialises"));
