@@ -346,8 +346,10 @@ impl CampaignDir {
     /// finite; `failed` is 0 or 1 and counts the summary's failures.
     fn check_table(&self) -> Result<(), ReportError> {
         let path = &self.table_file;
-        let first_line = usize::from(path.ends_with(TABLE_CSV)) * 2;
-        let line = |i: usize| (first_line > 0).then_some(first_line + i);
+        // Data row i is line i + 2 of a CSV (the header is line 1); a
+        // Parquet file has no lines to name.
+        let csv = path.ends_with(TABLE_CSV);
+        let line = |i: usize| csv.then_some(i + 2);
         let names = ROW_COLUMNS
             .iter()
             .map(|s| s.to_string())
@@ -357,7 +359,7 @@ impl CampaignDir {
         for name in names {
             if self.table.column(&name).is_none() {
                 let message = "missing: summary.json lists this column";
-                return Err(check::invalid(path, line(0).map(|_| 1), &name, message));
+                return Err(check::invalid(path, csv.then_some(1), &name, message));
             }
         }
         for p in &self.parameters {

@@ -7,7 +7,10 @@
 //! then one section per output the run produced — [`body`] time series and
 //! shares of the dose, [`biopsy`] detection and ROC curves, [`signature`]
 //! AUCs, [`deconvolution`] estimates, [`tissue`] series and snapshots — and
-//! ends with how the run was made (version, seed, resolved study).
+//! ends with how the run was made (version, seed, resolved study). A
+//! campaign's folder gets its own page ([`campaign_page`]): the design,
+//! the spread of each observable, sensitivity indices and each observable
+//! against each parameter.
 //!
 //! The report reads only the files of the run directory ([`RunDir::load`]),
 //! so it works on any finished run, old or new. Interactive figures are

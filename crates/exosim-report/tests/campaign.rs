@@ -355,7 +355,9 @@ fn copy(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for e in fs::read_dir(from).unwrap() {
         let e = e.unwrap();
-        fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        if e.file_type().unwrap().is_file() {
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
     }
 }
 
@@ -500,4 +502,15 @@ fn damaged_campaign_folders_are_refused_with_the_file_named() {
     }
     // The control: the undamaged folder gives a page.
     report(&good);
+    // Without its CSV (a campaign of more than 100,000 runs writes none),
+    // the rows come from the Parquet table.
+    let parquet_only = tmp.path().join("parquet_only");
+    copy(&good, &parquet_only);
+    fs::remove_file(parquet_only.join("campaign.csv")).unwrap();
+    let html = report(&parquet_only);
+    assert!(
+        html.contains("<th>rows read from</th><td>campaign.parquet</td>"),
+        "rows read from the Parquet table"
+    );
+    assert!(html.contains("all 28 runs are drawn"));
 }
