@@ -86,11 +86,18 @@ fn reuse(dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Reuse {
     }
 }
 
-/// `exosim run CAMPAIGN -o DIR [--shard I/N]`.
+/// `exosim run CAMPAIGN -o DIR [--shard I/N | --report]`; `--report` makes
+/// the same page as `exosim report DIR` once the whole campaign is written.
 pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> ExitCode {
     if opts.seed.is_some() {
         eprintln!(
             "error: --seed applies to study files; a campaign's seed is `seed` in its [campaign] table"
+        );
+        return ExitCode::from(2);
+    }
+    if opts.report && shard.is_some() {
+        eprintln!(
+            "error: --report needs the whole campaign: merge the parts (`exosim merge`), then run `exosim report` on the merged folder"
         );
         return ExitCode::from(2);
     }
@@ -127,7 +134,14 @@ pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Exi
     if let Err(e) = Manifest::new(Writer::Campaign, written.clone()).write(dir) {
         return fail(e.to_string());
     }
-    finish(dir, &written, failed, summary.as_ref(), opts.quiet)
+    let code = finish(dir, &written, failed, summary.as_ref(), opts.quiet);
+    if opts.report {
+        // The same page as `exosim report DIR`, from the files just written.
+        if let Err(code) = crate::write_report(dir, true, opts.quiet) {
+            return code;
+        }
+    }
+    code
 }
 
 /// `exosim merge DIR… -o OUT`.

@@ -491,6 +491,8 @@ fn deconvolve(
 
 /// Reads and validates a study file with values set over it, printing a
 /// located error on failure.
+// The study error (location and hint) is built once, at the edge.
+#[allow(clippy::result_large_err)]
 fn load(file: &Path, set: &[Override]) -> Result<Study, ExitCode> {
     let report = |e: StudyError| {
         let text = std::fs::read_to_string(file).unwrap_or_default();

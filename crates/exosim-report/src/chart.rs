@@ -577,6 +577,88 @@ pub fn bars(axes: &Axes, groups: Vec<Bars>, points: Vec<Bars>, file_stem: &str) 
     plot
 }
 
+/// Points, one colour per series, drawn as markers only: campaign runs
+/// against a parameter. Not thinned: the caller draws at most what a page
+/// can carry (a sample of the runs) and says so.
+pub fn scatter(axes: &Axes, series: Vec<Series>, file_stem: &str) -> Plot {
+    let x_log = log_range(series.iter().flat_map(|s| s.x.iter().copied()));
+    let layout = base_layout(axes, series_log_range(&series), x_log);
+    let mut plot = new_plot(layout, file_stem);
+    for s in series {
+        let (x, y): (Vec<f32>, Vec<f32>) =
+            s.x.iter()
+                .zip(&s.y)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(&x, &y)| (x as f32, y as f32))
+                .unzip();
+        plot.add_trace(
+            Scatter::new(x, y)
+                .name(&s.name)
+                .mode(Mode::Markers)
+                .opacity(s.opacity)
+                .show_legend(s.legend)
+                .marker(Marker::new().color(s.colour.clone()).size(5)),
+        );
+    }
+    plot
+}
+
+/// Horizontal bars, one colour per group, categories listed bottom to top
+/// (plotly's order on a category axis), error bars along x: a tornado
+/// chart of sensitivity indices. Values stay in double precision, so the
+/// page shows exactly the file's numbers.
+pub fn hbars(axes: &Axes, groups: Vec<Bars>, file_stem: &str) -> Plot {
+    let layout = base_layout(axes, None, None)
+        .bar_mode(BarMode::Group)
+        .y_axis(
+            Axis::new()
+                .title(Title::with_text(&axes.y))
+                .type_(AxisType::Category)
+                .auto_margin(true),
+        );
+    let mut plot = new_plot(layout, file_stem);
+    for g in groups {
+        let mut bar = Bar::new(g.y, g.x)
+            .name(&g.name)
+            .orientation(plotly::common::Orientation::Horizontal)
+            .marker(Marker::new().color(g.colour.clone()));
+        if let Some((minus, plus)) = g.error {
+            bar = bar.error_x(
+                ErrorData::new(ErrorType::Data)
+                    .array(plus)
+                    .array_minus(minus)
+                    .symmetric(false)
+                    .color("#333333"),
+            );
+        }
+        plot.add_trace(bar);
+    }
+    plot
+}
+
+/// A histogram: the counts of equal bins between `edges`, drawn as
+/// touching bars at the bins' centres.
+pub fn histogram(
+    axes: &Axes,
+    edges: &[f64],
+    counts: &[u64],
+    colour: &str,
+    file_stem: &str,
+) -> Plot {
+    let layout = base_layout(axes, None, None).bar_gap(0.0);
+    let mut plot = new_plot(layout, file_stem);
+    let width = edges.get(1).zip(edges.first()).map_or(1.0, |(b, a)| b - a);
+    let centres: Vec<f64> = edges.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+    plot.add_trace(
+        Bar::new(centres, counts.to_vec())
+            .name("runs")
+            .width(width)
+            .marker(Marker::new().color(colour.to_string()))
+            .show_legend(false),
+    );
+    plot
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,6 +55,79 @@ pub fn mm(x: Option<f64>) -> String {
         .unwrap_or_else(|| "not reached".into())
 }
 
+/// How a column of values is shown: in a unit a reader uses, the file's
+/// values multiplied by `factor` (seconds as min or h, metres as mm,
+/// shares as %), one unit for a whole column so that its rows compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scale {
+    /// The unit shown; empty for plain numbers.
+    pub unit: String,
+    /// Shown value per file value.
+    pub factor: f64,
+}
+
+impl Scale {
+    /// A value in the shown unit.
+    pub fn apply(&self, x: f64) -> f64 {
+        x * self.factor
+    }
+
+    /// An axis or column title: the name and the unit in brackets.
+    pub fn label(&self, name: &str) -> String {
+        if self.unit.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name} ({})", self.unit)
+        }
+    }
+
+    /// A value as table text, with its unit.
+    pub fn show(&self, x: f64) -> String {
+        let v = num(self.apply(x));
+        if self.unit.is_empty() || !x.is_finite() {
+            v
+        } else {
+            format!("{v} {}", self.unit)
+        }
+    }
+}
+
+/// The [`Scale`] of values written in the SI unit `unit`: shares and
+/// probabilities (`fraction`) as %, a physical quantity in the unit
+/// [`human`] picks for a `typical` value (the median, say), anything else
+/// as written.
+pub fn scale(unit: &str, fraction: bool, typical: f64) -> Scale {
+    let plain = |u: &str| Scale {
+        unit: if u == "1" {
+            String::new()
+        } else {
+            u.to_string()
+        },
+        factor: 1.0,
+    };
+    if fraction && (unit == "1" || unit.is_empty()) {
+        return Scale {
+            unit: "%".into(),
+            factor: 100.0,
+        };
+    }
+    let Some(dim) = Dimension::ALL
+        .into_iter()
+        .find(|d| !d.si_unit().is_empty() && d.si_unit() == unit && *d != Dimension::Temperature)
+    else {
+        return plain(unit);
+    };
+    let shown = format_human(if typical.is_finite() { typical } else { 0.0 }, dim);
+    let human_unit = shown.split_once(' ').map_or("", |(_, u)| u);
+    match exosim::units::parse(&format!("1 {human_unit}"), dim) {
+        Ok(si) if si > 0.0 && !human_unit.is_empty() => Scale {
+            unit: human_unit.to_string(),
+            factor: 1.0 / si,
+        },
+        _ => plain(unit),
+    }
+}
+
 /// A JSON number, or NaN when absent or null.
 pub fn f(v: &Value, key: &str) -> f64 {
     v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
@@ -121,6 +194,25 @@ mod tests {
         assert_eq!(num(0.0123456), "0.0123");
         assert_eq!(num(1.5e10), "1.50e10");
         assert_eq!(pct(0.6017), "60.2 %");
+    }
+
+    #[test]
+    fn scales_pick_the_readers_unit_for_a_whole_column() {
+        let t = scale("s", false, 500.0);
+        assert_eq!(
+            (t.unit.as_str(), t.show(480.0)),
+            ("min", "8 min".to_string())
+        );
+        assert_eq!(scale("s", false, 7200.0).unit, "h");
+        let d = scale("m", false, 0.0095);
+        assert_eq!(
+            (d.unit.as_str(), d.show(0.0172)),
+            ("mm", "17.2 mm".to_string())
+        );
+        assert_eq!(scale("1", true, 0.3).show(0.0788), "7.88 %");
+        assert_eq!(scale("1", false, 0.8).label("auc"), "auc");
+        assert_eq!(scale("s/m3", false, 1.0).label("auc"), "auc (s/m3)");
+        assert_eq!(scale("m3/s", false, 1e-9).unit, "\u{b5}L/min");
     }
 
     #[test]

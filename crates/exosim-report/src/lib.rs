@@ -7,7 +7,10 @@
 //! then one section per output the run produced — [`body`] time series and
 //! shares of the dose, [`biopsy`] detection and ROC curves, [`signature`]
 //! AUCs, [`deconvolution`] estimates, [`tissue`] series and snapshots — and
-//! ends with how the run was made (version, seed, resolved study).
+//! ends with how the run was made (version, seed, resolved study). A
+//! campaign's folder gets its own page ([`campaign_page`]): the design,
+//! the spread of each observable, sensitivity indices and each observable
+//! against each parameter.
 //!
 //! The report reads only the files of the run directory ([`RunDir::load`]),
 //! so it works on any finished run, old or new. Interactive figures are
@@ -20,6 +23,8 @@
 
 pub mod biopsy;
 pub mod body;
+pub mod campaign;
+pub mod campaign_page;
 pub mod chart;
 pub mod check;
 pub mod deconvolution;
@@ -277,31 +282,7 @@ impl RunDir {
                 sec.table(&["arm", "accepted steps"], &rows);
             }
         }
-        let mut files: Vec<Vec<String>> = std::fs::read_dir(&self.dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .filter_map(|e| {
-                        let name = e.file_name().to_string_lossy().into_owned();
-                        let meta = e.metadata().ok()?;
-                        // The report's own outputs are not part of the run.
-                        (!name.starts_with('.') && name != REPORT_FILE && name != FIGURES_DIR).then(
-                            || {
-                                vec![
-                                    name,
-                                    if meta.is_dir() {
-                                        "folder".into()
-                                    } else {
-                                        format!("{} bytes", meta.len())
-                                    },
-                                ]
-                            },
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
+        let files = files_table(&self.dir);
         sec.heading("Files of the run");
         sec.table(&["file", "size"], &files);
         if let Some(resolved) = self.summary.get("resolved_study") {
@@ -359,6 +340,31 @@ impl RunDir {
         }
         out
     }
+}
+
+/// The files of a run or campaign folder and their sizes, sorted; the
+/// report's own page and figures, and hidden files, are not the run's.
+pub(crate) fn files_table(dir: &Path) -> Vec<Vec<String>> {
+    let mut files: Vec<Vec<String>> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let meta = e.metadata().ok()?;
+                    let size = if meta.is_dir() {
+                        "folder".to_string()
+                    } else {
+                        format!("{} bytes", meta.len())
+                    };
+                    (!name.starts_with('.') && name != REPORT_FILE && name != FIGURES_DIR)
+                        .then(|| vec![name, size])
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// Vesicles in blood, every arm and class.
@@ -548,12 +554,16 @@ pub struct Written {
     pub figures: Vec<PathBuf>,
 }
 
-/// Reads the run in `dir` and writes `DIR/report.html` and `DIR/figures/`.
+/// Reads the run (or campaign, [`campaign_page`]) in `dir` and writes
+/// `DIR/report.html` and `DIR/figures/`.
 ///
 /// Everything is built in memory first; files are written atomically, the
 /// page last, so a failure never leaves a half-written report (an older
 /// report stays as it was).
 pub fn write(dir: &Path) -> Result<Written, ReportError> {
+    if campaign::is_campaign(dir) {
+        return campaign_page::write(dir);
+    }
     let run = RunDir::load(dir)?;
     let html = run.render()?;
     let mut rendered = Vec::new();

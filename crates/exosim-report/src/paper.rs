@@ -436,6 +436,207 @@ impl BarFigure {
     }
 }
 
+/// One colour of a [`HBarFigure`]: a value per category and, where
+/// known, its interval (drawn as an error bar).
+#[derive(Debug, Clone)]
+pub struct HBarSeries {
+    /// Legend entry.
+    pub name: String,
+    /// CSS colour `#rrggbb`.
+    pub colour: String,
+    /// One value per category (non-finite: no bar).
+    pub values: Vec<f64>,
+    /// (low, high) per category; non-finite ends: no error bar.
+    pub intervals: Vec<(f64, f64)>,
+}
+
+/// Horizontal bars with error bars, categories top to bottom: a tornado
+/// chart of sensitivity indices, the most influential parameter on top.
+#[derive(Debug, Clone)]
+pub struct HBarFigure {
+    /// File name without extension.
+    pub stem: String,
+    /// Title above the plot.
+    pub title: String,
+    /// x axis title.
+    pub x_label: String,
+    /// Category names, top to bottom.
+    pub categories: Vec<String>,
+    /// The bars of each colour.
+    pub series: Vec<HBarSeries>,
+}
+
+impl HBarFigure {
+    /// The x range covering every bar, interval and zero.
+    fn extent(&self) -> (f64, f64) {
+        let all = self.series.iter().flat_map(|s| {
+            s.values
+                .iter()
+                .copied()
+                .chain(s.intervals.iter().flat_map(|&(a, b)| [a, b]))
+        });
+        let (lo, hi) = all
+            .filter(|v| v.is_finite())
+            .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        let pad = ((hi - lo) * 0.05).max(1e-12);
+        (if lo < 0.0 { lo - pad } else { 0.0 }, hi + pad)
+    }
+
+    /// The lower edge of the bar of category `i`, series `k`: each
+    /// category a band of one bar per series and a gap, the first category
+    /// and the first series on top.
+    fn bar_y(&self, i: usize, k: usize) -> f64 {
+        let (n, m) = (self.categories.len(), self.series.len());
+        ((n - 1 - i) * (m + 1) + m - k) as f64
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (n, m) = (self.categories.len(), self.series.len());
+        if n == 0 || m == 0 {
+            return Err("no bars to draw".into());
+        }
+        // A name at the middle of its band, one tick per category.
+        let ticks: Vec<(f64, String)> = (self.categories.iter().enumerate())
+            .map(|(i, c)| (self.bar_y(i, m - 1) + m as f64 / 2.0, c.clone()))
+            .collect();
+        let longest = self.categories.iter().map(|c| c.chars().count()).max();
+        let label_area = (longest.unwrap_or(0) as u32 * 9 + 24).min(420);
+        area.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (lo, hi) = self.extent();
+        let y = Ticked::new((0.5, (n * (m + 1)) as f64 + 0.5), &ticks);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(label_area)
+            .build_cartesian_2d(lo..hi, y)
+            .map_err(|e| e.to_string())?;
+        let label_of = |v: &f64| {
+            let found = ticks.iter().find(|(t, _)| (t - v).abs() < 1e-9);
+            found.map(|(_, l)| l.clone()).unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_label_formatter(&label_of)
+            .x_desc(&self.x_label)
+            .x_label_formatter(&|v| crate::format::num(*v))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 18))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for k in 0..m {
+            self.draw_series(&mut chart, k)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 15))
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())
+    }
+
+    /// The bars of series `k` and their error bars (capped whiskers, the
+    /// caps a fixed size in pixels).
+    fn draw_series<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, Ticked>>,
+        k: usize,
+    ) -> Result<(), String> {
+        let s = &self.series[k];
+        let colour = rgb(&s.colour);
+        let bars = (s.values.iter().enumerate())
+            .filter(|(_, v)| v.is_finite())
+            .map(|(i, &v)| {
+                let y = self.bar_y(i, k);
+                // A thin gap between neighbouring bars of a band.
+                Rectangle::new([(0.0, y + 0.06), (v, y + 0.94)], colour.filled())
+            });
+        chart
+            .draw_series(bars)
+            .map_err(|e| e.to_string())?
+            .label(s.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+        let intervals: Vec<(f64, f64, f64)> = (s.intervals.iter().enumerate())
+            .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+            .map(|(i, &(a, b))| (self.bar_y(i, k) + 0.5, a, b))
+            .collect();
+        let ink = BLACK.stroke_width(2);
+        let lines =
+            (intervals.iter()).map(|&(y, a, b)| PathElement::new(vec![(a, y), (b, y)], ink));
+        chart.draw_series(lines).map_err(|e| e.to_string())?;
+        let caps = (intervals.iter()).flat_map(|&(y, a, b)| {
+            [a, b].map(|x| EmptyElement::at((x, y)) + PathElement::new(vec![(0, -6), (0, 6)], ink))
+        });
+        chart.draw_series(caps).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+/// A histogram: equal bins between `edges`, one count each.
+#[derive(Debug, Clone)]
+pub struct HistogramFigure {
+    /// File name without extension.
+    pub stem: String,
+    /// Title above the plot.
+    pub title: String,
+    /// x axis title.
+    pub x_label: String,
+    /// Bin edges, ascending (one more than the counts).
+    pub edges: Vec<f64>,
+    /// Values in each bin.
+    pub counts: Vec<u64>,
+    /// CSS colour `#rrggbb`.
+    pub colour: String,
+}
+
+impl HistogramFigure {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let (Some(&x0), Some(&x1)) = (self.edges.first(), self.edges.last()) else {
+            return Err("no bins to draw".into());
+        };
+        let ascending = matches!(x1.partial_cmp(&x0), Some(std::cmp::Ordering::Greater));
+        if !ascending || self.counts.len() + 1 != self.edges.len() {
+            return Err("the bins are empty or do not match their counts".into());
+        }
+        let top = self.counts.iter().copied().max().unwrap_or(0) as f64;
+        area.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, 0.0..(top * 1.08).max(1.0))
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(&self.x_label)
+            .y_desc("runs")
+            .x_label_formatter(&|v| crate::format::num(*v))
+            .y_label_formatter(&|v| crate::format::num(*v))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 18))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        let colour = rgb(&self.colour);
+        let bins = || self.edges.windows(2).zip(&self.counts);
+        let fill =
+            bins().map(|(w, &c)| Rectangle::new([(w[0], 0.0), (w[1], c as f64)], colour.filled()));
+        chart.draw_series(fill).map_err(|e| e.to_string())?;
+        // A white outline keeps neighbouring bins apart.
+        let outline = bins()
+            .map(|(w, &c)| Rectangle::new([(w[0], 0.0), (w[1], c as f64)], WHITE.stroke_width(1)));
+        chart.draw_series(outline).map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())
+    }
+}
+
 /// A static figure of either kind.
 #[derive(Debug, Clone)]
 pub enum Figure {
@@ -443,6 +644,10 @@ pub enum Figure {
     Lines(LineFigure),
     /// Grouped bars.
     Bars(BarFigure),
+    /// Horizontal bars with error bars.
+    HBars(HBarFigure),
+    /// A histogram.
+    Histogram(HistogramFigure),
 }
 
 impl Figure {
@@ -451,6 +656,8 @@ impl Figure {
         match self {
             Figure::Lines(f) => &f.stem,
             Figure::Bars(f) => &f.stem,
+            Figure::HBars(f) => &f.stem,
+            Figure::Histogram(f) => &f.stem,
         }
     }
 
@@ -458,6 +665,8 @@ impl Figure {
         match self {
             Figure::Lines(f) => f.draw(area),
             Figure::Bars(f) => f.draw(area),
+            Figure::HBars(f) => f.draw(area),
+            Figure::Histogram(f) => f.draw(area),
         }
     }
 

@@ -213,6 +213,81 @@ fn the_slurm_task_script_runs_shards_and_merges_them_to_the_whole_run() {
     }
 }
 
+#[test]
+fn campaign_report_from_run_and_from_a_merge_draws_in_chromium_or_skip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = small_campaign(tmp.path());
+    let run = |extra: &[&str], out: &std::path::Path| {
+        let mut args = vec!["run".into(), file.clone().into_os_string(), "-q".into()];
+        args.extend(extra.iter().map(|a| a.into()));
+        args.extend(["-o".into(), out.as_os_str().to_owned()]);
+        exosim(args)
+    };
+    // `run --report`: the page and its figures, recorded in the manifest.
+    let whole = tmp.path().join("whole");
+    let out = run(&["--report"], &whole);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let html = fs::read_to_string(whole.join("report.html")).unwrap();
+    for name in [
+        "brain_4h",
+        "liver_4h",
+        "body.mps.capacity",
+        "Sensitivity of brain_4h",
+    ] {
+        assert!(html.contains(name), "{name}");
+    }
+    assert!(whole.join("figures/sensitivity_brain_4h.png").is_file());
+    let manifest = fs::read_to_string(whole.join(".exosim-manifest.json")).unwrap();
+    assert!(
+        manifest.contains("figures/histogram_liver_4h.svg"),
+        "{manifest}"
+    );
+    crate::report::check_in_browser(&whole.join("report.html"), "campaign");
+    // A shard cannot make the page; its folder is told to merge first.
+    let p1 = tmp.path().join("p1");
+    let out = run(&["--shard", "1/2", "--report"], &p1);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--report needs the whole campaign"),
+        "{}",
+        stderr(&out)
+    );
+    for i in 1..=2 {
+        let out = run(
+            &["--shard", &format!("{i}/2")],
+            &tmp.path().join(format!("p{i}")),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = exosim(["report".as_ref(), p1.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("exosim merge"), "{}", stderr(&out));
+    // `exosim report` on the merged folder: the same page as the whole run's.
+    let merged = tmp.path().join("merged");
+    let parts = ["p1", "p2"].map(|p| tmp.path().join(p));
+    let out = exosim(
+        [
+            &["merge".as_ref(), parts[0].as_os_str(), parts[1].as_os_str()][..],
+            &["-o".as_ref(), merged.as_os_str(), "-q".as_ref()],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = exosim(["report".as_ref(), merged.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        merged.join("report.html").display().to_string()
+    );
+    let (a, b) = (snapshot(&whole), snapshot(&merged));
+    for name in [
+        "figures/sensitivity_brain_4h.svg",
+        "figures/histogram_brain_4h.png",
+    ] {
+        assert_eq!(a.get(name), b.get(name), "{name}");
+    }
+}
+
 /// The campaign commands of README.md, as written (output folders moved
 /// to a temporary directory).
 #[test]

@@ -123,7 +123,7 @@ fn status_in_browser(browser: &Path, page: &Path, name: &str) -> serde_json::Val
 
 /// Checks in headless Chromium that every figure of `page` drew, without
 /// errors or fetches; keeps a screenshot named `name`.
-fn check_in_browser(page: &Path, name: &str) {
+pub(crate) fn check_in_browser(page: &Path, name: &str) {
     let html = fs::read_to_string(page).unwrap();
     let expected = html.matches(" data-plot=\"").count() + html.matches(" data-image=\"").count();
     assert!(expected > 0, "{} has no figures", page.display());
