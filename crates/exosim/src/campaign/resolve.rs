@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use super::calibration::{self, Calibration};
 use super::design::{self, Morris, Points};
 use super::distribution::Distribution;
 use super::observable::{self, Observable};
@@ -43,6 +44,8 @@ pub struct Campaign {
     pub bootstrap: usize,
     /// Confidence level of intervals.
     pub confidence: f64,
+    /// `method = "calibration"`: the data and how they are fitted.
+    pub calibration: Option<Calibration>,
     /// The campaign as written, for the run's record.
     pub spec: CampaignSpec,
     /// A digest of the study as resolved, the campaign and exosim's
@@ -225,6 +228,17 @@ impl Resolver<'_, '_> {
         self.check_points(&source, &parameters, &values)?;
         let observables = self.observables(&spec, &base)?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
+        let calibration = match spec.design.method {
+            Method::Calibration => Some(calibration::resolve(&self.c, &spec, &base, &parameters)?),
+            _ if spec.calibration.is_some() => {
+                return self.c.err(
+                    &KeyPath::root().key("calibration"),
+                    "a [calibration] table without method = \"calibration\"",
+                    Some("set [design] method = \"calibration\", or remove the table".into()),
+                );
+            }
+            _ => None,
+        };
         let fingerprint = format!(
             "{:016x}",
             fnv1a(&[
@@ -233,6 +247,7 @@ impl Resolver<'_, '_> {
                     .unwrap_or_default()
                     .as_bytes(),
                 serde_json::to_string(&spec).unwrap_or_default().as_bytes(),
+                calibration.as_ref().map_or(b"", |c| c.data.text.as_bytes()),
             ])
         );
         Ok(Campaign {
@@ -247,6 +262,7 @@ impl Resolver<'_, '_> {
             observables,
             bootstrap,
             confidence,
+            calibration,
             spec,
             fingerprint,
         })
@@ -490,7 +506,7 @@ impl Resolver<'_, '_> {
             }
             out.push(resolved);
         }
-        if out.is_empty() {
+        if out.is_empty() && spec.design.method != Method::Calibration {
             return self.c.err(
                 &KeyPath::root(),
                 "the campaign records no observable",
@@ -569,6 +585,13 @@ impl Resolver<'_, '_> {
             Method::List => return Ok((self.grid_values(spec, params, true)?, Analysis::None)),
             Method::Random => design::random(n()?, d, seed),
             Method::LatinHypercube => design::latin_hypercube(n()?, d, seed),
+            // One point at the middle of the box: the checks of the
+            // parameters' paths run on it; the search makes its own points.
+            Method::Calibration => Points {
+                n: 1,
+                d,
+                values: vec![0.5; d],
+            },
             Method::Sobol => design::sobol(n()?, d, seed).map_err(fail)?,
             Method::Saltelli => {
                 let unit = design::saltelli(n()?, d, seed).map_err(fail)?;
