@@ -13,6 +13,7 @@
 // edge, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod check;
 pub mod data;
 pub mod fit;
 pub mod likelihood;
