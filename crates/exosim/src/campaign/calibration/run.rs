@@ -21,10 +21,16 @@ use super::{Calibration, Scale};
 use crate::campaign::design;
 use crate::campaign::resolve::Campaign;
 use crate::output::{self, OutputError};
-use crate::scenario::Override;
+use crate::run::RunResult;
+use crate::scenario::{Override, Study};
 
 /// The files a calibration writes, relative to its directory.
-pub const FILES: [&str; 3] = ["calibration.json", "calibration_fit.csv", "summary.json"];
+pub const FILES: [&str; 4] = [
+    "calibration.json",
+    "calibration_fit.csv",
+    "calibration_timeseries.csv",
+    "summary.json",
+];
 /// The saved starts of a calibration under way.
 pub const STATE_FILE: &str = "calibration_state.json";
 
@@ -32,6 +38,19 @@ pub const STATE_FILE: &str = "calibration_state.json";
 /// (their values in their units); `None` when the study refuses the
 /// values or the run fails.
 pub fn predict(campaign: &Campaign, cal: &Calibration, theta: &[f64]) -> Option<Vec<f64>> {
+    let (_, result) = run_at(campaign, theta)?;
+    Some(
+        cal.data
+            .rows
+            .iter()
+            .map(|r| r.observable.evaluate(&result))
+            .collect(),
+    )
+}
+
+/// The campaign's study with the parameters at `theta` and the
+/// campaign's seed, and its run.
+pub fn run_at(campaign: &Campaign, theta: &[f64]) -> Option<(Study, RunResult)> {
     let sets: Vec<Override> = campaign
         .parameters
         .iter()
@@ -41,13 +60,7 @@ pub fn predict(campaign: &Campaign, cal: &Calibration, theta: &[f64]) -> Option<
     let mut study = campaign.source.study(&sets).ok()?;
     study.seed = campaign.seed;
     let result = crate::run::run(&study, |_| {}).ok()?;
-    Some(
-        cal.data
-            .rows
-            .iter()
-            .map(|r| r.observable.evaluate(&result))
-            .collect(),
-    )
+    Some((study, result))
 }
 
 /// Box coordinates to parameter values.
@@ -186,8 +199,9 @@ fn read_state(dir: &Path, fingerprint: &str) -> Result<Vec<Start>, OutputError> 
 }
 
 /// Runs `campaign`'s calibration into `dir`, resuming its saved starts;
-/// `progress` receives (starts done, starts). Writes [`FILES`] and removes
-/// the state file.
+/// `progress` receives (starts done, starts). Writes [`FILES`]: the report,
+/// each data row with its fit, the fitted run's whole time series (the
+/// curves over the data) and the summary; then removes the state file.
 pub fn calibrate(
     campaign: &Campaign,
     dir: &Path,
@@ -228,10 +242,22 @@ pub fn calibrate(
         return Err(e);
     }
     let report = Report::new(campaign, cal, &fitted);
-    let fitted_values = predict(campaign, cal, &report.values()).unwrap_or_default();
+    let fitted_run = run_at(campaign, &report.values());
+    let fitted_values: Vec<f64> = match &fitted_run {
+        Some((_, result)) => cal
+            .data
+            .rows
+            .iter()
+            .map(|r| r.observable.evaluate(result))
+            .collect(),
+        None => Vec::new(),
+    };
     write_fit_csv(&dir.join(FILES[1]), cal, &fitted_values)?;
+    if let Some((study, result)) = &fitted_run {
+        output::write_csv(&dir.join(FILES[2]), &crate::run::timeseries(study, result))?;
+    }
     output::write_json(&dir.join(FILES[0]), &report)?;
-    output::write_json(&dir.join(FILES[2]), &report.summary())?;
+    output::write_json(&dir.join(FILES[3]), &report.summary())?;
     std::fs::remove_file(&state_path).map_err(|source| OutputError::Io {
         path: state_path.clone(),
         source,
