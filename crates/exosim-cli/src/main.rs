@@ -491,6 +491,8 @@ fn deconvolve(
 
 /// Reads and validates a study file with values set over it, printing a
 /// located error on failure.
+// The study error is built once, at the edge: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn load(file: &Path, set: &[Override]) -> Result<Study, ExitCode> {
     scenario::StudySource::load(file)
         .and_then(|source| source.study(set))

@@ -2,6 +2,10 @@
 //! the parameters with their laws, the design's table of values, the
 //! observables resolved against the study.
 
+// A study error carries its location and hint; it is built once per
+// campaign, at the edge, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 
 use super::calibration::{self, Calibration};
@@ -229,7 +233,10 @@ impl Resolver<'_, '_> {
         let observables = self.observables(&spec, &base)?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
         let calibration = match spec.design.method {
-            Method::Calibration => Some(calibration::resolve(&self.c, &spec, &base, &parameters)?),
+            Method::Calibration => {
+                let laws: Vec<_> = parameters.iter().map(|p| p.law.as_ref()).collect();
+                Some(calibration::resolve(&self.c, &spec, &base, &laws)?)
+            }
             _ if spec.calibration.is_some() => {
                 return self.c.err(
                     &KeyPath::root().key("calibration"),

@@ -13,6 +13,7 @@ fn studies() -> PathBuf {
 }
 
 /// A campaign file beside the shipped studies' folder, in `dir`.
+#[allow(clippy::result_large_err)]
 fn campaign_in(dir: &Path, body: &str) -> Result<Campaign, exosim::scenario::StudyError> {
     let study = studies().join("rvg_brain_targeting.toml");
     let text = format!(

@@ -66,17 +66,7 @@ pub fn synthetic(cal: &Calibration, exact: &[f64], cv: f64, seed: u64, set: u64)
 
 /// Fits `cal` (a variant of the campaign's calibration) without files.
 pub fn fit(campaign: &Campaign, cal: &Calibration) -> Fit {
-    let f = |u: &[f64]| run::cost(campaign, cal, u);
-    run::estimate(
-        &f,
-        cal.scales.len(),
-        cal.starts,
-        campaign.seed,
-        cal.max_evaluations,
-        campaign.confidence,
-        Vec::new(),
-        &|_| {},
-    )
+    run::fit_runs(campaign, cal, Vec::new(), &|_| {})
 }
 
 /// Fits `sets` synthetic data sets made at `truth` with noise `cv` (see

@@ -258,7 +258,7 @@ fn datum(at: &Row, record: &csv::StringRecord, study: &Study) -> Result<Datum, S
     }
     let value = value.expect("the header has a value column");
     if let Some(s) = sd
-        && !(s > 0.0)
+        && (s <= 0.0 || s.is_nan())
     {
         return Err(at.error(
             "sd",

@@ -1,5 +1,7 @@
-//! Minimising −log L over a box: Nelder–Mead (argmin) from several
-//! starts spread by a Latin hypercube, then profile-likelihood intervals.
+//! Minimising −log L over a box: Nelder–Mead (argmin;
+//! docs/references.md#nelder-mead-1965) from several starts spread by a
+//! Latin hypercube, then profile-likelihood intervals
+//! (docs/references.md#venzon-moolgavkar-1988).
 //!
 //! The search runs in box coordinates u ∈ [0, 1]^d, each parameter's
 //! bounds mapped linearly (uniform) or on the log scale (log-uniform), so

@@ -152,7 +152,7 @@ impl Likelihood {
                 return f64::INFINITY;
             };
             let sd = self.sd(i, g, sigma);
-            if !(sd > 0.0) {
+            if sd <= 0.0 || sd.is_nan() {
                 return f64::INFINITY;
             }
             total += sd.ln() + 0.5 * LN_2PI + 0.5 * (r / sd).powi(2);

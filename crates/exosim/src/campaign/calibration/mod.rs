@@ -22,7 +22,6 @@ pub mod run;
 use std::path::Path;
 
 use super::distribution::Distribution;
-use super::resolve::Parameter;
 use super::spec::{CalibrationSpec, CampaignSpec};
 use crate::scenario::Study;
 use crate::scenario::check::{Check, Res};
@@ -81,12 +80,13 @@ pub struct Calibration {
     pub max_evaluations: u64,
 }
 
-/// Checks `[calibration]` and reads its data file against `base`.
+/// Checks `[calibration]` and reads its data file against `base`; `laws`
+/// are the parameters' laws, in order.
 pub fn resolve(
     c: &Check,
     spec: &CampaignSpec,
     base: &Study,
-    params: &[Parameter],
+    laws: &[Option<&Distribution>],
 ) -> Res<Calibration> {
     let at = KeyPath::root().key("calibration");
     let Some(cal) = &spec.calibration else {
@@ -96,7 +96,7 @@ pub fn resolve(
             Some("e.g. [calibration] data = \"data/blood.csv\" (docs/calibration.md)".into()),
         );
     };
-    let scales = scales(c, params)?;
+    let scales = scales(c, laws)?;
     let dir = Path::new(c.loc.file()).parent().unwrap_or(Path::new("."));
     let path = dir.join(&cal.data);
     if !path.is_file() {
@@ -132,16 +132,16 @@ pub fn resolve(
 
 /// Bounds of each parameter: a calibration estimates within bounds, so
 /// each law must be `uniform` or `log_uniform`.
-fn scales(c: &Check, params: &[Parameter]) -> Res<Vec<Scale>> {
+fn scales(c: &Check, laws: &[Option<&Distribution>]) -> Res<Vec<Scale>> {
     let mut out = Vec::new();
-    for (j, p) in params.iter().enumerate() {
-        let scale = match p.law {
-            Some(Distribution::Uniform { low, high }) => Scale {
+    for (j, law) in laws.iter().enumerate() {
+        let scale = match *law {
+            Some(&Distribution::Uniform { low, high }) => Scale {
                 low,
                 high,
                 log: false,
             },
-            Some(Distribution::LogUniform { low, high }) => Scale {
+            Some(&Distribution::LogUniform { low, high }) => Scale {
                 low,
                 high,
                 log: true,
@@ -178,7 +178,10 @@ fn likelihood(c: &Check, cal: &CalibrationSpec, data: &Data) -> Res<Likelihood> 
         }
     };
     if model == ErrorModel::LogNormal
-        && let Some(row) = data.rows.iter().find(|r| !(r.value > 0.0))
+        && let Some(row) = data
+            .rows
+            .iter()
+            .find(|r| r.value <= 0.0 || r.value.is_nan())
     {
         return Err(crate::scenario::StudyError {
             file: data.file.clone(),

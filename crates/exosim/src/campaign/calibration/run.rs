@@ -173,6 +173,27 @@ pub fn estimate(
     }
 }
 
+/// [`estimate`] with −log L from runs of `campaign`'s study against
+/// `cal` (the campaign's calibration, or a variant with other data).
+pub fn fit_runs(
+    campaign: &Campaign,
+    cal: &Calibration,
+    done: Vec<Start>,
+    saved: &(dyn Fn(&[Start]) + Sync),
+) -> Fit {
+    let f = |u: &[f64]| cost(campaign, cal, u);
+    estimate(
+        &f,
+        cal.scales.len(),
+        cal.starts,
+        campaign.seed,
+        cal.max_evaluations,
+        campaign.confidence,
+        done,
+        saved,
+    )
+}
+
 /// The saved starts of a calibration, keyed by its fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct State {
@@ -227,17 +248,7 @@ pub fn calibrate(
         progress(starts.len() as u64, cal.starts);
     };
     progress(done.len() as u64, cal.starts);
-    let f = |u: &[f64]| cost(campaign, cal, u);
-    let fitted = estimate(
-        &f,
-        cal.scales.len(),
-        cal.starts,
-        campaign.seed,
-        cal.max_evaluations,
-        campaign.confidence,
-        done,
-        &saved,
-    );
+    let fitted = fit_runs(campaign, cal, done, &saved);
     if let Some(e) = save_error.into_inner().expect("no panic while held") {
         return Err(e);
     }
