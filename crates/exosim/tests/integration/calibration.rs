@@ -208,3 +208,73 @@ fn a_calibration_writes_its_files_and_a_rerun_resumes_from_saved_starts() {
     .unwrap();
     assert!(run::calibrate(&campaign, &other, |_, _| {}).is_err());
 }
+
+/// The fixture's campaign with `[calibration]` and the first parameter's
+/// law replaced, in `dir` beside the fixture's study and a data file.
+fn campaign_with(dir: &Path, calibration: &str, law: &str, data: &str) -> String {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration");
+    std::fs::write(dir.join("d.csv"), data).unwrap();
+    let text = format!(
+        "[campaign]\nname = \"c\"\nstudy = \"{}\"\n[design]\nmethod = \"calibration\"\n\
+         [calibration]\ndata = \"d.csv\"\n{calibration}\n[[parameters]]\n\
+         path = \"body.mps.capacity\"\n{law}\n",
+        fixture.join("study.toml").display()
+    );
+    let path = dir.join("c.toml");
+    std::fs::write(&path, text).unwrap();
+    match Campaign::load(&path) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn contradictory_or_missing_error_settings_are_refused_at_their_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let uniform = "distribution = \"uniform\"\nlow = 0.1\nhigh = 1.0";
+    let with_sd = "kind,place,time,value,sd\nfraction_of_dose,blood,10 min,0.5,0.05\n";
+    let without = "kind,place,time,value\nfraction_of_dose,blood,10 min,0.5\n";
+    let cases = [
+        ("sigma = 0.2", uniform, with_sd, "`sd` column and `sigma`"),
+        (
+            "error_model = \"proportional\"",
+            uniform,
+            with_sd,
+            "proportional",
+        ),
+        (
+            "",
+            uniform,
+            without,
+            "no `sd` column in the data and no `error_model`",
+        ),
+        (
+            "error_model = \"gaussian\"",
+            uniform,
+            without,
+            "error_model",
+        ),
+        (
+            "error_model = \"additive\"\nsigma = -1.0",
+            uniform,
+            without,
+            "sigma",
+        ),
+        ("starts = 0", uniform, with_sd, "starts"),
+        (
+            "",
+            "distribution = \"normal\"\nmean = 0.5\nsd = 0.1",
+            with_sd,
+            "needs bounds",
+        ),
+    ];
+    for (calibration, law, data, expect) in cases {
+        let e = campaign_with(tmp.path(), calibration, law, data);
+        assert!(e.contains(expect), "{calibration} / {law}: {e}");
+        assert!(e.contains("c.toml:"), "located in the campaign file: {e}");
+    }
+    // And the good ones load.
+    assert_eq!(campaign_with(tmp.path(), "", uniform, with_sd), "");
+    let log_normal = "error_model = \"log_normal\"";
+    assert_eq!(campaign_with(tmp.path(), log_normal, uniform, without), "");
+}

@@ -60,6 +60,32 @@ pub struct Data {
     pub has_sd: bool,
     /// The file's text, for the campaign's fingerprint.
     pub text: String,
+    /// The header's columns, in order.
+    pub columns: Vec<String>,
+}
+
+impl Data {
+    /// Refuses a value at or below 0 (or NaN), located at its row's
+    /// `value` cell, with `hint`.
+    pub fn check_positive(&self, hint: &str) -> Result<(), StudyError> {
+        let Some(row) = self
+            .rows
+            .iter()
+            .find(|r| r.value <= 0.0 || r.value.is_nan())
+        else {
+            return Ok(());
+        };
+        let at = Row {
+            file: &self.file,
+            line: row.line,
+            header: &self.columns,
+        };
+        Err(at.error(
+            "value",
+            format!("{} is not positive", row.value),
+            Some(hint.into()),
+        ))
+    }
 }
 
 /// Where a row's cells are: its line and the header.
@@ -117,18 +143,23 @@ pub fn read(path: &Path, file: &str, study: &Study) -> Result<Data, StudyError> 
             Some("`data` is relative to the campaign file".into()),
         )
     })?;
-    let rows = parse(&text, file, study)?;
-    let has_sd = rows.first().is_some_and(|r| r.sd.is_some());
+    let (columns, rows) = parse(&text, file, study)?;
+    let has_sd = columns.iter().any(|c| c == "sd");
     Ok(Data {
         file: file.to_string(),
         rows,
         has_sd,
         text,
+        columns,
     })
 }
 
-/// The rows of a data file's text.
-pub fn parse(text: &str, file: &str, study: &Study) -> Result<Vec<Datum>, StudyError> {
+/// The header and the rows of a data file's text.
+pub fn parse(
+    text: &str,
+    file: &str,
+    study: &Study,
+) -> Result<(Vec<String>, Vec<Datum>), StudyError> {
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
@@ -163,7 +194,7 @@ pub fn parse(text: &str, file: &str, study: &Study) -> Result<Vec<Datum>, StudyE
             Some("one measurement a row under the header".into()),
         ));
     }
-    Ok(rows)
+    Ok((header, rows))
 }
 
 /// The header: known columns, each once, with `kind` and `value`.

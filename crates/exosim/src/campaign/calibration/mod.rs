@@ -177,24 +177,8 @@ fn likelihood(c: &Check, cal: &CalibrationSpec, data: &Data) -> Res<Likelihood> 
             ErrorModel::from_name(name).expect("a checked name")
         }
     };
-    if model == ErrorModel::LogNormal
-        && let Some(row) = data
-            .rows
-            .iter()
-            .find(|r| r.value <= 0.0 || r.value.is_nan())
-    {
-        return Err(crate::scenario::StudyError {
-            file: data.file.clone(),
-            line: row.line,
-            column: 1,
-            key: "value".into(),
-            message: format!(
-                "row {}, column `value`: {} is not positive",
-                row.line, row.value
-            ),
-            hint: Some("a log-normal error model needs values above 0".into()),
-            span: None,
-        });
+    if model == ErrorModel::LogNormal {
+        data.check_positive("a log-normal error model needs values above 0")?;
     }
     let sigma = match (data.has_sd, cal.sigma, model) {
         (true, Some(_), _) => {

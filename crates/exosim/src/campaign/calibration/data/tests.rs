@@ -18,7 +18,7 @@ fn a_good_file_gives_one_resolved_observable_per_row() {
     let text = "# source: test\nkind,place,time,value,sd\n\
                 fraction_of_dose,liver,1 h,0.4,0.05\n\
                 fraction_of_dose,blood,10 min,0.3,0.03\n";
-    let rows = parse(text, "d.csv", &study()).unwrap();
+    let (_, rows) = parse(text, "d.csv", &study()).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].line, 3);
     assert_eq!(rows[1].value, 0.3);
@@ -26,7 +26,7 @@ fn a_good_file_gives_one_resolved_observable_per_row() {
     assert_eq!(rows[1].spec.time.map(|t| t.si()), Some(600.0));
     // The unit in the column's name: the same grid time.
     let text = "kind,place,time_min,value\nfraction_of_dose,liver,60,0.4\n";
-    let rows = parse(text, "d.csv", &study()).unwrap();
+    let (_, rows) = parse(text, "d.csv", &study()).unwrap();
     assert_eq!(rows[0].spec.time.map(|t| t.si()), Some(3600.0));
 }
 
@@ -84,4 +84,21 @@ fn ragged_rows_and_empty_files_are_errors_not_panics() {
     assert_eq!(e.line, 2, "{e}");
     assert!(error("kind,value\n").message.contains("no row"));
     assert!(error("").message.contains("no `kind`"));
+}
+
+#[test]
+fn a_value_at_or_below_zero_is_located_for_a_log_normal_model() {
+    let text =
+        "kind,place,time,value\nfraction_of_dose,liver,1 h,0.4\nfraction_of_dose,spleen,1 h,0\n";
+    let (columns, rows) = parse(text, "d.csv", &study()).unwrap();
+    let data = Data {
+        file: "d.csv".into(),
+        rows,
+        has_sd: false,
+        text: text.into(),
+        columns,
+    };
+    let e = data.check_positive("needs values above 0").unwrap_err();
+    assert_eq!((e.line, e.column, e.key.as_str()), (3, 4, "value"));
+    assert_eq!(e.hint.as_deref(), Some("needs values above 0"));
 }
