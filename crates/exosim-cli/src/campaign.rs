@@ -273,8 +273,9 @@ fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
 /// The estimates with their intervals, then the fit's figures.
 fn print_estimates(r: &Report) {
     println!(
-        "calibration `{}`: {} data row(s), {} error model, {} run(s)",
+        "calibration `{}` ({}): {} data row(s), {} error model, {} run(s)",
         r.campaign,
+        r.objective.replace('_', " "),
         r.rows,
         serde_json::to_value(r.error_model)
             .ok()

@@ -21,7 +21,9 @@ fn the_shipped_calibration_prints_estimates_and_writes_its_files() {
     assert!(run.status.success(), "{}", stderr(&run));
     let text = stdout(&run);
     assert!(
-        text.contains("calibration `b16bl6_organs_calibration`: 3 data row(s)"),
+        text.contains(
+            "calibration `b16bl6_organs_calibration` (maximum likelihood): 3 data row(s)"
+        ),
         "{text}"
     );
     for path in [

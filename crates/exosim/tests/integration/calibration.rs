@@ -211,7 +211,7 @@ fn a_calibration_writes_its_files_and_a_rerun_resumes_from_saved_starts() {
 
 /// The fixture's campaign with `[calibration]` and the first parameter's
 /// law replaced, in `dir` beside the fixture's study and a data file.
-fn campaign_with(dir: &Path, calibration: &str, law: &str, data: &str) -> String {
+fn campaign_with(dir: &Path, calibration: &str, law: &str, data: &str) -> Result<Campaign, String> {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration");
     std::fs::write(dir.join("d.csv"), data).unwrap();
     let text = format!(
@@ -222,10 +222,7 @@ fn campaign_with(dir: &Path, calibration: &str, law: &str, data: &str) -> String
     );
     let path = dir.join("c.toml");
     std::fs::write(&path, text).unwrap();
-    match Campaign::load(&path) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
-    }
+    Campaign::load(&path).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -261,20 +258,55 @@ fn contradictory_or_missing_error_settings_are_refused_at_their_key() {
             "sigma",
         ),
         ("starts = 0", uniform, with_sd, "starts"),
-        (
-            "",
-            "distribution = \"normal\"\nmean = 0.5\nsd = 0.1",
-            with_sd,
-            "needs bounds",
-        ),
     ];
     for (calibration, law, data, expect) in cases {
-        let e = campaign_with(tmp.path(), calibration, law, data);
+        let e = campaign_with(tmp.path(), calibration, law, data).unwrap_err();
         assert!(e.contains(expect), "{calibration} / {law}: {e}");
         assert!(e.contains("c.toml:"), "located in the campaign file: {e}");
     }
     // And the good ones load.
-    assert_eq!(campaign_with(tmp.path(), "", uniform, with_sd), "");
+    assert!(campaign_with(tmp.path(), "", uniform, with_sd).is_ok());
     let log_normal = "error_model = \"log_normal\"";
-    assert_eq!(campaign_with(tmp.path(), log_normal, uniform, without), "");
+    assert!(campaign_with(tmp.path(), log_normal, uniform, without).is_ok());
+}
+
+/// A normal prior makes the fit maximum a posteriori: a prior far
+/// narrower than what the data say holds the estimate at its mean, and
+/// the report says which objective it was.
+#[test]
+fn a_narrow_prior_holds_the_maximum_a_posteriori_at_its_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = "kind,place,time,value,sd
+fraction_of_dose,blood,10 min,0.5,0.05
+\
+                fraction_of_dose,blood,30 min,0.3,0.03\n";
+    let flat = campaign_with(
+        tmp.path(),
+        "starts = 2",
+        "distribution = \"uniform\"\nlow = 0.1\nhigh = 1.0",
+        data,
+    )
+    .unwrap();
+    let free = check::fit(&flat, flat.calibration.as_ref().unwrap());
+    let free_estimate = flat.calibration.as_ref().unwrap().scales[0].value(free.best.u[0]);
+    let law = "distribution = \"normal\"\nmean = 0.7\nsd = 0.001";
+    let campaign = campaign_with(tmp.path(), "starts = 2", law, data).unwrap();
+    let cal = campaign.calibration.as_ref().unwrap();
+    assert!(cal.priors[0].is_some());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let report = run::calibrate(&campaign, &out, |_, _| {}).unwrap();
+    assert_eq!(report.objective, "maximum_a_posteriori");
+    let e = &report.estimates[0];
+    assert!((e.estimate - 0.7).abs() < 0.001, "{e:?}");
+    assert!(
+        (free_estimate - 0.7).abs() > 0.01,
+        "the data alone say otherwise: {free_estimate}"
+    );
+    assert!(
+        e.low > 0.69 && e.high < 0.71,
+        "the prior bounds the interval: {e:?}"
+    );
+    let posterior = report.neg_log_posterior.unwrap();
+    assert!(posterior != report.neg_log_likelihood);
 }

@@ -17,6 +17,7 @@ pub mod check;
 pub mod data;
 pub mod fit;
 pub mod likelihood;
+pub mod prior;
 pub mod run;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ use crate::scenario::check::{Check, Res};
 use crate::scenario::error::KeyPath;
 use data::Data;
 use likelihood::{ErrorModel, Likelihood, Sigma};
+use prior::Prior;
 
 /// Starts of the search unless `[calibration] starts` says otherwise.
 pub const DEFAULT_STARTS: u64 = 8;
@@ -74,6 +76,9 @@ pub struct Calibration {
     pub likelihood: Likelihood,
     /// Each parameter's bounds, in the campaign's order.
     pub scales: Vec<Scale>,
+    /// Each parameter's prior (`normal`, `log_normal`); with any, the fit
+    /// is maximum a posteriori.
+    pub priors: Vec<Option<Prior>>,
     /// Starts of the search.
     pub starts: u64,
     /// Runs allowed to each start (and to each step of a profile).
@@ -96,7 +101,7 @@ pub fn resolve(
             Some("e.g. [calibration] data = \"data/blood.csv\" (docs/calibration.md)".into()),
         );
     };
-    let scales = scales(c, laws)?;
+    let (scales, priors) = scales(c, laws)?;
     let dir = Path::new(c.loc.file()).parent().unwrap_or(Path::new("."));
     let path = dir.join(&cal.data);
     if !path.is_file() {
@@ -125,44 +130,58 @@ pub fn resolve(
         data,
         likelihood,
         scales,
+        priors,
         starts,
         max_evaluations,
     })
 }
 
-/// Bounds of each parameter: a calibration estimates within bounds, so
-/// each law must be `uniform` or `log_uniform`.
-fn scales(c: &Check, laws: &[Option<&Distribution>]) -> Res<Vec<Scale>> {
-    let mut out = Vec::new();
+/// Bounds of each parameter, and its prior: `uniform` and `log_uniform`
+/// give bounds alone; `normal` and `log_normal` (truncated or not) give a
+/// prior and its central 99.9 % as bounds.
+fn scales(c: &Check, laws: &[Option<&Distribution>]) -> Res<(Vec<Scale>, Vec<Option<Prior>>)> {
+    let mut out = (Vec::new(), Vec::new());
     for (j, law) in laws.iter().enumerate() {
-        let scale = match *law {
-            Some(&Distribution::Uniform { low, high }) => Scale {
-                low,
-                high,
-                log: false,
+        let (scale, prior) = match *law {
+            Some(&Distribution::Uniform { low, high }) => (
+                Scale {
+                    low,
+                    high,
+                    log: false,
+                },
+                None,
+            ),
+            Some(&Distribution::LogUniform { low, high }) => (
+                Scale {
+                    low,
+                    high,
+                    log: true,
+                },
+                None,
+            ),
+            Some(law) => match Prior::of(law) {
+                Some((prior, scale)) => (scale, Some(prior)),
+                None => unreachable_law(c, j)?,
             },
-            Some(&Distribution::LogUniform { low, high }) => Scale {
-                low,
-                high,
-                log: true,
-            },
-            _ => {
-                return c.err(
-                    &KeyPath::root()
-                        .key("parameters")
-                        .index(j)
-                        .key("distribution"),
-                    "a calibrated parameter needs bounds",
-                    Some(
-                        "use uniform or log_uniform with low and high (priors are not supported)"
-                            .into(),
-                    ),
-                );
-            }
+            None => unreachable_law(c, j)?,
         };
-        out.push(scale);
+        out.0.push(scale);
+        out.1.push(prior);
     }
     Ok(out)
+}
+
+/// A parameter without a law a calibration can take (a sampled design
+/// always gives one of the four; kept as an error, never a panic).
+fn unreachable_law<T>(c: &Check, j: usize) -> Res<T> {
+    c.err(
+        &KeyPath::root()
+            .key("parameters")
+            .index(j)
+            .key("distribution"),
+        "a calibrated parameter needs bounds or a prior",
+        Some("uniform or log_uniform with low and high, or normal or log_normal".into()),
+    )
 }
 
 /// The error model and its σ: the data's `sd` column unless an error

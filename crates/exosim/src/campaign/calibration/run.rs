@@ -68,12 +68,23 @@ pub fn values(scales: &[Scale], u: &[f64]) -> Vec<f64> {
     scales.iter().zip(u).map(|(s, &x)| s.value(x)).collect()
 }
 
-/// −log L at a point of the box.
+/// −log L at a point of the box, plus the priors' −log density when the
+/// calibration has priors (−log posterior, up to a constant).
 pub fn cost(campaign: &Campaign, cal: &Calibration, u: &[f64]) -> f64 {
-    match predict(campaign, cal, &values(&cal.scales, u)) {
-        Some(fitted) => cal.likelihood.nll(&fitted),
+    let theta = values(&cal.scales, u);
+    match predict(campaign, cal, &theta) {
+        Some(fitted) => cal.likelihood.nll(&fitted) + prior_cost(cal, &theta),
         None => f64::INFINITY,
     }
+}
+
+/// Σ −ln prior(θⱼ) over the parameters with a prior.
+pub fn prior_cost(cal: &Calibration, theta: &[f64]) -> f64 {
+    cal.priors
+        .iter()
+        .zip(theta)
+        .filter_map(|(p, &x)| p.map(|p| p.neg_log_density(x)))
+        .sum()
 }
 
 /// A parameter's estimate and interval, in its unit.
@@ -297,6 +308,12 @@ pub struct Report {
     pub sigma: Option<f64>,
     /// Confidence level of the intervals.
     pub confidence: f64,
+    /// `maximum_likelihood`, or `maximum_a_posteriori` when a parameter
+    /// has a prior (its intervals are then profile-posterior intervals).
+    pub objective: String,
+    /// −log posterior at the estimate (−log L plus the priors' −log
+    /// density); `null` without priors.
+    pub neg_log_posterior: Option<f64>,
     /// How intervals were found.
     pub intervals: String,
     /// One per parameter.
@@ -340,7 +357,7 @@ pub struct StartRecord {
     pub from: Vec<f64>,
     /// Values it ended at.
     pub to: Vec<f64>,
-    /// −log L there.
+    /// −log L there (−log posterior with priors).
     pub neg_log_likelihood: f64,
     /// Runs it took.
     pub evaluations: u64,
@@ -375,7 +392,8 @@ impl Report {
         let prediction = predict(campaign, cal, &theta).unwrap_or_default();
         let n = cal.data.rows.len();
         let k = cal.scales.len() + usize::from(cal.likelihood.estimates_sigma());
-        let nll = fitted.best.cost;
+        let nll = cal.likelihood.nll(&prediction);
+        let map = cal.priors.iter().any(Option::is_some);
         let start_evaluations: u64 = fitted.starts.iter().map(|s| s.evaluations).sum();
         Report {
             exosim_version: crate::run::VERSION.to_string(),
@@ -392,6 +410,13 @@ impl Report {
             .into(),
             sigma: Some(cal.likelihood.sigma_at(&prediction)).filter(|s| s.is_finite()),
             confidence: campaign.confidence,
+            objective: if map {
+                "maximum_a_posteriori"
+            } else {
+                "maximum_likelihood"
+            }
+            .into(),
+            neg_log_posterior: map.then_some(fitted.best.cost),
             intervals: "profile".into(),
             estimates,
             neg_log_likelihood: nll,
