@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use exosim::campaign::calibration::run::{self as calibration, Report};
 use exosim::campaign::merge::{self, MERGED_FILES, Summary};
 use exosim::campaign::{self as cmp, Campaign, Shard};
 use exosim::output::{self, Manifest, Reuse, Writer};
@@ -37,6 +38,19 @@ pub fn load(file: &Path) -> Result<Campaign, ExitCode> {
 /// `exosim validate CAMPAIGN`.
 pub fn validate(file: &Path) -> ExitCode {
     match load(file) {
+        Ok(c) if c.calibration.is_some() => {
+            let cal = c.calibration.as_ref().expect("checked");
+            println!(
+                "{}: valid calibration `{}` ({} data row(s) from {}; {} parameter(s), {} start(s))",
+                file.display(),
+                c.name,
+                cal.data.rows.len(),
+                cal.data.file,
+                c.parameters.len(),
+                cal.starts
+            );
+            ExitCode::SUCCESS
+        }
         Ok(c) => {
             println!(
                 "{}: valid campaign `{}` ({} run(s): {} design point(s) × {} replicate(s); {} parameter(s), {} observable(s))",
@@ -107,6 +121,14 @@ pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Exi
     };
     if let Err(code) = crate::set_threads(opts) {
         return code;
+    }
+    if campaign.calibration.is_some() {
+        if shard.is_some() {
+            return fail(
+                "--shard does not apply to a calibration: its starts share one state".into(),
+            );
+        }
+        return calibrate(&campaign, dir, opts);
     }
     if let Err(e) = output::prepare_output(dir, reuse(dir, shard, opts)) {
         return fail(e.to_string());
@@ -226,5 +248,90 @@ fn print_summary(s: &Summary) {
     for (name, why) in &s.sensitivity_skipped {
         println!("no indices for `{name}`: {why}");
     }
+    println!();
+}
+
+/// `exosim run CAMPAIGN -o DIR` for a calibration: the fit instead of
+/// points, resumed from the saved starts of an interrupted run in `DIR`.
+fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
+    let state = dir.join(calibration::STATE_FILE);
+    let ours = Manifest::read(dir)
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.written_by == Writer::Campaign);
+    let reuse = if opts.force {
+        Reuse::Replace
+    } else if opts.resume || (ours && state.is_file()) {
+        Reuse::Resume
+    } else {
+        Reuse::Refuse
+    };
+    if let Err(e) = output::prepare_output(dir, reuse) {
+        return fail(e.to_string());
+    }
+    let mut files = vec![calibration::STATE_FILE.to_string()];
+    files.extend(calibration::FILES.map(String::from));
+    if let Err(e) = Manifest::new(Writer::Campaign, files).write(dir) {
+        return fail(e.to_string());
+    }
+    let progress = Progress::new(&format!("{} (calibration)", campaign.name), opts.quiet);
+    let tell = |done: u64, total: u64| progress.tell(done as f64 / total.max(1) as f64);
+    let report = calibration::calibrate(campaign, dir, tell);
+    progress.finish();
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => return fail(e.to_string()),
+    };
+    let written: Vec<String> = calibration::FILES.map(String::from).to_vec();
+    if let Err(e) = Manifest::new(Writer::Campaign, written.clone()).write(dir) {
+        return fail(e.to_string());
+    }
+    print_estimates(&report);
+    finish(dir, &written, 0, None, opts.quiet)
+}
+
+/// The estimates with their intervals, then the fit's figures.
+fn print_estimates(r: &Report) {
+    println!(
+        "calibration `{}` ({}): {} data row(s), {} error model, {} run(s)",
+        r.campaign,
+        r.objective.replace('_', " "),
+        r.rows,
+        serde_json::to_value(r.error_model)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        r.evaluations
+    );
+    let level = format!("{:.0} % interval", 100.0 * r.confidence);
+    println!("{:<44} {:>12}  {:<40} unit", "parameter", "estimate", level);
+    for e in &r.estimates {
+        let mark = |open: bool| if open { " (bound)" } else { "" };
+        let interval = format!(
+            "[{:.4e}{}, {:.4e}{}]",
+            e.low,
+            mark(e.low_at_bound),
+            e.high,
+            mark(e.high_at_bound)
+        );
+        println!(
+            "{:<44} {:>12.4e}  {:<40} {}",
+            e.path, e.estimate, interval, e.unit
+        );
+    }
+    let sigma = r.sigma.map_or("per row".to_string(), |s| format!("{s:.4}"));
+    println!(
+        "−log L {:.4}, AIC {:.4}, BIC {:.4}, σ {} ({}), χ² {:.3} on {} df{}",
+        r.neg_log_likelihood,
+        r.aic,
+        r.bic,
+        sigma,
+        r.sigma_source,
+        r.goodness.chi_square,
+        r.goodness.degrees_of_freedom,
+        r.goodness
+            .p_value
+            .map_or(String::new(), |p| format!(", p = {p:.3}"))
+    );
     println!();
 }

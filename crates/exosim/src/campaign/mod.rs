@@ -9,6 +9,7 @@
 //! analysis ([`sensitivity`]). A campaign run without shards is one shard
 //! merged, so both give the same files.
 
+pub mod calibration;
 pub mod design;
 pub mod distribution;
 pub mod merge;

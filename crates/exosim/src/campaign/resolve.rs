@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use super::calibration::{self, Calibration};
 use super::design::{self, Morris, Points};
 use super::distribution::Distribution;
 use super::observable::{self, Observable};
@@ -47,6 +48,8 @@ pub struct Campaign {
     pub bootstrap: usize,
     /// Confidence level of intervals.
     pub confidence: f64,
+    /// `method = "calibration"`: the data and how they are fitted.
+    pub calibration: Option<Calibration>,
     /// The campaign as written, for the run's record.
     pub spec: CampaignSpec,
     /// A digest of the study as resolved, the campaign and exosim's
@@ -229,6 +232,20 @@ impl Resolver<'_, '_> {
         self.check_points(&source, &parameters, &values)?;
         let observables = self.observables(&spec, &base)?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
+        let calibration = match spec.design.method {
+            Method::Calibration => {
+                let laws: Vec<_> = parameters.iter().map(|p| p.law.as_ref()).collect();
+                Some(calibration::resolve(&self.c, &spec, &base, &laws)?)
+            }
+            _ if spec.calibration.is_some() => {
+                return self.c.err(
+                    &KeyPath::root().key("calibration"),
+                    "a [calibration] table without method = \"calibration\"",
+                    Some("set [design] method = \"calibration\", or remove the table".into()),
+                );
+            }
+            _ => None,
+        };
         let fingerprint = format!(
             "{:016x}",
             fnv1a(&[
@@ -237,6 +254,7 @@ impl Resolver<'_, '_> {
                     .unwrap_or_default()
                     .as_bytes(),
                 serde_json::to_string(&spec).unwrap_or_default().as_bytes(),
+                calibration.as_ref().map_or(b"", |c| c.data.text.as_bytes()),
             ])
         );
         Ok(Campaign {
@@ -251,6 +269,7 @@ impl Resolver<'_, '_> {
             observables,
             bootstrap,
             confidence,
+            calibration,
             spec,
             fingerprint,
         })
@@ -500,7 +519,7 @@ impl Resolver<'_, '_> {
             }
             out.push(resolved);
         }
-        if out.is_empty() {
+        if out.is_empty() && spec.design.method != Method::Calibration {
             return self.c.err(
                 &KeyPath::root(),
                 "the campaign records no observable",
@@ -579,6 +598,13 @@ impl Resolver<'_, '_> {
             Method::List => return Ok((self.grid_values(spec, params, true)?, Analysis::None)),
             Method::Random => design::random(n()?, d, seed),
             Method::LatinHypercube => design::latin_hypercube(n()?, d, seed),
+            // One point at the middle of the box: the checks of the
+            // parameters' paths run on it; the search makes its own points.
+            Method::Calibration => Points {
+                n: 1,
+                d,
+                values: vec![0.5; d],
+            },
             Method::Sobol => design::sobol(n()?, d, seed).map_err(fail)?,
             Method::Saltelli => {
                 let unit = design::saltelli(n()?, d, seed).map_err(fail)?;

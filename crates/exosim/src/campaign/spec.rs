@@ -27,6 +27,9 @@ pub struct CampaignSpec {
     /// What each point records.
     #[serde(default)]
     pub observables: Vec<ObservableSpec>,
+    /// `method = "calibration"`: the data and how they are fitted.
+    #[serde(default)]
+    pub calibration: Option<CalibrationSpec>,
 }
 
 /// `[campaign]`.
@@ -68,6 +71,8 @@ pub enum Method {
     Saltelli,
     /// Morris's trajectories for elementary effects.
     Morris,
+    /// The parameters fitted to data by maximum likelihood (`[calibration]`).
+    Calibration,
 }
 
 /// `[design]`.
@@ -132,4 +137,29 @@ pub struct CorrelationSpec {
     pub between: [String; 2],
     /// Correlation of their normal scores, in (−1, 1).
     pub r: f64,
+}
+
+/// `[calibration]`: the data to fit and how (docs/calibration.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSpec {
+    /// The data file (CSV), relative to the campaign file.
+    pub data: String,
+    /// `additive`, `proportional` or `log_normal`; by default the data's
+    /// `sd` column gives each value's standard deviation.
+    #[serde(default)]
+    pub error_model: Option<String>,
+    /// The error model's σ (an sd, a CV, or the sd of the log), fixed
+    /// rather than estimated.
+    #[serde(default)]
+    pub sigma: Option<f64>,
+    /// Starts of the local search, spread by a Latin hypercube (8).
+    #[serde(default)]
+    pub starts: Option<u64>,
+    /// Runs of the study allowed to each start (400).
+    #[serde(default)]
+    pub max_evaluations: Option<u64>,
+    /// How intervals are found: `profile` (profile likelihood).
+    #[serde(default)]
+    pub intervals: Option<String>,
 }

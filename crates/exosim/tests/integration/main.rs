@@ -12,6 +12,7 @@ mod biopsy_pipeline;
 mod biopsy_stats;
 mod biopsy_study;
 mod biopsy_threads;
+mod calibration;
 mod campaign_observables;
 mod campaign_runs;
 mod campaign_sensitivity;

@@ -1,0 +1,241 @@
+//! The likelihood of the data given the model's values: one error model
+//! for every row, its σ known per row (the data's `sd` column), fixed by
+//! the campaign, or estimated.
+//!
+//! An estimated σ is profiled out in closed form (σ̂² is the mean squared
+//! scaled residual), so the optimiser searches the study's parameters only
+//! and every interval is a profile over σ too. The densities are written
+//! whole, constants included, so that −log L, AIC and BIC compare across
+//! error models of the same data (the log-normal's Jacobian Σ ln y
+//! included).
+
+use serde::{Deserialize, Serialize};
+
+/// How a measured value scatters around the model's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorModel {
+    /// y = f + ε, ε ~ N(0, σ²): σ in the value's unit.
+    Additive,
+    /// y = f·(1 + ε), ε ~ N(0, σ²): σ is a coefficient of variation.
+    Proportional,
+    /// ln y = ln f + ε, ε ~ N(0, σ²): σ is the sd of the log.
+    LogNormal,
+}
+
+impl ErrorModel {
+    /// The names written in a campaign file.
+    pub const NAMES: [&'static str; 3] = ["additive", "proportional", "log_normal"];
+
+    /// The model named `name`, one of [`ErrorModel::NAMES`].
+    pub fn from_name(name: &str) -> Option<ErrorModel> {
+        match name {
+            "additive" => Some(ErrorModel::Additive),
+            "proportional" => Some(ErrorModel::Proportional),
+            "log_normal" => Some(ErrorModel::LogNormal),
+            _ => None,
+        }
+    }
+}
+
+/// Where σ comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sigma {
+    /// Each row's own: the data's `sd` column (for the log-normal model,
+    /// converted to the sd of the log: √ln(1 + (sd/y)²)).
+    PerRow(Vec<f64>),
+    /// Given in the campaign file.
+    Fixed(f64),
+    /// Estimated with the parameters (maximum likelihood).
+    Estimated,
+}
+
+/// The data's side of the likelihood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Likelihood {
+    /// The error model.
+    pub model: ErrorModel,
+    /// Its σ.
+    pub sigma: Sigma,
+    /// The measured values.
+    pub values: Vec<f64>,
+}
+
+/// The fit of one row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Residual {
+    /// Measured minus fitted, on the model's scale (logs for log-normal).
+    pub raw: f64,
+    /// `raw` over the row's standard deviation.
+    pub standardised: f64,
+}
+
+const LN_2PI: f64 = 1.837_877_066_409_345_5;
+
+impl Likelihood {
+    /// A likelihood with σ per row from the data's `sd` column.
+    pub fn with_sds(model: ErrorModel, values: Vec<f64>, sds: &[f64]) -> Likelihood {
+        let per_row = match model {
+            ErrorModel::LogNormal => values
+                .iter()
+                .zip(sds)
+                .map(|(y, s)| (1.0 + (s / y).powi(2)).ln().sqrt())
+                .collect(),
+            _ => sds.to_vec(),
+        };
+        Likelihood {
+            model,
+            sigma: Sigma::PerRow(per_row),
+            values,
+        }
+    }
+
+    /// Whether σ is estimated (a parameter more for AIC and BIC).
+    pub fn estimates_sigma(&self) -> bool {
+        self.sigma == Sigma::Estimated
+    }
+
+    /// Residual on the model's scale and the factor g that scales σ into
+    /// the row's sd (|f| for proportional, 1 otherwise); `None` where the
+    /// model gives the value no density (f ≤ 0 for log-normal, f = 0 for
+    /// proportional, or not finite).
+    fn scaled(&self, i: usize, f: f64) -> Option<(f64, f64)> {
+        let y = self.values[i];
+        let ok = f.is_finite()
+            && match self.model {
+                ErrorModel::Additive => true,
+                ErrorModel::Proportional => f != 0.0,
+                ErrorModel::LogNormal => f > 0.0,
+            };
+        ok.then(|| match self.model {
+            ErrorModel::Additive => (y - f, 1.0),
+            ErrorModel::Proportional => (y - f, f.abs()),
+            ErrorModel::LogNormal => (y.ln() - f.ln(), 1.0),
+        })
+    }
+
+    /// σ as used at these fitted values: the estimate (√ of the mean
+    /// squared scaled residual) when estimated; NaN for per-row σ.
+    pub fn sigma_at(&self, fitted: &[f64]) -> f64 {
+        match &self.sigma {
+            Sigma::PerRow(_) => f64::NAN,
+            Sigma::Fixed(s) => *s,
+            Sigma::Estimated => {
+                let mut sum = 0.0;
+                for (i, &f) in fitted.iter().enumerate() {
+                    match self.scaled(i, f) {
+                        Some((r, g)) => sum += (r / g).powi(2),
+                        None => return f64::NAN,
+                    }
+                }
+                (sum / fitted.len() as f64).sqrt()
+            }
+        }
+    }
+
+    /// The row's standard deviation on the model's scale.
+    fn sd(&self, i: usize, g: f64, sigma: f64) -> f64 {
+        match &self.sigma {
+            Sigma::PerRow(s) => s[i],
+            _ => sigma * g,
+        }
+    }
+
+    /// −log L of the data at the model's values `fitted` (one per row);
+    /// +∞ where a value has no density or an estimated σ is 0.
+    pub fn nll(&self, fitted: &[f64]) -> f64 {
+        let sigma = self.sigma_at(fitted);
+        let mut total = 0.0;
+        for (i, &f) in fitted.iter().enumerate() {
+            let Some((r, g)) = self.scaled(i, f) else {
+                return f64::INFINITY;
+            };
+            let sd = self.sd(i, g, sigma);
+            if sd <= 0.0 || sd.is_nan() {
+                return f64::INFINITY;
+            }
+            total += sd.ln() + 0.5 * LN_2PI + 0.5 * (r / sd).powi(2);
+            if self.model == ErrorModel::LogNormal {
+                total += self.values[i].ln();
+            }
+        }
+        total
+    }
+
+    /// Each row's residual at the model's values (NaN where undefined).
+    pub fn residuals(&self, fitted: &[f64]) -> Vec<Residual> {
+        let sigma = self.sigma_at(fitted);
+        (0..fitted.len())
+            .map(|i| match self.scaled(i, fitted[i]) {
+                Some((raw, g)) => Residual {
+                    raw,
+                    standardised: raw / self.sd(i, g, sigma),
+                },
+                None => Residual {
+                    raw: f64::NAN,
+                    standardised: f64::NAN,
+                },
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Gaussian density written out: −ln φ((y − f)/s)/s summed.
+    fn gauss(y: &[f64], f: &[f64], s: &[f64]) -> f64 {
+        y.iter()
+            .zip(f)
+            .zip(s)
+            .map(|((y, f), s)| s.ln() + 0.5 * LN_2PI + 0.5 * ((y - f) / s).powi(2))
+            .sum()
+    }
+
+    #[test]
+    fn per_row_additive_is_the_gaussian_density() {
+        let l = Likelihood::with_sds(ErrorModel::Additive, vec![1.0, 2.0], &[0.5, 0.1]);
+        let got = l.nll(&[1.2, 1.9]);
+        assert!((got - gauss(&[1.0, 2.0], &[1.2, 1.9], &[0.5, 0.1])).abs() < 1e-12);
+    }
+
+    #[test]
+    fn estimated_sigma_is_the_maximum_over_sigma() {
+        let values = vec![1.0, 2.5, 2.0, 4.2];
+        let fitted = [1.1, 2.0, 2.2, 4.0];
+        let est = Likelihood {
+            model: ErrorModel::Proportional,
+            sigma: Sigma::Estimated,
+            values: values.clone(),
+        };
+        let best = est.nll(&fitted);
+        let s_hat = est.sigma_at(&fitted);
+        for k in [0.8, 0.95, 1.05, 1.3] {
+            let fixed = Likelihood {
+                sigma: Sigma::Fixed(s_hat * k),
+                ..est.clone()
+            };
+            assert!(fixed.nll(&fitted) > best, "σ̂ maximises L (k = {k})");
+        }
+        let at = Likelihood {
+            sigma: Sigma::Fixed(s_hat),
+            ..est.clone()
+        };
+        assert!((at.nll(&fitted) - best).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_normal_includes_the_jacobian_and_refuses_non_positive_values() {
+        let l = Likelihood {
+            model: ErrorModel::LogNormal,
+            sigma: Sigma::Fixed(0.3),
+            values: vec![2.0],
+        };
+        let expect = gauss(&[2f64.ln()], &[1.5f64.ln()], &[0.3]) + 2f64.ln();
+        assert!((l.nll(&[1.5]) - expect).abs() < 1e-12);
+        assert_eq!(l.nll(&[0.0]), f64::INFINITY);
+        assert!(l.residuals(&[-1.0])[0].raw.is_nan());
+    }
+}

@@ -1,0 +1,312 @@
+//! Calibration recovers what made the data: parameters of a mouse body
+//! study fitted to data simulated by exosim with noise fall within their
+//! profile-likelihood intervals; on a one-compartment decay the maximum
+//! likelihood under log-normal error is the log-linear regression; a
+//! campaign's calibration writes its files and resumes.
+
+use std::path::Path;
+use std::time::Instant;
+
+use exosim::campaign::Campaign;
+use exosim::campaign::calibration::{Scale, check, run};
+
+/// A fast study (mouse, one class, 2 h, output every 10 min), blood and
+/// liver shares of the dose at 7 times (placeholder values that the
+/// synthetic data sets replace), and a campaign estimating the MPS
+/// capacity and the liver's degradation rate.
+pub fn fast_campaign() -> Campaign {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration");
+    Campaign::load(&dir.join("campaign.toml")).unwrap()
+}
+
+/// The values that make the synthetic data: capacity 0.4, liver
+/// degradation 0.1 /h.
+const TRUTH: [f64; 2] = [0.4, 0.1];
+
+#[test]
+fn estimates_of_noisy_synthetic_data_hold_the_truth_in_their_intervals() {
+    let campaign = fast_campaign();
+    let cal = campaign.calibration.as_ref().unwrap();
+    let exact = run::predict(&campaign, cal, &TRUTH).unwrap();
+    let clock = Instant::now();
+    let data = check::synthetic(cal, &exact, 0.05, 2026, 0);
+    let fitted = check::fit(&campaign, &data);
+    let evaluations: u64 =
+        fitted.starts.iter().map(|s| s.evaluations).sum::<u64>() + fitted.profile_evaluations;
+    eprintln!(
+        "fit: {evaluations} runs in {:.2} s",
+        clock.elapsed().as_secs_f64()
+    );
+    for (j, (s, (lo, hi))) in cal.scales.iter().zip(&fitted.intervals).enumerate() {
+        let (est, low, high) = (s.value(fitted.best.u[j]), s.value(lo.u), s.value(hi.u));
+        eprintln!(
+            "parameter {j}: {est:.4} [{low:.4}, {high:.4}], truth {}",
+            TRUTH[j]
+        );
+        assert!(
+            low < est && est < high,
+            "the estimate lies inside its interval"
+        );
+        assert!(
+            low <= TRUTH[j] && TRUTH[j] <= high,
+            "the interval holds the truth"
+        );
+        assert!(!lo.open && !hi.open, "5 % noise bounds both parameters");
+        assert!(high / low < 3.0, "an informative interval: [{low}, {high}]");
+    }
+    // Without noise, the estimate is the truth.
+    let exact_data = check::synthetic(cal, &exact, 1e-6, 2026, 0);
+    let fitted = check::fit(&campaign, &exact_data);
+    for (j, s) in cal.scales.iter().enumerate() {
+        let est = s.value(fitted.best.u[j]);
+        assert!((est / TRUTH[j] - 1.0).abs() < 1e-3, "{est} vs {}", TRUTH[j]);
+    }
+}
+
+#[test]
+fn coverage_of_the_95_percent_intervals_over_eight_data_sets() {
+    // The 50-set figure is examples/calibration_coverage.rs; eight sets
+    // here: with a true coverage of 95 %, 5 or fewer of 8 happens with
+    // probability 0.6 %.
+    let campaign = fast_campaign();
+    let c = check::coverage(&campaign, &TRUTH, 0.05, 8, 7).unwrap();
+    for j in 0..2 {
+        eprintln!(
+            "parameter {j}: {} of 8 intervals hold the truth",
+            c.covered(j)
+        );
+        assert!(
+            c.covered(j) >= 6,
+            "coverage of parameter {j}: {}",
+            c.covered(j)
+        );
+    }
+}
+
+/// −log L of a one-compartment decay C0·e^(−k t) under log-normal error
+/// with σ estimated: the MLE of (ln C0, k) is the least-squares line of
+/// ln y on t, whatever σ.
+#[test]
+fn one_compartment_log_normal_mle_is_the_log_linear_regression() {
+    use exosim::campaign::calibration::likelihood::{ErrorModel, Likelihood, Sigma};
+    let t = [0.1, 0.25, 0.5, 1.0, 2.0, 4.0];
+    let noise: [f64; 6] = [0.08, -0.12, 0.05, 0.1, -0.07, 0.02];
+    let y: Vec<f64> = t
+        .iter()
+        .zip(noise)
+        .map(|(t, e)| 8.0 * (-0.9 * t + e).exp())
+        .collect();
+    let l = Likelihood {
+        model: ErrorModel::LogNormal,
+        sigma: Sigma::Estimated,
+        values: y.clone(),
+    };
+    let scales = [
+        Scale {
+            low: 0.5,
+            high: 50.0,
+            log: true,
+        },
+        Scale {
+            low: 0.05,
+            high: 5.0,
+            log: true,
+        },
+    ];
+    let f = |u: &[f64]| {
+        let (c0, k) = (scales[0].value(u[0]), scales[1].value(u[1]));
+        let fitted: Vec<f64> = t.iter().map(|t| c0 * (-k * t).exp()).collect();
+        l.nll(&fitted)
+    };
+    let fit = run::estimate(&f, 2, 4, 3, 400, 0.95, Vec::new(), &|_| {});
+    let (c0, k) = (
+        scales[0].value(fit.best.u[0]),
+        scales[1].value(fit.best.u[1]),
+    );
+    // Ordinary least squares of ln y on t.
+    let n = t.len() as f64;
+    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let (mt, my) = (t.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
+    let sxy: f64 = t.iter().zip(&ly).map(|(t, l)| (t - mt) * (l - my)).sum();
+    let sxx: f64 = t.iter().map(|t| (t - mt).powi(2)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mt;
+    assert!(
+        (k - (-slope)).abs() < 1e-4 * k,
+        "k {k} vs regression {}",
+        -slope
+    );
+    assert!(
+        (c0.ln() - intercept).abs() < 1e-4,
+        "ln C0 {} vs {intercept}",
+        c0.ln()
+    );
+    assert!(
+        fit.starts
+            .iter()
+            .all(|s| (s.cost - fit.best.cost).abs() < 1e-6),
+        "one optimum"
+    );
+}
+
+#[test]
+fn a_calibration_writes_its_files_and_a_rerun_resumes_from_saved_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let campaign = fast_campaign();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let whole = run::calibrate(&campaign, &out, |_, _| {}).unwrap();
+    for f in run::FILES {
+        assert!(out.join(f).is_file(), "{f} is written");
+    }
+    assert!(
+        !out.join(run::STATE_FILE).exists(),
+        "the state is removed at the end"
+    );
+    let csv = std::fs::read_to_string(out.join("calibration_fit.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 7, "one line per data row");
+    assert!(csv.starts_with("line,name,observable,unit,time_s,value,sd,fitted,residual"));
+    // An interrupted run: the state holds the first two starts; the rerun
+    // runs only the third and gives the same estimates.
+    let saved: Vec<serde_json::Value> = whole
+        .starts
+        .iter()
+        .take(2)
+        .map(|s| {
+            let scales = &campaign.calibration.as_ref().unwrap().scales;
+            let u = |v: &[f64]| -> Vec<f64> {
+                v.iter()
+                    .zip(scales)
+                    .map(|(x, s)| s.coordinate(*x))
+                    .collect()
+            };
+            serde_json::json!({
+                "index": s.index, "from": u(&s.from), "to": u(&s.to),
+                "cost": s.neg_log_likelihood, "evaluations": s.evaluations,
+            })
+        })
+        .collect();
+    let resumed_dir = tmp.path().join("resumed");
+    std::fs::create_dir(&resumed_dir).unwrap();
+    let state = serde_json::json!({"fingerprint": campaign.fingerprint, "starts": saved});
+    std::fs::write(resumed_dir.join(run::STATE_FILE), state.to_string()).unwrap();
+    let resumed = run::calibrate(&campaign, &resumed_dir, |_, _| {}).unwrap();
+    assert_eq!(resumed.starts.len(), 3);
+    for (a, b) in whole.estimates.iter().zip(&resumed.estimates) {
+        assert!(
+            (a.estimate / b.estimate - 1.0).abs() < 1e-9,
+            "{a:?} vs {b:?}"
+        );
+    }
+    // A state of another calibration is refused, not silently reused.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(
+        other.join(run::STATE_FILE),
+        r#"{"fingerprint":"x","starts":[]}"#,
+    )
+    .unwrap();
+    assert!(run::calibrate(&campaign, &other, |_, _| {}).is_err());
+}
+
+/// The fixture's campaign with `[calibration]` and the first parameter's
+/// law replaced, in `dir` beside the fixture's study and a data file.
+fn campaign_with(dir: &Path, calibration: &str, law: &str, data: &str) -> Result<Campaign, String> {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration");
+    std::fs::write(dir.join("d.csv"), data).unwrap();
+    let text = format!(
+        "[campaign]\nname = \"c\"\nstudy = \"{}\"\n[design]\nmethod = \"calibration\"\n\
+         [calibration]\ndata = \"d.csv\"\n{calibration}\n[[parameters]]\n\
+         path = \"body.mps.capacity\"\n{law}\n",
+        fixture.join("study.toml").display()
+    );
+    let path = dir.join("c.toml");
+    std::fs::write(&path, text).unwrap();
+    Campaign::load(&path).map_err(|e| e.to_string())
+}
+
+#[test]
+fn contradictory_or_missing_error_settings_are_refused_at_their_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let uniform = "distribution = \"uniform\"\nlow = 0.1\nhigh = 1.0";
+    let with_sd = "kind,place,time,value,sd\nfraction_of_dose,blood,10 min,0.5,0.05\n";
+    let without = "kind,place,time,value\nfraction_of_dose,blood,10 min,0.5\n";
+    let cases = [
+        ("sigma = 0.2", uniform, with_sd, "`sd` column and `sigma`"),
+        (
+            "error_model = \"proportional\"",
+            uniform,
+            with_sd,
+            "proportional",
+        ),
+        (
+            "",
+            uniform,
+            without,
+            "no `sd` column in the data and no `error_model`",
+        ),
+        (
+            "error_model = \"gaussian\"",
+            uniform,
+            without,
+            "error_model",
+        ),
+        (
+            "error_model = \"additive\"\nsigma = -1.0",
+            uniform,
+            without,
+            "sigma",
+        ),
+        ("starts = 0", uniform, with_sd, "starts"),
+    ];
+    for (calibration, law, data, expect) in cases {
+        let e = campaign_with(tmp.path(), calibration, law, data).unwrap_err();
+        assert!(e.contains(expect), "{calibration} / {law}: {e}");
+        assert!(e.contains("c.toml:"), "located in the campaign file: {e}");
+    }
+    // And the good ones load.
+    assert!(campaign_with(tmp.path(), "", uniform, with_sd).is_ok());
+    let log_normal = "error_model = \"log_normal\"";
+    assert!(campaign_with(tmp.path(), log_normal, uniform, without).is_ok());
+}
+
+/// A normal prior makes the fit maximum a posteriori: a prior far
+/// narrower than what the data say holds the estimate at its mean, and
+/// the report says which objective it was.
+#[test]
+fn a_narrow_prior_holds_the_maximum_a_posteriori_at_its_mean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = "kind,place,time,value,sd
+fraction_of_dose,blood,10 min,0.5,0.05
+\
+                fraction_of_dose,blood,30 min,0.3,0.03\n";
+    let flat = campaign_with(
+        tmp.path(),
+        "starts = 2",
+        "distribution = \"uniform\"\nlow = 0.1\nhigh = 1.0",
+        data,
+    )
+    .unwrap();
+    let free = check::fit(&flat, flat.calibration.as_ref().unwrap());
+    let free_estimate = flat.calibration.as_ref().unwrap().scales[0].value(free.best.u[0]);
+    let law = "distribution = \"normal\"\nmean = 0.7\nsd = 0.001";
+    let campaign = campaign_with(tmp.path(), "starts = 2", law, data).unwrap();
+    let cal = campaign.calibration.as_ref().unwrap();
+    assert!(cal.priors[0].is_some());
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let report = run::calibrate(&campaign, &out, |_, _| {}).unwrap();
+    assert_eq!(report.objective, "maximum_a_posteriori");
+    let e = &report.estimates[0];
+    assert!((e.estimate - 0.7).abs() < 0.001, "{e:?}");
+    assert!(
+        (free_estimate - 0.7).abs() > 0.01,
+        "the data alone say otherwise: {free_estimate}"
+    );
+    assert!(
+        e.low > 0.69 && e.high < 0.71,
+        "the prior bounds the interval: {e:?}"
+    );
+    let posterior = report.neg_log_posterior.unwrap();
+    assert!(posterior != report.neg_log_likelihood);
+}
