@@ -227,7 +227,7 @@ impl Tornado {
                 }
             })
             .collect();
-        chart::hbars(&Axes::linear(x_label, "parameter"), groups, stem)
+        chart::hbars(&Axes::linear(x_label, ""), groups, stem)
     }
 
     /// The static figure of the same bars.

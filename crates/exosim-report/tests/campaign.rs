@@ -178,7 +178,9 @@ fn morris_tornado_shows_mu_star_with_its_half_width_and_sigma() {
     let spec = figure_spec(&html, "Sensitivity of liver_4h");
     let traces = spec["data"].as_array().unwrap();
     let names: Vec<&str> = traces.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["μ*", "σ"]);
+    // Added bottom-up within a band: σ first, so that μ* is drawn on top.
+    assert_eq!(names, ["σ", "μ*"]);
+    let traces = [&traces[1], &traces[0]];
     let (mu, params) = (numbers(&traces[0]["x"]), traces[0]["y"].as_array().unwrap());
     let plus = numbers(&traces[0]["error_x"]["array"]);
     for (k, p) in params.iter().enumerate() {
