@@ -87,9 +87,10 @@ enum Command {
     },
     /// Write `DIR/report.html` (one self-contained page: key figures,
     /// interactive plots, how the run was made) and static figures in
-    /// `DIR/figures/` for a finished run directory.
+    /// `DIR/figures/` for a finished run directory or campaign folder
+    /// (design, spread of each observable, sensitivity indices).
     Report {
-        /// Run directory (holds summary.json).
+        /// Run directory or campaign folder (holds summary.json).
         dir: PathBuf,
         /// Replace a `report.html` or `figures/` that exosim did not write
         /// there (exosim's own previous report is always replaced).

@@ -16,7 +16,7 @@ use crate::chart::{self, Axes, Bars, Series, colour};
 use crate::error::ReportError;
 use crate::format::{self, Scale, num};
 use crate::page::{self, Section};
-use crate::paper::{self, Figure, HBarFigure, HBarSeries, HistogramFigure};
+use crate::paper::{self, Curve, Figure, HBarFigure, HBarSeries, HistogramFigure, LineFigure};
 
 /// Most runs one scatter plot draws (5000 points are about 100 kB of JSON).
 pub const MAX_SCATTER_POINTS: usize = 5000;
@@ -227,7 +227,7 @@ impl Tornado {
                 }
             })
             .collect();
-        chart::hbars(&Axes::linear(x_label, "parameter"), groups, stem)
+        chart::hbars(&Axes::linear(x_label, ""), groups, stem)
     }
 
     /// The static figure of the same bars.
@@ -616,10 +616,34 @@ pub fn render(c: &CampaignDir) -> String {
     page::render(&title, &subtitle, &sections)
 }
 
-/// The static figures: each observable's tornado (sensitivity designs)
-/// and histogram.
+/// The grid's line charts as static figures (see [`grid_section`]).
+fn grid_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
+    if c.design.method != "grid" || c.parameters.is_empty() || c.parameters.len() > 2 {
+        return;
+    }
+    let first = &c.parameters[0];
+    for o in &c.observables {
+        let scale = observable_scale(o);
+        let curves = (grid_lines(c, &o.info.name, &scale).into_iter().enumerate())
+            .map(|(i, s)| Curve::styled(s.name, s.x.into_iter().zip(s.y).collect(), i))
+            .collect();
+        out.push(Figure::Lines(LineFigure {
+            stem: format!("grid_{}", o.info.name),
+            title: format!("{} over the grid", o.info.name),
+            x_label: parameter_scale(first).label(&first.name),
+            y_label: scale.label(&o.info.name),
+            log_x: wants_log(c.values(&first.name)),
+            log_y: false,
+            curves,
+        }));
+    }
+}
+
+/// The static figures: each observable's tornado (sensitivity designs),
+/// histogram and, for a grid of one or two parameters, line chart.
 pub fn paper_figures(c: &CampaignDir) -> Vec<Figure> {
     let mut out = Vec::new();
+    grid_figures(c, &mut out);
     for o in &c.observables {
         let name = &o.info.name;
         if let Some(t) = tornado(c, o) {

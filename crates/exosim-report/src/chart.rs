@@ -605,19 +605,19 @@ pub fn scatter(axes: &Axes, series: Vec<Series>, file_stem: &str) -> Plot {
 
 /// Horizontal bars, one colour per group, categories listed bottom to top
 /// (plotly's order on a category axis), error bars along x: a tornado
-/// chart of sensitivity indices. Values stay in double precision, so the
-/// page shows exactly the file's numbers.
+/// chart of sensitivity indices. Within a category the first group is on
+/// top, as it is first in the legend (plotly stacks a band's traces
+/// upwards, so they are added in reverse and the legend reversed back).
+/// Values stay in double precision, so the page shows exactly the file's
+/// numbers.
 pub fn hbars(axes: &Axes, groups: Vec<Bars>, file_stem: &str) -> Plot {
     let layout = base_layout(axes, None, None)
         .bar_mode(BarMode::Group)
-        .y_axis(
-            Axis::new()
-                .title(Title::with_text(&axes.y))
-                .type_(AxisType::Category)
-                .auto_margin(true),
-        );
+        .legend(Legend::new().trace_order(plotly::layout::TraceOrder::Reversed))
+        // The category names say what they are; a title would sit on them.
+        .y_axis(Axis::new().type_(AxisType::Category).auto_margin(true));
     let mut plot = new_plot(layout, file_stem);
-    for g in groups {
+    for g in groups.into_iter().rev() {
         let mut bar = Bar::new(g.y, g.x)
             .name(&g.name)
             .orientation(plotly::common::Orientation::Horizontal)

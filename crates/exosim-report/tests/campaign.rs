@@ -178,7 +178,9 @@ fn morris_tornado_shows_mu_star_with_its_half_width_and_sigma() {
     let spec = figure_spec(&html, "Sensitivity of liver_4h");
     let traces = spec["data"].as_array().unwrap();
     let names: Vec<&str> = traces.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["μ*", "σ"]);
+    // Added bottom-up within a band: σ first, so that μ* is drawn on top.
+    assert_eq!(names, ["σ", "μ*"]);
+    let traces = [&traces[1], &traces[0]];
     let (mu, params) = (numbers(&traces[0]["x"]), traces[0]["y"].as_array().unwrap());
     let plus = numbers(&traces[0]["error_x"]["array"]);
     for (k, p) in params.iter().enumerate() {
@@ -298,6 +300,13 @@ fn a_grid_of_two_parameters_draws_one_line_per_value_of_the_second() {
         "detection limits over decades"
     );
     assert!(html.contains("d50 (mm)"), "the reader's unit");
+    for ext in ["svg", "png"] {
+        assert!(
+            dir.join(FIGURES_DIR)
+                .join(format!("grid_d50.{ext}"))
+                .is_file()
+        );
+    }
     assert!(
         !html.contains("<section id=\"sensitivity\""),
         "no indices for a grid"
@@ -339,6 +348,9 @@ fn a_large_campaign_draws_a_fixed_sample_and_lists_its_failures() {
         "the failure's message"
     );
     assert!(html.contains("1 of 6000"), "failed runs counted");
+    // Two plots of 5000 points: well under a megabyte besides plotly.js.
+    let data = html.len() - exosim_report::page::plotly_js().len();
+    assert!(data < 1_000_000, "{data} bytes besides plotly.js");
     // Histograms count every run with a value, in the reader's unit.
     let counts = numbers(&figure_spec(&html, "t_half")["data"][0]["y"]);
     assert_eq!(counts.iter().sum::<f64>(), f64::from(n - 1));
