@@ -19,6 +19,7 @@ pub mod fit;
 pub mod likelihood;
 pub mod prior;
 pub mod run;
+pub mod scale;
 
 use std::path::Path;
 
@@ -30,42 +31,12 @@ use crate::scenario::error::KeyPath;
 use data::Data;
 use likelihood::{ErrorModel, Likelihood, Sigma};
 use prior::Prior;
+pub use scale::Scale;
 
 /// Starts of the search unless `[calibration] starts` says otherwise.
 pub const DEFAULT_STARTS: u64 = 8;
 /// Runs per start unless `[calibration] max_evaluations` says otherwise.
 pub const DEFAULT_MAX_EVALUATIONS: u64 = 400;
-
-/// A parameter's bounds and the scale it is searched on.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Scale {
-    /// Lowest value.
-    pub low: f64,
-    /// Highest value.
-    pub high: f64,
-    /// Searched on the log (a log-uniform parameter).
-    pub log: bool,
-}
-
-impl Scale {
-    /// The value at box coordinate `u` ∈ [0, 1].
-    pub fn value(&self, u: f64) -> f64 {
-        if self.log {
-            self.low * (self.high / self.low).powf(u)
-        } else {
-            self.low + u * (self.high - self.low)
-        }
-    }
-
-    /// The box coordinate of `x` (inverse of [`Scale::value`]).
-    pub fn coordinate(&self, x: f64) -> f64 {
-        if self.log {
-            (x / self.low).ln() / (self.high / self.low).ln()
-        } else {
-            (x - self.low) / (self.high - self.low)
-        }
-    }
-}
 
 /// A calibration ready to run.
 #[derive(Debug, Clone)]

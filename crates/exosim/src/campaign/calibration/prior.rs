@@ -7,7 +7,7 @@
 //! inside the box, so the untruncated density serves for the estimate and
 //! the profile (whose intervals are then profile-posterior intervals).
 
-use super::Scale;
+use super::scale::Scale;
 use crate::campaign::distribution::Distribution;
 
 /// Mass of the prior left outside the search box, half on each side.

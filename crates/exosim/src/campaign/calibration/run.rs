@@ -15,9 +15,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
+use super::Calibration;
 use super::fit::{self, End, Minimum, Objective, Start};
 use super::likelihood::{ErrorModel, Likelihood, Sigma};
-use super::{Calibration, Scale};
+use super::scale::Scale;
 use crate::campaign::design;
 use crate::campaign::resolve::Campaign;
 use crate::output::{self, OutputError};
