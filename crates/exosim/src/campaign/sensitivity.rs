@@ -6,7 +6,7 @@
 //! `SALib.analyze.sobol.analyze`
 //! with `calc_second_order=False`, `SALib.analyze.morris.analyze`), so that
 //! the point estimates agree with it to rounding: the test
-//! `campaign_sensitivity::salib_agrees` feeds the same matrix to both.
+//! `campaign_sensitivity::salib_agrees_or_skip` feeds the same matrix to both.
 //! Their confidence half-widths are SALib's statistic, z·(sd of bootstrap
 //! estimates), from exosim's own streams, so they agree only in law.
 
