@@ -11,8 +11,8 @@ use exosim::campaign::Campaign;
 use exosim::campaign::calibration::{Scale, check, run};
 
 /// A fast study (mouse, one class, 2 h, output every 10 min), blood and
-/// liver shares of the dose at 7 times (placeholder values that the
-/// synthetic data sets replace), and a campaign estimating the MPS
+/// liver shares of the dose at 7 times (the file's values only name the
+/// measurements: each synthetic data set brings its own), and a campaign estimating the MPS
 /// capacity and the liver's degradation rate.
 pub fn fast_campaign() -> Campaign {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/calibration");
