@@ -166,8 +166,8 @@ pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Exi
     code
 }
 
-/// `exosim merge DIR… -o OUT`.
-pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, quiet: bool) -> ExitCode {
+/// `exosim merge DIR… -o OUT [--report]`.
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, quiet: bool, report: bool) -> ExitCode {
     let reuse = if force { Reuse::Replace } else { Reuse::Refuse };
     // Checked before the folder is made, so a refused merge leaves nothing.
     if let Err(e) = merge::find_parts(dirs) {
@@ -186,7 +186,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path, force: bool, quiet: bool) -> ExitCode
             if let Err(e) = Manifest::new(Writer::Merge, written.clone()).write(out) {
                 return fail(e.to_string());
             }
-            finish(out, &written, summary.failed, Some(&summary), quiet)
+            let code = finish(out, &written, summary.failed, Some(&summary), quiet);
+            if report && let Err(code) = crate::write_report(out, true, quiet) {
+                return code;
+            }
+            code
         }
         Err(e) => fail(e.to_string()),
     }

@@ -76,6 +76,10 @@ enum Command {
         /// No list of written files.
         #[arg(short, long)]
         quiet: bool,
+        /// Also write `report.html` and `figures/` into the output
+        /// directory (as `exosim report OUT` would).
+        #[arg(long)]
+        report: bool,
     },
     /// Check a study file without running it.
     Validate {
@@ -226,7 +230,8 @@ fn main() -> ExitCode {
             output,
             force,
             quiet,
-        } => campaign::merge(&dirs, &output, force, quiet),
+            report,
+        } => campaign::merge(&dirs, &output, force, quiet, report),
         Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
                 let mut parts = Vec::new();

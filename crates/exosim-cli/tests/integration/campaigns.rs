@@ -69,6 +69,24 @@ fn a_campaign_runs_and_two_shards_merged_give_the_same_files() {
     ] {
         assert_eq!(a.get(name), b.get(name), "{name}");
     }
+    // `merge --report` adds the page over the same files.
+    let with_page = tmp.path().join("with_page");
+    let out = exosim([
+        "merge".as_ref(),
+        tmp.path().join("p1").as_os_str(),
+        tmp.path().join("p2").as_os_str(),
+        "-o".as_ref(),
+        with_page.as_os_str(),
+        "-q".as_ref(),
+        "--report".as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = fs::read_to_string(with_page.join("report.html")).unwrap();
+    assert!(page.contains("brain_4h"), "the page shows the observables");
+    assert_eq!(
+        snapshot(&with_page).get("summary.json"),
+        b.get("summary.json")
+    );
     // The whole run keeps no part files; a merge refuses an incomplete set.
     assert!(!a.keys().any(|k| k.starts_with("part-")), "{:?}", a.keys());
     let out = exosim([

@@ -628,7 +628,7 @@ fn cell_type(
         let q = p.key("secretion").index(j);
         secretion.push(Secretion {
             class: c.name_in(&q.key("class"), &s.class, known.classes, "vesicle class")?,
-            rate: c.non_negative(&q.key("rate"), s.rate.si())?,
+            rate: c.non_negative_quantity(&q.key("rate"), s.rate.si(), Dimension::Rate)?,
             scale: multipliers(c, &q.key("scale"), &s.scale, &state)?,
             cargo_scale: multipliers(c, &q.key("cargo_scale"), &s.cargo_scale, &state)?,
         });
@@ -638,7 +638,7 @@ fn cell_type(
         let q = p.key("kills").index(j);
         kills.push(Killing {
             target: c.name_in(&q.key("target"), &k.target, known.types, "cell type")?,
-            rate: c.non_negative(&q.key("rate"), k.rate.si())?,
+            rate: c.non_negative_quantity(&q.key("rate"), k.rate.si(), Dimension::Rate)?,
             scale: multipliers(c, &q.key("scale"), &k.scale, &state)?,
         });
     }
@@ -674,9 +674,17 @@ fn cell_type(
         secretion,
         division_rate,
         max_neighbours: max_neighbours.min(1000) as usize,
-        death_rate: c.non_negative(&p.key("death_rate"), t.death_rate.map_or(0.0, |x| x.si()))?,
+        death_rate: c.non_negative_quantity(
+            &p.key("death_rate"),
+            t.death_rate.map_or(0.0, |x| x.si()),
+            Dimension::Rate,
+        )?,
         death_state,
-        motility: c.non_negative(&p.key("motility"), t.motility.map_or(0.0, |x| x.si()))?,
+        motility: c.non_negative_quantity(
+            &p.key("motility"),
+            t.motility.map_or(0.0, |x| x.si()),
+            Dimension::Diffusivity,
+        )?,
         cargo_decay: match t.cargo_half_life {
             Some(h) => std::f64::consts::LN_2 / c.positive(&p.key("cargo_half_life"), h.si())?,
             None => 0.0,
@@ -701,7 +709,7 @@ fn state_vars(c: &Check, p: &KeyPath, t: &CellTypeSpec) -> Res<Vec<StateVar>> {
             );
         }
         let relax = match s.relax {
-            Some(x) => c.non_negative(&q.key("relax"), x.si())?,
+            Some(x) => c.non_negative_quantity(&q.key("relax"), x.si(), Dimension::Rate)?,
             None => 0.0,
         };
         state.push(StateVar {
