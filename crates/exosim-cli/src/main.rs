@@ -234,39 +234,11 @@ fn main() -> ExitCode {
         } => campaign::merge(&dirs, &output, force, quiet, report),
         Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
-                let mut parts = Vec::new();
-                if !study.arms.is_empty() {
-                    parts.push(format!(
-                        "body: {} arm(s), {} vesicle class(es), {} output times",
-                        study.arms.len(),
-                        study.vesicles.len(),
-                        study.output_times.len()
-                    ));
-                }
-                if let Some(b) = &study.biopsy {
-                    parts.push(format!(
-                        "biopsy: {} test(s) of `{}`",
-                        b.tests.len(),
-                        b.marker
-                    ));
-                }
-                if let Some(s) = &study.signature {
-                    parts.push(format!("signature: {} condition(s)", s.conditions.len()));
-                }
-                if let Some(t) = &study.tissue {
-                    parts.push(format!(
-                        "tissue: {} cell type(s), {} vesicle class(es), {} variant(s) × {} replicate(s)",
-                        t.cell_types.len(),
-                        t.vesicles.len(),
-                        t.variants.len(),
-                        t.replicates
-                    ));
-                }
                 println!(
                     "{}: valid study `{}` ({})",
                     file.display(),
                     study.name,
-                    parts.join("; ")
+                    parts(&study)
                 );
                 ExitCode::SUCCESS
             }
@@ -513,6 +485,39 @@ fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
     // the value underlined, the hint if any.
     eprintln!("{}", e.render(text));
     ExitCode::from(2)
+}
+
+/// What a valid study holds, engine by engine, in one line.
+fn parts(study: &Study) -> String {
+    let mut parts = Vec::new();
+    if !study.arms.is_empty() {
+        parts.push(format!(
+            "body: {} arm(s), {} vesicle class(es), {} output times",
+            study.arms.len(),
+            study.vesicles.len(),
+            study.output_times.len()
+        ));
+    }
+    if let Some(b) = &study.biopsy {
+        parts.push(format!(
+            "biopsy: {} test(s) of `{}`",
+            b.tests.len(),
+            b.marker
+        ));
+    }
+    if let Some(s) = &study.signature {
+        parts.push(format!("signature: {} condition(s)", s.conditions.len()));
+    }
+    if let Some(t) = &study.tissue {
+        parts.push(format!(
+            "tissue: {} cell type(s), {} vesicle class(es), {} variant(s) × {} replicate(s)",
+            t.cell_types.len(),
+            t.vesicles.len(),
+            t.variants.len(),
+            t.replicates
+        ));
+    }
+    parts.join("; ")
 }
 
 /// Sizes the process's one thread pool as `--threads` asks.

@@ -109,6 +109,16 @@ pub struct Point {
     pub seed: u64,
 }
 
+/// The numbers a `[[parameters]]` entry gives its law, in its unit.
+#[derive(Debug, Clone, Copy)]
+struct Given {
+    low: Option<f64>,
+    high: Option<f64>,
+    mean: Option<f64>,
+    sd: Option<f64>,
+    cv: Option<f64>,
+}
+
 impl Campaign {
     /// Reads and checks a campaign file and the study it names.
     pub fn load(path: &Path) -> Result<Campaign, StudyError> {
@@ -249,10 +259,7 @@ impl Resolver<'_, '_> {
         let fingerprint = format!(
             "{:016x}",
             fnv1a(&[
-                crate::run::VERSION.as_bytes(),
-                serde_json::to_string(&base.resolved)
-                    .unwrap_or_default()
-                    .as_bytes(),
+                crate::run::fingerprint(&base).as_bytes(),
                 serde_json::to_string(&spec).unwrap_or_default().as_bytes(),
                 calibration.as_ref().map_or(b"", |c| c.data.text.as_bytes()),
             ])
@@ -371,6 +378,30 @@ impl Resolver<'_, '_> {
                 None,
             );
         }
+        let law = self.law(
+            at,
+            kind,
+            Given {
+                low,
+                high,
+                mean,
+                sd,
+                cv: p.cv,
+            },
+        )?;
+        law.check()
+            .or_else(|m| self.c.err(&at.key("distribution"), m, None))?;
+        Ok(Parameter {
+            path,
+            unit: unit.unwrap_or_default(),
+            integer: false,
+            law: Some(law),
+        })
+    }
+
+    /// The law of kind `kind` from the values `given`, truncated to `low`
+    /// and `high` for the normal and log-normal ones.
+    fn law(&self, at: &KeyPath, kind: &str, given: Given) -> Res<Distribution> {
         let need = |key: &str, v: Option<f64>| {
             v.ok_or_else(|| {
                 self.c
@@ -378,6 +409,13 @@ impl Resolver<'_, '_> {
                     .error(at, format!("a {kind} parameter needs `{key}`"), None)
             })
         };
+        let Given {
+            low,
+            high,
+            mean,
+            sd,
+            cv,
+        } = given;
         // An open lower end is −∞ for a normal law, 0 for a log-normal one.
         let floor = if kind == "log_normal" {
             0.0
@@ -392,7 +430,7 @@ impl Resolver<'_, '_> {
                 high: high.unwrap_or(f64::INFINITY),
             },
         };
-        let law = match kind {
+        Ok(match kind {
             "uniform" => Distribution::Uniform {
                 low: need("low", low)?,
                 high: need("high", high)?,
@@ -407,16 +445,8 @@ impl Resolver<'_, '_> {
             }),
             _ => truncate(Distribution::LogNormal {
                 mean: need("mean", mean)?,
-                cv: need("cv", p.cv)?,
+                cv: need("cv", cv)?,
             }),
-        };
-        law.check()
-            .or_else(|m| self.c.err(&at.key("distribution"), m, None))?;
-        Ok(Parameter {
-            path,
-            unit: unit.unwrap_or_default(),
-            integer: false,
-            law: Some(law),
         })
     }
 
