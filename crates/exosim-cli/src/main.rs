@@ -207,24 +207,6 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate { file, set: _ } if campaign::is_campaign(&file) => {
-            campaign::validate(&file)
-        }
-        Command::Run {
-            file,
-            output,
-            shard,
-            set,
-            opts,
-        } if campaign::is_campaign(&file) => {
-            if !set.is_empty() {
-                eprintln!(
-                    "error: --set applies to study files; a campaign varies values with [[parameters]]"
-                );
-                return ExitCode::from(2);
-            }
-            campaign::run(&file, &output, shard, &opts)
-        }
         Command::Merge {
             dirs,
             output,
@@ -232,6 +214,9 @@ fn main() -> ExitCode {
             quiet,
             report,
         } => campaign::merge(&dirs, &output, force, quiet, report),
+        Command::Validate { file, set } if campaign::is_campaign(&file) => {
+            refuse_set(&set).unwrap_or_else(|| campaign::validate(&file))
+        }
         Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
                 println!(
@@ -250,27 +235,7 @@ fn main() -> ExitCode {
             shard,
             set,
             opts,
-        } => match load(&file, &set) {
-            Ok(_) if shard.is_some() => {
-                eprintln!(
-                    "error: --shard applies to campaign files, and {} is a study",
-                    file.display()
-                );
-                ExitCode::from(2)
-            }
-            Ok(study) => execute(&study, &output, &opts, Writer::Run)
-                .and_then(|(study, result)| {
-                    print_results(&study, &result, &output);
-                    if opts.report {
-                        write_report(&output, true, opts.quiet).map(|_| ())
-                    } else {
-                        Ok(())
-                    }
-                })
-                .map(|_| ExitCode::SUCCESS)
-                .unwrap_or_else(|c| c),
-            Err(code) => code,
-        },
+        } => run_file(&file, &output, shard, &set, &opts),
         Command::Report { dir, force } => match write_report(&dir, force, false) {
             Ok(path) => {
                 println!("{}", path.display());
@@ -485,6 +450,51 @@ fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
     // the value underlined, the hint if any.
     eprintln!("{}", e.render(text));
     ExitCode::from(2)
+}
+
+/// `--set` given for a campaign file: refused, with the reason.
+fn refuse_set(set: &[Override]) -> Option<ExitCode> {
+    (!set.is_empty()).then(|| {
+        eprintln!(
+            "error: --set applies to study files; a campaign varies values with [[parameters]]"
+        );
+        ExitCode::from(2)
+    })
+}
+
+/// `exosim run FILE`: a campaign, or a study with values set over it.
+fn run_file(
+    file: &Path,
+    output: &Path,
+    shard: Option<Shard>,
+    set: &[Override],
+    opts: &RunOpts,
+) -> ExitCode {
+    if campaign::is_campaign(file) {
+        return refuse_set(set).unwrap_or_else(|| campaign::run(file, output, shard, opts));
+    }
+    let study = match load(file, set) {
+        Ok(study) => study,
+        Err(code) => return code,
+    };
+    if shard.is_some() {
+        eprintln!(
+            "error: --shard applies to campaign files, and {} is a study",
+            file.display()
+        );
+        return ExitCode::from(2);
+    }
+    execute(&study, output, opts, Writer::Run)
+        .and_then(|(study, result)| {
+            print_results(&study, &result, output);
+            if opts.report {
+                write_report(output, true, opts.quiet).map(|_| ())
+            } else {
+                Ok(())
+            }
+        })
+        .map(|_| ExitCode::SUCCESS)
+        .unwrap_or_else(|c| c)
 }
 
 /// What a valid study holds, engine by engine, in one line.

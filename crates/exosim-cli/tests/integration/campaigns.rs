@@ -168,6 +168,22 @@ fn set_changes_a_study_value_and_a_wrong_path_says_the_nearest() {
         err.contains("did you mean `vesicles.sEV.diameter`?"),
         "{err}"
     );
+    // A campaign varies values with [[parameters]]: --set is refused, not ignored.
+    let campaign = repo_root().join("campaigns/virtual_mice.toml");
+    for cmd in ["validate", "run"] {
+        let mut args = vec![cmd.into(), campaign.clone().into_os_string()];
+        if cmd == "run" {
+            args.extend(["-o".into(), tmp.path().join("c").into_os_string()]);
+        }
+        args.extend(["--set".into(), "body.mps.capacity=0.5".into()]);
+        let out = exosim(args);
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&out).contains("--set applies to study files"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
