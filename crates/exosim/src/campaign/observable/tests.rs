@@ -273,6 +273,7 @@ fn a_result_without_the_target_gives_nan() {
         biopsy: Vec::new(),
         signature: Vec::new(),
         tissue: Vec::new(),
+        effects: Vec::new(),
     };
     for o in resolve_all(&study, campaign).unwrap() {
         assert!(o.evaluate(&empty).is_nan(), "{}", o.name);
