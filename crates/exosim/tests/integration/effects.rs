@@ -249,3 +249,40 @@ fn delivered_cargo_matches_an_exact_ledger_of_uptake() {
         "delivered {delivered:e} vs exact {exact:e}: {err:e}"
     );
 }
+
+/// The campaign observables `effect` and `effect_change` read the run's
+/// effect at an output time: they equal summary.json's `end` and its ratio
+/// to `start`, in the effect's unit; a wrong effect name is a located error.
+#[test]
+fn effect_observables_read_the_summary_values() {
+    use exosim::campaign::observable::{ObservableSpec, resolve};
+    use exosim::scenario::error::{KeyPath, Locator};
+    #[derive(serde::Deserialize)]
+    struct File {
+        observables: Vec<ObservableSpec>,
+    }
+    let study = shipped();
+    let result = run::run(&study, |_| {}).unwrap();
+    let summary = run::summary(&study, &result);
+    let campaign = "[[observables]]\nname = \"v\"\nkind = \"effect\"\narm = \"CD47\"\ntime = \"21 day\"\n\
+        [[observables]]\nname = \"r\"\nkind = \"effect_change\"\narm = \"CD47\"\neffect = \"tumour\"\ntime = \"21 day\"\n\
+        [[observables]]\nname = \"bad\"\nkind = \"effect\"\narm = \"CD47\"\neffect = \"tumor\"\ntime = \"21 day\"\n";
+    let loc = Locator::new("campaign.toml", campaign);
+    let file: File = toml::from_str(campaign).unwrap();
+    let at = |i: usize| KeyPath::root().key("observables").index(i);
+    let v = resolve(&file.observables[0], &study, &loc, &at(0)).unwrap();
+    let r = resolve(&file.observables[1], &study, &loc, &at(1)).unwrap();
+    let cd47 = summary.effects.iter().find(|e| e.arm == "CD47").unwrap();
+    assert_eq!(v.evaluate(&result), cd47.end);
+    assert_eq!(v.unit, "mm3");
+    assert_eq!(r.evaluate(&result), cd47.end / cd47.start);
+    let err = resolve(&file.observables[2], &study, &loc, &at(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("campaign.toml:")
+            && err.contains("no effect `tumor`")
+            && err.contains("did you mean `tumour`"),
+        "{err}"
+    );
+}
