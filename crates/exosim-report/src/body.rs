@@ -109,6 +109,56 @@ pub struct BodyOutputs {
     pub classes: Vec<ClassView>,
     /// Report times (s) at which shares of the dose were recorded.
     pub report_times: Vec<f64>,
+    /// Effect responses (`ARM/effect/NAME` columns), with their unit from
+    /// summary.json's `effects`.
+    pub effects: Vec<EffectCurve>,
+}
+
+/// One effect's response in one arm.
+#[derive(Debug, Clone)]
+pub struct EffectCurve {
+    /// Arm name.
+    pub arm: String,
+    /// Effect name.
+    pub effect: String,
+    /// Unit of the response.
+    pub unit: String,
+    /// Response at each output time.
+    pub values: Vec<f64>,
+}
+
+/// Columns of effects in `timeseries.csv`: `ARM/effect/NAME` and the
+/// concentration driving it, `ARM/exposure/NAME`; not vesicle counts.
+fn is_effect_column(name: &str) -> bool {
+    matches!(name.split('/').nth(1), Some("effect" | "exposure"))
+}
+
+/// The effect responses of the table, with units from the summary.
+fn effect_curves(table: &exosim::output::Table, summary: &Value) -> Vec<EffectCurve> {
+    let unit_of = |effect: &str| {
+        summary
+            .get("effects")
+            .and_then(Value::as_array)
+            .and_then(|l| l.iter().find(|e| s(e, "effect") == effect))
+            .map(|e| s(e, "unit").to_string())
+            .unwrap_or_default()
+    };
+    table
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let mut parts = c.name.splitn(3, '/');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(arm), Some("effect"), Some(effect)) => Some(EffectCurve {
+                    arm: arm.into(),
+                    effect: effect.into(),
+                    unit: unit_of(effect),
+                    values: c.values.clone(),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// How far below zero a count may lie, in units of the solver's absolute
@@ -230,6 +280,7 @@ impl BodyOutputs {
         let curves: Vec<Curve> = table
             .columns
             .iter()
+            .filter(|c| !is_effect_column(&c.name))
             .filter_map(|c| {
                 let mut parts = c.name.splitn(3, '/');
                 match (parts.next(), parts.next(), parts.next()) {
@@ -268,11 +319,13 @@ impl BodyOutputs {
             .collect();
         report_times.sort_by(f64::total_cmp);
         report_times.dedup();
+        let effects = effect_curves(&table, summary);
         Ok(Some(BodyOutputs {
             times,
             curves,
             classes,
             report_times,
+            effects,
         }))
     }
 
@@ -456,8 +509,42 @@ impl BodyOutputs {
         let places = self.places();
         self.place_plots(&mut sec, &places);
         self.dose_share_plots(&mut sec, &places);
+        self.effect_plots(&mut sec);
         self.balance_tables(&mut sec, summary);
         sec
+    }
+
+    /// Each effect's response over time, one line per arm.
+    fn effect_plots(&self, sec: &mut Section) {
+        let mut names: Vec<&str> = self.effects.iter().map(|e| e.effect.as_str()).collect();
+        names.dedup();
+        if names.is_empty() {
+            return;
+        }
+        let (unit, scale) = self.time_axis();
+        let t: Vec<f64> = self.times.iter().map(|x| x / scale).collect();
+        sec.heading("Effects of the exposure");
+        sec.begin_row();
+        for name in names {
+            let curves: Vec<&EffectCurve> =
+                self.effects.iter().filter(|e| e.effect == name).collect();
+            let series = curves
+                .iter()
+                .enumerate()
+                .map(|(i, e)| Series::styled(e.arm.clone(), t.clone(), e.values.clone(), i))
+                .collect();
+            let y = format!("{name} ({})", curves[0].unit);
+            sec.plot(
+                name,
+                &format!("Effect `{name}` per arm (summary.json `effects`; timeseries.csv `ARM/effect/{name}`)."),
+                &chart::lines(
+                    &Axes::linear(format!("time ({unit})"), y),
+                    series,
+                    &format!("effect_{name}"),
+                ),
+            );
+        }
+        sec.end_row();
     }
 
     /// Vesicles per place over time, one plot per arm and class.

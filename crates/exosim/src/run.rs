@@ -16,6 +16,7 @@ use crate::biopsy::signature::SignatureError;
 use crate::biopsy::study::TestResult;
 use crate::body::network::SolveError;
 use crate::body::{self, ArmCourse, ClassSummary};
+use crate::coupling::exposure::{self, EffectRun};
 use crate::coupling::tumour_burden;
 use crate::output::{self, Column, OutputError, Table};
 use crate::scenario::Study;
@@ -37,6 +38,8 @@ pub struct RunResult {
     pub signature: Vec<ConditionResult>,
     /// Per variant and replicate of the `[tissue]` section.
     pub tissue: Vec<crate::coupling::tissue_section::ReplicateRun>,
+    /// Per arm and `[[effects]]` entry, arm by arm.
+    pub effects: Vec<EffectRun>,
 }
 
 /// A run failed.
@@ -63,6 +66,14 @@ pub enum RunError {
     /// The biopsy's tumour could not be taken from the tissue engine.
     #[error("biopsy: {0}")]
     Biopsy(#[from] crate::biopsy::study::BiopsyRunError),
+    /// An effect could not be computed.
+    #[error("effects in arm `{arm}`: {source}")]
+    Effect {
+        /// Arm name.
+        arm: String,
+        /// Cause.
+        source: exposure::EffectError,
+    },
 }
 
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
@@ -134,6 +145,7 @@ pub fn run_saving(
         summaries.extend(body::summarise(&study.plan(), arm, &course));
         arms.push(course);
     }
+    let effects = run_effects(study, &arms)?;
     let biopsy = match &study.biopsy {
         Some(b) => tumour_burden::run_biopsy(b, study.tissue.as_ref(), study.seed)?,
         None => Vec::new(),
@@ -149,7 +161,38 @@ pub fn run_saving(
         biopsy,
         signature,
         tissue,
+        effects,
     })
+}
+
+/// Every effect model in every arm, from the arm's body course.
+fn run_effects(study: &Study, arms: &[ArmCourse]) -> Result<Vec<EffectRun>, RunError> {
+    if study.effects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let coupled_arm = study
+        .tissue
+        .as_ref()
+        .and_then(|t| t.coupling.as_ref())
+        .map(|c| c.arm);
+    let mut runs = Vec::new();
+    for (i, (arm, course)) in study.arms.iter().zip(arms).enumerate() {
+        let coupled = (coupled_arm == Some(i)).then_some(course);
+        let courses = exposure::effects_of_arm(&study.plan(), arm, coupled, &study.effects)
+            .map_err(|source| RunError::Effect {
+                arm: arm.name.clone(),
+                source,
+            })?;
+        for (model, course) in study.effects.iter().zip(courses) {
+            runs.push(EffectRun {
+                arm: arm.name.clone(),
+                effect: model.name.clone(),
+                unit: model.unit.clone(),
+                course,
+            });
+        }
+    }
+    Ok(runs)
 }
 
 /// The wide table: `time_s`, then `{arm}/{place}/{class}` vesicle counts.
@@ -206,7 +249,30 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
             }
         }
     }
+    for run in &result.effects {
+        effect_columns(&mut table, run);
+    }
     table
+}
+
+/// The response of one effect in one arm, and the concentration that
+/// drove it.
+fn effect_columns(table: &mut Table, run: &EffectRun) {
+    table.push_column(Column {
+        name: format!("{}/effect/{}", run.arm, run.effect),
+        unit: run.unit.clone(),
+        description: format!("effect {} (arm {})", run.effect, run.arm),
+        values: run.reported(),
+    });
+    table.push_column(Column {
+        name: format!("{}/exposure/{}", run.arm, run.effect),
+        unit: "/mL".into(),
+        description: format!(
+            "concentration driving effect {} (arm {})",
+            run.effect, run.arm
+        ),
+        values: run.course.concentration.iter().map(|c| c * 1e-6).collect(),
+    });
 }
 
 /// Mass balance over the whole run.
@@ -277,6 +343,10 @@ pub struct Summary<'a> {
     /// kills, uptakes, final states, vesicle fates; the tissue mass balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tissue: Option<crate::coupling::tissue_section::TissueSummary>,
+    /// Effects, per arm: start, end, lowest and highest response, the
+    /// peak concentration that drove it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<exposure::EffectSummary>,
 }
 
 /// The `signature` part of `summary.json`.
@@ -380,6 +450,7 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             conditions: &result.signature,
         }),
         tissue,
+        effects: exposure::summarise(&study.output_times, &result.effects),
     }
 }
 

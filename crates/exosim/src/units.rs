@@ -54,6 +54,8 @@ pub const NANOMETRE: f64 = 1e-9;
 pub const MICROMETRE: f64 = 1e-6;
 /// Boltzmann constant in J/K (exact since the 2019 SI), for diffusion coefficients.
 pub const BOLTZMANN: f64 = 1.380649e-23;
+/// Avogadro's number in 1/mol (exact since the 2019 SI), for molar concentrations.
+pub const AVOGADRO: f64 = 6.022_140_76e23;
 /// Kelvin at 0 °C, the offset between the Celsius scale people use and the kelvin used inside.
 pub const ZERO_CELSIUS: f64 = 273.15;
 
@@ -119,12 +121,14 @@ impl Dimension {
             Dimension::Time => "ms, s, min, h, day, week, year",
             Dimension::Length => "nm, µm (or um), mm, cm, m",
             Dimension::Volume => "nL, µL (or uL), mL, dL, L, mm3, cm3, m3",
-            Dimension::Flow => "a volume per time, such as mL/min, µL/min, L/h, m3/s",
+            Dimension::Flow => {
+                "a volume per time, such as mL/min, µL/min, L/h, m3/s, or a potency per molar concentration per time, such as /nM/day"
+            }
             Dimension::Rate => {
                 "per time, such as /s, /min, /h, /day, 1/min, per min, min^-1, vesicles/min"
             }
             Dimension::Concentration => {
-                "per volume, such as /mL, /µL, /L, per mL, mL^-1, EVs/mL, /m3"
+                "per volume, such as /mL, /µL, /L, per mL, mL^-1, EVs/mL, /m3, or molar: pM, nM, µM"
             }
             Dimension::Temperature => "K, degC (or °C, C)",
             Dimension::Count => {
@@ -381,6 +385,24 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("m3", Conv::new(D::Volume, 1.0, 1.0)),
     ("m^3", Conv::new(D::Volume, 1.0, 1.0)),
     ("m\u{b3}", Conv::new(D::Volume, 1.0, 1.0)),
+    // molar concentration: copies of a molecule per volume (Avogadro's
+    // number, exact since the 2019 SI, times mol/L in 1/m³)
+    (
+        "pM",
+        Conv::new(D::Concentration, AVOGADRO * 1e-12 * 1e3, 1.0),
+    ),
+    (
+        "nM",
+        Conv::new(D::Concentration, AVOGADRO * 1e-9 * 1e3, 1.0),
+    ),
+    (
+        "uM",
+        Conv::new(D::Concentration, AVOGADRO * 1e-6 * 1e3, 1.0),
+    ),
+    (
+        "\u{b5}M",
+        Conv::new(D::Concentration, AVOGADRO * 1e-6 * 1e3, 1.0),
+    ),
     // temperature
     ("K", Conv::new(D::Temperature, 1.0, 1.0)),
     ("kelvin", Conv::new(D::Temperature, 1.0, 1.0)),
@@ -472,6 +494,16 @@ fn area_unit(s: &str) -> Option<Conv> {
     ))
 }
 
+/// "/nM/day": a rate per concentration, as the kill potency of a drug is
+/// written (Simeoni's k2). Dimensionally a flow (m³/s: per copy per m³ per
+/// second), and read as one.
+fn per_concentration_per_time(unit: &str) -> Option<Conv> {
+    let (conc, time) = unit.strip_prefix('/')?.split_once('/')?;
+    let c = simple_unit(conc).filter(|c| c.dim == D::Concentration)?;
+    let t = simple_unit(time).filter(|t| t.dim == D::Time)?;
+    Some(Conv::new(D::Flow, c.den * t.den, c.num * t.num))
+}
+
 /// Strips a trailing inverse marker ("^-1", "-1", "⁻¹").
 fn strip_inverse(s: &str) -> Option<&str> {
     ["^-1", "\u{207b}\u{b9}", "-1"]
@@ -491,6 +523,9 @@ fn parse_unit(unit: &str) -> Option<Conv> {
     let unit = unit.replace(" per ", "/");
     let unit = unit.split('/').map(str::trim).collect::<Vec<_>>().join("/");
 
+    if let Some(potency) = per_concentration_per_time(&unit) {
+        return Some(potency);
+    }
     if let Some((top, bottom)) = unit.split_once('/') {
         if bottom.contains('/') || bottom.is_empty() {
             return None;
@@ -1300,6 +1335,29 @@ mod tests {
             ok("1e10 /mL", D::Concentration),
             Concentration::per_ml(1e10).si()
         );
+    }
+
+    /// Molar concentrations through Avogadro's number: 1 nM is
+    /// 6.02214076e14 copies per litre.
+    #[test]
+    fn molar_concentrations() {
+        check("1 nM", D::Concentration, 6.022_140_76e17);
+        check("2 pM", D::Concentration, 2.0 * 6.022_140_76e14);
+        check("1 \u{b5}M", D::Concentration, 6.022_140_76e20);
+        assert_eq!(
+            ok("1 uM", D::Concentration),
+            ok("1 \u{b5}M", D::Concentration)
+        );
+        assert!(parse("1 nm", D::Concentration).is_err(), "nm is a length");
+    }
+
+    /// A kill potency written per molar concentration per time is a flow:
+    /// 1 /nM/day = 1 / (6.02214076e17 /m³ · 86400 s).
+    #[test]
+    fn potency_per_concentration_per_time() {
+        check("1 /nM/day", D::Flow, 1.0 / (6.022_140_76e17 * 86_400.0));
+        check("6.3e-4 /uM/h", D::Flow, 6.3e-4 / (6.022_140_76e20 * 3600.0));
+        assert!(parse("1 /nM/day", D::Rate).is_err());
     }
 
     #[test]

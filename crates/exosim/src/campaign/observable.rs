@@ -14,7 +14,7 @@
 //! The kinds read four engines: the body ([`body`]: PK figures, shares of
 //! the dose, uptake, peaks), the tissue ([`tissue`]: cells, states, kills,
 //! uptakes, vesicle fates, over replicates), the liquid biopsy and the
-//! signatures ([`biopsy`]).
+//! signatures ([`biopsy`]), and the effects of the exposure ([`effect`]).
 
 // A study error carries its location and hint; it is built once per
 // observable, at the edge, so its size does not matter.
@@ -22,6 +22,7 @@
 
 pub mod biopsy;
 pub mod body;
+pub mod effect;
 mod kinds;
 pub mod tissue;
 
@@ -88,6 +89,9 @@ pub struct ObservableSpec {
     /// How the tissue's replicates are combined (default `mean`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statistic: Option<Statistic>,
+    /// Effect of the `[[effects]]` section (may be omitted when it has one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
 }
 
 /// A checked observable, ready to read any run of its study.
@@ -109,6 +113,7 @@ enum Target {
     Tissue(tissue::Target),
     Biopsy(biopsy::Target),
     Signature(biopsy::SignatureTarget),
+    Effect(effect::Target),
 }
 
 /// Checks `spec` against `study` and resolves its names, so that every
@@ -124,17 +129,26 @@ pub fn resolve(
     let p = Table { loc, at };
     check_name(&p, &spec.name)?;
     check_keys(&p, spec)?;
-    let (target, description) = match spec.kind.domain() {
-        Domain::Body => body::resolve(spec, study, &p).map(|(t, d)| (Target::Body(t), d))?,
-        Domain::Tissue => tissue::resolve(spec, study, &p).map(|(t, d)| (Target::Tissue(t), d))?,
-        Domain::Biopsy => biopsy::resolve(spec, study, &p).map(|(t, d)| (Target::Biopsy(t), d))?,
-        Domain::Signature => {
-            biopsy::resolve_signature(spec, study, &p).map(|(t, d)| (Target::Signature(t), d))?
+    let unit = || spec.kind.about().unit.to_string();
+    let (target, description, unit) = match spec.kind.domain() {
+        Domain::Body => {
+            body::resolve(spec, study, &p).map(|(t, d)| (Target::Body(t), d, unit()))?
+        }
+        Domain::Tissue => {
+            tissue::resolve(spec, study, &p).map(|(t, d)| (Target::Tissue(t), d, unit()))?
+        }
+        Domain::Biopsy => {
+            biopsy::resolve(spec, study, &p).map(|(t, d)| (Target::Biopsy(t), d, unit()))?
+        }
+        Domain::Signature => biopsy::resolve_signature(spec, study, &p)
+            .map(|(t, d)| (Target::Signature(t), d, unit()))?,
+        Domain::Effect => {
+            effect::resolve(spec, study, &p).map(|(t, d, u)| (Target::Effect(t), d, u))?
         }
     };
     Ok(Observable {
         name: spec.name.clone(),
-        unit: spec.kind.about().unit.to_string(),
+        unit,
         description,
         target,
     })
@@ -153,6 +167,7 @@ impl Observable {
             Target::Tissue(t) => t.evaluate(result),
             Target::Biopsy(t) => t.evaluate(result),
             Target::Signature(t) => t.evaluate(result),
+            Target::Effect(t) => t.evaluate(result),
         }
     }
 }
@@ -209,6 +224,7 @@ fn written(spec: &ObservableSpec) -> Vec<&'static str> {
         ("state", s.state.is_some()),
         ("molecule", s.molecule.is_some()),
         ("statistic", s.statistic.is_some()),
+        ("effect", s.effect.is_some()),
     ]
     .into_iter()
     .filter_map(|(k, on)| on.then_some(k))

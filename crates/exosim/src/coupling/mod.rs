@@ -10,9 +10,12 @@
 //! - [`blood_modes`]: a body vesicle class's network as the biopsy's blood
 //!   kinetics (first-order pools);
 //! - [`tumour_burden`]: the tissue's tumour cell count as the biopsy's
-//!   tumour burden.
+//!   tumour burden;
+//! - [`exposure`]: a body arm's vesicles in a place, or the cargo they
+//!   delivered there, as the exposure of an effect model.
 
 pub mod blood_modes;
+pub mod exposure;
 pub mod tissue_body;
 pub mod tissue_section;
 pub mod tumour_burden;

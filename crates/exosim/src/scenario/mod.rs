@@ -19,12 +19,14 @@
 pub mod biopsy_spec;
 mod cells_csv;
 pub mod check;
+pub mod effect_spec;
 pub mod error;
 pub mod model;
 pub mod overrides;
 pub mod resolve;
 pub mod resolve_biopsy;
 pub mod resolve_coupling;
+pub mod resolve_effect;
 pub mod resolve_tissue;
 pub mod signature_spec;
 pub mod spec;

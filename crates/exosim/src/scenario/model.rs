@@ -33,6 +33,8 @@ pub struct Study {
     pub signature: Option<crate::biopsy::panel::SignatureStudy>,
     /// The tissue part, if the study has one.
     pub tissue: Option<crate::tissue::model::TissueModel>,
+    /// Effect models, computed in every arm from its body course.
+    pub effects: Vec<crate::coupling::exposure::EffectModel>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

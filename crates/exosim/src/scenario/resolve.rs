@@ -97,6 +97,8 @@ impl Resolver<'_, '_> {
         };
         let (arms, resolved_arms) = self.arms(spec, has_body, &body_spec, &vesicles, duration)?;
         self.check_size(&arms, output_times.len())?;
+        let (effects, effect_specs) =
+            super::resolve_effect::resolve_effects(&spec.effects, self.loc, &vesicles, &arms)?;
         // The tissue's coupling names body classes and arms: resolved last.
         let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
         if let (Some(model), Some(filled), Some(c)) = (
@@ -142,6 +144,7 @@ impl Resolver<'_, '_> {
             biopsy: None,
             signature: signature_spec,
             tissue: tissue_spec,
+            effects: effect_specs,
         };
         let mut study = Study {
             name: h.name.clone(),
@@ -156,6 +159,7 @@ impl Resolver<'_, '_> {
             biopsy: None,
             signature,
             tissue,
+            effects,
             resolved,
         };
         // The biopsy may take its blood kinetics from the body and its
@@ -316,11 +320,13 @@ impl Resolver<'_, '_> {
         for (i, s) in arm.sources.iter().enumerate() {
             sources.push(self.source(&path.key("sources").index(i), s, &class_names, duration)?);
         }
-        if doses.is_empty() && sources.is_empty() {
+        // An untreated control arm is how effects are compared; elsewhere an
+        // arm that receives nothing is a mistake.
+        if doses.is_empty() && sources.is_empty() && spec.effects.is_empty() {
             return self.c.err(
                 path,
                 format!("nothing enters the body in arm `{}`", arm.name),
-                Some("add a `[[doses]]` or `[[sources]]` entry".into()),
+                Some("add a `[[doses]]` or `[[sources]]` entry (an untreated control arm is allowed in a study with `[[effects]]`)".into()),
             );
         }
         let resolved_arm = ArmSpec {

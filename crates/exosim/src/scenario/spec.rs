@@ -46,6 +46,10 @@ pub struct StudySpec {
     /// Tissue: cells that send, address and receive vesicles.
     #[serde(default)]
     pub tissue: Option<super::tissue_spec::TissueSpec>,
+    /// Effects of the exposure: tumour growth inhibition, turnover and
+    /// direct responses, computed in every arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub effects: Vec<super::effect_spec::EffectSpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.

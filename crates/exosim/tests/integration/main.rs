@@ -18,6 +18,7 @@ mod campaign_runs;
 mod campaign_sensitivity;
 mod coupling;
 mod docs;
+mod effects;
 mod overrides;
 mod properties;
 mod reference_mouse;

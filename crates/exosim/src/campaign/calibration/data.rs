@@ -17,7 +17,7 @@ use crate::scenario::error::{KeyPath, Locator, StudyError, did_you_mean};
 use crate::scenario::{Study, check::MAX_FILE_BYTES};
 
 /// The columns that say what was measured, as in `[[observables]]`.
-pub const KEY_COLUMNS: [&str; 14] = [
+pub const KEY_COLUMNS: [&str; 15] = [
     "kind",
     "arm",
     "vesicles",
@@ -32,6 +32,7 @@ pub const KEY_COLUMNS: [&str; 14] = [
     "state",
     "molecule",
     "statistic",
+    "effect",
 ];
 
 /// One measurement.
@@ -332,6 +333,7 @@ fn empty_spec() -> ObservableSpec {
         state: None,
         molecule: None,
         statistic: None,
+        effect: None,
     }
 }
 
@@ -354,6 +356,7 @@ fn set_key(
         "cell_type" => spec.cell_type = text(),
         "state" => spec.state = text(),
         "molecule" => spec.molecule = text(),
+        "effect" => spec.effect = text(),
         "statistic" => spec.statistic = Some(typed(at, column, cell.to_string())?),
         "probability" => spec.probability = Some(number(at, column, cell)?),
         "time" => spec.time = Some(typed(at, column, cell.to_string())?),

@@ -60,6 +60,10 @@ pub enum Kind {
     RocAuc,
     /// Held-out AUC of a signature.
     SignatureAuc,
+    /// An effect's response at a time, in the effect's unit.
+    Effect,
+    /// An effect's response at a time over its start.
+    EffectChange,
 }
 
 /// Unit, keys and definition of a kind, for resolving and for the docs.
@@ -109,6 +113,7 @@ pub(super) const CELLS: &[&str] = &["variant", "statistic", "cell_type", "time"]
 pub(super) const STATE: &[&str] = &["variant", "statistic", "cell_type", "state", "time"];
 pub(super) const HELD: &[&str] = &["variant", "statistic", "cell_type", "molecule", "time"];
 pub(super) const FATE: &[&str] = &["variant", "statistic", "vesicles", "place", "time"];
+pub(super) const EFFECT: &[&str] = &["arm", "effect", "time"];
 
 /// Which engine's result a kind reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,10 +122,11 @@ pub(super) enum Domain {
     Tissue,
     Biopsy,
     Signature,
+    Effect,
 }
 
 /// (kind, name, unit, keys, definition), in the order of docs/observables.md.
-const TABLE: [(Kind, &str, &str, &[&str], &str); 26] = [
+const TABLE: [(Kind, &str, &str, &[&str], &str); 28] = [
     (
         Kind::InitialHalfLife,
         "initial_half_life",
@@ -303,14 +309,28 @@ const TABLE: [(Kind, &str, &str, &[&str], &str); 26] = [
         &["condition"],
         "the signature's AUC against healthy people on held-out folds, mean over folds",
     ),
+    (
+        Kind::Effect,
+        "effect",
+        "the effect's",
+        EFFECT,
+        "the effect's response in the arm at the time, in the effect's unit (a tumour in mm3)",
+    ),
+    (
+        Kind::EffectChange,
+        "effect_change",
+        "1",
+        EFFECT,
+        "the effect's response in the arm at the time over its response at time 0",
+    ),
 ];
 
 impl Kind {
     /// Every kind, in the order of docs/observables.md.
-    pub const ALL: [Kind; 26] = {
-        let mut all = [Kind::Count; 26];
+    pub const ALL: [Kind; 28] = {
+        let mut all = [Kind::Count; 28];
         let mut i = 0;
-        while i < 26 {
+        while i < 28 {
             all[i] = TABLE[i].0;
             i += 1;
         }
@@ -338,6 +358,7 @@ impl Kind {
             | TissueVesicles => Domain::Tissue,
             DetectableDiameter | DetectionProbability | RocAuc => Domain::Biopsy,
             SignatureAuc => Domain::Signature,
+            Effect | EffectChange => Domain::Effect,
         }
     }
 
