@@ -99,7 +99,7 @@ class Study:
     @classmethod
     def from_dict(cls, study: Mapping[str, Any]) -> "Study":
         """A study from a dict shaped like the TOML file (``{"study": {...}, "vesicles": [...]}``)."""
-        return cls(_exosim.NativeStudy.from_json(json.dumps(study)))
+        return cls(_exosim.NativeStudy.from_json(json.dumps(study, allow_nan=False)))
 
     def __getitem__(self, path: str) -> Any:
         """The value at ``path`` as written (``"100 nm"``, ``1e10``); :class:`StudyError` if unset."""
@@ -112,7 +112,7 @@ class Study:
         nearest name as a hint); a value that does not fit, at
         :meth:`validate` or :meth:`run`.
         """
-        self._native.set(path, json.dumps(value))
+        self._native.set(path, json.dumps(value, allow_nan=False))
 
     @property
     def file(self) -> str:

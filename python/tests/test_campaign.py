@@ -62,3 +62,15 @@ def test_campaign_problems_raise_campaign_error(tmp_path, campaigns):
         campaign.run_shard(3, 2, tmp_path / "s")
     with pytest.raises(exosim.CampaignError):
         exosim.merge(tmp_path / "nothing-here", tmp_path / "out")
+
+
+def test_a_campaigns_study_path_starts_from_its_folder(tmp_path, studies, monkeypatch):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    (folder / "study.toml").write_text((studies / "mouse_iv_bolus.toml").read_text())
+    text = (studies.parent / "campaigns" / "virtual_mice.toml").read_text()
+    text = text.replace('study = "../studies/mouse_tumour_dose.toml"', 'study = "study.toml"')
+    (folder / "c.toml").write_text(text.split("[[parameters]]")[0] + '[[parameters]]\npath = "body.mps.capacity"\ndistribution = "uniform"\nlow = 0.5\nhigh = 1.5\n\n[[observables]]\nname = "blood_1h"\nkind = "fraction_of_dose"\narm = "main"\nplace = "blood"\ntime = "1 h"\n')
+    monkeypatch.chdir(tmp_path)
+    campaign = exosim.Campaign.from_toml("sub/c.toml")
+    assert campaign.runs == 500
