@@ -159,11 +159,15 @@ class Result:
     :meth:`table`. Tables the command line writes as Parquet carry units and
     descriptions in their field metadata; CSV-only tables carry the unit in
     the column name (``diameter_m``).
+
+    Attributes: ``summary`` (dict), ``tables`` (names), ``manifest`` (the
+    folder's manifest as a dict, for a result read from a folder) and
+    ``path`` (that folder; ``None`` for a run in memory).
     """
 
     def __init__(
         self,
-        summary: Dict[str, Any],
+        summary: Optional[Dict[str, Any]],
         tables: Sequence[str],
         load: Callable[[str], pa.Table],
         manifest: Optional[Dict[str, Any]] = None,
@@ -171,7 +175,7 @@ class Result:
         native: Optional[_exosim.NativeRun] = None,
     ) -> None:
         """Use :meth:`Study.run` or :func:`read_run` rather than this."""
-        self.summary = summary
+        self._summary = summary
         self.tables: List[str] = list(tables)
         self.manifest = manifest
         self.path = path
@@ -182,7 +186,7 @@ class Result:
     @classmethod
     def _of_run(cls, native: _exosim.NativeRun) -> "Result":
         """The result of a run in memory; CSV tables made on first use."""
-        result = cls(json.loads(native.summary_json()), native.table_names(), lambda n: None, native=native)
+        result = cls(None, native.table_names(), lambda n: None, native=native)
         result._load = result._load_from_run
         return result
 
@@ -200,6 +204,14 @@ class Result:
                 if other != "timeseries":
                     self._cache[other] = _read_table(Path(tmp), other)
         return self._cache[name]
+
+    @property
+    def summary(self) -> Dict[str, Any]:
+        """``summary.json`` as a dict (made on first use for a run in memory)."""
+        if self._summary is None:
+            assert self._native is not None
+            self._summary = json.loads(self._native.summary_json())
+        return self._summary
 
     def table(self, name: str) -> pa.Table:
         """The table ``name`` (one of :attr:`tables`) as a ``pyarrow.Table``."""

@@ -78,3 +78,6 @@ class NativeCampaign:
     ) -> str: ...
 
 def merge(dirs: List[str], out: str, force: bool = False) -> str: ...
+
+def rust_timings(path: str, dir: str, repeat: int) -> List[float]:
+    """Seconds of each read, run and save of a study, timed in Rust (for the benchmark)."""

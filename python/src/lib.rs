@@ -10,6 +10,7 @@
 use pyo3::prelude::*;
 
 mod arrow;
+mod bench;
 mod campaign;
 mod errors;
 mod interrupt;
@@ -29,5 +30,6 @@ fn _exosim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow::ArrowTable>()?;
     m.add_class::<campaign::NativeCampaign>()?;
     m.add_function(wrap_pyfunction!(campaign::merge, m)?)?;
+    m.add_function(wrap_pyfunction!(bench::rust_timings, m)?)?;
     Ok(())
 }

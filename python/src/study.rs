@@ -27,8 +27,10 @@ impl NativeStudy {
     /// for `exosim run`.
     #[staticmethod]
     fn from_path(path: PathBuf) -> PyResult<Self> {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let source = StudySource::load(&path).map_err(|e| study_error(&e, &text))?;
+        let source = StudySource::load(&path).map_err(|e| {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            study_error(&e, &text)
+        })?;
         Self::new(source)
     }
 
