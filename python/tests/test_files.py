@@ -21,7 +21,7 @@ def test_save_writes_the_directory_the_command_line_writes(name, studies, cli, t
         assert (ours / f).read_bytes() == (theirs / f).read_bytes(), f
 
 
-@pytest.mark.parametrize("name", ["mouse_iv_bolus", "screening_ovarian"])
+@pytest.mark.parametrize("name", ["mouse_iv_bolus", "screening_ovarian", "screening_tissue_tumour"])
 def test_read_run_of_a_command_line_directory_equals_the_run(name, studies, cli, tmp_path):
     result = exosim.Study.from_toml(studies / f"{name}.toml").run()
     cli("run", studies / f"{name}.toml", "-o", tmp_path, "-q")
