@@ -117,3 +117,26 @@ def test_threads_and_seed_are_checked_and_do_not_change_results(studies):
     assert study.run(seed=7).summary["seed"] == 7
     with pytest.raises(ValueError):
         study.run(threads=0)
+
+
+def test_mutated_studies_raise_study_errors_and_never_panic(studies):
+    import random
+
+    lines = (studies / "mouse_iv_bolus.toml").read_text().splitlines()
+    tokens = ["-1", "0", "1e400", '"1 parsec"', '"-5 min"', '""', "[]", "{}", "nan", '"0 nm"', "true", '"1e308 h"']
+    rng = random.Random(17)
+    outcomes = {"valid": 0, "invalid": 0}
+    for _ in range(300):
+        mutated = list(lines)
+        i = rng.randrange(len(mutated))
+        if "=" in mutated[i] and rng.random() < 0.8:
+            key = mutated[i].split("=")[0]
+            mutated[i] = f"{key}= {rng.choice(tokens)}"
+        else:
+            del mutated[i]
+        try:
+            exosim.Study.from_toml("\n".join(mutated)).run()
+            outcomes["valid"] += 1
+        except exosim.StudyError:
+            outcomes["invalid"] += 1
+    assert outcomes["invalid"] > 50, outcomes
