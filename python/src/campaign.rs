@@ -202,19 +202,21 @@ fn calibrate(
 pub fn merge(py: Python<'_>, dirs: Vec<PathBuf>, out: PathBuf, force: bool) -> PyResult<String> {
     let reuse = if force { Reuse::Replace } else { Reuse::Refuse };
     let summary = py
-        .detach(|| {
-            // Checked before the folder is made, so a refused merge leaves nothing.
-            merging::find_parts(&dirs)?;
-            output::prepare_output(&out, reuse)?;
-            let summary = merging::merge(&dirs, &out)?;
-            let written: Vec<String> = MERGED_FILES
-                .iter()
-                .filter(|f| out.join(f).exists())
-                .map(|f| f.to_string())
-                .collect();
-            Manifest::new(Writer::Merge, written).write(&out)?;
-            Ok::<_, OutputError>(summary)
-        })
-        .map_err(errors::campaign)?;
+        .detach(|| errors::no_panic(|| merge_into(&dirs, &out, reuse).map_err(errors::campaign)))?;
     serde_json::to_string(&summary).map_err(errors::other)
+}
+
+/// `exosim merge`'s steps: the parts checked before the folder is made (a
+/// refused merge leaves nothing), merged, then the manifest.
+fn merge_into(dirs: &[PathBuf], out: &Path, reuse: Reuse) -> Result<merging::Summary, OutputError> {
+    merging::find_parts(dirs)?;
+    output::prepare_output(out, reuse)?;
+    let summary = merging::merge(dirs, out)?;
+    let written: Vec<String> = MERGED_FILES
+        .iter()
+        .filter(|f| out.join(f).exists())
+        .map(|f| f.to_string())
+        .collect();
+    Manifest::new(Writer::Merge, written).write(out)?;
+    Ok(summary)
 }

@@ -74,3 +74,20 @@ pub fn other(e: impl std::fmt::Display) -> PyErr {
 pub fn campaign(e: impl std::fmt::Display) -> PyErr {
     CampaignError::new_err(e.to_string())
 }
+
+/// Runs `f`, turning a panic (a bug of exosim, never a user's input) into
+/// an `exosim.Error` rather than pyo3's `PanicException`, which `except
+/// Exception` would not catch.
+pub fn no_panic<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|payload| Err(other(format!("internal error: {}", panic_text(&*payload)))))
+}
+
+/// The text of a panic's payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}

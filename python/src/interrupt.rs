@@ -73,7 +73,7 @@ where
                 return;
             }
             // The caller may have gone (Ctrl-C): then nobody needs it.
-            let _ = tx.send(outcome.map_err(panic_message));
+            let _ = tx.send(outcome.map_err(|p| errors::panic_text(&*p)));
         })
         .map_err(|e| errors::other(format!("cannot start a worker thread: {e}")))?;
     let mut rx = rx;
@@ -118,13 +118,4 @@ fn pool(threads: Option<usize>) -> PyResult<Option<rayon::ThreadPool>> {
         .build()
         .map(Some)
         .map_err(|e| errors::other(format!("threads={n}: {e}")))
-}
-
-/// The text of a panic's payload.
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a run panicked".into())
 }

@@ -74,9 +74,10 @@ impl NativeRun {
     fn save(&self, py: Python<'_>, dir: PathBuf, force: bool) -> PyResult<Vec<PathBuf>> {
         let reuse = if force { Reuse::Replace } else { Reuse::Refuse };
         py.detach(|| {
-            output::prepare_output(&dir, reuse)?;
-            run::write_as(&dir, &self.study, &self.result, Writer::Run)
+            errors::no_panic(|| {
+                output::prepare_output(&dir, reuse).map_err(errors::other)?;
+                run::write_as(&dir, &self.study, &self.result, Writer::Run).map_err(errors::other)
+            })
         })
-        .map_err(errors::other)
     }
 }
