@@ -45,6 +45,7 @@ __all__ = [
     "read_run",
 ]
 
+#: A path: text or any `os.PathLike` (`pathlib.Path`).
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: The manifest exosim writes into each of its output folders.
