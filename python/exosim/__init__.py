@@ -81,9 +81,17 @@ class Study:
     number.
     """
 
-    def __init__(self, native: _exosim.NativeStudy) -> None:
+    def __init__(self, native: _exosim.NativeStudy, made: Any = None) -> None:
         """Wraps a compiled study; use :meth:`from_toml` or :meth:`from_dict`."""
         self._native = native
+        # How it was made and the values set since: what a pickle carries,
+        # so that a study can go to another process (multiprocessing, Dask).
+        self._made = made
+        self._sets: List[Any] = []
+
+    def __reduce__(self) -> Any:
+        """Pickled as the way it was made and the values set since."""
+        return (_remake_study, (self._made, self._sets))
 
     @classmethod
     def from_toml(cls, path_or_text: Union[PathLike, str]) -> "Study":
@@ -94,13 +102,15 @@ class Study:
         Raises :class:`StudyError` when the text is not a study file.
         """
         if _is_file(path_or_text):
-            return cls(_exosim.NativeStudy.from_path(os.fspath(path_or_text)))
-        return cls(_exosim.NativeStudy.from_text(str(path_or_text)))
+            path = os.fspath(path_or_text)
+            return cls(_exosim.NativeStudy.from_path(path), ("path", os.path.abspath(path)))
+        return cls(_exosim.NativeStudy.from_text(str(path_or_text)), ("text", str(path_or_text)))
 
     @classmethod
     def from_dict(cls, study: Mapping[str, Any]) -> "Study":
         """A study from a dict shaped like the TOML file (``{"study": {...}, "vesicles": [...]}``)."""
-        return cls(_exosim.NativeStudy.from_json(json.dumps(study, allow_nan=False)))
+        text = json.dumps(study, allow_nan=False)
+        return cls(_exosim.NativeStudy.from_json(text), ("json", text))
 
     def __getitem__(self, path: str) -> Any:
         """The value at ``path`` as written (``"100 nm"``, ``1e10``); :class:`StudyError` if unset."""
@@ -114,6 +124,7 @@ class Study:
         :meth:`validate` or :meth:`run`.
         """
         self._native.set(path, json.dumps(value, allow_nan=False))
+        self._sets.append((path, value))
 
     @property
     def file(self) -> str:
@@ -149,6 +160,16 @@ class Study:
     def __repr__(self) -> str:
         """``Study('studies/x.toml')``."""
         return f"Study({self.file!r})"
+
+
+def _remake_study(made: Any, sets: List[Any]) -> Study:
+    """A pickled study made again: read as it was, the same values set."""
+    kind, source = made
+    make = {"path": _exosim.NativeStudy.from_path, "text": _exosim.NativeStudy.from_text}
+    study = Study(make.get(kind, _exosim.NativeStudy.from_json)(source), made)
+    for path, value in sets:
+        study[path] = value
+    return study
 
 
 class Result:
@@ -314,9 +335,14 @@ class Campaign:
     a cluster or with ``exosim run --shard`` merge together.
     """
 
-    def __init__(self, native: _exosim.NativeCampaign) -> None:
+    def __init__(self, native: _exosim.NativeCampaign, made: Any = None) -> None:
         """Wraps a compiled campaign; use :meth:`from_toml`."""
         self._native = native
+        self._made = made
+
+    def __reduce__(self) -> Any:
+        """Pickled as the file (or text) it was read from, read again on arrival."""
+        return (Campaign.from_toml, (self._made,))
 
     @classmethod
     def from_toml(cls, path_or_text: Union[PathLike, str]) -> "Campaign":
@@ -326,8 +352,9 @@ class Campaign:
         directory for text). Raises :class:`CampaignError`, located.
         """
         if _is_file(path_or_text):
-            return cls(_exosim.NativeCampaign.from_path(os.fspath(path_or_text)))
-        return cls(_exosim.NativeCampaign.from_text(str(path_or_text)))
+            path = os.fspath(path_or_text)
+            return cls(_exosim.NativeCampaign.from_path(path), Path(os.path.abspath(path)))
+        return cls(_exosim.NativeCampaign.from_text(str(path_or_text)), str(path_or_text))
 
     @property
     def name(self) -> str:

@@ -74,3 +74,19 @@ def test_a_campaigns_study_path_starts_from_its_folder(tmp_path, studies, monkey
     monkeypatch.chdir(tmp_path)
     campaign = exosim.Campaign.from_toml("sub/c.toml")
     assert campaign.runs == 500
+
+
+def test_studies_and_campaigns_pickle_for_other_processes(studies, campaigns):
+    import pickle
+
+    study = exosim.Study.from_toml(studies / "mouse_iv_bolus.toml")
+    study["vesicles.sEV.diameter"] = "150 nm"
+    again = pickle.loads(pickle.dumps(study))
+    assert again["vesicles.sEV.diameter"] == "150 nm"
+    assert again.run()["timeseries"].equals(study.run()["timeseries"])
+    text = exosim.Study.from_toml((studies / "mouse_iv_bolus.toml").read_text())
+    assert pickle.loads(pickle.dumps(text)).to_toml() == text.to_toml()
+    as_dict = exosim.Study.from_dict(text.to_dict())
+    assert pickle.loads(pickle.dumps(as_dict)).to_dict() == as_dict.to_dict()
+    campaign = exosim.Campaign.from_toml(campaigns / "virtual_mice.toml")
+    assert pickle.loads(pickle.dumps(campaign)).runs == campaign.runs
