@@ -147,14 +147,22 @@ class Study:
         """The study as a dict, values as written (the inverse of :meth:`from_dict`)."""
         return json.loads(self._native.to_json())
 
-    def run(self, seed: Optional[int] = None, threads: Optional[int] = None) -> "Result":
+    def run(
+        self,
+        seed: Optional[int] = None,
+        threads: Optional[int] = None,
+        progress: Optional[Callable[[float], Any]] = None,
+    ) -> "Result":
         """Runs the study; ``seed`` replaces the study's, ``threads`` sizes the pool.
 
         The results do not depend on ``threads`` (default: every core). The
         GIL is released while the engines work; Ctrl-C raises
-        ``KeyboardInterrupt`` and abandons the run.
+        ``KeyboardInterrupt`` and abandons the run. ``progress``, if given,
+        is called on this thread with the fraction done (0 to 1) as it grows,
+        at most every 50 ms and last with 1.0 (for a progress bar); an
+        exception it raises abandons the run too.
         """
-        native = self._native.run(seed=seed, threads=threads)
+        native = self._native.run(seed=seed, threads=threads, progress=progress)
         return Result._of_run(native)
 
     def __repr__(self) -> str:
@@ -371,28 +379,44 @@ class Campaign:
         """Whether the campaign fits parameters to data rather than running points."""
         return self._native.is_calibration
 
-    def run(self, out_dir: PathLike, threads: Optional[int] = None, force: bool = False) -> CampaignResult:
+    def run(
+        self,
+        out_dir: PathLike,
+        threads: Optional[int] = None,
+        force: bool = False,
+        progress: Optional[Callable[[float], Any]] = None,
+    ) -> CampaignResult:
         """Runs every point into ``out_dir`` and merges there (a calibration: fits).
 
         As ``exosim run CAMPAIGN -o DIR``: a folder holding this campaign's
         interrupted run resumes it; one holding other files is refused unless
         ``force``. Ctrl-C stops at the next chunk of points, the journal kept
-        for a resumed run.
+        for a resumed run. ``progress`` receives the fraction of points done,
+        as for :meth:`Study.run`.
         """
-        self._native.run(os.fspath(out_dir), threads=threads, force=force)
+        self._native.run(os.fspath(out_dir), threads=threads, force=force, progress=progress)
         result = read_run(out_dir)
         assert isinstance(result, CampaignResult)
         return result
 
     def run_shard(
-        self, index: int, count: int, out_dir: PathLike, threads: Optional[int] = None, force: bool = False
+        self,
+        index: int,
+        count: int,
+        out_dir: PathLike,
+        threads: Optional[int] = None,
+        force: bool = False,
+        progress: Optional[Callable[[float], Any]] = None,
     ) -> Dict[str, Any]:
         """Runs shard ``index`` of ``count`` (from 1) into ``out_dir``; returns the part's record.
 
         As ``exosim run CAMPAIGN --shard I/N``: the part files
         (``part-I-of-N.parquet`` and ``.json``) are for :func:`merge`.
         """
-        return json.loads(self._native.run_shard(index, count, os.fspath(out_dir), threads=threads, force=force))
+        native = self._native.run_shard(
+            index, count, os.fspath(out_dir), threads=threads, force=force, progress=progress
+        )
+        return json.loads(native)
 
     def __repr__(self) -> str:
         """``Campaign('virtual_mice', runs=500)``."""

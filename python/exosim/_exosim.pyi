@@ -1,7 +1,7 @@
 """Type hints of exosim's compiled half (``exosim._exosim``); users call the
 wrappers in ``exosim/__init__.py``."""
 
-from typing import List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 __version__: str
 
@@ -60,7 +60,12 @@ class NativeStudy:
     def to_toml(self) -> str: ...
     def to_json(self) -> str: ...
     def validate(self) -> str: ...
-    def run(self, seed: Optional[int] = None, threads: Optional[int] = None) -> NativeRun: ...
+    def run(
+        self,
+        seed: Optional[int] = None,
+        threads: Optional[int] = None,
+        progress: Optional[Callable[[float], Any]] = None,
+    ) -> NativeRun: ...
 
 class NativeCampaign:
     """A campaign file and its study, checked."""
@@ -72,9 +77,21 @@ class NativeCampaign:
     def from_path(path: str) -> "NativeCampaign": ...
     @staticmethod
     def from_text(text: str, file: str = "<string>") -> "NativeCampaign": ...
-    def run(self, dir: str, threads: Optional[int] = None, force: bool = False) -> str: ...
+    def run(
+        self,
+        dir: str,
+        threads: Optional[int] = None,
+        force: bool = False,
+        progress: Optional[Callable[[float], Any]] = None,
+    ) -> str: ...
     def run_shard(
-        self, index: int, count: int, dir: str, threads: Optional[int] = None, force: bool = False
+        self,
+        index: int,
+        count: int,
+        dir: str,
+        threads: Optional[int] = None,
+        force: bool = False,
+        progress: Optional[Callable[[float], Any]] = None,
     ) -> str: ...
 
 def merge(dirs: List[str], out: str, force: bool = False) -> str: ...

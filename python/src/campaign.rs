@@ -63,16 +63,17 @@ impl NativeCampaign {
     /// Runs the whole campaign into `dir` and merges it there (or fits a
     /// calibration); returns the summary in JSON. A folder holding this
     /// campaign's interrupted run resumes it, as on the command line.
-    #[pyo3(signature = (dir, threads = None, force = false))]
+    #[pyo3(signature = (dir, threads = None, force = false, progress = None))]
     fn run(
         &self,
         py: Python<'_>,
         dir: PathBuf,
         threads: Option<usize>,
         force: bool,
+        progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         let campaign = self.campaign.clone();
-        interrupt::run(py, threads, move |cancel| {
+        interrupt::run(py, threads, progress, move |cancel| {
             let json = if campaign.calibration.is_some() {
                 calibrate(&campaign, &dir, force, cancel).map(|r| serde_json::to_string(&r))
             } else {
@@ -84,7 +85,8 @@ impl NativeCampaign {
 
     /// Runs shard `index` of `count` (from 1) into `dir`, writing its part
     /// for `merge`; returns the part's record in JSON.
-    #[pyo3(signature = (index, count, dir, threads = None, force = false))]
+    #[pyo3(signature = (index, count, dir, threads = None, force = false, progress = None))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
     fn run_shard(
         &self,
         py: Python<'_>,
@@ -93,6 +95,7 @@ impl NativeCampaign {
         dir: PathBuf,
         threads: Option<usize>,
         force: bool,
+        progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<String> {
         if !(1..=count).contains(&index) {
             return Err(errors::CampaignError::new_err(format!(
@@ -106,7 +109,7 @@ impl NativeCampaign {
         }
         let campaign = self.campaign.clone();
         let shard = Shard { index, count };
-        interrupt::run(py, threads, move |cancel| {
+        interrupt::run(py, threads, progress, move |cancel| {
             run_points(&campaign, &dir, Some(shard), force, cancel)
                 .map_err(errors::campaign)?
                 .map_err(errors::other)
@@ -162,7 +165,7 @@ fn run_points(
     output::prepare_output(dir, reuse(dir, &journal, force))?;
     let files = planned(shard);
     Manifest::new(Writer::Campaign, files.clone()).write(dir)?;
-    let tell = |_: u64, _: u64| cancel.check();
+    let tell = |done: u64, total: u64| cancel.tell(done as f64 / total.max(1) as f64);
     let json = match shard {
         Some(s) => {
             cmp::runner::run_shard(campaign, s, dir, tell).map(|r| serde_json::to_string(&r))
@@ -186,7 +189,9 @@ fn calibrate(
     let mut files = vec![calibration::STATE_FILE.to_string()];
     files.extend(calibration::FILES.map(String::from));
     Manifest::new(Writer::Campaign, files).write(dir)?;
-    let report = calibration::calibrate(campaign, dir, |_, _| cancel.check())?;
+    let report = calibration::calibrate(campaign, dir, |done, total| {
+        cancel.tell(done as f64 / total.max(1) as f64)
+    })?;
     Manifest::new(
         Writer::Campaign,
         calibration::FILES.map(String::from).to_vec(),

@@ -12,7 +12,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
 
@@ -26,31 +26,49 @@ const POLL: Duration = Duration::from_millis(50);
 /// Most worker threads a run accepts, as the command line's `--threads`.
 pub const MAX_THREADS: usize = 1024;
 
-/// The flag a job's progress hook reads: set when the caller gave up.
+/// What a job and its caller share: the flag set when the caller gave up,
+/// and the fraction done that the job last reported.
 #[derive(Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    cancelled: Arc<AtomicBool>,
+    /// The fraction done (0–1), as `f64` bits.
+    done: Arc<AtomicU64>,
+}
 
 /// The unwinding payload of a cancelled job.
 struct Cancelled;
 
 impl Cancel {
-    /// Stops the job here if it was cancelled: call it from progress hooks.
-    pub fn check(&self) {
-        if self.0.load(Ordering::Relaxed) {
+    /// Records the fraction done, then stops the job here if it was
+    /// cancelled: call it from progress hooks (any thread).
+    pub fn tell(&self, fraction: f64) {
+        self.done.store(fraction.to_bits(), Ordering::Relaxed);
+        if self.cancelled.load(Ordering::Relaxed) {
             resume_unwind(Box::new(Cancelled));
         }
     }
 
     fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn fraction(&self) -> f64 {
+        f64::from_bits(self.done.load(Ordering::Relaxed))
     }
 }
 
 /// Runs `job` on a worker thread (in a pool of `threads` threads, or
 /// rayon's global pool), waiting for it with the GIL released; Ctrl-C
-/// abandons it and raises `KeyboardInterrupt`. A panic of the job becomes
-/// an `exosim.Error`, never a `PanicException`.
-pub fn run<T, F>(py: Python<'_>, threads: Option<usize>, job: F) -> PyResult<T>
+/// abandons it and raises `KeyboardInterrupt`. `progress`, if given, is
+/// called on this thread with the fraction done as it grows (at most every
+/// 50 ms, then 1.0); an exception it raises abandons the job too. A panic
+/// of the job becomes an `exosim.Error`, never a `PanicException`.
+pub fn run<T, F>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+    job: F,
+) -> PyResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&Cancel) -> PyResult<T> + Send + 'static,
@@ -77,6 +95,14 @@ where
         })
         .map_err(|e| errors::other(format!("cannot start a worker thread: {e}")))?;
     let mut rx = rx;
+    let mut told = -1.0;
+    let mut tell = |f: f64| match &progress {
+        Some(p) if f > told => {
+            told = f;
+            p.call1((f,)).map(|_| ())
+        }
+        _ => Ok(()),
+    };
     loop {
         // The receiver goes to the GIL-free side and back: it is not `Sync`.
         let (back, received) = py.detach(move || {
@@ -85,12 +111,12 @@ where
         });
         rx = back;
         match received {
-            Ok(Ok(result)) => return result,
+            Ok(Ok(result)) => return result.and_then(|r| tell(1.0).map(|_| r)),
             Ok(Err(message)) => return Err(errors::other(format!("internal error: {message}"))),
             Err(RecvTimeoutError::Timeout) => {
-                if let Err(interrupt) = py.check_signals() {
+                if let Err(stop) = py.check_signals().and_then(|_| tell(cancel.fraction())) {
                     cancel.set();
-                    return Err(interrupt);
+                    return Err(stop);
                 }
             }
             Err(RecvTimeoutError::Disconnected) => {

@@ -22,7 +22,7 @@ pub struct NativeRun {
 impl NativeRun {
     /// Runs `study` (on the calling thread), stopping where `cancel` says.
     pub fn compute(study: Study, cancel: &Cancel) -> PyResult<NativeRun> {
-        let result = run::run(&study, |_| cancel.check()).map_err(errors::other)?;
+        let result = run::run(&study, |f| cancel.tell(f)).map_err(errors::other)?;
         Ok(NativeRun { study, result })
     }
 }

@@ -123,13 +123,15 @@ impl NativeStudy {
     }
 
     /// Runs the study (seed: instead of the study's) on `threads` workers,
-    /// the GIL released; Ctrl-C abandons the run.
-    #[pyo3(signature = (seed = None, threads = None))]
+    /// the GIL released, telling `progress` the fraction done; Ctrl-C
+    /// abandons the run.
+    #[pyo3(signature = (seed = None, threads = None, progress = None))]
     fn run(
         &self,
         py: Python<'_>,
         seed: Option<u64>,
         threads: Option<usize>,
+        progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<NativeRun> {
         let mut study = self.resolve()?;
         if let Some(seed) = seed {
@@ -137,7 +139,9 @@ impl NativeStudy {
             study.seed = seed;
             study.resolved.study.seed = Some(seed);
         }
-        interrupt::run(py, threads, move |cancel| NativeRun::compute(study, cancel))
+        interrupt::run(py, threads, progress, move |cancel| {
+            NativeRun::compute(study, cancel)
+        })
     }
 }
 

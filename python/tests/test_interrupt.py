@@ -43,3 +43,27 @@ def test_the_gil_is_released_while_a_run_works(studies):
     assert running, "the run ended too soon to tell"
     assert count > 10_000
     assert done[0].summary["study"]
+
+
+def test_progress_is_told_on_the_calling_thread_and_can_stop_the_run(studies):
+    seen = []
+    caller = threading.get_ident()
+
+    def tell(fraction):
+        assert threading.get_ident() == caller
+        seen.append(fraction)
+
+    exosim.Study.from_toml(studies / "screening_tissue_tumour.toml").run(progress=tell)
+    assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 2
+
+    class Enough(Exception):
+        pass
+
+    def stop(fraction):
+        if fraction > 0.0:
+            raise Enough
+
+    started = time.monotonic()
+    with pytest.raises(Enough):
+        exosim.Study.from_toml(studies / "dish_uptake.toml").run(progress=stop)
+    assert time.monotonic() - started < 10.0
