@@ -12,7 +12,9 @@ Each repeat times, one after the other so that all see the same machine:
 
 It prints the medians, and the package's overhead over the Rust steps
 (the cost of the Python layer: goal within 5 %) and over the command
-(which also pays for starting a process and printing its table).
+(which also pays for starting a process and printing its table); then the
+same without writing files (read and run only, package against Rust), where
+the layer's cost is not hidden by the disk.
 """
 
 from __future__ import annotations
@@ -53,9 +55,16 @@ def time_package(study: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def time_rust(study: Path, out: Path) -> float:
+def time_rust(study: Path, out: Path, save: bool = True) -> float:
     """Seconds for the same read, run and save, timed in Rust."""
-    return exosim._exosim.rust_timings(str(study), str(out), 1)[0]
+    return exosim._exosim.rust_timings(str(study), str(out), 1, save)[0]
+
+
+def time_run_only(study: Path) -> float:
+    """Seconds for the package to read and run `study`, writing nothing."""
+    start = time.perf_counter()
+    exosim.Study.from_toml(study).run()
+    return time.perf_counter() - start
 
 
 def main() -> int:
@@ -81,6 +90,17 @@ def main() -> int:
                 f"{study.stem:<26} {p * 1e3:>8.1f} ms {r * 1e3:>8.1f} ms {c * 1e3:>8.1f} ms"
                 f" {100 * (p - r) / r:>+8.1f} % {100 * (p - c) / c:>+10.1f} %"
             )
+    # Without the files (each synced to disk, the noisiest part of a short
+    # run): the Python layer against the same Rust calls, nothing else.
+    print(f"\nread and run only, no files: {'package':>11} {'Rust':>11} {'vs Rust':>9}")
+    for study in studies:
+        py, rust = [], []
+        # Short runs repeat for about two seconds, so their medians settle.
+        for _ in range(max(args.repeat, int(1.0 / time_run_only(study)))):
+            py.append(time_run_only(study))
+            rust.append(time_rust(study, Path("."), save=False))
+        p, r = statistics.median(py), statistics.median(rust)
+        print(f"{study.stem:<28} {p * 1e3:>8.2f} ms {r * 1e3:>8.2f} ms {100 * (p - r) / r:>+8.1f} %")
     return 0
 
 

@@ -96,5 +96,5 @@ class NativeCampaign:
 
 def merge(dirs: List[str], out: str, force: bool = False) -> str: ...
 
-def rust_timings(path: str, dir: str, repeat: int) -> List[float]:
-    """Seconds of each read, run and save of a study, timed in Rust (for the benchmark)."""
+def rust_timings(path: str, dir: str, repeat: int, save: bool = True) -> List[float]:
+    """Seconds of each read, run and (with ``save``) save of a study, timed in Rust (for the benchmark)."""
