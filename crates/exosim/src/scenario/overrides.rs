@@ -191,6 +191,29 @@ pub fn apply(root: &mut Value, over: &Override) -> Result<KeyPath, PathError> {
     })
 }
 
+/// The value at `path` in the study tree `root`, as written (`"150 nm"`
+/// stays text): the reading counterpart of [`apply`], so that a path reads
+/// the very value an override of it would replace. A key the file leaves
+/// out (a preset's default) is an error naming it, as is a wrong name.
+pub fn get<'v>(root: &'v Value, path: &ParamPath) -> Result<&'v Value, PathError> {
+    let mut here = root;
+    for (depth, seg) in path.segments.iter().enumerate() {
+        let walked = PathWalk { path, depth };
+        here = match (here, seg) {
+            (Value::Table(t), PathSegment::Key(k)) => t.get(k).ok_or_else(|| PathError {
+                message: format!("`{}` is not set in the study", path),
+                hint: Some("the value comes from a default or a preset; set it to write it".into()),
+            })?,
+            (Value::Table(_), PathSegment::Index(_)) => {
+                return Err(walked.error("is a table, not a list: name a key, not a position"));
+            }
+            (Value::Array(items), seg) => &items[walked.entry(items, seg)?],
+            _ => return Err(walked.error("is a single value: the path should end there")),
+        };
+    }
+    Ok(here)
+}
+
 /// Where a walk along a path stands, for its error messages.
 struct PathWalk<'p> {
     path: &'p ParamPath,
@@ -380,6 +403,28 @@ mod tests {
             "doses[1].amount"
         );
         assert_eq!(t["doses"][1]["amount"].as_float(), Some(5e9));
+    }
+
+    #[test]
+    fn get_reads_the_value_an_override_replaces() {
+        let root = tree(
+            "[[vesicles]]\nname = \"sEV\"\ndiameter = \"100 nm\"\n[[doses]]\nvesicles = \"sEV\"\namount = 1e10\n",
+        );
+        let at = |p: &str| get(&root, &p.parse().unwrap()).cloned();
+        assert_eq!(
+            at("vesicles.sEV.diameter"),
+            Ok(Value::String("100 nm".into()))
+        );
+        assert_eq!(at("doses[0].amount"), Ok(Value::Float(1e10)));
+        let missing = at("vesicles.sEV.cd47").unwrap_err();
+        assert!(missing.message.contains("not set"), "{missing:?}");
+        let wrong = at("vesicles.sXV.diameter").unwrap_err();
+        assert_eq!(wrong.message, "no entry of `vesicles` is named `sXV`");
+        assert_eq!(
+            wrong.hint.as_deref(),
+            Some("the entries of `vesicles` are: sEV")
+        );
+        assert!(at("vesicles.sEV.diameter.x").is_err());
     }
 
     #[test]
