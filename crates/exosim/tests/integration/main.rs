@@ -21,6 +21,7 @@ mod docs;
 mod overrides;
 mod properties;
 mod reference_mouse;
+mod sbml;
 mod signature_fit;
 mod signature_study;
 mod study_errors;
