@@ -82,10 +82,13 @@ def roadrunner_jobs(jobs):
 
 
 def configure_roadrunner(r, rtol, atol):
-    """CVODE with the given tolerances, enough steps for days of
-    simulated time, and no limit on the step size."""
+    """CVODE with the given tolerances and enough steps for days of
+    simulated time. The absolute tolerance is given as a vector, one entry
+    per species: libRoadRunner multiplies a scalar one by each state's
+    value whenever it (re)starts the integrator (sys-bio/roadrunner#1349),
+    so after a dose event it would allow errors of a percent of the dose."""
     r.integrator.relative_tolerance = rtol
-    r.integrator.absolute_tolerance = atol
+    r.integrator.absolute_tolerance = [atol] * r.model.getNumFloatingSpecies()
     r.integrator.maximum_num_steps = 1000000
     r.integrator.variable_step_size = False
 

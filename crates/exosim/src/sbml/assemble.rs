@@ -522,7 +522,7 @@ impl Params {
         let mut shared: BTreeMap<&str, bool> = BTreeMap::new();
         for u in &self.uses {
             let first = self.uses.iter().find(|v| v.base == u.base).expect("u");
-            let same = first.value.to_bits() == u.value.to_bits() && u.constant;
+            let same = first.value.to_bits() == u.value.to_bits();
             *shared.entry(&u.base).or_insert(true) &= same;
         }
         let mut ids = Vec::with_capacity(self.uses.len());
@@ -537,7 +537,7 @@ impl Params {
             let base_id = id.clone();
             let mut n = 1;
             while let Some(p) = parameters.iter().find(|p| p.id == id) {
-                if p.value.to_bits() == u.value.to_bits() && u.constant {
+                if p.value.to_bits() == u.value.to_bits() {
                     break;
                 }
                 n += 1;
