@@ -62,6 +62,9 @@ pub struct Reaction {
     pub name: String,
     pub reactant: Option<usize>,
     pub product: usize,
+    /// Species the rate depends on besides the reactant: the classes
+    /// competing for the same macrophages.
+    pub modifiers: Vec<usize>,
     pub law: Math,
 }
 
@@ -159,6 +162,7 @@ pub fn parts(plan: &Plan, arm: &Arm) -> Parts {
             name,
             reactant,
             product,
+            modifiers: law.modifiers(reactant),
             law: law.math(&ids, &species, &compartments),
         })
         .collect();
@@ -186,8 +190,18 @@ fn compartments(body: &Body) -> Vec<Compartment> {
         role,
     };
     let mut v = vec![
-        c("venous_blood".into(), "venous blood".into(), Some(venous), Role::Blood),
-        c("arterial_blood".into(), "arterial blood".into(), Some(arterial), Role::Blood),
+        c(
+            "venous_blood".into(),
+            "venous blood".into(),
+            Some(venous),
+            Role::Blood,
+        ),
+        c(
+            "arterial_blood".into(),
+            "arterial blood".into(),
+            Some(arterial),
+            Role::Blood,
+        ),
     ];
     for o in &body.organs {
         let n = o.organ.name();
@@ -200,9 +214,19 @@ fn compartments(body: &Body) -> Vec<Compartment> {
     }
     for o in &body.organs {
         let n = o.organ.name();
-        v.push(c(n.into(), format!("{n}, tissue"), Some(o.volume), Role::Tissue));
+        v.push(c(
+            n.into(),
+            format!("{n}, tissue"),
+            Some(o.volume),
+            Role::Tissue,
+        ));
     }
-    v.push(c("lymph".into(), "lymph".into(), Some(body.lymph_volume), Role::Blood));
+    v.push(c(
+        "lymph".into(),
+        "lymph".into(),
+        Some(body.lymph_volume),
+        Role::Blood,
+    ));
     for (id, name) in [
         ("peritoneal_depot", "peritoneal depot"),
         ("subcutaneous_depot", "subcutaneous depot"),
@@ -280,6 +304,18 @@ enum Law {
 }
 
 impl Law {
+    /// The species of the rate other than `reactant`.
+    fn modifiers(&self, reactant: Option<usize>) -> Vec<usize> {
+        match self {
+            Law::Saturable { all, .. } => all
+                .iter()
+                .map(|&(_, s)| s)
+                .filter(|&s| Some(s) != reactant)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     fn math(&self, ids: &[String], species: &[Species], comps: &[Compartment]) -> Math {
         let s = |i: usize| Math::ci(&species[i].id);
         let v = |i: usize| Math::ci(&comps[species[i].compartment].id);

@@ -1,9 +1,9 @@
 //! The SBML document of one arm's [`Parts`]: units, compartments, species,
 //! parameters, reactions and events, in that order.
 
+use super::SBML_NS;
 use super::assemble::{Parts, sid};
 use super::xml::{Math, Xml, number};
-use super::SBML_NS;
 
 /// Units every model declares: (id, [(kind, exponent)]). Amounts are
 /// vesicle counts (`item`), time in seconds, volumes in m³.
@@ -20,7 +20,11 @@ pub fn write(parts: &Parts, study: &str, arm: &str) -> String {
     let mut x = Xml::new();
     x.open(
         "sbml",
-        &[("xmlns", Some(SBML_NS)), ("level", Some("3")), ("version", Some("2"))],
+        &[
+            ("xmlns", Some(SBML_NS)),
+            ("level", Some("3")),
+            ("version", Some("2")),
+        ],
     );
     let id = sid(&format!("{study}__{arm}"));
     let name = format!("{study}, arm {arm}");
@@ -174,6 +178,16 @@ fn reactions(x: &mut Xml, parts: &Parts) {
             reference(x, "listOfReactants", &parts.species[s].id);
         }
         reference(x, "listOfProducts", &parts.species[r.product].id);
+        if !r.modifiers.is_empty() {
+            x.open("listOfModifiers", &[]);
+            for &m in &r.modifiers {
+                x.empty(
+                    "modifierSpeciesReference",
+                    &[("species", Some(&parts.species[m].id))],
+                );
+            }
+            x.close("listOfModifiers");
+        }
         x.open("kineticLaw", &[]);
         x.raw(&r.law.element());
         x.close("kineticLaw");
@@ -202,7 +216,10 @@ fn events(x: &mut Xml, parts: &Parts) {
         );
         x.open(
             "trigger",
-            &[("initialValue", Some("false")), ("persistent", Some("true"))],
+            &[
+                ("initialValue", Some("false")),
+                ("persistent", Some("true")),
+            ],
         );
         let at = Math::apply("geq", vec![Math::time(), Math::cn(c.time, "second")]);
         x.raw(&at.element());

@@ -21,17 +21,98 @@ const ATOL_FRACTION: f64 = 1e-14;
 /// Largest difference allowed, relative to the species' peak.
 const AGREE: f64 = 1e-6;
 
+/// One arm with every mechanism the export maps: three classes competing
+/// for saturated macrophages (2e12 vesicles against a Km of 2e11 per mL),
+/// a targeting ligand, lung trapping of 1 µm vesicles, a tumour, repeated
+/// IV boluses, an infusion, intraperitoneal, subcutaneous and local doses,
+/// and a source switched on and off.
+const EVERY_MECHANISM: &str = r#"
+[study]
+name = "every_mechanism"
+duration = "24 h"
+output_interval = "10 min"
+
+[body]
+species = "mouse"
+
+[body.tumour]
+volume = "0.1 mL"
+
+[body.affinity.RVG]
+brain = 30
+
+[[vesicles]]
+name = "sEV"
+diameter = "100 nm"
+
+[[vesicles]]
+name = "lEV-RVG"
+diameter = "1 um"
+cd47 = 0.5
+ligands = { RVG = 1.0 }
+
+[[vesicles]]
+name = "PS_high"
+diameter = "150 nm"
+ps_exposure = 2.0
+
+[[doses]]
+vesicles = "sEV"
+route = "iv_bolus"
+amount = 2e12
+every = "6 h"
+count = 2
+
+[[doses]]
+vesicles = "lEV-RVG"
+route = "iv_infusion"
+amount = 1e12
+at = "1 h"
+duration = "2 h"
+
+[[doses]]
+vesicles = "sEV"
+route = "intraperitoneal"
+amount = 1e11
+at = "3 h"
+
+[[doses]]
+vesicles = "PS_high"
+route = "subcutaneous"
+amount = 1e11
+
+[[doses]]
+vesicles = "lEV-RVG"
+route = "local"
+site = "tumour"
+amount = 1e10
+at = "2 h"
+
+[[sources]]
+vesicles = "PS_high"
+rate = "1e9 /h"
+start = "30 min"
+end = "10 h"
+"#;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Every shipped study file with body arms, by file name, with the embedded
-/// demo; the tissue-coupled ones (refused) are left out.
+/// demo and [`EVERY_MECHANISM`]; the tissue-coupled ones (refused) are
+/// left out.
 fn body_studies() -> Vec<(String, Study)> {
-    let mut v = vec![(
-        "demo".to_string(),
-        parse_study(exosim::DEMO_STUDY, "<demo>").unwrap(),
-    )];
+    let mut v = vec![
+        (
+            "demo".to_string(),
+            parse_study(exosim::DEMO_STUDY, "<demo>").unwrap(),
+        ),
+        (
+            "every_mechanism".to_string(),
+            parse_study(EVERY_MECHANISM, "every_mechanism.toml").unwrap(),
+        ),
+    ];
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("studies"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -76,7 +157,14 @@ fn every_shipped_body_study_exports_a_model_per_arm() {
 #[test]
 fn a_tissue_coupled_study_is_refused_naming_the_arm() {
     let study = load_study(&repo().join("studies/tumour_ev_dose.toml")).unwrap();
-    let arm = study.arms[study.tissue.as_ref().unwrap().coupling.as_ref().unwrap().arm]
+    let arm = study.arms[study
+        .tissue
+        .as_ref()
+        .unwrap()
+        .coupling
+        .as_ref()
+        .unwrap()
+        .arm]
         .name
         .clone();
     let err = sbml::export(&study).unwrap_err();
@@ -172,7 +260,7 @@ fn libsbml_finds_every_export_consistent_or_skip() {
         assert!(messages.is_empty(), "{}: {messages:#?}", r["sbml"]);
     }
     println!("libSBML: {files} models, no error and no warning");
-    assert!(files >= 10, "{files} models checked");
+    assert!(files >= 15, "{files} models checked");
 }
 
 /// One arm simulated by exosim at the tight tolerances: the species
@@ -251,7 +339,9 @@ fn compare(tool: &str, studies: &[(String, Study)], atol_of_input: f64) -> f64 {
                 arm_worst = arm_worst.max(d);
             }
         }
-        println!("{tool} vs exosim, {label}: worst difference {arm_worst:.2e} of the species' peak");
+        println!(
+            "{tool} vs exosim, {label}: worst difference {arm_worst:.2e} of the species' peak"
+        );
         worst = worst.max(arm_worst);
     }
     worst
@@ -283,18 +373,20 @@ fn roadrunner_matches_exosim_on_every_body_study_or_skip() {
 }
 
 /// COPASI (LSODA through basico, rtol 1e-10) on the mouse and human
-/// studies agrees with exosim as libRoadRunner does.
+/// studies and [`EVERY_MECHANISM`] agrees with exosim as libRoadRunner does.
 #[test]
-fn copasi_matches_exosim_on_the_mouse_and_human_studies_or_skip() {
+fn copasi_matches_exosim_on_mouse_human_and_every_mechanism_or_skip() {
     if tools_missing(&["basico"]).is_some() {
         return;
     }
     let studies: Vec<(String, Study)> = body_studies()
         .into_iter()
-        .filter(|(n, _)| n == "mouse_iv_bolus" || n == "human_iv_infusion")
+        .filter(|(n, _)| {
+            ["mouse_iv_bolus", "human_iv_infusion", "every_mechanism"].contains(&n.as_str())
+        })
         .map(|(n, s)| (n, tight(s)))
         .collect();
-    assert_eq!(studies.len(), 2);
+    assert_eq!(studies.len(), 3);
     let worst = compare("copasi", &studies, 1e-14);
     println!("copasi: worst difference {worst:.2e}");
 }
