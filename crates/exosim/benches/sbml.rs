@@ -21,7 +21,7 @@
 //! libroadrunner (`python3 -m pip install libroadrunner`); without it the
 //! libRoadRunner line says it was skipped.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -63,7 +63,7 @@ fn exosim_states(study: &Study) -> Vec<Vec<f64>> {
 
 /// libRoadRunner on the exported model: (individuals/s, runs, load s,
 /// largest difference from exosim relative to each species' peak).
-fn roadrunner(root: &PathBuf, study: &Study) -> Result<(f64, u64, f64, f64), String> {
+fn roadrunner(root: &Path, study: &Study) -> Result<(f64, u64, f64, f64), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let m = &exosim::sbml::export(study).map_err(|e| e.to_string())?[0];
     let sbml = dir.path().join("model.xml");

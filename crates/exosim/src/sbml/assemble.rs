@@ -114,45 +114,13 @@ pub fn parts(plan: &Plan, arm: &Arm) -> Parts {
     for (s, amount) in initial {
         species[s].initial = amount;
     }
-    let mut input_params = BTreeMap::new();
-    for (s, rate) in &inputs {
-        let class = class_of(&species[*s]);
-        let p = params.add(
-            &format!("input_rate_{}", species[*s].id),
-            class,
-            *rate,
-            "item_per_second",
-            format!("input of {} (doses by infusion, sources)", species[*s].name),
-        );
-        params.uses[p].constant = false;
-        input_params.insert(*s, p);
-        laws.push((
-            format!("{}__input", species[*s].id),
-            format!("input into {}", species[*s].name),
-            None,
-            *s,
-            Law::Constant { rate: p },
-        ));
-    }
+    let input_params = inputs_as_reactions(&inputs, &species, &mut params, &mut laws);
     let (ids, parameters) = params.resolve();
     let changes = changes
         .into_iter()
         .map(|(time, bolus, rates)| Change {
             time,
-            assignments: bolus
-                .into_iter()
-                .map(|(s, a)| {
-                    let id = species[s].id.clone();
-                    let m = Math::plus(vec![Math::ci(&id), Math::cn(a, "item")]);
-                    (id, m)
-                })
-                .chain(rates.into_iter().map(|(s, r)| {
-                    (
-                        ids[input_params[&s]].clone(),
-                        Math::cn(r, "item_per_second"),
-                    )
-                }))
-                .collect(),
+            assignments: assignments(bolus, rates, &species, &ids, &input_params),
         })
         .collect();
     let reactions = laws
@@ -173,6 +141,60 @@ pub fn parts(plan: &Plan, arm: &Arm) -> Parts {
         reactions,
         changes,
     }
+}
+
+/// A reaction feeding each state that has an input (infusions, sources)
+/// at a rate parameter that the events set; returns each state's parameter.
+fn inputs_as_reactions(
+    inputs: &BTreeMap<usize, f64>,
+    species: &[Species],
+    params: &mut Params,
+    laws: &mut Vec<Pending>,
+) -> BTreeMap<usize, usize> {
+    let mut input_params = BTreeMap::new();
+    for (&s, &rate) in inputs {
+        let sp = &species[s];
+        let p = params.add(
+            &format!("input_rate_{}", sp.id),
+            class_of(sp),
+            rate,
+            "item_per_second",
+            format!("input of {} (doses by infusion, sources)", sp.name),
+        );
+        params.uses[p].constant = false;
+        input_params.insert(s, p);
+        laws.push((
+            format!("{}__input", sp.id),
+            format!("input into {}", sp.name),
+            None,
+            s,
+            Law::Constant { rate: p },
+        ));
+    }
+    input_params
+}
+
+/// The event assignments of one time: each bolus added to its species,
+/// each input rate set to its new value.
+fn assignments(
+    bolus: Vec<(usize, f64)>,
+    rates: Vec<(usize, f64)>,
+    species: &[Species],
+    ids: &[String],
+    input_params: &BTreeMap<usize, usize>,
+) -> Vec<(String, Math)> {
+    let added = bolus.into_iter().map(|(s, a)| {
+        let id = species[s].id.clone();
+        let value = Math::plus(vec![Math::ci(&id), Math::cn(a, "item")]);
+        (id, value)
+    });
+    let set = rates.into_iter().map(|(s, r)| {
+        (
+            ids[input_params[&s]].clone(),
+            Math::cn(r, "item_per_second"),
+        )
+    });
+    added.chain(set).collect()
 }
 
 /// The class part of a species' name (`sEV/liver` → `sEV`).

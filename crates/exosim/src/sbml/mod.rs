@@ -14,12 +14,10 @@ mod document;
 mod xml;
 
 pub use assemble::sid;
+pub use xml::SBML_NS;
 
 use crate::body::model::Plan;
 use crate::scenario::Study;
-
-/// The SBML Level 3 Version 2 core namespace.
-pub const SBML_NS: &str = "http://www.sbml.org/sbml/level3/version2/core";
 
 /// One arm's exported model.
 #[derive(Debug, Clone, PartialEq)]

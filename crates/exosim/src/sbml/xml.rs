@@ -3,6 +3,9 @@
 
 use std::fmt::Write;
 
+/// The SBML Level 3 Version 2 core namespace.
+pub const SBML_NS: &str = "http://www.sbml.org/sbml/level3/version2/core";
+
 /// An XML document written element by element, indented two spaces.
 #[derive(Debug, Default)]
 pub struct Xml {
@@ -159,8 +162,7 @@ impl Math {
     pub fn element(&self) -> String {
         format!(
             "<math xmlns=\"http://www.w3.org/1998/Math/MathML\" xmlns:sbml=\"{}\">{}</math>",
-            super::SBML_NS,
-            self.0
+            SBML_NS, self.0
         )
     }
 }
