@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 mod campaign;
+mod export;
 mod progress;
 
 use exosim::body::model::Organ;
@@ -81,6 +82,11 @@ enum Command {
         #[arg(long)]
         report: bool,
     },
+    /// Write a study's body model for other tools.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
     /// Check a study file without running it.
     Validate {
         /// Study file (TOML).
@@ -122,6 +128,27 @@ enum Command {
         /// CSV file for the estimates (sample, source, fraction, lower, upper).
         #[arg(short, long)]
         output: Option<PathBuf>,
+    },
+}
+
+/// The formats of `exosim export`.
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// SBML Level 3 Version 2 (core), one model per body arm:
+    /// `DIR/model.xml` for a study of one arm, `DIR/model_ARM.xml` for
+    /// each arm otherwise (docs/sbml.md).
+    Sbml {
+        /// Study file (TOML).
+        file: PathBuf,
+        /// Output directory (created if missing).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Set a value of the study first, as `run --set` does.
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        set: Vec<Override>,
+        /// Replace model files already in the output directory.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -214,6 +241,15 @@ fn main() -> ExitCode {
             quiet,
             report,
         } => campaign::merge(&dirs, &output, force, quiet, report),
+        Command::Export {
+            format:
+                ExportFormat::Sbml {
+                    file,
+                    output,
+                    set,
+                    force,
+                },
+        } => export::sbml(&file, &output, &set, force),
         Command::Validate { file, set } if campaign::is_campaign(&file) => {
             refuse_set(&set).unwrap_or_else(|| campaign::validate(&file))
         }

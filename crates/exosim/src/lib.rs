@@ -22,6 +22,7 @@ mod fast_exp;
 pub mod output;
 pub mod random;
 pub mod run;
+pub mod sbml;
 pub mod scenario;
 pub mod simd;
 pub mod tissue;

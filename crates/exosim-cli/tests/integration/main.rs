@@ -9,6 +9,7 @@ mod campaigns;
 mod cli;
 mod common;
 mod deconvolve;
+mod export;
 mod outputs;
 mod report;
 mod resume;

@@ -125,7 +125,7 @@ pub struct ArmModel {
 }
 
 /// Volume of venous and arterial blood (outside organ vascular beds).
-fn central_blood(body: &Body) -> (f64, f64) {
+pub fn central_blood(body: &Body) -> (f64, f64) {
     let vascular: f64 = body.organs.iter().map(|o| o.vascular_volume).sum();
     let central = body.blood_volume - vascular;
     (central * (1.0 - ARTERIAL_SHARE), central * ARTERIAL_SHARE)

@@ -22,6 +22,7 @@ mod effects;
 mod overrides;
 mod properties;
 mod reference_mouse;
+mod sbml;
 mod signature_fit;
 mod signature_study;
 mod study_errors;
