@@ -60,6 +60,7 @@ pub fn sbml(file: &Path, dir: &Path, set: &[Override], force: bool) -> ExitCode 
         (study.tissue.is_some(), "[tissue]"),
         (study.biopsy.is_some(), "[biopsy]"),
         (study.signature.is_some(), "[signature]"),
+        (!study.effects.is_empty(), "[[effects]]"),
     ] {
         if present {
             eprintln!("note: {section} is not part of the body model and was not exported");

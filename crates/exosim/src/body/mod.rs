@@ -108,15 +108,6 @@ pub fn simulate_arm(
     progress: impl FnMut(f64),
 ) -> Result<ArmCourse, SolveError> {
     let model = pbpk::build(plan, arm);
-    if model.network.is_empty() {
-        // An untreated arm (a study's control): nothing moves, nothing to solve.
-        return Ok(ArmCourse {
-            arm: arm.name.clone(),
-            times: plan.output_times.to_vec(),
-            classes: Vec::new(),
-            steps: 0,
-        });
-    }
     let tol = tolerances(plan, arm, &model);
     let traj = network::simulate(
         &model.network,

@@ -249,6 +249,21 @@ pub fn simulate(
     tol: &Tolerances,
     mut progress: impl FnMut(f64),
 ) -> Result<Trajectory, SolveError> {
+    if net.is_empty() {
+        // An arm that receives nothing (an untreated control): no state,
+        // nothing to solve, every output time recorded.
+        progress(1.0);
+        return Ok(Trajectory {
+            times: output_times.to_vec(),
+            values: Vec::new(),
+            n: 0,
+            steps: 0,
+            factorisations: 0,
+            newton_iterations: 0,
+            jacobians: 0,
+            rhs_evaluations: 0,
+        });
+    }
     let mut stepper = Stepper::new(net, events, output_times, end, tol);
     stepper.advance_to(end, &mut progress)?;
     Ok(stepper.finish())

@@ -73,8 +73,9 @@ impl ExportError {
 
 /// Every arm of `study` as an SBML model; refused as a whole when one arm
 /// cannot be expressed exactly. Sections of other engines (an uncoupled
-/// `[tissue]`, `[biopsy]`, `[signature]`) are not part of the body model
-/// and are left out.
+/// `[tissue]`, `[biopsy]`, `[signature]`, `[[effects]]`) are not part of
+/// the body model and are left out; an untreated arm is a model without
+/// species.
 pub fn export(study: &Study) -> Result<Vec<ArmSbml>, ExportError> {
     if study.arms.is_empty() {
         return Err(ExportError::NoBody {
