@@ -252,7 +252,35 @@ fn print_summary(s: &Summary) {
     for (name, why) in &s.sensitivity_skipped {
         println!("no indices for `{name}`: {why}");
     }
+    if let Some(t) = &s.trial {
+        print_trial(t);
+    }
     println!();
+}
+
+/// The power of each comparison at each size, then the size search.
+fn print_trial(t: &exosim::campaign::trial::analysis::TrialSummary) {
+    println!();
+    println!(
+        "trial: {} simulated trials per size from {} virtual subjects, α = {}, dropout {}",
+        t.trial.trials, t.population, t.trial.alpha, t.trial.dropout
+    );
+    println!(
+        "{:<24} {:>8} {:>8} {:>18}",
+        format!("arm vs {}", t.trial.control),
+        "per arm",
+        "power",
+        "interval"
+    );
+    for p in &t.power {
+        println!(
+            "{:<24} {:>8} {:>8.3} {:>8.3} – {:<7.3}",
+            p.arm, p.subjects, p.power, p.low, p.high
+        );
+    }
+    for s in &t.search {
+        println!("{}: {}", s.arm, s.verdict);
+    }
 }
 
 /// `exosim run CAMPAIGN -o DIR` for a calibration: the fit instead of

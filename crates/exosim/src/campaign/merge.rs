@@ -13,17 +13,21 @@ use super::design;
 use super::sensitivity;
 use super::spec::Method;
 use super::table::{ColumnInfo, DesignRecord, Failure, MAX_LISTED_FAILURES, PartRecord};
+use super::trial;
 use crate::output::{self, OutputError, Table};
 
 /// The whole table is also written as CSV up to this many rows.
 pub const MAX_CSV_ROWS: usize = 100_000;
 
 /// The files a merge writes, relative to its directory.
-pub const MERGED_FILES: [&str; 4] = [
+pub const MERGED_FILES: [&str; 7] = [
     "campaign.parquet",
     "campaign.csv",
     "sensitivity.csv",
     "summary.json",
+    "trials.csv",
+    "power.csv",
+    "kaplan_meier.csv",
 ];
 
 /// The parts found in `dirs`, checked to be every part of one campaign,
@@ -246,6 +250,9 @@ pub struct Summary {
     pub sensitivity: Vec<IndexRow>,
     /// Why an observable has no indices (undefined at some points).
     pub sensitivity_skipped: BTreeMap<String, String>,
+    /// The simulated trials, when the points are a trial's subjects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial: Option<trial::analysis::TrialSummary>,
 }
 
 /// Merges the parts in `dirs` into `out`; returns the summary written.
@@ -254,6 +261,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, OutputError> {
     let table = read_rows(&parts)?;
     let first = &parts[0].1;
     let (sensitivity, sensitivity_skipped) = analyse(first, &table);
+    let trial = first.trial.as_ref().map(|t| {
+        let d = &first.design;
+        (t, trial::analysis::analyse(t, &table, d.seed, d.confidence))
+    });
     let failures: Vec<Failure> = parts
         .iter()
         .flat_map(|(_, p)| p.failures.clone())
@@ -275,8 +286,12 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, OutputError> {
         failures,
         sensitivity,
         sensitivity_skipped,
+        trial: trial.as_ref().map(|(_, a)| a.summary.clone()),
     };
     write_merged(out, &table, &summary)?;
+    if let Some((t, a)) = &trial {
+        trial::analysis::write(out, t, &table, a)?;
+    }
     Ok(summary)
 }
 

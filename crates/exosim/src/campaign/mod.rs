@@ -6,7 +6,8 @@
 //! designs and laws are in [`design`] and [`distribution`]; what each run
 //! records, in [`observable`]. [`runner`] runs a shard of the points into a
 //! part (resumable), [`merge`] joins parts into the whole table and its
-//! analysis ([`sensitivity`]). A campaign run without shards is one shard
+//! analysis ([`sensitivity`], or the simulated trials of a virtual
+//! population: [`trial`]). A campaign run without shards is one shard
 //! merged, so both give the same files.
 
 pub mod calibration;
@@ -20,6 +21,7 @@ pub mod sensitivity;
 pub mod shard;
 pub mod spec;
 pub mod table;
+pub mod trial;
 
 use std::path::Path;
 

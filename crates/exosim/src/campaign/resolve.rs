@@ -13,6 +13,7 @@ use super::design::{self, Morris, Points};
 use super::distribution::Distribution;
 use super::observable::{self, Observable};
 use super::spec::{CampaignSpec, CorrelationSpec, DesignSpec, Method, ParameterSpec};
+use super::trial::{self, Trial};
 use crate::scenario::check::{Check, Res};
 use crate::scenario::error::{KeyPath, Locator, StudyError};
 use crate::scenario::{Override, ParamPath, Study, StudySource};
@@ -50,6 +51,8 @@ pub struct Campaign {
     pub confidence: f64,
     /// `method = "calibration"`: the data and how they are fitted.
     pub calibration: Option<Calibration>,
+    /// `[trial]`: the points are virtual subjects of simulated trials.
+    pub trial: Option<Trial>,
     /// The campaign as written, for the run's record.
     pub spec: CampaignSpec,
     /// A digest of the study as resolved, the campaign and exosim's
@@ -240,7 +243,8 @@ impl Resolver<'_, '_> {
             );
         }
         self.check_points(&source, &parameters, &values)?;
-        let observables = self.observables(&spec, &base)?;
+        let trial = self.trial(&spec, &base, runs)?;
+        let observables = self.observables(&spec, &base, trial.as_ref())?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
         let calibration = match spec.design.method {
             Method::Calibration => {
@@ -277,9 +281,28 @@ impl Resolver<'_, '_> {
             bootstrap,
             confidence,
             calibration,
+            trial,
             spec,
             fingerprint,
         })
+    }
+
+    /// `[trial]`, on a design that draws a population.
+    fn trial(&self, spec: &CampaignSpec, base: &Study, runs: u64) -> Res<Option<Trial>> {
+        let Some(t) = &spec.trial else {
+            return Ok(None);
+        };
+        if !matches!(
+            spec.design.method,
+            Method::Random | Method::LatinHypercube | Method::Sobol
+        ) {
+            return self.c.err(
+                &KeyPath::root().key("design").key("method"),
+                "a trial draws its subjects from a virtual population",
+                Some("use method = \"random\", \"latin_hypercube\" or \"sobol\"".into()),
+            );
+        }
+        trial::resolve(&self.c, t, base, runs).map(Some)
     }
 
     /// The study file, relative to the campaign file.
@@ -528,8 +551,27 @@ impl Resolver<'_, '_> {
         Ok((bootstrap as usize, confidence))
     }
 
-    fn observables(&self, spec: &CampaignSpec, base: &Study) -> Res<Vec<Observable>> {
+    fn observables(
+        &self,
+        spec: &CampaignSpec,
+        base: &Study,
+        trial: Option<&Trial>,
+    ) -> Res<Vec<Observable>> {
         let mut out: Vec<Observable> = Vec::new();
+        let own = trial.map_or(Vec::new(), |t| {
+            t.all_arms()
+                .into_iter()
+                .flat_map(|a| t.observables(a))
+                .collect()
+        });
+        for o in &own {
+            out.push(observable::resolve(
+                o,
+                base,
+                self.c.loc,
+                &KeyPath::root().key("trial"),
+            )?);
+        }
         for (i, o) in spec.observables.iter().enumerate() {
             let at = KeyPath::root().key("observables").index(i);
             let resolved = observable::resolve(o, base, self.c.loc, &at)?;

@@ -99,6 +99,9 @@ pub struct PartRecord {
     pub failures: Vec<Failure>,
     /// The design, for the analysis.
     pub design: DesignRecord,
+    /// The virtual trial the points are subjects of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial: Option<super::trial::Trial>,
 }
 
 impl PartRecord {
@@ -133,6 +136,7 @@ impl PartRecord {
             failed,
             failures,
             design: design_record(campaign),
+            trial: campaign.trial.clone(),
         }
     }
 }

@@ -44,6 +44,8 @@ const DOCUMENTS: &[&str] = &[
     "docs/tissue.md",
     "docs/study-format.md",
     "docs/campaigns.md",
+    "docs/effects.md",
+    "docs/trials.md",
     "studies/deconvolution/README.md",
 ];
 

@@ -34,3 +34,4 @@ mod tissue_shipped;
 mod tissue_study;
 mod tissue_threads;
 mod tissue_uptake;
+mod trials;

@@ -64,6 +64,12 @@ pub enum Kind {
     Effect,
     /// An effect's response at a time over its start.
     EffectChange,
+    /// An effect's lowest response after time 0 over its start, minus 1.
+    BestResponse,
+    /// When an effect's response first progressed from its lowest (s).
+    TimeToProgression,
+    /// Whether an effect's response progressed by the end (1 or 0).
+    Progressed,
 }
 
 /// Unit, keys and definition of a kind, for resolving and for the docs.
@@ -114,6 +120,7 @@ pub(super) const STATE: &[&str] = &["variant", "statistic", "cell_type", "state"
 pub(super) const HELD: &[&str] = &["variant", "statistic", "cell_type", "molecule", "time"];
 pub(super) const FATE: &[&str] = &["variant", "statistic", "vesicles", "place", "time"];
 pub(super) const EFFECT: &[&str] = &["arm", "effect", "time"];
+pub(super) const COURSE: &[&str] = &["arm", "effect"];
 
 /// Which engine's result a kind reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +133,7 @@ pub(super) enum Domain {
 }
 
 /// (kind, name, unit, keys, definition), in the order of docs/observables.md.
-const TABLE: [(Kind, &str, &str, &[&str], &str); 28] = [
+const TABLE: [(Kind, &str, &str, &[&str], &str); 31] = [
     (
         Kind::InitialHalfLife,
         "initial_half_life",
@@ -323,14 +330,35 @@ const TABLE: [(Kind, &str, &str, &[&str], &str); 28] = [
         EFFECT,
         "the effect's response in the arm at the time over its response at time 0",
     ),
+    (
+        Kind::BestResponse,
+        "best_response",
+        "1",
+        COURSE,
+        "the lowest response at an output time after 0 over the response at time 0, minus 1 (-0.5: halved), as RECIST's best overall response",
+    ),
+    (
+        Kind::TimeToProgression,
+        "time_to_progression",
+        "s",
+        COURSE,
+        "the first output time at which the response is at least 1.728 times its lowest value so far (RECIST's +20 % in diameter, as a volume); the study's end when it never is (see `progressed`)",
+    ),
+    (
+        Kind::Progressed,
+        "progressed",
+        "1",
+        COURSE,
+        "1 when the response progressed (as `time_to_progression`) by the study's end, else 0",
+    ),
 ];
 
 impl Kind {
     /// Every kind, in the order of docs/observables.md.
-    pub const ALL: [Kind; 28] = {
-        let mut all = [Kind::Count; 28];
+    pub const ALL: [Kind; 31] = {
+        let mut all = [Kind::Count; 31];
         let mut i = 0;
-        while i < 28 {
+        while i < 31 {
             all[i] = TABLE[i].0;
             i += 1;
         }
@@ -358,7 +386,7 @@ impl Kind {
             | TissueVesicles => Domain::Tissue,
             DetectableDiameter | DetectionProbability | RocAuc => Domain::Biopsy,
             SignatureAuc => Domain::Signature,
-            Effect | EffectChange => Domain::Effect,
+            Effect | EffectChange | BestResponse | TimeToProgression | Progressed => Domain::Effect,
         }
     }
 
