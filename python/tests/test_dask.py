@@ -191,3 +191,21 @@ def test_a_folder_holding_files_is_refused_before_anything_runs(tmp_path, client
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     with pytest.raises(exosim.CampaignError, match="calibration"):
         exosim.dask.run_campaign(campaign_file.parent / "b16bl6_organs_calibration.toml", tmp_path / "c", client)
+
+
+def test_the_current_client_and_its_threads_are_the_defaults(tmp_path, client, campaign_file, local):
+    seen = []
+    with client.as_current():
+        result = exosim.dask.run_campaign(
+            exosim.Campaign.from_toml(campaign_file), tmp_path / "out", progress=seen.append
+        )
+    assert seen == [0.5, 1.0]  # a shard for each of the 2 worker threads
+    assert result.points.num_rows == 500
+    assert_same_as_local(tmp_path / "out", local)
+
+
+def test_without_dask_the_error_says_what_to_install(tmp_path, campaign_file, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install 'dask\[distributed\]'"):
+        exosim.dask.run_campaign(campaign_file, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
