@@ -23,8 +23,22 @@ import exosim.dask  # noqa: E402
 
 @pytest.fixture(scope="module")
 def campaign_file():
-    """500 virtual mice: a shipped campaign, 0.1 s to 1 s a shard here."""
+    """500 virtual mice: a shipped campaign, 0.4 s on one core of the 2-core machine."""
     return Path(__file__).resolve().parents[2] / "campaigns" / "virtual_mice.toml"
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory, campaign_file):
+    """The same with 2500 mice, so that a shard (834 runs) lasts long enough
+    to be killed in the middle on a fast machine too: the worker sees its
+    progress every 50 ms."""
+    text = campaign_file.read_text()
+    assert "points = 500\n" in text
+    text = text.replace("points = 500\n", "points = 2500\n")
+    text = text.replace('study = "../studies/', f'study = "{campaign_file.parent.parent.as_posix()}/studies/')
+    path = tmp_path_factory.mktemp("big") / "virtual_mice.toml"
+    path.write_text(text)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +52,26 @@ def client():
     cluster.close()
 
 
-@pytest.fixture(scope="module")
-def local(tmp_path_factory, campaign_file):
+def run_here(tmp, file):
     """The campaign run whole here, and its 2 shards run here and merged."""
-    tmp = tmp_path_factory.mktemp("local")
-    campaign = exosim.Campaign.from_toml(campaign_file)
+    campaign = exosim.Campaign.from_toml(file)
     campaign.run(tmp / "whole", threads=2)
     for i in (1, 2):
         campaign.run_shard(i, 2, tmp / f"part{i}", threads=2)
     exosim.merge([tmp / "part1", tmp / "part2"], tmp / "merged")
     return tmp
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory, campaign_file):
+    """The shipped campaign's results, made here."""
+    return run_here(tmp_path_factory.mktemp("local"), campaign_file)
+
+
+@pytest.fixture(scope="module")
+def big_local(tmp_path_factory, big_file):
+    """The 2500 mice's results, made here."""
+    return run_here(tmp_path_factory.mktemp("big_local"), big_file)
 
 
 def files(folder):
@@ -105,10 +129,10 @@ def test_shards_on_dask_merge_to_the_bytes_of_the_local_run(tmp_path, client, ca
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_a_worker_killed_mid_shard_is_replaced_and_the_merge_is_exact(tmp_path, client, campaign_file, local):
+def test_a_worker_killed_mid_shard_is_replaced_and_the_merge_is_exact(tmp_path, client, big_file, big_local):
     marker = tmp_path / "killed"
     exosim.dask.run_campaign(
-        campaign_file,
+        big_file,
         tmp_path / "out",
         client,
         shards=3,
@@ -116,18 +140,18 @@ def test_a_worker_killed_mid_shard_is_replaced_and_the_merge_is_exact(tmp_path, 
         worker_progress=functools.partial(kill_once, str(marker), 2),
     )
     was_killed_mid_shard(marker, client)
-    assert_same_as_local(tmp_path / "out", local)
+    assert_same_as_local(tmp_path / "out", big_local)
 
 
 def test_a_shard_whose_worker_died_is_submitted_again_and_the_merge_is_exact(
-    tmp_path, client, campaign_file, local
+    tmp_path, client, big_file, big_local
 ):
     marker = tmp_path / "killed"
     scheduler = client.cluster.scheduler
     scheduler.allowed_failures = 0  # a worker's death fails its task at once
     try:
         exosim.dask.run_campaign(
-            campaign_file,
+            big_file,
             tmp_path / "out",
             client,
             shards=3,
@@ -138,11 +162,11 @@ def test_a_shard_whose_worker_died_is_submitted_again_and_the_merge_is_exact(
     finally:
         scheduler.allowed_failures = 3
     was_killed_mid_shard(marker, client)
-    assert_same_as_local(tmp_path / "out", local)
+    assert_same_as_local(tmp_path / "out", big_local)
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["1", "2", "3"]
 
 
-def test_without_retries_a_killed_shard_raises_and_writes_no_result(tmp_path, client, campaign_file, local):
+def test_without_retries_a_killed_shard_raises_and_writes_no_result(tmp_path, client, big_file, big_local):
     marker = tmp_path / "killed"
     parts = tmp_path / "parts"
     scheduler = client.cluster.scheduler
@@ -150,7 +174,7 @@ def test_without_retries_a_killed_shard_raises_and_writes_no_result(tmp_path, cl
     try:
         with pytest.raises(exosim.Error, match=r"shard [1-3]/3 of campaign `virtual_mice` failed") as caught:
             exosim.dask.run_campaign(
-                campaign_file,
+                big_file,
                 tmp_path / "out",
                 client,
                 shards=3,
@@ -173,9 +197,9 @@ def test_without_retries_a_killed_shard_raises_and_writes_no_result(tmp_path, cl
     kept = {p.name: files(p) for p in parts.iterdir()}
     seen = []
     exosim.dask.run_campaign(
-        campaign_file, tmp_path / "out", client, shards=3, parts_dir=parts, progress=seen.append
+        big_file, tmp_path / "out", client, shards=3, parts_dir=parts, progress=seen.append
     )
-    assert_same_as_local(tmp_path / "out", local)
+    assert_same_as_local(tmp_path / "out", big_local)
     assert len(seen) == 3 - len(kept)
     assert {name: files(parts / name) for name in kept} == kept
 
