@@ -222,6 +222,12 @@ def run_campaign(
     try:
         parts.mkdir(parents=True, exist_ok=True)
         todo = [i for i in range(1, shards + 1) if force or not _part_file(parts, i, shards).is_file()]
+        taken = [str(i) for i in todo if not force and (parts / str(i)).exists()]
+        if taken:
+            raise Error(
+                f"parts_dir `{parts}` holds {', '.join(taken)}, not parts of {shards} shards: "
+                "pass force=True to replace them (or another parts_dir)"
+            )
         _run_tasks(client, as_completed, campaign, todo, shards, threads, retries, parts, force, progress,
                    worker_progress)
         return merge([parts / str(i) for i in range(1, shards + 1)], out, force=force)

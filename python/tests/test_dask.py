@@ -213,6 +213,17 @@ def test_a_folder_holding_files_is_refused_before_anything_runs(tmp_path, client
         exosim.dask.run_campaign(campaign_file, out, client, shards=2, progress=seen.append)
     assert seen == []
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    # A parts folder holding something else where a part goes, too.
+    parts = tmp_path / "parts"
+    (parts / "2").mkdir(parents=True)
+    (parts / "2" / "mine.txt").write_text("mine")
+    with pytest.raises(exosim.Error, match="holds 2, not parts of 2 shards"):
+        exosim.dask.run_campaign(campaign_file, tmp_path / "o2", client, shards=2, parts_dir=parts, progress=seen.append)
+    assert seen == []
+    assert sorted(p.name for p in parts.iterdir()) == ["2"]
+    with pytest.raises(exosim.Error, match="not a part folder exosim wrote"):
+        exosim.dask.run_campaign(campaign_file, tmp_path / "o2", client, shards=2, parts_dir=parts, force=True)
+    assert (parts / "2" / "mine.txt").read_text() == "mine"
     with pytest.raises(exosim.CampaignError, match="calibration"):
         exosim.dask.run_campaign(campaign_file.parent / "b16bl6_organs_calibration.toml", tmp_path / "c", client)
 
