@@ -244,3 +244,12 @@ def test_without_dask_the_error_says_what_to_install(tmp_path, campaign_file, mo
     with pytest.raises(ImportError, match=r"pip install 'dask\[distributed\]'"):
         exosim.dask.run_campaign(campaign_file, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_parts_from_the_command_line_and_from_dask_merge_together(tmp_path, client, campaign_file, local, cli):
+    parts = tmp_path / "parts"
+    cli("run", campaign_file, "--shard", "2/3", "-o", parts / "2", "-q")
+    seen = []
+    exosim.dask.run_campaign(campaign_file, tmp_path / "out", client, shards=3, parts_dir=parts, progress=seen.append)
+    assert seen == [2 / 3, 1.0]  # shards 1 and 3 ran on Dask, 2 was there
+    assert_same_as_local(tmp_path / "out", local)
