@@ -5,8 +5,9 @@
     from dask.distributed import Client, LocalCluster
     import exosim.dask
 
-    with Client(LocalCluster(n_workers=2, threads_per_worker=1)) as client:
-        result = exosim.dask.run_campaign("campaigns/virtual_mice.toml", "results/vm", client)
+    if __name__ == "__main__":  # the workers are processes that import the script
+        with Client(LocalCluster(n_workers=2, threads_per_worker=1)) as client:
+            result = exosim.dask.run_campaign("campaigns/virtual_mice.toml", "results/vm", client)
 
 The merged folder holds the same bytes as ``exosim run CAMPAIGN -o DIR`` on
 one machine, whatever the cluster, the number of shards or the workers that
