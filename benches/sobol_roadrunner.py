@@ -92,7 +92,8 @@ def write_inputs(tmp, points):
         lo, hi = (f'"{low} {unit.strip()}"', f'"{high} {unit.strip()}"') if unit else (low, high)
         lines += ["", "[[parameters]]", f'path = "{path}"', 'distribution = "uniform"', f"low = {lo}", f"high = {hi}"]
     for name, place, at in OBSERVABLES:
-        lines += ["", "[[observables]]", f'name = "{name}"', 'kind = "fraction_of_dose"', f'place = "{place}"', f'time = "{at}"']
+        lines += ["", "[[observables]]", f'name = "{name}"', 'kind = "fraction_of_dose"',
+                  f'place = "{place}"', f'time = "{at}"']
     campaign = tmp / "mouse_sobol.toml"
     campaign.write_text("\n".join(lines) + "\n")
     return study, campaign

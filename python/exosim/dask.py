@@ -216,8 +216,10 @@ def run_campaign(
     _check_out_dir(out, force)
 
     own_parts = parts_dir is None
-    parts = Path(tempfile.mkdtemp(prefix=f"exosim-{campaign.name}-parts-")) if own_parts else Path(parts_dir)
-    parts = parts.absolute()
+    if parts_dir is None:
+        parts = Path(tempfile.mkdtemp(prefix=f"exosim-{campaign.name}-parts-"))
+    else:
+        parts = Path(parts_dir).absolute()
     if out == parts or out in parts.parents:
         raise Error(f"parts_dir `{parts}` is inside out_dir `{out}`: give them separate folders")
     try:

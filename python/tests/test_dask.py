@@ -21,6 +21,7 @@ import distributed  # noqa: E402
 import exosim  # noqa: E402
 import exosim.dask  # noqa: E402
 
+
 @pytest.fixture(scope="module")
 def campaign_file():
     """500 virtual mice: a shipped campaign, 0.4 s on one core of the 2-core machine."""
@@ -218,7 +219,9 @@ def test_a_folder_holding_files_is_refused_before_anything_runs(tmp_path, client
     (parts / "2").mkdir(parents=True)
     (parts / "2" / "mine.txt").write_text("mine")
     with pytest.raises(exosim.Error, match="holds 2, not parts of 2 shards"):
-        exosim.dask.run_campaign(campaign_file, tmp_path / "o2", client, shards=2, parts_dir=parts, progress=seen.append)
+        exosim.dask.run_campaign(
+            campaign_file, tmp_path / "o2", client, shards=2, parts_dir=parts, progress=seen.append
+        )
     assert seen == []
     assert sorted(p.name for p in parts.iterdir()) == ["2"]
     with pytest.raises(exosim.Error, match="not a part folder exosim wrote"):
