@@ -16,6 +16,10 @@ Parquet files. Every failure raises an :class:`Error`: a study that is not
 valid a :class:`StudyError` located at its line, a campaign a
 :class:`CampaignError`. Ctrl-C stops a run (``KeyboardInterrupt``) and
 leaves no output.
+
+:mod:`exosim.dask` runs a campaign's shards as tasks of a Dask cluster and
+merges them (``pip install ./python[dask]``); it is imported on its own,
+``import exosim.dask``, so that ``import exosim`` needs no Dask.
 """
 
 from __future__ import annotations

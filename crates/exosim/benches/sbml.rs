@@ -17,9 +17,16 @@
 //! trajectories, relative to each species' peak, is printed with them, as
 //! is the load average.
 //!
+//! - exosim through its Python package: the same script, when the exosim
+//!   package is importable, runs `study.run(threads=1)` per individual (the
+//!   whole run of the study, time series and summary included, no files).
+//!
 //! Run with `cargo bench -p exosim --bench sbml`. Needs `python3` with
 //! libroadrunner (`python3 -m pip install libroadrunner`); without it the
-//! libRoadRunner line says it was skipped.
+//! libRoadRunner line says it was skipped. `EXOSIM_BENCH_PYTHON` names
+//! another interpreter (a virtual environment with the exosim package:
+//! `pip install ./python libroadrunner`); without the package the line of
+//! the package says it was skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,9 +68,22 @@ fn exosim_states(study: &Study) -> Vec<Vec<f64>> {
     .collect()
 }
 
-/// libRoadRunner on the exported model: (individuals/s, runs, load s,
-/// largest difference from exosim relative to each species' peak).
-fn roadrunner(root: &Path, study: &Study) -> Result<(f64, u64, f64, f64), String> {
+/// What `benches/sbml_roadrunner.py` measured.
+struct Measured {
+    /// libRoadRunner's individuals/s, runs and load (and compile) seconds.
+    rate: f64,
+    runs: u64,
+    load: f64,
+    /// The largest difference from exosim relative to each species' peak.
+    worst: f64,
+    /// exosim through the Python package: individuals/s and runs, when
+    /// the interpreter has the package.
+    package: Option<(f64, u64)>,
+}
+
+/// libRoadRunner on the exported model, and exosim's Python package on
+/// the study, with the same tolerances.
+fn roadrunner(root: &Path, file: &Path, study: &Study) -> Result<Measured, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let m = &exosim::sbml::export(study).map_err(|e| e.to_string())?[0];
     let sbml = dir.path().join("model.xml");
@@ -74,14 +94,16 @@ fn roadrunner(root: &Path, study: &Study) -> Result<(f64, u64, f64, f64), String
         "sbml": sbml, "times": study.output_times, "species": m.species,
         "rtol": study.solver.rtol, "atol": study.solver.atol_fraction * dose,
         "min_seconds": 1.0, "out": out,
+        "study": file, "atol_fraction": study.solver.atol_fraction,
     });
     let job_file = dir.path().join("job.json");
     std::fs::write(&job_file, job.to_string()).map_err(|e| e.to_string())?;
-    let o = Command::new("python3")
+    let python = std::env::var("EXOSIM_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let o = Command::new(&python)
         .arg(root.join("benches/sbml_roadrunner.py"))
         .arg(&job_file)
         .output()
-        .map_err(|e| format!("python3 cannot be run ({e})"))?;
+        .map_err(|e| format!("{python} cannot be run ({e})"))?;
     if !o.status.success() {
         let err = String::from_utf8_lossy(&o.stderr);
         return Err(err.lines().last().unwrap_or("failed").to_string());
@@ -108,18 +130,21 @@ fn roadrunner(root: &Path, study: &Study) -> Result<(f64, u64, f64, f64), String
             }
         }
     }
-    Ok((
-        r["individuals_per_s"].as_f64().unwrap_or(f64::NAN),
-        r["runs"].as_u64().unwrap_or(0),
-        r["load_s"].as_f64().unwrap_or(f64::NAN),
+    Ok(Measured {
+        rate: r["individuals_per_s"].as_f64().unwrap_or(f64::NAN),
+        runs: r["runs"].as_u64().unwrap_or(0),
+        load: r["load_s"].as_f64().unwrap_or(f64::NAN),
         worst,
-    ))
+        package: r["package_individuals_per_s"]
+            .as_f64()
+            .map(|rate| (rate, r["package_runs"].as_u64().unwrap_or(0))),
+    })
 }
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let base =
-        load_study(&root.join("studies/mouse_iv_bolus.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let file = root.join("studies/mouse_iv_bolus.toml");
+    let base = load_study(&file).unwrap_or_else(|e| panic!("{e}"));
     println!(
         "mouse_iv_bolus, one arm, {} output times over {} h; load average {}",
         base.output_times.len(),
@@ -140,11 +165,29 @@ fn main() {
         println!(
             "  exosim (body::simulate_arm, own BDF)   {rate:>10.1} individuals/s ({runs} runs)"
         );
-        match roadrunner(&root, &study) {
-            Ok((rate, runs, load, worst)) => println!(
-                "  libRoadRunner (resetAll + simulate)    {rate:>10.1} individuals/s ({runs} runs; \
-                 load and compile {load:.2} s once); largest difference {worst:.1e} of a species' peak"
-            ),
+        match roadrunner(&root, &file, &study) {
+            Ok(m) => {
+                let Measured {
+                    rate,
+                    runs,
+                    load,
+                    worst,
+                    package,
+                } = m;
+                println!(
+                    "  libRoadRunner (resetAll + simulate)    {rate:>10.1} individuals/s ({runs} runs; \
+                     load and compile {load:.2} s once); largest difference {worst:.1e} of a species' peak"
+                );
+                match package {
+                    Some((rate, runs)) => println!(
+                        "  exosim Python package (study.run)      {rate:>10.1} individuals/s ({runs} runs)"
+                    ),
+                    None => println!(
+                        "  exosim Python package skipped: not importable by the interpreter \
+                         (EXOSIM_BENCH_PYTHON names one that has it)"
+                    ),
+                }
+            }
             Err(why) => println!("  libRoadRunner skipped: {why}"),
         }
     }
