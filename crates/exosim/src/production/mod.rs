@@ -9,7 +9,7 @@
 //! integrated by the classical fourth-order Runge–Kutta method in steps of
 //! at most an hour, the release integral by the same stages, so that a
 //! future growth law without a closed form fits the same loop; the tests
-//! hold it to the closed form of the logistic. At the end of the expansion
+//! hold it to the closed form of the logistic within 1e-7. At the end of the expansion
 //! the growth medium is discarded (its vesicles with it); then every
 //! harvest collects a fraction of the conditioned medium, replaced by fresh
 //! medium, and the isolation keeps a fraction of what was collected. Every
