@@ -4,7 +4,9 @@
 //! records it as the files users read (`timeseries.csv`, `timeseries.parquet`,
 //! `summary.json`; `biopsy_*.csv` for a `[biopsy]` section; for a
 //! `[signature]` section the long-format `signature.csv` (condition, fold,
-//! train and held-out AUC) and `signature_markers.csv` (each marker alone)),
+//! train and held-out AUC) and `signature_markers.csv` (each marker alone);
+//! for a `[production]` section `production.csv` and `.parquet`, a row per
+//! harvest),
 //! each written atomically.
 
 use std::path::{Path, PathBuf};
