@@ -563,6 +563,12 @@ fn parts(study: &Study) -> String {
             t.replicates
         ));
     }
+    if let Some(p) = &study.production {
+        parts.push(format!(
+            "production: {} × {}, {} harvest(s), {}",
+            p.culture.units, p.platform, p.schedule.harvests, p.isolation.method
+        ));
+    }
     parts.join("; ")
 }
 

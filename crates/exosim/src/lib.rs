@@ -20,6 +20,7 @@ pub mod coupling;
 pub mod effect;
 mod fast_exp;
 pub mod output;
+pub mod production;
 pub mod random;
 pub mod run;
 pub mod sbml;

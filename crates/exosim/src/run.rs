@@ -4,7 +4,9 @@
 //! records it as the files users read (`timeseries.csv`, `timeseries.parquet`,
 //! `summary.json`; `biopsy_*.csv` for a `[biopsy]` section; for a
 //! `[signature]` section the long-format `signature.csv` (condition, fold,
-//! train and held-out AUC) and `signature_markers.csv` (each marker alone)),
+//! train and held-out AUC) and `signature_markers.csv` (each marker alone);
+//! for a `[production]` section `production.csv` and `.parquet`, a row per
+//! harvest),
 //! each written atomically.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use crate::body::{self, ArmCourse, ClassSummary};
 use crate::coupling::exposure::{self, EffectRun};
 use crate::coupling::tumour_burden;
 use crate::output::{self, Column, OutputError, Table};
+use crate::production::{self, ProductionRun};
 use crate::scenario::Study;
 use crate::scenario::spec::StudySpec;
 
@@ -40,6 +43,8 @@ pub struct RunResult {
     pub tissue: Vec<crate::coupling::tissue_section::ReplicateRun>,
     /// Per arm and `[[effects]]` entry, arm by arm.
     pub effects: Vec<EffectRun>,
+    /// The `[production]` run: harvests and accounts.
+    pub production: Option<ProductionRun>,
 }
 
 /// A run failed.
@@ -154,6 +159,7 @@ pub fn run_saving(
         Some(s) => panel::run(s, study.seed)?,
         None => Vec::new(),
     };
+    let production = study.production.as_ref().map(production::simulate);
     progress(1.0);
     Ok(RunResult {
         arms,
@@ -162,6 +168,7 @@ pub fn run_saving(
         signature,
         tissue,
         effects,
+        production,
     })
 }
 
@@ -347,6 +354,11 @@ pub struct Summary<'a> {
     /// peak concentration that drove it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<exposure::EffectSummary>,
+    /// Production: vesicles per harvest and per run, the medium's
+    /// concentration, the mass balance of the culture, doses per batch,
+    /// batches and time for the study's need.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub production: Option<production::ProductionSummary>,
 }
 
 /// The `signature` part of `summary.json`.
@@ -451,6 +463,11 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
         }),
         tissue,
         effects: exposure::summarise(&study.output_times, &result.effects),
+        production: study
+            .production
+            .as_ref()
+            .zip(result.production.as_ref())
+            .map(|(m, r)| production::summarise(m, r)),
     }
 }
 
@@ -481,6 +498,10 @@ pub fn planned_files(study: &Study, result: &RunResult) -> Vec<String> {
     if study.tissue.is_some() {
         files.push("tissue_timeseries.csv".to_string());
         files.push("tissue_snapshots".to_string());
+    }
+    if result.production.is_some() {
+        files.push("production.csv".to_string());
+        files.push("production.parquet".to_string());
     }
     // The summary goes last: its presence marks a complete result.
     files.push("summary.json".to_string());
@@ -518,8 +539,74 @@ pub fn write_as(
     if let Some(model) = &study.tissue {
         crate::coupling::tissue_section::write(dir, model, &result.tissue)?;
     }
+    if let Some(run) = &result.production {
+        let table = production_table(run);
+        output::write_csv(&dir.join("production.csv"), &table)?;
+        output::write_parquet(&dir.join("production.parquet"), &table)?;
+    }
     output::write_json(&dir.join("summary.json"), &summary(study, result))?;
     Ok(planned.iter().map(|f| dir.join(f)).collect())
+}
+
+/// One row per harvest of the `[production]` run, all units together:
+/// `harvest`, `time_s`, `cells`, `medium_ml`, `collected`,
+/// `concentration_per_ml`, `recovered`.
+pub fn production_table(run: &ProductionRun) -> Table {
+    let mut table = Table::new();
+    let h = &run.harvests;
+    let columns: [(&str, &str, &str, Vec<f64>); 7] = [
+        (
+            "harvest",
+            "1",
+            "harvest number, from 1",
+            h.iter().map(|x| f64::from(x.index)).collect(),
+        ),
+        (
+            "time_s",
+            "s",
+            "time since seeding",
+            h.iter().map(|x| x.time).collect(),
+        ),
+        (
+            "cells",
+            "cells",
+            "cells in all units at the harvest",
+            h.iter().map(|x| x.cells).collect(),
+        ),
+        (
+            "medium_ml",
+            "mL",
+            "conditioned medium collected",
+            h.iter().map(|x| x.volume * 1e6).collect(),
+        ),
+        (
+            "collected",
+            "vesicles",
+            "vesicles collected with the medium",
+            h.iter().map(|x| x.collected).collect(),
+        ),
+        (
+            "concentration_per_ml",
+            "/mL",
+            "vesicles per mL of the collected medium",
+            h.iter().map(|x| x.concentration * 1e-6).collect(),
+        ),
+        (
+            "recovered",
+            "vesicles",
+            "vesicles kept by the isolation",
+            h.iter().map(|x| x.recovered).collect(),
+        ),
+    ];
+    for (name, unit, description, values) in columns {
+        table.push_column(Column {
+            name: name.into(),
+            unit: unit.into(),
+            description: description.into(),
+            values,
+        });
+    }
+    table
 }
 
 /// Detection probability against diameter: `diameter_m`, then per test its

@@ -35,6 +35,8 @@ pub struct Study {
     pub tissue: Option<crate::tissue::model::TissueModel>,
     /// Effect models, computed in every arm from its body course.
     pub effects: Vec<crate::coupling::exposure::EffectModel>,
+    /// The production plan, if the study has one.
+    pub production: Option<crate::production::ProductionModel>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

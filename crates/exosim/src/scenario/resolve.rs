@@ -67,11 +67,16 @@ impl Resolver<'_, '_> {
             && spec.doses.is_empty()
             && spec.sources.is_empty()
             && spec.arms.is_empty());
-        if !has_body && spec.biopsy.is_none() && spec.signature.is_none() && spec.tissue.is_none() {
+        if !has_body
+            && spec.biopsy.is_none()
+            && spec.signature.is_none()
+            && spec.tissue.is_none()
+            && spec.production.is_none()
+        {
             return self.c.err(
                 &root,
                 "the study simulates nothing",
-                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]` or `[tissue]` section".into()),
+                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]`, `[tissue]` or `[production]` section".into()),
             );
         }
         let (tissue, tissue_spec) = match &spec.tissue {
@@ -99,6 +104,18 @@ impl Resolver<'_, '_> {
         self.check_size(&arms, output_times.len())?;
         let (effects, effect_specs) =
             super::resolve_effect::resolve_effects(&spec.effects, self.loc, &vesicles, &arms)?;
+        let (production, production_spec) = match &spec.production {
+            Some(x) => {
+                let (model, filled) = super::resolve_production::resolve_production(
+                    x,
+                    self.loc,
+                    &root.key("production"),
+                    &arms,
+                )?;
+                (Some(model), Some(filled))
+            }
+            None => (None, None),
+        };
         // The tissue's coupling names body classes and arms: resolved last.
         let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
         if let (Some(model), Some(filled), Some(c)) = (
@@ -145,6 +162,7 @@ impl Resolver<'_, '_> {
             signature: signature_spec,
             tissue: tissue_spec,
             effects: effect_specs,
+            production: production_spec,
         };
         let mut study = Study {
             name: h.name.clone(),
@@ -160,6 +178,7 @@ impl Resolver<'_, '_> {
             signature,
             tissue,
             effects,
+            production,
             resolved,
         };
         // The biopsy may take its blood kinetics from the body and its

@@ -50,6 +50,10 @@ pub struct StudySpec {
     /// direct responses, computed in every arm.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<super::effect_spec::EffectSpec>,
+    /// Production in culture: cells, platform, harvests, isolation, and
+    /// the doses a run makes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production: Option<super::production_spec::ProductionSpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.

@@ -10,7 +10,9 @@
 //!   `fraction`, `lower`, `upper`); `EXPR` is a JSON path
 //!   (`biopsy.tests[0].specificity`) optionally followed by `* NUMBER`,
 //!   `/ NUMBER` or `/ PATH` steps, evaluated left to right;
-//!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole.
+//!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole;
+//!   `production:PLATFORM` the `summary.json` of a `[production]` study of
+//!   that platform's preset alone.
 //! * `EXOSIM_UPDATE_DOC_FIGURES=1 cargo test --release -p exosim --test
 //!   integration docs::` rewrites every marked figure with the run's value at the same precision
 //!   and layout: this is how the figures are regenerated after a change
@@ -46,6 +48,7 @@ const DOCUMENTS: &[&str] = &[
     "docs/campaigns.md",
     "docs/effects.md",
     "docs/trials.md",
+    "docs/production.md",
     "studies/deconvolution/README.md",
 ];
 
@@ -254,6 +257,14 @@ fn run_source(source: &str) -> Value {
         let summary = exosim::campaign::run_whole(&campaign, dir.path(), |_, _| {})
             .unwrap_or_else(|e| panic!("{source}: {e}"));
         return serde_json::to_value(summary).unwrap();
+    }
+    if let Some(platform) = source.strip_prefix("production:") {
+        let text = format!(
+            "[study]\nname = \"plan\"\nduration = \"1 day\"\n[production]\nplatform = \"{platform}\"\n"
+        );
+        let study = exosim::scenario::parse_study(&text, source).unwrap();
+        let result = run::run(&study, |_| {}).unwrap();
+        return serde_json::to_value(run::summary(&study, &result)).unwrap();
     }
     if let Some(sample) = source.strip_prefix("deconvolution:") {
         let dir = repo().join("studies/deconvolution");

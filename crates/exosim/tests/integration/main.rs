@@ -20,6 +20,7 @@ mod coupling;
 mod docs;
 mod effects;
 mod overrides;
+mod production;
 mod properties;
 mod reference_mouse;
 mod sbml;

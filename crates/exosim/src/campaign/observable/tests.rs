@@ -275,6 +275,7 @@ fn a_result_without_the_target_gives_nan() {
         signature: Vec::new(),
         tissue: Vec::new(),
         effects: Vec::new(),
+        production: None,
     };
     for o in resolve_all(&study, campaign).unwrap() {
         assert!(o.evaluate(&empty).is_nan(), "{}", o.name);

@@ -1,0 +1,367 @@
+//! Production in quantity: vesicles made by cells in culture, harvested
+//! with the conditioned medium and isolated, counted in doses
+//! (docs/production.md).
+//!
+//! One culture vessel ("unit") is simulated and the platform's identical
+//! units multiply it. Cells grow logistically from the seeded number to the
+//! platform's largest, `dN/dt = r N (1 − N/K)`, and release vesicles into
+//! the medium at a constant rate per cell, `dP/dt = q N`. The growth is
+//! integrated by the classical fourth-order Runge–Kutta method in steps of
+//! at most an hour, the release integral by the same stages, so that a
+//! future growth law without a closed form fits the same loop; the tests
+//! hold it to the closed form of the logistic within 1e-7. At the end of the expansion
+//! the growth medium is discarded (its vesicles with it); then every
+//! harvest collects a fraction of the conditioned medium, replaced by fresh
+//! medium, and the isolation keeps a fraction of what was collected. Every
+//! vesicle released is accounted for: released = recovered + lost in
+//! isolation + discarded with the growth medium + left in the medium.
+
+use serde::Serialize;
+
+#[cfg(test)]
+mod tests;
+
+/// Longest integration step, s: an hour, against a doubling of a day or
+/// more.
+pub const MAX_STEP: f64 = 3600.0;
+
+/// Cells of one culture unit and what they release.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Culture {
+    /// Identical units run side by side (flasks, cartridges, vessels).
+    pub units: f64,
+    /// Cells seeded in one unit at time 0.
+    pub seeded: f64,
+    /// Largest number of cells one unit holds (logistic capacity).
+    pub max_cells: f64,
+    /// Logistic growth rate r, 1/s (ln 2 over the doubling time).
+    pub growth_rate: f64,
+    /// Vesicles released per cell, 1/s.
+    pub release_rate: f64,
+    /// Medium in one unit, m³.
+    pub medium_volume: f64,
+}
+
+/// When the medium is collected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    /// Growth before the first conditioning period, s; the growth medium is
+    /// discarded at its end (0: collection starts at seeding).
+    pub expansion: f64,
+    /// Time between harvests, s.
+    pub interval: f64,
+    /// Harvests in one run.
+    pub harvests: u32,
+    /// Share of the medium collected at each harvest (replaced by fresh
+    /// medium), 0–1.
+    pub fraction: f64,
+}
+
+/// How the collected medium is purified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Isolation {
+    /// Method name (`ultracentrifugation`, `sec`, `tff`, …).
+    pub method: String,
+    /// Share of the collected vesicles that the method keeps, 0–1.
+    pub recovery: f64,
+    /// Particles per µg of protein in the product, when known.
+    pub purity: Option<f64>,
+}
+
+/// What a study needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Demand {
+    /// Vesicles one subject receives over the study.
+    pub dose: f64,
+    /// Vesicles every subject together receives.
+    pub need: f64,
+}
+
+/// A production plan, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductionModel {
+    /// Cells that make the vesicles.
+    pub producer: String,
+    /// Culture platform.
+    pub platform: String,
+    /// Cells and medium.
+    pub culture: Culture,
+    /// Harvests.
+    pub schedule: Schedule,
+    /// Purification.
+    pub isolation: Isolation,
+    /// Doses the plan is for, when the study gives one.
+    pub demand: Option<Demand>,
+}
+
+impl ProductionModel {
+    /// Length of one run (expansion and every conditioning period), s.
+    pub fn run_time(&self) -> f64 {
+        self.schedule.expansion + f64::from(self.schedule.harvests) * self.schedule.interval
+    }
+}
+
+/// One harvest, all units together.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Harvest {
+    /// Harvest number, from 1.
+    pub index: u32,
+    /// Time since seeding, s.
+    pub time: f64,
+    /// Cells in all units at the harvest.
+    pub cells: f64,
+    /// Conditioned medium collected, m³.
+    pub volume: f64,
+    /// Vesicles collected.
+    pub collected: f64,
+    /// Vesicles per m³ of the collected medium.
+    pub concentration: f64,
+    /// Vesicles kept by the isolation.
+    pub recovered: f64,
+}
+
+/// Where every vesicle released went, all units together.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Ledger {
+    /// Released by the cells over the run.
+    pub released: f64,
+    /// Kept by the isolation (the product).
+    pub recovered: f64,
+    /// Collected but lost in the isolation.
+    pub lost_in_isolation: f64,
+    /// Released into the growth medium and discarded with it.
+    pub discarded: f64,
+    /// Still in the medium after the last harvest.
+    pub in_medium: f64,
+}
+
+impl Ledger {
+    /// Collected at harvests (recovered and lost in isolation).
+    pub fn collected(&self) -> f64 {
+        self.recovered + self.lost_in_isolation
+    }
+
+    /// |released − (recovered + lost + discarded + in medium)| / released.
+    pub fn relative_error(&self) -> f64 {
+        let out = self.recovered + self.lost_in_isolation + self.discarded + self.in_medium;
+        if self.released == 0.0 {
+            out.abs()
+        } else {
+            (self.released - out).abs() / self.released
+        }
+    }
+}
+
+/// A run's harvests and accounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductionRun {
+    /// Every harvest in order.
+    pub harvests: Vec<Harvest>,
+    /// The accounts at the end of the run.
+    pub ledger: Ledger,
+    /// Cells in all units at the end of the run.
+    pub final_cells: f64,
+}
+
+impl ProductionRun {
+    /// Vesicles per m³ over all the conditioned medium collected.
+    pub fn mean_concentration(&self) -> f64 {
+        let volume: f64 = self.harvests.iter().map(|h| h.volume).sum();
+        if volume > 0.0 {
+            self.ledger.collected() / volume
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The logistic's closed form: cells at `t` from `n0` with capacity `k`
+/// and rate `r`.
+pub fn logistic(n0: f64, k: f64, r: f64, t: f64) -> f64 {
+    k / (1.0 + (k / n0 - 1.0) * (-r * t).exp())
+}
+
+/// The closed form of `∫₀ᵗ N(s) ds` for the logistic from `n0`:
+/// `K t + (K/r) [ln(1 + a e^{−rt}) − ln(1 + a)]`, `a = K/n0 − 1`.
+pub fn logistic_integral(n0: f64, k: f64, r: f64, t: f64) -> f64 {
+    let a = k / n0 - 1.0;
+    k * t + k / r * ((a * (-r * t).exp()).ln_1p() - a.ln_1p())
+}
+
+/// One RK4 step of the logistic from `n` over `h`: the new count and
+/// `∫ N dt` over the step by the same stages.
+fn rk4_step(n: f64, k: f64, r: f64, h: f64) -> (f64, f64) {
+    let f = |x: f64| r * x * (1.0 - x / k);
+    let n1 = n;
+    let n2 = n + 0.5 * h * f(n1);
+    let n3 = n + 0.5 * h * f(n2);
+    let n4 = n + h * f(n3);
+    let next = n + h / 6.0 * (f(n1) + 2.0 * f(n2) + 2.0 * f(n3) + f(n4));
+    let area = h / 6.0 * (n1 + 2.0 * n2 + 2.0 * n3 + n4);
+    (next, area)
+}
+
+/// Cells of one unit after `span` from `n`, and the cell-time `∫ N dt`
+/// over it, in equal steps of at most [`MAX_STEP`].
+pub fn grow(n: f64, k: f64, r: f64, span: f64) -> (f64, f64) {
+    if span <= 0.0 {
+        return (n, 0.0);
+    }
+    let steps = (span / MAX_STEP).ceil().max(1.0);
+    let h = span / steps;
+    let mut n = n;
+    let mut area = 0.0;
+    for _ in 0..steps as u64 {
+        let (next, a) = rk4_step(n, k, r, h);
+        n = next;
+        area += a;
+    }
+    (n, area)
+}
+
+/// Runs the plan: expansion, then every harvest and its isolation.
+pub fn simulate(model: &ProductionModel) -> ProductionRun {
+    let c = &model.culture;
+    let s = &model.schedule;
+    let units = c.units;
+    let (mut cells, area) = grow(c.seeded, c.max_cells, c.growth_rate, s.expansion);
+    let mut ledger = Ledger {
+        released: c.release_rate * area * units,
+        discarded: c.release_rate * area * units,
+        ..Ledger::default()
+    };
+    let mut medium = 0.0;
+    let mut harvests = Vec::with_capacity(s.harvests as usize);
+    for index in 1..=s.harvests {
+        let (next, area) = grow(cells, c.max_cells, c.growth_rate, s.interval);
+        cells = next;
+        let released = c.release_rate * area * units;
+        ledger.released += released;
+        medium += released;
+        let collected = s.fraction * medium;
+        medium -= collected;
+        let recovered = model.isolation.recovery * collected;
+        ledger.recovered += recovered;
+        ledger.lost_in_isolation += collected - recovered;
+        let volume = s.fraction * c.medium_volume * units;
+        harvests.push(Harvest {
+            index,
+            time: s.expansion + f64::from(index) * s.interval,
+            cells: cells * units,
+            volume,
+            collected,
+            concentration: collected / volume,
+            recovered,
+        });
+    }
+    ledger.in_medium = medium;
+    ProductionRun {
+        harvests,
+        ledger,
+        final_cells: cells * units,
+    }
+}
+
+/// What a run means for a study's doses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DoseSupply {
+    /// Vesicles one subject receives.
+    pub dose: f64,
+    /// Vesicles the whole study needs.
+    pub need: f64,
+    /// Whole doses one run (batch) yields.
+    pub doses_per_batch: f64,
+    /// Runs needed for the whole study.
+    pub batches_needed: f64,
+    /// Production time per dose, s (run time over doses per run).
+    pub time_per_dose: f64,
+    /// Time to make the whole study's need, runs one after another, s.
+    pub time_for_study: f64,
+    /// Protein in one dose, µg, when the purity is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protein_per_dose_ug: Option<f64>,
+}
+
+/// Doses per batch, batches and time for the study's demand.
+pub fn supply(model: &ProductionModel, run: &ProductionRun) -> Option<DoseSupply> {
+    let demand = model.demand?;
+    let per_run = run.ledger.recovered;
+    let run_time = model.run_time();
+    let (batches, per_dose) = if per_run > 0.0 {
+        (
+            (demand.need / per_run).ceil(),
+            run_time * demand.dose / per_run,
+        )
+    } else {
+        (f64::INFINITY, f64::INFINITY)
+    };
+    Some(DoseSupply {
+        dose: demand.dose,
+        need: demand.need,
+        doses_per_batch: (per_run / demand.dose).floor(),
+        batches_needed: batches,
+        time_per_dose: per_dose,
+        time_for_study: batches * run_time,
+        protein_per_dose_ug: model.isolation.purity.map(|p| demand.dose / p),
+    })
+}
+
+/// The `production` object of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductionSummary {
+    /// Cells that make the vesicles.
+    pub producer: String,
+    /// Culture platform.
+    pub platform: String,
+    /// Isolation method.
+    pub isolation: String,
+    /// Units run side by side.
+    pub units: f64,
+    /// Length of one run, s.
+    pub run_time: f64,
+    /// Harvests in one run.
+    pub harvests: u32,
+    /// Cells in all units at the end of the run.
+    pub final_cells: f64,
+    /// Conditioned medium collected over the run, mL.
+    pub medium_collected_ml: f64,
+    /// Vesicles per mL of the conditioned medium collected (before
+    /// isolation), over the run.
+    pub concentration_per_ml: f64,
+    /// Vesicles collected per harvest, on average.
+    pub collected_per_harvest: f64,
+    /// Vesicles isolated per harvest, on average.
+    pub particles_per_harvest: f64,
+    /// Vesicles isolated per run (one batch).
+    pub particles_per_run: f64,
+    /// Where every vesicle released went.
+    pub mass_balance: Ledger,
+    /// Largest relative error of the mass balance.
+    pub relative_error: f64,
+    /// Doses, batches and time for the study's need.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doses: Option<DoseSupply>,
+}
+
+/// The summary of a run of `model`.
+pub fn summarise(model: &ProductionModel, run: &ProductionRun) -> ProductionSummary {
+    let n = run.harvests.len().max(1) as f64;
+    let volume: f64 = run.harvests.iter().map(|h| h.volume).sum();
+    ProductionSummary {
+        producer: model.producer.clone(),
+        platform: model.platform.clone(),
+        isolation: model.isolation.method.clone(),
+        units: model.culture.units,
+        run_time: model.run_time(),
+        harvests: model.schedule.harvests,
+        final_cells: run.final_cells,
+        medium_collected_ml: volume * 1e6,
+        concentration_per_ml: run.mean_concentration() * 1e-6,
+        collected_per_harvest: run.ledger.collected() / n,
+        particles_per_harvest: run.ledger.recovered / n,
+        particles_per_run: run.ledger.recovered,
+        mass_balance: run.ledger,
+        relative_error: run.ledger.relative_error(),
+        doses: supply(model, run),
+    }
+}
