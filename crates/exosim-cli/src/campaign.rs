@@ -252,6 +252,25 @@ fn print_summary(s: &Summary) {
     for (name, why) in &s.sensitivity_skipped {
         println!("no indices for `{name}`: {why}");
     }
+    for f in &s.dose_response {
+        let c = &f.curve;
+        let open = |o: bool| if o { " (open)" } else { "" };
+        println!(
+            "{} against {}: ED50 {:.4e} ({:.4e}{} – {:.4e}{}, {} %), Hill {:.3}, from {:.4e} to {:.4e}, residual sd {:.3e}",
+            f.observable,
+            f.parameter,
+            c.ed50,
+            c.ed50_low,
+            open(c.low_open),
+            c.ed50_high,
+            open(c.high_open),
+            c.level * 100.0,
+            c.hill,
+            c.top,
+            c.bottom,
+            c.residual_sd
+        );
+    }
     if let Some(t) = &s.trial {
         print_trial(t);
     }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::design;
+use super::dose_response;
 use super::sensitivity;
 use super::spec::Method;
 use super::table::{ColumnInfo, DesignRecord, Failure, MAX_LISTED_FAILURES, PartRecord};
@@ -250,6 +251,9 @@ pub struct Summary {
     pub sensitivity: Vec<IndexRow>,
     /// Why an observable has no indices (undefined at some points).
     pub sensitivity_skipped: BTreeMap<String, String>,
+    /// Hill curves of observables against the dose (`[dose_response]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dose_response: Vec<dose_response::HillFit>,
     /// The simulated trials, when the points are a trial's subjects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trial: Option<trial::analysis::TrialSummary>,
@@ -286,6 +290,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, OutputError> {
         failures,
         sensitivity,
         sensitivity_skipped,
+        dose_response: first.dose_response.as_ref().map_or(Vec::new(), |d| {
+            dose_response::analyse(d, |name| column(&table, name), first.design.confidence)
+        }),
         trial: trial.as_ref().map(|(_, a)| a.summary.clone()),
     };
     write_merged(out, &table, &summary)?;

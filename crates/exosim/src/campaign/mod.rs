@@ -13,6 +13,7 @@
 pub mod calibration;
 pub mod design;
 pub mod distribution;
+pub mod dose_response;
 pub mod merge;
 pub mod observable;
 pub mod resolve;

@@ -11,6 +11,7 @@ use std::path::Path;
 use super::calibration::{self, Calibration};
 use super::design::{self, Morris, Points};
 use super::distribution::Distribution;
+use super::dose_response::DoseResponse;
 use super::observable::{self, Observable};
 use super::spec::{CampaignSpec, CorrelationSpec, DesignSpec, Method, ParameterSpec};
 use super::trial::{self, Trial};
@@ -53,6 +54,8 @@ pub struct Campaign {
     pub calibration: Option<Calibration>,
     /// `[trial]`: the points are virtual subjects of simulated trials.
     pub trial: Option<Trial>,
+    /// `[dose_response]`: Hill curves fitted at the merge.
+    pub dose_response: Option<DoseResponse>,
     /// The campaign as written, for the run's record.
     pub spec: CampaignSpec,
     /// A digest of the study as resolved, the campaign and exosim's
@@ -245,6 +248,7 @@ impl Resolver<'_, '_> {
         self.check_points(&source, &parameters, &values)?;
         let trial = self.trial(&spec, &base, runs)?;
         let observables = self.observables(&spec, &base, trial.as_ref())?;
+        let dose_response = self.dose_response(&spec, &observables)?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
         let calibration = match spec.design.method {
             Method::Calibration => {
@@ -282,9 +286,53 @@ impl Resolver<'_, '_> {
             confidence,
             calibration,
             trial,
+            dose_response,
             spec,
             fingerprint,
         })
+    }
+
+    /// `[dose_response]`: the dose among the varied parameters, the
+    /// observables among those recorded.
+    fn dose_response(
+        &self,
+        spec: &CampaignSpec,
+        observables: &[Observable],
+    ) -> Res<Option<DoseResponse>> {
+        let Some(d) = &spec.dose_response else {
+            return Ok(None);
+        };
+        let at = KeyPath::root().key("dose_response");
+        let paths: Vec<String> = spec.parameters.iter().map(|p| p.path.clone()).collect();
+        let parameter = match (&d.parameter, paths.as_slice()) {
+            (Some(p), _) => paths[self
+                .c
+                .name_in(&at.key("parameter"), p, &paths, "parameter")?]
+            .clone(),
+            (None, [only]) => only.clone(),
+            (None, _) => {
+                return self.c.err(
+                    &at.key("parameter"),
+                    "the campaign varies several parameters: name the dose",
+                    Some(format!("one of: {}", paths.join(", "))),
+                );
+            }
+        };
+        let names: Vec<String> = observables.iter().map(|o| o.name.clone()).collect();
+        let fitted = match &d.observables {
+            Some(list) => {
+                for (i, o) in list.iter().enumerate() {
+                    self.c
+                        .name_in(&at.key("observables").index(i), o, &names, "observable")?;
+                }
+                list.clone()
+            }
+            None => names,
+        };
+        Ok(Some(DoseResponse {
+            parameter,
+            observables: fitted,
+        }))
     }
 
     /// `[trial]`, on a design that draws a population.

@@ -30,6 +30,9 @@ pub struct CampaignSpec {
     /// `method = "calibration"`: the data and how they are fitted.
     #[serde(default)]
     pub calibration: Option<CalibrationSpec>,
+    /// A Hill curve of observables against a varied dose (docs/effects.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_response: Option<super::dose_response::DoseResponseSpec>,
     /// A virtual trial on the points, its subjects (docs/trials.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial: Option<super::trial::TrialSpec>,

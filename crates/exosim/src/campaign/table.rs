@@ -102,6 +102,9 @@ pub struct PartRecord {
     /// The virtual trial the points are subjects of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trial: Option<super::trial::Trial>,
+    /// The Hill curves to fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_response: Option<super::dose_response::DoseResponse>,
 }
 
 impl PartRecord {
@@ -137,6 +140,7 @@ impl PartRecord {
             failures,
             design: design_record(campaign),
             trial: campaign.trial.clone(),
+            dose_response: campaign.dose_response.clone(),
         }
     }
 }

@@ -317,3 +317,29 @@ fn a_larger_msc_dose_calms_inflammation_more() {
         );
     }
 }
+
+/// The dose–response campaign's Hill curve: ED50 lies between the two
+/// doses whose tumours bracket half the effect (3·10¹⁰ gives more than
+/// half the untreated growth, 10¹¹ less), inside its closed interval.
+#[test]
+fn dose_response_ed50_lies_between_the_doses_that_bracket_half_effect() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../campaigns/xenograft_dose_response.toml");
+    let c = exosim::campaign::Campaign::load(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = exosim::campaign::run_whole(&c, dir.path(), |_, _| {}).unwrap();
+    assert_eq!(s.dose_response.len(), 2);
+    let f = &s.dose_response[0].curve;
+    assert!(3e10 < f.ed50 && f.ed50 < 1e11, "{}", f.ed50);
+    assert!(!f.low_open && !f.high_open);
+    assert!(f.ed50_low < f.ed50 && f.ed50 < f.ed50_high);
+    // The ratio is the volume over 100 mm³: the same ED50.
+    let g = &s.dose_response[1].curve;
+    assert!((g.ed50 / f.ed50 - 1.0).abs() < 1e-3);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "parameter = \"arms.targeted.doses[0].amount\"",
+        "parameter = \"arms.targeted.dose\"",
+    );
+    let e = exosim::campaign::Campaign::parse(&text, &path.display().to_string()).unwrap_err();
+    assert_eq!(e.key, "dose_response.parameter", "{e}");
+}
