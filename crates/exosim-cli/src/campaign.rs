@@ -286,7 +286,7 @@ fn print_trial(t: &exosim::campaign::trial::analysis::TrialSummary) {
     );
     println!(
         "{:<24} {:>8} {:>8} {:>18}",
-        format!("arm vs {}", t.trial.control),
+        format!("arm vs {}", t.trial.comparator()),
         "per arm",
         "power",
         "interval"

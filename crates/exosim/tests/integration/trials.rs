@@ -20,7 +20,8 @@ fn repo() -> PathBuf {
 /// A two-arm trial of `n` per arm on a synthetic table.
 fn two_arm(endpoint: Endpoint, test: Test, n: u64, trials: u64) -> Trial {
     Trial {
-        control: "c".into(),
+        control: Some("c".into()),
+        reference: None,
         arms: vec!["t".into()],
         effect: "e".into(),
         endpoint,
@@ -196,6 +197,7 @@ fn tests_agree_with_scipy_or_skip() {
         stats::mann_whitney(&c, &t, &mut exact).unwrap().p,
         stats::mann_whitney(&c, &tied, &mut exact).unwrap().p,
         stats::log_rank(&sc, &st).unwrap().p,
+        stats::one_sample(&t, 6.0).unwrap().p,
     ];
     let script = format!(
         r#"
@@ -215,6 +217,7 @@ print(stats.ttest_ind(t, c, equal_var=True).pvalue)
 print(stats.mannwhitneyu(t, c, method="exact").pvalue)
 print(stats.mannwhitneyu(tied, c, method="asymptotic").pvalue)
 print(stats.logrank(cens(t, 2, False), cens(c, 3, True)).pvalue)
+print(stats.ttest_1samp(t, 6.0).pvalue)
 "#
     );
     let out = std::process::Command::new("python3")
@@ -241,6 +244,7 @@ print(stats.logrank(cens(t, 2, False), cens(c, 3, True)).pvalue)
         "mann_whitney exact",
         "mann_whitney ties",
         "log_rank",
+        "one-sample t",
     ];
     for ((name, a), b) in names.iter().zip(ours).zip(theirs) {
         println!("{name}: exosim {a:.12} SciPy {b:.12}");
@@ -400,11 +404,34 @@ fn wrong_trials_are_located() {
             "trial.endpoint",
             "progression",
         ),
+        (
+            "power = 0.8",
+            "power = 0.8\nreference = 20.0",
+            "trial.reference",
+            "not with a reference",
+        ),
+        (
+            "control = \"control\"",
+            "",
+            "trial",
+            "a `reference` for a single-arm trial",
+        ),
+        (
+            "test = \"welch\"",
+            "test = \"mann_whitney\"\nreference = 20.0",
+            "trial.test",
+            "one-sample t-test",
+        ),
     ];
     let path = repo().join("campaigns/xenograft_trial.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     for (from, to, key, says) in cases {
         assert!(text.contains(from), "{from}");
+        // A single-arm trial tested by Mann–Whitney has no control either.
+        let text = match to.contains("mann_whitney") {
+            true => text.replace("control = \"control\"\n", ""),
+            false => text.clone(),
+        };
         let e =
             Campaign::parse(&text.replace(from, to), &path.display().to_string()).expect_err(to);
         let shown = format!("{e} {}", e.hint.clone().unwrap_or_default());
@@ -435,4 +462,37 @@ fn trial_analysis_is_thread_independent() {
     assert_eq!(a.curve, b.curve);
     // Every size from 2 to 10 was searched.
     assert_eq!(a.curve.len(), 9);
+}
+
+/// A trial without a control arm: each treated arm against a historical
+/// reference by a one-sample t-test. Against a reference of 25 (a
+/// historical control that grew faster than this population's controls,
+/// about 18-fold) the untargeted vesicles look effective with 3 mice far
+/// more often than the same 3 mice against concurrent controls: the bias
+/// a missing control brings.
+#[test]
+fn a_single_arm_trial_against_a_historical_reference_overstates_the_power() {
+    let concurrent = xenograft("endpoint = \"change\"\ntime = \"21 day\"").unwrap();
+    let path = repo().join("campaigns/xenograft_trial.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("points = 240", "points = 36")
+        .replace("subjects = [3, 4, 6, 8, 10, 12]", "subjects = [3, 6]")
+        .replace("trials = 1000", "trials = 300")
+        .replace("control = \"control\"", "reference = 25.0");
+    let single = Campaign::parse(&text, &path.display().to_string()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let with_control = campaign::run_whole(&concurrent, &a, |_, _| {}).unwrap();
+    let without = campaign::run_whole(&single, &b, |_, _| {}).unwrap();
+    let (p1, p0) = (
+        power_of(&without, "untargeted", 3),
+        power_of(&with_control, "untargeted", 3),
+    );
+    println!("untargeted, 3 mice: against the reference {p1}, against controls {p0}");
+    assert!(p1 > p0 + 0.3, "{p1} vs {p0}");
+    let verdict = &without.trial.as_ref().unwrap().search[0].verdict;
+    assert!(verdict.contains("reference 25"), "{verdict}");
 }

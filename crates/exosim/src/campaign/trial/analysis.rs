@@ -212,19 +212,26 @@ fn one_trial(trial: &Trial, arms: &[Arm], sizes: &[u64], seed: u64, j: u64) -> V
     let slot = |arm: usize, n: usize| arm * largest..arm * largest + n;
     let mut exact = ExactU::default();
     let mut rows = Vec::new();
+    // With a control arm it is arm 0 and the compared arms follow.
+    let first = usize::from(trial.control.is_some());
     for &size in sizes {
         let n = size as usize;
-        for a in 1..arms.len() {
-            let control = slot(0, n).map(|s| (order[s], dropout[s]));
-            let treated = slot(a, n).map(|s| (order[s], dropout[s]));
-            let c: Vec<(usize, f64)> = control.collect();
-            let t: Vec<(usize, f64)> = treated.collect();
-            let (n_control, n_treated, result) =
-                test(trial, &arms[0], &c, &arms[a], &t, &mut exact);
+        for a in first..arms.len() {
+            let group = |arm: usize| -> Vec<(usize, f64)> {
+                slot(arm, n).map(|s| (order[s], dropout[s])).collect()
+            };
+            let t = group(a);
+            let (n_control, n_treated, result) = if first == 1 {
+                test(trial, &arms[0], &group(0), &arms[a], &t, &mut exact)
+            } else {
+                let v = observed(trial, &arms[a], &t);
+                let reference = trial.reference.unwrap_or(f64::NAN);
+                (0, v.len() as u64, stats::one_sample(&v, reference))
+            };
             rows.push(TrialRow {
                 size,
                 trial: j,
-                arm: a - 1,
+                arm: a - first,
                 n_control,
                 n_treated,
                 result,
@@ -326,8 +333,8 @@ fn search(trial: &Trial, curve: &[PowerPoint], target: f64) -> Vec<Search> {
             let point = found.or(own.last()).map(|p| (*p).clone()).expect("sizes");
             let verdict = match found {
                 Some(p) => format!(
-                    "{} per arm give a power of {:.3} ({:.3}–{:.3}) against `{}`, at least the {target} sought",
-                    p.subjects, p.power, p.low, p.high, trial.control
+                    "{} per arm give a power of {:.3} ({:.3}–{:.3}) against {}, at least the {target} sought",
+                    p.subjects, p.power, p.low, p.high, trial.comparator()
                 ),
                 None => format!(
                     "not reached: the largest size tried, {} per arm, gives a power of {:.3} ({:.3}–{:.3}), below the {target} sought",

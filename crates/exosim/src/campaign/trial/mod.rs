@@ -35,8 +35,14 @@ pub const MAX_TRIALS: u64 = 1_000_000;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrialSpec {
-    /// The control arm.
-    pub control: String,
+    /// The control arm; without one, a single-arm trial compares each arm
+    /// with `reference`.
+    #[serde(default)]
+    pub control: Option<String>,
+    /// A single-arm trial's reference: the endpoint a historical control
+    /// is taken to have (a one-sample t-test against it).
+    #[serde(default)]
+    pub reference: Option<f64>,
     /// Arms compared with the control; every other arm by default.
     #[serde(default)]
     pub arms: Option<Vec<String>>,
@@ -101,8 +107,10 @@ pub enum Test {
 /// record so that the analysis runs from the parts alone.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Trial {
-    /// The control arm.
-    pub control: String,
+    /// The control arm; None for a single-arm trial against `reference`.
+    pub control: Option<String>,
+    /// A single-arm trial's reference value of the endpoint.
+    pub reference: Option<f64>,
     /// The arms compared with it.
     pub arms: Vec<String>,
     /// The effect read.
@@ -129,11 +137,22 @@ pub struct Trial {
 }
 
 impl Trial {
-    /// Every arm of the trial, the control first.
+    /// Every arm of the trial, the control (if any) first.
     pub fn all_arms(&self) -> Vec<&str> {
-        std::iter::once(self.control.as_str())
-            .chain(self.arms.iter().map(String::as_str))
+        self.control
+            .iter()
+            .chain(&self.arms)
+            .map(String::as_str)
             .collect()
+    }
+
+    /// What each arm is compared with, in words.
+    pub fn comparator(&self) -> String {
+        match (&self.control, self.reference) {
+            (Some(c), _) => format!("`{c}`"),
+            (None, Some(r)) => format!("the reference {r}"),
+            (None, None) => "nothing".into(),
+        }
     }
 
     /// The observables a subject records for arm `arm`: its endpoint, and
@@ -184,7 +203,10 @@ pub fn event_column(arm: &str) -> String {
 pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res<Trial> {
     let at = KeyPath::root().key("trial");
     let arms: Vec<String> = study.arms.iter().map(|a| a.name.clone()).collect();
-    c.name_in(&at.key("control"), &spec.control, &arms, "arm")?;
+    if let Some(control) = &spec.control {
+        c.name_in(&at.key("control"), control, &arms, "arm")?;
+    }
+    single_arm(c, spec)?;
     let compared = compared_arms(c, spec, &arms)?;
     let effects: Vec<String> = study.effects.iter().map(|e| e.name.clone()).collect();
     let effect = match (&spec.effect, effects.as_slice()) {
@@ -238,6 +260,7 @@ pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res
         .transpose()?;
     Ok(Trial {
         control: spec.control.clone(),
+        reference: spec.reference,
         arms: compared,
         effect,
         endpoint,
@@ -252,6 +275,40 @@ pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res
     })
 }
 
+/// A trial has a control arm or, single-armed, a reference to test
+/// against (by a one-sample t-test: a continuous endpoint, a t-test).
+fn single_arm(c: &Check, spec: &TrialSpec) -> Res<()> {
+    let at = KeyPath::root().key("trial");
+    match (&spec.control, spec.reference) {
+        (Some(_), Some(_)) => c.err(
+            &at.key("reference"),
+            "a trial with a control arm compares with it, not with a reference",
+            Some("remove `reference`, or `control` for a single-arm trial".into()),
+        ),
+        (None, None) => c.err(
+            &at,
+            "a trial needs a `control` arm, or a `reference` for a single-arm trial",
+            Some("e.g. control = \"control\"".into()),
+        ),
+        (None, Some(r)) if !r.is_finite() => {
+            c.err(&at.key("reference"), format!("{r} is not a number"), None)
+        }
+        (None, Some(_))
+            if !matches!(spec.test.as_deref(), None | Some("welch" | "student"))
+                || spec.endpoint == "progression" =>
+        {
+            c.err(
+                &at.key("test"),
+                "a single-arm trial is tested by a one-sample t-test of a continuous endpoint",
+                Some(
+                    "use endpoint change, value or best_response with test welch or student".into(),
+                ),
+            )
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The compared arms: named ones checked, or every arm but the control;
 /// none twice, not the control, and at least one.
 fn compared_arms(c: &Check, spec: &TrialSpec, arms: &[String]) -> Res<Vec<String>> {
@@ -260,13 +317,13 @@ fn compared_arms(c: &Check, spec: &TrialSpec, arms: &[String]) -> Res<Vec<String
         Some(named) => named.clone(),
         None => arms
             .iter()
-            .filter(|a| **a != spec.control)
+            .filter(|a| Some(*a) != spec.control.as_ref())
             .cloned()
             .collect(),
     };
     for (i, a) in named.iter().enumerate() {
         c.name_in(&at.index(i), a, arms, "arm")?;
-        if *a == spec.control {
+        if Some(a) == spec.control.as_ref() {
             return c.err(
                 &at.index(i),
                 format!("`{a}` is the control: a trial cannot tell an arm from itself"),

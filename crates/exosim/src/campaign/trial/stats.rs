@@ -79,6 +79,23 @@ pub fn student(control: &[f64], treated: &[f64]) -> Option<TestResult> {
     })
 }
 
+/// The one-sample t-test of `values` against `reference` (n − 1 degrees
+/// of freedom): a single-arm trial against a historical value. The
+/// estimate is the mean minus the reference.
+pub fn one_sample(values: &[f64], reference: f64) -> Option<TestResult> {
+    if values.len() < 2 {
+        return None;
+    }
+    let n = values.len() as f64;
+    let (m, v) = mean_var(values);
+    let t = (m - reference) / (v / n).sqrt();
+    Some(TestResult {
+        statistic: t,
+        p: t_two_sided(t, n - 1.0),
+        estimate: m - reference,
+    })
+}
+
 /// Largest n₀·n₁ for which [`mann_whitney`] counts the exact null
 /// distribution of U (without ties); above it, the normal approximation.
 pub const MANN_WHITNEY_EXACT_MAX: usize = 2500;
