@@ -606,7 +606,9 @@ fn provenance(c: &CampaignDir) -> Section {
 
 /// The page as HTML text.
 pub fn render(c: &CampaignDir) -> String {
-    let mut sections = vec![overview(c), spread_section(c)];
+    let mut sections = vec![overview(c)];
+    sections.extend(crate::trial_page::section(c));
+    sections.push(spread_section(c));
     sections.extend(sensitivity_section(c));
     sections.push(scatter_section(c));
     sections.extend(grid_section(c));
@@ -643,6 +645,7 @@ fn grid_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
 /// histogram and, for a grid of one or two parameters, line chart.
 pub fn paper_figures(c: &CampaignDir) -> Vec<Figure> {
     let mut out = Vec::new();
+    crate::trial_page::paper_figures(c, &mut out);
     grid_figures(c, &mut out);
     for o in &c.observables {
         let name = &o.info.name;

@@ -36,6 +36,8 @@ pub mod signature;
 pub mod snapshot;
 pub mod table;
 pub mod tissue;
+pub mod trial;
+pub mod trial_page;
 
 use std::path::{Path, PathBuf};
 
