@@ -139,10 +139,16 @@ pub fn load(dir: &Path, summary: &Value) -> Result<Option<Trial>, ReportError> {
     let j = Json::new(&path);
     let t = j.object(Some(t), "trial")?;
     let num = |k: &str, rule: Rule| j.number(t.get(k), &format!("trial.{k}"), rule);
-    let text = |k: &str| Ok::<_, ReportError>(j.string(t.get(k), &format!("trial.{k}"))?.to_string());
-    let subjects = (j.array(t.get("subjects"), "trial.subjects")?.iter().enumerate())
-        .map(|(i, v)| Ok(j.number(Some(v), &format!("trial.subjects[{i}]"), Rule::AtLeast(1.0))? as u64))
-        .collect::<Result<Vec<u64>, ReportError>>()?;
+    let text =
+        |k: &str| Ok::<_, ReportError>(j.string(t.get(k), &format!("trial.{k}"))?.to_string());
+    let subjects = (j
+        .array(t.get("subjects"), "trial.subjects")?
+        .iter()
+        .enumerate())
+    .map(|(i, v)| {
+        Ok(j.number(Some(v), &format!("trial.subjects[{i}]"), Rule::AtLeast(1.0))? as u64)
+    })
+    .collect::<Result<Vec<u64>, ReportError>>()?;
     let search = (j.array(t.get("search"), "trial.search")?.iter().enumerate())
         .map(|(i, s)| {
             let at = |k: &str| format!("trial.search[{i}].{k}");
@@ -192,7 +198,9 @@ fn read_power(dir: &Path, trial: &Trial) -> Result<Vec<Power>, ReportError> {
     for arm in &trial.arms {
         for &n in &trial.subjects {
             if !rows.iter().any(|p| &p.arm == arm && p.subjects == n) {
-                let why = format!("no row for `{arm}` at {n} per arm, a size summary.json lists (file truncated?)");
+                let why = format!(
+                    "no row for `{arm}` at {n} per arm, a size summary.json lists (file truncated?)"
+                );
                 return Err(check::invalid(&path, None, "subjects", why));
             }
         }
@@ -206,7 +214,13 @@ fn power_row(t: &LongTable, r: usize, trial: &Trial) -> Result<Power, ReportErro
     let bad = |c: &str, why: String| check::invalid(&t.path, line, c, why);
     let arm = t.text(r, t.require("arm")?).to_string();
     if !trial.arms.contains(&arm) {
-        return Err(bad("arm", format!("`{arm}` is not an arm the trial compares ({})", trial.arms.join(", "))));
+        return Err(bad(
+            "arm",
+            format!(
+                "`{arm}` is not an arm the trial compares ({})",
+                trial.arms.join(", ")
+            ),
+        ));
     }
     let number = |c: &str, rule: Rule| {
         let v = t.number(r, t.require(c)?)?;
@@ -223,7 +237,10 @@ fn power_row(t: &LongTable, r: usize, trial: &Trial) -> Result<Power, ReportErro
         high: number("high", Rule::Within(0.0, 1.0))?,
     };
     if p.significant > p.trials {
-        return Err(bad("significant", format!("{} significant of {} trials", p.significant, p.trials)));
+        return Err(bad(
+            "significant",
+            format!("{} significant of {} trials", p.significant, p.trials),
+        ));
     }
     // Printed with 17 digits: a billionth leaves room for rounding only.
     let tol = 1e-9;
@@ -243,22 +260,30 @@ fn read_km(dir: &Path, trial: &Trial) -> Result<Vec<(String, Vec<Step>)>, Report
         return Ok(Vec::new());
     }
     if !path.is_file() {
-        let why = "the trial's endpoint is `progression`, whose curves are written there".to_string();
+        let why =
+            "the trial's endpoint is `progression`, whose curves are written there".to_string();
         return Err(ReportError::MissingFile { path, why });
     }
     let t = LongTable::read(&path)?;
-    let mut out: Vec<(String, Vec<Step>)> =
-        trial.all_arms().iter().map(|a| (a.to_string(), Vec::new())).collect();
+    let mut out: Vec<(String, Vec<Step>)> = trial
+        .all_arms()
+        .iter()
+        .map(|a| (a.to_string(), Vec::new()))
+        .collect();
     for r in 0..t.len() {
         let line = Some(t.line(r));
         let arm = t.text(r, t.require("arm")?);
         let Some(curve) = out.iter_mut().find(|(a, _)| a == arm) else {
-            let why = format!("`{arm}` is not an arm of the trial ({})", trial.all_arms().join(", "));
+            let why = format!(
+                "`{arm}` is not an arm of the trial ({})",
+                trial.all_arms().join(", ")
+            );
             return Err(check::invalid(&path, line, "arm", why));
         };
         let number = |c: &str, rule: Rule| {
             let v = t.number(r, t.require(c)?)?;
-            rule.broken(v).map_or(Ok(v), |why| Err(check::invalid(&path, line, c, why)))
+            rule.broken(v)
+                .map_or(Ok(v), |why| Err(check::invalid(&path, line, c, why)))
         };
         let step = Step {
             time: number("time_s", Rule::AtLeast(0.0))?,

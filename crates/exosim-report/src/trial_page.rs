@@ -36,10 +36,17 @@ fn test_words(test: &str) -> String {
 fn endpoint_words(t: &Trial) -> String {
     let (e, day) = (&t.effect, num(t.time / DAY));
     match t.endpoint.as_str() {
-        "change" => format!("the {e} response at day {day} over its start (a tumour's volume ratio)"),
+        "change" => {
+            format!("the {e} response at day {day} over its start (a tumour's volume ratio)")
+        }
         "value" => format!("the {e} response at day {day}"),
-        "best_response" => format!("the best response of {e}: its lowest value after day 0 over its start, minus 1"),
-        "progression" => format!("the time to progression of {e} (RECIST 1.1's +20 % in diameter, read on a volume as 1.728 times its lowest value so far; censored at day {} without progression)", num(t.follow_up / DAY)),
+        "best_response" => format!(
+            "the best response of {e}: its lowest value after day 0 over its start, minus 1"
+        ),
+        "progression" => format!(
+            "the time to progression of {e} (RECIST 1.1's +20 % in diameter, read on a volume as 1.728 times its lowest value so far; censored at day {} without progression)",
+            num(t.follow_up / DAY)
+        ),
         other => format!("`{other}` of {e}"),
     }
 }
@@ -59,11 +66,29 @@ fn description(c: &CampaignDir, t: &Trial, sec: &mut Section) {
         ("test", test_words(&t.test)),
         ("α (two-sided)", t.alpha.to_string()),
         ("dropout by the end", format::pct(t.dropout)),
-        ("population", format!("{} virtual subjects ({} failed)", t.population, t.failed_subjects)),
+        (
+            "population",
+            format!(
+                "{} virtual subjects ({} failed)",
+                t.population, t.failed_subjects
+            ),
+        ),
         ("subjects per arm", sizes.join(", ")),
         ("trials per size", t.trials.to_string()),
-        ("power sought", t.sought().map_or("none".into(), |p| p.to_string())),
-        ("rows read from", format!("summary.json, power.csv, {}", c.table_file.file_name().unwrap_or_default().to_string_lossy())),
+        (
+            "power sought",
+            t.sought().map_or("none".into(), |p| p.to_string()),
+        ),
+        (
+            "rows read from",
+            format!(
+                "summary.json, power.csv, {}",
+                c.table_file
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            ),
+        ),
     ]);
 }
 
@@ -104,8 +129,15 @@ pub fn power_plot(t: &Trial) -> plotly::Plot {
 fn sought_line(t: &Trial) -> Option<Series> {
     let target = t.sought()?;
     let sizes = t.power.iter().map(|p| p.subjects as f64);
-    let (lo, hi) = sizes.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
-    let mut s = Series::new(format!("power sought ({target})"), vec![lo, hi], vec![target, target], "#555555");
+    let (lo, hi) = sizes.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    let mut s = Series::new(
+        format!("power sought ({target})"),
+        vec![lo, hi],
+        vec![target, target],
+        "#555555",
+    );
     (s.dash, s.width) = (Dash::Dash, 1.5);
     Some(s)
 }
@@ -117,7 +149,14 @@ fn power_rows(t: &Trial) -> Vec<Vec<String>> {
             let mut row = vec![n.to_string()];
             for arm in &t.arms {
                 row.push(t.power_at(arm, n).map_or("—".into(), |p| {
-                    format!("{} ({}–{}; {} of {})", num(p.power), num(p.low), num(p.high), p.significant, p.trials)
+                    format!(
+                        "{} ({}–{}; {} of {})",
+                        num(p.power),
+                        num(p.low),
+                        num(p.high),
+                        p.significant,
+                        p.trials
+                    )
                 }));
             }
             row
@@ -128,7 +167,11 @@ fn power_rows(t: &Trial) -> Vec<Vec<String>> {
 /// The power: curve, verdicts and table.
 fn power_part(t: &Trial, sec: &mut Section) {
     sec.heading("Power against subjects per arm");
-    let sizes = if t.sought().is_some() { "every size from the smallest evaluated to the largest listed (the sample-size search)" } else { "the sizes listed" };
+    let sizes = if t.sought().is_some() {
+        "every size from the smallest evaluated to the largest listed (the sample-size search)"
+    } else {
+        "the sizes listed"
+    };
     let caption = format!(
         "The share of {} simulated trials that were significant, at {sizes}, one line per arm compared with `{}`; the band is the Wilson interval at the campaign's confidence. From power.csv.",
         t.trials, t.control
@@ -195,11 +238,25 @@ fn km_part(t: &Trial, sec: &mut Section) {
             let events: f64 = steps.iter().map(|s| s.events).sum();
             let n = steps.first().map_or(0.0, |s| s.at_risk);
             let last = steps.last().map_or(f64::NAN, |s| s.survival);
-            let median = steps.iter().find(|s| s.survival <= 0.5).map_or("not reached".into(), |s| format!("day {}", num(s.time / DAY)));
+            let median = steps
+                .iter()
+                .find(|s| s.survival <= 0.5)
+                .map_or("not reached".into(), |s| {
+                    format!("day {}", num(s.time / DAY))
+                });
             vec![arm.clone(), num(n), num(events), num(last), median]
         })
         .collect();
-    sec.table(&["arm", "subjects", "progressed", "progression-free at the end", "median time to progression"], &rows);
+    sec.table(
+        &[
+            "arm",
+            "subjects",
+            "progressed",
+            "progression-free at the end",
+            "median time to progression",
+        ],
+        &rows,
+    );
 }
 
 /// The rows drawn per arm: all, or a fixed sample when the population
@@ -211,7 +268,10 @@ fn drawn_rows(c: &CampaignDir, arms: usize) -> Vec<usize> {
 /// Per arm: its subjects' finite values of column `trial.ARM` among `rows`.
 fn arm_values(c: &CampaignDir, arm: &str, rows: &[usize]) -> Vec<f64> {
     let v = c.values(&format!("trial.{arm}"));
-    rows.iter().filter_map(|&r| v.get(r).copied()).filter(|x| x.is_finite()).collect()
+    rows.iter()
+        .filter_map(|&r| v.get(r).copied())
+        .filter(|x| x.is_finite())
+        .collect()
 }
 
 /// Per arm, its best responses in %, largest first, side by side with a
@@ -222,7 +282,10 @@ pub fn waterfall_bars(c: &CampaignDir, t: &Trial) -> Vec<(String, Vec<f64>, Vec<
     let mut start = 0.0;
     let mut out = Vec::new();
     for arm in t.all_arms() {
-        let mut y: Vec<f64> = arm_values(c, arm, &rows).iter().map(|v| 100.0 * v).collect();
+        let mut y: Vec<f64> = arm_values(c, arm, &rows)
+            .iter()
+            .map(|v| 100.0 * v)
+            .collect();
         y.sort_by(|a, b| b.total_cmp(a));
         let x: Vec<f64> = (0..y.len()).map(|k| start + k as f64).collect();
         start += y.len() as f64 + GAP;
@@ -236,7 +299,11 @@ pub fn waterfall_bars(c: &CampaignDir, t: &Trial) -> Vec<(String, Vec<f64>, Vec<
 fn waterfall_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
     sec.heading("Waterfall of best response");
     let groups = waterfall_bars(c, t);
-    let end = groups.iter().filter_map(|g| g.1.last()).fold(0.0, |a: f64, &b| a.max(b)) + 1.0;
+    let end = groups
+        .iter()
+        .filter_map(|g| g.1.last())
+        .fold(0.0, |a: f64, &b| a.max(b))
+        + 1.0;
     let bars = (groups.iter().enumerate())
         .map(|(i, (arm, x, y))| Series::new(arm.clone(), x.clone(), y.clone(), colour(i)))
         .collect();
@@ -246,18 +313,33 @@ fn waterfall_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
         s
     };
     let lines = vec![
-        line("partial response: −30 % in diameter (−65.7 % in volume)", PARTIAL_RESPONSE),
-        line("progressive disease: +20 % in diameter (+72.8 % in volume)", PROGRESSION),
+        line(
+            "partial response: −30 % in diameter (−65.7 % in volume)",
+            PARTIAL_RESPONSE,
+        ),
+        line(
+            "progressive disease: +20 % in diameter (+72.8 % in volume)",
+            PROGRESSION,
+        ),
     ];
-    let axes = Axes::linear("virtual subjects, by arm, largest first", "best response (%)");
+    let axes = Axes::linear(
+        "virtual subjects, by arm, largest first",
+        "best response (%)",
+    );
     let plot = chart::columns(&axes, bars, lines, "trial_waterfall");
-    let counts: Vec<String> = groups.iter().map(|(a, x, _)| format!("{a} {}", x.len())).collect();
+    let counts: Vec<String> = groups
+        .iter()
+        .map(|(a, x, _)| format!("{a} {}", x.len()))
+        .collect();
     let caption = format!(
         "Each bar is one virtual subject's best response: the lowest {} response after day 0 over its start, minus 1, in %; sorted from the largest within each arm ({}; every subject without dropout{}). RECIST 1.1's lines are read on a volume: −30 % in diameter is −65.7 % in volume (partial response), +20 % in diameter +72.8 % (progressive disease). From {}.",
         t.effect,
         counts.join(", "),
         sample_note(c, t),
-        c.table_file.file_name().unwrap_or_default().to_string_lossy()
+        c.table_file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
     );
     sec.plot("Waterfall of best response", &caption, &plot);
 }
@@ -266,7 +348,10 @@ fn waterfall_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
 fn sample_note(c: &CampaignDir, t: &Trial) -> String {
     let drawn = drawn_rows(c, t.all_arms().len()).len();
     if drawn < c.table.n_rows() {
-        format!("; a fixed sample of {drawn} of the {} subjects", c.table.n_rows())
+        format!(
+            "; a fixed sample of {drawn} of the {} subjects",
+            c.table.n_rows()
+        )
     } else {
         String::new()
     }
@@ -278,11 +363,18 @@ fn spread_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
     let rows: Vec<usize> = (0..c.table.n_rows()).collect();
     let name = format!("trial.{}", t.control);
     let Some(o) = c.observables.iter().find(|o| o.info.name == name) else {
-        return sec.para(&format!("{name} is not among the observables summary.json lists."));
+        return sec.para(&format!(
+            "{name} is not among the observables summary.json lists."
+        ));
     };
     let scale = observable_scale(o);
     let per_arm: Vec<Vec<f64>> = (t.all_arms().iter())
-        .map(|a| arm_values(c, a, &rows).iter().map(|&v| scale.apply(v)).collect())
+        .map(|a| {
+            arm_values(c, a, &rows)
+                .iter()
+                .map(|&v| scale.apply(v))
+                .collect()
+        })
         .collect();
     let all: Vec<f64> = per_arm.iter().flatten().copied().collect();
     let Some((edges, _)) = bins(&all) else {
@@ -292,8 +384,17 @@ fn spread_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
     for (i, (arm, v)) in t.all_arms().iter().zip(&per_arm).enumerate() {
         let counts = count_in(&edges, v);
         let axes = Axes::linear(scale.label(&format!("{} (endpoint)", t.effect)), "subjects");
-        let plot = chart::histogram(&axes, &edges, &counts, colour(i), &format!("trial_endpoint_{arm}"));
-        let caption = format!("Virtual subjects of `{arm}` per bin of the endpoint ({} with a value; the same bins in every arm, every subject without dropout). From the column trial.{arm}.", v.len());
+        let plot = chart::histogram(
+            &axes,
+            &edges,
+            &counts,
+            colour(i),
+            &format!("trial_endpoint_{arm}"),
+        );
+        let caption = format!(
+            "Virtual subjects of `{arm}` per bin of the endpoint ({} with a value; the same bins in every arm, every subject without dropout). From the column trial.{arm}.",
+            v.len()
+        );
         sec.plot(&format!("Endpoint in {arm}"), &caption, &plot);
     }
     sec.end_row();
@@ -325,7 +426,12 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
         .collect();
     if let Some(s) = sought_line(t) {
         let points = s.x.into_iter().zip(s.y).collect();
-        curves.push(Curve { name: s.name, colour: s.colour, points, dash: Dash::Dash });
+        curves.push(Curve {
+            name: s.name,
+            colour: s.colour,
+            points,
+            dash: Dash::Dash,
+        });
     }
     out.push(Figure::Lines(LineFigure {
         stem: "trial_power".into(),
