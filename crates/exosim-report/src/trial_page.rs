@@ -10,7 +10,7 @@ use crate::campaign_page::{MAX_SCATTER_POINTS, bins, observable_scale, sample_ro
 use crate::chart::{self, Axes, Dash, Series, colour};
 use crate::format::{self, num};
 use crate::page::Section;
-use crate::paper::{Curve, Figure, LineFigure};
+use crate::paper::{ColumnFigure, Curve, Figure, LineFigure};
 use crate::trial::Trial;
 
 /// Seconds per day: trial times are shown in days.
@@ -20,6 +20,18 @@ const DAY: f64 = 86_400.0;
 pub const PARTIAL_RESPONSE: f64 = 0.7 * 0.7 * 0.7 - 1.0;
 /// RECIST 1.1's progressive disease (+20 % in diameter) read on a volume.
 pub const PROGRESSION: f64 = 1.2 * 1.2 * 1.2 - 1.0;
+
+/// RECIST 1.1's lines of a waterfall: (legend entry, change of volume).
+const RECIST_LINES: [(&str, f64); 2] = [
+    (
+        "partial response: −30 % in diameter (−65.7 % in volume)",
+        PARTIAL_RESPONSE,
+    ),
+    (
+        "progressive disease: +20 % in diameter (+72.8 % in volume)",
+        PROGRESSION,
+    ),
+];
 
 /// A test's name in words.
 fn test_words(test: &str) -> String {
@@ -433,6 +445,9 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
             dash: Dash::Dash,
         });
     }
+    if t.endpoint == "best_response" {
+        out.push(waterfall_figure(c, t));
+    }
     out.push(Figure::Lines(LineFigure {
         stem: "trial_power".into(),
         title: format!("Power against subjects per arm (vs {})", t.control),
@@ -466,4 +481,22 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
         log_y: false,
         curves,
     }));
+}
+
+/// The waterfall as a static figure (see [`waterfall_part`]).
+fn waterfall_figure(c: &CampaignDir, t: &Trial) -> Figure {
+    let groups = (waterfall_bars(c, t).into_iter().enumerate())
+        .map(|(i, (arm, x, y))| (arm, colour(i).to_string(), x.into_iter().zip(y).collect()))
+        .collect();
+    Figure::Columns(ColumnFigure {
+        stem: "trial_waterfall".into(),
+        title: "Best response by arm (RECIST lines read on a volume)".into(),
+        x_label: "virtual subjects, by arm, largest first".into(),
+        y_label: "best response (%)".into(),
+        groups,
+        lines: RECIST_LINES
+            .iter()
+            .map(|&(n, v)| (n.to_string(), 100.0 * v))
+            .collect(),
+    })
 }

@@ -223,6 +223,13 @@ fn a_best_response_trial_draws_a_waterfall_of_the_table() {
     );
     assert!((PARTIAL_RESPONSE + 0.657).abs() < 1e-12 && (PROGRESSION - 0.728).abs() < 1e-12);
     assert!(html.contains("RECIST 1.1&#39;s lines are read on a volume"));
+    for ext in ["svg", "png"] {
+        assert!(
+            dir.join(FIGURES_DIR)
+                .join(format!("trial_waterfall.{ext}"))
+                .is_file()
+        );
+    }
 }
 
 /// A campaign without a trial: no trial section. The shipped dose–response
