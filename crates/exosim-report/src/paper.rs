@@ -637,6 +637,10 @@ impl HistogramFigure {
     }
 }
 
+/// One colour of a [`ColumnFigure`]: (legend entry, CSS colour, (x,
+/// height) of each bar).
+pub type ColumnGroup = (String, String, Vec<(f64, f64)>);
+
 /// Bars on a numeric x axis, one colour per group, with dashed reference
 /// lines across: a waterfall of subjects by arm.
 #[derive(Debug, Clone)]
@@ -649,8 +653,8 @@ pub struct ColumnFigure {
     pub x_label: String,
     /// y axis title.
     pub y_label: String,
-    /// (legend entry, CSS colour, (x, height) of each bar).
-    pub groups: Vec<(String, String, Vec<(f64, f64)>)>,
+    /// The bars, one colour each.
+    pub groups: Vec<ColumnGroup>,
     /// Horizontal lines: (legend entry, height).
     pub lines: Vec<(String, f64)>,
 }

@@ -291,11 +291,11 @@ fn read_km(dir: &Path, trial: &Trial) -> Result<Vec<(String, Vec<Step>)>, Report
             events: number("events", Rule::AtLeast(0.0))?,
             survival: number("survival", Rule::Within(0.0, 1.0))?,
         };
-        if let Some(last) = curve.1.last() {
-            if step.time < last.time || step.survival > last.survival + 1e-12 {
-                let why = "time went back or survival rose within the arm's curve".to_string();
-                return Err(check::invalid(&path, line, "survival", why));
-            }
+        if let Some(last) = curve.1.last()
+            && (step.time < last.time || step.survival > last.survival + 1e-12)
+        {
+            let why = "time went back or survival rose within the arm's curve".to_string();
+            return Err(check::invalid(&path, line, "survival", why));
         }
         curve.1.push(step);
     }
