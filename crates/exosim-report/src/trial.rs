@@ -101,6 +101,27 @@ pub struct Trial {
     pub power: Vec<Power>,
     /// Per arm (control first), its Kaplan–Meier steps.
     pub km: Vec<(String, Vec<Step>)>,
+    /// `trials.csv` summed up per arm compared and listed size.
+    pub results: Vec<Results>,
+}
+
+/// The simulated trials of one arm at one size (from `trials.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// The arm compared.
+    pub arm: String,
+    /// Subjects per arm.
+    pub subjects: u64,
+    /// Trials simulated.
+    pub trials: u64,
+    /// Of which the test could run (enough subjects left after dropout).
+    pub tested: u64,
+    /// Of which significant.
+    pub significant: u64,
+    /// Median, 5th and 95th percentile of the estimates.
+    pub estimate: [f64; 3],
+    /// Median p-value.
+    pub median_p: f64,
 }
 
 impl Trial {
@@ -176,9 +197,11 @@ pub fn load(dir: &Path, summary: &Value) -> Result<Option<Trial>, ReportError> {
         search,
         power: Vec::new(),
         km: Vec::new(),
+        results: Vec::new(),
     };
     trial.power = read_power(dir, &trial)?;
     trial.km = read_km(dir, &trial)?;
+    trial.results = read_trials(dir, &trial)?;
     Ok(Some(trial))
 }
 
@@ -304,4 +327,124 @@ fn read_km(dir: &Path, trial: &Trial) -> Result<Vec<(String, Vec<Step>)>, Report
         return Err(check::invalid(&path, None, "arm", why));
     }
     Ok(out)
+}
+
+/// The `q` quantile of sorted `v` (linear interpolation), NaN when empty.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let h = q * (v.len() - 1) as f64;
+    let (i, f) = (h.floor() as usize, h - h.floor());
+    v[i] + f * (v[(i + 1).min(v.len() - 1)] - v[i])
+}
+
+/// `trials.csv`: every row an arm and a listed size of the trial, a p
+/// within [0, 1] (or NaN where no test could run), `significant` 0 or 1;
+/// summed up per arm and size, with as many trials as the summary says.
+fn read_trials(dir: &Path, trial: &Trial) -> Result<Vec<Results>, ReportError> {
+    let path = dir.join(TRIALS_CSV);
+    if !path.is_file() {
+        let why =
+            "summary.json has a trial, and every simulated trial is written there".to_string();
+        return Err(ReportError::MissingFile { path, why });
+    }
+    let t = LongTable::read(&path)?;
+    let (arm_c, size_c) = (t.require("arm")?, t.require("subjects")?);
+    let (p_c, e_c, s_c) = (
+        t.require("p")?,
+        t.require("estimate")?,
+        t.require("significant")?,
+    );
+    let mut groups: Vec<Group> = Vec::new();
+    for r in 0..t.len() {
+        let bad =
+            |c: usize, why: String| check::invalid(&path, Some(t.line(r)), &t.headers[c], why);
+        let arm = t.text(r, arm_c);
+        let size = t.number(r, size_c)?;
+        if !trial.arms.iter().any(|a| a == arm) || !trial.subjects.iter().any(|&n| n as f64 == size)
+        {
+            return Err(bad(
+                arm_c,
+                format!(
+                    "`{arm}` at {size} per arm is not a comparison and size summary.json lists"
+                ),
+            ));
+        }
+        let (p, e, sig) = (t.number(r, p_c)?, t.number(r, e_c)?, t.number(r, s_c)?);
+        if let Some(why) = (!p.is_nan())
+            .then(|| Rule::Within(0.0, 1.0).broken(p))
+            .flatten()
+        {
+            return Err(bad(p_c, why));
+        }
+        if sig != 0.0 && sig != 1.0 {
+            return Err(bad(s_c, format!("{sig} where a trial writes 0 or 1")));
+        }
+        let i = match groups
+            .iter()
+            .position(|g| g.arm == arm && g.subjects as f64 == size)
+        {
+            Some(i) => i,
+            None => {
+                groups.push(Group {
+                    arm: arm.to_string(),
+                    subjects: size as u64,
+                    ..Group::default()
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[i];
+        (g.n, g.significant) = (g.n + 1, g.significant + sig as u64);
+        if p.is_finite() && e.is_finite() {
+            g.estimates.push(e);
+            g.p.push(p);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| results(&path, trial, g))
+        .collect()
+}
+
+/// The rows of `trials.csv` of one arm and size, as read.
+#[derive(Default)]
+struct Group {
+    arm: String,
+    subjects: u64,
+    estimates: Vec<f64>,
+    p: Vec<f64>,
+    n: u64,
+    significant: u64,
+}
+
+/// One arm and size of `trials.csv`, its count checked against the summary.
+fn results(path: &Path, trial: &Trial, g: Group) -> Result<Results, ReportError> {
+    let Group {
+        arm,
+        subjects,
+        estimates: mut e,
+        mut p,
+        n,
+        significant,
+    } = g;
+    if n != trial.trials {
+        let why = format!(
+            "{n} trials of `{arm}` at {subjects} per arm, but summary.json says {} (file truncated?)",
+            trial.trials
+        );
+        return Err(check::invalid(path, None, "trial", why));
+    }
+    e.sort_by(f64::total_cmp);
+    p.sort_by(f64::total_cmp);
+    Ok(Results {
+        arm,
+        subjects,
+        trials: n,
+        tested: e.len() as u64,
+        significant,
+        estimate: [quantile(&e, 0.5), quantile(&e, 0.05), quantile(&e, 0.95)],
+        median_p: quantile(&p, 0.5),
+    })
 }

@@ -63,12 +63,24 @@ fn endpoint_words(t: &Trial) -> String {
     }
 }
 
+/// The dropout in words.
+fn dropout_words(dropout: f64) -> String {
+    if dropout > 0.0 {
+        format!(
+            "after losing {} of the subjects to follow-up by the study's end",
+            format::pct(dropout)
+        )
+    } else {
+        "without dropout".into()
+    }
+}
+
 /// What was simulated, as a paragraph and a table of settings.
 fn description(c: &CampaignDir, t: &Trial, sec: &mut Section) {
     sec.para(&format!(
-        "{} virtual subjects, each run in every arm, were drawn into {} simulated trials at each size; each trial compares {} with the control arm `{}` by {} on {}, two-sided at α = {}, after losing {} of the subjects to follow-up by the study's end.",
+        "{} virtual subjects, each run in every arm, were drawn into {} simulated trials at each size; each trial compares {} with the control arm `{}` by {} on {}, two-sided at α = {}, {}.",
         t.population, t.trials, t.arms.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(" and "),
-        t.control, test_words(&t.test), endpoint_words(t), t.alpha, format::pct(t.dropout)
+        t.control, test_words(&t.test), endpoint_words(t), t.alpha, dropout_words(t.dropout)
     ));
     let sizes: Vec<String> = t.subjects.iter().map(u64::to_string).collect();
     sec.pairs(&[
@@ -198,7 +210,53 @@ fn power_part(t: &Trial, sec: &mut Section) {
     let mut headers = vec!["subjects per arm"];
     headers.extend(t.arms.iter().map(String::as_str));
     sec.table(&headers, &power_rows(t));
-    sec.para("Each cell: the power (its Wilson interval; significant trials of those simulated). Every test of every trial is in trials.csv.");
+    sec.para("Each cell: the power (its Wilson interval; significant trials of those simulated).");
+    results_part(t, sec);
+}
+
+/// What the estimate of a test is, in words.
+fn estimate_words(test: &str) -> &'static str {
+    match test {
+        "welch" | "student" => {
+            "the difference of means, treated − control, in the endpoint's file unit"
+        }
+        "mann_whitney" => "the probability that a treated value exceeds a control one",
+        "log_rank" => "Peto's hazard ratio, treated over control",
+        _ => "the test's estimate",
+    }
+}
+
+/// The simulated trials at each listed size, summed up from trials.csv.
+fn results_part(t: &Trial, sec: &mut Section) {
+    sec.heading("The simulated trials");
+    let rows: Vec<Vec<String>> = (t.results.iter())
+        .map(|r| {
+            let [median, p5, p95] = r.estimate;
+            vec![
+                r.arm.clone(),
+                r.subjects.to_string(),
+                format!("{} of {}", r.tested, r.trials),
+                num(median),
+                format!("{} to {}", num(p5), num(p95)),
+                num(r.median_p),
+                format!("{} of {}", r.significant, r.trials),
+            ]
+        })
+        .collect();
+    let headers = [
+        "arm",
+        "subjects per arm",
+        "trials tested",
+        "median estimate",
+        "5 % to 95 %",
+        "median p",
+        "significant",
+    ];
+    sec.table(&headers, &rows);
+    sec.para(&format!(
+        "Per arm and listed size, over its simulated trials (trials.csv, every test of every trial): the estimate is {}; a trial is tested when dropout leaves enough subjects in both arms.",
+        estimate_words(&t.test)
+    ));
 }
 
 /// The section, when the campaign ran a trial.

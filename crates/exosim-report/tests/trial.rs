@@ -141,6 +141,24 @@ fn a_trial_page_shows_the_power_of_power_csv_and_the_verdicts() {
         html.contains(&format!("; {} of {n})", p[2])),
         "targeted at 6"
     );
+    // The simulated trials: the median estimate of trials.csv at 6 per arm.
+    let mut e: Vec<f64> = (fs::read_to_string(dir.join("trials.csv"))
+        .unwrap()
+        .lines()
+        .skip(1))
+    .map(|l| l.split(',').collect::<Vec<_>>())
+    .filter(|f| f[0] == "6" && f[2] == "targeted")
+    .map(|f| f[7].parse::<f64>().unwrap())
+    .filter(|x| x.is_finite())
+    .collect();
+    e.sort_by(f64::total_cmp);
+    let median = 0.5 * (e[(e.len() - 1) / 2] + e[e.len() / 2]);
+    let row = format!(
+        "<td>targeted</td><td>6</td><td>{} of 200</td><td>{}</td>",
+        e.len(),
+        exosim_report::format::num(median)
+    );
+    assert!(html.contains(&row), "{row}");
     // Each arm's endpoint over the same bins, every subject counted.
     for arm in ["control", "untargeted", "targeted"] {
         let spec = figure_spec(&html, &format!("Endpoint in {arm}"));
