@@ -448,3 +448,18 @@ fn results(path: &Path, trial: &Trial, g: Group) -> Result<Results, ReportError>
         median_p: quantile(&p, 0.5),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_between_sorted_values() {
+        let v = [1.0, 2.0, 4.0, 8.0];
+        assert_eq!(quantile(&v, 0.5), 3.0);
+        assert_eq!((quantile(&v, 0.0), quantile(&v, 1.0)), (1.0, 8.0));
+        assert!((quantile(&v, 0.05) - 1.15).abs() < 1e-12);
+        assert!(quantile(&[], 0.5).is_nan());
+        assert_eq!(quantile(&[5.0], 0.95), 5.0);
+    }
+}

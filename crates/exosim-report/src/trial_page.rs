@@ -453,7 +453,7 @@ fn spread_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
     sec.begin_row();
     for (i, (arm, v)) in t.all_arms().iter().zip(&per_arm).enumerate() {
         let counts = count_in(&edges, v);
-        let axes = Axes::linear(scale.label(&format!("{} (endpoint)", t.effect)), "subjects");
+        let axes = Axes::linear(scale.label(&endpoint_axis(t)), "subjects");
         let plot = chart::histogram(
             &axes,
             &edges,
@@ -468,6 +468,15 @@ fn spread_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
         sec.plot(&format!("Endpoint in {arm}"), &caption, &plot);
     }
     sec.end_row();
+}
+
+/// The axis title of a `change` or `value` endpoint.
+fn endpoint_axis(t: &Trial) -> String {
+    let day = num(t.time / DAY);
+    match t.endpoint.as_str() {
+        "change" => format!("{} at day {day} over its start", t.effect),
+        _ => format!("{} at day {day}", t.effect),
+    }
 }
 
 /// How many of `v` fall in each bin between `edges` (the last bin closed).
@@ -557,4 +566,23 @@ fn waterfall_figure(c: &CampaignDir, t: &Trial) -> Figure {
             .map(|&(n, v)| (n.to_string(), 100.0 * v))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_fall_in_their_bins_and_the_top_edge_in_the_last() {
+        let edges = [0.0, 1.0, 2.0, 4.0];
+        let counts = count_in(&edges, &[0.0, 0.5, 1.0, 3.9, 4.0, 4.1, -0.1, f64::NAN]);
+        assert_eq!(counts, [2, 1, 2], "4.1, -0.1 and NaN are outside");
+        assert_eq!(count_in(&[1.0], &[1.0]), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn recist_volume_thresholds_are_the_diameter_rule_cubed() {
+        assert!((PARTIAL_RESPONSE - (-0.657)).abs() < 1e-12);
+        assert!((PROGRESSION - 0.728).abs() < 1e-12);
+    }
 }
