@@ -1,7 +1,9 @@
 //! The page of a campaign folder: what was run (design, runs, failures),
-//! the spread of each observable, the sensitivity indices of Saltelli and
-//! Morris designs as tornado charts, and each observable against each
-//! parameter — from the files [`CampaignDir::load`] read, never a model.
+//! a virtual trial's results ([`crate::trial_page`]), the spread of each
+//! observable, the sensitivity indices of Saltelli and Morris designs as
+//! tornado charts, and each observable against each parameter (as lines
+//! for a grid, or a list of one parameter such as a dose–response) —
+//! from the files [`CampaignDir::load`] read, never a model.
 //!
 //! Observables are shown in a reader's unit ([`format::scale`]: seconds as
 //! min or h, metres as mm, shares as %), one unit per observable so that
