@@ -153,7 +153,7 @@ fn names(j: &Json, v: Option<&Value>, field: &str) -> Result<Vec<String>, Report
 /// The trial of a campaign folder, when its summary has one; `None` for a
 /// campaign without a trial.
 pub fn load(dir: &Path, summary: &Value) -> Result<Option<Trial>, ReportError> {
-    let Some(t) = summary.get("trial") else {
+    let Some(t) = summary.get("trial").filter(|t| !t.is_null()) else {
         return Ok(None);
     };
     let path = dir.join("summary.json");
