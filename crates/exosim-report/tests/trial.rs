@@ -289,6 +289,11 @@ fn a_dose_response_list_is_drawn_as_lines_and_has_no_trial() {
             .join("line_tumour_ratio_21d.png")
             .is_file()
     );
+    // A summary that writes its missing trial as null reads the same.
+    edit(&dir, "summary.json", |t| {
+        t.replacen('{', "{\"trial\": null, ", 1)
+    });
+    assert!(!report(&dir).contains("<section id=\"trial\""));
 }
 
 /// Damages a copy of `good` with `damage`; the refusal must name `file`
