@@ -147,6 +147,8 @@ pub struct CampaignDir {
     pub table: Table,
     /// `sensitivity.csv`, in file order.
     pub indices: Vec<Index>,
+    /// The virtual trial, when the campaign ran one (docs/trials.md).
+    pub trial: Option<crate::trial::Trial>,
 }
 
 /// Whether `dir` holds a campaign rather than a study run: its summary
@@ -302,11 +304,14 @@ impl CampaignDir {
             table_file: PathBuf::new(),
             table: Table::new(),
             indices: Vec::new(),
+            trial: None,
             summary,
         };
         (c.table_file, c.table) = c.read_table()?;
         c.check_table()?;
         c.indices = c.read_indices()?;
+        c.trial = crate::trial::load(dir, &c.summary)?;
+        c.check_trial_columns()?;
         Ok(c)
     }
 
@@ -378,6 +383,21 @@ impl CampaignDir {
         if n != self.failed {
             let why = format!("{n} failed runs, but summary.json records {}", self.failed);
             return Err(check::invalid(path, None, "failed", why));
+        }
+        Ok(())
+    }
+
+    /// A trial's endpoint of every arm is a column of the table
+    /// (`trial.ARM`), which its per-subject figures read.
+    fn check_trial_columns(&self) -> Result<(), ReportError> {
+        let Some(t) = &self.trial else { return Ok(()) };
+        for arm in t.all_arms() {
+            let name = format!("trial.{arm}");
+            if self.table.column(&name).is_none() {
+                let why = "missing: summary.json has a trial with this arm";
+                let line = self.table_file.ends_with(TABLE_CSV).then_some(1);
+                return Err(check::invalid(&self.table_file, line, &name, why));
+            }
         }
         Ok(())
     }

@@ -1,7 +1,9 @@
 //! The page of a campaign folder: what was run (design, runs, failures),
-//! the spread of each observable, the sensitivity indices of Saltelli and
-//! Morris designs as tornado charts, and each observable against each
-//! parameter — from the files [`CampaignDir::load`] read, never a model.
+//! a virtual trial's results ([`crate::trial_page`]), the spread of each
+//! observable, the sensitivity indices of Saltelli and Morris designs as
+//! tornado charts, and each observable against each parameter (as lines
+//! for a grid, or a list of one parameter such as a dose–response) —
+//! from the files [`CampaignDir::load`] read, never a model.
 //!
 //! Observables are shown in a reader's unit ([`format::scale`]: seconds as
 //! min or h, metres as mm, shares as %), one unit per observable so that
@@ -513,18 +515,53 @@ fn note_axes(axes: &Axes) -> String {
     }
 }
 
-/// A grid of one or two parameters: each observable against the first,
-/// one line per value of the second, replicates averaged.
+/// Whether the design is drawn as lines: a grid of one or two parameters,
+/// or a list of one (a dose–response, say).
+pub fn line_design(c: &CampaignDir) -> bool {
+    match c.design.method.as_str() {
+        "grid" => (1..=2).contains(&c.parameters.len()),
+        "list" => c.parameters.len() == 1,
+        _ => false,
+    }
+}
+
+/// Whether the lines hold every run already (one parameter, one run per
+/// value), so that a scatter of the same points would only repeat them.
+fn lines_replace_scatter(c: &CampaignDir) -> bool {
+    line_design(c) && c.parameters.len() == 1 && c.design.replicates == 1
+}
+
+/// The title and file stem of observable `o`'s line chart.
+fn line_names(c: &CampaignDir, o: &str) -> (String, String) {
+    let p = &c.parameters[0].name;
+    match (c.parameters.len(), c.design.method.as_str()) {
+        (2, _) => (format!("{o} over the grid"), format!("grid_{o}")),
+        _ if c.design.replicates > 1 => (
+            format!("{o} against {p}, replicates averaged"),
+            format!("line_{o}"),
+        ),
+        _ => (format!("{o} against {p}"), format!("line_{o}")),
+    }
+}
+
+/// A grid of one or two parameters, or a list of one: each observable
+/// against the first, one line per value of the second, replicates
+/// averaged; a log x axis where the values span decades.
 fn grid_section(c: &CampaignDir) -> Option<Section> {
-    if c.design.method != "grid" || c.parameters.is_empty() || c.parameters.len() > 2 {
+    if !line_design(c) {
         return None;
     }
-    let mut sec = Section::new("grid", "Grid");
+    let title = if c.design.method == "grid" {
+        "Grid"
+    } else {
+        "Observables along the list"
+    };
+    let mut sec = Section::new("grid", title);
     let first = &c.parameters[0];
     let second = c.parameters.get(1);
     sec.para(&match second {
         Some(s) => format!("Each observable against {}, one line per value of {}; a point is the mean of its replicates' defined values.", first.name, s.name),
-        None => format!("Each observable against {}; a point is the mean of its replicates' defined values.", first.name),
+        None => format!("Each observable against {} (a dose–response when it is a dose); a point is the mean of its replicates' defined values. The buttons switch the y axis between linear and log.", first.name),
     });
     sec.begin_row();
     for o in &c.observables {
@@ -533,10 +570,10 @@ fn grid_section(c: &CampaignDir) -> Option<Section> {
         let mut axes = Axes::linear(
             parameter_scale(first).label(&first.name),
             scale.label(&o.info.name),
-        );
+        )
+        .toggle_y();
         axes.log_x = wants_log(c.values(&first.name));
-        let stem = format!("grid_{}", o.info.name);
-        let title = format!("{} over the grid", o.info.name);
+        let (title, stem) = line_names(c, &o.info.name);
         sec.plot(
             &title,
             &note_axes(&axes),
@@ -606,9 +643,13 @@ fn provenance(c: &CampaignDir) -> Section {
 
 /// The page as HTML text.
 pub fn render(c: &CampaignDir) -> String {
-    let mut sections = vec![overview(c), spread_section(c)];
+    let mut sections = vec![overview(c)];
+    sections.extend(crate::trial_page::section(c));
+    sections.push(spread_section(c));
     sections.extend(sensitivity_section(c));
-    sections.push(scatter_section(c));
+    if !lines_replace_scatter(c) {
+        sections.push(scatter_section(c));
+    }
     sections.extend(grid_section(c));
     sections.push(provenance(c));
     let title = format!("exosim campaign: {}", c.name);
@@ -616,9 +657,10 @@ pub fn render(c: &CampaignDir) -> String {
     page::render(&title, &subtitle, &sections)
 }
 
-/// The grid's line charts as static figures (see [`grid_section`]).
+/// The line charts of a grid or list as static figures (see
+/// [`grid_section`]); a log y axis where the means span decades.
 fn grid_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
-    if c.design.method != "grid" || c.parameters.is_empty() || c.parameters.len() > 2 {
+    if !line_design(c) {
         return;
     }
     let first = &c.parameters[0];
@@ -627,9 +669,10 @@ fn grid_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
         let curves = (grid_lines(c, &o.info.name, &scale).into_iter().enumerate())
             .map(|(i, s)| Curve::styled(s.name, s.x.into_iter().zip(s.y).collect(), i))
             .collect();
+        let (title, stem) = line_names(c, &o.info.name);
         out.push(Figure::Lines(LineFigure {
-            stem: format!("grid_{}", o.info.name),
-            title: format!("{} over the grid", o.info.name),
+            stem,
+            title,
             x_label: parameter_scale(first).label(&first.name),
             y_label: scale.label(&o.info.name),
             log_x: wants_log(c.values(&first.name)),
@@ -643,6 +686,7 @@ fn grid_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
 /// histogram and, for a grid of one or two parameters, line chart.
 pub fn paper_figures(c: &CampaignDir) -> Vec<Figure> {
     let mut out = Vec::new();
+    crate::trial_page::paper_figures(c, &mut out);
     grid_figures(c, &mut out);
     for o in &c.observables {
         let name = &o.info.name;

@@ -636,6 +636,37 @@ pub fn hbars(axes: &Axes, groups: Vec<Bars>, file_stem: &str) -> Plot {
     plot
 }
 
+/// Bars on a numeric x axis, one trace (colour, legend entry) per series,
+/// with reference lines drawn over them: a waterfall of subjects, each
+/// arm's bars side by side, with the response thresholds across. Values
+/// stay in double precision, so the page shows the table's numbers.
+pub fn columns(axes: &Axes, bars: Vec<Series>, lines: Vec<Series>, file_stem: &str) -> Plot {
+    let layout = base_layout(axes, None, None).bar_gap(0.1);
+    let mut plot = new_plot(layout, file_stem);
+    for s in bars {
+        plot.add_trace(
+            Bar::new(s.x, s.y)
+                .name(&s.name)
+                .show_legend(s.legend)
+                .marker(Marker::new().color(s.colour.clone())),
+        );
+    }
+    for s in lines {
+        let mut line = Line::new().color(s.colour.clone()).width(s.width);
+        if s.dash != Dash::Solid {
+            line = line.dash(s.dash.plotly());
+        }
+        plot.add_trace(
+            Scatter::new(s.x, s.y)
+                .name(&s.name)
+                .mode(Mode::Lines)
+                .show_legend(s.legend)
+                .line(line),
+        );
+    }
+    plot
+}
+
 /// A histogram: the counts of equal bins between `edges`, drawn as
 /// touching bars at the bins' centres.
 pub fn histogram(

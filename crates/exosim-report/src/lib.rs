@@ -10,7 +10,9 @@
 //! ends with how the run was made (version, seed, resolved study). A
 //! campaign's folder gets its own page ([`campaign_page`]): the design,
 //! the spread of each observable, sensitivity indices and each observable
-//! against each parameter.
+//! against each parameter (as lines for a grid or a one-parameter list),
+//! and for a virtual trial ([`trial`], [`trial_page`]) its power curves,
+//! sample-size verdicts, Kaplan–Meier curves or waterfall.
 //!
 //! The report reads only the files of the run directory ([`RunDir::load`]),
 //! so it works on any finished run, old or new. Interactive figures are
@@ -36,6 +38,8 @@ pub mod signature;
 pub mod snapshot;
 pub mod table;
 pub mod tissue;
+pub mod trial;
+pub mod trial_page;
 
 use std::path::{Path, PathBuf};
 

@@ -637,6 +637,110 @@ impl HistogramFigure {
     }
 }
 
+/// One colour of a [`ColumnFigure`]: (legend entry, CSS colour, (x,
+/// height) of each bar).
+pub type ColumnGroup = (String, String, Vec<(f64, f64)>);
+
+/// Bars on a numeric x axis, one colour per group, with dashed reference
+/// lines across: a waterfall of subjects by arm.
+#[derive(Debug, Clone)]
+pub struct ColumnFigure {
+    /// File name without extension.
+    pub stem: String,
+    /// Title above the plot.
+    pub title: String,
+    /// x axis title.
+    pub x_label: String,
+    /// y axis title.
+    pub y_label: String,
+    /// The bars, one colour each.
+    pub groups: Vec<ColumnGroup>,
+    /// Horizontal lines: (legend entry, height).
+    pub lines: Vec<(String, f64)>,
+}
+
+impl ColumnFigure {
+    /// The x and y ranges covering every bar (from 0) and line.
+    fn ranges(&self) -> Option<((f64, f64), (f64, f64))> {
+        let bars = self.groups.iter().flat_map(|g| g.2.iter().copied());
+        let finite: Vec<(f64, f64)> = bars
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .collect();
+        let ys = finite
+            .iter()
+            .map(|p| p.1)
+            .chain(self.lines.iter().map(|l| l.1))
+            .chain([0.0]);
+        let (y0, y1) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+        let (x0, x1) = finite
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+                (a.min(p.0), b.max(p.0))
+            });
+        let pad = 0.05 * (y1 - y0).max(1e-12);
+        x0.is_finite()
+            .then_some(((x0 - 1.0, x1 + 1.0), (y0 - pad, y1 + pad)))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let ((x0, x1), (y0, y1)) = self.ranges().ok_or("no bars to draw")?;
+        area.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .y_label_formatter(&|v| crate::format::num(*v))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 18))
+            .light_line_style(TRANSPARENT)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (name, css, bars) in &self.groups {
+            let colour = rgb(css);
+            let rects = (bars.iter().filter(|p| p.1.is_finite()))
+                .map(|&(x, y)| Rectangle::new([(x - 0.45, 0.0), (x + 0.45, y)], colour.filled()));
+            chart
+                .draw_series(rects)
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
+                });
+        }
+        let grey = RGBColor(80, 80, 80);
+        for (name, y) in &self.lines {
+            let pts = vec![(x0, *y), (x1, *y)];
+            chart
+                .draw_series(DashedLineSeries::new(pts, 6, 4, grey.stroke_width(1)))
+                .map_err(|e| e.to_string())?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 15))
+            .position(SeriesLabelPosition::LowerLeft)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        area.present().map_err(|e| e.to_string())
+    }
+}
+
 /// A static figure of either kind.
 #[derive(Debug, Clone)]
 pub enum Figure {
@@ -648,6 +752,8 @@ pub enum Figure {
     HBars(HBarFigure),
     /// A histogram.
     Histogram(HistogramFigure),
+    /// Bars on a numeric axis with reference lines (a waterfall).
+    Columns(ColumnFigure),
 }
 
 impl Figure {
@@ -658,6 +764,7 @@ impl Figure {
             Figure::Bars(f) => &f.stem,
             Figure::HBars(f) => &f.stem,
             Figure::Histogram(f) => &f.stem,
+            Figure::Columns(f) => &f.stem,
         }
     }
 
@@ -667,6 +774,7 @@ impl Figure {
             Figure::Bars(f) => f.draw(area),
             Figure::HBars(f) => f.draw(area),
             Figure::Histogram(f) => f.draw(area),
+            Figure::Columns(f) => f.draw(area),
         }
     }
 

@@ -132,7 +132,9 @@ pub struct Trial {
     pub dropout: f64,
     /// Significance level.
     pub alpha: f64,
-    /// Power sought.
+    /// Power sought (`power_sought` in the files: the summary's `power`
+    /// is the power found).
+    #[serde(rename = "power_sought")]
     pub power: Option<f64>,
 }
 
