@@ -496,3 +496,28 @@ fn a_single_arm_trial_against_a_historical_reference_overstates_the_power() {
     let verdict = &without.trial.as_ref().unwrap().search[0].verdict;
     assert!(verdict.contains("reference 25"), "{verdict}");
 }
+
+/// A best-response trial sorts every subject into RECIST-like categories
+/// that add up; the controls, which grow 18-fold, all progress without a
+/// response, and only the targeted vesicles, which shrink the tumour, give
+/// objective responses.
+#[test]
+fn best_response_categories_add_up_and_follow_the_therapy() {
+    let c = xenograft("endpoint = \"best_response\"").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = campaign::run_whole(&c, dir.path(), |_, _| {}).unwrap();
+    let recist = &summary.trial.as_ref().unwrap().recist;
+    assert_eq!(recist.len(), 3);
+    for r in recist {
+        assert_eq!(
+            r.complete + r.partial + r.stable + r.progressive,
+            r.subjects
+        );
+        assert_eq!(r.subjects, 36);
+    }
+    let arm = |name: &str| recist.iter().find(|r| r.arm == name).unwrap();
+    assert_eq!(arm("control").objective_response_rate, 0.0);
+    assert_eq!(arm("control").progressive, 36);
+    assert!(arm("targeted").objective_response_rate > 0.0);
+    println!("{recist:?}");
+}

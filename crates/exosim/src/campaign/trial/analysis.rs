@@ -89,6 +89,63 @@ pub struct Search {
     pub verdict: String,
 }
 
+/// Best overall response by RECIST-like categories, over every subject
+/// of one arm (a `best_response` endpoint), read on a volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recist {
+    /// The arm.
+    pub arm: String,
+    /// Subjects with a best response.
+    pub subjects: u64,
+    /// Complete response: the tumour fell below [`COMPLETE`] of its start
+    /// (a simulated tumour shrinks without vanishing).
+    pub complete: u64,
+    /// Partial response: −30 % in diameter, a volume ratio ≤ 0.343.
+    pub partial: u64,
+    /// Stable disease: neither a response nor progression.
+    pub stable: u64,
+    /// Progressive disease: progressed (+20 % in diameter over the lowest
+    /// value so far) without a response first.
+    pub progressive: u64,
+    /// Objective response rate, (complete + partial) / subjects.
+    pub objective_response_rate: f64,
+}
+
+/// Volume ratio below which a response counts as complete.
+pub const COMPLETE: f64 = 0.01;
+
+/// The categories of each arm's subjects' best responses (change over
+/// the start: −0.5 is halved).
+fn recist(trial: &Trial, arms: &[Arm]) -> Vec<Recist> {
+    trial
+        .all_arms()
+        .iter()
+        .zip(arms)
+        .map(|(name, arm)| {
+            let best: Vec<(f64, bool)> = (arm.values.iter().zip(&arm.events))
+                .filter(|(v, _)| v.is_finite())
+                .map(|(&v, &e)| (1.0 + v, e))
+                .collect();
+            let count = |f: &dyn Fn(f64, bool) -> bool| {
+                best.iter().filter(|&&(r, e)| f(r, e)).count() as u64
+            };
+            let complete = count(&|r, _| r < COMPLETE);
+            let partial = count(&|r, _| (COMPLETE..=0.343).contains(&r));
+            let progressive = count(&|r, e| r > 0.343 && e);
+            let subjects = best.len() as u64;
+            Recist {
+                arm: name.to_string(),
+                subjects,
+                complete,
+                partial,
+                stable: subjects - complete - partial - progressive,
+                progressive,
+                objective_response_rate: (complete + partial) as f64 / subjects.max(1) as f64,
+            }
+        })
+        .collect()
+}
+
 /// What `summary.json` says of the trial.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialSummary {
@@ -103,6 +160,9 @@ pub struct TrialSummary {
     pub power: Vec<PowerPoint>,
     /// The sample-size search, when a power is sought.
     pub search: Vec<Search>,
+    /// RECIST-like categories of the best response (`best_response`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recist: Vec<Recist>,
 }
 
 /// Everything the analysis finds.
@@ -153,6 +213,10 @@ pub fn analyse(trial: &Trial, table: &Table, seed: u64, confidence: f64) -> Anal
             failed_subjects: failed,
             power,
             search,
+            recist: match trial.endpoint {
+                Endpoint::BestResponse => recist(trial, &arms),
+                _ => Vec::new(),
+            },
         },
         rows,
         curve,

@@ -158,7 +158,7 @@ impl Trial {
     }
 
     /// The observables a subject records for arm `arm`: its endpoint, and
-    /// for a time to event whether the event happened.
+    /// for a time to event or a best response whether it progressed.
     pub fn observables(&self, arm: &str) -> Vec<ObservableSpec> {
         let spec = |name: String, kind: Kind, time: Option<f64>| ObservableSpec {
             name,
@@ -181,7 +181,10 @@ impl Trial {
         match self.endpoint {
             Endpoint::Change => vec![spec(value_column(arm), Kind::EffectChange, Some(self.time))],
             Endpoint::Value => vec![spec(value_column(arm), Kind::Effect, Some(self.time))],
-            Endpoint::BestResponse => vec![spec(value_column(arm), Kind::BestResponse, None)],
+            Endpoint::BestResponse => vec![
+                spec(value_column(arm), Kind::BestResponse, None),
+                spec(event_column(arm), Kind::Progressed, None),
+            ],
             Endpoint::Progression => vec![
                 spec(value_column(arm), Kind::TimeToProgression, None),
                 spec(event_column(arm), Kind::Progressed, None),
