@@ -27,6 +27,7 @@ pub mod biopsy;
 pub mod body;
 pub mod campaign;
 pub mod campaign_page;
+pub mod campaign_plot;
 pub mod chart;
 pub mod check;
 pub mod deconvolution;

@@ -6,7 +6,7 @@
 //! wrote ([`crate::trial`], `campaign.csv`), never a model.
 
 use crate::campaign::CampaignDir;
-use crate::campaign_page::{MAX_SCATTER_POINTS, bins, observable_scale, sample_rows};
+use crate::campaign_plot::{MAX_SCATTER_POINTS, bins, observable_scale, sample_rows};
 use crate::chart::{self, Axes, Dash, Series, colour};
 use crate::format::{self, num};
 use crate::page::Section;
