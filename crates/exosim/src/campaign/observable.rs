@@ -94,6 +94,30 @@ pub struct ObservableSpec {
     pub effect: Option<String>,
 }
 
+impl ObservableSpec {
+    /// A spec with its name and kind and no other key, to be filled.
+    pub fn new(name: String, kind: Kind) -> ObservableSpec {
+        ObservableSpec {
+            name,
+            kind,
+            arm: None,
+            vesicles: None,
+            place: None,
+            time: None,
+            diameter: None,
+            probability: None,
+            test: None,
+            condition: None,
+            variant: None,
+            cell_type: None,
+            state: None,
+            molecule: None,
+            statistic: None,
+            effect: None,
+        }
+    }
+}
+
 /// A checked observable, ready to read any run of its study.
 #[derive(Debug, Clone)]
 pub struct Observable {

@@ -405,6 +405,12 @@ fn wrong_trials_are_located() {
             "progression",
         ),
         (
+            "time = \"21 day\"",
+            "time = \"30 day\"",
+            "trial.time",
+            "is not one of the output times",
+        ),
+        (
             "power = 0.8",
             "power = 0.8\nreference = 20.0",
             "trial.reference",

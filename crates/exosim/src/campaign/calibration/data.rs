@@ -276,7 +276,7 @@ fn typed<T: DeserializeOwned>(at: &Row, column: &str, text: String) -> Result<T,
 fn datum(at: &Row, record: &csv::StringRecord, study: &Study) -> Result<Datum, StudyError> {
     let mut spec = ObservableSpec {
         name: format!("row_{}", at.line),
-        ..empty_spec()
+        ..ObservableSpec::new(String::new(), observable::Kind::Count)
     };
     let (mut value, mut sd) = (None, None);
     for (column, cell) in at.header.iter().zip(record.iter()) {
@@ -313,28 +313,6 @@ fn datum(at: &Row, record: &csv::StringRecord, study: &Study) -> Result<Datum, S
         value,
         sd,
     })
-}
-
-/// An observable spec with only its name and a kind, to be filled.
-fn empty_spec() -> ObservableSpec {
-    ObservableSpec {
-        name: String::new(),
-        kind: observable::Kind::Count,
-        arm: None,
-        vesicles: None,
-        place: None,
-        time: None,
-        diameter: None,
-        probability: None,
-        test: None,
-        condition: None,
-        variant: None,
-        cell_type: None,
-        state: None,
-        molecule: None,
-        statistic: None,
-        effect: None,
-    }
 }
 
 /// Puts one cell into the spec.

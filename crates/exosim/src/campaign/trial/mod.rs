@@ -26,7 +26,7 @@ use super::observable::{Kind, ObservableSpec};
 use crate::scenario::Study;
 use crate::scenario::check::{Check, Res};
 use crate::scenario::error::KeyPath;
-use crate::units::{Dimension, Time};
+use crate::units::Time;
 
 /// Most simulated trials of one campaign.
 pub const MAX_TRIALS: u64 = 1_000_000;
@@ -161,22 +161,10 @@ impl Trial {
     /// for a time to event or a best response whether it progressed.
     pub fn observables(&self, arm: &str) -> Vec<ObservableSpec> {
         let spec = |name: String, kind: Kind, time: Option<f64>| ObservableSpec {
-            name,
-            kind,
             arm: Some(arm.to_string()),
-            vesicles: None,
-            place: None,
             time: time.map(Time::from_si),
-            diameter: None,
-            probability: None,
-            test: None,
-            condition: None,
-            variant: None,
-            cell_type: None,
-            state: None,
-            molecule: None,
-            statistic: None,
             effect: Some(self.effect.clone()),
+            ..ObservableSpec::new(name, kind)
         };
         match self.endpoint {
             Endpoint::Change => vec![spec(value_column(arm), Kind::EffectChange, Some(self.time))],
@@ -243,7 +231,9 @@ pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res
                     Some("e.g. time = \"21 day\", an output time of the study".into()),
                 );
             };
-            on_output_grid(c, &at.key("time"), t.si(), &study.output_times)?
+            // Checked against the output times, at `trial.time`, when
+            // the trial's observables are resolved.
+            t.si()
         }
         _ => follow_up,
     };
@@ -428,20 +418,5 @@ fn level(c: &Check, at: &KeyPath, v: f64) -> Res<f64> {
         Ok(v)
     } else {
         c.err(at, format!("{v} is not in (0, 1)"), None)
-    }
-}
-
-fn on_output_grid(c: &Check, at: &KeyPath, t: f64, grid: &[f64]) -> Res<f64> {
-    let tol = 1e-9 * grid.last().copied().unwrap_or(1.0).abs().max(1.0);
-    match grid.iter().find(|&&g| (g - t).abs() <= tol) {
-        Some(&g) => Ok(g),
-        None => c.err(
-            at,
-            format!(
-                "{} is not an output time of the study",
-                crate::units::format_human(t, Dimension::Time)
-            ),
-            Some("the study's output_times (or its step) must include it".into()),
-        ),
     }
 }
