@@ -153,6 +153,10 @@ pub struct Body {
     pub organs: Vec<OrganParams>,
     /// Size-dependent retention in lung capillaries.
     pub lung_trapping: LungTrapping,
+    /// Size-dependent filtering by the splenic red pulp.
+    pub spleen_filtering: SizeFilter,
+    /// Size-dependent access to hepatocytes.
+    pub liver_fenestrae: Fenestrae,
     /// Injection depots.
     pub intraperitoneal: Depot,
     /// Injection depots.
@@ -168,6 +172,10 @@ impl Body {
     }
 }
 
+/// Diameter of the natural small EVs that macrophage recognition and the
+/// preset's organ handling are expressed against, m.
+pub const SMALL_EV_DIAMETER: f64 = 100e-9;
+
 /// Saturable macrophage clearance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Mps {
@@ -179,15 +187,30 @@ pub struct Mps {
     pub ps_weight: f64,
     /// Share of recognition removed by a full CD47 coat.
     pub cd47_protection: f64,
+    /// Phagocytosis rises with particle size: the largest vesicles are
+    /// recognised `1 + size_gain` times as well as the smallest ...
+    pub size_gain: f64,
+    /// ... with half that gain at this diameter, m ...
+    pub size_d50: f64,
+    /// ... and this steepness, m.
+    pub size_width: f64,
 }
 
 impl Mps {
-    /// Macrophage recognition of a class relative to natural small EVs:
-    /// `(1 − w + w·PS) · (1 − p·CD47)`. It scales the class's affinity for
-    /// macrophages (its Km is divided by it), not their capacity.
+    /// Macrophage recognition of a class relative to natural small EVs
+    /// (100 nm): `(1 − w + w·PS) · (1 − p·CD47) · s(d) / s(100 nm)`, with
+    /// `s(d) = 1 + size_gain / (1 + exp(−(d − size_d50) / size_width))`.
+    /// It scales the class's affinity for macrophages (its Km is divided
+    /// by it), not their capacity.
     pub fn recognition(&self, class: &VesicleClass) -> f64 {
         (1.0 - self.ps_weight + self.ps_weight * class.ps_exposure)
             * (1.0 - self.cd47_protection * class.cd47)
+            * self.size_preference(class.diameter)
+            / self.size_preference(SMALL_EV_DIAMETER)
+    }
+
+    fn size_preference(&self, d: f64) -> f64 {
+        1.0 + self.size_gain / (1.0 + (-(d - self.size_d50) / self.size_width).exp())
     }
 }
 
@@ -214,9 +237,10 @@ pub struct OrganParams {
     pub excretion: f64,
 }
 
-/// Lung capillary retention of large vesicles.
+/// Retention that rises with vesicle diameter: lung capillaries and the
+/// splenic red pulp hold back large vesicles while small ones pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LungTrapping {
+pub struct SizeFilter {
     /// Diameter at half-maximal retention, m.
     pub d50: f64,
     /// Steepness, m.
@@ -225,10 +249,39 @@ pub struct LungTrapping {
     pub max_extraction: f64,
 }
 
-impl LungTrapping {
+impl SizeFilter {
     /// Fraction retained per passage for vesicles of diameter `d` (m).
     pub fn extraction(&self, d: f64) -> f64 {
         self.max_extraction / (1.0 + (-(d - self.d50) / self.width).exp())
+    }
+}
+
+/// Lung capillary trapping: large vesicles lodge on their first passages
+/// and are released back into blood over hours, so that the lungs hold
+/// them first and the liver later.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LungTrapping {
+    /// Retention per passage as a function of diameter.
+    pub filter: SizeFilter,
+    /// Trapped vesicles released into (arterial) blood, 1/s.
+    pub release: f64,
+}
+
+/// The liver's sinusoidal fenestrae: vesicles reach hepatocytes only
+/// through them, so non-macrophage liver uptake falls with diameter while
+/// Kupffer cells, inside the sinusoids, see every size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fenestrae {
+    /// Diameter passing at half the free rate, m.
+    pub diameter: f64,
+    /// Steepness, m.
+    pub width: f64,
+}
+
+impl Fenestrae {
+    /// Share of the free hepatocyte uptake left to vesicles of diameter `d`.
+    pub fn passage(&self, d: f64) -> f64 {
+        1.0 / (1.0 + ((d - self.diameter) / self.width).exp())
     }
 }
 

@@ -19,8 +19,10 @@
 //!   class's affinity scaled by its recognition
 //!   `(1 − w + w·PS)(1 − p·CD47)` (phosphatidylserine is the "eat me"
 //!   signal, CD47 the "don't eat me" one);
-//! * the lungs retain large vesicles by capillary trapping, a logistic
-//!   function of diameter.
+//! * size sets three filters (logistic functions of diameter): lung
+//!   capillaries trap large vesicles, which are released into blood over
+//!   hours; the splenic red pulp filters them; the liver's fenestrae keep
+//!   them from hepatocytes (Kupffer cells, in the sinusoids, see all sizes).
 //!
 //! From a tissue, vesicles are degraded, excreted, or return intact to venous
 //! blood (from the rest of the body, through lymph).
@@ -83,6 +85,8 @@ pub struct ClassStates {
     pub vascular: Vec<usize>,
     /// Tissue per organ, in `Body::organs` order.
     pub tissue: Vec<usize>,
+    /// Lodged in lung capillaries (reported with the lungs).
+    pub lung_trapped: usize,
     /// Lymph.
     pub lymph: usize,
     /// Peritoneal depot.
@@ -96,13 +100,35 @@ pub struct ClassStates {
 }
 
 impl ClassStates {
+    /// Every state of the class, sinks included, in the order of the SBML
+    /// compartments: blood, vascular beds, tissues, trapped, lymph,
+    /// depots, sinks.
+    pub fn all(&self) -> Vec<usize> {
+        let mut v = vec![self.venous, self.arterial];
+        v.extend(&self.vascular);
+        v.extend(&self.tissue);
+        v.extend([
+            self.lung_trapped,
+            self.lymph,
+            self.peritoneal,
+            self.subcutaneous,
+            self.degraded,
+            self.cleared,
+        ]);
+        v
+    }
+
     /// The reported places of this class with the states summed into each.
     pub fn places(&self, body: &Body) -> Vec<(Place, Vec<usize>)> {
         let mut blood = vec![self.venous, self.arterial];
         blood.extend(&self.vascular);
         let mut v = vec![(Place::Blood, blood)];
         for (i, o) in body.organs.iter().enumerate() {
-            v.push((Place::Tissue(o.organ), vec![self.tissue[i]]));
+            let mut states = vec![self.tissue[i]];
+            if o.organ == Organ::Lungs {
+                states.push(self.lung_trapped);
+            }
+            v.push((Place::Tissue(o.organ), states));
         }
         v.push((Place::Lymph, vec![self.lymph]));
         v.push((Place::PeritonealDepot, vec![self.peritoneal]));
@@ -174,6 +200,7 @@ pub fn build(plan: &Plan, arm: &Arm) -> ArmModel {
                 .iter()
                 .map(|o| net.add_state(format!("{cn}/{}", o.organ.name())))
                 .collect(),
+            lung_trapped: net.add_state(format!("{cn}/lungs_trapped")),
             lymph: net.add_state(format!("{cn}/lymph")),
             peritoneal: net.add_state(format!("{cn}/peritoneal_depot")),
             subcutaneous: net.add_state(format!("{cn}/subcutaneous_depot")),
@@ -260,12 +287,21 @@ fn add_class(
                             .unwrap_or(0.0)
                 })
                 .sum::<f64>();
-        let mut extraction = o.uptake_extraction;
-        if o.organ == Organ::Lungs {
-            extraction =
-                1.0 - (1.0 - extraction) * (1.0 - body.lung_trapping.extraction(vc.diameter));
-        }
+        let extraction = match o.organ {
+            Organ::Liver => o.uptake_extraction * body.liver_fenestrae.passage(vc.diameter),
+            Organ::Spleen => {
+                1.0 - (1.0 - o.uptake_extraction)
+                    * (1.0 - body.spleen_filtering.extraction(vc.diameter))
+            }
+            _ => o.uptake_extraction,
+        };
         net.transfer(bed, st.tissue[i], clearance(q, extraction) * targeting / vv);
+        if o.organ == Organ::Lungs {
+            let trapping = body.lung_trapping.filter.extraction(vc.diameter);
+            net.transfer(bed, st.lung_trapped, clearance(q, trapping) / vv);
+            net.transfer(st.lung_trapped, st.arterial, body.lung_trapping.release);
+            net.transfer(st.lung_trapped, st.degraded, o.degradation);
+        }
         if o.mps_extraction > 0.0 && recognition > 0.0 {
             mps_members[i].push(SaturableMember {
                 from: bed,

@@ -18,7 +18,7 @@ pub fn from_network(network: &Network, class: &ClassStates) -> Result<BloodModes
     let mut blood = vec![class.venous, class.arterial];
     blood.extend(&class.vascular);
     let mut is_class = vec![false; n];
-    for s in class_states(class) {
+    for s in class.all() {
         is_class[s] = true;
     }
     // Linear rates (from, to, rate) of the class.
@@ -111,21 +111,6 @@ pub fn from_network(network: &Network, class: &ClassStates) -> Result<BloodModes
         saturation_per_input,
         states: m,
     })
-}
-
-fn class_states(c: &ClassStates) -> Vec<usize> {
-    let mut v = vec![
-        c.venous,
-        c.arterial,
-        c.lymph,
-        c.peritoneal,
-        c.subcutaneous,
-        c.degraded,
-        c.cleared,
-    ];
-    v.extend(&c.vascular);
-    v.extend(&c.tissue);
-    v
 }
 
 /// States reachable from `start` along `edges`.

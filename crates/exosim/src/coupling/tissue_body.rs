@@ -120,20 +120,6 @@ fn blood_states(cs: &ClassStates) -> Vec<usize> {
     v
 }
 
-/// All states of a class, sinks included.
-fn all_states(cs: &ClassStates) -> Vec<usize> {
-    let mut v = blood_states(cs);
-    v.extend(&cs.tissue);
-    v.extend([
-        cs.lymph,
-        cs.peritoneal,
-        cs.subcutaneous,
-        cs.degraded,
-        cs.cleared,
-    ]);
-    v
-}
-
 /// Runs one replicate of one variant of `model` inside its body arm.
 pub fn run_coupled(
     plan: &Plan,
@@ -166,7 +152,7 @@ pub fn run_coupled(
         })
         .collect();
     let blood: Vec<Vec<usize>> = linked.iter().map(|cs| blood_states(cs)).collect();
-    let everywhere: Vec<Vec<usize>> = linked.iter().map(|cs| all_states(cs)).collect();
+    let everywhere: Vec<Vec<usize>> = linked.iter().map(|cs| cs.all()).collect();
     let entry: Vec<usize> = linked
         .iter()
         .map(|cs| match coupling.drain_to {

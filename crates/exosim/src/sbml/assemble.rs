@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use super::xml::Math;
-use crate::body::model::{Arm, Body, Plan};
+use crate::body::model::{Arm, Body, Organ, Plan};
 use crate::body::network::{EventKind, SaturableSite};
-use crate::body::pbpk::{self, ArmModel, ClassStates};
+use crate::body::pbpk::{self, ArmModel};
 
 /// What a state is for the rate laws that leave it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +243,15 @@ fn compartments(body: &Body) -> Vec<Compartment> {
             Role::Tissue,
         ));
     }
+    let lungs = body
+        .organ(Organ::Lungs)
+        .expect("the lungs are a standard organ");
+    v.push(c(
+        "lungs_trapped".into(),
+        "lungs, lodged in capillaries".into(),
+        Some(lungs.vascular_volume),
+        Role::Tissue,
+    ));
     v.push(c(
         "lymph".into(),
         "lymph".into(),
@@ -260,21 +269,6 @@ fn compartments(body: &Body) -> Vec<Compartment> {
     v
 }
 
-/// The states of a class in compartment order (as [`compartments`] lists them).
-fn class_states(cs: &ClassStates) -> Vec<usize> {
-    let mut v = vec![cs.venous, cs.arterial];
-    v.extend(&cs.vascular);
-    v.extend(&cs.tissue);
-    v.extend([
-        cs.lymph,
-        cs.peritoneal,
-        cs.subcutaneous,
-        cs.degraded,
-        cs.cleared,
-    ]);
-    v
-}
-
 /// One species per network state, named `class__compartment`; class
 /// identifiers made unique when two names give the same one.
 fn species(plan: &Plan, model: &ArmModel, comps: &[Compartment]) -> Vec<Species> {
@@ -287,7 +281,7 @@ fn species(plan: &Plan, model: &ArmModel, comps: &[Compartment]) -> Vec<Species>
             id = format!("{id}_{}", cs.class);
         }
         taken.push(id.clone());
-        let states = class_states(cs);
+        let states = cs.all();
         debug_assert_eq!(states.len(), comps.len(), "a state per compartment");
         for (c, (&state, comp)) in states.iter().zip(comps).enumerate() {
             out[state] = Some(Species {

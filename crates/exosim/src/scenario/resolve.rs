@@ -618,6 +618,21 @@ impl Resolver<'_, '_> {
             cd47_protection: self
                 .c
                 .fraction(&mp.key("cd47_protection"), get(b.mps.cd47_protection))?,
+            size_gain: self.c.non_negative_quantity(
+                &mp.key("size_gain"),
+                get(b.mps.size_gain),
+                Dimension::Count,
+            )?,
+            size_d50: self.c.positive_quantity(
+                &mp.key("size_d50"),
+                get(b.mps.size_d50.map(|d| d.si())),
+                Dimension::Length,
+            )?,
+            size_width: self.c.positive_quantity(
+                &mp.key("size_width"),
+                get(b.mps.size_width.map(|d| d.si())),
+                Dimension::Length,
+            )?,
         };
         let mut organs = Vec::new();
         for organ in Organ::STANDARD {
@@ -644,30 +659,7 @@ impl Resolver<'_, '_> {
                 )?,
             })
         };
-        let lp = path.key("lung_trapping");
-        let lung_trapping = LungTrapping {
-            d50: self.c.positive_quantity(
-                &lp.key("d50"),
-                get(b.lung_trapping.d50.map(|d| d.si())),
-                Dimension::Length,
-            )?,
-            width: self.c.positive_quantity(
-                &lp.key("width"),
-                get(b.lung_trapping.width.map(|d| d.si())),
-                Dimension::Length,
-            )?,
-            max_extraction: self.c.fraction(
-                &lp.key("max_extraction"),
-                get(b.lung_trapping.max_extraction),
-            )?,
-        };
-        if lung_trapping.max_extraction >= 1.0 {
-            return self.c.err(
-                &lp.key("max_extraction"),
-                "an extraction of 1 would take up every vesicle instantly",
-                Some("use a value below 1".into()),
-            );
-        }
+        let (lung_trapping, spleen_filtering, liver_fenestrae) = self.size_fates(path, b)?;
         let intraperitoneal = depot("intraperitoneal", &b.routes.intraperitoneal)?;
         let subcutaneous = depot("subcutaneous", &b.routes.subcutaneous)?;
         let affinity = self.affinity(&path.key("affinity"), b)?;
@@ -680,6 +672,8 @@ impl Resolver<'_, '_> {
             mps,
             organs,
             lung_trapping,
+            spleen_filtering,
+            liver_fenestrae,
             intraperitoneal,
             subcutaneous,
             affinity,
@@ -688,6 +682,80 @@ impl Resolver<'_, '_> {
 
     /// Organ flows that add up to the cardiac output, and vascular beds
     /// that leave blood in the large vessels.
+    /// The three size-dependent fates: lung trapping (with its release),
+    /// splenic filtering and the liver's fenestrae.
+    fn size_fates(
+        &self,
+        path: &KeyPath,
+        b: &BodySpec,
+    ) -> Res<(LungTrapping, SizeFilter, Fenestrae)> {
+        let lt = &b.lung_trapping;
+        let lp = path.key("lung_trapping");
+        let lung_trapping = LungTrapping {
+            filter: self.size_filter(&lp, lt.d50, lt.width, lt.max_extraction)?,
+            release: self.c.non_negative_quantity(
+                &lp.key("release_rate"),
+                lt.release_rate.map_or(f64::NAN, |r| r.si()),
+                Dimension::Rate,
+            )?,
+        };
+        let sf = &b.spleen_filtering;
+        let spleen_filtering = self.size_filter(
+            &path.key("spleen_filtering"),
+            sf.d50,
+            sf.width,
+            sf.max_extraction,
+        )?;
+        let fp = path.key("liver_fenestrae");
+        let liver_fenestrae = Fenestrae {
+            diameter: self.c.positive_quantity(
+                &fp.key("diameter"),
+                b.liver_fenestrae.diameter.map_or(f64::NAN, |d| d.si()),
+                Dimension::Length,
+            )?,
+            width: self.c.positive_quantity(
+                &fp.key("width"),
+                b.liver_fenestrae.width.map_or(f64::NAN, |d| d.si()),
+                Dimension::Length,
+            )?,
+        };
+        Ok((lung_trapping, spleen_filtering, liver_fenestrae))
+    }
+
+    /// A retention rising with diameter, checked at `path`.
+    fn size_filter(
+        &self,
+        path: &KeyPath,
+        d50: Option<Length>,
+        width: Option<Length>,
+        max_extraction: Option<f64>,
+    ) -> Res<SizeFilter> {
+        let filter = SizeFilter {
+            d50: self.c.positive_quantity(
+                &path.key("d50"),
+                d50.map_or(f64::NAN, |d| d.si()),
+                Dimension::Length,
+            )?,
+            width: self.c.positive_quantity(
+                &path.key("width"),
+                width.map_or(f64::NAN, |d| d.si()),
+                Dimension::Length,
+            )?,
+            max_extraction: self.c.fraction(
+                &path.key("max_extraction"),
+                max_extraction.unwrap_or(f64::NAN),
+            )?,
+        };
+        if filter.max_extraction >= 1.0 {
+            return self.c.err(
+                &path.key("max_extraction"),
+                "an extraction of 1 would take up every vesicle instantly",
+                Some("use a value below 1".into()),
+            );
+        }
+        Ok(filter)
+    }
+
     fn check_flows(
         &self,
         path: &KeyPath,

@@ -128,6 +128,12 @@ pub struct BodySpec {
     /// Retention of large vesicles in lung capillaries.
     #[serde(default)]
     pub lung_trapping: LungTrappingSpec,
+    /// Filtering of large vesicles by the splenic red pulp.
+    #[serde(default)]
+    pub spleen_filtering: SpleenFilteringSpec,
+    /// Sinusoidal fenestrae between blood and hepatocytes.
+    #[serde(default)]
+    pub liver_fenestrae: LiverFenestraeSpec,
     /// Ligand → organ → fold increase of uptake per unit ligand density.
     #[serde(default)]
     pub affinity: BTreeMap<String, BTreeMap<String, f64>>,
@@ -149,6 +155,16 @@ pub struct MpsSpec {
     /// Fraction of recognition removed by a complete CD47 coat.
     #[serde(default)]
     pub cd47_protection: Option<f64>,
+    /// Extra recognition of the largest vesicles (phagocytosis rises with
+    /// particle size), relative to the smallest.
+    #[serde(default)]
+    pub size_gain: Option<f64>,
+    /// Diameter at half that extra recognition.
+    #[serde(default)]
+    pub size_d50: Option<Length>,
+    /// Steepness of the size dependence.
+    #[serde(default)]
+    pub size_width: Option<Length>,
 }
 
 /// An organ's physiology and its handling of vesicles.
@@ -198,6 +214,42 @@ pub struct LungTrappingSpec {
     /// Extraction of the largest vesicles per passage.
     #[serde(default)]
     pub max_extraction: Option<f64>,
+    /// Trapped vesicles released back into blood per unit time.
+    #[serde(default)]
+    pub release_rate: Option<Rate>,
+}
+
+/// `[body.spleen_filtering]`: the red pulp's slits hold back large vesicles.
+///
+/// Extraction per passage through the spleen rises with diameter as
+/// `max_extraction / (1 + exp(-(d - d50) / width))`, combined with the
+/// spleen's ordinary (non-macrophage) uptake.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpleenFilteringSpec {
+    /// Diameter filtered at half the maximal extraction.
+    #[serde(default)]
+    pub d50: Option<Length>,
+    /// Steepness of the size dependence.
+    #[serde(default)]
+    pub width: Option<Length>,
+    /// Extraction of the largest vesicles per passage.
+    #[serde(default)]
+    pub max_extraction: Option<f64>,
+}
+
+/// `[body.liver_fenestrae]`: vesicles reach hepatocytes through the
+/// sinusoids' fenestrae, so the liver's non-macrophage uptake is scaled by
+/// `1 / (1 + exp((d - diameter) / width))`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiverFenestraeSpec {
+    /// Vesicle diameter passing at half the free rate.
+    #[serde(default)]
+    pub diameter: Option<Length>,
+    /// Steepness of the size dependence.
+    #[serde(default)]
+    pub width: Option<Length>,
 }
 
 /// `[body.routes]`: absorption from injection depots.
@@ -349,7 +401,10 @@ merge_fields!(MpsSpec {
     capacity,
     km,
     ps_weight,
-    cd47_protection
+    cd47_protection,
+    size_gain,
+    size_d50,
+    size_width
 });
 merge_fields!(OrganSpec {
     volume,
@@ -364,8 +419,15 @@ merge_fields!(OrganSpec {
 merge_fields!(LungTrappingSpec {
     d50,
     width,
+    max_extraction,
+    release_rate
+});
+merge_fields!(SpleenFilteringSpec {
+    d50,
+    width,
     max_extraction
 });
+merge_fields!(LiverFenestraeSpec { diameter, width });
 merge_fields!(DepotSpec {
     absorption_rate,
     degradation_rate
@@ -424,6 +486,8 @@ impl Merge for BodySpec {
             tumour: OrganSpecOpt(self.tumour).merge(OrganSpecOpt(over.tumour)).0,
             routes: self.routes.merge(over.routes),
             lung_trapping: self.lung_trapping.merge(over.lung_trapping),
+            spleen_filtering: self.spleen_filtering.merge(over.spleen_filtering),
+            liver_fenestrae: self.liver_fenestrae.merge(over.liver_fenestrae),
             affinity: self.affinity.merge(over.affinity),
         }
     }

@@ -272,6 +272,7 @@ blood_degradation_rate = "0.5 /h"
 const NO_UPTAKE: &str = r#"
 mps = { capacity = 0.0 }
 lung_trapping = { max_extraction = 0.0 }
+spleen_filtering = { max_extraction = 0.0 }
 [body.organs]
 liver = { uptake_extraction = 0.0 }
 spleen = { uptake_extraction = 0.0 }

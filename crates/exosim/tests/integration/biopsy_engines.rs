@@ -123,7 +123,7 @@ fn one_compartment_network_is_first_order_elimination() {
     let k = std::f64::consts::LN_2 / (7.0 * MIN);
     let mut net = Network::default();
     let names = [
-        "venous", "arterial", "lymph", "ip", "sc", "degraded", "cleared",
+        "venous", "arterial", "lymph", "ip", "sc", "degraded", "cleared", "trapped",
     ];
     for n in names {
         net.add_state(n);
@@ -139,6 +139,7 @@ fn one_compartment_network_is_first_order_elimination() {
         arterial: 1,
         vascular: vec![],
         tissue: vec![],
+        lung_trapped: 7,
         lymph: 2,
         peritoneal: 3,
         subcutaneous: 4,
@@ -572,7 +573,7 @@ fn body_kinetics_resolve_with_the_body_defaults() {
     let c = model.blood.baseline_amount() / model.blood.plasma_volume;
     assert!(rel(c, 5e9) < 1e-12);
     let report = biopsy.blood_kinetics.as_ref().unwrap();
-    assert_eq!((report.states, report.arm.as_str()), (13, "main"));
+    assert_eq!((report.states, report.arm.as_str()), (14, "main"));
     // The resolved study names the class and leaves out the half-life.
     let resolved = study.resolved.biopsy.as_ref().unwrap();
     assert_eq!(resolved.marker.body_vesicles.as_deref(), Some("sEV"));

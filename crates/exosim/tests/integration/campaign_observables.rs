@@ -174,7 +174,7 @@ fn one_compartment_pk_observables_match_closed_forms() {
         "[study]\nname = \"one\"\nduration = \"12 h\"\noutput_interval = \"10 min\"\n\
          [solver]\nrtol = 1e-11\natol_fraction = 1e-16\n\
          [body]\nspecies = \"mouse\"\nmps = {{ capacity = 0.0 }}\n\
-         lung_trapping = {{ max_extraction = 0.0 }}\n[body.organs]\n{organs}\
+         lung_trapping = {{ max_extraction = 0.0 }}\nspleen_filtering = {{ max_extraction = 0.0 }}\n[body.organs]\n{organs}\
          [[vesicles]]\nname = \"ev\"\nblood_degradation_rate = \"0.5 /h\"\n\
          [[doses]]\nvesicles = \"ev\"\nroute = \"iv_bolus\"\namount = 1e10\n"
     );

@@ -26,6 +26,7 @@ mod reference_mouse;
 mod sbml;
 mod signature_fit;
 mod signature_study;
+mod size_fates;
 mod study_errors;
 mod study_fuzz;
 mod tissue_absorption;

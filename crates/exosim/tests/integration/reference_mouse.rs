@@ -159,9 +159,8 @@ fn higher_dose_saturates_clearance() {
     assert!(initial_half_life(&r, "high_dose") > 1.2 * initial_half_life(&r, "natural"));
 }
 
-/// Systematic review: large EVs go to the lung first (their later shift to
-/// the liver, through fragmentation or release, is not modelled), and
-/// small EVs do not.
+/// Systematic review: large EVs go to the lung first and small EVs do not
+/// (their later shift to the liver: `size_fates::`).
 #[test]
 fn large_vesicles_go_to_the_lung_first() {
     let (study, r) = mouse_study();
