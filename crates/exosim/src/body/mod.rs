@@ -222,6 +222,9 @@ pub struct ClassSummary {
     /// excreted or has returned to blood (see [`cumulative_uptake`]).
     /// `{"3600": {"liver": 0.7, …}}`, keys in seconds.
     pub fraction_delivered: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Vesicles per mL of plasma (the blood's count over the plasma
+    /// volume) at each report time: `{"3600": 1.2e9}`, keys in seconds.
+    pub plasma_per_ml: BTreeMap<String, f64>,
     /// Time (s) at which each tissue holds the most vesicles.
     pub peak_time_s: BTreeMap<String, f64>,
     /// Largest relative mass-balance error over output times.
@@ -334,6 +337,7 @@ pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary
             });
             let mut fraction_of_dose = BTreeMap::new();
             let mut fraction_delivered = BTreeMap::new();
+            let mut plasma_per_ml = BTreeMap::new();
             let uptake = cumulative_uptake(arm, &model, &course.times, cc);
             for &t in plan.report_times {
                 let Some(k) = course.times.iter().position(|&x| x == t) else {
@@ -355,6 +359,8 @@ pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary
                     .map(|(organ, u)| (organ.clone(), cc.share_of_input(u[k], k)))
                     .collect();
                 fraction_delivered.insert(format!("{t}"), delivered);
+                let plasma = arm.body.plasma_volume() * 1e6;
+                plasma_per_ml.insert(format!("{t}"), blood[k] / plasma);
             }
             // First time of the largest count; organs never reached have no peak.
             let peak_time_s = cc
@@ -375,6 +381,7 @@ pub fn summarise(plan: &Plan, arm: &Arm, course: &ArmCourse) -> Vec<ClassSummary
                 pk,
                 fraction_of_dose,
                 fraction_delivered,
+                plasma_per_ml,
                 peak_time_s,
                 mass_balance_relative_error: cc.balance_errors().into_iter().fold(0.0, f64::max),
             }

@@ -143,6 +143,9 @@ pub struct Body {
     pub cardiac_output: f64,
     /// Total blood, m³.
     pub blood_volume: f64,
+    /// Share of blood volume that is cells: vesicles are in the plasma,
+    /// the rest.
+    pub haematocrit: f64,
     /// m³.
     pub lymph_volume: f64,
     /// Lymph returned to venous blood, m³/s.
@@ -166,6 +169,12 @@ pub struct Body {
 }
 
 impl Body {
+    /// Plasma, m³: where the blood's vesicles are, so that a plasma
+    /// concentration is the blood's count over it.
+    pub fn plasma_volume(&self) -> f64 {
+        self.blood_volume * (1.0 - self.haematocrit)
+    }
+
     /// Parameters of `organ`, if the body has it.
     pub fn organ(&self, organ: Organ) -> Option<&OrganParams> {
         self.organs.iter().find(|o| o.organ == organ)

@@ -590,6 +590,16 @@ impl Resolver<'_, '_> {
             get(b.blood_volume.map(|v| v.si())),
             Dimension::Volume,
         )?;
+        let haematocrit = self
+            .c
+            .fraction(&path.key("haematocrit"), get(b.haematocrit))?;
+        if haematocrit >= 1.0 {
+            return self.c.err(
+                &path.key("haematocrit"),
+                "a haematocrit of 1 leaves no plasma",
+                Some("the share of blood that is cells: about 0.45".into()),
+            );
+        }
         let lymph_volume = self.c.positive_quantity(
             &path.key("lymph_volume"),
             get(b.lymph_volume.map(|v| v.si())),
@@ -667,6 +677,7 @@ impl Resolver<'_, '_> {
             species: b.species.clone().unwrap_or_default(),
             cardiac_output,
             blood_volume,
+            haematocrit,
             lymph_volume,
             lymph_flow,
             mps,

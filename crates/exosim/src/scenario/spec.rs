@@ -107,6 +107,9 @@ pub struct BodySpec {
     /// Total blood volume (arterial, venous and organ vascular beds).
     #[serde(default)]
     pub blood_volume: Option<Volume>,
+    /// Share of blood volume that is cells; plasma is the rest.
+    #[serde(default)]
+    pub haematocrit: Option<f64>,
     /// Volume of the lymph compartment (nodes and vessels).
     #[serde(default)]
     pub lymph_volume: Option<Volume>,
@@ -479,6 +482,7 @@ impl Merge for BodySpec {
             species: self.species.merge(over.species),
             cardiac_output: self.cardiac_output.merge(over.cardiac_output),
             blood_volume: self.blood_volume.merge(over.blood_volume),
+            haematocrit: self.haematocrit.merge(over.haematocrit),
             lymph_volume: self.lymph_volume.merge(over.lymph_volume),
             lymph_flow: self.lymph_flow.merge(over.lymph_flow),
             mps: self.mps.merge(over.mps),

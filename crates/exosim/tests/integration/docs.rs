@@ -10,7 +10,8 @@
 //!   `fraction`, `lower`, `upper`); `EXPR` is a JSON path
 //!   (`biopsy.tests[0].specificity`) optionally followed by `* NUMBER`,
 //!   `/ NUMBER` or `/ PATH` steps, evaluated left to right;
-//!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole;
+//!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole
+//!   (of its calibration, for a calibration campaign);
 //!   `production:PLATFORM` the `summary.json` of a `[production]` study of
 //!   that platform's preset alone.
 //! * `EXOSIM_UPDATE_DOC_FIGURES=1 cargo test --release -p exosim --test
@@ -254,6 +255,12 @@ fn run_source(source: &str) -> Value {
             exosim::campaign::Campaign::load(&repo().join(format!("campaigns/{name}.toml")))
                 .unwrap_or_else(|e| panic!("{source}: {e}"));
         let dir = tempfile::tempdir().unwrap();
+        if campaign.calibration.is_some() {
+            let report =
+                exosim::campaign::calibration::run::calibrate(&campaign, dir.path(), |_, _| {})
+                    .unwrap_or_else(|e| panic!("{source}: {e}"));
+            return serde_json::to_value(report.summary()).unwrap();
+        }
         let summary = exosim::campaign::run_whole(&campaign, dir.path(), |_, _| {})
             .unwrap_or_else(|e| panic!("{source}: {e}"));
         return serde_json::to_value(summary).unwrap();

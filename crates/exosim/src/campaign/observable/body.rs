@@ -24,6 +24,8 @@ pub struct Target {
     /// The arm and its network, for the cumulative uptake of
     /// `fraction_delivered` (an organ's rates and local doses).
     uptake: Option<Box<(Arm, ArmModel)>>,
+    /// The arm's plasma, m³, for `plasma_concentration`.
+    plasma_volume: f64,
 }
 
 /// The arm as the run simulates it: a coupled arm carries every class
@@ -57,7 +59,11 @@ pub(super) fn resolve(
         place: None,
         time: None,
         uptake: None,
+        plasma_volume: arm.body.plasma_volume(),
     };
+    if spec.kind == Kind::PlasmaConcentration {
+        target.place = Some(Place::Blood);
+    }
     if spec.kind.about().keys.contains(&"place") {
         target.place = Some(pick_place(spec, &arm, &model, class, p)?);
     }
@@ -211,6 +217,7 @@ impl Target {
         Some(match self.kind {
             Kind::Count => series[at()?],
             Kind::FractionOfDose => cc.share_of_input(series[at()?], at()?),
+            Kind::PlasmaConcentration => series[at()?] / self.plasma_volume,
             Kind::FractionDelivered => {
                 let (arm, model) = self.uptake.as_deref()?;
                 let organ = self.place?.name();

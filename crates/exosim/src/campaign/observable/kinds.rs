@@ -28,6 +28,8 @@ pub enum Kind {
     Count,
     /// Share of what entered that is in a place at a time.
     FractionOfDose,
+    /// Vesicles per volume of plasma at a time (1/m³).
+    PlasmaConcentration,
     /// Share of what entered taken up by an organ by a time.
     FractionDelivered,
     /// Largest count of a place.
@@ -115,6 +117,7 @@ impl Statistic {
 pub(super) const PK: &[&str] = &["arm", "vesicles"];
 pub(super) const AT_PLACE: &[&str] = &["arm", "vesicles", "place", "time"];
 pub(super) const OF_PLACE: &[&str] = &["arm", "vesicles", "place"];
+pub(super) const AT_TIME: &[&str] = &["arm", "vesicles", "time"];
 pub(super) const CELLS: &[&str] = &["variant", "statistic", "cell_type", "time"];
 pub(super) const STATE: &[&str] = &["variant", "statistic", "cell_type", "state", "time"];
 pub(super) const HELD: &[&str] = &["variant", "statistic", "cell_type", "molecule", "time"];
@@ -133,7 +136,7 @@ pub(super) enum Domain {
 }
 
 /// (kind, name, unit, keys, definition), in the order of docs/observables.md.
-const TABLE: [(Kind, &str, &str, &[&str], &str); 31] = [
+const TABLE: [(Kind, &str, &str, &[&str], &str); 32] = [
     (
         Kind::InitialHalfLife,
         "initial_half_life",
@@ -203,6 +206,13 @@ const TABLE: [(Kind, &str, &str, &[&str], &str); 31] = [
         "1",
         AT_PLACE,
         "vesicles in the place at the time over all that entered by then (dosed, released, drained in)",
+    ),
+    (
+        Kind::PlasmaConcentration,
+        "plasma_concentration",
+        "/m3",
+        AT_TIME,
+        "vesicles of the class in blood over the plasma volume (blood volume × (1 − haematocrit)) at the time",
     ),
     (
         Kind::FractionDelivered,
@@ -355,10 +365,10 @@ const TABLE: [(Kind, &str, &str, &[&str], &str); 31] = [
 
 impl Kind {
     /// Every kind, in the order of docs/observables.md.
-    pub const ALL: [Kind; 31] = {
-        let mut all = [Kind::Count; 31];
+    pub const ALL: [Kind; 32] = {
+        let mut all = [Kind::Count; 32];
         let mut i = 0;
-        while i < 31 {
+        while i < 32 {
             all[i] = TABLE[i].0;
             i += 1;
         }
@@ -379,9 +389,8 @@ impl Kind {
         use Kind::*;
         match self {
             InitialHalfLife | TerminalHalfLife | AucLast | AucInf | Mrt | CMax | TMax
-            | Clearance | Count | FractionOfDose | FractionDelivered | Peak | PeakTime => {
-                Domain::Body
-            }
+            | Clearance | Count | FractionOfDose | PlasmaConcentration | FractionDelivered
+            | Peak | PeakTime => Domain::Body,
             Cells | FoldChange | Kills | Uptakes | Deaths | Divisions | StateMean | CargoHeld
             | TissueVesicles => Domain::Tissue,
             DetectableDiameter | DetectionProbability | RocAuc => Domain::Biopsy,
