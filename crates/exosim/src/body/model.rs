@@ -160,6 +160,8 @@ pub struct Body {
     pub spleen_filtering: SizeFilter,
     /// Size-dependent access to hepatocytes.
     pub liver_fenestrae: Fenestrae,
+    /// Between the gut lumen and the gut's blood.
+    pub gut_barrier: GutBarrier,
     /// Injection depots.
     pub intraperitoneal: Depot,
     /// Injection depots.
@@ -294,6 +296,20 @@ impl Fenestrae {
     }
 }
 
+/// The gut barrier: vesicles in the gut lumen cross into the gut's blood
+/// at `permeability · translocation` and leave with the faeces at
+/// `transit`, so that the share that reaches blood is
+/// `p·k / (p·k + transit)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GutBarrier {
+    /// 0 (sealed) to 1 (fully open).
+    pub permeability: f64,
+    /// Crossing rate of a fully open barrier, 1/s.
+    pub translocation: f64,
+    /// Loss from the lumen with the faeces, 1/s.
+    pub transit: f64,
+}
+
 /// An injection depot.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Depot {
@@ -334,7 +350,17 @@ pub struct Dose {
     pub times: Vec<f64>,
 }
 
-/// Constant release of a class into venous blood.
+/// Where a source releases its vesicles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceSite {
+    /// Venous blood: cells of the body.
+    Blood,
+    /// The gut lumen: gut bacteria, whose vesicles reach blood only
+    /// through the gut barrier.
+    GutLumen,
+}
+
+/// Constant release of a class into venous blood or the gut lumen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Source {
     /// Index into [`Plan::vesicles`].
@@ -345,6 +371,8 @@ pub struct Source {
     pub start: f64,
     /// s.
     pub end: f64,
+    /// Where the vesicles are released.
+    pub site: SourceSite,
 }
 
 impl Arm {

@@ -27,7 +27,7 @@
 //! From a tissue, vesicles are degraded, excreted, or return intact to venous
 //! blood (from the rest of the body, through lymph).
 
-use super::model::{Administration, Arm, Body, Organ, OrganParams, Plan, VesicleClass};
+use super::model::{Administration, Arm, Body, Organ, OrganParams, Plan, SourceSite, VesicleClass};
 use super::network::{Event, EventKind, Network, SaturableMember, SaturableSite};
 
 /// Share of the blood outside organ vascular beds that is arterial.
@@ -46,6 +46,9 @@ pub enum Place {
     PeritonealDepot,
     /// Subcutaneous depot.
     SubcutaneousDepot,
+    /// The gut lumen: outside the body proper, where gut bacteria release
+    /// their vesicles.
+    GutLumen,
     /// Excreted from the body.
     Cleared,
     /// Broken down.
@@ -61,6 +64,7 @@ impl Place {
             Place::Lymph => "lymph",
             Place::PeritonealDepot => "peritoneal_depot",
             Place::SubcutaneousDepot => "subcutaneous_depot",
+            Place::GutLumen => "gut_lumen",
             Place::Cleared => "cleared",
             Place::Degraded => "degraded",
         }
@@ -93,6 +97,8 @@ pub struct ClassStates {
     pub peritoneal: usize,
     /// Subcutaneous depot.
     pub subcutaneous: usize,
+    /// Gut lumen.
+    pub gut_lumen: usize,
     /// Sink: broken down.
     pub degraded: usize,
     /// Sink: excreted.
@@ -112,6 +118,7 @@ impl ClassStates {
             self.lymph,
             self.peritoneal,
             self.subcutaneous,
+            self.gut_lumen,
             self.degraded,
             self.cleared,
         ]);
@@ -133,6 +140,7 @@ impl ClassStates {
         v.push((Place::Lymph, vec![self.lymph]));
         v.push((Place::PeritonealDepot, vec![self.peritoneal]));
         v.push((Place::SubcutaneousDepot, vec![self.subcutaneous]));
+        v.push((Place::GutLumen, vec![self.gut_lumen]));
         v.push((Place::Cleared, vec![self.cleared]));
         v.push((Place::Degraded, vec![self.degraded]));
         v
@@ -204,6 +212,7 @@ pub fn build(plan: &Plan, arm: &Arm) -> ArmModel {
             lymph: net.add_state(format!("{cn}/lymph")),
             peritoneal: net.add_state(format!("{cn}/peritoneal_depot")),
             subcutaneous: net.add_state(format!("{cn}/subcutaneous_depot")),
+            gut_lumen: net.add_state(format!("{cn}/gut_lumen")),
             degraded: net.add_state(format!("{cn}/degraded")),
             cleared: net.add_state(format!("{cn}/cleared")),
         };
@@ -329,6 +338,20 @@ fn add_class(
     net.transfer(st.peritoneal, st.degraded, body.intraperitoneal.degradation);
     net.transfer(st.subcutaneous, st.lymph, body.subcutaneous.absorption);
     net.transfer(st.subcutaneous, st.degraded, body.subcutaneous.degradation);
+    // Through the gut barrier into the gut's blood, hence portal blood and
+    // the liver first; or out with the faeces.
+    let gut = body
+        .organs
+        .iter()
+        .position(|o| o.organ == Organ::Gut)
+        .expect("the gut is a standard organ");
+    let barrier = &body.gut_barrier;
+    net.transfer(
+        st.gut_lumen,
+        st.vascular[gut],
+        barrier.permeability * barrier.translocation,
+    );
+    net.transfer(st.gut_lumen, st.cleared, barrier.transit);
 }
 
 fn schedule(arm: &Arm, classes: &[ClassStates], body: &Body) -> Vec<Event> {
@@ -383,17 +406,21 @@ fn schedule(arm: &Arm, classes: &[ClassStates], body: &Body) -> Vec<Event> {
     }
     for s in &arm.sources {
         let st = states(s.class);
+        let state = match s.site {
+            SourceSite::Blood => st.venous,
+            SourceSite::GutLumen => st.gut_lumen,
+        };
         events.push(Event {
             time: s.start,
             kind: EventKind::Input {
-                state: st.venous,
+                state,
                 delta: s.rate,
             },
         });
         events.push(Event {
             time: s.end,
             kind: EventKind::Input {
-                state: st.venous,
+                state,
                 delta: -s.rate,
             },
         });

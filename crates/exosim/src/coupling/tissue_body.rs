@@ -26,7 +26,7 @@
 //! only from streams keyed by its replicate's seed, so results do not depend
 //! on the number of threads.
 
-use crate::body::model::{Arm, Plan, Source};
+use crate::body::model::{Arm, Plan, Source, SourceSite};
 use crate::body::network::{SolveError, Stepper};
 use crate::body::pbpk::{self, ClassStates};
 use crate::body::{self, ArmCourse};
@@ -107,6 +107,7 @@ pub fn arm_with_links(arm: &Arm, coupling: &Coupling) -> Arm {
                 rate: 0.0,
                 start: 0.0,
                 end: 0.0,
+                site: SourceSite::Blood,
             });
         }
     }

@@ -261,6 +261,7 @@ fn compartments(body: &Body) -> Vec<Compartment> {
     for (id, name) in [
         ("peritoneal_depot", "peritoneal depot"),
         ("subcutaneous_depot", "subcutaneous depot"),
+        ("gut_lumen", "gut lumen"),
     ] {
         v.push(c(id.into(), name.into(), None, Role::Depot));
     }

@@ -670,6 +670,7 @@ impl Resolver<'_, '_> {
             })
         };
         let (lung_trapping, spleen_filtering, liver_fenestrae) = self.size_fates(path, b)?;
+        let gut_barrier = self.gut_barrier(&path.key("gut_barrier"), &b.gut_barrier)?;
         let intraperitoneal = depot("intraperitoneal", &b.routes.intraperitoneal)?;
         let subcutaneous = depot("subcutaneous", &b.routes.subcutaneous)?;
         let affinity = self.affinity(&path.key("affinity"), b)?;
@@ -685,6 +686,7 @@ impl Resolver<'_, '_> {
             lung_trapping,
             spleen_filtering,
             liver_fenestrae,
+            gut_barrier,
             intraperitoneal,
             subcutaneous,
             affinity,
@@ -731,6 +733,35 @@ impl Resolver<'_, '_> {
             )?,
         };
         Ok((lung_trapping, spleen_filtering, liver_fenestrae))
+    }
+
+    /// The gut barrier: a condition's permeability unless one is given.
+    fn gut_barrier(&self, path: &KeyPath, g: &GutBarrierSpec) -> Res<GutBarrier> {
+        let names: Vec<&str> = species::GUT_CONDITIONS.iter().map(|c| c.0).collect();
+        let condition = g.condition.as_deref().unwrap_or("healthy");
+        let Some(&(_, preset)) = species::GUT_CONDITIONS.iter().find(|c| c.0 == condition) else {
+            return self.c.err(
+                &path.key("condition"),
+                format!("unknown condition `{condition}`"),
+                did_you_mean(condition, names.iter().copied())
+                    .or_else(|| Some(format!("one of: {}", names.join(", ")))),
+            );
+        };
+        Ok(GutBarrier {
+            permeability: self
+                .c
+                .fraction(&path.key("permeability"), g.permeability.unwrap_or(preset))?,
+            translocation: self.c.non_negative_quantity(
+                &path.key("translocation_rate"),
+                g.translocation_rate.map_or(f64::NAN, |r| r.si()),
+                Dimension::Rate,
+            )?,
+            transit: self.c.non_negative_quantity(
+                &path.key("transit_rate"),
+                g.transit_rate.map_or(f64::NAN, |r| r.si()),
+                Dimension::Rate,
+            )?,
+        })
     }
 
     /// A retention rising with diameter, checked at `path`.
@@ -1178,11 +1209,23 @@ impl Resolver<'_, '_> {
                 .c
                 .err(&p.key("end"), "the release ends before it starts", None);
         }
+        let site = match s.site.as_deref().unwrap_or("blood") {
+            "blood" => SourceSite::Blood,
+            "gut_lumen" => SourceSite::GutLumen,
+            other => {
+                return self.c.err(
+                    &p.key("site"),
+                    format!("unknown site `{other}`"),
+                    Some("`blood` (cells of the body) or `gut_lumen` (gut bacteria)".into()),
+                );
+            }
+        };
         Ok(Source {
             class,
             rate,
             start,
             end,
+            site,
         })
     }
 }
@@ -1201,6 +1244,7 @@ fn filled_source(s: &SourceSpec, duration: f64) -> SourceSpec {
     SourceSpec {
         start: Some(s.start.unwrap_or(Time::from_si(0.0))),
         end: Some(s.end.unwrap_or(Time::from_si(duration))),
+        site: Some(s.site.clone().unwrap_or_else(|| "blood".into())),
         ..s.clone()
     }
 }

@@ -137,6 +137,9 @@ pub struct BodySpec {
     /// Sinusoidal fenestrae between blood and hepatocytes.
     #[serde(default)]
     pub liver_fenestrae: LiverFenestraeSpec,
+    /// Between the gut lumen and the gut's blood.
+    #[serde(default)]
+    pub gut_barrier: GutBarrierSpec,
     /// Ligand → organ → fold increase of uptake per unit ligand density.
     #[serde(default)]
     pub affinity: BTreeMap<String, BTreeMap<String, f64>>,
@@ -255,6 +258,25 @@ pub struct LiverFenestraeSpec {
     pub width: Option<Length>,
 }
 
+/// `[body.gut_barrier]`: how easily vesicles of gut bacteria cross into
+/// the gut's blood (then portal blood and the liver).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GutBarrierSpec {
+    /// `healthy`, `ibd`, `mucositis` or `hiv`: the permeability preset.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// 0 (sealed) to 1 (fully open); replaces the condition's value.
+    #[serde(default)]
+    pub permeability: Option<f64>,
+    /// Crossing rate of a fully open barrier.
+    #[serde(default)]
+    pub translocation_rate: Option<Rate>,
+    /// Loss from the lumen with the faeces.
+    #[serde(default)]
+    pub transit_rate: Option<Rate>,
+}
+
 /// `[body.routes]`: absorption from injection depots.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -359,6 +381,9 @@ pub struct SourceSpec {
     /// End of release (default: end of study).
     #[serde(default)]
     pub end: Option<Time>,
+    /// `blood` (default) or `gut_lumen` (gut bacteria).
+    #[serde(default)]
+    pub site: Option<String>,
 }
 
 /// `[[arms]]`: one simulated individual.
@@ -431,6 +456,12 @@ merge_fields!(SpleenFilteringSpec {
     max_extraction
 });
 merge_fields!(LiverFenestraeSpec { diameter, width });
+merge_fields!(GutBarrierSpec {
+    condition,
+    permeability,
+    translocation_rate,
+    transit_rate
+});
 merge_fields!(DepotSpec {
     absorption_rate,
     degradation_rate
@@ -492,6 +523,7 @@ impl Merge for BodySpec {
             lung_trapping: self.lung_trapping.merge(over.lung_trapping),
             spleen_filtering: self.spleen_filtering.merge(over.spleen_filtering),
             liver_fenestrae: self.liver_fenestrae.merge(over.liver_fenestrae),
+            gut_barrier: self.gut_barrier.merge(over.gut_barrier),
             affinity: self.affinity.merge(over.affinity),
         }
     }

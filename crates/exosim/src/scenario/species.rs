@@ -25,8 +25,8 @@ use crate::body::model::{Fenestrae, Organ, SMALL_EV_DIAMETER};
 use crate::units::{Concentration, Flow, Length, Rate, Volume};
 
 use super::spec::{
-    BodySpec, DepotSpec, LiverFenestraeSpec, LungTrappingSpec, MpsSpec, OrganSpec, RoutesSpec,
-    SpleenFilteringSpec,
+    BodySpec, DepotSpec, GutBarrierSpec, LiverFenestraeSpec, LungTrappingSpec, MpsSpec, OrganSpec,
+    RoutesSpec, SpleenFilteringSpec,
 };
 
 /// Species with a preset.
@@ -167,9 +167,19 @@ const HUMAN_WHOLE: Whole = Whole {
 /// The complete preset of a species as a fully populated spec, so that user
 /// overrides merge over it field by field. `None` for an unknown species.
 pub fn preset(species: &str) -> Option<BodySpec> {
-    let (rows, whole, fenestrae_nm) = match species {
-        "mouse" => (&MOUSE, &MOUSE_WHOLE, MOUSE_FENESTRAE_NM),
-        "human" => (&HUMAN, &HUMAN_WHOLE, HUMAN_FENESTRAE_NM),
+    let (rows, whole, fenestrae_nm, transit_h) = match species {
+        "mouse" => (
+            &MOUSE,
+            &MOUSE_WHOLE,
+            MOUSE_FENESTRAE_NM,
+            MOUSE_GUT_TRANSIT_H,
+        ),
+        "human" => (
+            &HUMAN,
+            &HUMAN_WHOLE,
+            HUMAN_FENESTRAE_NM,
+            HUMAN_GUT_TRANSIT_H,
+        ),
         _ => return None,
     };
     let fenestrae = Fenestrae {
@@ -238,6 +248,12 @@ pub fn preset(species: &str) -> Option<BodySpec> {
             diameter: Some(Length::nanometres(fenestrae_nm)),
             width: Some(Length::nanometres(FENESTRAE_WIDTH_NM)),
         },
+        gut_barrier: GutBarrierSpec {
+            condition: Some("healthy".into()),
+            permeability: None,
+            translocation_rate: Some(Rate::per_hour(GUT_TRANSLOCATION_PER_HOUR)),
+            transit_rate: Some(Rate::per_hour(1.0 / transit_h)),
+        },
         affinity: Default::default(),
     })
 }
@@ -272,6 +288,27 @@ const HUMAN_LIVER_MPS_EXTRACTION: f64 = 0.239;
 /// (docs/references.md#haematocrit); the same value is *assumed* for the
 /// mouse.
 const HAEMATOCRIT: f64 = 0.45;
+
+/// Gut barrier permeability by condition, 0 (sealed) to 1 (open). The
+/// order follows the published finding that LPS-positive bacterial EVs are
+/// higher in the plasma of patients with inflammatory bowel disease,
+/// chemotherapy- or radiation-induced mucositis and untreated HIV than in
+/// people without barrier dysfunction (docs/references.md#tulkens-2020);
+/// the values themselves are *assumed* (no permeability was published
+/// with it).
+pub const GUT_CONDITIONS: [(&str, f64); 4] = [
+    ("healthy", 0.02),
+    ("ibd", 0.10),
+    ("mucositis", 0.15),
+    ("hiv", 0.08),
+];
+
+/// Crossing rate of a fully open gut barrier, per hour (*assumed*).
+const GUT_TRANSLOCATION_PER_HOUR: f64 = 0.5;
+/// Whole-gut transit, hours (*assumed* typical values: about 6 h in the
+/// mouse, 30 h in the human).
+const MOUSE_GUT_TRANSIT_H: f64 = 6.0;
+const HUMAN_GUT_TRANSIT_H: f64 = 30.0;
 
 /// Diameter at which the `DISPOSITION` table was calibrated (small EVs).
 const CALIBRATION_DIAMETER: f64 = SMALL_EV_DIAMETER;

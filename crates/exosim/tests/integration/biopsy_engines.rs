@@ -123,7 +123,7 @@ fn one_compartment_network_is_first_order_elimination() {
     let k = std::f64::consts::LN_2 / (7.0 * MIN);
     let mut net = Network::default();
     let names = [
-        "venous", "arterial", "lymph", "ip", "sc", "degraded", "cleared", "trapped",
+        "venous", "arterial", "lymph", "ip", "sc", "degraded", "cleared", "trapped", "lumen",
     ];
     for n in names {
         net.add_state(n);
@@ -143,6 +143,7 @@ fn one_compartment_network_is_first_order_elimination() {
         lymph: 2,
         peritoneal: 3,
         subcutaneous: 4,
+        gut_lumen: 8,
         degraded: 5,
         cleared: 6,
     };

@@ -7,6 +7,7 @@
 
 mod analytic;
 mod architecture;
+mod bacterial_vesicles;
 mod biopsy_engines;
 mod biopsy_pipeline;
 mod biopsy_stats;
