@@ -789,8 +789,9 @@ fn print_biopsy(result: &RunResult) {
     }
 }
 
-/// Per arm and vesicle class, the pharmacokinetic figures and the shares
-/// of the dose in the main places at each report time.
+/// Per arm and vesicle class, the pharmacokinetic figures, and at each
+/// report time the shares of the dose in the main places and the plasma
+/// concentration.
 fn print_body(study: &Study, result: &RunResult) {
     if result.summaries.is_empty() {
         return;
@@ -836,7 +837,7 @@ fn print_body(study: &Study, result: &RunResult) {
         for p in places {
             print!(" {:>9}", p.name());
         }
-        println!();
+        println!(" {:>10}", "plasma/mL");
         for s in &result.summaries {
             print!("{:<22}", label(s));
             let shares = s.fraction_of_dose.get(&format!("{t}"));
@@ -847,7 +848,8 @@ fn print_body(study: &Study, result: &RunResult) {
                     .unwrap_or(f64::NAN);
                 print!(" {:>8.1}%", 100.0 * v);
             }
-            println!();
+            let plasma = s.plasma_per_ml.get(&format!("{t}")).copied();
+            println!(" {:>10.2e}", plasma.unwrap_or(f64::NAN));
         }
     }
     println!();
