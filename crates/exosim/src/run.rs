@@ -9,6 +9,7 @@
 //! harvest),
 //! each written atomically.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -499,6 +500,9 @@ pub fn planned_files(study: &Study, result: &RunResult) -> Vec<String> {
         files.push("tissue_timeseries.csv".to_string());
         files.push("tissue_snapshots".to_string());
     }
+    if has_blood_profile(study, result) {
+        files.push("blood_profile.csv".to_string());
+    }
     if result.production.is_some() {
         files.push("production.csv".to_string());
         files.push("production.parquet".to_string());
@@ -538,6 +542,9 @@ pub fn write_as(
     }
     if let Some(model) = &study.tissue {
         crate::coupling::tissue_section::write(dir, model, &result.tissue)?;
+    }
+    if has_blood_profile(study, result) {
+        write_blood_profile(&dir.join("blood_profile.csv"), study, result)?;
     }
     if let Some(run) = &result.production {
         let table = production_table(run);
@@ -699,6 +706,63 @@ fn file_safe(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Whether the run has a blood profile to write: body arms and a class
+/// that carries markers.
+fn has_blood_profile(study: &Study, result: &RunResult) -> bool {
+    !result.summaries.is_empty() && study.vesicles.iter().any(|v| !v.markers.is_empty())
+}
+
+/// The markers carried by blood at each report time, per mL of plasma:
+/// `(sample name, marker → level)`, one sample `{arm}@{t}s` per arm and
+/// report time, each level `Σ_class copies × plasma_per_ml`. It is the
+/// sample a cell-of-origin deconvolution reads.
+pub fn blood_profile(study: &Study, result: &RunResult) -> Vec<(String, BTreeMap<String, f64>)> {
+    let mut samples = Vec::new();
+    for arm in &study.arms {
+        for &t in &study.report_times {
+            let key = format!("{t}");
+            let mut levels = BTreeMap::new();
+            for v in &study.vesicles {
+                for marker in v.markers.keys() {
+                    levels.entry(marker.clone()).or_insert(0.0);
+                }
+            }
+            for s in result.summaries.iter().filter(|s| s.arm == arm.name) {
+                let class = study.vesicles.iter().find(|v| v.name == s.vesicles);
+                let (Some(class), Some(plasma)) = (class, s.plasma_per_ml.get(&key)) else {
+                    continue;
+                };
+                for (marker, copies) in &class.markers {
+                    *levels.get_mut(marker).expect("listed above") += copies * plasma;
+                }
+            }
+            samples.push((format!("{}@{t}s", arm.name), levels));
+        }
+    }
+    samples
+}
+
+/// `blood_profile.csv`: `marker`, then one column per [`blood_profile`]
+/// sample, in the layout of `exosim deconvolve`'s sample file.
+fn write_blood_profile(path: &Path, study: &Study, result: &RunResult) -> Result<(), OutputError> {
+    let samples = blood_profile(study, result);
+    let mut header = vec!["marker"];
+    header.extend(samples.iter().map(|(name, _)| name.as_str()));
+    let markers: Vec<&String> = samples
+        .first()
+        .map(|s| s.1.keys().collect())
+        .unwrap_or_default();
+    let rows: Vec<Vec<String>> = markers
+        .iter()
+        .map(|m| {
+            let mut row = vec![m.to_string()];
+            row.extend(samples.iter().map(|(_, levels)| format!("{}", levels[*m])));
+            row
+        })
+        .collect();
+    write_long_csv(path, &header, &rows)
 }
 
 /// Writes a long-format CSV (text and numeric columns) atomically; numbers in

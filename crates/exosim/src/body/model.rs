@@ -119,6 +119,8 @@ pub struct VesicleClass {
     pub ligands: Vec<(String, f64)>,
     /// Breakdown in blood and lymph, 1/s.
     pub blood_degradation: f64,
+    /// Marker copies per vesicle, by marker name.
+    pub markers: BTreeMap<String, f64>,
 }
 
 /// One simulated individual: a body, the doses it gets and its sources.

@@ -1022,6 +1022,15 @@ impl Resolver<'_, '_> {
                 }
                 ligands.push((name.clone(), *density));
             }
+            for (marker, copies) in &v.markers {
+                if !(copies.is_finite() && *copies >= 0.0) {
+                    return self.c.err(
+                        &p.key("markers").key(marker),
+                        format!("{copies} copies per vesicle must be a non-negative number"),
+                        None,
+                    );
+                }
+            }
             out.push(VesicleClass {
                 name: v.name.clone(),
                 diameter,
@@ -1033,6 +1042,7 @@ impl Resolver<'_, '_> {
                     v.blood_degradation_rate.map(|r| r.si()).unwrap_or(0.0),
                     Dimension::Rate,
                 )?,
+                markers: v.markers.clone(),
             });
         }
         Ok(out)
@@ -1280,5 +1290,6 @@ fn vesicle_spec(v: &VesicleClass) -> VesicleSpec {
         cd47: Some(v.cd47),
         ligands: v.ligands.iter().cloned().collect(),
         blood_degradation_rate: Some(Rate::from_si(v.blood_degradation)),
+        markers: v.markers.clone(),
     }
 }

@@ -322,6 +322,10 @@ pub struct VesicleSpec {
     /// First-order breakdown in blood and lymph (complement, lysis).
     #[serde(default)]
     pub blood_degradation_rate: Option<Rate>,
+    /// Marker copies per vesicle (its cell of origin's fingerprint), for
+    /// the blood profile a deconvolution reads.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub markers: BTreeMap<String, f64>,
 }
 
 /// Route of a dose.
