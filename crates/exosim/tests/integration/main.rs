@@ -9,6 +9,7 @@ mod analytic;
 mod architecture;
 mod biopsy_engines;
 mod biopsy_pipeline;
+mod biopsy_sequencing;
 mod biopsy_stats;
 mod biopsy_study;
 mod biopsy_threads;
