@@ -130,7 +130,7 @@ impl SequencingAssay {
     /// search at the previous answer). `None` when no count can reach it.
     fn reads_needed(&self, depth: f64, threshold: f64, from: u64) -> Option<u64> {
         let mut k = from.max(1);
-        while !(self.score(depth, k) > threshold) {
+        while self.score(depth, k) <= threshold {
             if k as f64 > depth {
                 return None;
             }
