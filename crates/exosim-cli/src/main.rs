@@ -765,10 +765,15 @@ fn print_biopsy(result: &RunResult) {
             .as_ref()
             .map(|a| format!("{:.3} ({:.3}-{:.3})", a.auc, a.lower, a.upper))
             .unwrap_or_else(|| "-".into());
+        // A sequencing test's threshold is a p-value, not a concentration.
+        let threshold = match &t.sequencing {
+            Some(q) => format!("p<{:.1e}", q.p_value_threshold),
+            None => three_digits(&format_human(t.threshold, Dimension::Concentration)),
+        };
         println!(
             "{:<24} {:>12} {:>11.1}% {:>13} {:>13} {:>20}",
             t.test,
-            three_digits(&format_human(t.threshold, Dimension::Concentration)),
+            threshold,
             100.0 * t.specificity.0,
             mm(t.minimal_diameter_50),
             mm(t.minimal_diameter_90),
@@ -785,6 +790,16 @@ fn print_biopsy(result: &RunResult) {
                     .unwrap_or_else(|| "-".into()),
                 mm(median(&s.diameter_quantiles)),
             );
+            if let Some(lead) = &s.lead_time {
+                println!(
+                    "  lead over imaging: median {} days ({} found by both; blood first in {:.1} %)",
+                    median(&lead.quantiles)
+                        .map(|x| format!("{:.0}", x / exosim::units::DAY))
+                        .unwrap_or_else(|| "-".into()),
+                    lead.n,
+                    100.0 * lead.positive_share
+                );
+            }
         }
     }
 }

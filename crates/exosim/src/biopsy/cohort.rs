@@ -570,6 +570,8 @@ impl CohortKernel {
             || model.tumour.branching.is_some()
             || model.tumour.burden.is_some()
             || model.blood_modes.is_some()
+            || p.sequencing.is_some()
+            || model.imaging.is_some()
             || p.sampling != Sampling::Counts
             || a.offset.is_nan()
             || a.offset < 0.0

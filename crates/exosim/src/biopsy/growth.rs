@@ -329,6 +329,16 @@ impl Lineage {
             self.cells[i - 1] as f64
         }
     }
+
+    /// The first time (s) the lineage holds at least `n` cells: an event of
+    /// the stochastic phase, or the closed form of the deterministic one.
+    pub fn time_to(&self, n: f64) -> f64 {
+        if n > self.switch_cells as f64 {
+            return self.switch_time + (n / self.switch_cells as f64).ln() / self.rate;
+        }
+        let i = self.cells.iter().position(|&c| c as f64 >= n);
+        i.map_or(self.switch_time, |i| self.times[i])
+    }
 }
 
 impl BranchingProcess {

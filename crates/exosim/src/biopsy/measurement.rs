@@ -31,6 +31,7 @@ use rand::Rng;
 use rand_distr::{Distribution, LogNormal};
 
 use super::growth::{ParameterError, check};
+use super::sequencing::{SequencingAssay, SequencingReading};
 use crate::random::Stream;
 use crate::random::counts::{poisson, thin};
 use crate::random::samplers::Beta;
@@ -202,6 +203,22 @@ pub struct Assay {
 }
 
 impl Assay {
+    /// The assay part of a sequencing panel ([`super::sequencing`]): all
+    /// the plasma drawn, no reading noise, no limit of detection (its
+    /// estimate is the evidence score, ≥ 0), lipoproteins invisible. Its
+    /// counting noise is the panel's own (sampling, depth, errors).
+    pub fn sequencing() -> Assay {
+        Assay {
+            input_volume: None,
+            gain: 1.0,
+            offset: 0.0,
+            cv: 0.0,
+            lod: 0.0,
+            nonvesicle_weight: 0.0,
+            replicates: 1,
+        }
+    }
+
     /// Bulk ELISA-like assay of the whole isolate. Marker-specific
     /// (lipoproteins invisible), duplicate wells. CV 10 % and LOD 10⁸ /mL are
     /// **assumptions** (not published): typical orders of magnitude for
@@ -336,6 +353,11 @@ pub struct Protocol {
     pub sampling: Sampling,
     /// Non-vesicle particles (lipoproteins) per m³ of plasma; default [`LIPOPROTEINS_PER_M3`].
     pub lipoprotein_concentration: f64,
+    /// A sequencing panel read instead of the assay's signal
+    /// ([`super::sequencing`]): the estimate is then the evidence score
+    /// −log₁₀ p of the panel's most mutated position, and the marker
+    /// counts genome equivalents. `None`: the assay's reading.
+    pub sequencing: Option<SequencingAssay>,
 }
 
 impl Protocol {
@@ -347,6 +369,61 @@ impl Protocol {
             assay,
             sampling: Sampling::Counts,
             lipoprotein_concentration: LIPOPROTEINS_PER_M3,
+            sequencing: None,
+        }
+    }
+
+    /// The mean mutant copies read at each position the tumour carries and
+    /// the mean unmutated copies read at each position (the depth), for a
+    /// sample whose tumour share is `tumour` and background `background`
+    /// genome equivalents per m³ (diploid background, heterozygous clonal
+    /// mutations; [`super::sequencing`]).
+    pub fn sequencing_means(
+        &self,
+        seq: &SequencingAssay,
+        tumour: f64,
+        background: f64,
+    ) -> (f64, f64) {
+        let read = self.analysed_volume() * self.isolation.recovery_mean * seq.efficiency;
+        let (t, b) = (tumour.max(0.0), background.max(0.0));
+        (t * read, (2.0 * b + t) * read)
+    }
+
+    /// One sequencing test of a sample whose tumour share is `tumour` and
+    /// background `background` (genome equivalents per m³); `None` for an
+    /// assay that is not a sequencing panel.
+    pub fn sequence<R: Rng + ?Sized>(
+        &self,
+        tumour: f64,
+        background: f64,
+        rng: &mut R,
+    ) -> Option<SequencingReading> {
+        let seq = self.sequencing.as_ref()?;
+        let (mutant, depth) = self.sequencing_means(seq, tumour, background);
+        Some(seq.read(mutant, depth, rng))
+    }
+
+    /// One test of plasma at true `concentration` (amount/m³), of which
+    /// `background` comes from healthy tissues. A sequencing panel tells
+    /// the two apart (its estimate is the evidence score); any other assay
+    /// reads the concentration.
+    pub fn measure_parts(
+        &self,
+        concentration: f64,
+        background: f64,
+        rng: &mut Stream,
+    ) -> Measurement {
+        match self.sequence(concentration - background, background, rng) {
+            Some(r) => Measurement {
+                in_sample: Some(r.depth),
+                isolated: r.max_reads as f64,
+                nonvesicle: 0.0,
+                noise: 1.0,
+                signal: r.max_reads as f64,
+                estimate: r.score,
+                detected: true,
+            },
+            None => self.measure(concentration, rng),
         }
     }
 
@@ -391,11 +468,31 @@ impl Protocol {
             "a finite concentration ≥ 0",
         )?;
         self.isolation.validate()?;
+        if let Some(seq) = &self.sequencing {
+            seq.validate()?;
+            check(
+                self.sampling == Sampling::Counts,
+                "sampling",
+                0.0,
+                "counted molecules (`counts`) for a sequencing panel",
+            )?;
+            check(
+                self.isolation.recovery_cv == 0.0,
+                "isolation.recovery_cv",
+                self.isolation.recovery_cv,
+                "0 for a sequencing panel (its threshold is exact for a fixed recovery)",
+            )?;
+        }
         self.assay.validate()
     }
 
-    /// One test of plasma at true `concentration` (amount/m³), drawing from `rng`.
+    /// One test of plasma at true `concentration` (amount/m³), drawing
+    /// from `rng`. A sequencing panel reads it as background alone (a
+    /// tumour-free sample): use [`measure_parts`](Self::measure_parts) for a tumour's.
     pub fn measure(&self, concentration: f64, rng: &mut Stream) -> Measurement {
+        if self.sequencing.is_some() {
+            return self.measure_parts(concentration, concentration, rng);
+        }
         self.sampler().measure(concentration, rng, true)
     }
 

@@ -2,7 +2,8 @@
 //!
 //! The pipeline follows a vesicle marker from its source to a decision:
 //! tumour growth ([`growth`]) → shedding and blood kinetics ([`kinetics`]) →
-//! blood draw, isolation and assay ([`measurement`]) → thresholds,
+//! blood draw, isolation and assay ([`measurement`]; a sequencing panel:
+//! [`sequencing`]) → thresholds,
 //! detection curves and screening ([`screening`]); with the statistics
 //! shared by all ([`roc`]), multi-marker signatures ([`signature`]) and
 //! cell-of-origin deconvolution ([`deconvolution`]). A study's `[biopsy]`
@@ -22,5 +23,6 @@ pub mod panel;
 pub mod roc;
 pub mod screening;
 pub mod screening_model;
+pub mod sequencing;
 pub mod signature;
 pub mod study;

@@ -32,12 +32,13 @@ use super::cohort::CohortKernel;
 use super::growth::{self, GrowthLaw, LnCells, ParameterError, check};
 use super::kinetics::{BloodKinetics, MarkerKinetics, Shedding};
 use super::measurement::{Assay, Isolation, Protocol, TestSampler};
+use super::sequencing::{BackgroundLaw, SequencingAssay};
 use crate::fast_exp::exp;
 use crate::random::{Stream, cohort_stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
 pub use super::screening_model::{
-    DOMAIN_CURVE, DOMAIN_HEALTHY, DOMAIN_HEALTHY_SCREENING, DOMAIN_SCREENING, Individual,
+    DOMAIN_CURVE, DOMAIN_HEALTHY, DOMAIN_HEALTHY_SCREENING, DOMAIN_SCREENING, Imaging, Individual,
     QUANTILES, ScreeningModel, Tumour, Variability, YEAR,
 };
 
@@ -87,6 +88,10 @@ pub struct Outcome {
     pub false_positives: u32,
     /// Lineages started to get one that survives (branching start; 0 otherwise).
     pub lineages: u32,
+    /// With imaging: the first finding exam's time minus the detection's
+    /// (s; negative when imaging found the tumour first), when both fall
+    /// within the duration.
+    pub lead_time: Option<f64>,
 }
 
 /// False positives of a healthy cohort screened on the programme's schedule.
@@ -194,6 +199,11 @@ pub enum ThresholdRule {
     Fixed(f64),
     /// The assay's limit of detection: every detected test is positive.
     Lod,
+    /// A false-positive rate over a year of tests on the screening's
+    /// schedule: the per-test rate 1 − (1 − a)^{interval/year}, exact for a
+    /// sequencing panel ([`super::sequencing::SequencingAssay::threshold_for_rate`]),
+    /// the healthy cohort's quantile at that specificity otherwise.
+    AnnualFalsePositiveRate(f64),
 }
 
 impl ScreeningModel {
@@ -243,6 +253,7 @@ impl ScreeningModel {
             interval: YEAR,
             duration: 10.0 * YEAR,
             max_step: 14.0 * DAY,
+            imaging: None,
             deterministic: false,
         }
     }
@@ -284,6 +295,26 @@ impl ScreeningModel {
             check(cv.is_finite() && cv >= 0.0, name, cv, "a finite CV ≥ 0")?;
         }
         self.protocol.validate()?;
+        check(
+            !(self.deterministic && self.protocol.sequencing.is_some()),
+            "deterministic",
+            1.0,
+            "noisy tests for a sequencing panel (its reading is counts)",
+        )?;
+        if let Some(im) = &self.imaging {
+            check(
+                im.diameter.is_finite() && im.diameter > 0.0,
+                "imaging.diameter",
+                im.diameter,
+                "a finite diameter > 0",
+            )?;
+            check(
+                im.interval.is_finite() && im.interval > 0.0,
+                "imaging.interval",
+                im.interval,
+                "a finite time > 0",
+            )?;
+        }
         check(
             !self.threshold.is_nan(),
             "threshold",
@@ -355,12 +386,15 @@ impl ScreeningModel {
         }
     }
 
-    /// Whether a test at true concentration `c` is positive; noise-free in deterministic mode.
-    fn test(&self, c: f64, rng: &mut Stream) -> bool {
+    /// Whether a test at true concentration `c`, of which `background`
+    /// comes from healthy tissues, is positive; noise-free in deterministic mode.
+    fn test(&self, c: f64, background: f64, rng: &mut Stream) -> bool {
         if self.deterministic {
             self.noise_free_positive(c)
         } else {
-            self.protocol.measure(c, rng).positive(self.threshold)
+            self.protocol
+                .measure_parts(c, background, rng)
+                .positive(self.threshold)
         }
     }
 
@@ -393,6 +427,17 @@ impl ScreeningModel {
                 (true, false) => TestOutcome::Detection,
             };
         }
+        // A sequencing panel's errors alone are the test without the tumour.
+        if let Some(r) = self.protocol.sequence(c - background, background, rng) {
+            return match (
+                r.score > self.threshold,
+                r.background_score > self.threshold,
+            ) {
+                (false, _) => TestOutcome::Negative,
+                (true, true) => TestOutcome::FalsePositive,
+                (true, false) => TestOutcome::Detection,
+            };
+        }
         let m = sampler.measure(c, rng, false);
         if !m.positive(self.threshold) {
             return TestOutcome::Negative;
@@ -410,6 +455,26 @@ impl ScreeningModel {
         } else {
             TestOutcome::Detection
         }
+    }
+
+    /// The per-test false-positive rate that gives `annual` over a year of
+    /// tests every `interval`.
+    pub fn per_test_false_positive_rate(&self, annual: f64) -> f64 {
+        super::sequencing::per_test_rate(annual, YEAR / self.interval)
+    }
+
+    /// A sequencing panel and the law of its depth over tumour-free
+    /// individuals (their steady background with its variability); `None`
+    /// for other assays.
+    pub fn background_law(&self) -> Option<(SequencingAssay, BackgroundLaw)> {
+        let seq = self.protocol.sequencing?;
+        let nominal = self.blood.baseline_amount() / self.blood.plasma_volume;
+        let (_, depth) = self.protocol.sequencing_means(&seq, 0.0, nominal);
+        let v = &self.variability;
+        Some((
+            seq,
+            BackgroundLaw::new(depth, v.background_cv, v.elimination_cv),
+        ))
     }
 
     /// The true plasma concentration (amount/m³) at which a noise-free test
@@ -474,6 +539,7 @@ impl ScreeningModel {
                 tests: o.tests,
                 false_positives: o.false_positives,
                 lineages: 0,
+                lead_time: None,
             };
         }
         self.screen_general(prepared, seed, i)
@@ -494,6 +560,13 @@ impl ScreeningModel {
         } else {
             rng.random::<f64>() * self.interval
         };
+        let imaging_phase = self.imaging.map(|im| {
+            if self.deterministic {
+                0.0
+            } else {
+                rng.random::<f64>() * im.interval
+            }
+        });
         let lineage = self
             .tumour
             .branching
@@ -505,6 +578,7 @@ impl ScreeningModel {
             tests: 0,
             false_positives: 0,
             lineages: lineage.as_ref().map_or(0, |l| l.attempts),
+            lead_time: None,
         };
         let mut t = 0.0;
         let mut state = kin.baseline_state();
@@ -535,11 +609,36 @@ impl ScreeningModel {
                         cells,
                         diameter: growth::diameter(cells, self.tumour.cells_per_m3),
                     });
+                    outcome.lead_time = self
+                        .imaging
+                        .zip(imaging_phase)
+                        .and_then(|(im, psi)| self.imaging_time(&im, psi, lineage.as_ref()))
+                        .map(|exam| exam - at);
                     return outcome;
                 }
             }
             j += 1;
         }
+    }
+
+    /// The first imaging exam (phase `psi`, then every `im.interval`) at
+    /// which the tumour is at least `im.diameter` across, if within the
+    /// duration; the tumour's size at an exam is its growth law's (or its
+    /// lineage's).
+    fn imaging_time(
+        &self,
+        im: &Imaging,
+        psi: f64,
+        lineage: Option<&growth::Lineage>,
+    ) -> Option<f64> {
+        let cells = growth::cells_for_diameter(im.diameter, self.tumour.cells_per_m3);
+        let reached = match lineage {
+            Some(l) => l.time_to(cells),
+            None => self.tumour.time_to(cells)?,
+        };
+        let exams = ((reached - psi) / im.interval).ceil().max(0.0);
+        let exam = psi + exams * im.interval;
+        (exam <= self.duration).then_some(exam)
     }
 
     /// Screens healthy individual `i` of the cohort `seed` on the same
@@ -563,7 +662,7 @@ impl ScreeningModel {
         let mut at = phase;
         while at <= self.duration {
             tests += 1;
-            positives += u32::from(self.test(c, &mut rng));
+            positives += u32::from(self.test(c, c, &mut rng));
             at = phase + tests as f64 * self.interval;
         }
         (tests, positives)
@@ -761,6 +860,18 @@ pub fn resolve_threshold(
             let t = threshold_at_specificity(&mut scores, s);
             if t.is_finite() { t } else { lod.next_down() }
         }
+        ThresholdRule::AnnualFalsePositiveRate(a) => {
+            let rate = model.per_test_false_positive_rate(a);
+            match model.background_law() {
+                Some((seq, law)) => seq.threshold_for_rate(&law, rate).0,
+                None => resolve_threshold(
+                    model,
+                    ThresholdRule::Specificity(1.0 - rate),
+                    n_healthy,
+                    seed,
+                ),
+            }
+        }
     }
 }
 
@@ -829,6 +940,7 @@ pub fn detection_curve(
             model.sample_individual(&mut rng)
         };
         let kin = model.kinetics(&ind);
+        let background = kin.blood.baseline_amount() / model.blood.plasma_volume;
         let mut t = 0.0;
         let mut blood = kin.baseline_state();
         for (j, &c) in cells.iter().enumerate() {
@@ -846,7 +958,7 @@ pub fn detection_curve(
                 }
             };
             tested[j] += 1;
-            positive[j] += u64::from(model.test(conc, &mut rng));
+            positive[j] += u64::from(model.test(conc, background, &mut rng));
         }
     }
     diameters
@@ -1021,6 +1133,14 @@ pub struct ScreeningAggregate {
     pub with_false_positive: u64,
     /// Lineages started (branching start), extinct ones included.
     pub lineages: u64,
+    /// Lead time over imaging (s): 2000 linear bins over ± the duration.
+    pub lead: Histogram,
+    /// Detected individuals with a lead time, and those with a positive one.
+    pub lead_n: u64,
+    /// Of them, lead time > 0 (the blood test first).
+    pub lead_positive: u64,
+    /// Sum of lead times in microseconds, rounded per individual (signed).
+    pub sum_lead_us: i128,
 }
 
 impl ScreeningAggregate {
@@ -1037,6 +1157,15 @@ impl ScreeningAggregate {
             false_positives: 0,
             with_false_positive: 0,
             lineages: 0,
+            lead: Histogram::new(
+                -duration.max(f64::MIN_POSITIVE),
+                duration.max(f64::MIN_POSITIVE),
+                2000,
+                false,
+            ),
+            lead_n: 0,
+            lead_positive: 0,
+            sum_lead_us: 0,
         }
     }
 
@@ -1054,6 +1183,12 @@ impl ScreeningAggregate {
             self.sum_time_us += round_nonnegative(d.time * 1e6);
             self.sum_diameter_nm += round_nonnegative(d.diameter * 1e9);
         }
+        if let Some(lead) = outcome.lead_time {
+            self.lead.add(lead);
+            self.lead_n += 1;
+            self.lead_positive += u64::from(lead > 0.0);
+            self.sum_lead_us += (lead * 1e6).round() as i128;
+        }
     }
 
     /// Adds another chunk's aggregate (exact, order-independent).
@@ -1068,6 +1203,10 @@ impl ScreeningAggregate {
         self.false_positives += other.false_positives;
         self.with_false_positive += other.with_false_positive;
         self.lineages += other.lineages;
+        self.lead.merge(&other.lead);
+        self.lead_n += other.lead_n;
+        self.lead_positive += other.lead_positive;
+        self.sum_lead_us += other.sum_lead_us;
     }
 
     /// The summary of the cohort (`crossing` is attached by [`screen_cohort`] in deterministic mode).
@@ -1114,8 +1253,30 @@ impl ScreeningAggregate {
                 }
             }),
             crossing: None,
+            lead_time: (self.lead_n > 0).then(|| LeadTime {
+                n: self.lead_n,
+                mean: self.sum_lead_us as f64 / 1e6 / self.lead_n as f64,
+                quantiles: QUANTILES
+                    .iter()
+                    .filter_map(|&q| self.lead.quantile(q).map(|x| (q, x)))
+                    .collect(),
+                positive_share: self.lead_positive as f64 / self.lead_n as f64,
+            }),
         }
     }
+}
+
+/// The blood test's lead time over imaging among the individuals both found.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LeadTime {
+    /// Individuals detected by the blood test and by an exam within the duration.
+    pub n: u64,
+    /// Mean lead time (s).
+    pub mean: f64,
+    /// (q, lead time in s) for q in [`QUANTILES`]; 2000 bins over ± the duration.
+    pub quantiles: Vec<(f64, f64)>,
+    /// Share with a positive lead time (the blood test first).
+    pub positive_share: f64,
 }
 
 /// Branching start: the share of lineages from one cell that survived
@@ -1168,6 +1329,9 @@ pub struct ScreeningSummary {
     /// Deterministic mode: the exact crossing of the decision level by the
     /// true concentration (before the next scheduled test finds it).
     pub crossing: Option<Crossing>,
+    /// With imaging: the blood test's lead time over it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lead_time: Option<LeadTime>,
 }
 
 /// Screens `n` individuals of cohort `seed` in chunks of `chunk`

@@ -89,6 +89,19 @@ pub struct Individual {
     pub elimination_rate: f64,
 }
 
+/// Imaging exams beside the blood tests (relapse monitoring): an exam
+/// finds the tumour once its diameter is at least `diameter`. Each
+/// individual's exams are at its own phase ψ, uniform in [0, interval)
+/// (0 in deterministic mode), then every `interval`; the lead time of the
+/// blood test is the first finding exam's time minus the detection's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Imaging {
+    /// Smallest diameter an exam finds (m).
+    pub diameter: f64,
+    /// Time between exams (s).
+    pub interval: f64,
+}
+
 /// Everything a cohort simulation needs, resolved and in SI units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScreeningModel {
@@ -117,6 +130,9 @@ pub struct ScreeningModel {
     /// Largest step (s) of the blood-kinetics integrator for non-exponential
     /// growth (see [`crate::biopsy::kinetics::exponential_integrator_step`]).
     pub max_step: f64,
+    /// Imaging on its own schedule, for the lead time of the blood test
+    /// over it; `None`: no imaging.
+    pub imaging: Option<Imaging>,
     /// Deterministic mode: nominal individual, tests at 0, interval, 2·interval…,
     /// noise-free tests ([`Protocol::expected_estimate`]); the summary then
     /// carries the exact crossing (`ScreeningModel::deterministic_crossing`).

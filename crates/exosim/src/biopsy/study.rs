@@ -10,8 +10,9 @@ use super::burden::{Extrapolation, TabulatedBurden, TissueBurdenReport};
 use super::roc;
 use super::screening::{
     self, BurdenState, CurvePoint, FalsePositiveSummary, ScreeningModel, ScreeningSummary,
-    ThresholdRule,
+    ThresholdRule, YEAR,
 };
+use super::sequencing::SequencingAssay;
 use crate::random::stream;
 
 /// Stream domain of the tumour-bearing individuals of the ROC curve.
@@ -107,6 +108,23 @@ pub enum BiopsyRunError {
     Burden(String),
 }
 
+/// A sequencing test's panel and its threshold's exact false-positive
+/// rates (over the healthy individuals' backgrounds and depths).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SequencingReport {
+    /// The panel, its efficiency and error rate.
+    pub assay: SequencingAssay,
+    /// Mean depth (unmutated copies read per position) of the nominal healthy individual.
+    pub nominal_depth: f64,
+    /// The p-value below which a position's mutant reads make the test
+    /// positive: 10^−threshold.
+    pub p_value_threshold: f64,
+    /// Exact probability that one test of a tumour-free individual is positive.
+    pub false_positive_rate: f64,
+    /// Over a year of tests on the screening's schedule: 1 − (1 − rate)^{year/interval}.
+    pub annual_false_positive_rate: f64,
+}
+
 /// A point of an ROC curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RocRow {
@@ -150,6 +168,9 @@ pub struct TestResult {
     /// The body engine's blood kinetics, when the marker follows them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blood_kinetics: Option<BodyKineticsReport>,
+    /// A sequencing panel's exact false-positive rates at the threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequencing: Option<SequencingReport>,
     /// The tissue engine's burden, when the tumour follows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tissue_burden: Option<TissueBurdenReport>,
@@ -257,8 +278,23 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
         screening,
         healthy_screening,
         blood_kinetics: None,
+        sequencing: sequencing_report(&model),
         tissue_burden: None,
     }
+}
+
+/// The exact false-positive rates of a sequencing test at its threshold.
+fn sequencing_report(model: &ScreeningModel) -> Option<SequencingReport> {
+    let (assay, law) = model.background_law()?;
+    let rate = assay.false_positive_rate(&law, model.threshold);
+    let nominal = model.blood.baseline_amount() / model.blood.plasma_volume;
+    Some(SequencingReport {
+        assay,
+        nominal_depth: model.protocol.sequencing_means(&assay, 0.0, nominal).1,
+        p_value_threshold: 10f64.powf(-model.threshold),
+        false_positive_rate: rate,
+        annual_false_positive_rate: -((-rate).ln_1p() * (YEAR / model.interval)).exp_m1(),
+    })
 }
 
 /// The test scores of `n` individuals bearing a tumour of diameter `d` at
@@ -273,8 +309,13 @@ fn case_scores(model: &ScreeningModel, d: f64, n: u64, seed: u64) -> Vec<f64> {
             } else {
                 model.sample_individual(&mut rng)
             };
-            let c = model.kinetics(&ind).steady_concentration(cells);
-            model.protocol.measure(c, &mut rng).score()
+            let kin = model.kinetics(&ind);
+            let c = kin.steady_concentration(cells);
+            let background = kin.blood.baseline_amount() / model.blood.plasma_volume;
+            model
+                .protocol
+                .measure_parts(c, background, &mut rng)
+                .score()
         })
         .collect()
 }

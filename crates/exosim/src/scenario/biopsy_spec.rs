@@ -173,6 +173,26 @@ pub struct TestSpec {
     /// Override: signal of a lipoprotein relative to a vesicle.
     #[serde(default)]
     pub nonvesicle_weight: Option<f64>,
+    /// `sequencing`: positions (bases) the panel reads.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::units::whole::option"
+    )]
+    pub panel_size: Option<u64>,
+    /// `sequencing`: of them, positions where the tumour carries a clonal mutation.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::units::whole::option"
+    )]
+    pub panel_mutations: Option<u64>,
+    /// `sequencing`: share of the sample's copies that are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub efficiency: Option<f64>,
+    /// `sequencing`: error rate per base per read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
 }
 
 /// `[biopsy.decision]`: one of `specificity`, `threshold` or `rule = "lod"`.
@@ -188,6 +208,9 @@ pub struct DecisionSpec {
     /// `lod`: every detected test is positive.
     #[serde(default)]
     pub rule: Option<String>,
+    /// A false-positive rate over a year of tests on the screening's schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annual_false_positive_rate: Option<f64>,
     /// Prevalence for the positive predictive value.
     #[serde(default)]
     pub prevalence: Option<f64>,
@@ -225,4 +248,10 @@ pub struct ScreeningSpec {
     /// Largest step of the blood-kinetics integrator.
     #[serde(default)]
     pub max_step: Option<Time>,
+    /// Smallest tumour diameter an imaging exam finds (lead time over imaging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imaging_diameter: Option<Length>,
+    /// Time between imaging exams (default: the tests' interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imaging_interval: Option<Time>,
 }

@@ -15,7 +15,10 @@ use crate::biopsy::kinetics::{BloodKinetics, Shedding};
 use crate::biopsy::measurement::{
     Assay, BloodDraw, Isolation, LIPOPROTEINS_PER_M3, Protocol, Sampling,
 };
-use crate::biopsy::screening::{BurdenState, ScreeningModel, ThresholdRule, Tumour, Variability};
+use crate::biopsy::screening::{
+    BurdenState, Imaging, ScreeningModel, ThresholdRule, Tumour, Variability,
+};
+use crate::biopsy::sequencing::{MAX_PANEL_MUTATIONS, MAX_PANEL_SIZE, SequencingAssay};
 use crate::biopsy::study::{BiopsyStudy, BiopsyTest, BodyKineticsReport, TissueBurdenSource};
 use crate::coupling::blood_modes;
 use crate::units::{Concentration, Count, Length, Rate, Time, Volume};
@@ -51,7 +54,14 @@ const ISOLATIONS: [&str; 5] = [
     "size_exclusion",
     "immunocapture",
 ];
-const ASSAYS: [&str; 5] = ["elisa", "nta", "digital_plasmonic", "spr", "spr_nanohole"];
+const ASSAYS: [&str; 6] = [
+    "elisa",
+    "nta",
+    "digital_plasmonic",
+    "spr",
+    "spr_nanohole",
+    "sequencing",
+];
 const GROWTHS: [&str; 5] = ["exponential", "logistic", "gompertz", "branching", "tissue"];
 /// Largest share of Km that the background load of a macrophage site may
 /// reach for the body engine's kinetics to be used in their linear limit
@@ -167,6 +177,10 @@ pub fn resolve_biopsy(
                 _ => None,
             },
             rule: matches!(rule.rule, ThresholdRule::Lod).then(|| "lod".into()),
+            annual_false_positive_rate: match rule.rule {
+                ThresholdRule::AnnualFalsePositiveRate(a) => Some(a),
+                _ => None,
+            },
             prevalence: rule.prevalence,
         },
         curve: curve.filled(),
@@ -174,6 +188,8 @@ pub fn resolve_biopsy(
             interval: s.interval,
             duration: s.duration,
             max_step: Some(Time::from_si(schedule.max_step)),
+            imaging_diameter: schedule.imaging.map(|im| Length::from_si(im.diameter)),
+            imaging_interval: schedule.imaging.map(|im| Time::from_si(im.interval)),
         }),
     };
     let study = BiopsyStudy {
@@ -583,6 +599,7 @@ struct Schedule {
     duration: f64,
     max_step: f64,
     screening: bool,
+    imaging: Option<Imaging>,
 }
 
 /// `[biopsy.screening]`.
@@ -593,6 +610,7 @@ fn schedule(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Schedule> {
             duration: 10.0 * YEAR,
             max_step: 7.0 * DAY,
             screening: false,
+            imaging: None,
         });
     };
     let sp = path.key("screening");
@@ -609,11 +627,29 @@ fn schedule(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Schedule> {
         &sp.key("max_step"),
         s.max_step.map(|t| t.si()).unwrap_or(7.0 * DAY),
     )?;
+    let imaging = match (s.imaging_diameter, s.imaging_interval) {
+        (Some(d), every) => Some(Imaging {
+            diameter: c.positive(&sp.key("imaging_diameter"), d.si())?,
+            interval: c.positive(
+                &sp.key("imaging_interval"),
+                every.map_or(interval, |t| t.si()),
+            )?,
+        }),
+        (None, Some(_)) => {
+            return c.err(
+                &sp.key("imaging_interval"),
+                "imaging exams without the size they find",
+                Some("add `imaging_diameter`, e.g. \"1 cm\"".into()),
+            );
+        }
+        (None, None) => None,
+    };
     Ok(Schedule {
         interval,
         duration,
         max_step,
         screening: true,
+        imaging,
     })
 }
 
@@ -681,7 +717,19 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
     if let Some(v) = ts.nonvesicle_carry_over {
         isolation.nonvesicle_carry_over = c.fraction(&p.key("nonvesicle_carry_over"), v)?;
     }
+    let sequencing = sequencing_panel(c, p, ts, shared.deterministic)?;
+    if sequencing.is_some() && isolation.recovery_cv > 0.0 {
+        return c.err(
+            &p.key("recovery_cv"),
+            format!(
+                "a sequencing test needs a fixed recovery (its threshold is exact), not a CV of {}",
+                isolation.recovery_cv
+            ),
+            Some("set `recovery_cv = 0`, or `isolation = \"none\"` for DNA free in plasma".into()),
+        );
+    }
     let mut assay = match ts.assay.as_str() {
+        "sequencing" => Assay::sequencing(),
         "elisa" => Assay::elisa(),
         "nta" => Assay::nta(),
         "digital_plasmonic" => Assay::digital_plasmonic(),
@@ -726,6 +774,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         assay,
         sampling: shared.marker.sampling,
         lipoprotein_concentration: LIPOPROTEINS_PER_M3,
+        sequencing,
     };
     let (tumour, schedule) = (shared.tumour, shared.schedule);
     let model = ScreeningModel {
@@ -745,6 +794,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         interval: schedule.interval,
         duration: schedule.duration,
         max_step: schedule.max_step,
+        imaging: schedule.imaging,
         deterministic: shared.deterministic,
     };
     if let Err(e) = model.validate() {
@@ -764,6 +814,10 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         lod: Some(Concentration::from_si(assay.lod)),
         replicates: Some(assay.replicates),
         nonvesicle_weight: Some(assay.nonvesicle_weight),
+        panel_size: sequencing.map(|q| q.panel_size),
+        panel_mutations: sequencing.map(|q| q.panel_mutations),
+        efficiency: sequencing.map(|q| q.efficiency),
+        error_rate: sequencing.map(|q| q.error_rate),
     };
     Ok((
         BiopsyTest {
@@ -772,6 +826,101 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         },
         filled,
     ))
+}
+
+/// The keys of a sequencing test (`assay = "sequencing"`), with their
+/// defaults: an efficiency of 0.5 and an error rate of 10⁻⁵ per base, the
+/// defaults of the published model (docs/references.md#avanzini-2020).
+/// Other assays refuse them, and a sequencing test refuses the reading
+/// keys of the other assays.
+fn sequencing_panel(
+    c: &Check,
+    p: &KeyPath,
+    ts: &TestSpec,
+    deterministic: bool,
+) -> Res<Option<SequencingAssay>> {
+    let panel_keys = [
+        ("panel_size", ts.panel_size.is_some()),
+        ("panel_mutations", ts.panel_mutations.is_some()),
+        ("efficiency", ts.efficiency.is_some()),
+        ("error_rate", ts.error_rate.is_some()),
+    ];
+    if ts.assay != "sequencing" {
+        if let Some((key, _)) = panel_keys.iter().find(|k| k.1) {
+            return c.err(
+                &p.key(key),
+                format!("`{key}` is a key of sequencing tests"),
+                Some("set `assay = \"sequencing\"`, or remove it".into()),
+            );
+        }
+        return Ok(None);
+    }
+    let reading_keys = [
+        ("cv", ts.cv.is_some()),
+        ("lod", ts.lod.is_some()),
+        ("replicates", ts.replicates.is_some()),
+        ("nonvesicle_weight", ts.nonvesicle_weight.is_some()),
+    ];
+    if let Some((key, _)) = reading_keys.iter().find(|k| k.1) {
+        return c.err(
+            &p.key(key),
+            format!("`{key}` does not apply to a sequencing test"),
+            Some("its reading is counted reads: set `panel_size`, `panel_mutations`, `efficiency` and `error_rate`".into()),
+        );
+    }
+    if deterministic {
+        return c.err(
+            &p.key("assay"),
+            "a sequencing test reads counts and cannot be noise-free",
+            Some("remove `deterministic = true` from `[biopsy]`".into()),
+        );
+    }
+    let Some(size) = ts.panel_size else {
+        return c.err(
+            &p.key("panel_size"),
+            "a sequencing test needs the size of its panel",
+            Some("the bases the panel reads, e.g. 2000".into()),
+        );
+    };
+    let size = c.count_in(&p.key("panel_size"), size, 1, MAX_PANEL_SIZE, "bases")?;
+    let mutations = match ts.panel_mutations {
+        None | Some(0) => {
+            return c.err(
+                &p.key("panel_mutations"),
+                "the panel covers none of the tumour's mutations",
+                Some("give how many of the panel's positions carry a mutation of the tumour, at least 1".into()),
+            );
+        }
+        Some(m) => c.count_in(
+            &p.key("panel_mutations"),
+            m,
+            1,
+            MAX_PANEL_MUTATIONS.min(size),
+            "mutations (at most the panel's size)",
+        )?,
+    };
+    let efficiency = ts.efficiency.unwrap_or(0.5);
+    if !(efficiency > 0.0 && efficiency <= 1.0) {
+        return c.err(
+            &p.key("efficiency"),
+            format!("efficiency {efficiency} is outside (0, 1]"),
+            Some("the share of the sample's copies that are read, e.g. 0.5".into()),
+        );
+    }
+    let error_rate = ts.error_rate.unwrap_or(1e-5);
+    if !(0.0..1.0).contains(&error_rate) {
+        return c.err(
+            &p.key("error_rate"),
+            format!("error rate {error_rate} is outside [0, 1)"),
+            Some("errors per base per read, e.g. 1e-5".into()),
+        );
+    }
+    Ok(Some(SequencingAssay {
+        panel_size: size,
+        panel_mutations: mutations,
+        efficiency,
+        error_rate,
+    }))
 }
 
 /// The threshold rule and the prevalence of `[biopsy.decision]`.
@@ -783,7 +932,42 @@ struct Decision {
 fn decision(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Decision> {
     let dp = path.key("decision");
     let d = &spec.decision;
+    if let Some(a) = d.annual_false_positive_rate {
+        if d.specificity.is_some() || d.threshold.is_some() || d.rule.is_some() {
+            return c.err(
+                &dp,
+                "give one of `specificity`, `threshold`, `rule` or `annual_false_positive_rate`",
+                None,
+            );
+        }
+        if !(a > 0.0 && a < 1.0) {
+            return c.err(
+                &dp.key("annual_false_positive_rate"),
+                format!("{a} is not a rate strictly between 0 and 1"),
+                Some(
+                    "the chance of at least one false positive in a year of tests, e.g. 0.01"
+                        .into(),
+                ),
+            );
+        }
+    }
+    let sequencing = spec.tests.iter().any(|t| t.assay == "sequencing");
+    if sequencing && (d.threshold.is_some() || d.rule.is_some()) {
+        let key = if d.threshold.is_some() {
+            "threshold"
+        } else {
+            "rule"
+        };
+        return c.err(
+            &dp.key(key),
+            "a sequencing test's score is the evidence of its reads, not a concentration",
+            Some("use `annual_false_positive_rate` or `specificity`".into()),
+        );
+    }
     let rule = match (d.specificity, d.threshold, d.rule.as_deref()) {
+        _ if d.annual_false_positive_rate.is_some() => {
+            ThresholdRule::AnnualFalsePositiveRate(d.annual_false_positive_rate.unwrap_or(0.01))
+        }
         (Some(s), None, None) => ThresholdRule::Specificity(c.fraction(&dp.key("specificity"), s)?),
         (None, Some(t), None) => {
             ThresholdRule::Fixed(c.non_negative(&dp.key("threshold"), t.si())?)
