@@ -19,6 +19,7 @@ mod campaign_sensitivity;
 mod coupling;
 mod docs;
 mod effects;
+mod instruments;
 mod overrides;
 mod production;
 mod properties;
