@@ -246,7 +246,10 @@ pub fn size_statistics(sorted: &[(f64, f64)], histogram: &Histogram) -> Option<S
         .per_m3
         .iter()
         .enumerate()
-        .fold((0, f64::MIN), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+        .fold(
+            (0, f64::MIN),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        );
     Some(SizeStatistics {
         d10: q(0.1),
         d50: q(0.5),

@@ -1,7 +1,7 @@
 //! Resolution of `[[instruments]]`: the kind's preset filled in, every
 //! setting checked and in SI units, the sample's engine output found
 //! (docs/instruments.md). Presets and their sources are listed there and
-//! in docs/references.md#instruments.
+//! in docs/references.md#instrument-assumptions.
 
 use super::check::{Check, Res};
 use super::error::{KeyPath, Locator};
@@ -19,8 +19,7 @@ use crate::instrument::flow::FlowCytometer;
 use crate::instrument::nta::Nta;
 use crate::instrument::sigma_of_cv;
 use crate::units::{
-    Concentration, Count, Dimension, Flow, Length, MICROLITRE, NANOMETRE, Rate,
-    Time, Volume,
+    Concentration, Count, Dimension, Flow, Length, MICROLITRE, NANOMETRE, Rate, Time, Volume,
 };
 
 /// The kinds of instrument, each with its presets (the first is the default).
@@ -74,7 +73,11 @@ pub fn nta_standard() -> Nta {
 /// swarm flag above 5 % of events: **assumptions**.
 pub fn flow_preset(name: &str) -> FlowCytometer {
     FlowCytometer {
-        threshold_diameter: if name == "high_sensitivity" { 80.0 } else { 300.0 } * NANOMETRE,
+        threshold_diameter: if name == "high_sensitivity" {
+            80.0
+        } else {
+            300.0
+        } * NANOMETRE,
         measurement_volume: 1e-14,
         flow_rate: 10.0 * MICROLITRE / 60.0,
         duration: 60.0,
@@ -142,7 +145,10 @@ pub fn resolve_instruments(
 fn reader(c: &Check, p: &KeyPath, spec: &InstrumentSpec) -> Res<(Reader, InstrumentSpec)> {
     let kinds: Vec<&str> = KINDS.iter().map(|k| k.0).collect();
     c.choice(&p.key("kind"), &spec.kind, &kinds)?;
-    let presets = KINDS.iter().find(|k| k.0 == spec.kind).map_or(&[][..], |k| k.1);
+    let presets = KINDS
+        .iter()
+        .find(|k| k.0 == spec.kind)
+        .map_or(&[][..], |k| k.1);
     let preset = spec.preset.as_deref().unwrap_or(presets[0]);
     c.choice(&p.key("preset"), preset, presets)?;
     only_own_keys(c, p, spec)?;
@@ -204,14 +210,21 @@ const OWN_KEYS: [(&str, &[&str]); 4] = [
 /// Refuses a setting of another kind (e.g. `threshold_diameter` on an NTA).
 fn only_own_keys(c: &Check, p: &KeyPath, spec: &InstrumentSpec) -> Res<()> {
     let value = toml::Value::try_from(spec).unwrap_or(toml::Value::Boolean(false));
-    let own = OWN_KEYS.iter().find(|k| k.0 == spec.kind).map_or(&[][..], |k| k.1);
+    let own = OWN_KEYS
+        .iter()
+        .find(|k| k.0 == spec.kind)
+        .map_or(&[][..], |k| k.1);
     for (kind, keys) in OWN_KEYS.iter().filter(|k| k.0 != spec.kind) {
         for key in keys.iter() {
             if value.get(key).is_some() {
                 return c.err(
                     &p.key(key),
                     format!("`{key}` is a setting of `{kind}`, not of `{}`", spec.kind),
-                    Some(format!("settings of `{}`: {}, dilution", spec.kind, own.join(", "))),
+                    Some(format!(
+                        "settings of `{}`: {}, dilution",
+                        spec.kind,
+                        own.join(", ")
+                    )),
                 );
             }
         }
@@ -235,7 +248,11 @@ fn nta(
     let min_diameter = length(c, &p.key("min_diameter"), s.min_diameter, d.min_diameter)?;
     let max_diameter = length(c, &p.key("max_diameter"), s.max_diameter, d.max_diameter)?;
     if min_diameter >= max_diameter {
-        let key = if s.max_diameter.is_some() { "max_diameter" } else { "min_diameter" };
+        let key = if s.max_diameter.is_some() {
+            "max_diameter"
+        } else {
+            "min_diameter"
+        };
         return c.err(
             &p.key(key),
             format!(
@@ -285,7 +302,11 @@ fn nta(
     )?;
     if min_per_frame >= max_per_frame {
         return c.err(
-            &p.key(if s.max_per_frame.is_some() { "max_per_frame" } else { "min_per_frame" }),
+            &p.key(if s.max_per_frame.is_some() {
+                "max_per_frame"
+            } else {
+                "min_per_frame"
+            }),
             format!("the counting range is reversed: {min_per_frame} is not below {max_per_frame}"),
             Some("min_per_frame must be smaller than max_per_frame".into()),
         );
@@ -340,7 +361,8 @@ fn flow(
     )?;
     let volume = c.positive_quantity(
         &p.key("measurement_volume"),
-        s.measurement_volume.map_or(d.measurement_volume, Volume::si),
+        s.measurement_volume
+            .map_or(d.measurement_volume, Volume::si),
         Dimension::Volume,
     )?;
     let flow_rate = c.positive_quantity(
@@ -463,23 +485,42 @@ fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleM
     let time = s.time.si();
     let (source, classes, times) = if s.from == "body" {
         for key in ["variant", "replicate"] {
-            let set = if key == "variant" { s.variant.is_some() } else { s.replicate.is_some() };
+            let set = if key == "variant" {
+                s.variant.is_some()
+            } else {
+                s.replicate.is_some()
+            };
             if set {
-                return c.err(&p.key(key), format!("`{key}` names a tissue sample"), Some("a body sample has `arm` and `place`".into()));
+                return c.err(
+                    &p.key(key),
+                    format!("`{key}` names a tissue sample"),
+                    Some("a body sample has `arm` and `place`".into()),
+                );
             }
         }
         let (source, classes) = body_sample(c, p, s, study, &mut f)?;
         (source, classes, study.output_times.clone())
     } else {
         for key in ["arm", "place"] {
-            let set = if key == "arm" { s.arm.is_some() } else { s.place.is_some() };
+            let set = if key == "arm" {
+                s.arm.is_some()
+            } else {
+                s.place.is_some()
+            };
             if set {
-                return c.err(&p.key(key), format!("`{key}` names a body sample"), Some("a tissue sample has `variant` and `replicate`".into()));
+                return c.err(
+                    &p.key(key),
+                    format!("`{key}` names a body sample"),
+                    Some("a tissue sample has `variant` and `replicate`".into()),
+                );
             }
         }
         tissue_sample(c, p, s, study, &mut f)?
     };
-    if !times.iter().any(|&t| (t - time).abs() <= 1e-9 * t.abs().max(1.0)) {
+    if !times
+        .iter()
+        .any(|&t| (t - time).abs() <= 1e-9 * t.abs().max(1.0))
+    {
         let nearest = times
             .iter()
             .copied()
@@ -498,7 +539,13 @@ fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleM
             )),
         );
     }
-    let blood = matches!(source, Source::Body { place: Place::Blood, .. });
+    let blood = matches!(
+        source,
+        Source::Body {
+            place: Place::Blood,
+            ..
+        }
+    );
     let lipoproteins = s.lipoproteins.unwrap_or(blood);
     f.lipoproteins = Some(lipoproteins);
     Ok((
@@ -527,7 +574,11 @@ fn body_sample(
     f: &mut SampleSpec,
 ) -> Res<(Source, Vec<SampleClass>)> {
     if study.arms.is_empty() {
-        return c.err(&p.key("from"), "the study has no body arm to sample", Some("add `[[vesicles]]` with `[[doses]]`, or sample `from = \"tissue\"`".into()));
+        return c.err(
+            &p.key("from"),
+            "the study has no body arm to sample",
+            Some("add `[[vesicles]]` with `[[doses]]`, or sample `from = \"tissue\"`".into()),
+        );
     }
     let arms: Vec<String> = study.arms.iter().map(|a| a.name.clone()).collect();
     let arm_name = s.arm.clone().unwrap_or_else(|| arms[0].clone());
@@ -542,14 +593,21 @@ fn body_sample(
                 return c.err(
                     &p.key("place"),
                     format!("`{name}` is not a place with a volume"),
-                    Some(format!("use `blood`, `lymph` or an organ: {}", Organ::all_names().join(", "))),
+                    Some(format!(
+                        "use `blood`, `lymph` or an organ: {}",
+                        Organ::all_names().join(", ")
+                    )),
                 );
             }
         },
     };
     let volume = place_volume(&study.arms[arm], place);
     if !(volume.is_finite() && volume > 0.0) {
-        return c.err(&p.key("place"), format!("arm `{arm_name}` has no {place_name}"), Some("give the arm's body that organ (a tumour: `[body.tumour]`)".into()));
+        return c.err(
+            &p.key("place"),
+            format!("arm `{arm_name}` has no {place_name}"),
+            Some("give the arm's body that organ (a tumour: `[body.tumour]`)".into()),
+        );
     }
     let names: Vec<String> = study.vesicles.iter().map(|v| v.name.clone()).collect();
     let chosen = chosen_classes(c, p, &s.classes, &names)?;
@@ -579,22 +637,40 @@ fn tissue_sample(
     f: &mut SampleSpec,
 ) -> Res<(Source, Vec<SampleClass>, Vec<f64>)> {
     let (Some(model), Some(spec)) = (&study.tissue, &study.resolved.tissue) else {
-        return c.err(&p.key("from"), "the study has no `[tissue]` to sample", Some("add a `[tissue]` section, or sample `from = \"body\"`".into()));
+        return c.err(
+            &p.key("from"),
+            "the study has no `[tissue]` to sample",
+            Some("add a `[tissue]` section, or sample `from = \"body\"`".into()),
+        );
     };
     if model.domain.dim != 3 {
-        return c.err(&p.key("from"), "a 2-D tissue has no volume to sample", Some("sample a 3-D tissue (`tissue.domain` with three lengths)".into()));
+        return c.err(
+            &p.key("from"),
+            "a 2-D tissue has no volume to sample",
+            Some("sample a 3-D tissue (`tissue.domain` with three lengths)".into()),
+        );
     }
     let volume: f64 = (0..3).map(|a| model.domain.length(a)).product();
     let variants: Vec<String> = model.variants.iter().map(|v| v.name.clone()).collect();
     let variant = s.variant.clone().unwrap_or_else(|| variants[0].clone());
     c.name_in(&p.key("variant"), &variant, &variants, "variant")?;
-    let replicate = c.count_in(&p.key("replicate"), s.replicate.unwrap_or(1), 1, model.replicates as u64, "replicate")?;
+    let replicate = c.count_in(
+        &p.key("replicate"),
+        s.replicate.unwrap_or(1),
+        1,
+        model.replicates as u64,
+        "replicate",
+    )?;
     let names: Vec<String> = model.vesicles.iter().map(|v| v.name.clone()).collect();
     let chosen = chosen_classes(c, p, &s.classes, &names)?;
     let classes = chosen
         .into_iter()
         .map(|i| {
-            let cv = spec.vesicles.get(i).and_then(|v| v.diameter_cv).unwrap_or(0.0);
+            let cv = spec
+                .vesicles
+                .get(i)
+                .and_then(|v| v.diameter_cv)
+                .unwrap_or(0.0);
             SampleClass {
                 index: i,
                 name: names[i].clone(),
@@ -620,7 +696,11 @@ fn tissue_sample(
 fn chosen_classes(c: &Check, p: &KeyPath, given: &[String], names: &[String]) -> Res<Vec<usize>> {
     if given.is_empty() {
         if names.is_empty() {
-            return c.err(&p.key("classes"), "the sampled engine has no vesicle class", None);
+            return c.err(
+                &p.key("classes"),
+                "the sampled engine has no vesicle class",
+                None,
+            );
         }
         return Ok((0..names.len()).collect());
     }

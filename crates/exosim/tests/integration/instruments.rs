@@ -123,7 +123,11 @@ fn nta_conserves_the_particles_it_sees() {
     let sample = one(3e14, 120.0 * NM, 0.4);
     let r = nta.measure(&sample, &mut stream(3, 1, 0));
     let expected_tracks = sample.total() * nta.view_volume * nta.frames() / 100_000.0;
-    assert!((r.tracks - expected_tracks).abs() < 4.0 * expected_tracks.sqrt(), "{}", r.tracks);
+    assert!(
+        (r.tracks - expected_tracks).abs() < 4.0 * expected_tracks.sqrt(),
+        "{}",
+        r.tracks
+    );
     let rel = (r.concentration / sample.total() - 1.0).abs();
     assert!(rel < 4.0 / expected_tracks.sqrt(), "{rel}");
     let held: f64 = r.truth.per_m3.iter().sum();
@@ -146,7 +150,11 @@ fn nta_detection_follows_the_scatter_against_the_lower_limit() {
     let all = c * nta.view_volume * nta.frames() / 20.0;
     for d in [30.0, 60.0, 120.0, 900.0] {
         let r = nta.measure(&one(c, d * NM, 0.0), &mut stream(5, 1, d as u64));
-        let p = if d > 800.0 { 0.0 } else { 1.0 / (1.0 + (60.0 / d).powi(6)) };
+        let p = if d > 800.0 {
+            0.0
+        } else {
+            1.0 / (1.0 + (60.0 / d).powi(6))
+        };
         let want = all * p;
         assert!(
             (r.tracks - want).abs() <= 4.0 * want.sqrt().max(1.0),
@@ -192,16 +200,18 @@ fn swarm_events_follow_van_der_pols_occupancy_formula() {
     assert_eq!(vesicles_per_swarm(&flow, quarter), 4);
     assert_eq!(vesicles_per_swarm(&flow, 100.0 * NM), 729);
     let volumes = flow.volumes_per_second() * flow.duration;
-    for (d, factors) in [(quarter, [0.25, 0.5, 1.0, 2.0]), (100.0 * NM, [0.9, 0.97, 1.0, 1.05])] {
+    for (d, factors) in [
+        (quarter, [0.25, 0.5, 1.0, 2.0]),
+        (100.0 * NM, [0.9, 0.97, 1.0, 1.05]),
+    ] {
         let onset = swarm_onset_concentration(&flow, d);
         for (i, f) in factors.iter().enumerate() {
             let c = onset * f;
             let r = flow.measure(&one(c, d, 0.0), &mut stream(9, 2, i as u64));
             assert_eq!(r.single_events, 0.0);
             let p = swarm_events_per_second(&flow, c, d) / flow.volumes_per_second();
-            let se = (volumes * volumes * p * (1.0 - p) / f64::from(flow.windows)
-                + volumes * p)
-                .sqrt();
+            let se =
+                (volumes * volumes * p * (1.0 - p) / f64::from(flow.windows) + volumes * p).sqrt();
             assert!(
                 (r.swarm_events - volumes * p).abs() <= 5.0 * se.max(1.0),
                 "d = {:.0} nm, c = {f}·onset: {} swarm events, formula {}",
@@ -285,12 +295,42 @@ fn bad_instruments_are_located() {
             "reversed",
             "instruments[0].max_diameter",
         ),
-        ("view_volume = \"-1 nL\"\n", "view_volume", "greater than zero", "instruments[0].view_volume"),
-        ("threshold_diameter = \"200 nm\"\n", "threshold_diameter", "setting of `flow_cytometry`", "instruments[0].threshold_diameter"),
-        ("track_steps = 0\n", "track_steps", "0 steps", "instruments[0].track_steps"),
-        ("bin_width = \"1 um\"\n", "bin_width", "bins", "instruments[0].bin_width"),
-        ("min_per_frame = 200\n", "min_per_frame", "reversed", "instruments[0].min_per_frame"),
-        ("frame_rate = \"-30 /s\"\n", "frame_rate", "greater than zero", "instruments[0].frame_rate"),
+        (
+            "view_volume = \"-1 nL\"\n",
+            "view_volume",
+            "greater than zero",
+            "instruments[0].view_volume",
+        ),
+        (
+            "threshold_diameter = \"200 nm\"\n",
+            "threshold_diameter",
+            "setting of `flow_cytometry`",
+            "instruments[0].threshold_diameter",
+        ),
+        (
+            "track_steps = 0\n",
+            "track_steps",
+            "0 steps",
+            "instruments[0].track_steps",
+        ),
+        (
+            "bin_width = \"1 um\"\n",
+            "bin_width",
+            "bins",
+            "instruments[0].bin_width",
+        ),
+        (
+            "min_per_frame = 200\n",
+            "min_per_frame",
+            "reversed",
+            "instruments[0].min_per_frame",
+        ),
+        (
+            "frame_rate = \"-30 /s\"\n",
+            "frame_rate",
+            "greater than zero",
+            "instruments[0].frame_rate",
+        ),
     ];
     for (extra, needle, says, key) in cases {
         let text = STUDY.replacen(first, &format!("{first}\n{extra}"), 1);
@@ -301,7 +341,13 @@ fn bad_instruments_are_located() {
     }
     let e = error(&STUDY.replacen("kind = \"nta\"", "kind = \"ntaa\"", 1));
     assert_eq!(e.key, "instruments[0].kind");
-    assert!(e.hint.as_deref().unwrap_or("").contains("did you mean `nta`"), "{e}");
+    assert!(
+        e.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("did you mean `nta`"),
+        "{e}"
+    );
     let e = error(&STUDY.replacen("dilution = 1000000", "dilution = -3", 1));
     assert_eq!(e.key, "instruments[0].dilution");
     assert!(e.message.contains("below 1"), "{e}");
@@ -314,7 +360,11 @@ fn bad_instruments_are_located() {
     assert_eq!(e.key, "instruments[1].preset");
     let e = error(&STUDY.replacen("diameter_cv = 0.3", "diameter_cv = -0.3", 1));
     assert_eq!(e.key, "vesicles[0].diameter_cv");
-    let e = error(&STUDY.replacen("place = \"blood\", time = \"2 min\" }", "place = \"blood\", variant = \"a\", time = \"2 min\" }", 1));
+    let e = error(&STUDY.replacen(
+        "place = \"blood\", time = \"2 min\" }",
+        "place = \"blood\", variant = \"a\", time = \"2 min\" }",
+        1,
+    ));
     assert_eq!(e.key, "instruments[0].sample.variant");
 }
 
