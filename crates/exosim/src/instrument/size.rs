@@ -273,16 +273,17 @@ mod tests {
     }
 
     /// The grid's moments are those of the log-normal: E[d] = m·exp(σ²/2),
-    /// E[d⁶] = m⁶·exp(18σ²), to 1e-6.
+    /// E[d⁶] = m⁶·exp(18σ²), to the midpoint rule's relative error
+    /// (kσh)²/24 ≈ 10⁻⁵ for k = 6, σ = 0.39, h = 14/2401.
     #[test]
     fn grid_moments_match_the_log_normal() {
         let c = lognormal(100e-9, 0.4);
         let g = SizeGrid::of(&c);
         let s2 = c.sigma * c.sigma;
         let mean = g.mean_of(|d| d);
-        assert!((mean / (100e-9 * (s2 / 2.0).exp()) - 1.0).abs() < 1e-6);
+        assert!((mean / (100e-9 * (s2 / 2.0).exp()) - 1.0).abs() < 1e-6, "{mean}");
         let sixth = g.mean_of(|d| (d / 100e-9).powi(6));
-        assert!((sixth / (18.0 * s2).exp() - 1.0).abs() < 1e-6, "{sixth}");
+        assert!((sixth / (18.0 * s2).exp() - 1.0).abs() < 2e-5, "{sixth}");
     }
 
     /// The exact histogram of a sample holds all its particles.

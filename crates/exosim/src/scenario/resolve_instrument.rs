@@ -449,7 +449,7 @@ fn digital(
         Dimension::Volume,
     )?;
     let partitions = s.partitions.map_or(d.partitions, Count::si);
-    if !(partitions.is_finite() && partitions >= 1.0 && partitions <= 1e12) {
+    if !(1.0..=1e12).contains(&partitions) {
         return c.err(
             &p.key("partitions"),
             format!("{partitions} partitions"),

@@ -403,3 +403,40 @@ fn the_shipped_study_is_bit_identical_under_its_seed() {
     let b = files(&STUDY.replacen("seed = 7", "seed = 8", 1));
     assert_ne!(a.0, b.0);
 }
+
+/// A tissue sample holds the tissue's free vesicles at that time over the
+/// domain's volume, with the class's log-normal size (`diameter_cv` 0.4).
+#[test]
+fn a_tissue_sample_holds_the_free_vesicles_of_the_domain() {
+    let text = include_str!("../../../../studies/dish_uptake.toml")
+        .replacen("duration = \"24 h\"", "duration = \"2 h\"", 1)
+        .replacen(
+            "snapshot_times = [\"1 h\", \"24 h\"]",
+            "snapshot_times = [\"1 h\"]",
+            1,
+        )
+        .replacen("replicates = 2", "replicates = 1", 1)
+        + "\n[[instruments]]\nname = \"nta_dish\"\nkind = \"nta\"\n\
+           sample = { from = \"tissue\", variant = \"dose_1e6\", time = \"1 h\" }\n";
+    let study = parse_study(&text, "dish.toml").unwrap_or_else(|e| panic!("{e}"));
+    let result = run::run(&study, |_| {}).unwrap();
+    let replicate = result
+        .tissue
+        .iter()
+        .find(|r| r.variant == "dose_1e6" && r.replicate == 0)
+        .unwrap();
+    let k = replicate
+        .record
+        .rows
+        .iter()
+        .position(|r| r[0] == 3600.0)
+        .unwrap();
+    let free = replicate.record.series("vesicles_ev_free").unwrap()[k];
+    assert!(free > 0.0);
+    let volume = 150e-6 * 150e-6 * 400e-6;
+    let c = &result.instruments[0].sample.components;
+    assert_eq!(c.len(), 1, "no lipoproteins outside blood");
+    assert!((c[0].concentration * volume / free - 1.0).abs() < 1e-12);
+    assert!((c[0].sigma - sigma_of_cv(0.4)).abs() < 1e-15);
+    assert!((c[0].median - 100.0 * NM).abs() < 1e-20);
+}
