@@ -405,7 +405,8 @@ pub fn write(dir: &Path, runs: &[InstrumentRun]) -> Result<(), OutputError> {
 /// An NTA's histogram: bin edges (nm), then per bin the particles per mL
 /// of the sample that the NTA reported and that the sample held.
 pub fn histogram_table(r: &NtaReading) -> Table {
-    let w = r.reported.bin_width;
+    // The width in nm, rounded to 1e-6 nm so that edges read 10, 20, 30.
+    let w = (r.reported.bin_width * NM * 1e6).round() / 1e6;
     let bins = r.reported.per_m3.len();
     let mut table = Table::new();
     let columns: [(&str, &str, &str, Vec<f64>); 4] = [
@@ -413,13 +414,13 @@ pub fn histogram_table(r: &NtaReading) -> Table {
             "diameter_low_nm",
             "nm",
             "lower edge of the size bin",
-            (0..bins).map(|i| i as f64 * w * NM).collect(),
+            (0..bins).map(|i| i as f64 * w).collect(),
         ),
         (
             "diameter_high_nm",
             "nm",
             "upper edge of the size bin",
-            (0..bins).map(|i| (i + 1) as f64 * w * NM).collect(),
+            (0..bins).map(|i| (i + 1) as f64 * w).collect(),
         ),
         (
             "reported_per_ml",

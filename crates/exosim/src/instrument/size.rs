@@ -281,7 +281,10 @@ mod tests {
         let g = SizeGrid::of(&c);
         let s2 = c.sigma * c.sigma;
         let mean = g.mean_of(|d| d);
-        assert!((mean / (100e-9 * (s2 / 2.0).exp()) - 1.0).abs() < 1e-6, "{mean}");
+        assert!(
+            (mean / (100e-9 * (s2 / 2.0).exp()) - 1.0).abs() < 1e-6,
+            "{mean}"
+        );
         let sixth = g.mean_of(|d| (d / 100e-9).powi(6));
         assert!((sixth / (18.0 * s2).exp() - 1.0).abs() < 2e-5, "{sixth}");
     }
