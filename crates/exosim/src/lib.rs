@@ -19,6 +19,7 @@ pub mod campaign;
 pub mod coupling;
 pub mod effect;
 mod fast_exp;
+pub mod instrument;
 pub mod output;
 pub mod production;
 pub mod random;

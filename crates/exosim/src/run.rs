@@ -6,7 +6,8 @@
 //! `[signature]` section the long-format `signature.csv` (condition, fold,
 //! train and held-out AUC) and `signature_markers.csv` (each marker alone);
 //! for a `[production]` section `production.csv` and `.parquet`, a row per
-//! harvest),
+//! harvest; for `[[instruments]]` an `instrument_<name>.csv` per NTA, its
+//! reported size histogram beside the sample's),
 //! each written atomically.
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use crate::biopsy::study::TestResult;
 use crate::body::network::SolveError;
 use crate::body::{self, ArmCourse, ClassSummary};
 use crate::coupling::exposure::{self, EffectRun};
+use crate::coupling::instrument_sample::{self, InstrumentRun, InstrumentSummary};
 use crate::coupling::tumour_burden;
 use crate::output::{self, Column, OutputError, Table};
 use crate::production::{self, ProductionRun};
@@ -46,6 +48,8 @@ pub struct RunResult {
     pub effects: Vec<EffectRun>,
     /// The `[production]` run: harvests and accounts.
     pub production: Option<ProductionRun>,
+    /// Per `[[instruments]]` entry: the sample and the reading.
+    pub instruments: Vec<InstrumentRun>,
 }
 
 /// A run failed.
@@ -161,6 +165,7 @@ pub fn run_saving(
         None => Vec::new(),
     };
     let production = study.production.as_ref().map(production::simulate);
+    let instruments = instrument_sample::run_all(&study.instruments, study.seed, &arms, &tissue);
     progress(1.0);
     Ok(RunResult {
         arms,
@@ -170,6 +175,7 @@ pub fn run_saving(
         tissue,
         effects,
         production,
+        instruments,
     })
 }
 
@@ -360,6 +366,12 @@ pub struct Summary<'a> {
     /// batches and time for the study's need.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<production::ProductionSummary>,
+    /// Instruments: per `[[instruments]]` entry, the true and reported
+    /// concentrations per mL; NTA sizes (mode, D10/D50/D90 in nm), tracks,
+    /// particles per frame and counting range; flow events per second,
+    /// single and swarm events and the swarm flag; digital positives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instruments: Vec<InstrumentSummary>,
 }
 
 /// The `signature` part of `summary.json`.
@@ -469,6 +481,7 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             .as_ref()
             .zip(result.production.as_ref())
             .map(|(m, r)| production::summarise(m, r)),
+        instruments: instrument_sample::summarise(&result.instruments),
     }
 }
 
@@ -507,6 +520,7 @@ pub fn planned_files(study: &Study, result: &RunResult) -> Vec<String> {
         files.push("production.csv".to_string());
         files.push("production.parquet".to_string());
     }
+    files.extend(instrument_sample::planned_files(&study.instruments));
     // The summary goes last: its presence marks a complete result.
     files.push("summary.json".to_string());
     files
@@ -551,6 +565,7 @@ pub fn write_as(
         output::write_csv(&dir.join("production.csv"), &table)?;
         output::write_parquet(&dir.join("production.parquet"), &table)?;
     }
+    instrument_sample::write(dir, &result.instruments)?;
     output::write_json(&dir.join("summary.json"), &summary(study, result))?;
     Ok(planned.iter().map(|f| dir.join(f)).collect())
 }

@@ -109,8 +109,11 @@ pub struct SolverSettings {
 pub struct VesicleClass {
     /// Identifier.
     pub name: String,
-    /// Mean diameter, m.
+    /// Mean diameter, m (the median of the size distribution).
     pub diameter: f64,
+    /// Coefficient of variation of the log-normal diameter (0: all alike);
+    /// the body's transport uses `diameter`, the instruments the spread.
+    pub diameter_cv: f64,
     /// Phosphatidylserine exposure relative to natural small EVs.
     pub ps_exposure: f64,
     /// CD47 coat coverage, 0–1.

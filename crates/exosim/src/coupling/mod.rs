@@ -12,10 +12,14 @@
 //! - [`tumour_burden`]: the tissue's tumour cell count as the biopsy's
 //!   tumour burden;
 //! - [`exposure`]: a body arm's vesicles in a place, or the cargo they
-//!   delivered there, as the exposure of an effect model.
+//!   delivered there, as the exposure of an effect model;
+//! - [`instrument_sample`]: a body arm's place or the tissue's free
+//!   vesicles at one time as the sample an instrument reads, and the
+//!   readings of a study's `[[instruments]]`.
 
 pub mod blood_modes;
 pub mod exposure;
+pub mod instrument_sample;
 pub mod tissue_body;
 pub mod tissue_section;
 pub mod tumour_burden;

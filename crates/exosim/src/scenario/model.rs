@@ -37,6 +37,8 @@ pub struct Study {
     pub effects: Vec<crate::coupling::exposure::EffectModel>,
     /// The production plan, if the study has one.
     pub production: Option<crate::production::ProductionModel>,
+    /// Instruments and the samples they read.
+    pub instruments: Vec<crate::coupling::instrument_sample::InstrumentModel>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
 }

@@ -163,6 +163,7 @@ impl Resolver<'_, '_> {
             tissue: tissue_spec,
             effects: effect_specs,
             production: production_spec,
+            instruments: Vec::new(),
         };
         let mut study = Study {
             name: h.name.clone(),
@@ -179,6 +180,7 @@ impl Resolver<'_, '_> {
             tissue,
             effects,
             production,
+            instruments: Vec::new(),
             resolved,
         };
         // The biopsy may take its blood kinetics from the body and its
@@ -189,6 +191,11 @@ impl Resolver<'_, '_> {
             study.biopsy = Some(biopsy);
             study.resolved.biopsy = Some(filled);
         }
+        // Instruments read any engine's output: resolved against the rest.
+        let (instruments, filled) =
+            super::resolve_instrument::resolve_instruments(&spec.instruments, self.loc, &study)?;
+        study.instruments = instruments;
+        study.resolved.instruments = filled;
         Ok(study)
     }
 
@@ -987,6 +994,14 @@ impl Resolver<'_, '_> {
                     Some("extracellular vesicles measure from about 30 nm to 5 µm".into()),
                 );
             }
+            let diameter_cv = v.diameter_cv.unwrap_or(0.0);
+            if !(diameter_cv.is_finite() && (0.0..=3.0).contains(&diameter_cv)) {
+                return self.c.err(
+                    &p.key("diameter_cv"),
+                    format!("{diameter_cv} is out of range"),
+                    Some("a coefficient of variation from 0 (all alike) to 3".into()),
+                );
+            }
             let ps_exposure = v.ps_exposure.unwrap_or(1.0);
             if !(ps_exposure.is_finite() && (0.0..=100.0).contains(&ps_exposure)) {
                 return self.c.err(
@@ -1034,6 +1049,7 @@ impl Resolver<'_, '_> {
             out.push(VesicleClass {
                 name: v.name.clone(),
                 diameter,
+                diameter_cv,
                 ps_exposure,
                 cd47: self.c.fraction(&p.key("cd47"), v.cd47.unwrap_or(0.0))?,
                 ligands,
@@ -1286,6 +1302,7 @@ fn vesicle_spec(v: &VesicleClass) -> VesicleSpec {
     VesicleSpec {
         name: v.name.clone(),
         diameter: Some(Length::from_si(v.diameter)),
+        diameter_cv: (v.diameter_cv > 0.0).then_some(v.diameter_cv),
         ps_exposure: Some(v.ps_exposure),
         cd47: Some(v.cd47),
         ligands: v.ligands.iter().cloned().collect(),

@@ -54,6 +54,10 @@ pub struct StudySpec {
     /// the doses a run makes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub production: Option<super::production_spec::ProductionSpec>,
+    /// Instruments that measure a sample of an engine's output: NTA, flow
+    /// cytometry, bulk and digital assays.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instruments: Vec<super::instrument_spec::InstrumentSpec>,
 }
 
 /// `[study]`: what the study is and when it is observed.
@@ -307,9 +311,13 @@ pub struct DepotSpec {
 pub struct VesicleSpec {
     /// Identifier, used in doses and column names.
     pub name: String,
-    /// Mean diameter.
+    /// Mean diameter (the median of the size distribution).
     #[serde(default)]
     pub diameter: Option<Length>,
+    /// Coefficient of variation of the (log-normal) diameter, read by the
+    /// instruments (default 0: every vesicle of the class has `diameter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diameter_cv: Option<f64>,
     /// Phosphatidylserine exposure relative to natural small EVs (1 = natural, 0 = masked).
     #[serde(default)]
     pub ps_exposure: Option<f64>,

@@ -50,6 +50,7 @@ const DOCUMENTS: &[&str] = &[
     "docs/effects.md",
     "docs/trials.md",
     "docs/production.md",
+    "docs/instruments.md",
     "studies/deconvolution/README.md",
 ];
 

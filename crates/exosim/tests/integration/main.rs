@@ -22,6 +22,7 @@ mod coupling;
 mod docs;
 mod effects;
 mod human_calibration;
+mod instruments;
 mod overrides;
 mod production;
 mod properties;

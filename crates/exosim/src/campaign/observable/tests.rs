@@ -276,6 +276,7 @@ fn a_result_without_the_target_gives_nan() {
         tissue: Vec::new(),
         effects: Vec::new(),
         production: None,
+        instruments: Vec::new(),
     };
     for o in resolve_all(&study, campaign).unwrap() {
         assert!(o.evaluate(&empty).is_nan(), "{}", o.name);
