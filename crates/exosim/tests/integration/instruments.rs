@@ -368,8 +368,9 @@ fn bad_instruments_are_located() {
     assert_eq!(e.key, "instruments[0].sample.variant");
 }
 
-/// A body sample holds the arm's vesicles at that time: the sample's
-/// concentration times the blood volume is the count the body engine
+/// A body sample holds the arm's vesicles at that time: blood is read as
+/// plasma, so the sample's concentration times the plasma volume
+/// (`blood_volume × (1 − haematocrit)`) is the count the body engine
 /// reported (no vesicle made or lost between engine and instrument).
 #[test]
 fn a_body_sample_holds_the_engines_count() {
@@ -377,11 +378,11 @@ fn a_body_sample_holds_the_engines_count() {
     let result = run::run(&study, |_| {}).unwrap();
     let arm = &result.arms[0];
     let k = arm.times.iter().position(|&t| t == 120.0).unwrap();
-    let blood = study.arms[0].body.blood_volume;
+    let plasma = study.arms[0].body.plasma_volume();
     let run = &result.instruments[0];
     for (i, cc) in arm.classes.iter().enumerate() {
         let count = cc.series(exosim::body::pbpk::Place::Blood).unwrap()[k];
-        let held = run.sample.components[i].concentration * blood;
+        let held = run.sample.components[i].concentration * plasma;
         assert!((held / count - 1.0).abs() < 1e-12, "{held} vs {count}");
     }
     assert_eq!(run.sample.components.last().unwrap().name, "lipoproteins");
