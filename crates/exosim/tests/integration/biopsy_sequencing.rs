@@ -5,12 +5,13 @@
 //! exact Poisson–binomial law, the lead time over imaging against a
 //! deterministic calculation, located errors and thread independence.
 
+use crate::study_errors::{error, line_of};
 use exosim::biopsy::screening::{
     self, ScreeningModel, ThresholdRule, healthy_scores, resolve_threshold,
 };
 use exosim::biopsy::sequencing::{SequencingAssay, binomial_tail, per_test_rate, poisson_tail};
 use exosim::run;
-use exosim::scenario::{Study, StudyError, parse_study};
+use exosim::scenario::{Study, parse_study};
 use exosim::units::DAY;
 
 fn shipped(name: &str) -> String {
@@ -27,20 +28,6 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 #[allow(clippy::result_large_err)]
 fn parse(text: &str) -> Study {
     parse_study(text, "s.toml").unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn error(text: &str) -> StudyError {
-    match parse_study(text, "s.toml") {
-        Ok(_) => panic!("the study was accepted"),
-        Err(e) => e,
-    }
-}
-
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or_else(|| panic!("`{needle}` is not in the study"))
 }
 
 /// The model of test `test` of a shipped study, with `edits` applied.

@@ -5,6 +5,7 @@
 //! concentrations conserved from engine to reading; located errors; the
 //! shipped study, bit-identical under its seed.
 
+use crate::study_errors::{error, line_of};
 use exosim::instrument::flow::{
     FlowCytometer, swarm_events_per_second, swarm_onset_concentration, vesicles_per_swarm,
 };
@@ -12,7 +13,7 @@ use exosim::instrument::nta::{CountingRange, Nta, trigamma};
 use exosim::instrument::{Component, Sample, sigma_of_cv};
 use exosim::random::stream;
 use exosim::run;
-use exosim::scenario::{StudyError, parse_study};
+use exosim::scenario::parse_study;
 use statrs::distribution::{Continuous, ContinuousCDF, Gamma, Normal};
 
 const NM: f64 = 1e-9;
@@ -269,20 +270,6 @@ fn the_sizing_law_is_a_proper_density() {
 }
 
 const STUDY: &str = include_str!("../../../../studies/nta_flow_same_sample.toml");
-
-fn error(text: &str) -> StudyError {
-    match parse_study(text, "s.toml") {
-        Ok(_) => panic!("the study was accepted:\n{text}"),
-        Err(e) => e,
-    }
-}
-
-fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map(|i| i + 1)
-        .unwrap_or_else(|| panic!("`{needle}` is not in the study"))
-}
 
 /// Bad instruments are refused at the key, on its line, with a hint.
 #[test]

@@ -17,14 +17,17 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-fn error(text: &str) -> StudyError {
+/// The error of a study that must be refused, read as the file `s.toml`
+/// (shared by the modules that test bad input of their sections).
+pub(crate) fn error(text: &str) -> StudyError {
     match parse_study(text, "s.toml") {
-        Ok(_) => panic!("the study was accepted"),
+        Ok(_) => panic!("the study was accepted:\n{text}"),
         Err(e) => e,
     }
 }
 
-fn line_of(text: &str, needle: &str) -> usize {
+/// The 1-based line of `text` that holds `needle`.
+pub(crate) fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|l| l.contains(needle))
         .map(|i| i + 1)
