@@ -135,23 +135,7 @@ fn refuse_foreign_keys(c: &Check, p: &KeyPath, spec: &EffectSpec) -> Res<()> {
 
 /// The exposure's place, present in every arm's body.
 fn place(c: &Check, p: &KeyPath, e: &ExposureSpec, arms: &[Arm]) -> Res<Place> {
-    let place = match e.place.as_str() {
-        "blood" => Place::Blood,
-        "lymph" => Place::Lymph,
-        name => match Organ::from_name(name) {
-            Some(o) => Place::Tissue(o),
-            None => {
-                return c.err(
-                    &p.key("place"),
-                    format!("`{name}` is not a place with a volume"),
-                    Some(format!(
-                        "use `blood`, `lymph` or an organ: {}",
-                        Organ::all_names().join(", ")
-                    )),
-                );
-            }
-        },
-    };
+    let place = place_with_volume(c, p, &e.place)?;
     if let Place::Tissue(o) = place
         && let Some(arm) = arms
             .iter()
@@ -164,6 +148,27 @@ fn place(c: &Check, p: &KeyPath, e: &ExposureSpec, arms: &[Arm]) -> Res<Place> {
         );
     }
     Ok(place)
+}
+
+/// A body place that has a volume (blood, lymph or an organ), named at
+/// `p.place`: where an exposure or an instrument's sample is a
+/// concentration.
+pub(super) fn place_with_volume(c: &Check, p: &KeyPath, name: &str) -> Res<Place> {
+    match name {
+        "blood" => Ok(Place::Blood),
+        "lymph" => Ok(Place::Lymph),
+        name => match Organ::from_name(name) {
+            Some(o) => Ok(Place::Tissue(o)),
+            None => c.err(
+                &p.key("place"),
+                format!("`{name}` is not a place with a volume"),
+                Some(format!(
+                    "use `blood`, `lymph` or an organ: {}",
+                    Organ::all_names().join(", ")
+                )),
+            ),
+        },
+    }
 }
 
 /// The classes counted: those named, or every class.

@@ -8,7 +8,6 @@ use super::error::{KeyPath, Locator};
 use super::instrument_spec::{InstrumentSpec, SampleSpec};
 use super::model::Study;
 use crate::biopsy::measurement::{Assay, LIPOPROTEINS_PER_M3};
-use crate::body::model::Organ;
 use crate::body::pbpk::Place;
 use crate::coupling::exposure::place_volume;
 use crate::coupling::instrument_sample::{
@@ -584,23 +583,7 @@ fn body_sample(
     let arm_name = s.arm.clone().unwrap_or_else(|| arms[0].clone());
     let arm = c.name_in(&p.key("arm"), &arm_name, &arms, "arm")?;
     let place_name = s.place.clone().unwrap_or_else(|| "blood".into());
-    let place = match place_name.as_str() {
-        "blood" => Place::Blood,
-        "lymph" => Place::Lymph,
-        name => match Organ::from_name(name) {
-            Some(o) => Place::Tissue(o),
-            None => {
-                return c.err(
-                    &p.key("place"),
-                    format!("`{name}` is not a place with a volume"),
-                    Some(format!(
-                        "use `blood`, `lymph` or an organ: {}",
-                        Organ::all_names().join(", ")
-                    )),
-                );
-            }
-        },
-    };
+    let place = super::resolve_effect::place_with_volume(c, p, &place_name)?;
     // Blood is read as plasma, where vesicles and lipoproteins are.
     let volume = match place {
         Place::Blood => study.arms[arm].body.plasma_volume(),
