@@ -723,10 +723,12 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
-/// Whether the run has a blood profile to write: body arms and a class
-/// that carries markers.
+/// Whether the run has a blood profile to write: body arms, report times
+/// to take it at, and a class that carries markers.
 fn has_blood_profile(study: &Study, result: &RunResult) -> bool {
-    !result.summaries.is_empty() && study.vesicles.iter().any(|v| !v.markers.is_empty())
+    !result.summaries.is_empty()
+        && !study.report_times.is_empty()
+        && study.vesicles.iter().any(|v| !v.markers.is_empty())
 }
 
 /// The markers carried by blood at each report time, per mL of plasma:
