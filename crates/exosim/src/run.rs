@@ -574,7 +574,6 @@ pub fn write_as(
 /// `harvest`, `time_s`, `cells`, `medium_ml`, `collected`,
 /// `concentration_per_ml`, `recovered`.
 pub fn production_table(run: &ProductionRun) -> Table {
-    let mut table = Table::new();
     let h = &run.harvests;
     let columns: [(&str, &str, &str, Vec<f64>); 7] = [
         (
@@ -620,15 +619,7 @@ pub fn production_table(run: &ProductionRun) -> Table {
             h.iter().map(|x| x.recovered).collect(),
         ),
     ];
-    for (name, unit, description, values) in columns {
-        table.push_column(Column {
-            name: name.into(),
-            unit: unit.into(),
-            description: description.into(),
-            values,
-        });
-    }
-    table
+    Table::from_columns(columns)
 }
 
 /// Detection probability against diameter: `diameter_m`, then per test its
@@ -678,9 +669,8 @@ pub fn biopsy_curve(tests: &[TestResult]) -> Table {
 
 /// The ROC curve of one test at the study's ROC diameter.
 pub fn biopsy_roc(test: &TestResult) -> Table {
-    let mut table = Table::new();
     let rows = &test.roc;
-    for (name, unit, description, values) in [
+    Table::from_columns([
         (
             "threshold",
             "/m3",
@@ -699,15 +689,7 @@ pub fn biopsy_roc(test: &TestResult) -> Table {
             "true-negative rate",
             rows.iter().map(|r| r.specificity).collect(),
         ),
-    ] {
-        table.push_column(Column {
-            name: name.into(),
-            unit: unit.into(),
-            description: description.into(),
-            values,
-        });
-    }
-    table
+    ])
 }
 
 /// A test name made safe for a file name.

@@ -20,7 +20,7 @@ use crate::instrument::bulk::{DigitalAssay, DigitalReading, Immunoassay, Immunoa
 use crate::instrument::flow::{FlowCytometer, FlowReading};
 use crate::instrument::nta::{Nta, NtaReading};
 use crate::instrument::{Component, Sample};
-use crate::output::{self, Column, OutputError, Table};
+use crate::output::{self, OutputError, Table};
 use crate::random::stream;
 
 /// Random domain of the instruments' readings (one stream per instrument).
@@ -409,7 +409,6 @@ pub fn histogram_table(r: &NtaReading) -> Table {
     // The width in nm, rounded to 1e-6 nm so that edges read 10, 20, 30.
     let w = (r.reported.bin_width * NM * 1e6).round() / 1e6;
     let bins = r.reported.per_m3.len();
-    let mut table = Table::new();
     let columns: [(&str, &str, &str, Vec<f64>); 4] = [
         (
             "diameter_low_nm",
@@ -436,13 +435,5 @@ pub fn histogram_table(r: &NtaReading) -> Table {
             r.truth.per_m3.iter().map(|x| x * PER_ML).collect(),
         ),
     ];
-    for (name, unit, description, values) in columns {
-        table.push_column(Column {
-            name: name.into(),
-            unit: unit.into(),
-            description: description.into(),
-            values,
-        });
-    }
-    table
+    Table::from_columns(columns)
 }

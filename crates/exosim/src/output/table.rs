@@ -59,6 +59,20 @@ impl Table {
         self.columns.push(c);
     }
 
+    /// A table of `(name, unit, description, values)` columns, in order.
+    pub fn from_columns<const N: usize>(columns: [(&str, &str, &str, Vec<f64>); N]) -> Self {
+        let mut table = Table::new();
+        for (name, unit, description, values) in columns {
+            table.push_column(Column {
+                name: name.into(),
+                unit: unit.into(),
+                description: description.into(),
+                values,
+            });
+        }
+        table
+    }
+
     /// Number of rows (length of the first column; 0 for a table without columns).
     pub fn n_rows(&self) -> usize {
         self.columns.first().map_or(0, |c| c.values.len())
