@@ -39,6 +39,7 @@ fn test_words(test: &str) -> String {
         "welch" => "Welch's t-test".into(),
         "student" => "Student's t-test (pooled variance)".into(),
         "mann_whitney" => "the Mann–Whitney U test".into(),
+        "fisher" => "Fisher's exact test of the objective response rates".into(),
         "log_rank" => "the log-rank test".into(),
         other => format!("`{other}`"),
     }
@@ -221,6 +222,9 @@ fn estimate_words(test: &str) -> &'static str {
             "the difference of means, treated − control, in the endpoint's file unit"
         }
         "mann_whitney" => "the probability that a treated value exceeds a control one",
+        "fisher" => {
+            "the difference of objective response rates (complete or partial), treated − control"
+        }
         "log_rank" => "Peto's hazard ratio, treated over control",
         _ => "the test's estimate",
     }

@@ -15,7 +15,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::stats::{self, ExactU, Survival, TestResult};
+use super::stats::{self, ExactU, Responses, Survival, TestResult};
 use super::{Endpoint, Test, Trial, event_column, value_column};
 use crate::biopsy::roc::wilson_interval;
 use crate::campaign::design::{below, open_unit};
@@ -114,6 +114,10 @@ pub struct Recist {
 /// Volume ratio below which a response counts as complete.
 pub const COMPLETE: f64 = 0.01;
 
+/// Volume ratio at or below which a response counts as partial: −30 % in
+/// diameter, 0.7³.
+pub const PARTIAL: f64 = 0.343;
+
 /// The categories of each arm's subjects' best responses (change over
 /// the start: −0.5 is halved).
 fn recist(trial: &Trial, arms: &[Arm]) -> Vec<Recist> {
@@ -130,8 +134,8 @@ fn recist(trial: &Trial, arms: &[Arm]) -> Vec<Recist> {
                 best.iter().filter(|&&(r, e)| f(r, e)).count() as u64
             };
             let complete = count(&|r, _| r < COMPLETE);
-            let partial = count(&|r, _| (COMPLETE..=0.343).contains(&r));
-            let progressive = count(&|r, e| r > 0.343 && e);
+            let partial = count(&|r, _| (COMPLETE..=PARTIAL).contains(&r));
+            let progressive = count(&|r, e| r > PARTIAL && e);
             let subjects = best.len() as u64;
             Recist {
                 arm: name.to_string(),
@@ -325,9 +329,19 @@ fn test(
         Test::Welch => stats::welch(&vc, &vt),
         Test::Student => stats::student(&vc, &vt),
         Test::MannWhitney => stats::mann_whitney(&vc, &vt, exact),
+        Test::Fisher => stats::fisher_exact(responses(&vc), responses(&vt)),
         Test::LogRank => None,
     };
     (vc.len() as u64, vt.len() as u64, r)
+}
+
+/// Objective responders (complete or partial: a best volume ratio at most
+/// [`PARTIAL`]) among best responses, given as changes over the start.
+fn responses(best: &[f64]) -> Responses {
+    Responses {
+        responders: best.iter().filter(|&&v| 1.0 + v <= PARTIAL).count() as u64,
+        subjects: best.len() as u64,
+    }
 }
 
 /// The continuous endpoints of subjects still followed at its time.

@@ -55,7 +55,8 @@ pub struct TrialSpec {
     #[serde(default)]
     pub time: Option<Time>,
     /// `welch` (default for continuous endpoints), `student`,
-    /// `mann_whitney`, or `log_rank` (the only one for `progression`).
+    /// `mann_whitney`, `fisher` (response rates of a `best_response`), or
+    /// `log_rank` (the only one for `progression`).
     #[serde(default)]
     pub test: Option<String>,
     /// Subjects per arm of the trials simulated (the power curve).
@@ -99,6 +100,9 @@ pub enum Test {
     Student,
     /// Mann–Whitney U.
     MannWhitney,
+    /// Fisher's exact test of the objective response rates (complete or
+    /// partial responders among the subjects followed).
+    Fisher,
     /// The log-rank test (time to event).
     LogRank,
 }
@@ -342,7 +346,7 @@ fn compared_arms(c: &Check, spec: &TrialSpec, arms: &[String]) -> Res<Vec<String
 fn endpoint_and_test(c: &Check, spec: &TrialSpec) -> Res<(Endpoint, Test)> {
     let at = KeyPath::root().key("trial");
     const ENDPOINTS: [&str; 4] = ["change", "value", "best_response", "progression"];
-    const TESTS: [&str; 4] = ["welch", "student", "mann_whitney", "log_rank"];
+    const TESTS: [&str; 5] = ["welch", "student", "mann_whitney", "fisher", "log_rank"];
     c.choice(&at.key("endpoint"), &spec.endpoint, &ENDPOINTS)?;
     let endpoint = match spec.endpoint.as_str() {
         "change" => Endpoint::Change,
@@ -361,8 +365,22 @@ fn endpoint_and_test(c: &Check, spec: &TrialSpec) -> Res<(Endpoint, Test)> {
         "welch" => Test::Welch,
         "student" => Test::Student,
         "mann_whitney" => Test::MannWhitney,
+        "fisher" => Test::Fisher,
         _ => Test::LogRank,
     };
+    if test == Test::Fisher && endpoint != Endpoint::BestResponse {
+        return c.err(
+            &at.key("test"),
+            format!(
+                "`fisher` compares response rates, which a `{}` endpoint does not have",
+                spec.endpoint
+            ),
+            Some(
+                "use endpoint = \"best_response\" (RECIST categories) with test = \"fisher\""
+                    .into(),
+            ),
+        );
+    }
     if (test == Test::LogRank) != (endpoint == Endpoint::Progression) {
         return c.err(
             &at.key("test"),
@@ -370,7 +388,7 @@ fn endpoint_and_test(c: &Check, spec: &TrialSpec) -> Res<(Endpoint, Test)> {
             Some(if endpoint == Endpoint::Progression {
                 "a time to progression is tested with log_rank".into()
             } else {
-                "a continuous endpoint is tested with welch, student or mann_whitney".into()
+                "a continuous endpoint is tested with welch, student, mann_whitney or fisher (best_response)".into()
             }),
         );
     }

@@ -1,26 +1,30 @@
 //! The tests a trial's analysis runs: Welch's and Student's t, Mann–Whitney
-//! U, and the log-rank test with its hazard ratio; the Kaplan–Meier
-//! estimate for the curves. Each returns a two-sided p-value; the analysis
-//! compares it with the trial's α. The same formulas as SciPy's
-//! `ttest_ind`, `mannwhitneyu` and `logrank`, which the integration tests
-//! run on the same samples (docs/trials.md).
+//! U, Fisher's exact test of response rates, and the log-rank test with its
+//! hazard ratio; the Kaplan–Meier estimate for the curves. Each returns a
+//! two-sided p-value; the analysis compares it with the trial's α. The same
+//! formulas as SciPy's `ttest_ind`, `mannwhitneyu`, `fisher_exact` and
+//! `logrank`, which the integration tests run on the same samples
+//! (docs/trials.md).
 
 use std::collections::HashMap;
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::function::factorial::ln_binomial;
 
 use crate::campaign::distribution::normal_cdf;
 
 /// The result of one test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TestResult {
-    /// The test statistic (t, z of U, or z of the log-rank).
+    /// The test statistic (t, z of U, z of the log-rank, or the sample
+    /// odds ratio of responding, treated : control, for Fisher's test).
     pub statistic: f64,
     /// Two-sided p-value.
     pub p: f64,
     /// The estimate of the difference: treated − control means (t-tests),
     /// the shift of U (U/(n₁n₂), the probability that a treated value is
-    /// above a control one), or the hazard ratio treated : control.
+    /// above a control one), the difference of response rates, treated −
+    /// control (Fisher), or the hazard ratio treated : control.
     pub estimate: f64,
 }
 
@@ -93,6 +97,50 @@ pub fn one_sample(values: &[f64], reference: f64) -> Option<TestResult> {
         statistic: t,
         p: t_two_sided(t, n - 1.0),
         estimate: m - reference,
+    })
+}
+
+/// Responders and subjects of one arm, for a test of response rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Responses {
+    /// Subjects who responded.
+    pub responders: u64,
+    /// Subjects.
+    pub subjects: u64,
+}
+
+/// Fisher's exact test of the 2×2 table responders/non-responders ×
+/// control/treated. Given the margins the treated responders are
+/// hypergeometric; the two-sided p-value sums the probabilities of every
+/// table no more likely than the one observed (with R's relative
+/// tolerance 1e-7 for ties of probability), as SciPy's
+/// `fisher_exact(alternative="two-sided")`. Needs a subject in each arm.
+pub fn fisher_exact(control: Responses, treated: Responses) -> Option<TestResult> {
+    if control.subjects == 0 || treated.subjects == 0 {
+        return None;
+    }
+    let responders = control.responders + treated.responders;
+    let all = control.subjects + treated.subjects;
+    // ln P(k treated responders) given the margins.
+    let ln_p = |k: u64| {
+        ln_binomial(responders, k) + ln_binomial(all - responders, treated.subjects - k)
+            - ln_binomial(all, treated.subjects)
+    };
+    let low = treated.subjects.saturating_sub(all - responders);
+    let high = responders.min(treated.subjects);
+    let observed = ln_p(treated.responders);
+    let p: f64 = (low..=high)
+        .map(ln_p)
+        .filter(|&l| l <= observed + 1e-7_f64.ln_1p())
+        .map(f64::exp)
+        .sum();
+    let (a, b) = (treated.responders, treated.subjects - treated.responders);
+    let (c, d) = (control.responders, control.subjects - control.responders);
+    let rate = |r: Responses| r.responders as f64 / r.subjects as f64;
+    Some(TestResult {
+        statistic: (a * d) as f64 / (b * c) as f64,
+        p: p.min(1.0),
+        estimate: rate(treated) - rate(control),
     })
 }
 
