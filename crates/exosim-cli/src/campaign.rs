@@ -370,7 +370,16 @@ fn print_estimates(r: &Report) {
             e.path, e.estimate, interval, e.unit
         );
     }
-    let sigma = r.sigma.map_or("per row".to_string(), |s| format!("{s:.4}"));
+    let sigma = match (r.sigma, r.sigma_groups.is_empty()) {
+        (Some(s), _) => format!("{s:.4}"),
+        (None, true) => "per row".to_string(),
+        (None, false) => r
+            .sigma_groups
+            .iter()
+            .map(|g| format!("{} {:.4}", g.group, g.sigma))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     println!(
         "−log L {:.4}, AIC {:.4}, BIC {:.4}, σ {} ({}), χ² {:.3} on {} df{}",
         r.neg_log_likelihood,

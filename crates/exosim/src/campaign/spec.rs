@@ -159,6 +159,11 @@ pub struct CalibrationSpec {
     /// rather than estimated.
     #[serde(default)]
     pub sigma: Option<f64>,
+    /// A column of the data file (`group`, or a key column such as `kind`
+    /// or `place`): one σ is estimated for each of its values, for data
+    /// of different precision without an `sd` column.
+    #[serde(default)]
+    pub sigma_per: Option<String>,
     /// Starts of the local search, spread by a Latin hypercube (8).
     #[serde(default)]
     pub starts: Option<u64>,

@@ -48,6 +48,9 @@ pub struct Datum {
     pub value: f64,
     /// Its standard deviation, when the file has an `sd` column.
     pub sd: Option<f64>,
+    /// The row's cells as written, in the header's order (what a σ per
+    /// group is grouped by).
+    pub cells: Vec<String>,
 }
 
 /// A data file read and checked.
@@ -66,6 +69,26 @@ pub struct Data {
 }
 
 impl Data {
+    /// Each row's group by the values of `column` (first seen, first
+    /// numbered) and the groups' values; None when the file has no such
+    /// column.
+    pub fn groups_by(&self, column: &str) -> Option<(Vec<usize>, Vec<String>)> {
+        let c = self.columns.iter().position(|h| h == column)?;
+        let mut names: Vec<String> = Vec::new();
+        let groups = self
+            .rows
+            .iter()
+            .map(|r| {
+                let cell = &r.cells[c];
+                names.iter().position(|n| n == cell).unwrap_or_else(|| {
+                    names.push(cell.clone());
+                    names.len() - 1
+                })
+            })
+            .collect();
+        Some((groups, names))
+    }
+
     /// Refuses a value at or below 0 (or NaN), located at its row's
     /// `value` cell, with `hint`.
     pub fn check_positive(&self, hint: &str) -> Result<(), StudyError> {
@@ -201,11 +224,20 @@ pub fn parse(
 /// The header: known columns, each once, with `kind` and `value`.
 fn check_header(file: &str, header: &[String]) -> Result<(), StudyError> {
     let known = |h: &str| {
-        KEY_COLUMNS.contains(&h) || matches!(h, "value" | "sd" | "name") || unit_column(h).is_some()
+        KEY_COLUMNS.contains(&h)
+            || matches!(h, "value" | "sd" | "name" | "group")
+            || unit_column(h).is_some()
     };
     let all = || {
         let mut names: Vec<&str> = KEY_COLUMNS.to_vec();
-        names.extend(["value", "sd", "name", "time_<unit>", "diameter_<unit>"]);
+        names.extend([
+            "value",
+            "sd",
+            "name",
+            "group",
+            "time_<unit>",
+            "diameter_<unit>",
+        ]);
         names.join(", ")
     };
     for (i, h) in header.iter().enumerate() {
@@ -285,6 +317,7 @@ fn datum(at: &Row, record: &csv::StringRecord, study: &Study) -> Result<Datum, S
             "sd" => sd = Some(number(at, column, cell)?),
             _ if cell.is_empty() => {}
             "name" => spec.name = cell.to_string(),
+            "group" => {}
             _ => set_key(at, &mut spec, column, cell)?,
         }
     }
@@ -312,6 +345,7 @@ fn datum(at: &Row, record: &csv::StringRecord, study: &Study) -> Result<Datum, S
         observable,
         value,
         sd,
+        cells: record.iter().map(str::to_string).collect(),
     })
 }
 

@@ -1,10 +1,12 @@
 //! The likelihood of the data given the model's values: one error model
 //! for every row, its σ known per row (the data's `sd` column), fixed by
-//! the campaign, or estimated.
+//! the campaign, or estimated, once for all rows or once per group of
+//! rows.
 //!
 //! An estimated σ is profiled out in closed form (σ̂² is the mean squared
-//! scaled residual), so the optimiser searches the study's parameters only
-//! and every interval is a profile over σ too. The densities are written
+//! scaled residual, of the group's rows for a σ per group), so the
+//! optimiser searches the study's parameters only and every interval is a
+//! profile over σ too. The densities are written
 //! whole, constants included, so that −log L, AIC and BIC compare across
 //! error models of the same data (the log-normal's Jacobian Σ ln y
 //! included).
@@ -49,6 +51,13 @@ pub enum Sigma {
     Fixed(f64),
     /// Estimated with the parameters (maximum likelihood).
     Estimated,
+    /// Estimated with the parameters, one σ per group of rows.
+    PerGroup {
+        /// Each row's group.
+        group: Vec<usize>,
+        /// The groups' names (the values of the data column grouped by).
+        names: Vec<String>,
+    },
 }
 
 /// The data's side of the likelihood.
@@ -91,9 +100,21 @@ impl Likelihood {
         }
     }
 
-    /// Whether σ is estimated (a parameter more for AIC and BIC).
-    pub fn estimates_sigma(&self) -> bool {
-        self.sigma == Sigma::Estimated
+    /// How many σ are estimated (parameters more for AIC and BIC).
+    pub fn estimated_sigmas(&self) -> usize {
+        match &self.sigma {
+            Sigma::Estimated => 1,
+            Sigma::PerGroup { names, .. } => names.len(),
+            _ => 0,
+        }
+    }
+
+    /// The group of row `i` (0 unless σ is estimated per group).
+    fn group_of(&self, i: usize) -> usize {
+        match &self.sigma {
+            Sigma::PerGroup { group, .. } => group[i],
+            _ => 0,
+        }
     }
 
     /// Residual on the model's scale and the factor g that scales σ into
@@ -116,42 +137,60 @@ impl Likelihood {
     }
 
     /// σ as used at these fitted values: the estimate (√ of the mean
-    /// squared scaled residual) when estimated; NaN for per-row σ.
+    /// squared scaled residual) when estimated; NaN for per-row σ, and for
+    /// σ per group (see [`Likelihood::group_sigmas`]).
     pub fn sigma_at(&self, fitted: &[f64]) -> f64 {
         match &self.sigma {
-            Sigma::PerRow(_) => f64::NAN,
-            Sigma::Fixed(s) => *s,
-            Sigma::Estimated => {
-                let mut sum = 0.0;
-                for (i, &f) in fitted.iter().enumerate() {
-                    match self.scaled(i, f) {
-                        Some((r, g)) => sum += (r / g).powi(2),
-                        None => return f64::NAN,
-                    }
-                }
-                (sum / fitted.len() as f64).sqrt()
-            }
+            Sigma::PerRow(_) | Sigma::PerGroup { .. } => f64::NAN,
+            _ => self.group_sigmas(fitted)[0],
         }
     }
 
-    /// The row's standard deviation on the model's scale.
-    fn sd(&self, i: usize, g: f64, sigma: f64) -> f64 {
+    /// σ of each group at these fitted values (one group unless σ is
+    /// estimated per group; empty for per-row σ). An estimate is √ of the
+    /// mean squared scaled residual of the group's rows; NaN where a row
+    /// has no density.
+    pub fn group_sigmas(&self, fitted: &[f64]) -> Vec<f64> {
+        let groups = match &self.sigma {
+            Sigma::PerRow(_) => return Vec::new(),
+            Sigma::Fixed(s) => return vec![*s],
+            Sigma::Estimated => 1,
+            Sigma::PerGroup { names, .. } => names.len(),
+        };
+        let (mut sum, mut rows) = (vec![0.0; groups], vec![0usize; groups]);
+        for (i, &f) in fitted.iter().enumerate() {
+            let g = self.group_of(i);
+            match self.scaled(i, f) {
+                Some((r, scale)) => sum[g] += (r / scale).powi(2),
+                None => sum[g] = f64::NAN,
+            }
+            rows[g] += 1;
+        }
+        sum.iter()
+            .zip(&rows)
+            .map(|(s, &n)| (s / n as f64).sqrt())
+            .collect()
+    }
+
+    /// The row's standard deviation on the model's scale, given the
+    /// groups' σ.
+    fn sd(&self, i: usize, g: f64, sigmas: &[f64]) -> f64 {
         match &self.sigma {
             Sigma::PerRow(s) => s[i],
-            _ => sigma * g,
+            _ => sigmas[self.group_of(i)] * g,
         }
     }
 
     /// −log L of the data at the model's values `fitted` (one per row);
     /// +∞ where a value has no density or an estimated σ is 0.
     pub fn nll(&self, fitted: &[f64]) -> f64 {
-        let sigma = self.sigma_at(fitted);
+        let sigma = self.group_sigmas(fitted);
         let mut total = 0.0;
         for (i, &f) in fitted.iter().enumerate() {
             let Some((r, g)) = self.scaled(i, f) else {
                 return f64::INFINITY;
             };
-            let sd = self.sd(i, g, sigma);
+            let sd = self.sd(i, g, &sigma);
             if sd <= 0.0 || sd.is_nan() {
                 return f64::INFINITY;
             }
@@ -165,12 +204,12 @@ impl Likelihood {
 
     /// Each row's residual at the model's values (NaN where undefined).
     pub fn residuals(&self, fitted: &[f64]) -> Vec<Residual> {
-        let sigma = self.sigma_at(fitted);
+        let sigma = self.group_sigmas(fitted);
         (0..fitted.len())
             .map(|i| match self.scaled(i, fitted[i]) {
                 Some((raw, g)) => Residual {
                     raw,
-                    standardised: raw / self.sd(i, g, sigma),
+                    standardised: raw / self.sd(i, g, &sigma),
                 },
                 None => Residual {
                     raw: f64::NAN,
@@ -224,6 +263,45 @@ mod tests {
             ..est.clone()
         };
         assert!((at.nll(&fitted) - best).abs() < 1e-12);
+    }
+
+    /// With a σ per group, −log L is the sum of each group's own profiled
+    /// likelihood: the groups' data are independent and share no σ.
+    #[test]
+    fn sigma_per_group_is_the_sum_of_the_groups_profiles() {
+        let values = vec![1.0, 2.5, 2.0, 4.2, 3.0];
+        let fitted = [1.1, 2.0, 2.2, 4.0, 3.3];
+        let group = vec![0, 1, 0, 1, 1];
+        let both = Likelihood {
+            model: ErrorModel::Additive,
+            sigma: Sigma::PerGroup {
+                group: group.clone(),
+                names: vec!["a".into(), "b".into()],
+            },
+            values: values.clone(),
+        };
+        let alone = |g: usize| {
+            let rows: Vec<usize> = (0..5).filter(|&i| group[i] == g).collect();
+            let l = Likelihood {
+                model: ErrorModel::Additive,
+                sigma: Sigma::Estimated,
+                values: rows.iter().map(|&i| values[i]).collect(),
+            };
+            let f: Vec<f64> = rows.iter().map(|&i| fitted[i]).collect();
+            (l.nll(&f), l.sigma_at(&f))
+        };
+        let ((a, sa), (b, sb)) = (alone(0), alone(1));
+        assert!((both.nll(&fitted) - (a + b)).abs() < 1e-12);
+        assert_eq!(both.group_sigmas(&fitted), vec![sa, sb]);
+        assert_eq!(both.estimated_sigmas(), 2);
+        assert!(both.sigma_at(&fitted).is_nan());
+        let standardised: f64 = both
+            .residuals(&fitted)
+            .iter()
+            .map(|r| r.standardised.powi(2))
+            .sum();
+        // Each group's Σ(r/σ̂)² is its row count.
+        assert!((standardised - 5.0).abs() < 1e-12);
     }
 
     #[test]

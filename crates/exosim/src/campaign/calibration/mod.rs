@@ -170,6 +170,13 @@ fn likelihood(c: &Check, cal: &CalibrationSpec, data: &Data) -> Res<Likelihood> 
     if model == ErrorModel::LogNormal {
         data.check_positive("a log-normal error model needs values above 0")?;
     }
+    if cal.sigma_per.is_some() && (data.has_sd || cal.sigma.is_some()) {
+        return c.err(
+            &at.key("sigma_per"),
+            "a σ per group is estimated, but this calibration's σ is given (the sd column or sigma)",
+            Some("drop sigma_per, or the sd column or sigma, to estimate σ per group".into()),
+        );
+    }
     let sigma = match (data.has_sd, cal.sigma, model) {
         (true, Some(_), _) => {
             return c.err(
@@ -197,11 +204,42 @@ fn likelihood(c: &Check, cal: &CalibrationSpec, data: &Data) -> Res<Likelihood> 
                 Some("add an sd column, or error_model = \"additive\", \"proportional\" or \"log_normal\"".into()),
             );
         }
-        (false, None, _) => Sigma::Estimated,
+        (false, None, _) => match &cal.sigma_per {
+            None => Sigma::Estimated,
+            Some(column) => sigma_per_group(c, data, column)?,
+        },
     };
     Ok(Likelihood {
         model,
         sigma,
         values,
     })
+}
+
+/// One estimated σ for each value of the data's column `column`; each
+/// group needs two rows (with one, σ̂ = |r| and the likelihood grows
+/// without bound as that row is fitted exactly).
+fn sigma_per_group(c: &Check, data: &Data, column: &str) -> Res<Sigma> {
+    let at = KeyPath::root().key("calibration").key("sigma_per");
+    let Some((group, names)) = data.groups_by(column) else {
+        return c.err(
+            &at,
+            format!("the data file has no column `{column}`"),
+            Some(format!(
+                "a column of {}: e.g. add a `group` column, or group by `kind` or `place`",
+                data.columns.join(", ")
+            )),
+        );
+    };
+    for (g, name) in names.iter().enumerate() {
+        let rows = group.iter().filter(|&&x| x == g).count();
+        if rows < 2 {
+            return c.err(
+                &at,
+                format!("the group `{name}` of column `{column}` has {rows} row: a σ needs two"),
+                Some("merge it with another group, or give its rows an sd column".into()),
+            );
+        }
+    }
+    Ok(Sigma::PerGroup { group, names })
 }

@@ -303,10 +303,14 @@ pub struct Report {
     pub rows: usize,
     /// The error model.
     pub error_model: ErrorModel,
-    /// Where σ came from: `per_row` (the sd column), `fixed`, `estimated`.
+    /// Where σ came from: `per_row` (the sd column), `fixed`,
+    /// `estimated`, `estimated_per_group`.
     pub sigma_source: String,
-    /// σ at the estimate (fixed or estimated; `null` per row).
+    /// σ at the estimate (fixed or estimated; `null` per row or per group).
     pub sigma: Option<f64>,
+    /// Each group's σ at the estimate, with a σ per group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigma_groups: Vec<GroupSigma>,
     /// Confidence level of the intervals.
     pub confidence: f64,
     /// `maximum_likelihood`, or `maximum_a_posteriori` when a parameter
@@ -392,7 +396,7 @@ impl Report {
         let theta = values(&cal.scales, &fitted.best.u);
         let prediction = predict(campaign, cal, &theta).unwrap_or_default();
         let n = cal.data.rows.len();
-        let k = cal.scales.len() + usize::from(cal.likelihood.estimates_sigma());
+        let k = cal.scales.len() + cal.likelihood.estimated_sigmas();
         let nll = cal.likelihood.nll(&prediction);
         let map = cal.priors.iter().any(Option::is_some);
         let start_evaluations: u64 = fitted.starts.iter().map(|s| s.evaluations).sum();
@@ -407,9 +411,11 @@ impl Report {
                 Sigma::PerRow(_) => "per_row",
                 Sigma::Fixed(_) => "fixed",
                 Sigma::Estimated => "estimated",
+                Sigma::PerGroup { .. } => "estimated_per_group",
             }
             .into(),
             sigma: Some(cal.likelihood.sigma_at(&prediction)).filter(|s| s.is_finite()),
+            sigma_groups: sigma_groups(&cal.likelihood, &prediction),
             confidence: campaign.confidence,
             objective: if map {
                 "maximum_a_posteriori"
@@ -480,13 +486,40 @@ fn estimates(campaign: &Campaign, scales: &[Scale], fitted: &Fit) -> Vec<Estimat
         .collect()
 }
 
+/// One group's σ in `calibration.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSigma {
+    /// The value of the column grouped by.
+    pub group: String,
+    /// Rows of data in the group.
+    pub rows: usize,
+    /// σ at the estimate.
+    pub sigma: f64,
+}
+
+fn sigma_groups(l: &Likelihood, fitted: &[f64]) -> Vec<GroupSigma> {
+    let Sigma::PerGroup { group, names } = &l.sigma else {
+        return Vec::new();
+    };
+    names
+        .iter()
+        .zip(l.group_sigmas(fitted))
+        .enumerate()
+        .map(|(g, (name, sigma))| GroupSigma {
+            group: name.clone(),
+            rows: group.iter().filter(|&&x| x == g).count(),
+            sigma,
+        })
+        .collect()
+}
+
 fn goodness(l: &Likelihood, fitted: &[f64], parameters: usize) -> Goodness {
     let residuals = l.residuals(fitted);
     let n = residuals.len().max(1) as f64;
     let chi_square: f64 = residuals.iter().map(|r| r.standardised.powi(2)).sum();
     let dof = residuals.len() as i64 - parameters as i64;
     let p_value = match (&l.sigma, dof) {
-        (Sigma::Estimated, _) | (_, ..=0) => None,
+        (Sigma::Estimated | Sigma::PerGroup { .. }, _) | (_, ..=0) => None,
         _ => ChiSquared::new(dof as f64)
             .ok()
             .map(|c| 1.0 - c.cdf(chi_square)),
