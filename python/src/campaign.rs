@@ -186,17 +186,18 @@ fn calibrate(
     cancel: &Cancel,
 ) -> Result<calibration::Report, OutputError> {
     output::prepare_output(dir, reuse(dir, calibration::STATE_FILE, force))?;
+    let written = campaign
+        .calibration
+        .as_ref()
+        .map(calibration::files)
+        .unwrap_or_default();
     let mut files = vec![calibration::STATE_FILE.to_string()];
-    files.extend(calibration::FILES.map(String::from));
+    files.extend(written.iter().cloned());
     Manifest::new(Writer::Campaign, files).write(dir)?;
     let report = calibration::calibrate(campaign, dir, |done, total| {
         cancel.tell(done as f64 / total.max(1) as f64)
     })?;
-    Manifest::new(
-        Writer::Campaign,
-        calibration::FILES.map(String::from).to_vec(),
-    )
-    .write(dir)?;
+    Manifest::new(Writer::Campaign, written).write(dir)?;
     Ok(report)
 }
 

@@ -305,6 +305,9 @@ fn print_trial(t: &exosim::campaign::trial::analysis::TrialSummary) {
 /// `exosim run CAMPAIGN -o DIR` for a calibration: the fit instead of
 /// points, resumed from the saved starts of an interrupted run in `DIR`.
 fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
+    let Some(cal) = campaign.calibration.as_ref() else {
+        return fail("the campaign is not a calibration".into());
+    };
     let state = dir.join(calibration::STATE_FILE);
     let ours = Manifest::read(dir)
         .ok()
@@ -321,7 +324,7 @@ fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
         return fail(e.to_string());
     }
     let mut files = vec![calibration::STATE_FILE.to_string()];
-    files.extend(calibration::FILES.map(String::from));
+    files.extend(calibration::files(cal));
     if let Err(e) = Manifest::new(Writer::Campaign, files).write(dir) {
         return fail(e.to_string());
     }
@@ -333,7 +336,7 @@ fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(e.to_string()),
     };
-    let written: Vec<String> = calibration::FILES.map(String::from).to_vec();
+    let written = calibration::files(cal);
     if let Err(e) = Manifest::new(Writer::Campaign, written.clone()).write(dir) {
         return fail(e.to_string());
     }
@@ -354,7 +357,15 @@ fn print_estimates(r: &Report) {
             .unwrap_or_default(),
         r.evaluations
     );
-    let level = format!("{:.0} % interval", 100.0 * r.confidence);
+    let level = match &r.resamples {
+        Some(b) => format!(
+            "{:.0} % bootstrap ({} of {} refitted)",
+            100.0 * r.confidence,
+            b.fitted,
+            b.drawn
+        ),
+        None => format!("{:.0} % profile interval", 100.0 * r.confidence),
+    };
     println!("{:<44} {:>12}  {:<40} unit", "parameter", "estimate", level);
     for e in &r.estimates {
         let mark = |open: bool| if open { " (bound)" } else { "" };

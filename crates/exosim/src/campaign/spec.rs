@@ -170,7 +170,11 @@ pub struct CalibrationSpec {
     /// Runs of the study allowed to each start (400).
     #[serde(default)]
     pub max_evaluations: Option<u64>,
-    /// How intervals are found: `profile` (profile likelihood).
+    /// How intervals are found: `profile` (profile likelihood, the
+    /// default) or `bootstrap` (parametric bootstrap, percentile).
     #[serde(default)]
     pub intervals: Option<String>,
+    /// Data sets drawn and refitted by a parametric bootstrap (200).
+    #[serde(default)]
+    pub resamples: Option<u64>,
 }

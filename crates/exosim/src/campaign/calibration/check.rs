@@ -66,7 +66,7 @@ pub fn synthetic(cal: &Calibration, exact: &[f64], cv: f64, seed: u64, set: u64)
 
 /// Fits `cal` (a variant of the campaign's calibration) without files.
 pub fn fit(campaign: &Campaign, cal: &Calibration) -> Fit {
-    run::fit_runs(campaign, cal, Vec::new(), &|_| {})
+    run::fit_runs(campaign, cal, run::Finished::default(), &|_| {})
 }
 
 /// Fits `sets` synthetic data sets made at `truth` with noise `cv` (see

@@ -181,6 +181,29 @@ impl Likelihood {
         }
     }
 
+    /// A data set drawn from the error model around the model's values
+    /// `fitted`, with σ as at those values (each row's own sd, the fixed
+    /// σ, or the estimate of its group): `normal` gives a standard normal
+    /// draw per row, in row order.
+    pub fn simulate(&self, fitted: &[f64], mut normal: impl FnMut() -> f64) -> Vec<f64> {
+        let sigmas = self.group_sigmas(fitted);
+        fitted
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| {
+                let g = match self.model {
+                    ErrorModel::Proportional => f.abs(),
+                    _ => 1.0,
+                };
+                let e = self.sd(i, g, &sigmas) * normal();
+                match self.model {
+                    ErrorModel::LogNormal => f * e.exp(),
+                    _ => f + e,
+                }
+            })
+            .collect()
+    }
+
     /// −log L of the data at the model's values `fitted` (one per row);
     /// +∞ where a value has no density or an estimated σ is 0.
     pub fn nll(&self, fitted: &[f64]) -> f64 {

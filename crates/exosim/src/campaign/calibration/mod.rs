@@ -13,6 +13,7 @@
 // edge, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod bootstrap;
 pub mod check;
 pub mod data;
 pub mod fit;
@@ -52,8 +53,24 @@ pub struct Calibration {
     pub priors: Vec<Option<Prior>>,
     /// Starts of the search.
     pub starts: u64,
-    /// Runs allowed to each start (and to each step of a profile).
+    /// Runs allowed to each start (and to each step of a profile, and to
+    /// each refit of a bootstrap).
     pub max_evaluations: u64,
+    /// How the intervals are found.
+    pub intervals: Intervals,
+}
+
+/// How a calibration's intervals are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intervals {
+    /// Profile likelihood (asymptotic).
+    Profile,
+    /// Parametric bootstrap: `resamples` data sets drawn from the fitted
+    /// model and refitted; the percentile interval.
+    Bootstrap {
+        /// Data sets drawn.
+        resamples: u64,
+    },
 }
 
 /// Checks `[calibration]` and reads its data file against `base`; `laws`
@@ -94,9 +111,7 @@ pub fn resolve(
         1_000_000,
         "evaluations",
     )?;
-    if let Some(how) = &cal.intervals {
-        c.choice(&at.key("intervals"), how, &["profile"])?;
-    }
+    let intervals = intervals(c, cal)?;
     Ok(Calibration {
         data,
         likelihood,
@@ -104,7 +119,29 @@ pub fn resolve(
         priors,
         starts,
         max_evaluations,
+        intervals,
     })
+}
+
+/// `intervals` and `resamples`: a bootstrap's size is given only to a
+/// bootstrap.
+fn intervals(c: &Check, cal: &CalibrationSpec) -> Res<Intervals> {
+    let at = KeyPath::root().key("calibration");
+    let how = cal.intervals.as_deref().unwrap_or("profile");
+    c.choice(&at.key("intervals"), how, &["profile", "bootstrap"])?;
+    match (how, cal.resamples) {
+        ("profile", Some(_)) => c.err(
+            &at.key("resamples"),
+            "`resamples` sizes a bootstrap, and the intervals are profiles",
+            Some("add intervals = \"bootstrap\", or drop resamples".into()),
+        ),
+        ("profile", None) => Ok(Intervals::Profile),
+        _ => {
+            let resamples = cal.resamples.unwrap_or(bootstrap::DEFAULT_RESAMPLES);
+            c.count_in(&at.key("resamples"), resamples, 20, 100_000, "resamples")?;
+            Ok(Intervals::Bootstrap { resamples })
+        }
+    }
 }
 
 /// Bounds of each parameter, and its prior: `uniform` and `log_uniform`

@@ -15,10 +15,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-use super::Calibration;
+use super::bootstrap;
 use super::fit::{self, End, Minimum, Objective, Start};
 use super::likelihood::{ErrorModel, Likelihood, Sigma};
 use super::scale::Scale;
+use super::{Calibration, Intervals};
 use crate::campaign::design;
 use crate::campaign::resolve::Campaign;
 use crate::output::{self, OutputError};
@@ -34,6 +35,18 @@ pub const FILES: [&str; 4] = [
 ];
 /// The saved starts of a calibration under way.
 pub const STATE_FILE: &str = "calibration_state.json";
+/// Every refitted resample of a bootstrap.
+pub const BOOTSTRAP_FILE: &str = "calibration_bootstrap.csv";
+
+/// The files `cal` writes: [`FILES`], and with bootstrap intervals
+/// [`BOOTSTRAP_FILE`].
+pub fn files(cal: &Calibration) -> Vec<String> {
+    let mut f: Vec<String> = FILES.map(String::from).to_vec();
+    if matches!(cal.intervals, Intervals::Bootstrap { .. }) {
+        f.push(BOOTSTRAP_FILE.into());
+    }
+    f
+}
 
 /// The model's value of every data row with the parameters at `theta`
 /// (their values in their units); `None` when the study refuses the
@@ -72,9 +85,15 @@ pub fn values(scales: &[Scale], u: &[f64]) -> Vec<f64> {
 /// −log L at a point of the box, plus the priors' −log density when the
 /// calibration has priors (−log posterior, up to a constant).
 pub fn cost(campaign: &Campaign, cal: &Calibration, u: &[f64]) -> f64 {
+    cost_with(campaign, cal, &cal.likelihood, u)
+}
+
+/// [`cost`] with the data and error model of `l` (a bootstrap's
+/// resample) in place of the calibration's.
+fn cost_with(campaign: &Campaign, cal: &Calibration, l: &Likelihood, u: &[f64]) -> f64 {
     let theta = values(&cal.scales, u);
     match predict(campaign, cal, &theta) {
-        Some(fitted) => cal.likelihood.nll(&fitted) + prior_cost(cal, &theta),
+        Some(fitted) => l.nll(&fitted) + prior_cost(cal, &theta),
         None => f64::INFINITY,
     }
 }
@@ -121,6 +140,20 @@ pub struct Fit {
     pub intervals: Vec<(End, End)>,
     /// Runs of the study for the profiles.
     pub profile_evaluations: u64,
+    /// A bootstrap's refitted resamples, in index order (none for
+    /// profile intervals).
+    pub resamples: Vec<Start>,
+}
+
+/// What a calibration under way has finished: its starts, then the
+/// resamples of a bootstrap.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Finished {
+    /// Starts of the search.
+    pub starts: Vec<Start>,
+    /// Refitted resamples.
+    #[serde(default)]
+    pub resamples: Vec<Start>,
 }
 
 /// Half the χ²₁ quantile at `confidence`: the rise of −log L that bounds
@@ -147,6 +180,27 @@ pub fn estimate(
     done: Vec<Start>,
     saved: &(dyn Fn(&[Start]) + Sync),
 ) -> Fit {
+    let (starts, best) = search(f, d, starts, seed, max_evaluations, done, saved);
+    let (intervals, profile_evaluations) = profiles(f, &best, d, confidence, max_evaluations);
+    Fit {
+        starts,
+        best,
+        intervals,
+        profile_evaluations,
+        resamples: Vec::new(),
+    }
+}
+
+/// The multi-start search of [`estimate`]: every start, and the best.
+fn search(
+    f: &(dyn Fn(&[f64]) -> f64 + Sync),
+    d: usize,
+    starts: u64,
+    seed: u64,
+    max_evaluations: u64,
+    done: Vec<Start>,
+    saved: &(dyn Fn(&[Start]) + Sync),
+) -> (Vec<Start>, Minimum) {
     let points = design::latin_hypercube(starts as usize, d, seed);
     let finished = Mutex::new(done);
     let todo: Vec<u64> = (0..starts)
@@ -171,57 +225,143 @@ pub fn estimate(
         u: top.to.clone(),
         cost: top.cost,
     };
+    (starts, best)
+}
+
+/// The profile-likelihood interval of every coordinate, and the runs
+/// they took.
+fn profiles(
+    f: &(dyn Fn(&[f64]) -> f64 + Sync),
+    best: &Minimum,
+    d: usize,
+    confidence: f64,
+    max_evaluations: u64,
+) -> (Vec<(End, End)>, u64) {
     let objective = Objective::new(f);
     let cut = cut(confidence);
     let intervals = (0..d)
         .into_par_iter()
-        .map(|j| fit::profile(&objective, &best, j, cut, max_evaluations))
+        .map(|j| fit::profile(&objective, best, j, cut, max_evaluations))
         .collect();
-    Fit {
-        starts,
-        best,
-        intervals,
-        profile_evaluations: objective.evaluations(),
-    }
+    (intervals, objective.evaluations())
 }
 
-/// [`estimate`] with −log L from runs of `campaign`'s study against
-/// `cal` (the campaign's calibration, or a variant with other data).
+/// The search and the intervals with −log L from runs of `campaign`'s
+/// study against `cal` (the campaign's calibration, or a variant with
+/// other data): profiles, or a bootstrap. `done` is skipped; `saved`
+/// receives everything finished after each start and each chunk of
+/// resamples.
 pub fn fit_runs(
     campaign: &Campaign,
     cal: &Calibration,
-    done: Vec<Start>,
-    saved: &(dyn Fn(&[Start]) + Sync),
+    done: Finished,
+    saved: &(dyn Fn(&Finished) + Sync),
 ) -> Fit {
     let f = |u: &[f64]| cost(campaign, cal, u);
-    estimate(
+    let d = cal.scales.len();
+    let save_starts = |starts: &[Start]| {
+        saved(&Finished {
+            starts: starts.to_vec(),
+            resamples: Vec::new(),
+        })
+    };
+    let (starts, best) = search(
         &f,
-        cal.scales.len(),
+        d,
         cal.starts,
         campaign.seed,
         cal.max_evaluations,
-        campaign.confidence,
-        done,
-        saved,
-    )
+        done.starts,
+        &save_starts,
+    );
+    match cal.intervals {
+        Intervals::Profile => {
+            let (intervals, profile_evaluations) =
+                profiles(&f, &best, d, campaign.confidence, cal.max_evaluations);
+            Fit {
+                starts,
+                best,
+                intervals,
+                profile_evaluations,
+                resamples: Vec::new(),
+            }
+        }
+        Intervals::Bootstrap { resamples } => {
+            let all = resample(
+                campaign,
+                cal,
+                &starts,
+                &best,
+                resamples,
+                done.resamples,
+                saved,
+            );
+            Fit {
+                intervals: bootstrap::percentile_intervals(&all, d, campaign.confidence),
+                starts,
+                best,
+                profile_evaluations: 0,
+                resamples: all,
+            }
+        }
+    }
+}
+
+/// A bootstrap's `count` resamples around the model at `best`, those in
+/// `done` kept, the rest refitted a chunk at a time (each chunk saved).
+fn resample(
+    campaign: &Campaign,
+    cal: &Calibration,
+    starts: &[Start],
+    best: &Minimum,
+    count: u64,
+    mut done: Vec<Start>,
+    saved: &(dyn Fn(&Finished) + Sync),
+) -> Vec<Start> {
+    let Some(fitted) = predict(campaign, cal, &values(&cal.scales, &best.u)) else {
+        return Vec::new();
+    };
+    let todo: Vec<u64> = (0..count)
+        .filter(|b| !done.iter().any(|s| s.index == *b))
+        .collect();
+    let chunk = (rayon::current_num_threads() * 2).max(4);
+    let with = |l: &Likelihood, u: &[f64]| cost_with(campaign, cal, l, u);
+    for indices in todo.chunks(chunk) {
+        done.extend(bootstrap::refit(
+            &with,
+            &cal.likelihood,
+            &fitted,
+            &best.u,
+            indices,
+            campaign.seed,
+            cal.max_evaluations,
+        ));
+        done.sort_by_key(|s| s.index);
+        saved(&Finished {
+            starts: starts.to_vec(),
+            resamples: done.clone(),
+        });
+    }
+    done
 }
 
 /// The saved starts of a calibration, keyed by its fingerprint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct State {
     fingerprint: String,
-    starts: Vec<Start>,
+    #[serde(flatten)]
+    finished: Finished,
 }
 
 /// The starts saved in `dir` for this calibration; none without a state
 /// file; an error for another calibration's.
-fn read_state(dir: &Path, fingerprint: &str) -> Result<Vec<Start>, OutputError> {
+fn read_state(dir: &Path, fingerprint: &str) -> Result<Finished, OutputError> {
     let path = dir.join(STATE_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(Vec::new());
+        return Ok(Finished::default());
     };
     match serde_json::from_str::<State>(&text) {
-        Ok(s) if s.fingerprint == fingerprint => Ok(s.starts),
+        Ok(s) if s.fingerprint == fingerprint => Ok(s.finished),
         _ => Err(OutputError::Mismatch {
             path,
             message: "this state belongs to another calibration (study, campaign or data \
@@ -249,17 +389,25 @@ pub fn calibrate(
     let done = read_state(dir, &campaign.fingerprint)?;
     let state_path = dir.join(STATE_FILE);
     let save_error = Mutex::new(None);
-    let saved = |starts: &[Start]| {
+    let total = cal.starts
+        + match cal.intervals {
+            Intervals::Bootstrap { resamples } => resamples,
+            Intervals::Profile => 0,
+        };
+    let saved = |finished: &Finished| {
         let state = State {
             fingerprint: campaign.fingerprint.clone(),
-            starts: starts.to_vec(),
+            finished: finished.clone(),
         };
         if let Err(e) = output::write_json(&state_path, &state) {
             *save_error.lock().expect("no panic while held") = Some(e);
         }
-        progress(starts.len() as u64, cal.starts);
+        progress(
+            (finished.starts.len() + finished.resamples.len()) as u64,
+            total,
+        );
     };
-    progress(done.len() as u64, cal.starts);
+    progress((done.starts.len() + done.resamples.len()) as u64, total);
     let fitted = fit_runs(campaign, cal, done, &saved);
     if let Some(e) = save_error.into_inner().expect("no panic while held") {
         return Err(e);
@@ -278,6 +426,9 @@ pub fn calibrate(
     write_fit_csv(&dir.join(FILES[1]), cal, &fitted_values)?;
     if let Some((study, result)) = &fitted_run {
         output::write_csv(&dir.join(FILES[2]), &crate::run::timeseries(study, result))?;
+    }
+    if !fitted.resamples.is_empty() {
+        write_bootstrap_csv(&dir.join(BOOTSTRAP_FILE), campaign, cal, &fitted.resamples)?;
     }
     output::write_json(&dir.join(FILES[0]), &report)?;
     output::write_json(&dir.join(FILES[3]), &report.summary())?;
@@ -319,8 +470,12 @@ pub struct Report {
     /// −log posterior at the estimate (−log L plus the priors' −log
     /// density); `null` without priors.
     pub neg_log_posterior: Option<f64>,
-    /// How intervals were found.
+    /// How intervals were found: `profile` or `bootstrap`.
     pub intervals: String,
+    /// A bootstrap's resamples: drawn, and refitted with a finite −log L
+    /// (those the intervals come from).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resamples: Option<Resamples>,
     /// One per parameter.
     pub estimates: Vec<Estimate>,
     /// −log L at the estimate.
@@ -424,7 +579,20 @@ impl Report {
             }
             .into(),
             neg_log_posterior: map.then_some(fitted.best.cost),
-            intervals: "profile".into(),
+            intervals: match cal.intervals {
+                Intervals::Profile => "profile",
+                Intervals::Bootstrap { .. } => "bootstrap",
+            }
+            .into(),
+            resamples: match cal.intervals {
+                Intervals::Profile => None,
+                Intervals::Bootstrap { resamples } => Some(Resamples {
+                    drawn: resamples,
+                    fitted: (fitted.resamples.iter())
+                        .filter(|s| s.cost.is_finite())
+                        .count() as u64,
+                }),
+            },
             estimates,
             neg_log_likelihood: nll,
             estimated: k,
@@ -442,7 +610,9 @@ impl Report {
                     evaluations: s.evaluations,
                 })
                 .collect(),
-            evaluations: start_evaluations + fitted.profile_evaluations,
+            evaluations: start_evaluations
+                + fitted.profile_evaluations
+                + fitted.resamples.iter().map(|s| s.evaluations).sum::<u64>(),
         }
     }
 
@@ -461,9 +631,46 @@ impl Report {
             neg_log_likelihood: self.neg_log_likelihood,
             aic: self.aic,
             bic: self.bic,
-            files: FILES.iter().map(|f| f.to_string()).collect(),
+            files: FILES
+                .iter()
+                .chain(self.resamples.as_ref().map(|_| &BOOTSTRAP_FILE))
+                .map(|f| f.to_string())
+                .collect(),
         }
     }
+}
+
+/// A bootstrap's count in `calibration.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resamples {
+    /// Data sets drawn.
+    pub drawn: u64,
+    /// Refitted with a finite −log L.
+    pub fitted: u64,
+}
+
+/// `calibration_bootstrap.csv`: every resample, its refitted parameter
+/// values (in their units) and −log L of its own data there.
+fn write_bootstrap_csv(
+    path: &Path,
+    campaign: &Campaign,
+    cal: &Calibration,
+    resamples: &[Start],
+) -> Result<(), OutputError> {
+    output::write_atomic(path, |w| {
+        let mut out = csv::Writer::from_writer(w);
+        let mut header = vec!["resample".to_string()];
+        header.extend(campaign.parameters.iter().map(|p| p.path.to_string()));
+        header.extend(["neg_log_likelihood".into(), "evaluations".into()]);
+        out.write_record(&header).map_err(std::io::Error::other)?;
+        for r in resamples {
+            let mut row = vec![r.index.to_string()];
+            row.extend(values(&cal.scales, &r.to).iter().map(f64::to_string));
+            row.extend([r.cost.to_string(), r.evaluations.to_string()]);
+            out.write_record(&row).map_err(std::io::Error::other)?;
+        }
+        out.flush()
+    })
 }
 
 fn estimates(campaign: &Campaign, scales: &[Scale], fitted: &Fit) -> Vec<Estimate> {
