@@ -12,7 +12,9 @@
 //! the spread of each observable, sensitivity indices and each observable
 //! against each parameter (as lines for a grid or a one-parameter list),
 //! and for a virtual trial ([`trial`], [`trial_page`]) its power curves,
-//! sample-size verdicts, Kaplan–Meier curves or waterfall.
+//! sample-size verdicts, Kaplan–Meier curves or waterfall; a calibration's
+//! folder ([`calibration_page`]) its estimates, its fit to the data and,
+//! for bootstrap intervals, the refitted parameters.
 //!
 //! The report reads only the files of the run directory ([`RunDir::load`]),
 //! so it works on any finished run, old or new. Interactive figures are
@@ -25,6 +27,7 @@
 
 pub mod biopsy;
 pub mod body;
+pub mod calibration_page;
 pub mod campaign;
 pub mod campaign_page;
 pub mod campaign_plot;
@@ -566,6 +569,9 @@ pub struct Written {
 /// page last, so a failure never leaves a half-written report (an older
 /// report stays as it was).
 pub fn write(dir: &Path) -> Result<Written, ReportError> {
+    if calibration_page::is_calibration(dir) {
+        return calibration_page::write(dir);
+    }
     if campaign::is_campaign(dir) {
         return campaign_page::write(dir);
     }
