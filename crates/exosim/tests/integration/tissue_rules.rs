@@ -563,3 +563,36 @@ secretion = [{{ class = "ev", rate = "1 /h",
         "`ev` carries: a, b",
     );
 }
+
+/// Keys of one form given to another are refused at the key, not ignored:
+/// a `molecule` outside cargo_scale, a Hill `half_max` on a linear rule.
+#[test]
+fn keys_of_another_form_are_refused_at_their_key() {
+    let text = dish(
+        "1 h",
+        "1 min",
+        r#"
+[[tissue.cell_types]]
+name = "cell"
+radius = "5 um"
+state = { x = { initial = 0.0 } }
+motility = "1 um^2/min"
+motility_scale = [{ state = "x", gain = 1.0, molecule = "a" }]
+"#,
+    );
+    refused(
+        &text,
+        "motility_scale",
+        "tissue.cell_types[0].motility_scale[0].molecule",
+        "only a cargo_scale entry scales one molecule",
+        "cargo_scale",
+    );
+    let text = with_rule("on = \"held\"\nrate_per_copy = \"1 /h\"\nhalf_max = 5.0");
+    refused(
+        &text,
+        "half_max = 5.0",
+        "tissue.rules[0].half_max",
+        "belongs to a hill or threshold rule",
+        "response = \"hill\"",
+    );
+}
