@@ -25,6 +25,8 @@ use crate::units::{
 const BOUNDARIES: [&str; 4] = ["reflective", "absorbing", "periodic", "draining"];
 const SHAPES: [&str; 4] = ["random", "spheroid", "monolayer", "csv"];
 const TRIGGERS: [&str; 2] = ["received", "held"];
+const RESPONSES: [&str; 3] = ["linear", "hill", "threshold"];
+const FACTOR_LAWS: [&str; 2] = ["linear", "hill"];
 
 /// Validates `[tissue]` (at `path`) against the study's `duration` and
 /// output grid; returns the model and the section with defaults filled in.
@@ -68,6 +70,7 @@ pub fn resolve_tissue(
     c.unique(&cp, &type_names, "cell type")?;
     let known = Known {
         classes: &class_names,
+        vesicles: &vesicles,
         types: &type_names,
         names: &names,
     };
@@ -601,6 +604,7 @@ fn vesicle_class(
 /// The names a cell type, rule or addition may refer to.
 struct Known<'n> {
     classes: &'n [String],
+    vesicles: &'n [TissueVesicle],
     types: &'n [String],
     names: &'n Names,
 }
@@ -626,11 +630,19 @@ fn cell_type(
     let mut secretion = Vec::new();
     for (j, s) in t.secretion.iter().enumerate() {
         let q = p.key("secretion").index(j);
+        let class = c.name_in(&q.key("class"), &s.class, known.classes, "vesicle class")?;
         secretion.push(Secretion {
-            class: c.name_in(&q.key("class"), &s.class, known.classes, "vesicle class")?,
+            class,
             rate: c.non_negative_quantity(&q.key("rate"), s.rate.si(), Dimension::Rate)?,
             scale: multipliers(c, &q.key("scale"), &s.scale, &state)?,
-            cargo_scale: multipliers(c, &q.key("cargo_scale"), &s.cargo_scale, &state)?,
+            cargo_scale: cargo_multipliers(
+                c,
+                &q.key("cargo_scale"),
+                &s.cargo_scale,
+                &state,
+                known,
+                class,
+            )?,
         });
     }
     let mut kills = Vec::new();
@@ -660,6 +672,9 @@ fn cell_type(
         None => f64::INFINITY,
     };
     let max_neighbours = t.max_neighbours.unwrap_or(12);
+    let division_scale = multipliers(c, &p.key("division_scale"), &t.division_scale, &state)?;
+    let death_scale = multipliers(c, &p.key("death_scale"), &t.death_scale, &state)?;
+    let motility_scale = multipliers(c, &p.key("motility_scale"), &t.motility_scale, &state)?;
     filled.nonspecific_uptake = Some(nonspecific);
     filled.max_neighbours = Some(max_neighbours);
     filled.death_rate = Some(t.death_rate.unwrap_or(crate::units::Rate(0.0)));
@@ -673,13 +688,16 @@ fn cell_type(
         state,
         secretion,
         division_rate,
+        division_scale,
         max_neighbours: max_neighbours.min(1000) as usize,
         death_rate: c.non_negative_quantity(
             &p.key("death_rate"),
             t.death_rate.map_or(0.0, |x| x.si()),
             Dimension::Rate,
         )?,
+        death_scale,
         death_state,
+        motility_scale,
         motility: c.non_negative_quantity(
             &p.key("motility"),
             t.motility.map_or(0.0, |x| x.si()),
@@ -723,30 +741,153 @@ fn state_vars(c: &Check, p: &KeyPath, t: &CellTypeSpec) -> Res<Vec<StateVar>> {
     Ok(state)
 }
 
-/// Factors of a rate on a cell's state variables.
+/// Factors of a rate on a cell's state variables (no `molecule`: that
+/// belongs to `cargo_scale` alone).
 fn multipliers(
     c: &Check,
     p: &KeyPath,
     specs: &[MultiplierSpec],
     state: &[StateVar],
 ) -> Res<Vec<Multiplier>> {
-    let names: Vec<String> = state.iter().map(|s| s.name.clone()).collect();
     specs
         .iter()
         .enumerate()
         .map(|(i, m)| {
             let q = p.index(i);
-            let s = c.name_in(&q.key("state"), &m.state, &names, "state variable")?;
-            Ok(Multiplier {
-                state: s,
-                gain: c.finite(&q.key("gain"), m.gain)?,
-                reference: match m.reference {
-                    Some(r) => c.finite(&q.key("reference"), r)?,
-                    None => state[s].initial,
-                },
+            if m.molecule.is_some() {
+                return c.err(
+                    &q.key("molecule"),
+                    "only a cargo_scale entry scales one molecule",
+                    Some(
+                        "remove `molecule`, or move the entry to the secretion's cargo_scale"
+                            .into(),
+                    ),
+                );
+            }
+            multiplier(c, &q, m, state)
+        })
+        .collect()
+}
+
+/// Factors on the cargo of a secretion of `class`: each of one molecule the
+/// class carries, or of all of them.
+fn cargo_multipliers(
+    c: &Check,
+    p: &KeyPath,
+    specs: &[MultiplierSpec],
+    state: &[StateVar],
+    known: &Known,
+    class: usize,
+) -> Res<Vec<CargoMultiplier>> {
+    let molecules = &known.names.molecules;
+    let carried: Vec<String> = known.vesicles[class]
+        .cargo
+        .iter()
+        .map(|l| molecules[l.molecule].clone())
+        .collect();
+    let class = &known.classes[class];
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let q = p.index(i);
+            let molecule = match &m.molecule {
+                None => None,
+                Some(name) => {
+                    let j = c.name_in(&q.key("molecule"), name, molecules, "cargo molecule")?;
+                    if !carried.contains(name) {
+                        return c.err(
+                            &q.key("molecule"),
+                            format!("vesicle class `{class}` carries no `{name}`"),
+                            Some(format!("`{class}` carries: {}", carried.join(", "))),
+                        );
+                    }
+                    Some(j)
+                }
+            };
+            Ok(CargoMultiplier {
+                molecule,
+                factor: multiplier(c, &q, m, state)?,
             })
         })
         .collect()
+}
+
+/// One factor of a state variable (at `q`), linear or Hill.
+fn multiplier(c: &Check, q: &KeyPath, m: &MultiplierSpec, state: &[StateVar]) -> Res<Multiplier> {
+    let names: Vec<String> = state.iter().map(|s| s.name.clone()).collect();
+    let s = c.name_in(&q.key("state"), &m.state, &names, "state variable")?;
+    let form = m.response.as_deref().unwrap_or("linear");
+    c.choice(&q.key("response"), form, &FACTOR_LAWS)?;
+    let law = if form == "hill" {
+        let Some(saturation) = m.saturation else {
+            return c.err(
+                q,
+                "a `hill` factor needs saturation",
+                Some("the factor at high state, e.g. saturation = 0 to switch off".into()),
+            );
+        };
+        let (half_max, hill) = hill_shape(c, q, m.half_max, m.hill, "state")?;
+        FactorLaw::Hill {
+            half_max,
+            hill,
+            base: c.non_negative(&q.key("base"), m.base.unwrap_or(1.0))?,
+            saturation: c.non_negative(&q.key("saturation"), saturation)?,
+        }
+    } else {
+        let Some(gain) = m.gain else {
+            return c.err(
+                q,
+                "a `linear` factor needs gain",
+                Some(
+                    "e.g. gain = 1.0 (factor proportional to the state around its initial value)"
+                        .into(),
+                ),
+            );
+        };
+        FactorLaw::Linear {
+            gain: c.finite(&q.key("gain"), gain)?,
+            reference: match m.reference {
+                Some(r) => c.finite(&q.key("reference"), r)?,
+                None => state[s].initial,
+            },
+        }
+    };
+    Ok(Multiplier { state: s, law })
+}
+
+/// The half-effect point K (> 0, required) and Hill coefficient n (> 0,
+/// default 1) of a Hill form at `q`; `of` names what K is measured in.
+fn hill_shape(
+    c: &Check,
+    q: &KeyPath,
+    half_max: Option<f64>,
+    hill: Option<f64>,
+    of: &str,
+) -> Res<(f64, f64)> {
+    let Some(k) = half_max else {
+        return c.err(
+            q,
+            "a `hill` form needs half_max",
+            Some(format!("the {of} at half effect, e.g. half_max = 50")),
+        );
+    };
+    if !(k.is_finite() && k > 0.0) {
+        return c.err(
+            &q.key("half_max"),
+            format!("half_max {k} must be greater than zero"),
+            Some(format!("the {of} at half effect, a positive number")),
+        );
+    }
+    let n = hill.unwrap_or(1.0);
+    if !(n.is_finite() && n > 0.0) {
+        return c.err(
+            &q.key("hill"),
+            format!("Hill coefficient {n} must be greater than zero"),
+            Some("1 saturates like binding; 2 to 4 make a switch".into()),
+        );
+    }
+    Ok((k, n))
 }
 
 /// A point given as `dim` lengths, inside the box.
@@ -966,7 +1107,51 @@ fn rule(
     let s = c.name_in(&p.key("state"), &x.state, &names, "state variable")?;
     let on = x.on.clone().unwrap_or_else(|| "received".into());
     c.choice(&p.key("on"), &on, &TRIGGERS)?;
-    let (trigger, change) = if on == "held" {
+    let form = x.response.clone().unwrap_or_else(|| "linear".into());
+    c.choice(&p.key("response"), &form, &RESPONSES)?;
+    let (trigger, change, response) = if form == "linear" {
+        let (trigger, change) = linear_rule(c, p, x, &on)?;
+        (trigger, change, Response::Linear)
+    } else {
+        let (change, response) = shaped_rule(c, p, x, &on, &form)?;
+        (Trigger::Held, change, response)
+    };
+    filled.on = Some(on);
+    filled.response = Some(form);
+    if matches!(response, Response::Hill { .. }) {
+        filled.hill = x.hill.or(Some(1.0));
+    }
+    Ok(Rule {
+        name: x.name.clone(),
+        cell_type: t,
+        molecule: m,
+        state: s,
+        trigger,
+        change,
+        response,
+    })
+}
+
+/// A linear rule: a change per copy received, or per copy held per time.
+fn linear_rule(c: &Check, p: &KeyPath, x: &RuleSpec, on: &str) -> Res<(Trigger, f64)> {
+    for (key, given) in [
+        ("rate", x.rate.is_some()),
+        ("half_max", x.half_max.is_some()),
+        ("hill", x.hill.is_some()),
+        ("threshold", x.threshold.is_some()),
+    ] {
+        if given {
+            return c.err(
+                &p.key(key),
+                format!("`{key}` belongs to a hill or threshold rule, and this one is linear"),
+                Some(
+                    "set response = \"hill\" or \"threshold\" (with on = \"held\"), or remove it"
+                        .into(),
+                ),
+            );
+        }
+    }
+    if on == "held" {
         let Some(rate) = x.rate_per_copy else {
             return c.err(
                 p,
@@ -974,7 +1159,7 @@ fn rule(
                 Some("e.g. rate_per_copy = \"-0.01 /h\"".into()),
             );
         };
-        (Trigger::Held, c.finite(&p.key("rate_per_copy"), rate.si())?)
+        Ok((Trigger::Held, c.finite(&p.key("rate_per_copy"), rate.si())?))
     } else {
         let Some(change) = x.change_per_copy else {
             return c.err(
@@ -983,20 +1168,69 @@ fn rule(
                 Some("e.g. change_per_copy = -0.002".into()),
             );
         };
-        (
+        Ok((
             Trigger::Received,
             c.finite(&p.key("change_per_copy"), change)?,
-        )
+        ))
+    }
+}
+
+/// A Hill or threshold rule: a change per time at full effect, driven by
+/// the copies held. A cell's held copies are a level it senses; the copies
+/// of one uptake are a lump whose size depends on the particle `weight`,
+/// so a saturating function of them would depend on how the study lumps
+/// vesicles: these forms are for `held` rules only.
+fn shaped_rule(c: &Check, p: &KeyPath, x: &RuleSpec, on: &str, form: &str) -> Res<(f64, Response)> {
+    if on != "held" {
+        return c.err(
+            &p.key("response"),
+            format!("a `{form}` response acts on the copies a cell holds, not on each uptake"),
+            Some("set on = \"held\" and give rate, the change per time at full effect".into()),
+        );
+    }
+    for (key, given) in [
+        ("rate_per_copy", x.rate_per_copy.is_some()),
+        ("change_per_copy", x.change_per_copy.is_some()),
+    ] {
+        if given {
+            return c.err(
+                &p.key(key),
+                format!("a `{form}` rule has no change per copy"),
+                Some(
+                    "give rate, the change per time at full effect, e.g. rate = \"0.5 /h\"".into(),
+                ),
+            );
+        }
+    }
+    let Some(rate) = x.rate else {
+        return c.err(
+            p,
+            format!("a `{form}` rule needs rate"),
+            Some("the change per time at full effect, e.g. rate = \"0.5 /h\"".into()),
+        );
     };
-    filled.on = Some(on);
-    Ok(Rule {
-        name: x.name.clone(),
-        cell_type: t,
-        molecule: m,
-        state: s,
-        trigger,
-        change,
-    })
+    let change = c.finite(&p.key("rate"), rate.si())?;
+    let response = if form == "hill" {
+        let (half_max, hill) = hill_shape(c, p, x.half_max, x.hill, "copies held")?;
+        Response::Hill { half_max, hill }
+    } else {
+        let Some(threshold) = x.threshold else {
+            return c.err(
+                p,
+                "a `threshold` rule needs threshold",
+                Some("the copies held from which the rule acts, e.g. threshold = 100".into()),
+            );
+        };
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return c.err(
+                &p.key("threshold"),
+                format!("threshold {threshold} must not be negative"),
+                Some("copies held, 0 or more".into()),
+            );
+        }
+        Response::Threshold { threshold }
+    };
+    Ok((change, response))
 }
 
 fn inhibitor(

@@ -14,8 +14,11 @@ use crate::tissue::model::{Placement, TissueModel};
 pub const MAX_PARTICLE_STEPS: f64 = 5e12;
 /// Most memory the snapshots kept for writing may take, bytes.
 pub const MAX_SNAPSHOT_BYTES: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
-/// Bytes a particle takes in a snapshot (class, position, weight).
+/// Bytes a particle takes in a snapshot (class, position, weight), before
+/// its cargo (4 bytes a molecule).
 const SNAPSHOT_BYTES_PER_PARTICLE: f64 = 4.0 + 24.0 + 8.0;
+/// Bytes a particle's cargo takes in a snapshot, per molecule of the study.
+const SNAPSHOT_BYTES_PER_COPY_COUNT: f64 = 4.0;
 /// Bytes a cell takes in a snapshot, before its state variables.
 const SNAPSHOT_BYTES_PER_CELL: f64 = 4.0 + 24.0 + 8.0;
 /// Measured transport speed, particle-steps per second on one thread.
@@ -147,7 +150,9 @@ pub fn check_work(c: &Check, path: &KeyPath, model: &TissueModel) -> Res<()> {
         .map(|t| t.state.len())
         .max()
         .unwrap_or(0) as f64;
-    let frame = (mean_particles.max(added.min(max))) * SNAPSHOT_BYTES_PER_PARTICLE
+    let per_particle =
+        SNAPSHOT_BYTES_PER_PARTICLE + SNAPSHOT_BYTES_PER_COPY_COUNT * model.molecules.len() as f64;
+    let frame = (mean_particles.max(added.min(max))) * per_particle
         + max_cells * (SNAPSHOT_BYTES_PER_CELL + 8.0 * states);
     let frames = (model.snapshot_times.len() * model.variants.len()) as f64;
     let bytes = frames * frame;

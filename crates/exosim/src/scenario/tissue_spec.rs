@@ -250,18 +250,27 @@ pub struct CellTypeSpec {
     /// Mean time between divisions (default: no division).
     #[serde(default)]
     pub division_time: Option<Time>,
+    /// State dependence of the division rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub division_scale: Vec<MultiplierSpec>,
     /// Contact inhibition: no division when touching this many cells (default 12).
     #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub max_neighbours: Option<u64>,
     /// Death hazard (default 0).
     #[serde(default)]
     pub death_rate: Option<Rate>,
+    /// State dependence of the death hazard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub death_scale: Vec<MultiplierSpec>,
     /// State variable whose lower bound means death (e.g. viability).
     #[serde(default)]
     pub death_state: Option<String>,
     /// Random-walk diffusion coefficient of the cell (default 0).
     #[serde(default)]
     pub motility: Option<Diffusivity>,
+    /// State dependence of the motility.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub motility_scale: Vec<MultiplierSpec>,
     /// Half-life of cargo held in the cell (default: kept).
     #[serde(default)]
     pub cargo_half_life: Option<Time>,
@@ -287,17 +296,37 @@ pub struct StateSpec {
     pub relax: Option<Rate>,
 }
 
-/// `max(0, 1 + gain·(state − reference))`.
+/// A factor of a state variable: `max(0, 1 + gain·(state − reference))`
+/// (`linear`) or `base + (saturation − base)·sⁿ/(Kⁿ + sⁿ)` (`hill`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MultiplierSpec {
     /// State variable of the cell.
     pub state: String,
-    /// Slope.
-    pub gain: f64,
-    /// State value where the factor is 1 (default: the initial value).
+    /// `linear` (default) or `hill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// Slope (`linear`).
+    #[serde(default)]
+    pub gain: Option<f64>,
+    /// State value where the factor is 1 (`linear`; default: the initial value).
     #[serde(default)]
     pub reference: Option<f64>,
+    /// State at half effect, K (`hill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_max: Option<f64>,
+    /// Hill coefficient n (`hill`; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hill: Option<f64>,
+    /// Factor at state 0 (`hill`; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<f64>,
+    /// Factor as the state grows without bound (`hill`; required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturation: Option<f64>,
+    /// The one cargo molecule scaled (`cargo_scale` only; default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub molecule: Option<String>,
 }
 
 /// One line of a secretion programme.
@@ -383,6 +412,21 @@ pub struct RuleSpec {
     /// Change of the state per copy held per time (`held`), e.g. "-0.01 /h".
     #[serde(default)]
     pub rate_per_copy: Option<Rate>,
+    /// `linear` (default), `hill` or `threshold` (the last two `held` only).
+    #[serde(default)]
+    pub response: Option<String>,
+    /// Change of the state per time at full effect (`hill`, `threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// Copies held at half effect, K (`hill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_max: Option<f64>,
+    /// Hill coefficient n (`hill`; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hill: Option<f64>,
+    /// Copies held from which the rule acts (`threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
 }
 
 /// `[[tissue.inhibitors]]`.

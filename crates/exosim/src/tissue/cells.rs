@@ -11,7 +11,7 @@ use rand_distr::StandardNormal;
 
 use super::contact::Sphere;
 use super::domain::{Boundary, Domain};
-use super::model::{Placement, TissueModel};
+use super::model::{Placement, TissueModel, product};
 use super::uptake::{CellBodies, CellGrid};
 use crate::random::Stream;
 
@@ -323,10 +323,12 @@ impl CellPopulation {
         worst
     }
 
-    /// Random walk of motile cells over `dt`, kept inside the box.
+    /// Random walk of motile cells over `dt`, kept inside the box; each
+    /// cell's diffusion coefficient is its type's motility scaled by its state.
     pub fn wander(&mut self, model: &TissueModel, dt: f64, rng: &mut Stream) {
         for i in 0..self.len() {
-            let d = model.cell_types[self.kind[i] as usize].motility;
+            let t = &model.cell_types[self.kind[i] as usize];
+            let d = t.motility * product(&t.motility_scale, self.state_of(i));
             if d <= 0.0 {
                 continue;
             }

@@ -6,14 +6,16 @@
 //! 2. every living cell releases vesicles (Poisson numbers of particles from
 //!    its secretion programme, scaled by its state and by active
 //!    inhibitors), each with cargo drawn from its class's copy-number
-//!    distributions, scaled by the sender's state;
+//!    distributions, scaled per molecule by the sender's state;
 //! 3. vesicles move (Brownian motion + drift), reach cells (Brownian-bridge
 //!    contact) and are taken up by the ligand–receptor match, or leave
 //!    through faces ([`super::uptake::step_with_uptake`]);
 //! 4. taken-up vesicles unload their cargo; `received` rules act at once;
 //! 5. vesicles degrade (first order);
-//! 6. cells respond (`held` rules, return towards baseline, cargo turnover),
-//!    kill by contact, die, divide, move; overlaps are relaxed.
+//! 6. cells respond (`held` rules, linear, Hill or threshold in the copies
+//!    held; return towards baseline; cargo turnover), kill by contact, die,
+//!    divide, move (death, division and motility scaled by their state);
+//!    overlaps are relaxed.
 //!
 //! Every vesicle is counted: released + added = free + taken up + degraded
 //! + drained + absorbed, exactly (weights are whole numbers).
@@ -158,6 +160,8 @@ pub struct TissueRun<'m> {
     uptake: UptakeCounts,
     step: u64,
     cargo_buf: Vec<f32>,
+    /// Factor on each molecule's load of the vesicles being released.
+    cargo_factors: Vec<f64>,
     /// Cells as vesicles see them, and their cell list: rebuilt only when
     /// cells change (each cell step), not every transport step.
     bodies: CellBodies,
@@ -220,6 +224,7 @@ impl<'m> TissueRun<'m> {
             uptake: UptakeCounts::new(bins, kinds),
             step: 0,
             cargo_buf: vec![0.0; model.molecules.len()],
+            cargo_factors: vec![1.0; model.molecules.len()],
             bodies: CellBodies::default(),
             grid: CellGrid::build(&CellBodies::default(), &model.domain, 1.0),
         };
@@ -268,6 +273,20 @@ impl<'m> TissueRun<'m> {
         for i in 0..self.particles.len() {
             if self.particles.alive[i] {
                 out[self.bin_class[self.particles.class[i] as usize]] += self.particles.weight[i];
+            }
+        }
+        out
+    }
+
+    /// Cargo copies of each molecule carried by the vesicles still in the
+    /// tissue (the sum of the snapshots' `cargo_<molecule>` columns).
+    pub fn free_cargo(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.model.molecules.len()];
+        for i in 0..self.particles.len() {
+            if self.particles.alive[i] {
+                for (o, &c) in out.iter_mut().zip(self.particles.cargo(i)) {
+                    *o += c as f64;
+                }
             }
         }
         out
@@ -347,17 +366,26 @@ impl<'m> TissueRun<'m> {
                 };
             }
             self.classes[class].arrived += w;
-            self.release(class, pos, 1.0, rng);
+            self.release_at_reference(class, pos, rng);
         }
         particles as f64 * w
     }
 
-    /// Releases one particle of `class` at `pos` with cargo scaled by `cargo_factor`.
-    fn release(&mut self, class: usize, mut pos: [f64; 3], cargo_factor: f64, rng: &mut Stream) {
+    /// Releases one particle of `class` at `pos` with the class's cargo at
+    /// reference load (vesicles added or arriving from blood).
+    fn release_at_reference(&mut self, class: usize, pos: [f64; 3], rng: &mut Stream) {
+        self.cargo_factors.fill(1.0);
+        self.release(class, pos, rng);
+    }
+
+    /// Releases one particle of `class` at `pos`, each molecule's load
+    /// scaled by its entry of `cargo_factors`.
+    fn release(&mut self, class: usize, mut pos: [f64; 3], rng: &mut Stream) {
         let v = &self.model.vesicles[class];
         let w = v.weight;
         self.cargo_buf.iter_mut().for_each(|c| *c = 0.0);
         for load in &v.cargo {
+            let cargo_factor = self.cargo_factors[load.molecule];
             let mean = w * load.mean * cargo_factor;
             let lambda = if load.dispersion > 0.0 && mean > 0.0 {
                 // Sum of w gamma–Poisson copy numbers: gamma shape w/k, scale mean·k.
@@ -401,7 +429,7 @@ impl<'m> TissueRun<'m> {
                 }
                 // Added vesicles carry the class's cargo at reference load.
                 self.classes[a.class].added += w;
-                self.release(a.class, pos, 1.0, &mut rng);
+                self.release_at_reference(a.class, pos, &mut rng);
             }
         }
     }
@@ -420,7 +448,14 @@ impl<'m> TissueRun<'m> {
             for s in &ct.secretion {
                 let state = self.cells.state_of(i);
                 let factor = product(&s.scale, state) * inhibition;
-                let cargo_factor = product(&s.cargo_scale, state);
+                for (m, f) in self.cargo_factors.iter_mut().enumerate() {
+                    *f = s
+                        .cargo_scale
+                        .iter()
+                        .filter(|c| c.applies_to(m))
+                        .map(|c| c.factor.factor(state))
+                        .product();
+                }
                 let w = model.vesicles[s.class].weight;
                 let n = poisson(&mut rng, s.rate * factor * model.dt / w) as u64;
                 for _ in 0..n {
@@ -429,7 +464,7 @@ impl<'m> TissueRun<'m> {
                     let c = self.cells.pos[i];
                     let pos = [c[0] + r * e[0], c[1] + r * e[1], c[2] + r * e[2]];
                     self.classes[s.class].released += w;
-                    self.release(s.class, pos, cargo_factor, &mut rng);
+                    self.release(s.class, pos, &mut rng);
                 }
             }
         }
@@ -480,7 +515,7 @@ impl<'m> TissueRun<'m> {
             for (rule, on) in model.rules.iter().zip(&self.rules_on) {
                 if *on && rule.trigger == Trigger::Received && rule.cell_type == kind {
                     let s = &mut self.cells.state_of_mut(c)[rule.state];
-                    *s += rule.change * cargo[rule.molecule] as f64;
+                    *s += rule.change * rule.response.drive(cargo[rule.molecule] as f64);
                 }
             }
             self.clamp_state(c);
@@ -523,7 +558,8 @@ impl<'m> TissueRun<'m> {
             for (rule, on) in model.rules.iter().zip(&self.rules_on) {
                 if *on && rule.trigger == Trigger::Held && rule.cell_type == kind {
                     let held = self.cells.held_of(i)[rule.molecule];
-                    self.cells.state_of_mut(i)[rule.state] += rule.change * held * dt;
+                    let drive = rule.response.drive(held);
+                    self.cells.state_of_mut(i)[rule.state] += rule.change * drive * dt;
                 }
             }
             for (j, v) in ct.state.iter().enumerate() {
@@ -585,12 +621,12 @@ impl<'m> TissueRun<'m> {
         for i in 0..n {
             let kind = self.cells.kind[i] as usize;
             let ct = &model.cell_types[kind];
+            let state = self.cells.state_of(i);
             if !dead[i] {
-                let by_state = ct
-                    .death_state
-                    .is_some_and(|s| self.cells.state_of(i)[s] <= ct.state[s].min);
+                let by_state = ct.death_state.is_some_and(|s| state[s] <= ct.state[s].min);
+                let hazard = ct.death_rate * product(&ct.death_scale, state);
                 let by_hazard =
-                    ct.death_rate > 0.0 && rng.random::<f64>() < -(-ct.death_rate * dt).exp_m1();
+                    ct.death_rate > 0.0 && rng.random::<f64>() < -(-hazard * dt).exp_m1();
                 if by_state || by_hazard {
                     dead[i] = true;
                 }
@@ -598,7 +634,8 @@ impl<'m> TissueRun<'m> {
             if dead[i] || ct.division_rate <= 0.0 {
                 continue;
             }
-            if rng.random::<f64>() >= -(-ct.division_rate * dt).exp_m1() {
+            let rate = ct.division_rate * product(&ct.division_scale, state);
+            if rng.random::<f64>() >= -(-rate * dt).exp_m1() {
                 continue;
             }
             touching.clear();
@@ -744,8 +781,10 @@ impl<'m> TissueRun<'m> {
                     .push(self.bin_class[self.particles.class[i] as usize] as u32);
                 f.vesicle_pos.push(self.particles.position(i));
                 f.vesicle_weight.push(self.particles.weight[i]);
+                f.vesicle_cargo.extend_from_slice(self.particles.cargo(i));
             }
         }
+        f.cargo_stride = self.particles.cargo_len;
         f
     }
 

@@ -22,28 +22,88 @@ pub struct StateVar {
     pub relax: f64,
 }
 
-/// A factor `max(0, 1 + gain·(s − reference))` of a state variable `s`:
-/// how a cell's state scales its secretion, its cargo or its killing.
+/// A factor of a cell's state variable `s`: how its state scales its
+/// secretion, cargo, killing, division, death or motility.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Multiplier {
     /// Index of the state variable in the cell type.
     pub state: usize,
-    /// Change of the factor per unit of the state variable.
-    pub gain: f64,
-    /// State value at which the factor is 1.
-    pub reference: f64,
+    /// How the factor follows the state.
+    pub law: FactorLaw,
+}
+
+/// The shape of a [`Multiplier`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FactorLaw {
+    /// `max(0, 1 + gain·(s − reference))`: proportional control around a
+    /// reference state.
+    Linear {
+        /// Change of the factor per unit of the state variable.
+        gain: f64,
+        /// State value at which the factor is 1.
+        reference: f64,
+    },
+    /// `base + (saturation − base)·s⁺ⁿ/(Kⁿ + s⁺ⁿ)` with `s⁺ = max(s, 0)`: a
+    /// switch between two levels, as PhysiCell's rules write a behaviour
+    /// against a signal (`saturation < base` switches off, e.g. a cell
+    /// that stops dividing once a state passes `K`).
+    Hill {
+        /// State at which the factor is halfway, K (> 0).
+        half_max: f64,
+        /// Hill coefficient n (> 0).
+        hill: f64,
+        /// Factor at state 0 (≥ 0).
+        base: f64,
+        /// Factor as the state grows without bound (≥ 0).
+        saturation: f64,
+    },
 }
 
 impl Multiplier {
     /// The factor for the state values `state` of one cell.
     pub fn factor(&self, state: &[f64]) -> f64 {
-        (1.0 + self.gain * (state[self.state] - self.reference)).max(0.0)
+        let s = state[self.state];
+        match self.law {
+            FactorLaw::Linear { gain, reference } => (1.0 + gain * (s - reference)).max(0.0),
+            FactorLaw::Hill {
+                half_max,
+                hill,
+                base,
+                saturation,
+            } => base + (saturation - base) * hill_fraction(s.max(0.0), half_max, hill),
+        }
     }
+}
+
+/// `xⁿ/(Kⁿ + xⁿ)` for `x ≥ 0`: 0 at 0, ½ at `K`, 1 as `x` grows. Written
+/// as `r/(1 + r)` with `r = (x/K)ⁿ`, which neither overflows nor divides
+/// 0 by 0 for steep switches (large n).
+pub fn hill_fraction(x: f64, half_max: f64, hill: f64) -> f64 {
+    let r = (x / half_max).powf(hill);
+    if r.is_infinite() { 1.0 } else { r / (1.0 + r) }
 }
 
 /// Product of several multipliers (1 for none).
 pub fn product(multipliers: &[Multiplier], state: &[f64]) -> f64 {
     multipliers.iter().map(|m| m.factor(state)).product()
+}
+
+/// A factor on the cargo load of released vesicles: of one molecule of the
+/// class, or of all of them (a sender's state can change what its vesicles
+/// carry, not only how much).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CargoMultiplier {
+    /// Molecule scaled (index into [`TissueModel::molecules`]); `None`: all.
+    pub molecule: Option<usize>,
+    /// The factor.
+    pub factor: Multiplier,
+}
+
+impl CargoMultiplier {
+    /// Whether this factor applies to `molecule`.
+    pub fn applies_to(&self, molecule: usize) -> bool {
+        self.molecule.is_none_or(|m| m == molecule)
+    }
 }
 
 /// One line of a secretion programme: a cell releases vesicles of `class`.
@@ -55,8 +115,8 @@ pub struct Secretion {
     pub rate: f64,
     /// State dependence of the rate.
     pub scale: Vec<Multiplier>,
-    /// State dependence of the cargo load (every molecule of the class).
-    pub cargo_scale: Vec<Multiplier>,
+    /// State dependence of the cargo load, per molecule or for all.
+    pub cargo_scale: Vec<CargoMultiplier>,
 }
 
 /// Contact killing: a cell of this type kills touching cells of `target`.
@@ -87,16 +147,23 @@ pub struct CellType {
     pub state: Vec<StateVar>,
     /// Secretion programme.
     pub secretion: Vec<Secretion>,
-    /// Division rate ln 2 / division time, 1/s (0: no division).
+    /// Division rate ln 2 / division time, 1/s, at reference state (0: no division).
     pub division_rate: f64,
+    /// State dependence of the division rate.
+    pub division_scale: Vec<Multiplier>,
     /// A cell touching this many cells or more does not divide (contact inhibition).
     pub max_neighbours: usize,
-    /// Death hazard, 1/s.
+    /// Death hazard, 1/s, at reference state.
     pub death_rate: f64,
+    /// State dependence of the death hazard.
+    pub death_scale: Vec<Multiplier>,
     /// State variable whose reaching its lower bound kills the cell.
     pub death_state: Option<usize>,
-    /// Random-walk diffusion coefficient of the cell, m²/s (0: immobile).
+    /// Random-walk diffusion coefficient of the cell, m²/s, at reference
+    /// state (0: immobile).
     pub motility: f64,
+    /// State dependence of the motility.
+    pub motility_scale: Vec<Multiplier>,
     /// First-order loss of held cargo inside the cell, 1/s.
     pub cargo_decay: f64,
     /// Contact killing of other cells.
@@ -144,6 +211,45 @@ pub enum Trigger {
     Held,
 }
 
+/// How a rule's effect follows the copies of its molecule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Response {
+    /// Proportional to the copies.
+    Linear,
+    /// `hⁿ/(Kⁿ + hⁿ)` of the copies held `h`: saturating (n = 1) or
+    /// switch-like (n > 1), as receptor occupancy and signalling cascades are.
+    Hill {
+        /// Copies at half effect, K (> 0).
+        half_max: f64,
+        /// Hill coefficient n (> 0).
+        hill: f64,
+    },
+    /// 1 when the copies held reach `threshold`, else 0 (the Hill form's
+    /// limit of large n).
+    Threshold {
+        /// Copies, ≥ 0.
+        threshold: f64,
+    },
+}
+
+impl Response {
+    /// What `change` is multiplied by for `copies` copies: the copies
+    /// themselves (linear) or a fraction in [0, 1].
+    pub fn drive(&self, copies: f64) -> f64 {
+        match *self {
+            Response::Linear => copies,
+            Response::Hill { half_max, hill } => hill_fraction(copies.max(0.0), half_max, hill),
+            Response::Threshold { threshold } => {
+                if copies >= threshold {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+        }
+    }
+}
+
 /// A response rule: cargo in a cell of `cell_type` changes a state variable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
@@ -157,8 +263,11 @@ pub struct Rule {
     pub state: usize,
     /// Received or held.
     pub trigger: Trigger,
-    /// Change per copy (received) or per copy per second (held).
+    /// Change per copy (received, linear), per copy per second (held,
+    /// linear), or per second at full effect (held, Hill or threshold).
     pub change: f64,
+    /// How the effect follows the copies (only `Linear` for received).
+    pub response: Response,
 }
 
 /// A release inhibitor: from `start`, the secretion of `cell_types` is
@@ -380,5 +489,65 @@ impl TissueModel {
     /// Index of the cell type called `name`.
     pub fn cell_type(&self, name: &str) -> Option<usize> {
         self.cell_types.iter().position(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hill law: hⁿ/(Kⁿ + hⁿ) is 0 at 0, ½ at K, → 1, and stays finite
+    /// for steep switches where Kⁿ and hⁿ overflow or underflow.
+    #[test]
+    fn hill_fraction_follows_the_closed_form_and_survives_steep_switches() {
+        for (h, k, n) in [(3.0, 2.0, 1.0), (10.0, 40.0, 2.5), (0.7, 0.5, 3.0)] {
+            let law: f64 = f64::powf(h, n) / (f64::powf(k, n) + f64::powf(h, n));
+            assert!((hill_fraction(h, k, n) - law).abs() < 1e-15, "{h} {k} {n}");
+        }
+        assert_eq!(hill_fraction(0.0, 0.5, 5000.0), 0.0);
+        assert_eq!(hill_fraction(2.0, 1.0, 5000.0), 1.0);
+        assert_eq!(hill_fraction(0.5, 1.0, 5000.0), 0.0);
+        assert_eq!(hill_fraction(1.0, 1.0, 5000.0), 0.5);
+    }
+
+    /// Threshold law: 0 below, 1 from the threshold on; linear: the copies.
+    #[test]
+    fn response_drive_is_linear_hill_or_a_step() {
+        let step = Response::Threshold { threshold: 5.0 };
+        assert_eq!([4.999, 5.0, 50.0].map(|h| step.drive(h)), [0.0, 1.0, 1.0]);
+        assert_eq!(Response::Linear.drive(7.5), 7.5);
+        let hill = Response::Hill {
+            half_max: 5.0,
+            hill: 2.0,
+        };
+        assert_eq!(hill.drive(5.0), 0.5);
+    }
+
+    /// A Hill factor runs from `base` at state 0 to `saturation`, halfway
+    /// at K; a linear one is `max(0, 1 + gain·(s − reference))`.
+    #[test]
+    fn multiplier_factor_laws() {
+        let hill = Multiplier {
+            state: 0,
+            law: FactorLaw::Hill {
+                half_max: 2.0,
+                hill: 3.0,
+                base: 1.0,
+                saturation: 0.0,
+            },
+        };
+        assert_eq!(hill.factor(&[0.0]), 1.0);
+        assert_eq!(hill.factor(&[-4.0]), 1.0);
+        assert_eq!(hill.factor(&[2.0]), 0.5);
+        assert!((hill.factor(&[4.0]) - 1.0 / 9.0).abs() < 1e-15);
+        let linear = Multiplier {
+            state: 0,
+            law: FactorLaw::Linear {
+                gain: 2.0,
+                reference: 1.0,
+            },
+        };
+        assert_eq!(linear.factor(&[3.0]), 5.0);
+        assert_eq!(linear.factor(&[0.0]), 0.0);
     }
 }

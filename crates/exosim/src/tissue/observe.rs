@@ -11,8 +11,9 @@
 //!   `deaths_<type>`, `divisions_<type>`, `particles`, `mass_balance_error`;
 //! - `tissue_snapshots/<variant>/cells_<NNNN>.csv` (`time_s,id,type,x_m,y_m,
 //!   z_m,radius_m`, then state variables) and `vesicles_<NNNN>.csv`
-//!   (`time_s,class,x_m,y_m,z_m,weight`), plus `cells_<NNNN>.vtu`,
-//!   `vesicles_<NNNN>.vtu`, `cells.pvd`, `vesicles.pvd`.
+//!   (`time_s,class,x_m,y_m,z_m,weight`, then `cargo_<molecule>`: copies
+//!   carried by the particle, summed over its `weight` vesicles), plus
+//!   `cells_<NNNN>.vtu`, `vesicles_<NNNN>.vtu`, `cells.pvd`, `vesicles.pvd`.
 //!
 //! Coordinates are in metres in every file, like everything else exosim writes.
 
@@ -44,6 +45,20 @@ pub struct Frame {
     pub vesicle_pos: Vec<[f64; 3]>,
     /// Vesicles per particle.
     pub vesicle_weight: Vec<f64>,
+    /// Cargo copies carried per particle (summed over its vesicles),
+    /// `cargo_stride` molecules per particle, as the engine holds them.
+    #[serde(default)]
+    pub vesicle_cargo: Vec<f32>,
+    /// Entries per particle in `vesicle_cargo` (the study's molecules).
+    #[serde(default)]
+    pub cargo_stride: usize,
+}
+
+impl Frame {
+    /// Copies of molecule `m` carried by particle `i`.
+    pub fn cargo(&self, i: usize, m: usize) -> f64 {
+        self.vesicle_cargo[i * self.cargo_stride + m] as f64
+    }
 }
 
 /// What one replicate of one variant observed.
@@ -214,10 +229,14 @@ pub fn write_snapshots(
             Ok(())
         })?;
         write_atomic(&dir.join(format!("vesicles_{k:04}.csv")), |w| {
-            writeln!(w, "time_s,class,x_m,y_m,z_m,weight")?;
+            write!(w, "time_s,class,x_m,y_m,z_m,weight")?;
+            for m in &model.molecules {
+                write!(w, ",cargo_{m}")?;
+            }
+            writeln!(w)?;
             for i in 0..f.vesicle_class.len() {
                 let p = f.vesicle_pos[i];
-                writeln!(
+                write!(
                     w,
                     "{},{},{},{},{},{}",
                     num(f.time),
@@ -227,6 +246,10 @@ pub fn write_snapshots(
                     num(p[2]),
                     num(f.vesicle_weight[i])
                 )?;
+                for m in 0..f.cargo_stride {
+                    write!(w, ",{}", num(f.cargo(i, m)))?;
+                }
+                writeln!(w)?;
             }
             Ok(())
         })?;
@@ -253,13 +276,19 @@ pub fn write_snapshots(
         write_atomic(&dir.join(format!("cells_{k:04}.vtu")), |w| {
             write_vtu(w, &f.cell_pos, &cell_data)
         })?;
-        let vesicle_data = vec![
+        let mut vesicle_data = vec![
             (
                 "class".into(),
                 f.vesicle_class.iter().map(|&c| c as f64).collect(),
             ),
             ("weight".into(), f.vesicle_weight.clone()),
         ];
+        for (m, name) in model.molecules.iter().enumerate().take(f.cargo_stride) {
+            vesicle_data.push((
+                format!("cargo_{name}"),
+                (0..f.vesicle_class.len()).map(|i| f.cargo(i, m)).collect(),
+            ));
+        }
         write_atomic(&dir.join(format!("vesicles_{k:04}.vtu")), |w| {
             write_vtu(w, &f.vesicle_pos, &vesicle_data)
         })?;

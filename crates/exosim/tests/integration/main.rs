@@ -36,6 +36,7 @@ mod study_fuzz;
 mod tissue_absorption;
 mod tissue_diffusion;
 mod tissue_resume;
+mod tissue_rules;
 mod tissue_shipped;
 mod tissue_study;
 mod tissue_threads;
