@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 use exosim::campaign::calibration::run::{self, BOOTSTRAP_FILE};
 use exosim_report::REPORT_FILE;
 use exosim_report::format::num;
-use exosim_report::page::esc;
 use serde_json::Value;
+
+mod common;
+use common::{figure_spec, numbers};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../exosim/tests/fixtures/calibration")
@@ -38,22 +40,6 @@ fn calibrate(dir: &Path, extra: &str) -> PathBuf {
     fs::create_dir_all(&out).unwrap();
     run::calibrate(&campaign, &out, |_, _| {}).unwrap();
     out
-}
-
-/// The JSON of the figure titled `title` on the page.
-fn figure_spec(html: &str, title: &str) -> Value {
-    let at = html
-        .find(&format!("data-plot=\"{}\"", esc(title)))
-        .unwrap_or_else(|| panic!("no figure `{title}`"));
-    let open = at + html[at..].find("-spec\">").unwrap() + "-spec\">".len();
-    let close = open + html[open..].find("</script>").unwrap();
-    serde_json::from_str(&html[open..close]).unwrap()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    (v.as_array().unwrap().iter())
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
 }
 
 /// The column `name` of a CSV file, as numbers.

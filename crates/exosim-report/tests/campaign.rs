@@ -12,6 +12,9 @@ use exosim_report::campaign_page::{MAX_SCATTER_POINTS, observable_scale};
 use exosim_report::{FIGURES_DIR, REPORT_FILE, campaign::CampaignDir};
 use serde_json::{Value, json};
 
+mod common;
+use common::{figure_spec, numbers};
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -38,24 +41,6 @@ fn rvg_campaign(dir: &Path, method: &str, points: u64) {
 fn report(dir: &Path) -> String {
     let written = exosim_report::write(dir).unwrap_or_else(|e| panic!("report: {e}"));
     fs::read_to_string(written.html).unwrap()
-}
-
-/// The JSON of the figure titled `title` on the page.
-fn figure_spec(html: &str, title: &str) -> Value {
-    let at = html
-        .find(&format!("data-plot=\"{title}\""))
-        .unwrap_or_else(|| panic!("no figure `{title}`"));
-    let open = at + html[at..].find("-spec\">").unwrap() + "-spec\">".len();
-    let close = open + html[open..].find("</script>").unwrap();
-    serde_json::from_str(&html[open..close]).unwrap()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
 }
 
 /// `sensitivity.csv` as (observable, parameter, index) → (value, low, high, conf).

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use exosim_report::{REPORT_FILE, ReportError, RunDir};
 
+mod common;
+use common::figure_spec;
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -400,16 +403,6 @@ fn broken_tissue_files_are_named() {
         !tmp.path().join("figures").exists(),
         "no figures before the page can be made"
     );
-}
-
-/// The JSON of the figure titled `title` on the page.
-fn figure_spec(html: &str, title: &str) -> serde_json::Value {
-    let at = html
-        .find(&format!("data-plot=\"{title}\""))
-        .unwrap_or_else(|| panic!("no figure `{title}`"));
-    let open = at + html[at..].find("-spec\">").unwrap() + "-spec\">".len();
-    let close = open + html[open..].find("</script>").unwrap();
-    serde_json::from_str(&html[open..close]).unwrap()
 }
 
 /// The caption of the figure titled `title`.

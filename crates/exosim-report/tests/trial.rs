@@ -16,6 +16,9 @@ use exosim_report::trial_page::{PARTIAL_RESPONSE, PROGRESSION};
 use exosim_report::{FIGURES_DIR, REPORT_FILE};
 use serde_json::Value;
 
+mod common;
+use common::{figure_spec, numbers};
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -50,22 +53,6 @@ fn xenograft(dir: &Path, endpoint: &str) {
 fn report(dir: &Path) -> String {
     let written = exosim_report::write(dir).unwrap_or_else(|e| panic!("report: {e}"));
     fs::read_to_string(written.html).unwrap()
-}
-
-/// The JSON of the figure titled `title` on the page.
-fn figure_spec(html: &str, title: &str) -> Value {
-    let at = html
-        .find(&format!("data-plot=\"{}\"", esc(title)))
-        .unwrap_or_else(|| panic!("no figure `{title}`"));
-    let open = at + html[at..].find("-spec\">").unwrap() + "-spec\">".len();
-    let close = open + html[open..].find("</script>").unwrap();
-    serde_json::from_str(&html[open..close]).unwrap()
-}
-
-fn numbers(v: &Value) -> Vec<f64> {
-    (v.as_array().unwrap().iter())
-        .map(|x| x.as_f64().unwrap_or(f64::NAN))
-        .collect()
 }
 
 /// The rows of a CSV file whose first field is `key`, as numbers after it.
