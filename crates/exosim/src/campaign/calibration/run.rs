@@ -265,6 +265,18 @@ pub fn fit_runs(
             resamples: Vec::new(),
         })
     };
+    let Intervals::Bootstrap { resamples } = cal.intervals else {
+        return estimate(
+            &f,
+            d,
+            cal.starts,
+            campaign.seed,
+            cal.max_evaluations,
+            campaign.confidence,
+            done.starts,
+            &save_starts,
+        );
+    };
     let (starts, best) = search(
         &f,
         d,
@@ -274,36 +286,21 @@ pub fn fit_runs(
         done.starts,
         &save_starts,
     );
-    match cal.intervals {
-        Intervals::Profile => {
-            let (intervals, profile_evaluations) =
-                profiles(&f, &best, d, campaign.confidence, cal.max_evaluations);
-            Fit {
-                starts,
-                best,
-                intervals,
-                profile_evaluations,
-                resamples: Vec::new(),
-            }
-        }
-        Intervals::Bootstrap { resamples } => {
-            let all = resample(
-                campaign,
-                cal,
-                &starts,
-                &best,
-                resamples,
-                done.resamples,
-                saved,
-            );
-            Fit {
-                intervals: bootstrap::percentile_intervals(&all, d, campaign.confidence),
-                starts,
-                best,
-                profile_evaluations: 0,
-                resamples: all,
-            }
-        }
+    let all = resample(
+        campaign,
+        cal,
+        &starts,
+        &best,
+        resamples,
+        done.resamples,
+        saved,
+    );
+    Fit {
+        intervals: bootstrap::percentile_intervals(&all, d, campaign.confidence),
+        starts,
+        best,
+        profile_evaluations: 0,
+        resamples: all,
     }
 }
 
