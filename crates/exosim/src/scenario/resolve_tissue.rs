@@ -1027,6 +1027,7 @@ fn inhibitor(
         cell_types: types,
         start,
         factor: 1.0 - effect,
+        drug: None,
     })
 }
 
