@@ -128,9 +128,14 @@ pub struct EffectCurve {
 }
 
 /// Columns of effects in `timeseries.csv`: `ARM/effect/NAME` and the
-/// concentration driving it, `ARM/exposure/NAME`; not vesicle counts.
+/// concentration driving it, `ARM/exposure/NAME`; and of release
+/// inhibitors, `ARM/drug_concentration/DRUG` and `ARM/release_factor/DRUG`:
+/// not vesicle counts.
 fn is_effect_column(name: &str) -> bool {
-    matches!(name.split('/').nth(1), Some("effect" | "exposure"))
+    matches!(
+        name.split('/').nth(1),
+        Some("effect" | "exposure" | "drug_concentration" | "release_factor")
+    )
 }
 
 /// The effect responses of the table, with units from the summary.

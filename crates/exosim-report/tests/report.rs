@@ -195,6 +195,17 @@ fn body_only_run_has_no_tissue_biopsy_or_signature_section() {
     assert!(bars.contains("\nliver\n"), "places named under their bars");
 }
 
+/// A run with a release inhibitor: its drug columns
+/// (`ARM/drug_concentration/DRUG`, `ARM/release_factor/DRUG`) are not
+/// read as vesicle counts, and the body section renders.
+#[test]
+fn a_release_inhibitor_run_reports_its_body() {
+    let tmp = tempfile::tempdir().unwrap();
+    shipped_run("mouse_release_inhibitor", tmp.path());
+    let html = report(tmp.path());
+    assert_eq!(section_ids(&html), ["summary", "body", "about"]);
+}
+
 #[test]
 fn signature_only_run_has_no_body_section() {
     let tmp = tempfile::tempdir().unwrap();

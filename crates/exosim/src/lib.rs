@@ -17,6 +17,7 @@ pub mod biopsy;
 pub mod body;
 pub mod campaign;
 pub mod coupling;
+pub mod drug;
 pub mod effect;
 mod fast_exp;
 pub mod instrument;

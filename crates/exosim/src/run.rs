@@ -263,10 +263,37 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
             }
         }
     }
+    for arm in &result.arms {
+        drug_columns(&mut table, arm);
+    }
     for run in &result.effects {
         effect_columns(&mut table, run);
     }
     table
+}
+
+/// Each drug's central concentration (nM, the unit its EC50 is usually
+/// written in) and the release factor `1 − I(C)` it leaves the sources it
+/// acts on.
+fn drug_columns(table: &mut Table, arm: &body::ArmCourse) {
+    let nanomolar = crate::units::AVOGADRO * 1e-9 * 1e3;
+    for d in &arm.drugs {
+        table.push_column(Column {
+            name: format!("{}/drug_concentration/{}", arm.arm, d.drug),
+            unit: "nM".into(),
+            description: format!("central concentration of drug {} (arm {})", d.drug, arm.arm),
+            values: d.concentration.iter().map(|c| c / nanomolar).collect(),
+        });
+        table.push_column(Column {
+            name: format!("{}/release_factor/{}", arm.arm, d.drug),
+            unit: "1".into(),
+            description: format!(
+                "share of the nominal release left by drug {} to the sources it acts on (arm {})",
+                d.drug, arm.arm
+            ),
+            values: d.release_factor.clone(),
+        });
+    }
 }
 
 /// The response of one effect in one arm, and the concentration that

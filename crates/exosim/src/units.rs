@@ -132,7 +132,7 @@ impl Dimension {
             }
             Dimension::Temperature => "K, degC (or °C, C)",
             Dimension::Count => {
-                "a bare number, or a number followed by EVs, vesicles, particles or counts"
+                "a bare number, or a number followed by EVs, vesicles, particles or counts, or a molar amount: pmol, nmol, µmol, mmol, mol"
             }
             Dimension::Diffusivity => "an area per time, such as um^2/s, µm²/min, cm2/s, m2/s",
             Dimension::Velocity => "a length per time, such as um/s, µm/min, mm/h, m/s",
@@ -422,6 +422,14 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("particles", Conv::new(D::Count, 1.0, 1.0)),
     ("particle", Conv::new(D::Count, 1.0, 1.0)),
     ("counts", Conv::new(D::Count, 1.0, 1.0)),
+    // amounts of a molecule: copies, through Avogadro's number (a drug's
+    // dose, to meet its EC50 written in molar units)
+    ("pmol", Conv::new(D::Count, AVOGADRO * 1e-12, 1.0)),
+    ("nmol", Conv::new(D::Count, AVOGADRO * 1e-9, 1.0)),
+    ("umol", Conv::new(D::Count, AVOGADRO * 1e-6, 1.0)),
+    ("\u{b5}mol", Conv::new(D::Count, AVOGADRO * 1e-6, 1.0)),
+    ("mmol", Conv::new(D::Count, AVOGADRO * 1e-3, 1.0)),
+    ("mol", Conv::new(D::Count, AVOGADRO, 1.0)),
 ];
 
 const CELSIUS: Conv = Conv {
@@ -1335,6 +1343,15 @@ mod tests {
             ok("1e10 /mL", D::Concentration),
             Concentration::per_ml(1e10).si()
         );
+    }
+
+    /// Molar amounts through Avogadro's number: 1 nmol is 6.02214076e14
+    /// copies.
+    #[test]
+    fn molar_amounts_are_copies() {
+        check("20 nmol", D::Count, 20.0 * 6.022_140_76e14);
+        check("1.5 \u{b5}mol", D::Count, 1.5 * 6.022_140_76e17);
+        check("1 mol", D::Count, 6.022_140_76e23);
     }
 
     /// Molar concentrations through Avogadro's number: 1 nM is

@@ -97,8 +97,23 @@ pub struct ArmCourse {
     pub times: Vec<f64>,
     /// Per class.
     pub classes: Vec<ClassCourse>,
+    /// Per drug of the arm, in [`Arm::drugs`] order.
+    #[serde(default)]
+    pub drugs: Vec<DrugCourse>,
     /// Solver work: accepted steps.
     pub steps: usize,
+}
+
+/// The course of one release-inhibiting drug in one arm.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DrugCourse {
+    /// Drug name.
+    pub drug: String,
+    /// Central concentration at each output time, molecules per m³.
+    pub concentration: Vec<f64>,
+    /// What is left of the release it inhibits at each output time,
+    /// `1 − I(C)`.
+    pub release_factor: Vec<f64>,
 }
 
 /// Integrates one arm of a study.
@@ -133,6 +148,22 @@ pub fn tolerances(plan: &Plan, arm: &Arm, model: &ArmModel) -> Tolerances {
             for i in states {
                 atol[i] = plan.solver.atol_fraction * scale;
             }
+        }
+        for h in model.inhibited.iter().filter(|h| h.class == cs.class) {
+            atol[h.withheld] = plan.solver.atol_fraction * scale;
+        }
+    }
+    // A drug's states in molecules, scaled to what is given of it.
+    for (d, st) in arm.drugs.iter().zip(&model.drugs) {
+        let scale = d.drug.total_dose().max(1.0);
+        let states = [
+            Some(st.central),
+            st.depot,
+            st.peripheral,
+            Some(st.eliminated),
+        ];
+        for i in states.into_iter().flatten() {
+            atol[i] = plan.solver.atol_fraction * scale;
         }
     }
     Tolerances {
@@ -172,13 +203,45 @@ pub fn observe(
                 .collect();
             let exchange: Vec<(f64, f64)> =
                 traj.times.iter().map(|&t| exchanged(cs.class, t)).collect();
+            let withheld: Vec<usize> = model
+                .inhibited
+                .iter()
+                .filter(|h| h.class == cs.class)
+                .map(|h| h.withheld)
+                .collect();
+            // Released: the nominal release less what drugs kept back.
+            let released = ledger
+                .iter()
+                .zip(traj.states())
+                .map(|(l, y)| l.1 - withheld.iter().map(|&i| y[i]).sum::<f64>())
+                .collect();
             ClassCourse {
                 class: cs.class,
                 places,
                 dosed: ledger.iter().map(|l| l.0).collect(),
-                released: ledger.iter().map(|l| l.1).collect(),
+                released,
                 drained_in: exchange.iter().map(|l| l.0).collect(),
                 extravasated: exchange.iter().map(|l| l.1).collect(),
+            }
+        })
+        .collect();
+    let drugs = arm
+        .drugs
+        .iter()
+        .zip(&model.drugs)
+        .map(|(d, st)| {
+            let volume = d.drug.disposition.central_volume();
+            let concentration: Vec<f64> = traj
+                .states()
+                .map(|y| y[st.central].max(0.0) / volume)
+                .collect();
+            DrugCourse {
+                drug: d.drug.name.clone(),
+                release_factor: concentration
+                    .iter()
+                    .map(|&c| 1.0 - d.drug.action.at(c))
+                    .collect(),
+                concentration,
             }
         })
         .collect();
@@ -186,6 +249,7 @@ pub fn observe(
         arm: arm.name.clone(),
         times: traj.times,
         classes,
+        drugs,
         steps: traj.steps,
     }
 }

@@ -137,6 +137,19 @@ pub struct Arm {
     pub doses: Vec<Dose>,
     /// Endogenous releases.
     pub sources: Vec<Source>,
+    /// Release inhibitors given to this individual.
+    pub drugs: Vec<ArmDrug>,
+}
+
+/// A release-inhibiting drug in an arm and the sources it acts on: each
+/// targeted source releases at `rate·(1 − I(C(t)))`, with `C` the drug's
+/// central concentration and `I` its Emax/Hill action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmDrug {
+    /// Kinetics, doses and action.
+    pub drug: crate::drug::Drug,
+    /// Indices into [`Arm::sources`].
+    pub sources: Vec<usize>,
 }
 
 /// The body of one arm.
@@ -395,8 +408,10 @@ impl Arm {
     }
 
     /// Vesicles of `class` that entered the body by time `t`, as (dosed,
-    /// released by sources): infusions and sources integrated exactly. Their
-    /// sum is the left side of the mass balance.
+    /// released by sources at their nominal rates): infusions and sources
+    /// integrated exactly. Their sum is the left side of the mass balance;
+    /// a drug's inhibition of a source keeps part of it back, counted in
+    /// that source's withheld state ([`super::pbpk::InhibitedSource`]).
     pub fn input_by(&self, class: usize, t: f64) -> (f64, f64) {
         let dosed: f64 = self
             .doses

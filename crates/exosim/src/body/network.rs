@@ -54,6 +54,40 @@ pub struct SaturableSite {
     pub members: Vec<SaturableMember>,
 }
 
+/// A release held back by a drug. The source's nominal rate `R` is the
+/// input of the `withheld` state (switched on and off by input events, as
+/// any source's), and the flux `R·(1 − I(A/V))` moves from `withheld` to
+/// `to`, with `A` the drug's central amount (state `drug`), `V` its
+/// central volume and `I` its action. What the drug keeps back stays in
+/// `withheld`, so the sum of the states still changes only by the inputs:
+/// the mass balance stays exact with a nonlinear, time-varying release.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct InhibitedRelease {
+    /// Where the released vesicles go (venous blood, the gut lumen).
+    pub to: usize,
+    /// The source's own state: nominal input in, release out.
+    pub withheld: usize,
+    /// The drug's central amount, molecules.
+    pub drug: usize,
+    /// The drug's central volume, m³.
+    pub volume: f64,
+    /// The drug's Emax/Hill action on the release.
+    pub action: crate::drug::DrugAction,
+}
+
+impl InhibitedRelease {
+    /// Vesicles per second released at state `y` with the nominal rate
+    /// `inputs[withheld]`.
+    fn flux(&self, y: &[f64], inputs: &[f64]) -> f64 {
+        inputs[self.withheld] * (1.0 - self.action.at(y[self.drug] / self.volume))
+    }
+
+    /// ∂flux/∂A: the nominal rate times `−I'(C)/V`.
+    fn slope(&self, y: &[f64], inputs: &[f64]) -> f64 {
+        -inputs[self.withheld] * self.action.slope(y[self.drug] / self.volume) / self.volume
+    }
+}
+
 /// The compartment network: its states and fluxes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Network {
@@ -63,6 +97,8 @@ pub struct Network {
     pub transfers: Vec<Transfer>,
     /// Saturable fluxes.
     pub sites: Vec<SaturableSite>,
+    /// Releases held back by a drug.
+    pub releases: Vec<InhibitedRelease>,
 }
 
 impl Network {
@@ -109,6 +145,28 @@ impl Network {
                 dy[m.from] -= f;
                 dy[m.to] += f;
             }
+        }
+        self.release_fluxes(y, inputs, dy);
+    }
+
+    /// Adds the drug-held releases' fluxes to `dy`.
+    fn release_fluxes(&self, y: &[f64], inputs: &[f64], dy: &mut [f64]) {
+        for r in &self.releases {
+            let f = r.flux(y, inputs);
+            dy[r.withheld] -= f;
+            dy[r.to] += f;
+        }
+    }
+
+    /// Adds the drug-held releases' derivatives to the column-major
+    /// Jacobian `jac`: each depends on its drug's amount only (its nominal
+    /// rate is an input, constant over a segment).
+    pub fn release_jacobian(&self, y: &[f64], inputs: &[f64], jac: &mut [f64]) {
+        let n = self.len();
+        for r in &self.releases {
+            let df = r.slope(y, inputs);
+            jac[r.drug * n + r.withheld] -= df;
+            jac[r.drug * n + r.to] += df;
         }
     }
 
@@ -519,10 +577,12 @@ impl StiffSystem for Segment<'_> {
                 dy[to as usize] += f;
             }
         }
+        self.net.release_fluxes(y, self.inputs, dy);
     }
 
     fn jacobian(&self, y: &[f64], jac: &mut [f64]) {
         self.net.jacobian(y, jac);
+        self.net.release_jacobian(y, self.inputs, jac);
     }
 
     fn pattern(&self, pattern: &mut [bool]) {
@@ -549,6 +609,10 @@ impl Network {
                     pattern[k.from * n + i.to] = true;
                 }
             }
+        }
+        for r in &self.releases {
+            pattern[r.drug * n + r.withheld] = true;
+            pattern[r.drug * n + r.to] = true;
         }
     }
 

@@ -27,8 +27,11 @@
 //! From a tissue, vesicles are degraded, excreted, or return intact to venous
 //! blood (from the rest of the body, through lymph).
 
-use super::model::{Administration, Arm, Body, Organ, OrganParams, Plan, SourceSite, VesicleClass};
-use super::network::{Event, EventKind, Network, SaturableMember, SaturableSite};
+use super::model::{
+    Administration, Arm, ArmDrug, Body, Organ, OrganParams, Plan, SourceSite, VesicleClass,
+};
+use super::network::{Event, EventKind, InhibitedRelease, Network, SaturableMember, SaturableSite};
+use crate::drug::DrugRoute;
 
 /// Share of the blood outside organ vascular beds that is arterial.
 pub const ARTERIAL_SHARE: f64 = 1.0 / 3.0;
@@ -156,6 +159,41 @@ pub struct ArmModel {
     pub events: Vec<Event>,
     /// States of each class present in the arm.
     pub classes: Vec<ClassStates>,
+    /// States of each drug of the arm, in [`Arm::drugs`] order.
+    pub drugs: Vec<DrugStates>,
+    /// Sources a drug holds back, with their withheld states.
+    pub inhibited: Vec<InhibitedSource>,
+}
+
+/// State indices of a drug's kinetics, amounts in molecules: a gut depot
+/// (oral doses), the central and peripheral compartments, and the sink of
+/// what was eliminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrugStates {
+    /// Gut depot, when the drug has an absorption.
+    pub depot: Option<usize>,
+    /// Central compartment: its amount over the central volume is the
+    /// concentration that acts.
+    pub central: usize,
+    /// Peripheral compartment, with two compartments.
+    pub peripheral: Option<usize>,
+    /// Sink: eliminated.
+    pub eliminated: usize,
+}
+
+/// A source held back by a drug: its nominal release enters `withheld`
+/// and only `1 − I(C)` of it leaves for the body, so what is in
+/// `withheld` by a time is what the drug kept back by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InhibitedSource {
+    /// Index into [`Arm::sources`].
+    pub source: usize,
+    /// Index into [`Arm::drugs`].
+    pub drug: usize,
+    /// The vesicle class released.
+    pub class: usize,
+    /// The state of what is kept back.
+    pub withheld: usize,
 }
 
 /// Volume of venous and arterial blood (outside organ vascular beds).
@@ -237,11 +275,132 @@ pub fn build(plan: &Plan, arm: &Arm) -> ArmModel {
             });
         }
     }
-    let events = schedule(arm, &classes, body);
+    let drugs: Vec<DrugStates> = arm.drugs.iter().map(|d| add_drug(&mut net, d)).collect();
+    let inhibited = hold_back_sources(&mut net, plan, arm, &classes, &drugs);
+    let mut events = schedule(arm, &classes, &inhibited, body);
+    for (d, st) in arm.drugs.iter().zip(&drugs) {
+        drug_schedule(d, st, &mut events);
+    }
     ArmModel {
         network: net,
         events,
         classes,
+        drugs,
+        inhibited,
+    }
+}
+
+/// The drug's linear kinetics as states and transfers of the network:
+/// depot → central at ka, central ⇄ peripheral at k12 and k21, central →
+/// eliminated at k10.
+fn add_drug(net: &mut Network, d: &ArmDrug) -> DrugStates {
+    let name = &d.drug.name;
+    let (k10, k12, k21) = d.drug.disposition.rate_constants();
+    let depot = d
+        .drug
+        .absorption
+        .map(|_| net.add_state(format!("{name}/gut_depot")));
+    let central = net.add_state(format!("{name}/central"));
+    let peripheral = (k12 > 0.0).then(|| net.add_state(format!("{name}/peripheral")));
+    let eliminated = net.add_state(format!("{name}/eliminated"));
+    if let (Some(depot), Some(a)) = (depot, d.drug.absorption) {
+        net.transfer(depot, central, a.ka);
+    }
+    net.transfer(central, eliminated, k10);
+    if let Some(p) = peripheral {
+        net.transfer(central, p, k12);
+        net.transfer(p, central, k21);
+    }
+    DrugStates {
+        depot,
+        central,
+        peripheral,
+        eliminated,
+    }
+}
+
+/// A withheld state and an [`InhibitedRelease`] for every source a drug
+/// acts on.
+fn hold_back_sources(
+    net: &mut Network,
+    plan: &Plan,
+    arm: &Arm,
+    classes: &[ClassStates],
+    drugs: &[DrugStates],
+) -> Vec<InhibitedSource> {
+    let mut inhibited = Vec::new();
+    for (di, (d, ds)) in arm.drugs.iter().zip(drugs).enumerate() {
+        for &source in &d.sources {
+            let s = &arm.sources[source];
+            let st = classes
+                .iter()
+                .find(|c| c.class == s.class)
+                .expect("every released class has states");
+            let cn = &plan.vesicles[s.class].name;
+            let withheld =
+                net.add_state(format!("{cn}/source{source}_withheld_by_{}", d.drug.name));
+            net.releases.push(InhibitedRelease {
+                to: match s.site {
+                    SourceSite::Blood => st.venous,
+                    SourceSite::GutLumen => st.gut_lumen,
+                },
+                withheld,
+                drug: ds.central,
+                volume: d.drug.disposition.central_volume(),
+                action: d.drug.action,
+            });
+            inhibited.push(InhibitedSource {
+                source,
+                drug: di,
+                class: s.class,
+                withheld,
+            });
+        }
+    }
+    inhibited
+}
+
+/// The drug's administrations as events: boluses into the central
+/// compartment, infusions as inputs switched on and off, oral doses (their
+/// bioavailable part) into the gut depot.
+fn drug_schedule(d: &ArmDrug, st: &DrugStates, events: &mut Vec<Event>) {
+    for dose in &d.drug.doses {
+        for &time in &dose.times {
+            match dose.route {
+                DrugRoute::IvBolus => events.push(Event {
+                    time,
+                    kind: EventKind::Bolus {
+                        state: st.central,
+                        amount: dose.amount,
+                    },
+                }),
+                DrugRoute::IvInfusion { duration } => {
+                    let rate = dose.amount / duration;
+                    for (at, delta) in [(time, rate), (time + duration, -rate)] {
+                        events.push(Event {
+                            time: at,
+                            kind: EventKind::Input {
+                                state: st.central,
+                                delta,
+                            },
+                        });
+                    }
+                }
+                DrugRoute::Oral => {
+                    let a = d
+                        .drug
+                        .absorption
+                        .expect("oral doses come with an absorption");
+                    events.push(Event {
+                        time,
+                        kind: EventKind::Bolus {
+                            state: st.depot.expect("an absorption has its depot"),
+                            amount: a.bioavailability * dose.amount,
+                        },
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -354,7 +513,12 @@ fn add_class(
     net.transfer(st.gut_lumen, st.cleared, barrier.transit);
 }
 
-fn schedule(arm: &Arm, classes: &[ClassStates], body: &Body) -> Vec<Event> {
+fn schedule(
+    arm: &Arm,
+    classes: &[ClassStates],
+    inhibited: &[InhibitedSource],
+    body: &Body,
+) -> Vec<Event> {
     let states = |class: usize| {
         classes
             .iter()
@@ -404,11 +568,15 @@ fn schedule(arm: &Arm, classes: &[ClassStates], body: &Body) -> Vec<Event> {
             }
         }
     }
-    for s in &arm.sources {
+    for (i, s) in arm.sources.iter().enumerate() {
         let st = states(s.class);
-        let state = match s.site {
-            SourceSite::Blood => st.venous,
-            SourceSite::GutLumen => st.gut_lumen,
+        // A source a drug acts on releases through its withheld state.
+        let state = match inhibited.iter().find(|h| h.source == i) {
+            Some(h) => h.withheld,
+            None => match s.site {
+                SourceSite::Blood => st.venous,
+                SourceSite::GutLumen => st.gut_lumen,
+            },
         };
         events.push(Event {
             time: s.start,

@@ -153,7 +153,22 @@ pub fn run_coupled(
         })
         .collect();
     let blood: Vec<Vec<usize>> = linked.iter().map(|cs| blood_states(cs)).collect();
-    let everywhere: Vec<Vec<usize>> = linked.iter().map(|cs| cs.all()).collect();
+    // Every state of a linked class, what a drug withheld of its sources
+    // included: the nominal release is what entered.
+    let everywhere: Vec<Vec<usize>> = linked
+        .iter()
+        .map(|cs| {
+            let mut all = cs.all();
+            all.extend(
+                built
+                    .inhibited
+                    .iter()
+                    .filter(|h| h.class == cs.class)
+                    .map(|h| h.withheld),
+            );
+            all
+        })
+        .collect();
     let entry: Vec<usize> = linked
         .iter()
         .map(|cs| match coupling.drain_to {

@@ -22,32 +22,7 @@ pub mod ode;
 
 use ode::{Control, OdeError, Tolerance};
 
-/// Emax/Hill action of a concentration: `emax·Cʰ/(EC50ʰ + Cʰ)`.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DrugAction {
-    /// Largest effect (a fraction for inhibition, at most 1).
-    pub emax: f64,
-    /// Concentration of half the largest effect, 1/m³.
-    pub ec50: f64,
-    /// Hill coefficient (steepness), > 0.
-    pub hill: f64,
-}
-
-impl DrugAction {
-    /// The action at concentration `c` (1/m³); 0 at `c ≤ 0`.
-    pub fn at(&self, c: f64) -> f64 {
-        if c <= 0.0 {
-            return 0.0;
-        }
-        // (C/EC50)ʰ / (1 + (C/EC50)ʰ): no overflow of Cʰ for large counts.
-        let r = (c / self.ec50).powf(self.hill);
-        if r.is_infinite() {
-            self.emax
-        } else {
-            self.emax * r / (1.0 + r)
-        }
-    }
-}
+pub use crate::drug::DrugAction;
 
 /// Which rate of a turnover model the drug changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -7,10 +7,13 @@ use super::error::{KeyPath, Locator, StudyError, did_you_mean};
 /// Largest study file read, so that a wrong path (a disk image, a log) cannot
 /// exhaust memory.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-use crate::units::{self, Dimension};
+use crate::units::{self, Dimension, Time};
 
 /// Result of a check or a resolver step.
 pub type Res<T> = Result<T, StudyError>;
+
+/// At most this many administrations per dose entry.
+pub const MAX_DOSE_COUNT: u32 = 100_000;
 
 /// Longest name of anything a study defines (arms, classes, cell types, …).
 pub const MAX_NAME_CHARS: usize = 64;
@@ -223,4 +226,64 @@ impl<'a, 't> Check<'a, 't> {
             )
         }
     }
+}
+
+/// The start of each administration of a schedule at `p` (`at`, `every`,
+/// `count`), checked: at most [`MAX_DOSE_COUNT`], an interval when
+/// repeated, ending (an infusion of length `infusion`: its end) within the
+/// study, repeated infusions not overlapping. Vesicle doses and drug doses
+/// share it.
+pub fn dose_times(
+    c: &Check,
+    p: &KeyPath,
+    at: Option<Time>,
+    every: Option<Time>,
+    count: Option<u32>,
+    infusion: Option<f64>,
+    duration: f64,
+) -> Res<Vec<f64>> {
+    let start = c.time_within(&p.key("at"), at.map(|t| t.si()).unwrap_or(0.0), duration)?;
+    let count = count.unwrap_or(1);
+    if count == 0 || count > MAX_DOSE_COUNT {
+        return c.err(
+            &p.key("count"),
+            format!("{count} administrations"),
+            Some(format!("use 1 to {MAX_DOSE_COUNT}")),
+        );
+    }
+    let every = match (every, count) {
+        (Some(e), _) => c.positive_quantity(&p.key("every"), e.si(), Dimension::Time)?,
+        (None, 1) => 0.0,
+        (None, _) => {
+            return c.err(
+                &p.key("count"),
+                "repeated doses need an interval",
+                Some("add e.g. `every = \"24 h\"`".into()),
+            );
+        }
+    };
+    let times: Vec<f64> = (0..count).map(|k| start + k as f64 * every).collect();
+    let end = times[times.len() - 1] + infusion.unwrap_or(0.0);
+    if end > duration * (1.0 + 1e-12) {
+        return c.err(
+            p,
+            format!(
+                "the schedule ends at {}, after the end of the study ({})",
+                units::format_human(end, Dimension::Time),
+                units::format_human(duration, Dimension::Time)
+            ),
+            Some("lengthen `study.duration` or lower `count`".into()),
+        );
+    }
+    if let Some(len) = infusion
+        && count > 1
+        && len > every
+    {
+        return c.err(
+            &p.key("duration"),
+            "infusions of this schedule overlap",
+            Some("make the infusion shorter than `every`".into()),
+        );
+    }
+    Ok(times)
 }

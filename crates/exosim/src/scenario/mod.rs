@@ -19,6 +19,7 @@
 pub mod biopsy_spec;
 mod cells_csv;
 pub mod check;
+pub mod drug_spec;
 pub mod effect_spec;
 pub mod error;
 pub mod instrument_spec;
@@ -28,6 +29,7 @@ pub mod production_spec;
 pub mod resolve;
 pub mod resolve_biopsy;
 pub mod resolve_coupling;
+mod resolve_drug;
 pub mod resolve_effect;
 pub mod resolve_instrument;
 pub mod resolve_production;

@@ -9,6 +9,7 @@ use super::model::Study;
 use super::spec::*;
 use super::species::{self, SPECIES};
 use crate::body::model::*;
+use crate::drug::Drug;
 use crate::units::{self, Dimension, Flow, Length, Rate, Time};
 
 /// Smallest absolute tolerance, as a fraction of a class's total: below it
@@ -17,8 +18,7 @@ use crate::units::{self, Dimension, Flow, Length, Rate, Time};
 pub const MIN_ATOL_FRACTION: f64 = 1e-20;
 /// At most this many output rows, so that a tiny interval cannot exhaust memory.
 pub const MAX_OUTPUT_TIMES: usize = 1_000_000;
-/// At most this many administrations per dose entry.
-pub const MAX_DOSE_COUNT: u32 = 100_000;
+pub use super::check::MAX_DOSE_COUNT;
 /// At most this many arm × class combinations (each is a system of ODEs).
 pub const MAX_ARM_CLASSES: usize = 1000;
 /// At most this many numbers in the output table (400 MB of f64).
@@ -100,7 +100,25 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let (arms, resolved_arms) = self.arms(spec, has_body, &body_spec, &vesicles, duration)?;
+        let drugs = spec
+            .drugs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                super::resolve_drug::resolve_drug(&self.c, &root.key("drugs").index(i), d, duration)
+            })
+            .collect::<Res<Vec<_>>>()?;
+        if let Some(i) = spec.drugs.iter().position(|d| !d.sources.is_empty())
+            && !has_body
+        {
+            return self.c.err(
+                &root.key("drugs").index(i).key("sources"),
+                "the study has no body sources to act on",
+                Some("add `[[vesicles]]` and `[[sources]]`, or remove `sources`".into()),
+            );
+        }
+        let (arms, resolved_arms) =
+            self.arms(spec, has_body, &body_spec, &vesicles, &drugs, duration)?;
         self.check_size(&arms, output_times.len())?;
         let (effects, effect_specs) =
             super::resolve_effect::resolve_effects(&spec.effects, self.loc, &vesicles, &arms)?;
@@ -118,6 +136,7 @@ impl Resolver<'_, '_> {
         };
         // The tissue's coupling names body classes and arms: resolved last.
         let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
+        self.drugs_in_tissue(spec, &drugs, tissue.as_mut())?;
         if let (Some(model), Some(filled), Some(c)) = (
             tissue.as_mut(),
             tissue_spec.as_mut(),
@@ -153,6 +172,7 @@ impl Resolver<'_, '_> {
                 .iter()
                 .map(|x| filled_source(x, duration))
                 .collect(),
+            drugs: drugs.into_iter().map(|(_, filled)| filled).collect(),
             arms: if spec.arms.is_empty() {
                 Vec::new()
             } else {
@@ -260,6 +280,7 @@ impl Resolver<'_, '_> {
         has_body: bool,
         body_spec: &BodySpec,
         vesicles: &[VesicleClass],
+        drugs: &[(Drug, super::drug_spec::DrugSpec)],
         duration: f64,
     ) -> Res<(Vec<Arm>, Vec<ArmSpec>)> {
         let root = KeyPath::root();
@@ -293,7 +314,7 @@ impl Resolver<'_, '_> {
                 );
             }
             let (resolved, resolved_arm) =
-                self.arm(path, arm, spec, body_spec, vesicles, duration)?;
+                self.arm(path, arm, spec, body_spec, vesicles, drugs, duration)?;
             arms.push(resolved);
             resolved_arms.push(resolved_arm);
         }
@@ -301,7 +322,8 @@ impl Resolver<'_, '_> {
     }
 
     /// One arm at `path`: its body (the study's, merged with the arm's),
-    /// its doses and sources (the study's, then the arm's).
+    /// its doses, sources and drugs (the study's, then the arm's).
+    #[allow(clippy::too_many_arguments)]
     fn arm(
         &self,
         path: &KeyPath,
@@ -309,6 +331,7 @@ impl Resolver<'_, '_> {
         spec: &StudySpec,
         body_spec: &BodySpec,
         vesicles: &[VesicleClass],
+        study_drugs: &[(Drug, super::drug_spec::DrugSpec)],
         duration: f64,
     ) -> Res<(Arm, ArmSpec)> {
         let root = KeyPath::root();
@@ -355,6 +378,7 @@ impl Resolver<'_, '_> {
                 Some("add a `[[doses]]` or `[[sources]]` entry (an untreated control arm is allowed in a study with `[[effects]]`)".into()),
             );
         }
+        let (drugs, drug_specs) = self.arm_drugs(path, arm, spec, study_drugs, duration)?;
         let resolved_arm = ArmSpec {
             name: arm.name.clone(),
             body: Some(arm_body),
@@ -364,12 +388,14 @@ impl Resolver<'_, '_> {
                 .iter()
                 .map(|x| filled_source(x, duration))
                 .collect(),
+            drugs: drug_specs,
         };
         let resolved = Arm {
             name: arm.name.clone(),
             body,
             doses,
             sources,
+            drugs,
         };
         for ci in resolved.classes() {
             let class = &vesicles[ci];
@@ -384,6 +410,128 @@ impl Resolver<'_, '_> {
             }
         }
         Ok((resolved, resolved_arm))
+    }
+
+    /// The drugs of one arm: the study's, then its own, each with the arm's
+    /// sources it names; names unique, and a source held back by one drug
+    /// at most (two would multiply their factors, which the body does not
+    /// model).
+    fn arm_drugs(
+        &self,
+        path: &KeyPath,
+        arm: &ArmSpec,
+        spec: &StudySpec,
+        study_drugs: &[(Drug, super::drug_spec::DrugSpec)],
+        duration: f64,
+    ) -> Res<(Vec<ArmDrug>, Vec<super::drug_spec::DrugSpec>)> {
+        use super::resolve_drug::{arm_drug, resolve_drug};
+        let root = KeyPath::root();
+        let source_names: Vec<String> = spec
+            .sources
+            .iter()
+            .chain(&arm.sources)
+            .map(|s| s.name.clone().unwrap_or_else(|| s.vesicles.clone()))
+            .collect();
+        let mut placed = Vec::new();
+        for (i, (drug, _)) in study_drugs.iter().enumerate() {
+            let p = root.key("drugs").index(i);
+            placed.push((
+                p.clone(),
+                arm_drug(&self.c, &p, &spec.drugs[i], drug, &source_names)?,
+            ));
+        }
+        let mut filled = Vec::new();
+        for (i, d) in arm.drugs.iter().enumerate() {
+            let p = path.key("drugs").index(i);
+            if !d.cell_types.is_empty() {
+                return self.c.err(
+                    &p.key("cell_types"),
+                    "only a study-wide drug acts on tissue cell types",
+                    Some("move the drug to the top-level `[[drugs]]`".into()),
+                );
+            }
+            let (drug, f) = resolve_drug(&self.c, &p, d, duration)?;
+            placed.push((p.clone(), arm_drug(&self.c, &p, d, &drug, &source_names)?));
+            filled.push(f);
+        }
+        let mut held = BTreeSet::new();
+        let mut names = BTreeSet::new();
+        for (p, d) in &placed {
+            if !names.insert(d.drug.name.clone()) {
+                return self.c.err(
+                    &p.key("name"),
+                    format!(
+                        "drug `{}` is given twice in arm `{}`",
+                        d.drug.name, arm.name
+                    ),
+                    Some("give each drug of an arm its own name".into()),
+                );
+            }
+            if let Some(&s) = d.sources.iter().find(|&&s| !held.insert(s)) {
+                return self.c.err(
+                    &p.key("sources"),
+                    format!(
+                        "source `{}` is already held back by another drug in arm `{}`",
+                        source_names[s], arm.name
+                    ),
+                    Some("one drug per source: combine them into one drug".into()),
+                );
+            }
+        }
+        Ok((placed.into_iter().map(|(_, d)| d).collect(), filled))
+    }
+
+    /// Study-wide drugs with `cell_types` become inhibitors of the tissue
+    /// whose secretion factor follows the drug's concentration course.
+    fn drugs_in_tissue(
+        &self,
+        spec: &StudySpec,
+        drugs: &[(Drug, super::drug_spec::DrugSpec)],
+        tissue: Option<&mut crate::tissue::model::TissueModel>,
+    ) -> Res<()> {
+        let root = KeyPath::root();
+        let mut tissue = tissue;
+        for (i, ((drug, _), d)) in drugs.iter().zip(&spec.drugs).enumerate() {
+            if d.cell_types.is_empty() {
+                continue;
+            }
+            let p = root.key("drugs").index(i);
+            let Some(model) = tissue.as_deref_mut() else {
+                return self.c.err(
+                    &p.key("cell_types"),
+                    "the study has no `[tissue]` with cell types",
+                    Some("add a `[tissue]` section, or remove `cell_types`".into()),
+                );
+            };
+            if model.inhibitors.iter().any(|x| x.name == drug.name) {
+                return self.c.err(
+                    &p.key("name"),
+                    format!(
+                        "`[[tissue.inhibitors]]` already has an entry `{}`",
+                        drug.name
+                    ),
+                    Some("give the drug another name".into()),
+                );
+            }
+            let type_names: Vec<String> = model.cell_types.iter().map(|t| t.name.clone()).collect();
+            let cell_types = d
+                .cell_types
+                .iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    self.c
+                        .name_in(&p.key("cell_types").index(j), t, &type_names, "cell type")
+                })
+                .collect::<Res<Vec<_>>>()?;
+            model.inhibitors.push(crate::tissue::model::Inhibitor {
+                name: drug.name.clone(),
+                cell_types,
+                start: 0.0,
+                factor: 1.0,
+                drug: Some(drug.clone()),
+            });
+        }
+        Ok(())
     }
 
     /// The arms' systems and the output table within their limits.
@@ -1156,57 +1304,12 @@ impl Resolver<'_, '_> {
                 .c
                 .err(&p.key("site"), "only a `local` dose takes a `site`", None);
         }
-        let start =
-            self.c
-                .time_within(&p.key("at"), d.at.map(|t| t.si()).unwrap_or(0.0), duration)?;
-        let count = d.count.unwrap_or(1);
-        if count == 0 || count > MAX_DOSE_COUNT {
-            return self.c.err(
-                &p.key("count"),
-                format!("{count} administrations"),
-                Some(format!("use 1 to {MAX_DOSE_COUNT}")),
-            );
-        }
-        let every = match (d.every, count) {
-            (Some(e), _) => self
-                .c
-                .positive_quantity(&p.key("every"), e.si(), Dimension::Time)?,
-            (None, 1) => 0.0,
-            (None, _) => {
-                return self.c.err(
-                    &p.key("count"),
-                    "repeated doses need an interval",
-                    Some("add e.g. `every = \"24 h\"`".into()),
-                );
-            }
+        let infusion = match administration {
+            Administration::IvInfusion { duration: len } => Some(len),
+            _ => None,
         };
-        let times: Vec<f64> = (0..count).map(|k| start + k as f64 * every).collect();
-        let last = times[times.len() - 1];
-        let end = match administration {
-            Administration::IvInfusion { duration: len } => last + len,
-            _ => last,
-        };
-        if end > duration * (1.0 + 1e-12) {
-            return self.c.err(
-                p,
-                format!(
-                    "the schedule ends at {}, after the end of the study ({})",
-                    units::format_human(end, Dimension::Time),
-                    units::format_human(duration, Dimension::Time)
-                ),
-                Some("lengthen `study.duration` or lower `count`".into()),
-            );
-        }
-        if let Administration::IvInfusion { duration: len } = administration
-            && count > 1
-            && len > every
-        {
-            return self.c.err(
-                &p.key("duration"),
-                "infusions of this schedule overlap",
-                Some("make the infusion shorter than `every`".into()),
-            );
-        }
+        let times =
+            super::check::dose_times(&self.c, p, d.at, d.every, d.count, infusion, duration)?;
         Ok(Dose {
             class,
             administration,
@@ -1216,6 +1319,9 @@ impl Resolver<'_, '_> {
     }
 
     fn source(&self, p: &KeyPath, s: &SourceSpec, classes: &[&str], duration: f64) -> Res<Source> {
+        if let Some(name) = &s.name {
+            self.c.identifier(&p.key("name"), name, "source")?;
+        }
         let class = self.class_index(&p.key("vesicles"), &s.vesicles, classes)?;
         let rate = self
             .c

@@ -1261,6 +1261,7 @@ fn inhibitor(
         cell_types: types,
         start,
         factor: 1.0 - effect,
+        drug: None,
     })
 }
 

@@ -33,6 +33,9 @@ pub struct StudySpec {
     /// Endogenous release into blood in every arm.
     #[serde(default)]
     pub sources: Vec<SourceSpec>,
+    /// Release-inhibiting drugs given in every arm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drugs: Vec<super::drug_spec::DrugSpec>,
     /// Arms: individuals that differ in body or doses. Without arms, the
     /// study is one arm named `main`.
     #[serde(default)]
@@ -383,6 +386,9 @@ pub struct DoseSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
+    /// Name by which a drug targets it (default: the vesicle class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Vesicle class released.
     pub vesicles: String,
     /// Vesicles released per unit time.
@@ -413,6 +419,10 @@ pub struct ArmSpec {
     /// Sources of this arm, in addition to the study-wide ones.
     #[serde(default)]
     pub sources: Vec<SourceSpec>,
+    /// Release-inhibiting drugs of this arm, in addition to the
+    /// study-wide ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drugs: Vec<super::drug_spec::DrugSpec>,
 }
 
 /// Values of `over` replace those of `base` wherever `over` sets them.

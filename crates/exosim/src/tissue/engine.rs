@@ -322,7 +322,7 @@ impl<'m> TissueRun<'m> {
             .iter()
             .zip(&self.inhibitors_on)
             .filter(|(i, on)| **on && t >= i.start && i.cell_types.contains(&kind))
-            .map(|(i, _)| i.factor)
+            .map(|(i, _)| i.factor_at(t))
             .product()
     }
 

@@ -271,7 +271,9 @@ pub struct Rule {
 }
 
 /// A release inhibitor: from `start`, the secretion of `cell_types` is
-/// multiplied by `1 − emax·C^h / (C^h + EC50^h)`.
+/// multiplied by `1 − emax·C^h / (C^h + EC50^h)`, at a constant
+/// concentration (`factor`) or at the concentration of a dosed drug's
+/// course (`drug`, from a study's `[[drugs]]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inhibitor {
     /// Name (variants switch inhibitors off by name).
@@ -280,8 +282,20 @@ pub struct Inhibitor {
     pub cell_types: Vec<usize>,
     /// Start time, s.
     pub start: f64,
-    /// Secretion factor once started.
+    /// Secretion factor once started, without a drug.
     pub factor: f64,
+    /// A dosed drug whose concentration course sets the factor over time.
+    pub drug: Option<crate::drug::Drug>,
+}
+
+impl Inhibitor {
+    /// Secretion factor at `t`, s (after `start`).
+    pub fn factor_at(&self, t: f64) -> f64 {
+        match &self.drug {
+            Some(d) => d.release_factor(t),
+            None => self.factor,
+        }
+    }
 }
 
 /// Where cells start.

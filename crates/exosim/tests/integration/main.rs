@@ -27,6 +27,7 @@ mod overrides;
 mod production;
 mod properties;
 mod reference_mouse;
+mod release_inhibitors;
 mod sbml;
 mod signature_fit;
 mod signature_study;

@@ -122,7 +122,9 @@ fn body_studies() -> Vec<(String, Study)> {
     for f in files {
         let study = load_study(&f).unwrap();
         let coupled = study.tissue.as_ref().is_some_and(|t| t.coupling.is_some());
-        if !study.arms.is_empty() && !coupled {
+        // A drug's hold on its sources is not exported (release_inhibitors::).
+        let drugged = study.arms.iter().any(|a| !a.drugs.is_empty());
+        if !study.arms.is_empty() && !coupled && !drugged {
             let name = f.file_stem().unwrap().to_string_lossy().to_string();
             v.push((name, study));
         }
