@@ -115,6 +115,12 @@ pub fn run_saving(
     let body_arms = (0..study.arms.len())
         .filter(|&i| Some(i) != coupled_arm)
         .count();
+    // The biopsy's and the signature's cohorts, when present, take the
+    // last half of the way; the tissue and body arms share the rest.
+    let cohorts = study.biopsy.is_some() || study.signature.is_some();
+    let before = if cohorts { 0.5 } else { 1.0 };
+    let progress = |f: f64| progress(f.min(1.0));
+    let early = |f: f64| progress(before * f);
     let tissue_share = match (&study.tissue, body_arms) {
         (None, _) => 0.0,
         (Some(_), 0) => 1.0,
@@ -126,7 +132,7 @@ pub fn run_saving(
             study.seed,
             t,
             saving,
-            &|f| progress(tissue_share * f),
+            &|f| early(tissue_share * f),
         )?,
         None => Vec::new(),
     };
@@ -142,7 +148,7 @@ pub fn run_saving(
             Some(body) => body.course.clone(),
             None => {
                 let course = body::simulate_arm(&study.plan(), arm, |f| {
-                    progress(tissue_share + (1.0 - tissue_share) * (done + f) / n)
+                    early(tissue_share + (1.0 - tissue_share) * (done + f) / n)
                 })
                 .map_err(|source| RunError::Solve {
                     arm: arm.name.clone(),
@@ -156,12 +162,22 @@ pub fn run_saving(
         arms.push(course);
     }
     let effects = run_effects(study, &arms)?;
+    let late_share = match (&study.biopsy, &study.signature) {
+        (Some(_), Some(_)) => 0.25,
+        _ => 0.5,
+    };
     let biopsy = match &study.biopsy {
-        Some(b) => tumour_burden::run_biopsy(b, study.tissue.as_ref(), study.seed)?,
+        Some(b) => {
+            let tell = |f: f64| progress(before + late_share * f);
+            tumour_burden::run_biopsy(b, study.tissue.as_ref(), study.seed, &tell)?
+        }
         None => Vec::new(),
     };
     let signature = match &study.signature {
-        Some(s) => panel::run(s, study.seed)?,
+        Some(s) => {
+            let tell = |f: f64| progress(1.0 - late_share + late_share * f);
+            panel::run(s, study.seed, &tell)?
+        }
         None => Vec::new(),
     };
     let production = study.production.as_ref().map(production::simulate);

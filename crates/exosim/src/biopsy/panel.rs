@@ -83,7 +83,11 @@ pub struct ConditionResult {
 }
 
 /// Runs every condition against one healthy cohort drawn with `seed`.
-pub fn run(study: &SignatureStudy, seed: u64) -> Result<Vec<ConditionResult>, SignatureError> {
+pub fn run(
+    study: &SignatureStudy,
+    seed: u64,
+    progress: &(dyn Fn(f64) + Sync),
+) -> Result<Vec<ConditionResult>, SignatureError> {
     let k = study.markers.len();
     let healthy = signature::generate_cohort(
         &study.markers,
@@ -97,7 +101,10 @@ pub fn run(study: &SignatureStudy, seed: u64) -> Result<Vec<ConditionResult>, Si
         .conditions
         .iter()
         .enumerate()
-        .map(|(i, c)| run_condition(study, c, &healthy, seed, DOMAIN_HEALTHY + 1 + i as u64))
+        .map(|(i, c)| {
+            progress(i as f64 / study.conditions.len() as f64);
+            run_condition(study, c, &healthy, seed, DOMAIN_HEALTHY + 1 + i as u64)
+        })
         .collect()
 }
 

@@ -1368,14 +1368,33 @@ pub fn screen_cohort_parallel(
     seed: u64,
     chunk: u64,
 ) -> ScreeningSummary {
+    screen_cohort_reporting(model, n, seed, chunk, &|_| {})
+}
+
+/// [`screen_cohort_parallel`], telling `report` the share of chunks done
+/// after each (from the worker threads): what lets a caller stop a long
+/// screening between chunks. The result does not depend on the hook.
+pub fn screen_cohort_reporting(
+    model: &ScreeningModel,
+    n: u64,
+    seed: u64,
+    chunk: u64,
+    report: &(dyn Fn(f64) + Sync),
+) -> ScreeningSummary {
     use rayon::prelude::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
     let chunk = chunk.max(1);
+    let chunks = n.div_ceil(chunk);
+    let done = AtomicU64::new(0);
     let prepared = model.prepare();
-    let total = (0..n.div_ceil(chunk))
+    let total = (0..chunks)
         .into_par_iter()
         .map(|c| {
             let start = c * chunk;
-            model.simulate_chunk_prepared(&prepared, seed, start..(start + chunk).min(n))
+            let part =
+                model.simulate_chunk_prepared(&prepared, seed, start..(start + chunk).min(n));
+            report((done.fetch_add(1, Ordering::Relaxed) + 1) as f64 / chunks as f64);
+            part
         })
         .reduce(
             || model.empty_aggregate(),

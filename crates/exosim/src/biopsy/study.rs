@@ -179,10 +179,14 @@ pub struct TestResult {
 /// Runs every test of `study` with the study seed. A tumour that follows
 /// the tissue engine's count (`study.tissue_burden`) takes `burden`, the
 /// count tabulated from the same seed's tissue runs, attached to every test.
+/// `progress` hears the share done after each phase of a test (threshold,
+/// specificity, curve, ROC, screenings) and each chunk of a screening, from
+/// any thread: a hook that unwinds stops the run there.
 pub fn run(
     study: &BiopsyStudy,
     seed: u64,
     burden: Option<(TabulatedBurden, TissueBurdenReport)>,
+    progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Vec<TestResult>, BiopsyRunError> {
     if study.tissue_burden.is_some() != burden.is_some() {
         return Err(BiopsyRunError::Burden(
@@ -206,16 +210,19 @@ pub fn run(
         }
         None => None,
     };
+    let tests = study.tests.len().max(1) as f64;
     Ok(study
         .tests
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(i, t)| {
             let mut test = t.clone();
             if let Some((b, _)) = &burden {
                 test.model.tumour.initial_cells = b.initial_cells();
                 test.model.tumour.burden = Some(Arc::clone(b));
             }
-            let mut result = run_test(study, &test, seed);
+            let tell = |f: f64| progress((i as f64 + f) / tests);
+            let mut result = run_test(study, &test, seed, &tell);
             result.blood_kinetics = study.blood_kinetics.clone();
             result.tissue_burden = burden.as_ref().map(|(_, r)| r.clone());
             result
@@ -223,9 +230,20 @@ pub fn run(
         .collect())
 }
 
-fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
+/// Phases of a test, for its progress: threshold, specificity, curve,
+/// ROC, the cases' screening and the healthy screening.
+const PHASES: f64 = 6.0;
+
+fn run_test(
+    study: &BiopsyStudy,
+    test: &BiopsyTest,
+    seed: u64,
+    progress: &(dyn Fn(f64) + Sync),
+) -> TestResult {
+    let phase = |k: f64| progress(k / PHASES);
     let mut model = test.model.clone();
     model.threshold = screening::resolve_threshold(&model, study.rule, study.healthy_cohort, seed);
+    phase(1.0);
     // A fresh cohort (another seed) estimates the specificity honestly.
     let (negatives, total, interval) = screening::specificity(
         &model,
@@ -234,8 +252,10 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
         seed.wrapping_add(1),
     );
     let specificity = (negatives as f64 / total.max(1) as f64, interval);
+    phase(2.0);
     let curve =
         screening::detection_curve(&model, &study.diameters, study.burden, study.cohort, seed);
+    phase(3.0);
     let minimal_diameter_50 = screening::minimal_detectable_diameter(&curve, 0.5);
     let minimal_diameter_90 = screening::minimal_detectable_diameter(&curve, 0.9);
     let (mut auc, mut sensitivity, mut ppv, mut roc_rows) = (None, None, None, Vec::new());
@@ -257,13 +277,16 @@ fn run_test(study: &BiopsyStudy, test: &BiopsyTest, seed: u64) -> TestResult {
             })
             .collect();
     }
-    let screening = study
-        .screening
-        .then(|| screening::screen_cohort_parallel(&model, study.cohort, seed, CHUNK));
+    phase(4.0);
+    let screening = study.screening.then(|| {
+        let tell = |f: f64| progress((4.0 + f) / PHASES);
+        screening::screen_cohort_reporting(&model, study.cohort, seed, CHUNK, &tell)
+    });
     // Another seed: the healthy cohort that fixed the threshold is not reused.
     let healthy_screening = study.screening.then(|| {
         screening::screen_healthy_cohort(&model, study.healthy_cohort, seed.wrapping_add(3), CHUNK)
     });
+    phase(6.0);
     TestResult {
         test: test.name.clone(),
         threshold: model.threshold,

@@ -14,6 +14,7 @@ pub fn run_biopsy(
     biopsy: &BiopsyStudy,
     tissue: Option<&TissueModel>,
     seed: u64,
+    progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Vec<TestResult>, BiopsyRunError> {
     let burden = match (&biopsy.tissue_burden, tissue) {
         (Some(source), Some(model)) => Some(burden(model, source, seed)?),
@@ -24,7 +25,7 @@ pub fn run_biopsy(
         }
         (None, _) => None,
     };
-    study::run(biopsy, seed, burden)
+    study::run(biopsy, seed, burden, progress)
 }
 
 /// Simulates `model` with `seed` (the same runs as the study's own

@@ -451,7 +451,8 @@ fn detection_with_the_tissue_burden_matches_the_exponential_law() {
         bound / HOUR
     );
     // The run attaches the burden and reports it.
-    let results = tumour_burden::run_biopsy(biopsy, study.tissue.as_ref(), study.seed).unwrap();
+    let results =
+        tumour_burden::run_biopsy(biopsy, study.tissue.as_ref(), study.seed, &|_| {}).unwrap();
     let r = results[0].tissue_burden.as_ref().unwrap();
     assert_eq!(r.cell_type, "tumour");
     assert_eq!(r.variant, "main");
@@ -769,6 +770,7 @@ fn an_extrapolation_that_overflows_is_a_run_error() {
         study.biopsy.as_ref().unwrap(),
         study.tissue.as_ref(),
         study.seed,
+        &|_| {},
     )
     .unwrap_err();
     assert!(e.to_string().contains("outgrows"), "{e}");

@@ -252,3 +252,42 @@ fn false_positives_are_counted_apart_from_detections() {
         "{screening}"
     );
 }
+
+/// The biopsy reports its progress while its cohorts run (after each
+/// phase of a test and around each chunk of a screening), not only when
+/// it ends, so that a hook that unwinds (as the Python package's Ctrl-C
+/// does) stops it there: the shipped ovarian screening (no body arm; the
+/// biopsy's share of the way is 0.5 to 1, its one test's six phases a
+/// twelfth each) reports every phase and, between phases 4 and 5, the
+/// chunks of its screening; a hook that panics at the first report inside
+/// the biopsy ends the run with that panic.
+#[test]
+fn a_biopsy_reports_its_progress_and_a_hook_can_stop_it() {
+    use std::sync::Mutex;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../studies/screening_ovarian.toml");
+    let study = parse(&std::fs::read_to_string(path).unwrap());
+    let heard = Mutex::new(Vec::new());
+    run::run(&study, |f| heard.lock().unwrap().push(f)).unwrap();
+    let heard = heard.into_inner().unwrap();
+    let phase = |k: f64| 0.5 + 0.5 * k / 6.0;
+    for k in 1..6 {
+        let seen = heard.iter().any(|&f| (f - phase(k as f64)).abs() < 1e-12);
+        assert!(seen, "phase {k} reported: {heard:?}");
+    }
+    let chunks = (heard.iter())
+        .filter(|&&f| f > phase(4.0) + 1e-12 && f < phase(5.0) - 1e-12)
+        .count();
+    assert!(chunks >= 2, "the screening's chunks reported: {heard:?}");
+    assert!(heard.iter().all(|f| (0.0..=1.0).contains(f)));
+    assert_eq!(heard.last(), Some(&1.0));
+    let stopped = std::panic::catch_unwind(|| {
+        run::run(&study, |f| {
+            if f > 0.5 && f < 1.0 {
+                std::panic::panic_any("stopped");
+            }
+        })
+    });
+    let payload = stopped.expect_err("the hook's panic ends the run");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"stopped"));
+}
