@@ -327,7 +327,8 @@ def read_run(dir: PathLike) -> Result:
 class CampaignResult(Result):
     """A campaign's folder read back: ``summary`` (the merged ``summary.json``),
     :attr:`points` (one row per run) and :attr:`sensitivity`; a calibration's
-    tables (``calibration_fit``, ``calibration_timeseries``) by name."""
+    tables (``calibration_fit``, ``calibration_timeseries``,
+    ``calibration_curves``) by name."""
 
     @property
     def points(self) -> Optional[pa.Table]:

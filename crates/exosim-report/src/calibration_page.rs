@@ -47,6 +47,22 @@ pub struct FitRow {
     pub fitted: f64,
     /// Residual over the row's sd (NaN where undefined).
     pub standardised: f64,
+    /// When it was measured, s (NaN for a value without a time).
+    pub time: f64,
+    /// The fitted curve it lies on (`calibration_curves.csv`), if any.
+    pub curve: String,
+}
+
+/// A fitted curve: the model's value of a time course at every output
+/// time (a `curve` of `calibration_curves.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedCurve {
+    /// Its label: kind, place, class and arm.
+    pub label: String,
+    /// Times, s.
+    pub times: Vec<f64>,
+    /// Values at the estimates.
+    pub values: Vec<f64>,
 }
 
 /// A calibration folder, read and checked.
@@ -61,6 +77,8 @@ pub struct CalibrationDir {
     /// `calibration_bootstrap.csv`: each parameter's refitted values, in
     /// the report's order (empty for profile intervals).
     pub resamples: Vec<Vec<f64>>,
+    /// `calibration_curves.csv` (none in a folder written before it).
+    pub curves: Vec<FittedCurve>,
 }
 
 impl CalibrationDir {
@@ -78,11 +96,13 @@ impl CalibrationDir {
             Some(_) => read_resamples(&dir.join(BOOTSTRAP_FILE), &report)?,
             None => Vec::new(),
         };
+        let curves = read_curves(&dir.join(FILES[4]))?;
         Ok(CalibrationDir {
             dir: dir.to_path_buf(),
             report,
             fit,
             resamples,
+            curves,
         })
     }
 }
@@ -110,6 +130,9 @@ fn read_fit(path: &Path, report: &Report) -> Result<Vec<FitRow>, ReportError> {
         (col("line")?, col("name")?, col("observable")?, col("unit")?);
     let (value, fitted, standardised) =
         (col("value")?, col("fitted")?, col("standardised_residual")?);
+    let time = col("time_s")?;
+    // A folder written before the curves has no `curve` column.
+    let curve = t.headers.iter().position(|h| h == "curve");
     if t.len() != report.rows {
         let why = format!(
             "{} rows, but calibration.json says {} data rows (file truncated?)",
@@ -132,9 +155,54 @@ fn read_fit(path: &Path, report: &Report) -> Result<Vec<FitRow>, ReportError> {
                 value: v,
                 fitted: maybe_number(&t, r, fitted)?,
                 standardised: maybe_number(&t, r, standardised)?,
+                time: maybe_number(&t, r, time)?,
+                curve: curve.map_or(String::new(), |c| t.text(r, c).to_string()),
             })
         })
         .collect()
+}
+
+/// `calibration_curves.csv`: rows of (curve, time, value), each curve's
+/// times ascending; none when the file is absent (an older folder).
+fn read_curves(path: &Path) -> Result<Vec<FittedCurve>, ReportError> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let t = LongTable::read_maybe_empty(path)?;
+    let (c, time, value) = (
+        t.require("curve")?,
+        t.require("time_s")?,
+        t.require("fitted")?,
+    );
+    let mut curves: Vec<FittedCurve> = Vec::new();
+    for r in 0..t.len() {
+        let label = t.text(r, c);
+        let (x, y) = (t.number(r, time)?, t.number(r, value)?);
+        if let Some(why) = Rule::AtLeast(0.0).broken(x) {
+            return Err(check::invalid(path, Some(t.line(r)), "time_s", why));
+        }
+        let curve = match curves.iter_mut().find(|k| k.label == label) {
+            Some(k) => k,
+            None => {
+                curves.push(FittedCurve {
+                    label: label.to_string(),
+                    times: Vec::new(),
+                    values: Vec::new(),
+                });
+                curves.last_mut().expect("just pushed")
+            }
+        };
+        if curve.times.last().is_some_and(|&last| x < last) {
+            let why = format!(
+                "{x} after {}: a curve's times must not decrease",
+                curve.times[curve.times.len() - 1]
+            );
+            return Err(check::invalid(path, Some(t.line(r)), "time_s", why));
+        }
+        curve.times.push(x);
+        curve.values.push(y);
+    }
+    Ok(curves)
 }
 
 /// `calibration_bootstrap.csv`: a column per parameter of the report, as
@@ -295,6 +363,47 @@ fn agreement_plot(fit: &[FitRow]) -> plotly::Plot {
     plot
 }
 
+/// One fitted curve over its data rows, time in hours.
+fn curve_plot(curve: &FittedCurve, fit: &[FitRow], unit: &str) -> plotly::Plot {
+    let hours = |t: &[f64]| t.iter().map(|t| t / 3600.0).collect::<Vec<f64>>();
+    let rows: Vec<&FitRow> = fit.iter().filter(|f| f.curve == curve.label).collect();
+    let axes = Axes::linear("time (h)", format!("{} ({unit})", curve.label)).toggle_y();
+    let line = Series::new(
+        "fitted",
+        hours(&curve.times),
+        curve.values.clone(),
+        colour(0),
+    );
+    let mut plot = chart::lines(
+        &axes,
+        vec![line],
+        &format!("curve_{}", curve.label.replace(' ', "_")),
+    );
+    let (x, y): (Vec<f64>, Vec<f64>) = rows.iter().map(|f| (f.time / 3600.0, f.value)).unzip();
+    plot.add_trace(
+        plotly::Scatter::new(x, y)
+            .name("measured")
+            .mode(plotly::common::Mode::Markers)
+            .marker(plotly::common::Marker::new().color(colour(1)).size(8)),
+    );
+    plot
+}
+
+fn curves_part(c: &CalibrationDir, sec: &mut Section) {
+    for curve in &c.curves {
+        let unit = (c.fit.iter())
+            .find(|f| f.curve == curve.label)
+            .map_or("", |f| f.unit.as_str());
+        let caption =
+            "the model at the estimates over every output time, and the measurements on it";
+        sec.plot(
+            &format!("Fitted curve: {}", curve.label),
+            caption,
+            &curve_plot(curve, &c.fit, unit),
+        );
+    }
+}
+
 fn residual_rows(fit: &[FitRow]) -> Vec<Vec<String>> {
     fit.iter()
         .map(|f| {
@@ -362,6 +471,7 @@ pub fn section(c: &CalibrationDir) -> Section {
         "each data row at the estimates; on the dashed line the model equals the measurement",
         &agreement_plot(&c.fit),
     );
+    curves_part(c, &mut sec);
     sec.table(
         &[
             "line",

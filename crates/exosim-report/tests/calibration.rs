@@ -82,6 +82,40 @@ fn a_calibration_page_shows_the_estimates_and_the_fit() {
     close(numbers(&rows["x"]), csv_column(&fit, "fitted"));
     close(numbers(&rows["y"]), csv_column(&fit, "value"));
     assert!(!html.contains("bootstrap's refitted"));
+    // The fitted curves pass through each row's fitted value at its time,
+    // and carry the measurements as markers.
+    let fitted = csv_column(&fit, "fitted");
+    let times = csv_column(&fit, "time_s");
+    let places = ["blood", "liver"];
+    for place in places {
+        let label = format!("fraction_of_dose {place}");
+        let spec = figure_spec(&html, &format!("Fitted curve: {label}"));
+        let (x, y) = (
+            numbers(&spec["data"][0]["x"]),
+            numbers(&spec["data"][0]["y"]),
+        );
+        let marks = numbers(&spec["data"][1]["x"]);
+        let mut reader = csv::Reader::from_path(&fit).unwrap();
+        let c = (reader.headers().unwrap().iter())
+            .position(|h| h == "curve")
+            .unwrap();
+        let rows: Vec<usize> = (reader.records().enumerate())
+            .filter(|(_, r)| r.as_ref().unwrap()[c] == label)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(marks.len(), rows.len(), "{label}: a marker per row");
+        for i in rows {
+            let at = x
+                .iter()
+                .position(|&h| (h - times[i] / 3600.0).abs() < 1e-5)
+                .unwrap();
+            assert!(
+                (y[at] - fitted[i]).abs() <= 1e-6 * fitted[i].abs(),
+                "{label} at {}",
+                times[i]
+            );
+        }
+    }
 }
 
 #[test]
@@ -129,6 +163,11 @@ fn a_damaged_calibration_is_refused_with_the_file_named() {
         "calibration_fit.csv",
         &|t: String| t.replacen(",fitted,", ",fited,", 1),
         "fitted",
+    );
+    damage(
+        "calibration_curves.csv",
+        &|t: String| t.replacen(",0,", ",1e9,", 1),
+        "must not decrease",
     );
     damage(
         "calibration.json",

@@ -39,6 +39,7 @@ fn the_shipped_calibration_prints_estimates_and_writes_its_files() {
         "calibration.json",
         "calibration_fit.csv",
         "calibration_timeseries.csv",
+        "calibration_curves.csv",
         "summary.json",
     ] {
         assert!(out.join(f).is_file(), "{f}");

@@ -179,6 +179,19 @@ pub fn resolve(
 }
 
 impl Observable {
+    /// The same observable read at output time `t` instead of its own: a
+    /// body observable read at a time (what a calibration draws as a
+    /// fitted curve); None for the others.
+    pub fn at_time(&self, t: f64) -> Option<Observable> {
+        match &self.target {
+            Target::Body(b) => b.at_time(t).map(|target| Observable {
+                target: Target::Body(target),
+                ..self.clone()
+            }),
+            _ => None,
+        }
+    }
+
     /// The value in `result`, a run of the study this observable was
     /// resolved against. NaN only where the quantity is undefined for that
     /// run (each kind's definition in docs/observables.md says when, e.g. a

@@ -27,11 +27,12 @@ use crate::run::RunResult;
 use crate::scenario::{Override, Study};
 
 /// The files a calibration writes, relative to its directory.
-pub const FILES: [&str; 4] = [
+pub const FILES: [&str; 5] = [
     "calibration.json",
     "calibration_fit.csv",
     "calibration_timeseries.csv",
     "summary.json",
+    "calibration_curves.csv",
 ];
 /// The saved starts of a calibration under way.
 pub const STATE_FILE: &str = "calibration_state.json";
@@ -420,9 +421,11 @@ pub fn calibrate(
             .collect(),
         None => Vec::new(),
     };
-    write_fit_csv(&dir.join(FILES[1]), cal, &fitted_values)?;
+    let labels = curve_labels(cal);
+    write_fit_csv(&dir.join(FILES[1]), cal, &fitted_values, &labels)?;
     if let Some((study, result)) = &fitted_run {
         output::write_csv(&dir.join(FILES[2]), &crate::run::timeseries(study, result))?;
+        write_curves_csv(&dir.join(FILES[4]), cal, &labels, study, result)?;
     }
     if !fitted.resamples.is_empty() {
         write_bootstrap_csv(&dir.join(BOOTSTRAP_FILE), campaign, cal, &fitted.resamples)?;
@@ -738,7 +741,69 @@ fn goodness(l: &Likelihood, fitted: &[f64], parameters: usize) -> Goodness {
 
 /// `calibration_fit.csv`: each data row with the fitted value and its
 /// residuals.
-fn write_fit_csv(path: &Path, cal: &Calibration, fitted: &[f64]) -> Result<(), OutputError> {
+/// Each data row's fitted curve: the row's observable without its time
+/// (kind, arm, class, place), for a body observable read at a time; empty
+/// for the others. Rows of one curve share a label.
+fn curve_labels(cal: &Calibration) -> Vec<String> {
+    cal.data
+        .rows
+        .iter()
+        .map(|r| {
+            if r.observable.at_time(0.0).is_none() {
+                return String::new();
+            }
+            let s = &r.spec;
+            let kind = serde_json::to_value(s.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            [
+                Some(kind),
+                s.place.clone(),
+                s.vesicles.clone(),
+                s.arm.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+        })
+        .collect()
+}
+
+/// `calibration_curves.csv`: every fitted curve (see [`curve_labels`]) at
+/// every output time of the fitted run, the curves over the data.
+fn write_curves_csv(
+    path: &Path,
+    cal: &Calibration,
+    labels: &[String],
+    study: &Study,
+    result: &RunResult,
+) -> Result<(), OutputError> {
+    let mut text = String::from("curve,time_s,fitted\n");
+    let mut drawn: Vec<&str> = Vec::new();
+    for (row, label) in cal.data.rows.iter().zip(labels) {
+        if label.is_empty() || drawn.contains(&label.as_str()) {
+            continue;
+        }
+        drawn.push(label);
+        for &t in &study.output_times {
+            let value = row
+                .observable
+                .at_time(t)
+                .map_or(f64::NAN, |o| o.evaluate(result));
+            text.push_str(&format!("{label},{t},{value}\n"));
+        }
+    }
+    output::write_atomic(path, |w| w.write_all(text.as_bytes()))
+}
+
+fn write_fit_csv(
+    path: &Path,
+    cal: &Calibration,
+    fitted: &[f64],
+    labels: &[String],
+) -> Result<(), OutputError> {
     let residuals = cal.likelihood.residuals(fitted);
     let number = |x: f64| {
         if x.is_finite() {
@@ -760,6 +825,7 @@ fn write_fit_csv(path: &Path, cal: &Calibration, fitted: &[f64]) -> Result<(), O
             "fitted",
             "residual",
             "standardised_residual",
+            "curve",
         ])
         .map_err(std::io::Error::other)?;
         for (i, row) in cal.data.rows.iter().enumerate() {
@@ -775,6 +841,7 @@ fn write_fit_csv(path: &Path, cal: &Calibration, fitted: &[f64]) -> Result<(), O
                 number(f),
                 number(residuals.get(i).map_or(f64::NAN, |r| r.raw)),
                 number(residuals.get(i).map_or(f64::NAN, |r| r.standardised)),
+                labels[i].clone(),
             ])
             .map_err(std::io::Error::other)?;
         }

@@ -183,6 +183,14 @@ impl Target {
 
     /// The value in `result`; NaN where the run lacks the arm, class or
     /// time, and where a PK figure cannot be estimated.
+    /// This target read at output time `t`, when it is read at a time.
+    pub(super) fn at_time(&self, t: f64) -> Option<Target> {
+        self.time.map(|_| Target {
+            time: Some(t),
+            ..self.clone()
+        })
+    }
+
     pub(super) fn evaluate(&self, result: &RunResult) -> f64 {
         let Some(course) = result.arms.iter().find(|a| a.arm == self.arm) else {
             return f64::NAN;
