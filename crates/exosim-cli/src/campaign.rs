@@ -341,7 +341,14 @@ fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
         return fail(e.to_string());
     }
     print_estimates(&report);
-    finish(dir, &written, 0, None, opts.quiet)
+    let code = finish(dir, &written, 0, None, opts.quiet);
+    if opts.report {
+        // The calibration's page, as `exosim report DIR` makes it.
+        if let Err(code) = crate::write_report(dir, true, opts.quiet) {
+            return code;
+        }
+    }
+    code
 }
 
 /// The estimates with their intervals, then the fit's figures.

@@ -1,6 +1,7 @@
 //! `exosim run CAMPAIGN` for a calibration: the shipped campaign fits the
 //! mouse preset to a published organ distribution, prints its estimates
-//! and writes its files; a wrong data file gets a located message.
+//! and writes its files (and with `--report` its page); a wrong data file
+//! gets a located message.
 
 use std::fs;
 
@@ -17,8 +18,11 @@ fn the_shipped_calibration_prints_estimates_and_writes_its_files() {
         "-o".as_ref(),
         out.as_os_str(),
         "-q".as_ref(),
+        "--report".as_ref(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Calibration `b16bl6_organs_calibration`"));
     let text = stdout(&run);
     assert!(
         text.contains(
