@@ -404,6 +404,14 @@ fn curves_part(c: &CalibrationDir, sec: &mut Section) {
     }
 }
 
+/// A value and its unit, a bare number for a ratio (unit `1`).
+fn with_unit(v: f64, unit: &str) -> String {
+    match unit {
+        "" | "1" => num(v),
+        _ => format!("{} {unit}", num(v)),
+    }
+}
+
 fn residual_rows(fit: &[FitRow]) -> Vec<Vec<String>> {
     fit.iter()
         .map(|f| {
@@ -411,8 +419,8 @@ fn residual_rows(fit: &[FitRow]) -> Vec<Vec<String>> {
                 f.line.to_string(),
                 f.name.clone(),
                 f.observable.clone(),
-                format!("{} {}", num(f.value), f.unit),
-                format!("{} {}", num(f.fitted), f.unit),
+                with_unit(f.value, &f.unit),
+                with_unit(f.fitted, &f.unit),
                 num(f.standardised),
             ]
         })
