@@ -288,17 +288,66 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
     table
 }
 
+/// One nM in molecules per m³.
+const NANOMOLAR: f64 = crate::units::AVOGADRO * 1e-9 * 1e3;
+
+/// A release-inhibiting drug's figures in one arm (`summary.json`
+/// `drugs`), read on the output times.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrugSummary {
+    /// The arm.
+    pub arm: String,
+    /// The drug.
+    pub drug: String,
+    /// Highest central concentration, nM.
+    pub cmax_nm: f64,
+    /// When it is reached, s.
+    pub tmax_s: f64,
+    /// Area under the central concentration over the study (trapezoids
+    /// on the output times), nM·h.
+    pub auc_nm_h: f64,
+    /// Lowest share of the nominal release it leaves, `1 − I(C)`.
+    pub lowest_release_factor: f64,
+    /// That share at the study's end.
+    pub final_release_factor: f64,
+}
+
+/// Every drug of every arm.
+fn drug_summaries(result: &RunResult) -> Vec<DrugSummary> {
+    let mut out = Vec::new();
+    for arm in &result.arms {
+        for d in &arm.drugs {
+            let nm: Vec<f64> = d.concentration.iter().map(|c| c / NANOMOLAR).collect();
+            let (at, cmax) = nm
+                .iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (i, &c)| {
+                    if c > best.1 { (i, c) } else { best }
+                });
+            out.push(DrugSummary {
+                arm: arm.arm.clone(),
+                drug: d.drug.clone(),
+                cmax_nm: cmax,
+                tmax_s: arm.times.get(at).copied().unwrap_or(0.0),
+                auc_nm_h: body::pk::auc_trapezoid(&arm.times, &nm) / 3600.0,
+                lowest_release_factor: d.release_factor.iter().copied().fold(1.0, f64::min),
+                final_release_factor: d.release_factor.last().copied().unwrap_or(1.0),
+            });
+        }
+    }
+    out
+}
+
 /// Each drug's central concentration (nM, the unit its EC50 is usually
 /// written in) and the release factor `1 − I(C)` it leaves the sources it
 /// acts on.
 fn drug_columns(table: &mut Table, arm: &body::ArmCourse) {
-    let nanomolar = crate::units::AVOGADRO * 1e-9 * 1e3;
     for d in &arm.drugs {
         table.push_column(Column {
             name: format!("{}/drug_concentration/{}", arm.arm, d.drug),
             unit: "nM".into(),
             description: format!("central concentration of drug {} (arm {})", d.drug, arm.arm),
-            values: d.concentration.iter().map(|c| c / nanomolar).collect(),
+            values: d.concentration.iter().map(|c| c / NANOMOLAR).collect(),
         });
         table.push_column(Column {
             name: format!("{}/release_factor/{}", arm.arm, d.drug),
@@ -404,6 +453,10 @@ pub struct Summary<'a> {
     /// peak concentration that drove it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effects: Vec<exposure::EffectSummary>,
+    /// Release-inhibiting drugs, per arm: Cmax, Tmax, AUC, the lowest and
+    /// the final release factor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drugs: Vec<DrugSummary>,
     /// Production: vesicles per harvest and per run, the medium's
     /// concentration, the mass balance of the culture, doses per batch,
     /// batches and time for the study's need.
@@ -519,6 +572,7 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
         }),
         tissue,
         effects: exposure::summarise(&study.output_times, &result.effects),
+        drugs: drug_summaries(result),
         production: study
             .production
             .as_ref()

@@ -428,3 +428,44 @@ fn an_oral_dose_without_ka_is_refused() {
     assert_eq!(e.key, "arms[1].drugs[0]");
     assert_eq!(e.message, "this drug needs `ka`");
 }
+
+/// `summary.json` `drugs`: at a constant 3 µM (a loading bolus of
+/// Css·V and an infusion at CL·Css over the 24 h), Cmax is 3000 nM, the
+/// AUC 3000 nM × 24 h and the release factor 1 − I(EC50) = 0.6 from start
+/// to end; the untreated arm has no drug.
+#[test]
+fn the_summary_gives_each_drugs_exposure_and_release_factor() {
+    let drug = r#"
+clearance = "10 mL/h"
+volume = "30 mL"
+emax = 0.8
+ec50 = "3 uM"
+hill = 2
+sources = ["tumour_release"]
+[[arms.drugs.doses]]
+route = "iv_bolus"
+amount = "90 nmol"
+[[arms.drugs.doses]]
+route = "iv_infusion"
+amount = "720 nmol"
+duration = "24 h"
+"#;
+    let study = parse_study(&study("24 h", drug), "inhibitor.toml").unwrap();
+    let result = exosim::run::run(&study, |_| {}).unwrap();
+    let summary = serde_json::to_value(exosim::run::summary(&study, &result)).unwrap();
+    let drugs = summary["drugs"].as_array().unwrap();
+    assert_eq!(drugs.len(), 1, "only the treated arm: {drugs:?}");
+    let d = &drugs[0];
+    assert_eq!(
+        (d["arm"].as_str(), d["drug"].as_str()),
+        (Some("treated"), Some("pddc"))
+    );
+    let close = |key: &str, want: f64| {
+        let got = d[key].as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-6 * want, "{key}: {got} vs {want}");
+    };
+    close("cmax_nm", 3000.0);
+    close("auc_nm_h", 3000.0 * 24.0);
+    close("lowest_release_factor", 0.6);
+    close("final_release_factor", 0.6);
+}
