@@ -67,18 +67,7 @@ impl Resolver<'_, '_> {
             && spec.doses.is_empty()
             && spec.sources.is_empty()
             && spec.arms.is_empty());
-        if !has_body
-            && spec.biopsy.is_none()
-            && spec.signature.is_none()
-            && spec.tissue.is_none()
-            && spec.production.is_none()
-        {
-            return self.c.err(
-                &root,
-                "the study simulates nothing",
-                Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]`, `[tissue]` or `[production]` section".into()),
-            );
-        }
+        self.something_to_simulate(spec, has_body)?;
         let (tissue, tissue_spec) = match &spec.tissue {
             Some(t) => {
                 let (model, filled) = super::resolve_tissue::resolve_tissue(
@@ -100,23 +89,7 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let drugs = spec
-            .drugs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                super::resolve_drug::resolve_drug(&self.c, &root.key("drugs").index(i), d, duration)
-            })
-            .collect::<Res<Vec<_>>>()?;
-        if let Some(i) = spec.drugs.iter().position(|d| !d.sources.is_empty())
-            && !has_body
-        {
-            return self.c.err(
-                &root.key("drugs").index(i).key("sources"),
-                "the study has no body sources to act on",
-                Some("add `[[vesicles]]` and `[[sources]]`, or remove `sources`".into()),
-            );
-        }
+        let drugs = self.drugs(spec, has_body, duration)?;
         let (arms, resolved_arms) =
             self.arms(spec, has_body, &body_spec, &vesicles, &drugs, duration)?;
         self.check_size(&arms, output_times.len())?;
@@ -217,6 +190,52 @@ impl Resolver<'_, '_> {
         study.instruments = instruments;
         study.resolved.instruments = filled;
         Ok(study)
+    }
+
+    /// A study must give at least one engine something to do.
+    fn something_to_simulate(&self, spec: &StudySpec, has_body: bool) -> Res<()> {
+        if has_body
+            || spec.biopsy.is_some()
+            || spec.signature.is_some()
+            || spec.tissue.is_some()
+            || spec.production.is_some()
+        {
+            return Ok(());
+        }
+        self.c.err(
+            &KeyPath::root(),
+            "the study simulates nothing",
+            Some("add `[[vesicles]]` with `[[doses]]` or `[[sources]]` for the body, or a `[biopsy]`, `[signature]`, `[tissue]` or `[production]` section".into()),
+        )
+    }
+
+    /// The study-wide `[[drugs]]`, resolved; one that names body sources
+    /// needs a body.
+    fn drugs(
+        &self,
+        spec: &StudySpec,
+        has_body: bool,
+        duration: f64,
+    ) -> Res<Vec<(Drug, super::drug_spec::DrugSpec)>> {
+        let root = KeyPath::root();
+        let drugs = spec
+            .drugs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                super::resolve_drug::resolve_drug(&self.c, &root.key("drugs").index(i), d, duration)
+            })
+            .collect::<Res<Vec<_>>>()?;
+        if let Some(i) = spec.drugs.iter().position(|d| !d.sources.is_empty())
+            && !has_body
+        {
+            return self.c.err(
+                &root.key("drugs").index(i).key("sources"),
+                "the study has no body sources to act on",
+                Some("add `[[vesicles]]` and `[[sources]]`, or remove `sources`".into()),
+            );
+        }
+        Ok(drugs)
     }
 
     /// `[study]`'s span and output grid: the duration, the output
