@@ -172,14 +172,10 @@ amount = "0.5 umol"
     assert!(worst < 1e-6, "relative error {worst:e}");
 }
 
-/// A loading bolus `Css·V` with an infusion at `CL·Css` holds a
-/// one-compartment concentration at `Css` from the first instant, so the
-/// targeted source releases exactly `rate·(1 − I(Css))`: its ledger, and
-/// its blood count against a control whose source is written at that rate.
-#[test]
-fn at_a_constant_concentration_the_source_is_scaled_by_one_minus_i() {
-    // Css = 3 µM (= EC50) in 30 mL: 90 nmol; CL·Css = 10 mL/h · 3 µM = 30 nmol/h.
-    let drug = r#"
+/// A drug held at Css = 3 µM (its EC50) for 24 h: a loading bolus of
+/// Css·V = 3 µM · 30 mL = 90 nmol and an infusion at CL·Css = 10 mL/h ·
+/// 3 µM = 30 nmol/h; Emax 0.8, Hill 2, on the tumour's source.
+const CONSTANT_3_UM: &str = r#"
 clearance = "10 mL/h"
 volume = "30 mL"
 emax = 0.8
@@ -194,7 +190,14 @@ route = "iv_infusion"
 amount = "720 nmol"
 duration = "24 h"
 "#;
-    let text = study("24 h", drug);
+
+/// A loading bolus `Css·V` with an infusion at `CL·Css` holds a
+/// one-compartment concentration at `Css` from the first instant, so the
+/// targeted source releases exactly `rate·(1 − I(Css))`: its ledger, and
+/// its blood count against a control whose source is written at that rate.
+#[test]
+fn at_a_constant_concentration_the_source_is_scaled_by_one_minus_i() {
+    let text = study("24 h", CONSTANT_3_UM);
     let (study_model, _, treated) = run(&text);
     // I(EC50) = emax/2 whatever the Hill coefficient.
     let factor = 1.0 - 0.8 / 2.0;
@@ -435,22 +438,7 @@ fn an_oral_dose_without_ka_is_refused() {
 /// to end; the untreated arm has no drug.
 #[test]
 fn the_summary_gives_each_drugs_exposure_and_release_factor() {
-    let drug = r#"
-clearance = "10 mL/h"
-volume = "30 mL"
-emax = 0.8
-ec50 = "3 uM"
-hill = 2
-sources = ["tumour_release"]
-[[arms.drugs.doses]]
-route = "iv_bolus"
-amount = "90 nmol"
-[[arms.drugs.doses]]
-route = "iv_infusion"
-amount = "720 nmol"
-duration = "24 h"
-"#;
-    let study = parse_study(&study("24 h", drug), "inhibitor.toml").unwrap();
+    let study = parse_study(&study("24 h", CONSTANT_3_UM), "inhibitor.toml").unwrap();
     let result = exosim::run::run(&study, |_| {}).unwrap();
     let summary = serde_json::to_value(exosim::run::summary(&study, &result)).unwrap();
     let drugs = summary["drugs"].as_array().unwrap();
