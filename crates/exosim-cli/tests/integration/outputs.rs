@@ -160,6 +160,35 @@ fn force_leaves_no_file_of_the_previous_run_and_keeps_the_users() {
     );
 }
 
+/// A folder written before runs kept a manifest is a run's folder with
+/// no `.exosim-manifest.json`: `--force` cleans it by the layout of that
+/// time, because its `summary.json` names the exosim that wrote it.
+#[test]
+fn force_cleans_a_folder_written_before_manifests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fresh = tmp.path().join("fresh");
+    ok(&run(&study("mouse_iv_bolus.toml"), &fresh, &["--report"]));
+
+    let dir = tmp.path().join("old");
+    ok(&run(&study("assay_comparison.toml"), &dir, &["--report"]));
+    fs::remove_file(dir.join(MANIFEST)).unwrap();
+    fs::write(dir.join("notes.txt"), "mine").unwrap();
+    ok(&run(
+        &study("mouse_iv_bolus.toml"),
+        &dir,
+        &["--force", "--report"],
+    ));
+
+    let mut expected = names(&fresh);
+    expected.push("notes.txt".into());
+    expected.sort();
+    assert_eq!(
+        names(&dir),
+        expected,
+        "no biopsy file of the old run is left"
+    );
+}
+
 #[test]
 fn force_and_resume_remove_the_temporary_files_of_a_killed_write() {
     let tmp = tempfile::tempdir().unwrap();

@@ -13,6 +13,11 @@
 //!   wrote it.
 //! - `--resume` keeps the finished files and removes the temporary ones.
 //!
+//! A folder that an exosim from before the manifest wrote has none; its
+//! `summary.json` names the exosim version that wrote it, and `--force`
+//! then removes the files of that version's fixed layout
+//! ([`Manifest::before_manifests`]).
+//!
 //! A write that was killed leaves hidden `.NAME.PID-N.tmp` files (see
 //! [`write_atomic`](super::write_atomic)); [`is_temporary`] recognises them.
 
@@ -83,6 +88,41 @@ impl Manifest {
         }
     }
 
+    /// What an exosim from before the manifest wrote into `dir`, when its
+    /// `summary.json` says an exosim wrote it (it has `exosim_version`):
+    /// the files of that version's fixed layout that are there, and the
+    /// report's page and figures. `None` for any other folder, so that
+    /// nothing is removed on a guess.
+    pub fn before_manifests(dir: &Path) -> Result<Option<Manifest>, OutputError> {
+        let path = dir.join("summary.json");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let by_exosim = serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v.get("exosim_version").is_some_and(|v| v.is_string()));
+        if !by_exosim {
+            return Ok(None);
+        }
+        let mut files = Vec::new();
+        for entry in fs::read_dir(dir).map_err(|e| io_err(dir, e))? {
+            let name = entry
+                .map_err(|e| io_err(dir, e))?
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            let roc = name.starts_with("biopsy_roc_") && name.ends_with(".csv");
+            if roc || BEFORE_MANIFESTS.contains(&name.as_str()) {
+                files.push(name);
+            }
+        }
+        files.sort();
+        let mut m = Manifest::new(Writer::Run, files);
+        m.report = vec!["report.html".into(), "figures".into()];
+        Ok(Some(m))
+    }
+
     /// Writes the manifest into `dir`, atomically.
     pub fn write(&self, dir: &Path) -> Result<(), OutputError> {
         write_json(&dir.join(MANIFEST), self)
@@ -102,6 +142,19 @@ impl Manifest {
         self.report.iter().any(|f| top_level(f) == Some(name))
     }
 }
+
+/// The files a run wrote before runs kept a manifest (besides
+/// `biopsy_roc_TEST.csv`, one per test).
+const BEFORE_MANIFESTS: [&str; 8] = [
+    "timeseries.csv",
+    "timeseries.parquet",
+    "biopsy_curve.csv",
+    "signature.csv",
+    "signature_markers.csv",
+    "tissue_timeseries.csv",
+    "tissue_snapshots",
+    "summary.json",
+];
 
 /// The first component of a relative path as the manifest writes it.
 fn top_level(rel: &str) -> Option<&str> {
@@ -147,7 +200,9 @@ pub enum Reuse {
 /// previous run's results are never lost by accident. With `force`, the files
 /// a previous exosim run wrote there (as its manifest lists them) and the
 /// temporary files of a killed write are removed; other files are left in
-/// place, and an output replaces its namesake atomically. See
+/// place, and an output replaces its namesake atomically. A folder an
+/// exosim from before the manifest wrote is cleaned by the layout of that
+/// time ([`Manifest::before_manifests`]). See
 /// [`prepare_output`] for the demo's and `--resume`'s
 /// rules.
 pub fn prepare_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
@@ -215,6 +270,10 @@ pub fn prepare_output(dir: &Path, reuse: Reuse) -> Result<(), OutputError> {
             }
         }
         Reuse::Replace => {
+            let manifest = match manifest {
+                Some(m) => Some(m),
+                None => Manifest::before_manifests(dir)?,
+            };
             if let Some(m) = &manifest {
                 remove_listed(dir, m.files.iter().chain(&m.report))?;
             }
@@ -492,6 +551,42 @@ mod tests {
         touch(&dir.join("timeseries.csv"));
         prepare_output(dir, Reuse::Resume).unwrap();
         assert_eq!(names(dir), ["timeseries.csv"]);
+    }
+
+    #[test]
+    fn force_cleans_a_folder_from_before_manifests_by_its_layout() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        fs::write(dir.join("summary.json"), r#"{"exosim_version":"0.1.0"}"#).unwrap();
+        for f in [
+            "timeseries.csv",
+            "biopsy_roc_digital.csv",
+            "report.html",
+            "notes.txt",
+        ] {
+            touch(&dir.join(f));
+        }
+        fs::create_dir_all(dir.join("figures")).unwrap();
+        touch(&dir.join("figures/blood.png"));
+        fs::create_dir_all(dir.join("tissue_snapshots")).unwrap();
+        touch(&dir.join("tissue_snapshots/cells_0000.csv"));
+        prepare_dir(dir, false).unwrap_err();
+        prepare_dir(dir, true).unwrap();
+        assert_eq!(names(dir), ["notes.txt"]);
+    }
+
+    #[test]
+    fn force_removes_nothing_from_a_folder_no_exosim_wrote() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // A summary.json of the user's own, and one that is not JSON.
+        fs::write(dir.join("summary.json"), r#"{"version":"2"}"#).unwrap();
+        touch(&dir.join("timeseries.csv"));
+        prepare_dir(dir, true).unwrap();
+        assert_eq!(names(dir), ["summary.json", "timeseries.csv"]);
+        fs::write(dir.join("summary.json"), "exosim_version").unwrap();
+        prepare_dir(dir, true).unwrap();
+        assert_eq!(names(dir), ["summary.json", "timeseries.csv"]);
     }
 
     #[test]
