@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -45,9 +46,16 @@ __all__ = [
     "Result",
     "Study",
     "StudyError",
+    "StudyNotice",
     "merge",
     "read_run",
 ]
+
+class StudyNotice(UserWarning):
+    """What validation tells a valid study, as a warning: a run estimated
+    to take more than ten minutes on one thread. Its text is the command
+    line's ``note:`` line, located at the key that sets the work."""
+
 
 #: A path: text or any `os.PathLike` (`pathlib.Path`).
 PathLike = Union[str, "os.PathLike[str]"]
@@ -140,8 +148,17 @@ class Study:
 
         Raises :class:`StudyError` with ``file``, ``line``, ``column``,
         ``key``, ``message`` and ``hint``; its text is the command line's.
+        A valid study estimated to run long is told so by a
+        :class:`StudyNotice` warning.
         """
-        return self._native.validate()
+        name = self._native.validate()
+        self._warn_notices()
+        return name
+
+    def _warn_notices(self) -> None:
+        """Each of the study's notices as a :class:`StudyNotice` warning."""
+        for notice in self._native.notices():
+            warnings.warn(notice, StudyNotice, stacklevel=3)
 
     def to_toml(self) -> str:
         """The study as TOML: the file's own text until a value is set."""
@@ -164,8 +181,10 @@ class Study:
         ``KeyboardInterrupt`` and abandons the run. ``progress``, if given,
         is called on this thread with the fraction done (0 to 1) as it grows,
         at most every 50 ms and last with 1.0 (for a progress bar); an
-        exception it raises abandons the run too.
+        exception it raises abandons the run too. A run estimated to take
+        long is told so first by a :class:`StudyNotice` warning.
         """
+        self._warn_notices()
         native = self._native.run(seed=seed, threads=threads, progress=progress)
         return Result._of_run(native)
 

@@ -122,6 +122,18 @@ impl NativeStudy {
         Ok(self.resolve()?.name)
     }
 
+    /// What validation tells the valid study (a run estimated to take
+    /// long), each as the command line prints it (`note: FILE:LINE:COL: …`).
+    fn notices(&self) -> PyResult<Vec<String>> {
+        let study = self.resolve()?;
+        let text = self.source.text();
+        Ok(study
+            .notices
+            .iter()
+            .map(|n| n.render_as(text, "note"))
+            .collect())
+    }
+
     /// Runs the study (seed: instead of the study's) on `threads` workers,
     /// the GIL released, telling `progress` the fraction done; Ctrl-C
     /// abandons the run.

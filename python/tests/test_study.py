@@ -77,6 +77,20 @@ def test_an_error_carries_its_line_and_the_command_lines_text(tmp_path, cli):
     assert "error: " + str(e) == printed.stderr.strip()
 
 
+def test_a_long_run_is_told_by_a_warning_with_the_command_lines_text(studies, tmp_path, cli):
+    text = (studies / "dish_uptake.toml").read_text()
+    assert "weight = 500" in text
+    path = tmp_path / "long.toml"
+    path.write_text(text.replace("weight = 500", "weight = 2", 1))
+    with pytest.warns(exosim.StudyNotice) as caught:
+        assert exosim.Study.from_toml(path).validate() == "dish_uptake"
+    assert len(caught) == 1
+    note = str(caught[0].message)
+    assert "`tissue.time_step`: the run is valid but long" in note
+    printed = cli("validate", path)
+    assert printed.stderr.strip() == note
+
+
 def test_a_value_set_that_does_not_fit_names_the_setting(studies):
     study = exosim.Study.from_toml(studies / "mouse_iv_bolus.toml")
     study["vesicles.sEV.diameter"] = "150 parsecs"

@@ -478,7 +478,12 @@ fn load(file: &Path, set: &[Override]) -> Result<Study, ExitCode> {
         report_study_error(&e, &text)
     };
     let source = scenario::StudySource::load(file).map_err(report)?;
-    source.study(set).map_err(report)
+    let study = source.study(set).map_err(report)?;
+    // A valid study is still told what it asks (a run of hours), once.
+    for notice in &study.notices {
+        eprintln!("{}", notice.render_as(source.text(), "note"));
+    }
+    Ok(study)
 }
 
 fn report_study_error(e: &StudyError, text: &str) -> ExitCode {

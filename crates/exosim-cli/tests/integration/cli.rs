@@ -146,6 +146,29 @@ fn validate_accepts_every_study_in_the_studies_directory() {
     }
 }
 
+/// A valid study estimated to run long is accepted, and told so once,
+/// located at the key that sets the work.
+#[test]
+fn validate_notes_a_long_run_once_at_its_line() {
+    let text = fs::read_to_string(repo_root().join("studies/dish_uptake.toml")).unwrap();
+    let text = replace_once(&text, "weight = 500", "weight = 2");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("long.toml");
+    fs::write(&path, &text).unwrap();
+    let out = exosim(["validate".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    let (line, _) = position_of(&text, "time_step = \"20 s\"");
+    let head = format!("note: {}:{line}:", path.display());
+    assert!(err.starts_with(&head), "stderr:\n{err}");
+    assert!(
+        err.contains("`tissue.time_step`: the run is valid but long: about 5.18e10 particle-steps")
+            && err.contains("about 14 min on one thread"),
+        "stderr:\n{err}"
+    );
+    assert_eq!(err.matches("valid but long").count(), 1, "stderr:\n{err}");
+}
+
 #[test]
 fn validate_accepts_hrs_as_a_spelling_of_hours() {
     // "hrs" is a listed alias of "h" in units.rs, so "48 hrs" is not an error.

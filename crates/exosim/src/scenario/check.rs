@@ -45,6 +45,11 @@ impl<'a, 't> Check<'a, 't> {
         Err(self.loc.error(p, msg, hint))
     }
 
+    /// A notice at `p` (see [`Locator::notice`]): the study stays valid.
+    pub fn notice(&self, p: &KeyPath, msg: impl Into<String>, hint: Option<String>) {
+        self.loc.notice(p, msg, hint);
+    }
+
     /// A name that also names output files and columns: 1 to 64 ASCII
     /// letters, digits, `_` or `-`.
     pub fn identifier(&self, p: &KeyPath, name: &str, what: &str) -> Res<()> {

@@ -5,7 +5,7 @@
 //! byte span in the source (for renderers that underline it), the line and
 //! column, the dotted key, and an optional hint such as "did you mean …".
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::fmt;
 use std::ops::Range;
 
@@ -103,8 +103,14 @@ impl StudyError {
     /// (over [`MAX_QUOTED_LINE`] characters) or a span outside `source`
     /// gives the one-line form alone. Never panics.
     pub fn render(&self, source: &str) -> String {
+        self.render_as(source, "error")
+    }
+
+    /// As [`StudyError::render`], headed `label` (`error`, or `note` for
+    /// a study's notices).
+    pub fn render_as(&self, source: &str, label: &str) -> String {
         let mut out = format!(
-            "error: {}: `{}`: {}",
+            "{label}: {}: `{}`: {}",
             self.location(),
             self.key,
             self.message
@@ -191,6 +197,8 @@ pub struct Locator<'t> {
     /// Values set over the file (`--set`): the key path each one replaced,
     /// and how the user wrote it.
     overrides: Vec<(KeyPath, String)>,
+    /// What a valid study should still be told (see [`Locator::notice`]).
+    notices: RefCell<Vec<StudyError>>,
 }
 
 impl<'t> Locator<'t> {
@@ -202,7 +210,21 @@ impl<'t> Locator<'t> {
             text,
             table: OnceCell::new(),
             overrides: Vec::new(),
+            notices: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Records a notice at `path`: something a valid study is told at
+    /// validation without being refused (a run estimated to take hours).
+    /// Located as an error is.
+    pub fn notice(&self, path: &KeyPath, message: impl Into<String>, hint: Option<String>) {
+        let n = self.error(path, message, hint);
+        self.notices.borrow_mut().push(n);
+    }
+
+    /// The notices recorded so far, in order; the locator forgets them.
+    pub fn take_notices(&self) -> Vec<StudyError> {
+        self.notices.take()
     }
 
     /// This locator, with values set over the file at `overrides` (key path,

@@ -41,7 +41,16 @@ pub struct Study {
     pub instruments: Vec<crate::coupling::instrument_sample::InstrumentModel>,
     /// The study as resolved: the user's file with every default filled in.
     pub resolved: StudySpec,
+    /// What validation tells a valid study, located as errors are: a run
+    /// estimated to take more than [`LONG_RUN_S`] on one thread. The
+    /// command line prints them as `note:` lines.
+    pub notices: Vec<super::StudyError>,
 }
+
+/// A run estimated to take longer than this on one thread, s, is told so
+/// at validation (a notice), with the estimate: a study inside every limit
+/// may still run for hours.
+pub const LONG_RUN_S: f64 = 600.0;
 
 impl Study {
     /// The body engine's view of the study.

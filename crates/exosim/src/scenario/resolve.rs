@@ -175,6 +175,7 @@ impl Resolver<'_, '_> {
             production,
             instruments: Vec::new(),
             resolved,
+            notices: Vec::new(),
         };
         // The biopsy may take its blood kinetics from the body and its
         // tumour from the tissue: it is resolved against the rest.
@@ -189,6 +190,7 @@ impl Resolver<'_, '_> {
             super::resolve_instrument::resolve_instruments(&spec.instruments, self.loc, &study)?;
         study.instruments = instruments;
         study.resolved.instruments = filled;
+        study.notices = self.loc.take_notices();
         Ok(study)
     }
 

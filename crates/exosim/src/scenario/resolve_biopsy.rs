@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::biopsy_spec::*;
 use super::check::{Check, Res};
 use super::error::{KeyPath, Locator, did_you_mean};
-use super::model::Study;
+use super::model::{LONG_RUN_S, Study};
 use crate::biopsy::blood_modes::BloodModes;
 use crate::biopsy::burden::Extrapolation;
 use crate::biopsy::growth::{self, BranchingProcess, BranchingStart, GrowthLaw};
@@ -681,6 +681,18 @@ fn screening_work(
                 steps / SCREENING_STEPS_PER_S / 3600.0
             ),
             Some("use a longer max_step (the default is 7 day) or smaller cohorts".into()),
+        );
+    }
+    let seconds = steps / SCREENING_STEPS_PER_S;
+    if seconds > LONG_RUN_S {
+        c.notice(
+            &path.key("screening").key("max_step"),
+            format!(
+                "the screening is valid but long: about {steps:.2e} steps ({individuals} individuals × {tests} test{} × {per_individual} steps), about {} on one thread",
+                if tests == 1 { "" } else { "s" },
+                super::tissue_limits::duration_words(seconds)
+            ),
+            Some("individuals run in parallel on the cores given (--threads); a longer max_step or smaller cohorts make it shorter".into()),
         );
     }
     Ok(())

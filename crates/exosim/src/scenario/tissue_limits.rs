@@ -6,6 +6,7 @@
 
 use super::check::{Check, Res};
 use super::error::KeyPath;
+use super::model::LONG_RUN_S;
 use crate::tissue::model::{Placement, TissueModel};
 
 /// Most particle-steps (particles × transport steps, summed over variants
@@ -56,7 +57,7 @@ fn placed_cells(model: &TissueModel) -> Vec<f64> {
 }
 
 /// A duration in words, for the estimates.
-fn duration_words(s: f64) -> String {
+pub(super) fn duration_words(s: f64) -> String {
     if s < 2.0 * 3600.0 {
         format!("{:.0} min", s / 60.0)
     } else if s < 2.0 * 86_400.0 {
@@ -135,6 +136,17 @@ pub fn check_work(c: &Check, path: &KeyPath, model: &TissueModel) -> Res<()> {
                 duration_words(work / PARTICLE_STEPS_PER_S)
             ),
             Some("use fewer particles (a larger weight), fewer steps, variants or replicates".into()),
+        );
+    }
+    let seconds = work / PARTICLE_STEPS_PER_S;
+    if seconds > LONG_RUN_S {
+        c.notice(
+            &path.key("time_step"),
+            format!(
+                "the run is valid but long: about {work:.2e} particle-steps ({runs} runs × {steps} steps × about {mean_particles:.2e} particles), about {} on one thread",
+                duration_words(seconds)
+            ),
+            Some("variants and replicates run in parallel on the cores given (--threads); fewer particles (a larger weight) or fewer steps make it shorter".into()),
         );
     }
     // Snapshots of replicate 0 of every variant are held until written.

@@ -1,8 +1,9 @@
 //! Study errors a new user met, each checked to its exact message and place:
 //! the error points at the line where the user wrote the value, unit hints
 //! never offer a unit of a very different size, counts accept the exponent
-//! form, and inputs that would exhaust memory or run for days are refused
-//! at validation with the limit and the estimate.
+//! form, inputs that would exhaust memory or run for days are refused at
+//! validation with the limit and the estimate, and a valid study estimated
+//! to run for more than ten minutes is told so (a notice).
 
 use exosim::scenario::{StudyError, parse_study};
 
@@ -308,4 +309,57 @@ fn too_many_arms_are_refused_at_the_documented_limit() {
             exosim::scenario::resolve::MAX_ARM_CLASSES
         )
     );
+}
+
+// ---------------------------------------------------------------------------
+// A valid study that would run for a long time is told so at validation.
+
+#[test]
+fn a_long_screening_is_valid_and_told_its_estimated_time() {
+    let text = edit(
+        &shipped("screening_ovarian"),
+        "[biopsy.screening]",
+        "[biopsy.screening]\nmax_step = \"1 min\"",
+    );
+    let study = parse_study(&text, "s.toml").expect("valid");
+    let [n] = study.notices.as_slice() else {
+        panic!("{:?}", study.notices)
+    };
+    assert_eq!(n.key, "biopsy.screening.max_step");
+    assert_eq!(n.line, line_of(&text, "max_step = \"1 min\""));
+    assert_eq!(
+        n.message,
+        "the screening is valid but long: about 2.10e11 steps (40000 individuals × 1 test × 5259600 steps), about 50 min on one thread"
+    );
+}
+
+#[test]
+fn a_long_tissue_run_is_valid_and_told_its_estimated_time() {
+    let text = edit(&shipped("dish_uptake"), "weight = 500", "weight = 2");
+    let study = parse_study(&text, "s.toml").expect("valid");
+    let [n] = study.notices.as_slice() else {
+        panic!("{:?}", study.notices)
+    };
+    assert_eq!(n.key, "tissue.time_step");
+    assert_eq!(
+        n.message,
+        "the run is valid but long: about 5.18e10 particle-steps (8 runs × 4320 steps × about 1.50e6 particles), about 14 min on one thread"
+    );
+}
+
+#[test]
+fn the_shipped_studies_are_short_enough_to_need_no_notice() {
+    let dir = format!("{}/../../studies", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let study = exosim::scenario::load_study(&path).unwrap();
+            assert!(
+                study.notices.is_empty(),
+                "{}: {:?}",
+                path.display(),
+                study.notices
+            );
+        }
+    }
 }
