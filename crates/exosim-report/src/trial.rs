@@ -1,6 +1,7 @@
 //! A virtual trial's results, read and checked: the `trial` object of a
-//! campaign's `summary.json`, `power.csv` and (for a time to progression)
-//! `kaplan_meier.csv`, as the merge writes them (docs/trials.md).
+//! campaign's `summary.json`, `power.csv`, `trajectories.parquet` and (for
+//! a time to progression) `kaplan_meier.csv`, as the merge writes them
+//! (docs/trials.md).
 //!
 //! Like the rest of a campaign folder these files are often copied from
 //! elsewhere, so each is checked before anything is drawn: an arm the
@@ -22,6 +23,20 @@ pub const POWER_CSV: &str = "power.csv";
 pub const TRIALS_CSV: &str = "trials.csv";
 /// Kaplan–Meier curves of every arm (`progression`).
 pub const KM_CSV: &str = "kaplan_meier.csv";
+/// Every subject's course in every arm.
+pub const TRAJECTORIES: &str = "trajectories.parquet";
+
+/// Every subject's course in every arm (`trajectories.parquet`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trajectories {
+    /// The trajectory's times, s, rising.
+    pub times: Vec<f64>,
+    /// The effect's unit.
+    pub unit: String,
+    /// Per arm (control first): per subject, its effect at each time (NaN
+    /// where its run failed).
+    pub arms: Vec<(String, Vec<Vec<f64>>)>,
+}
 
 /// The power of one comparison at one size (a row of `power.csv`).
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +118,8 @@ pub struct Trial {
     pub km: Vec<(String, Vec<Step>)>,
     /// `trials.csv` summed up per arm compared and listed size.
     pub results: Vec<Results>,
+    /// `trajectories.parquet`; `None` in a folder written before it was.
+    pub trajectories: Option<Trajectories>,
 }
 
 /// The simulated trials of one arm at one size (from `trials.csv`).
@@ -198,7 +215,9 @@ pub fn load(dir: &Path, summary: &Value) -> Result<Option<Trial>, ReportError> {
         power: Vec::new(),
         km: Vec::new(),
         results: Vec::new(),
+        trajectories: None,
     };
+    trial.trajectories = read_trajectories(dir, &trial)?;
     trial.power = read_power(dir, &trial)?;
     trial.km = read_km(dir, &trial)?;
     trial.results = read_trials(dir, &trial)?;
@@ -327,6 +346,52 @@ fn read_km(dir: &Path, trial: &Trial) -> Result<Vec<(String, Vec<Step>)>, Report
         return Err(check::invalid(&path, None, "arm", why));
     }
     Ok(out)
+}
+
+/// `trajectories.parquet`: `point`, `time_s` and a column per arm of the
+/// trial; the same rising times for every subject; no infinite value.
+fn read_trajectories(dir: &Path, trial: &Trial) -> Result<Option<Trajectories>, ReportError> {
+    let path = dir.join(TRAJECTORIES);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let table = exosim::output::read_parquet(&path)?;
+    let column = |name: &str| {
+        table.column(name).ok_or_else(|| {
+            check::invalid(
+                &path,
+                None,
+                name,
+                "missing: every trial's trajectories have it",
+            )
+        })
+    };
+    let time = &column("time_s")?.values;
+    let per_subject = time
+        .iter()
+        .skip(1)
+        .position(|&t| t <= time[0])
+        .map_or(time.len(), |i| i + 1);
+    let times = time[..per_subject].to_vec();
+    let rising = times.windows(2).all(|w| w[0] < w[1]);
+    let same =
+        time.len() % per_subject == 0 && (time.chunks(per_subject)).all(|c| c == times.as_slice());
+    if times.is_empty() || !rising || !same {
+        let why = "every subject's times must rise, and be the same for every subject";
+        return Err(check::invalid(&path, None, "time_s", why));
+    }
+    let mut arms = Vec::new();
+    let mut unit = String::new();
+    for arm in trial.all_arms() {
+        let c = column(arm)?;
+        if let Some(r) = c.values.iter().position(|v| v.is_infinite()) {
+            return Err(check::invalid(&path, Some(r), arm, "an infinite effect"));
+        }
+        unit = c.unit.clone();
+        let subjects = c.values.chunks(per_subject).map(<[f64]>::to_vec).collect();
+        arms.push((arm.to_string(), subjects));
+    }
+    Ok(Some(Trajectories { times, unit, arms }))
 }
 
 /// The `q` quantile of sorted `v` (linear interpolation), NaN when empty.

@@ -274,7 +274,78 @@ pub fn section(c: &CampaignDir) -> Option<Section> {
         "best_response" => waterfall_part(c, t, &mut sec),
         _ => spread_part(c, t, &mut sec),
     }
+    trajectories_part(t, &mut sec);
     Some(sec)
+}
+
+/// Subjects drawn per arm in the trajectories' figures.
+const MAX_TRAJECTORIES: usize = 60;
+
+/// Per arm, a fixed sample of its subjects' courses as thin lines and the
+/// median over every subject as a thick one (a spaghetti plot).
+fn trajectories_part(t: &Trial, sec: &mut Section) {
+    sec.heading("Every subject's course");
+    let Some(traj) = &t.trajectories else {
+        return sec.para(
+            "This folder has no trajectories.parquet (written by an exosim from before it was).",
+        );
+    };
+    let days: Vec<f64> = traj.times.iter().map(|s| s / DAY).collect();
+    let unit = if traj.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", traj.unit)
+    };
+    sec.begin_row();
+    for (i, (arm, subjects)) in traj.arms.iter().enumerate() {
+        let drawn = sample_rows(subjects.len(), MAX_TRAJECTORIES);
+        let mut lines: Vec<Series> = (drawn.iter())
+            .filter(|&&s| subjects[s].iter().all(|v| v.is_finite()))
+            .map(|&s| {
+                let mut line = Series::new(
+                    format!("subject {s}"),
+                    days.clone(),
+                    subjects[s].clone(),
+                    colour(i),
+                );
+                (line.width, line.opacity, line.legend) = (1.0, 0.35, false);
+                line
+            })
+            .collect();
+        let median: Vec<f64> = (0..days.len())
+            .map(|k| {
+                let mut at: Vec<f64> = subjects
+                    .iter()
+                    .map(|s| s[k])
+                    .filter(|v| v.is_finite())
+                    .collect();
+                at.sort_by(f64::total_cmp);
+                median_of(&at)
+            })
+            .collect();
+        let mut m = Series::new("median", days.clone(), median, "#000000");
+        m.width = 3.0;
+        lines.push(m);
+        let axes = Axes::linear("time (days)", &format!("{}{unit}", t.effect));
+        let plot = chart::lines(&axes, lines, &format!("trial_trajectories_{arm}"));
+        let caption = format!(
+            "The effect {} in `{arm}`: {} of its {} virtual subjects (a fixed sample when there are more), and the median over all of them (black), every subject followed to the end (no dropout). From trajectories.parquet.",
+            t.effect,
+            drawn.len(),
+            subjects.len()
+        );
+        sec.plot(&format!("Courses in {arm}"), &caption, &plot);
+    }
+    sec.end_row();
+}
+
+/// The median of sorted `v`; NaN when empty.
+fn median_of(v: &[f64]) -> f64 {
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => 0.5 * (v[n / 2 - 1] + v[n / 2]),
+    }
 }
 
 /// Per arm, its Kaplan–Meier curve in days, carried on to the study's end.

@@ -4,7 +4,8 @@
 //! curves with the numbers of `power.csv`, the sample-size verdicts of
 //! `summary.json`, and per endpoint the Kaplan–Meier curves of
 //! `kaplan_meier.csv`, the waterfall of the table's best responses, or
-//! each arm's histogram; a campaign without a trial has no trial section
+//! each arm's histogram, and every subject's course with the median of
+//! `trajectories.parquet`; a campaign without a trial has no trial section
 //! (and a one-parameter list is drawn as lines); a damaged trial file is
 //! refused with the file named, writing nothing.
 
@@ -151,6 +152,26 @@ fn a_trial_page_shows_the_power_of_power_csv_and_the_verdicts() {
         let spec = figure_spec(&html, &format!("Endpoint in {arm}"));
         let counts = numbers(&spec["data"][0]["y"]);
         assert_eq!(counts.iter().sum::<f64>(), 36.0, "{arm}");
+    }
+    // Each arm's courses: every subject (36, under the sample's cap) and
+    // the median of trajectories.parquet at each time.
+    let traj = exosim::output::read_parquet(&dir.join("trajectories.parquet")).unwrap();
+    let times = 25;
+    for arm in ["control", "untargeted", "targeted"] {
+        let spec = figure_spec(&html, &format!("Courses in {arm}"));
+        assert_eq!(spec["data"].as_array().unwrap().len(), 36 + 1, "{arm}");
+        let values = &traj.column(arm).unwrap().values;
+        let median: Vec<f64> = (0..times)
+            .map(|k| {
+                let mut at: Vec<f64> = (0..36).map(|s| values[s * times + k]).collect();
+                at.sort_by(f64::total_cmp);
+                0.5 * (at[17] + at[18])
+            })
+            .collect();
+        assert_close(&numbers(&trace(&spec, "median")["y"]), &median, 1e-6, arm);
+        let days = numbers(&trace(&spec, "median")["x"]);
+        assert_eq!(days.len(), times);
+        assert!(days[0] == 0.0 && (days[times - 1] - 21.0).abs() < 1e-6);
     }
     for ext in ["svg", "png"] {
         assert!(
@@ -386,6 +407,34 @@ fn damaged_trial_files_are_refused_with_the_file_named() {
             })
         },
         &["kaplan_meier.csv", "row 3", "survival rose"],
+    );
+    let damage_trajectories = |d: &Path, f: &dyn Fn(&mut exosim::output::Table)| {
+        let path = d.join("trajectories.parquet");
+        let mut t = exosim::output::read_parquet(&path).unwrap();
+        f(&mut t);
+        exosim::output::write_parquet(&path, &t).unwrap();
+    };
+    refused(
+        &good,
+        "trajectories_arm",
+        |d| damage_trajectories(d, &|t| t.columns.retain(|c| c.name != "targeted")),
+        &["trajectories.parquet", "`targeted`", "missing"],
+    );
+    refused(
+        &good,
+        "trajectories_times",
+        |d| damage_trajectories(d, &|t| t.columns[1].values[30] = 1.0),
+        &[
+            "trajectories.parquet",
+            "`time_s`",
+            "the same for every subject",
+        ],
+    );
+    refused(
+        &good,
+        "trajectories_infinite",
+        |d| damage_trajectories(d, &|t| t.columns[2].values[7] = f64::INFINITY),
+        &["trajectories.parquet", "`control`", "infinite"],
     );
     refused(
         &good,

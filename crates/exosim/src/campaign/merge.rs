@@ -21,7 +21,7 @@ use crate::output::{self, OutputError, Table};
 pub const MAX_CSV_ROWS: usize = 100_000;
 
 /// The files a merge writes, relative to its directory.
-pub const MERGED_FILES: [&str; 7] = [
+pub const MERGED_FILES: [&str; 8] = [
     "campaign.parquet",
     "campaign.csv",
     "sensitivity.csv",
@@ -29,6 +29,7 @@ pub const MERGED_FILES: [&str; 7] = [
     "trials.csv",
     "power.csv",
     "kaplan_meier.csv",
+    "trajectories.parquet",
 ];
 
 /// The parts found in `dirs`, checked to be every part of one campaign,
@@ -281,9 +282,16 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, OutputError> {
         runs: first.runs,
         design: first.design.clone(),
         parameters: first.parameters.clone(),
+        // A trial's trajectory columns have their own file.
         observables: first
             .observables
             .iter()
+            .filter(|o| {
+                !first
+                    .trial
+                    .as_ref()
+                    .is_some_and(|t| t.is_trajectory(&o.name))
+            })
             .map(|o| spread(o, &column(&table, &o.name)))
             .collect(),
         failed: parts.iter().map(|(_, p)| p.failed).sum(),

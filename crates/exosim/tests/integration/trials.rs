@@ -33,6 +33,7 @@ fn two_arm(endpoint: Endpoint, test: Test, n: u64, trials: u64) -> Trial {
         dropout: 0.0,
         alpha: 0.05,
         power: None,
+        trajectory_times: Vec::new(),
     }
 }
 
@@ -384,7 +385,13 @@ fn xenograft_trial_power_follows_delivery_and_is_shard_independent() {
     let merged = dir.path().join("merged");
     std::fs::create_dir_all(&merged).unwrap();
     merge::merge(&parts, &merged).unwrap();
-    for file in ["summary.json", "trials.csv", "power.csv", "campaign.csv"] {
+    for file in [
+        "summary.json",
+        "trials.csv",
+        "power.csv",
+        "campaign.csv",
+        "trajectories.parquet",
+    ] {
         let (a, b) = (whole.join(file), merged.join(file));
         assert_eq!(
             std::fs::read(&a).unwrap(),
@@ -392,6 +399,74 @@ fn xenograft_trial_power_follows_delivery_and_is_shard_independent() {
             "{file}"
         );
     }
+}
+
+/// Every subject's trajectory in every arm is written in
+/// `trajectories.parquet` (a row per subject and time): at the endpoint's
+/// time over time 0 it is the endpoint itself, and by default it has 25
+/// output times from the start to the end. The summary lists the endpoint
+/// observables only.
+#[test]
+fn trajectories_hold_every_subjects_course_and_agree_with_the_endpoint() {
+    let c = xenograft(
+        "endpoint = \"change\"\ntime = \"21 day\"\ntrajectory_times = [\"0 day\", \"7 day\", \"21 day\"]",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = campaign::run_whole(&c, dir.path(), |_, _| {}).unwrap();
+    assert!(
+        summary
+            .observables
+            .iter()
+            .all(|o| !o.name.contains("trajectory")),
+        "{:?}",
+        summary
+            .observables
+            .iter()
+            .map(|o| &o.name)
+            .collect::<Vec<_>>()
+    );
+    let table = exosim::output::read_parquet(&dir.path().join("campaign.parquet")).unwrap();
+    let traj = exosim::output::read_parquet(&dir.path().join("trajectories.parquet")).unwrap();
+    let names: Vec<&str> = traj.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["point", "time_s", "control", "untargeted", "targeted"]
+    );
+    assert_eq!(traj.column("targeted").unwrap().unit, "mm3");
+    let subjects = table.n_rows();
+    assert_eq!(subjects, 36);
+    assert_eq!(traj.n_rows(), 3 * subjects);
+    let day = 86_400.0;
+    for arm in ["control", "untargeted", "targeted"] {
+        let endpoint = &table.column(&format!("trial.{arm}")).unwrap().values;
+        let course = &traj.column(arm).unwrap().values;
+        for s in 0..subjects {
+            let (t0, t21) = (3 * s, 3 * s + 2);
+            assert_eq!(traj.columns[1].values[t0], 0.0);
+            assert_eq!(traj.columns[1].values[t21], 21.0 * day);
+            assert_eq!(
+                traj.columns[0].values[t0],
+                table.column("point").unwrap().values[s]
+            );
+            let ratio = course[t21] / course[t0];
+            assert!(
+                (ratio - endpoint[s]).abs() <= 1e-12 * endpoint[s].abs(),
+                "{arm} subject {s}: {ratio} vs {}",
+                endpoint[s]
+            );
+        }
+    }
+    // By default: 25 output times, the first and the last included.
+    let c = xenograft("endpoint = \"change\"\ntime = \"21 day\"").unwrap();
+    let study = &c.base;
+    let trial = c.trial.as_ref().unwrap();
+    assert_eq!(trial.trajectory_times.len(), 25);
+    assert_eq!(trial.trajectory_times[0], study.output_times[0]);
+    assert_eq!(
+        trial.trajectory_times[24],
+        *study.output_times.last().unwrap()
+    );
 }
 
 /// Time to progression: the control tumours, which grow fastest,

@@ -16,9 +16,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::stats::{self, ExactU, Responses, Survival, TestResult};
-use super::{Endpoint, Test, Trial, event_column, value_column};
+use super::{Endpoint, Test, Trial, event_column, trajectory_column, value_column};
 use crate::biopsy::roc::wilson_interval;
 use crate::campaign::design::{below, open_unit};
+use crate::output::Column;
 use crate::output::{self, OutputError, Table};
 use crate::random::stream;
 
@@ -26,7 +27,12 @@ use crate::random::stream;
 pub const TRIAL_DOMAIN: u64 = u64::from_be_bytes(*b"camptria");
 
 /// The files a trial's analysis writes beside the campaign's table.
-pub const FILES: [&str; 3] = ["trials.csv", "power.csv", "kaplan_meier.csv"];
+pub const FILES: [&str; 4] = [
+    "trials.csv",
+    "power.csv",
+    "kaplan_meier.csv",
+    "trajectories.parquet",
+];
 
 /// One arm's subjects, as the trials read them.
 struct Arm {
@@ -430,10 +436,67 @@ fn search(trial: &Trial, curve: &[PowerPoint], target: f64) -> Vec<Search> {
         .collect()
 }
 
-/// Writes `trials.csv`, `power.csv` and, for a time to progression,
-/// `kaplan_meier.csv` (every subject of each arm, without dropout) into
-/// `out`.
+/// Every subject's course in every arm of the trial: a row per subject
+/// (`point`, its run) and trajectory time (`time_s`), a column per arm
+/// holding the effect (in the effect's unit). What a pharmacometrician
+/// plots as a spaghetti plot, and reads back to fit a model of their own.
+pub fn trajectories(trial: &Trial, table: &Table) -> Table {
+    let times = &trial.trajectory_times;
+    let points = table
+        .column("point")
+        .map(|c| c.values.clone())
+        .unwrap_or_default();
+    let rows = points.len() * times.len();
+    let mut out = Table::new();
+    out.push_column(Column {
+        name: "point".into(),
+        unit: String::new(),
+        description: "the subject: its run's index in the campaign".into(),
+        values: points
+            .iter()
+            .flat_map(|&p| std::iter::repeat_n(p, times.len()))
+            .collect(),
+    });
+    out.push_column(Column {
+        name: "time_s".into(),
+        unit: "s".into(),
+        description: "time since the study's start".into(),
+        values: (0..rows).map(|r| times[r % times.len()]).collect(),
+    });
+    for arm in trial.all_arms() {
+        let columns: Vec<Option<&Column>> = (0..times.len())
+            .map(|i| table.column(&trajectory_column(arm, i)))
+            .collect();
+        let unit = columns
+            .first()
+            .copied()
+            .flatten()
+            .map_or(String::new(), |c| c.unit.clone());
+        out.push_column(Column {
+            name: arm.to_string(),
+            unit,
+            description: format!("effect {} in arm {arm}", trial.effect),
+            values: (0..rows)
+                .map(|r| {
+                    let column = columns[r % times.len()];
+                    column.map_or(f64::NAN, |c| c.values[r / times.len()])
+                })
+                .collect(),
+        });
+    }
+    out
+}
+
+/// Writes `trials.csv`, `power.csv`, `trajectories.parquet` and, for a
+/// time to progression, `kaplan_meier.csv` (every subject of each arm,
+/// without dropout) into `out`.
 pub fn write(out: &Path, trial: &Trial, table: &Table, a: &Analysis) -> Result<(), OutputError> {
+    if !trial.trajectory_times.is_empty() {
+        output::write_parquet(
+            &out.join("trajectories.parquet"),
+            &trajectories(trial, table),
+        )?;
+    }
     let mut text =
         String::from("subjects,trial,arm,n_control,n_treated,statistic,p,estimate,significant\n");
     for r in &a.rows {

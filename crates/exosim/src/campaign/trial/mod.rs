@@ -31,6 +31,14 @@ use crate::units::Time;
 /// Most simulated trials of one campaign.
 pub const MAX_TRIALS: u64 = 1_000_000;
 
+/// Most times of a subject's recorded trajectory (each is a column of
+/// the campaign's table per arm).
+pub const MAX_TRAJECTORY_TIMES: usize = 200;
+
+/// Times of a subject's trajectory by default: this many output times,
+/// evenly spread, the first and the last included.
+pub const DEFAULT_TRAJECTORY_TIMES: usize = 25;
+
 /// `[trial]` as written.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +82,11 @@ pub struct TrialSpec {
     /// Power sought: the smallest size per arm that reaches it is searched.
     #[serde(default)]
     pub power: Option<f64>,
+    /// When each subject's effect is recorded in every arm, for
+    /// `trajectories.parquet`: output times of the study. By default
+    /// [`DEFAULT_TRAJECTORY_TIMES`] of them, evenly spread.
+    #[serde(default)]
+    pub trajectory_times: Option<Vec<Time>>,
 }
 
 /// What each subject contributes.
@@ -140,6 +153,10 @@ pub struct Trial {
     /// is the power found).
     #[serde(rename = "power_sought")]
     pub power: Option<f64>,
+    /// When each subject's effect is recorded in every arm, s (output
+    /// times of the study, ascending).
+    #[serde(default)]
+    pub trajectory_times: Vec<f64>,
 }
 
 impl Trial {
@@ -150,6 +167,13 @@ impl Trial {
             .chain(&self.arms)
             .map(String::as_str)
             .collect()
+    }
+
+    /// Whether `column` is one of the trajectory columns of an arm.
+    pub fn is_trajectory(&self, column: &str) -> bool {
+        self.all_arms().into_iter().any(|arm| {
+            (0..self.trajectory_times.len()).any(|i| trajectory_column(arm, i) == column)
+        })
     }
 
     /// What each arm is compared with, in words.
@@ -170,7 +194,7 @@ impl Trial {
             effect: Some(self.effect.clone()),
             ..ObservableSpec::new(name, kind)
         };
-        match self.endpoint {
+        let mut specs = match self.endpoint {
             Endpoint::Change => vec![spec(value_column(arm), Kind::EffectChange, Some(self.time))],
             Endpoint::Value => vec![spec(value_column(arm), Kind::Effect, Some(self.time))],
             Endpoint::BestResponse => vec![
@@ -181,8 +205,18 @@ impl Trial {
                 spec(value_column(arm), Kind::TimeToProgression, None),
                 spec(event_column(arm), Kind::Progressed, None),
             ],
+        };
+        for (i, &t) in self.trajectory_times.iter().enumerate() {
+            specs.push(spec(trajectory_column(arm, i), Kind::Effect, Some(t)));
         }
+        specs
     }
+}
+
+/// The column of a subject's effect in arm `arm` at the `i`-th time of
+/// its trajectory.
+pub fn trajectory_column(arm: &str, i: usize) -> String {
+    format!("trial.{arm}.trajectory.{i}")
 }
 
 /// The column of a subject's endpoint in arm `arm`.
@@ -257,6 +291,7 @@ pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res
         .power
         .map(|p| level(c, &at.key("power"), p))
         .transpose()?;
+    let trajectory_times = trajectory_times(c, spec, &study.output_times)?;
     Ok(Trial {
         control: spec.control.clone(),
         reference: spec.reference,
@@ -271,7 +306,51 @@ pub fn resolve(c: &Check, spec: &TrialSpec, study: &Study, subjects: u64) -> Res
         dropout,
         alpha,
         power,
+        trajectory_times,
     })
+}
+
+/// The times of the subjects' trajectories: those written, each an output
+/// time, or [`DEFAULT_TRAJECTORY_TIMES`] output times evenly spread.
+fn trajectory_times(c: &Check, spec: &TrialSpec, grid: &[f64]) -> Res<Vec<f64>> {
+    let at = KeyPath::root().key("trial").key("trajectory_times");
+    let Some(written) = &spec.trajectory_times else {
+        let n = grid.len().min(DEFAULT_TRAJECTORY_TIMES);
+        if n < 2 {
+            return Ok(grid.to_vec());
+        }
+        let last = grid.len() - 1;
+        return Ok((0..n).map(|i| grid[i * last / (n - 1)]).collect());
+    };
+    if written.is_empty() || written.len() > MAX_TRAJECTORY_TIMES {
+        return c.err(
+            &at,
+            format!(
+                "{} times given: a trajectory has 1 to {MAX_TRAJECTORY_TIMES}",
+                written.len()
+            ),
+            Some("leave it out for 25 times spread over the study".into()),
+        );
+    }
+    let mut times = Vec::with_capacity(written.len());
+    for (i, t) in written.iter().enumerate() {
+        let t = t.si();
+        if !grid.contains(&t) {
+            return c.err(
+                &at.index(i),
+                format!(
+                    "{} is not an output time of the study",
+                    crate::units::format_human(t, crate::units::Dimension::Time)
+                ),
+                Some("use times of study.output_interval or study.output_times".into()),
+            );
+        }
+        if times.last().is_some_and(|&last| t <= last) {
+            return c.err(&at.index(i), "times must rise", None);
+        }
+        times.push(t);
+    }
+    Ok(times)
 }
 
 /// A trial has a control arm or, single-armed, a reference to test
