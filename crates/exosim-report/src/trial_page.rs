@@ -326,7 +326,7 @@ fn trajectories_part(t: &Trial, sec: &mut Section) {
         let mut m = Series::new("median", days.clone(), median, "#000000");
         m.width = 3.0;
         lines.push(m);
-        let axes = Axes::linear("time (days)", &format!("{}{unit}", t.effect));
+        let axes = Axes::linear("time (days)", format!("{}{unit}", t.effect));
         let plot = chart::lines(&axes, lines, &format!("trial_trajectories_{arm}"));
         let caption = format!(
             "The effect {} in `{arm}`: {} of its {} virtual subjects (a fixed sample when there are more), and the median over all of them (black), every subject followed to the end (no dropout). From trajectories.parquet.",
