@@ -441,7 +441,7 @@ fn trajectories_hold_every_subjects_course_and_agree_with_the_endpoint() {
     for arm in ["control", "untargeted", "targeted"] {
         let endpoint = &table.column(&format!("trial.{arm}")).unwrap().values;
         let course = &traj.column(arm).unwrap().values;
-        for s in 0..subjects {
+        for (s, &want) in endpoint.iter().enumerate() {
             let (t0, t21) = (3 * s, 3 * s + 2);
             assert_eq!(traj.columns[1].values[t0], 0.0);
             assert_eq!(traj.columns[1].values[t21], 21.0 * day);
@@ -451,9 +451,8 @@ fn trajectories_hold_every_subjects_course_and_agree_with_the_endpoint() {
             );
             let ratio = course[t21] / course[t0];
             assert!(
-                (ratio - endpoint[s]).abs() <= 1e-12 * endpoint[s].abs(),
-                "{arm} subject {s}: {ratio} vs {}",
-                endpoint[s]
+                (ratio - want).abs() <= 1e-12 * want.abs(),
+                "{arm} subject {s}: {ratio} vs {want}"
             );
         }
     }
