@@ -30,7 +30,9 @@
 use super::model::{
     Administration, Arm, ArmDrug, Body, Organ, OrganParams, Plan, SourceSite, VesicleClass,
 };
-use super::network::{Event, EventKind, InhibitedRelease, Network, SaturableMember, SaturableSite};
+use super::network::{
+    Event, EventKind, InhibitedRelease, Network, ReleaseDrug, SaturableMember, SaturableSite,
+};
 use crate::drug::DrugRoute;
 
 /// Share of the blood outside organ vascular beds that is arterial.
@@ -181,15 +183,15 @@ pub struct DrugStates {
     pub eliminated: usize,
 }
 
-/// A source held back by a drug: its nominal release enters `withheld`
-/// and only `1 − I(C)` of it leaves for the body, so what is in
-/// `withheld` by a time is what the drug kept back by then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A source held back by drugs: its nominal release enters `withheld`
+/// and only `Πₖ(1 − Iₖ(Cₖ))` of it leaves for the body, so what is in
+/// `withheld` by a time is what the drugs kept back by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InhibitedSource {
     /// Index into [`Arm::sources`].
     pub source: usize,
-    /// Index into [`Arm::drugs`].
-    pub drug: usize,
+    /// Indices into [`Arm::drugs`] of the drugs acting on it.
+    pub drugs: Vec<usize>,
     /// The vesicle class released.
     pub class: usize,
     /// The state of what is kept back.
@@ -319,8 +321,8 @@ fn add_drug(net: &mut Network, d: &ArmDrug) -> DrugStates {
     }
 }
 
-/// A withheld state and an [`InhibitedRelease`] for every source a drug
-/// acts on.
+/// A withheld state and an [`InhibitedRelease`] for every source one or
+/// more drugs act on (in source order).
 fn hold_back_sources(
     net: &mut Network,
     plan: &Plan,
@@ -329,33 +331,46 @@ fn hold_back_sources(
     drugs: &[DrugStates],
 ) -> Vec<InhibitedSource> {
     let mut inhibited = Vec::new();
-    for (di, (d, ds)) in arm.drugs.iter().zip(drugs).enumerate() {
-        for &source in &d.sources {
-            let s = &arm.sources[source];
-            let st = classes
-                .iter()
-                .find(|c| c.class == s.class)
-                .expect("every released class has states");
-            let cn = &plan.vesicles[s.class].name;
-            let withheld =
-                net.add_state(format!("{cn}/source{source}_withheld_by_{}", d.drug.name));
-            net.releases.push(InhibitedRelease {
-                to: match s.site {
-                    SourceSite::Blood => st.venous,
-                    SourceSite::GutLumen => st.gut_lumen,
-                },
-                withheld,
-                drug: ds.central,
-                volume: d.drug.disposition.central_volume(),
-                action: d.drug.action,
-            });
-            inhibited.push(InhibitedSource {
-                source,
-                drug: di,
-                class: s.class,
-                withheld,
-            });
+    for (source, s) in arm.sources.iter().enumerate() {
+        let acting: Vec<usize> = (0..arm.drugs.len())
+            .filter(|&di| arm.drugs[di].sources.contains(&source))
+            .collect();
+        if acting.is_empty() {
+            continue;
         }
+        let st = classes
+            .iter()
+            .find(|c| c.class == s.class)
+            .expect("every released class has states");
+        let cn = &plan.vesicles[s.class].name;
+        let by: Vec<&str> = acting
+            .iter()
+            .map(|&di| arm.drugs[di].drug.name.as_str())
+            .collect();
+        let withheld = net.add_state(format!("{cn}/source{source}_withheld_by_{}", by.join("+")));
+        net.releases.push(InhibitedRelease {
+            to: match s.site {
+                SourceSite::Blood => st.venous,
+                SourceSite::GutLumen => st.gut_lumen,
+            },
+            withheld,
+            drugs: (acting.iter())
+                .map(|&di| {
+                    let d = &arm.drugs[di].drug;
+                    ReleaseDrug {
+                        drug: drugs[di].central,
+                        volume: d.disposition.central_volume(),
+                        action: d.action,
+                    }
+                })
+                .collect(),
+        });
+        inhibited.push(InhibitedSource {
+            source,
+            drugs: acting,
+            class: s.class,
+            withheld,
+        });
     }
     inhibited
 }

@@ -434,9 +434,8 @@ impl Resolver<'_, '_> {
     }
 
     /// The drugs of one arm: the study's, then its own, each with the arm's
-    /// sources it names; names unique, and a source held back by one drug
-    /// at most (two would multiply their factors, which the body does not
-    /// model).
+    /// sources it names; names unique. Several drugs on one source act
+    /// independently (their release factors multiply), as in the tissue.
     fn arm_drugs(
         &self,
         path: &KeyPath,
@@ -475,7 +474,6 @@ impl Resolver<'_, '_> {
             placed.push((p.clone(), arm_drug(&self.c, &p, d, &drug, &source_names)?));
             filled.push(f);
         }
-        let mut held = BTreeSet::new();
         let mut names = BTreeSet::new();
         for (p, d) in &placed {
             if !names.insert(d.drug.name.clone()) {
@@ -486,16 +484,6 @@ impl Resolver<'_, '_> {
                         d.drug.name, arm.name
                     ),
                     Some("give each drug of an arm its own name".into()),
-                );
-            }
-            if let Some(&s) = d.sources.iter().find(|&&s| !held.insert(s)) {
-                return self.c.err(
-                    &p.key("sources"),
-                    format!(
-                        "source `{}` is already held back by another drug in arm `{}`",
-                        source_names[s], arm.name
-                    ),
-                    Some("one drug per source: combine them into one drug".into()),
                 );
             }
         }
