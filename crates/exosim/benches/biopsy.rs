@@ -3,7 +3,10 @@
 //! kinetics, draw, isolation, assay) with [`ScreeningModel::example`], its
 //! threshold set at 95 % specificity on 20 000 healthy individuals.
 //! Reports individuals per second on 1 and 2 threads (rayon pools), the peak
-//! memory (VmHWM) of runs of 10⁵ and 10⁶ individuals, and compares with the
+//! memory (VmHWM) of runs of 10⁵ and 10⁶ individuals, the 1-thread time on
+//! each vector path the processor has (`EXOSIM_SIMD` = scalar, avx2,
+//! avx512 in the children, as ratios to the scalar path's, the summaries
+//! identical), and compares with the
 //! same model vectorised with NumPy by `benches/biopsy_numpy.py`, run in the
 //! same invocation (speed, and agreement of the detected share and of the
 //! median time and diameter at detection).
@@ -28,6 +31,7 @@ use exosim::biopsy::measurement::Sampling;
 use exosim::biopsy::screening::{
     ScreeningModel, ThresholdRule, resolve_threshold, screen_cohort_parallel,
 };
+use exosim::simd::SimdPath;
 use serde_json::{Value, json};
 
 /// Cohort seed (Rust); NumPy uses its own generator seeded with it.
@@ -128,8 +132,24 @@ fn run_child(
     repeats: usize,
     threshold: f64,
 ) -> (f64, Option<f64>, u64, ScreeningSummaryView) {
+    run_child_on(None, n, threads, repeats, threshold)
+}
+
+/// [`run_child`] on the vector path `simd` (`EXOSIM_SIMD`; the parent's
+/// environment if `None`).
+fn run_child_on(
+    simd: Option<SimdPath>,
+    n: u64,
+    threads: usize,
+    repeats: usize,
+    threshold: f64,
+) -> (f64, Option<f64>, u64, ScreeningSummaryView) {
     let exe = std::env::current_exe().expect("the bench binary");
-    let output = Command::new(exe)
+    let mut command = Command::new(exe);
+    if let Some(path) = simd {
+        command.env("EXOSIM_SIMD", path.name());
+    }
+    let output = command
         .env("EXOSIM_BENCH_N", n.to_string())
         .env("EXOSIM_BENCH_THREADS", threads.to_string())
         .env("EXOSIM_BENCH_REPEATS", repeats.to_string())
@@ -258,6 +278,38 @@ fn model_json(m: &ScreeningModel) -> Value {
     })
 }
 
+/// The cohort (1 thread, [`N_LARGE`] individuals) on each vector path this
+/// processor has, as times and ratios to the scalar path's: [`REPEATS`]
+/// rounds, each path once per round in turn (so the machine's drift falls
+/// on every path alike), the fastest run of each path counting. Every run's
+/// summary must be `reference`'s (the paths give the same bits).
+fn vector_paths(model: &ScreeningModel, reference: &ScreeningSummaryView) {
+    let paths = SimdPath::available();
+    let mut best = vec![f64::INFINITY; paths.len()];
+    for _ in 0..REPEATS {
+        for (b, &path) in best.iter_mut().zip(&paths) {
+            let (s, _, _, summary) = run_child_on(Some(path), N_LARGE, 1, 1, model.threshold);
+            assert_eq!(summary.json, reference.json, "the same summary on {path}");
+            *b = b.min(s);
+        }
+    }
+    println!(
+        "  per vector path (EXOSIM_SIMD; 1 thread, {N_LARGE} individuals, fastest of {REPEATS} \
+         rounds of the paths in turn; summary identical; the default here: {}):",
+        SimdPath::current()
+    );
+    for (&s, path) in best.iter().zip(&paths) {
+        println!(
+            "    {:<7} {s:.3} s ({:>10.0} individuals/s): {:.2} of the scalar path's time, \
+             {:.2}x its speed",
+            path.name(),
+            N_LARGE as f64 / s,
+            s / best[0],
+            best[0] / s
+        );
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -284,6 +336,10 @@ fn main() {
         model.protocol.assay.lod / per_ml
     );
 
+    println!(
+        "  binary: {}",
+        std::env::current_exe().map_or_else(|e| e.to_string(), |p| p.display().to_string())
+    );
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
@@ -321,6 +377,7 @@ fn main() {
         mib(hwm1),
         mib(hwm2)
     );
+    vector_paths(&model, &sum1);
     println!(
         "  exosim: detected {:.4} ({} of {}), median time {:.3} y, median diameter {:.2} mm",
         sum1.detected as f64 / sum1.n as f64,

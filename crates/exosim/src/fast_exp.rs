@@ -180,6 +180,10 @@ pub fn exp_core(x: f64) -> f64 {
     s + s * p
 }
 
+/// [`exp_core`] on four lanes with AVX2.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+
 /// [`exp_core`] on eight lanes with AVX-512.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;

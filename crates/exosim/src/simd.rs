@@ -1,9 +1,10 @@
 //! The vector instruction sets exosim's kernels can use, detected once per
 //! process, and the one place that chooses among them.
 //!
-//! Two kernels have vectorised copies: the screening cohort's lanes
-//! (`biopsy::cohort`, with its vector exponential; scalar and AVX-512) and
-//! the tissue's uptake passes (`tissue::uptake`; scalar, AVX2 and AVX-512).
+//! Two kernels have vectorised copies, each for scalar, AVX2 and AVX-512:
+//! the screening cohort's lanes (`biopsy::cohort`, with its vector
+//! exponential and random words) and the tissue's uptake passes
+//! (`tissue::uptake`).
 //! In each, the scalar kernel is the reference: it reads as the model, and
 //! every vector copy does the same IEEE operations in the same order (no
 //! fused multiply–add), so the results are identical bit for bit whichever
@@ -12,8 +13,8 @@
 //! By default each kernel runs the widest path the processor has. The
 //! environment variable [`SIMD_ENV`] (`EXOSIM_SIMD`) forces one:
 //! `scalar`, `avx2`, `avx512`, or `auto` (the default). A kernel without a
-//! copy for the chosen path runs its widest copy below it (the cohort's
-//! lanes, which have no AVX2 copy, run scalar under `avx2`). A path the
+//! copy for the chosen path would run its widest copy below it (today
+//! every kernel has every path). A path the
 //! processor lacks, or a value that names no path, is not an error, since
 //! every path gives the same results: exosim says so once on stderr and
 //! runs the widest path the processor has below the one asked for.

@@ -78,25 +78,69 @@ fn a_tissue_study_writes_the_same_bytes_on_every_path() {
     same_files_on_every_path("small_tissue", &study, &paths);
 }
 
-/// The shipped ovarian screening study with cohorts of 3000 (the cohort
-/// kernel's lanes: scalar, and AVX-512 where the processor has it; AVX2
-/// runs the scalar lanes).
-#[test]
-fn a_screening_cohort_writes_the_same_bytes_on_every_path() {
-    let paths = paths_to_compare(
-        "a_screening_cohort_writes_the_same_bytes_on_every_path",
-        &[SimdPath::Scalar, SimdPath::Avx512],
-    );
+/// The shipped ovarian screening study with cohorts of 3000, its tumour's
+/// growth law replaced by `law` (the study's own Gompertz law when `None`):
+/// the path of the study written in `dir`.
+fn small_screening(dir: &Path, law: Option<&str>) -> std::path::PathBuf {
     let text = fs::read_to_string(repo_root().join("studies/screening_ovarian.toml")).unwrap();
-    let small = text
+    let mut small = text
         .replacen("\ncohort = 20000", "\ncohort = 3000", 1)
         .replacen("healthy_cohort = 20000", "healthy_cohort = 3000", 1);
     assert_ne!(
         small, text,
         "the cohort sizes are where the test expects them"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let study = dir.path().join("screening_small.toml");
+    if let Some(law) = law {
+        let gompertz = "growth = \"gompertz\"";
+        assert!(
+            small.contains(gompertz),
+            "the growth law is where the test expects it"
+        );
+        small = small.replacen(gompertz, &format!("growth = \"{law}\""), 1);
+        if law == "exponential" {
+            // No plateau.
+            let line = small
+                .lines()
+                .find(|l| l.starts_with("capacity_diameter"))
+                .expect("the plateau's line")
+                .to_string();
+            small = small.replacen(&format!("{line}\n"), "", 1);
+        }
+    }
+    let study = dir.join(format!(
+        "screening_small_{}.toml",
+        law.unwrap_or("gompertz")
+    ));
     fs::write(&study, small).unwrap();
+    study
+}
+
+/// The shipped ovarian screening study with cohorts of 3000 (the cohort
+/// kernel's lanes: scalar, AVX2 and AVX-512 where the processor has them;
+/// Gompertz growth, several integrator steps to the first test).
+#[test]
+fn a_screening_cohort_writes_the_same_bytes_on_every_path() {
+    let paths = paths_to_compare(
+        "a_screening_cohort_writes_the_same_bytes_on_every_path",
+        &SimdPath::ALL,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let study = small_screening(dir.path(), None);
     same_files_on_every_path("screening_ovarian (3000)", &study, &paths);
+}
+
+/// The same study with exponential growth (one step to the first test, the
+/// closed form without Gompertz's decay) and with logistic growth (the
+/// blood level lane by lane on every path, the other stages on the lanes).
+#[test]
+fn screenings_of_the_other_growth_laws_write_the_same_bytes_on_every_path() {
+    let paths = paths_to_compare(
+        "screenings_of_the_other_growth_laws_write_the_same_bytes_on_every_path",
+        &SimdPath::ALL,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for law in ["exponential", "logistic"] {
+        let study = small_screening(dir.path(), Some(law));
+        same_files_on_every_path(&format!("screening_ovarian (3000, {law})"), &study, &paths);
+    }
 }

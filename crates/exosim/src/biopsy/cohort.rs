@@ -96,12 +96,16 @@
 //! chosen by [`crate::simd::SimdPath`], `EXOSIM_SIMD` forcing it) the
 //! set-up, the blood level, the proofs, the open tests, the lanes' refill
 //! and the diameters at detection run as vector instructions on the eight
-//! lanes. Both do the same IEEE
+//! lanes; on the AVX2 path (module `avx2`, the eight lanes as two
+//! registers of four) the same stages do, but for the refill's moves of
+//! set-up individuals into the lanes, which AVX2 cannot do with fewer
+//! instructions than the scalar loop (it has no expand-load). Every copy
+//! does the same IEEE
 //! operations in the same order (no fused multiply–add; the rare cases,
 //! such as a normal's second candidate, an exponential beyond ±700, a
 //! recovery candidate the squeeze does not accept, a test within the
 //! floor's range, a count that needs an inversion or PTRS, lane by lane in
-//! both), so their results are identical bit for bit (tested). The open
+//! all), so their results are identical bit for bit (tested). The open
 //! tests' stage computes each word where the lane's stream would give it
 //! (a SplitMix64 word depends only on the state, k words on being
 //! `word_x8(s + k·γ)`), so the tumour's and the background's table
@@ -132,6 +136,8 @@ use crate::random::samplers::{
 use crate::random::{CohortStream, cohort_key, cohort_start};
 use crate::simd::SimdPath;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
@@ -430,8 +436,8 @@ const CELL_WIDTH: f64 = 1.0 / BETA_CELLS as f64;
 const EXP_RANGE: f64 = LIMIT - 1.0;
 
 /// The stages of a round that have a vector copy: [`Scalar`] runs them
-/// lane by lane, as the model reads (the reference), `avx512::Avx512` on
-/// the eight lanes at once with the same operations.
+/// lane by lane, as the model reads (the reference), `avx2::Avx2` and
+/// `avx512::Avx512` on the eight lanes at once with the same operations.
 trait Stages {
     /// Lanes past the screening's end hand their outcome to `sink` and
     /// leave; empty lanes take the next individuals of `next..end`.
@@ -445,6 +451,13 @@ trait Stages {
         end: u64,
         sink: &mut F,
     );
+    /// Sets up individuals `first..first + count` in `pending` for the
+    /// refill ([`CohortKernel::refill`]): lane by lane unless a copy has its
+    /// own.
+    #[inline(always)]
+    fn setup(kernel: &CohortKernel, key: u64, first: u64, count: usize, pending: &mut Pending) {
+        kernel.setup_plain(key, first, count, pending);
+    }
     /// Every lane's blood amount at its test, by the closed form where it
     /// holds (`round.closed`).
     fn blood(kernel: &CohortKernel, lanes: &mut Lanes, round: &mut Round);
@@ -476,7 +489,7 @@ impl Stages for Scalar {
         end: u64,
         sink: &mut F,
     ) {
-        kernel.refill(lanes, pending, key, next, end, sink);
+        kernel.refill::<Scalar, F>(lanes, pending, key, next, end, sink);
     }
 
     #[inline(always)]
@@ -702,7 +715,7 @@ impl CohortKernel {
 
     /// [`run`](Self::run) on `path`, or the widest path below it that the
     /// processor has: the AVX-512 copy of the stages (F and DQ, module
-    /// `avx512`), or the scalar stages (no AVX2 copy: `avx2` runs them).
+    /// `avx512`), the AVX2 copy (module `avx2`), or the scalar stages.
     pub(crate) fn run_on<F: FnMut(KernelOutcome)>(
         &self,
         path: SimdPath,
@@ -715,13 +728,17 @@ impl CohortKernel {
             // SAFETY: `or_below` returns only paths the processor has.
             #[cfg(target_arch = "x86_64")]
             SimdPath::Avx512 => unsafe { self.run_avx512(model, seed, range, sink) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            SimdPath::Avx2 => unsafe { self.run_avx2(model, seed, range, sink) },
             _ => self.run_lanes::<Scalar, F>(model, seed, range, sink),
         }
     }
 
-    /// The kernel's paths: the scalar reference and its AVX-512 copy.
+    /// The kernel's paths: the scalar reference and its AVX2 and AVX-512
+    /// copies.
     #[cfg(test)]
-    const PATHS: [SimdPath; 2] = [SimdPath::Scalar, SimdPath::Avx512];
+    const PATHS: [SimdPath; 3] = [SimdPath::Scalar, SimdPath::Avx2, SimdPath::Avx512];
 
     /// The rounds of the lanes (see the module), with stages `S`.
     #[inline(always)]
@@ -809,9 +826,9 @@ impl CohortKernel {
 
     /// Lanes past the screening's end hand their outcome to `sink` and
     /// leave; empty lanes take the next individuals of `next..end` (set up
-    /// eight at a time), in the order of the lanes.
+    /// eight at a time by `S::setup`), in the order of the lanes.
     #[inline(always)]
-    fn refill<F: FnMut(KernelOutcome)>(
+    fn refill<S: Stages, F: FnMut(KernelOutcome)>(
         &self,
         lanes: &mut Lanes,
         pending: &mut Pending,
@@ -842,7 +859,7 @@ impl CohortKernel {
                         break;
                     }
                     let count = (end - *next).min(LANES as u64) as usize;
-                    self.setup_plain(key, *next, count, pending);
+                    S::setup(self, key, *next, count, pending);
                     *next += count as u64;
                 }
                 self.start(lanes, l, pending);
@@ -1220,11 +1237,21 @@ mod tests {
         out
     }
 
-    /// The AVX-512 copy gives the scalar lanes' outcomes bit for bit, in
-    /// the same order: on the example, with exponential growth, a fixed
-    /// recovery, and an assay that sees non-vesicle particles; on every
-    /// path this processor has (printed; `EXOSIM_REQUIRE_SIMD` makes a
-    /// missing one fail the test).
+    /// The AVX2 and AVX-512 copies give the scalar lanes' outcomes bit for
+    /// bit, in the same order, on every path this processor has (printed;
+    /// `EXOSIM_REQUIRE_SIMD` makes a missing one fail the test), through
+    /// each copy's stages and their lane-by-lane fallbacks: the example
+    /// (Gompertz growth, several steps to the first test), exponential
+    /// growth (one step), logistic growth (the blood level lane by lane),
+    /// a fixed recovery, a recovery of Beta shape below 1 (gamma variates:
+    /// the open tests lane by lane), an assay that sees non-vesicle
+    /// particles, one without reading noise, a screening shorter than its
+    /// interval, a threshold four times higher, and one a hundred times
+    /// lower without a limit of detection (no floor: neither proofs nor
+    /// vector open tests). Every model
+    /// has normals' second candidates, recovery candidates the squeeze
+    /// rejects and tests within the floor's range among its 20 000
+    /// individuals.
     #[test]
     fn vector_and_plain_lanes_agree_bit_for_bit() {
         let paths = crate::simd::paths_to_compare(
@@ -1233,36 +1260,60 @@ mod tests {
         );
         let mut base = ScreeningModel::example();
         base.threshold = resolve_threshold(&base, ThresholdRule::Specificity(0.95), 2000, 3);
+        let doubling = crate::biopsy::growth::rate_from_doubling_time(90.0 * crate::units::DAY);
         let mut exponential = base.clone();
-        exponential.tumour.growth = GrowthLaw::Exponential {
-            rate: crate::biopsy::growth::rate_from_doubling_time(90.0 * crate::units::DAY),
+        exponential.tumour.growth = GrowthLaw::Exponential { rate: doubling };
+        let mut logistic = base.clone();
+        logistic.tumour.growth = GrowthLaw::Logistic {
+            rate: doubling,
+            capacity: 1e12,
         };
         let mut fixed = base.clone();
         fixed.protocol.isolation.recovery_cv = 0.0;
+        // Beta(0.28, 0.28): shapes below 1, no cells.
+        let mut gamma = base.clone();
+        gamma.protocol.isolation.recovery_mean = 0.5;
+        gamma.protocol.isolation.recovery_cv = 0.8;
         let mut seen = base.clone();
         seen.protocol.assay.nonvesicle_weight = 5e-11;
+        let mut noiseless = base.clone();
+        noiseless.protocol.assay.cv = 0.0;
         // A screening shorter than its interval: the lanes refilled lane by lane.
         let mut short = base.clone();
         short.duration = 0.5 * short.interval;
         // A threshold four times higher (below: a decision table of more
         // than 32 counts and Poisson table rows of 2ᵇ columns).
         let high = base.clone();
-        for (mut model, factor) in [
-            (base, 1.0),
-            (exponential, 1.0),
-            (fixed, 1.0),
-            (seen, 1.0),
-            (short, 1.0),
-            (high, 4.0),
+        // No limit of detection and a threshold a hundred times lower: counts
+        // of 1 may read positive, so there is no floor.
+        let mut low = base.clone();
+        low.protocol.assay.lod = 0.0;
+        for (name, mut model, factor) in [
+            ("example", base, 1.0),
+            ("exponential", exponential, 1.0),
+            ("logistic", logistic, 1.0),
+            ("fixed", fixed, 1.0),
+            ("gamma", gamma, 1.0),
+            ("seen", seen, 1.0),
+            ("noiseless", noiseless, 1.0),
+            ("short", short, 1.0),
+            ("high", high, 4.0),
+            ("low", low, 0.01),
         ] {
             model.threshold =
                 factor * resolve_threshold(&model, ThresholdRule::Specificity(0.95), 2000, 3);
             let kernel = CohortKernel::new(&model).expect("a kernel model");
+            match name {
+                "logistic" => assert!(matches!(kernel.law, Law::Other)),
+                "gamma" => assert!(matches!(kernel.recovery, Recovery::Gamma(_))),
+                "low" => assert!(kernel.floor.is_none()),
+                _ => assert!(kernel.vector_open, "{name}"),
+            }
             let plain = outcomes(&kernel, &model, SimdPath::Scalar);
             assert_eq!(plain.len(), 20_000);
-            assert!(plain.iter().any(|o| o.detection.is_some()));
+            assert!(plain.iter().any(|o| o.detection.is_some()), "{name}");
             for &path in &paths[1..] {
-                assert_eq!(plain, outcomes(&kernel, &model, path), "{path}");
+                assert_eq!(plain, outcomes(&kernel, &model, path), "{name} on {path}");
             }
         }
     }

@@ -88,6 +88,33 @@ pub(crate) unsafe fn word_x8(state: std::arch::x86_64::__m512i) -> std::arch::x8
     splitmix64_x8(state)
 }
 
+/// [`CohortStream::next_of`] on four streams with AVX2 (the same words).
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(crate) unsafe fn next_of_x4(
+    state: &mut std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    *state = _mm256_add_epi64(*state, _mm256_set1_epi64x(GOLDEN as i64));
+    splitmix64_x4(*state)
+}
+
+/// The word that [`next_of_x4`] returns once the states have become
+/// `state` (as [`word_x8`], on four streams with AVX2).
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(crate) unsafe fn word_x4(state: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    splitmix64_x4(state)
+}
+
 impl rand::TryRng for CohortStream {
     type Error = core::convert::Infallible;
 
@@ -160,6 +187,56 @@ pub(crate) unsafe fn cohort_start_x8(
 ) -> std::arch::x86_64::__m512i {
     use std::arch::x86_64::*;
     splitmix64_x8(_mm512_xor_si512(entity, _mm512_set1_epi64(key as i64)))
+}
+
+/// [`cohort_start`] of four entities with AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(crate) unsafe fn cohort_start_x4(
+    key: u64,
+    entity: std::arch::x86_64::__m256i,
+) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    splitmix64_x4(_mm256_xor_si256(entity, _mm256_set1_epi64x(key as i64)))
+}
+
+/// The low 64 bits of the products of four words by the constant `c`
+/// (`wrapping_mul`) with AVX2, which multiplies only 32-bit halves:
+/// a·c = a_lo·c_lo + 2³²·(a_hi·c_lo + a_lo·c_hi) mod 2⁶⁴.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn mullo_x4(a: std::arch::x86_64::__m256i, c: u64) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let c_lo = _mm256_set1_epi64x(c as i64);
+    let c_hi = _mm256_set1_epi64x((c >> 32) as i64);
+    let low = _mm256_mul_epu32(a, c_lo);
+    let cross = _mm256_add_epi64(
+        _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), c_lo),
+        _mm256_mul_epu32(a, c_hi),
+    );
+    _mm256_add_epi64(low, _mm256_slli_epi64::<32>(cross))
+}
+
+/// [`splitmix64`] on four words with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn splitmix64_x4(mut z: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    z = mullo_x4(
+        _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z)),
+        0xBF58_476D_1CE4_E5B9,
+    );
+    z = mullo_x4(
+        _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z)),
+        0x94D0_49BB_1331_11EB,
+    );
+    _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z))
 }
 
 /// [`splitmix64`] on eight words.
@@ -396,6 +473,53 @@ mod tests {
         assert_eq!(g.next_u64(), 6_457_827_717_110_365_317);
         assert_eq!(g.next_u64(), 3_203_168_211_198_807_973);
         assert_eq!(g.next_u64(), 9_817_491_932_198_370_423);
+    }
+
+    /// The four-lane AVX2 copies give the scalar words: the starts of
+    /// entities, the next words and words further on, over 10⁵ random
+    /// states and keys (the 64-bit products from 32-bit halves), where the
+    /// processor has AVX2 (printed; `EXOSIM_REQUIRE_SIMD=avx2` makes its
+    /// absence fail the test).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn four_lane_words_are_the_scalar_words() {
+        use crate::simd::{SimdPath, paths_to_compare};
+        use std::arch::x86_64::*;
+        let paths = paths_to_compare(
+            "four_lane_words_are_the_scalar_words",
+            &[SimdPath::Scalar, SimdPath::Avx2],
+        );
+        if !paths.contains(&SimdPath::Avx2) {
+            return;
+        }
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(14);
+        let load = |x: &[u64; 4]| unsafe { _mm256_loadu_si256(x.as_ptr().cast()) };
+        let store = |v: __m256i| {
+            let mut x = [0u64; 4];
+            unsafe { _mm256_storeu_si256(x.as_mut_ptr().cast(), v) };
+            x
+        };
+        for i in 0..100_000u64 {
+            let key: u64 = rng.random();
+            let mut states: [u64; 4] = std::array::from_fn(|_| rng.random());
+            if i == 0 {
+                states = [0, u64::MAX, 1 << 63, GOLDEN];
+            }
+            // SAFETY: the processor has AVX2 (`paths_to_compare`).
+            let (start, mut state) =
+                unsafe { (cohort_start_x4(key, load(&states)), load(&states)) };
+            let start = store(start);
+            let next = store(unsafe { next_of_x4(&mut state) });
+            let word = store(unsafe { word_x4(load(&states)) });
+            let after = store(state);
+            for l in 0..4 {
+                assert_eq!(start[l], cohort_start(key, states[l]));
+                let mut s = states[l];
+                assert_eq!(next[l], CohortStream::next_of(&mut s));
+                assert_eq!(after[l], s);
+                assert_eq!(word[l], splitmix64(states[l]));
+            }
+        }
     }
 
     /// Marsaglia & Tsang's 256-layer tables, as published with rand_distr
