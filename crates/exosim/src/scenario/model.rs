@@ -44,7 +44,7 @@ pub struct Study {
     /// What validation tells a valid study, located as errors are: a run
     /// estimated to take more than [`LONG_RUN_S`] on one thread. The
     /// command line prints them as `note:` lines.
-    pub notices: Vec<super::StudyError>,
+    pub notices: Vec<super::error::StudyError>,
 }
 
 /// A run estimated to take longer than this on one thread, s, is told so
