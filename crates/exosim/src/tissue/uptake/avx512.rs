@@ -24,6 +24,81 @@ const LANES: usize = 16;
 /// Room of the compacted lists: a whole vector is stored at their end.
 const ROOM: usize = BLOCK + LANES;
 
+/// Groups of sixteen particles in a block.
+const GROUPS: usize = BLOCK / LANES;
+
+/// What the first pass leaves the last one of each group of sixteen
+/// particles.
+struct Groups {
+    /// The particles short of room (a bit per lane).
+    short_of: [u16; GROUPS],
+    /// The living, valid and inside lanes.
+    masks: [[u16; 3]; GROUPS],
+    /// The bound, path and end (x, y, z) of every lane.
+    kept: [[MaybeUninit<f32>; BLOCK]; 5],
+}
+
+/// The particles of the block short of room, listed by the first pass:
+/// start (x, y, z), end (x, y, z), path, padding; the list's length is
+/// what the first pass returns.
+struct Listed {
+    at: [[MaybeUninit<f32>; ROOM]; 8],
+}
+
+/// The listed particles' voxels: each voxel's word, and the way from the
+/// particle to the voxel's centre.
+struct Located {
+    words: [MaybeUninit<i32>; ROOM],
+    ways: [MaybeUninit<f32>; ROOM],
+}
+
+/// What the distance map gives the listed particles: their bound, and
+/// whether their step surely touches no cell (1 or 0).
+struct Mapped {
+    bound: [MaybeUninit<f32>; ROOM],
+    spared: [MaybeUninit<i32>; ROOM],
+}
+
+impl Groups {
+    #[inline(always)]
+    fn new() -> Groups {
+        Groups {
+            short_of: [0; GROUPS],
+            masks: [[0; 3]; GROUPS],
+            kept: [[MaybeUninit::uninit(); BLOCK]; 5],
+        }
+    }
+}
+
+impl Listed {
+    #[inline(always)]
+    fn new() -> Listed {
+        Listed {
+            at: [[MaybeUninit::uninit(); ROOM]; 8],
+        }
+    }
+}
+
+impl Located {
+    #[inline(always)]
+    fn new() -> Located {
+        Located {
+            words: [MaybeUninit::uninit(); ROOM],
+            ways: [MaybeUninit::uninit(); ROOM],
+        }
+    }
+}
+
+impl Mapped {
+    #[inline(always)]
+    fn new() -> Mapped {
+        Mapped {
+            bound: [MaybeUninit::uninit(); ROOM],
+            spared: [MaybeUninit::uninit(); ROOM],
+        }
+    }
+}
+
 /// What the first and the last pass both compute for sixteen particles.
 struct Lanes {
     /// The particles of the block in these lanes.
@@ -42,11 +117,18 @@ impl FreeMoves<'_> {
     /// The passes of [`FreeMoves::passes`] for processors with AVX-512
     /// (F, BW, VL, DQ): the same outputs, bit for bit.
     ///
+    /// Each pass is a function of its own, inlined here (the compiled
+    /// function calls none of them, and its loops are those of the single
+    /// function it replaced), and the scratch they share lies on this
+    /// function's stack, in [`Groups`], [`Listed`], [`Located`] and
+    /// [`Mapped`]: its vectors are never zeroed, only what was written is
+    /// read.
+    ///
     /// # Safety
     ///
     /// The processor must have AVX-512F, BW, VL and DQ.
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
-    pub(super) unsafe fn passes_avx512(self) {
+    pub(super) unsafe fn passes_avx512(mut self) {
         let m = self.x.len();
         assert!(m <= BLOCK && self.careful.len() == BLOCK / 64);
         assert!(
@@ -65,65 +147,87 @@ impl FreeMoves<'_> {
             .all(|&n| n == m)
         );
         self.careful.fill(0);
-        let groups = m.div_ceil(LANES);
-        // The particles short of room of each group (a bit per lane), and
-        // of the whole block in a list: start, end, path, padding.
-        let mut short_of = [0u16; BLOCK / LANES];
-        let mut at = [[MaybeUninit::<f32>::uninit(); ROOM]; 8];
-        // What the last pass needs of each group: living, valid and inside
-        // lanes, and the bound, path and end of every lane.
-        let mut masks = [[0u16; 3]; BLOCK / LANES];
-        let mut kept = [[MaybeUninit::<f32>::uninit(); BLOCK]; 5];
+        let (mut groups, mut listed) = (Groups::new(), Listed::new());
+        let (mut located, mut mapped) = (Located::new(), Mapped::new());
+        // SAFETY: the lengths are those checked above; each pass reads only
+        // what the passes before it wrote (the first `k` listed particles).
+        unsafe {
+            let k = self.list_short_of_room(&mut groups, &mut listed);
+            self.locate_listed(k, &listed, &mut located);
+            self.bound_listed(k, &listed, &located, &mut mapped);
+            self.move_common(&groups, &mapped);
+        }
+    }
+
+    /// The first pass: for each group of sixteen particles, those short of
+    /// room and those whose step ends inside the box, and what the last
+    /// pass needs of every lane (into `groups`); the particles short of
+    /// room listed for the distance map (into `listed`, sixteen at once by
+    /// compression). Returns the number listed.
+    ///
+    /// # Safety
+    ///
+    /// The slices must have the lengths that [`FreeMoves::passes_avx512`]
+    /// checks, and the processor must have AVX-512F, BW, VL and DQ.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    #[inline]
+    unsafe fn list_short_of_room(&self, groups: &mut Groups, listed: &mut Listed) -> usize {
         let (lo, hi) = (
             self.lo.map(|v| _mm512_set1_ps(v)),
             self.hi.map(|v| _mm512_set1_ps(v)),
         );
         let mut k = 0;
-        for q in 0..groups {
+        for q in 0..self.x.len().div_ceil(LANES) {
             let j0 = q * LANES;
-            // SAFETY: `j0` is a particle of the block (q < groups).
+            // SAFETY: `j0` is a particle of the block (q < the group count).
             let lanes = unsafe { self.lanes(j0) };
             let short = lanes.alive
                 & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(
                     lanes.clear,
                     _mm512_add_ps(lanes.path, lanes.pad),
                 );
-            short_of[q] = short;
+            groups.short_of[q] = short;
             let [x0, y0, z0] = lanes.start;
             let [x1, y1, z1] = lanes.end;
-            let inside = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x1, lo[0])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x1, hi[0])
-                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y1, lo[1])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y1, hi[1])
-                & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z1, lo[2])
-                & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z1, hi[2]);
-            masks[q] = [lanes.alive, lanes.valid, inside];
+            let inside = inside(lanes.end, lo, hi);
+            groups.masks[q] = [lanes.alive, lanes.valid, inside];
             // SAFETY: k + 16 ≤ 16·(q + 1) ≤ ROOM and j0 + 16 ≤ BLOCK: every
             // store lies in its array.
             unsafe {
-                for (a, v) in at
+                for (a, v) in listed
+                    .at
                     .iter_mut()
                     .zip([x0, y0, z0, x1, y1, z1, lanes.path, lanes.pad])
                 {
                     let to = a.as_mut_ptr().add(k) as *mut f32;
                     _mm512_storeu_ps(to, _mm512_maskz_compress_ps(short, v));
                 }
-                for (a, v) in kept.iter_mut().zip([lanes.clear, lanes.path, x1, y1, z1]) {
+                for (a, v) in groups
+                    .kept
+                    .iter_mut()
+                    .zip([lanes.clear, lanes.path, x1, y1, z1])
+                {
                     _mm512_storeu_ps(a.as_mut_ptr().add(j0) as *mut f32, v);
                 }
             }
             k += short.count_ones() as usize;
         }
+        k
+    }
 
-        // The listed particles: their bound from the distance map, and
-        // whether their step surely touches no cell.
-        let mut bound = [MaybeUninit::<f32>::uninit(); ROOM];
-        let mut spared = [MaybeUninit::<i32>::uninit(); ROOM];
-        let map = &self.map;
-        // First every voxel's word (independent reads, which the processor
-        // overlaps), then the cells they name.
-        let mut words = [MaybeUninit::<i32>::uninit(); ROOM];
-        let mut ways = [MaybeUninit::<f32>::uninit(); ROOM];
+    /// The voxels of the `k` listed particles and the way to their centres
+    /// (into `located`): first every voxel's word, independent reads which
+    /// the processor overlaps; the cells they name are read in
+    /// [`FreeMoves::bound_listed`].
+    ///
+    /// # Safety
+    ///
+    /// The first pass must have listed `k` particles in `listed`, and the
+    /// processor must have AVX-512F, BW, VL and DQ.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    #[inline]
+    unsafe fn locate_listed(&self, k: usize, listed: &Listed, located: &mut Located) {
+        let (at, map) = (&listed.at, &self.map);
         for t0 in (0..k).step_by(LANES) {
             let live = tail(k - t0);
             // SAFETY: the lanes read (below k) were written by the first
@@ -139,20 +243,45 @@ impl FreeMoves<'_> {
                     voxel,
                     map.voxels.as_ptr() as *const i32,
                 );
-                _mm512_storeu_si512(words.as_mut_ptr().add(t0) as *mut __m512i, word);
-                _mm512_storeu_ps(ways.as_mut_ptr().add(t0) as *mut f32, way);
+                let words = located.words.as_mut_ptr().add(t0);
+                _mm512_storeu_si512(words as *mut __m512i, word);
+                _mm512_storeu_ps(located.ways.as_mut_ptr().add(t0) as *mut f32, way);
             }
         }
+    }
+
+    /// The `k` listed particles' bound from the distance map, and whether
+    /// their step surely touches no cell (into `mapped`), from the cells
+    /// their voxels name.
+    ///
+    /// # Safety
+    ///
+    /// The first pass must have listed `k` particles in `listed`, and
+    /// [`FreeMoves::locate_listed`] located them; the processor must have
+    /// AVX-512F, BW, VL and DQ.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    #[inline]
+    unsafe fn bound_listed(
+        &self,
+        k: usize,
+        listed: &Listed,
+        located: &Located,
+        mapped: &mut Mapped,
+    ) {
+        let map = &self.map;
         for t0 in (0..k).step_by(LANES) {
             let live = tail(k - t0);
-            // SAFETY: the lanes read (below k) were written by the passes above.
-            let [px, py, pz, ex, ey, ez, path, pad] = at
+            // SAFETY: the lanes read (below k) were written by the first pass.
+            let [px, py, pz, ex, ey, ez, path, pad] = listed
+                .at
                 .each_ref()
                 .map(|a| unsafe { _mm512_maskz_loadu_ps(live, a.as_ptr().add(t0) as *const f32) });
+            // SAFETY: the lanes read (below k) were written by
+            // `locate_listed`.
             let (word, way) = unsafe {
                 (
-                    _mm512_maskz_loadu_epi32(live, words.as_ptr().add(t0) as *const i32),
-                    _mm512_maskz_loadu_ps(live, ways.as_ptr().add(t0) as *const f32),
+                    _mm512_maskz_loadu_epi32(live, located.words.as_ptr().add(t0) as *const i32),
+                    _mm512_maskz_loadu_ps(live, located.ways.as_ptr().add(t0) as *const f32),
                 )
             };
             // SAFETY: each voxel names a cell of the table or the spare entry.
@@ -169,28 +298,47 @@ impl FreeMoves<'_> {
             );
             // SAFETY: t0 + 16 ≤ ROOM.
             unsafe {
-                _mm512_storeu_ps(bound.as_mut_ptr().add(t0) as *mut f32, b);
+                _mm512_storeu_ps(mapped.bound.as_mut_ptr().add(t0) as *mut f32, b);
                 let s = _mm512_maskz_set1_epi32(s, 1);
-                _mm512_storeu_si512(spared.as_mut_ptr().add(t0) as *mut __m512i, s);
+                _mm512_storeu_si512(mapped.spared.as_mut_ptr().add(t0) as *mut __m512i, s);
             }
         }
+    }
 
-        // The moves, with each listed result back in its lane.
+    /// The last pass: the moves, with each listed particle's bound and
+    /// spare back in its lane (by expansion); the moved positions and
+    /// bounds written with masked stores, the others marked careful.
+    ///
+    /// # Safety
+    ///
+    /// The first pass must have filled `groups`, and the map passes
+    /// `mapped` for every particle it listed; the processor must have
+    /// AVX-512F, BW, VL and DQ.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
+    #[inline]
+    unsafe fn move_common(&mut self, groups: &Groups, mapped: &Mapped) {
+        // A word per 64 particles of the block (as checked by the caller):
+        // a constant bound for the index below.
+        let marks: &mut [u64; BLOCK / 64] = (&mut *self.careful)
+            .try_into()
+            .expect("a careful word per 64 particles");
         let per_quantum = _mm512_set1_ps(self.per_quantum);
         let (zero, top) = (_mm512_set1_ps(0.0), _mm512_set1_ps(255.0));
         let mut t = 0;
-        for q in 0..groups {
-            let (j0, short, [alive, valid, inside]) = (q * LANES, short_of[q], masks[q]);
+        for q in 0..self.x.len().div_ceil(LANES) {
+            let (j0, short, [alive, valid, inside]) =
+                (q * LANES, groups.short_of[q], groups.masks[q]);
             let n = short.count_ones() as usize;
             // SAFETY: the lanes read were written by the first pass (j0..j0
             // + 16) and by the map pass (t..t + n); masked loads read only
             // particles of the block.
             let (b, s, [c, path, x1, y1, z1], pad) = unsafe {
                 let live = tail(n);
-                let b = _mm512_maskz_loadu_ps(live, bound.as_ptr().add(t) as *const f32);
-                let s = _mm512_maskz_loadu_epi32(live, spared.as_ptr().add(t) as *const i32);
+                let b = _mm512_maskz_loadu_ps(live, mapped.bound.as_ptr().add(t) as *const f32);
+                let s = _mm512_maskz_loadu_epi32(live, mapped.spared.as_ptr().add(t) as *const i32);
                 let s = _mm512_maskz_expand_epi32(short, s);
-                let kept = kept
+                let kept = groups
+                    .kept
                     .each_ref()
                     .map(|a| _mm512_loadu_ps(a.as_ptr().add(j0) as *const f32));
                 let pad = _mm512_maskz_loadu_ps(valid, self.pad.as_ptr().add(j0));
@@ -211,7 +359,7 @@ impl FreeMoves<'_> {
             let l = clamp(l, zero, top);
             let bytes = _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(l));
             let careful = alive & !common;
-            self.careful[j0 / 64] |= u64::from(careful) << (j0 % 64);
+            marks[j0 / 64] |= u64::from(careful) << (j0 % 64);
             // SAFETY: the lanes written are particles of the block (common
             // lies in `valid`; the byte stores are masked by it).
             unsafe {
@@ -280,6 +428,20 @@ fn tail(n: usize) -> __mmask16 {
     } else {
         ((1u32 << n) - 1) as __mmask16
     }
+}
+
+/// The lanes whose `end` lies strictly inside the box `lo`..`hi` on every
+/// axis, as in the generic last pass.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn inside(end: [__m512; 3], lo: [__m512; 3], hi: [__m512; 3]) -> __mmask16 {
+    let [x1, y1, z1] = end;
+    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(x1, lo[0])
+        & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x1, hi[0])
+        & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(y1, lo[1])
+        & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(y1, hi[1])
+        & _mm512_cmp_ps_mask::<_CMP_GT_OQ>(z1, lo[2])
+        & _mm512_cmp_ps_mask::<_CMP_LT_OQ>(z1, hi[2])
 }
 
 /// `v.clamp(lo, hi)` lane by lane as Rust's `f32::clamp` does it (a NaN
