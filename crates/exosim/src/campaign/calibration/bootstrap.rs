@@ -60,10 +60,16 @@ pub fn refit(
 /// Each coordinate's percentile interval at `confidence` over the
 /// resamples that fitted (finite cost), taken on the search scale (box
 /// coordinates: the log scale for a log-uniform parameter); an end is
-/// `open` where it lies on the box's bound, as a profile's would. NaN
-/// ends with fewer than two fits.
+/// `open` where it lies on the box's bound, as a profile's would. With
+/// fewer than two fits the resamples bound nothing: each interval is the
+/// whole box, both ends open (said as "at bound" in every file, never a
+/// number the data did not give).
 pub fn percentile_intervals(resamples: &[Start], d: usize, confidence: f64) -> Vec<(End, End)> {
     let fitted: Vec<&Start> = resamples.iter().filter(|s| s.cost.is_finite()).collect();
+    if fitted.len() < 2 {
+        let whole = (End { u: 0.0, open: true }, End { u: 1.0, open: true });
+        return vec![whole; d];
+    }
     (0..d)
         .map(|j| {
             let mut u: Vec<f64> = fitted.iter().map(|s| s.to[j]).collect();
@@ -80,8 +86,8 @@ pub fn percentile_intervals(resamples: &[Start], d: usize, confidence: f64) -> V
         .collect()
 }
 
-/// The `q` quantile of sorted `x`, linear between order statistics (as
-/// NumPy's default); NaN with fewer than two values.
+/// The `q` quantile of sorted `x` (at least two values), linear between
+/// order statistics (as NumPy's default).
 fn percentile(x: &[f64], q: f64) -> f64 {
     if x.len() < 2 {
         return f64::NAN;
@@ -95,6 +101,32 @@ fn percentile(x: &[f64], q: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::campaign::calibration::likelihood::{ErrorModel, Sigma};
+
+    /// Fewer than two refits that ended: no end is a number, each interval
+    /// is the whole box with both ends open (not NaN, which the files
+    /// would write as null).
+    #[test]
+    fn too_few_fits_bound_nothing() {
+        let start = |cost: f64| Start {
+            index: 0,
+            from: vec![0.5, 0.5],
+            to: vec![0.4, 0.6],
+            cost,
+            evaluations: 1,
+        };
+        for resamples in [vec![], vec![start(f64::NAN), start(1.0)]] {
+            let ends = percentile_intervals(&resamples, 2, 0.95);
+            assert_eq!(ends.len(), 2);
+            for (lo, hi) in ends {
+                assert_eq!((lo.u, lo.open, hi.u, hi.open), (0.0, true, 1.0, true));
+            }
+        }
+        let ends = percentile_intervals(&[start(1.0), start(2.0)], 2, 0.95);
+        assert!(
+            ends.iter()
+                .all(|(lo, hi)| lo.u.is_finite() && hi.u.is_finite())
+        );
+    }
 
     /// A log-normal data set around f has ln(y/f) ~ N(0, σ²): over many
     /// rows the mean and sd of ln(y/f) are 0 and σ within 4 standard
