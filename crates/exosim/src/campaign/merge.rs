@@ -258,6 +258,10 @@ pub struct Summary {
     /// The simulated trials, when the points are a trial's subjects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trial: Option<trial::analysis::TrialSummary>,
+    /// Values fixed over the study for every point (`PATH=VALUE`, as
+    /// `--set` gave them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
 }
 
 /// Merges the parts in `dirs` into `out`; returns the summary written.
@@ -302,6 +306,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Summary, OutputError> {
             dose_response::analyse(d, |name| column(&table, name), first.design.confidence)
         }),
         trial: trial.as_ref().map(|(_, a)| a.summary.clone()),
+        sets: first.sets.clone(),
     };
     write_merged(out, &table, &summary)?;
     if let Some((t, a)) = &trial {

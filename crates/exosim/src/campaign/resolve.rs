@@ -61,6 +61,11 @@ pub struct Campaign {
     /// A digest of the study as resolved, the campaign and exosim's
     /// version: parts of one campaign, and only those, share it.
     pub fingerprint: String,
+    /// Values fixed over the study for every point (`exosim run CAMPAIGN
+    /// --set PATH=VALUE`), before the point's own: the same campaign on a
+    /// changed study without a copied file. The resolved study, and so the
+    /// fingerprint, include them.
+    pub sets: Vec<Override>,
 }
 
 /// One varying value of the study.
@@ -128,6 +133,12 @@ struct Given {
 impl Campaign {
     /// Reads and checks a campaign file and the study it names.
     pub fn load(path: &Path) -> Result<Campaign, StudyError> {
+        Campaign::load_with(path, &[])
+    }
+
+    /// As [`Campaign::load`], with `sets` fixed over the study for every
+    /// point (see [`Campaign::sets`]).
+    pub fn load_with(path: &Path, sets: &[Override]) -> Result<Campaign, StudyError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| StudyError {
             file: file.clone(),
@@ -138,16 +149,22 @@ impl Campaign {
             hint: None,
             span: None,
         })?;
-        Campaign::parse(&text, &file)
+        Campaign::parse_with(&text, &file, sets)
     }
 
     /// A campaign from its text; `file` names it in errors and is where the
     /// study's relative path starts.
     pub fn parse(text: &str, file: &str) -> Result<Campaign, StudyError> {
+        Campaign::parse_with(text, file, &[])
+    }
+
+    /// As [`Campaign::parse`], with `sets` fixed over the study.
+    pub fn parse_with(text: &str, file: &str, sets: &[Override]) -> Result<Campaign, StudyError> {
         let loc = Locator::new(file, text);
         let spec: CampaignSpec = toml::from_str(text).map_err(|e| loc.from_toml(&e))?;
         Resolver {
             c: Check::new(&loc),
+            sets,
         }
         .campaign(spec)
     }
@@ -172,14 +189,12 @@ impl Campaign {
         }
     }
 
-    /// The study of a point: the parameters' values set over the file.
+    /// The study of a point: the campaign's fixed values, then the
+    /// parameters' values, set over the file.
     pub fn study(&self, point: &Point) -> Result<Study, StudyError> {
         let row = self.values.row(point.row as usize);
-        let sets: Vec<Override> = self
-            .parameters
-            .iter()
-            .zip(row)
-            .map(|(p, &x)| p.set(x))
+        let sets: Vec<Override> = (self.sets.iter().cloned())
+            .chain(self.parameters.iter().zip(row).map(|(p, &x)| p.set(x)))
             .collect();
         let mut study = self.source.study(&sets)?;
         study.seed = point.seed;
@@ -215,16 +230,23 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 
 struct Resolver<'a, 't> {
     c: Check<'a, 't>,
+    /// Values fixed over the study for every point.
+    sets: &'a [Override],
 }
 
 impl Resolver<'_, '_> {
+    /// The fixed values, then `more`.
+    fn with_sets(&self, more: &[Override]) -> Vec<Override> {
+        self.sets.iter().chain(more).cloned().collect()
+    }
+
     fn campaign(&self, spec: CampaignSpec) -> Res<Campaign> {
         let root = KeyPath::root().key("campaign");
         self.c
             .identifier(&root.key("name"), &spec.campaign.name, "campaign")?;
         let source = self.study_source(&spec)?;
         let base = source
-            .study(&[])
+            .study(self.sets)
             .map_err(|e| self.in_study(&root.key("study"), e))?;
         let seed = spec.campaign.seed.unwrap_or(base.seed);
         let replicates = spec.campaign.replicates.unwrap_or(1);
@@ -289,6 +311,7 @@ impl Resolver<'_, '_> {
             dose_response,
             spec,
             fingerprint,
+            sets: self.sets.to_vec(),
         })
     }
 
@@ -392,6 +415,13 @@ impl Resolver<'_, '_> {
                 .path
                 .parse()
                 .or_else(|m: String| self.c.err(&at.key("path"), m, None))?;
+            if let Some(set) = self.sets.iter().find(|s| s.path == path) {
+                return self.c.err(
+                    &at.key("path"),
+                    format!("`{}` varies here and is fixed by --set {set}", p.path),
+                    Some("drop the --set, or the parameter".into()),
+                );
+            }
             out.push(if sampled {
                 self.sampled(&at, p, path)?
             } else {
@@ -664,7 +694,7 @@ impl Resolver<'_, '_> {
             };
             for x in probe {
                 source
-                    .study(&[p.set(x)])
+                    .study(&self.with_sets(&[p.set(x)]))
                     .map_err(|e| self.in_study(&at.key("path"), e))?;
             }
         }
@@ -674,7 +704,7 @@ impl Resolver<'_, '_> {
             .map(|(p, &x)| p.set(x))
             .collect();
         source
-            .study(&first)
+            .study(&self.with_sets(&first))
             .map(|_| ())
             .map_err(|e| self.in_study(&KeyPath::root().key("parameters"), e))
     }

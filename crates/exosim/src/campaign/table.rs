@@ -105,6 +105,9 @@ pub struct PartRecord {
     /// The Hill curves to fit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dose_response: Option<super::dose_response::DoseResponse>,
+    /// Values fixed over the study for every point (`PATH=VALUE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
 }
 
 impl PartRecord {
@@ -141,6 +144,7 @@ impl PartRecord {
             design: design_record(campaign),
             trial: campaign.trial.clone(),
             dose_response: campaign.dose_response.clone(),
+            sets: campaign.sets.iter().map(|s| s.to_string()).collect(),
         }
     }
 }

@@ -63,14 +63,11 @@ pub fn predict(campaign: &Campaign, cal: &Calibration, theta: &[f64]) -> Option<
     )
 }
 
-/// The campaign's study with the parameters at `theta` and the
-/// campaign's seed, and its run.
+/// The campaign's study (its fixed values, then the parameters at
+/// `theta`) with the campaign's seed, and its run.
 pub fn run_at(campaign: &Campaign, theta: &[f64]) -> Option<(Study, RunResult)> {
-    let sets: Vec<Override> = campaign
-        .parameters
-        .iter()
-        .zip(theta)
-        .map(|(p, &x)| p.set(x))
+    let sets: Vec<Override> = (campaign.sets.iter().cloned())
+        .chain(campaign.parameters.iter().zip(theta).map(|(p, &x)| p.set(x)))
         .collect();
     let mut study = campaign.source.study(&sets).ok()?;
     study.seed = campaign.seed;
@@ -448,6 +445,9 @@ pub struct Report {
     pub campaign: String,
     /// Digest of the study, the campaign and the data.
     pub fingerprint: String,
+    /// Values fixed over the study for every run (`PATH=VALUE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<String>,
     /// The data file.
     pub data: String,
     /// Rows of data (n).
@@ -559,6 +559,7 @@ impl Report {
             exosim_version: crate::run::VERSION.to_string(),
             campaign: campaign.name.clone(),
             fingerprint: campaign.fingerprint.clone(),
+            sets: campaign.sets.iter().map(|s| s.to_string()).collect(),
             data: cal.data.file.clone(),
             rows: n,
             error_model: cal.likelihood.model,
