@@ -8,6 +8,7 @@ use exosim::campaign::calibration::run::{self as calibration, Report};
 use exosim::campaign::merge::{self, MERGED_FILES, Summary};
 use exosim::campaign::{self as cmp, Campaign, Shard};
 use exosim::output::{self, Manifest, Reuse, Writer};
+use exosim::scenario::Override;
 
 use crate::RunOpts;
 use crate::progress::Progress;
@@ -26,18 +27,19 @@ fn fail(message: String) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Reads and checks a campaign file, printing a located error on failure.
-pub fn load(file: &Path) -> Result<Campaign, ExitCode> {
-    Campaign::load(file).map_err(|e| {
+/// Reads and checks a campaign file, with `set` fixed over its study for
+/// every point, printing a located error on failure.
+pub fn load(file: &Path, set: &[Override]) -> Result<Campaign, ExitCode> {
+    Campaign::load_with(file, set).map_err(|e| {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         eprintln!("{}", e.render(&text));
         ExitCode::from(2)
     })
 }
 
-/// `exosim validate CAMPAIGN`.
-pub fn validate(file: &Path) -> ExitCode {
-    match load(file) {
+/// `exosim validate CAMPAIGN [--set PATH=VALUE]…`.
+pub fn validate(file: &Path, set: &[Override]) -> ExitCode {
+    match load(file, set) {
         Ok(c) if c.calibration.is_some() => {
             let cal = c.calibration.as_ref().expect("checked");
             println!(
@@ -102,7 +104,13 @@ fn reuse(dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Reuse {
 
 /// `exosim run CAMPAIGN -o DIR [--shard I/N | --report]`; `--report` makes
 /// the same page as `exosim report DIR` once the whole campaign is written.
-pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> ExitCode {
+pub fn run(
+    file: &Path,
+    dir: &Path,
+    shard: Option<Shard>,
+    set: &[Override],
+    opts: &RunOpts,
+) -> ExitCode {
     if opts.seed.is_some() {
         eprintln!(
             "error: --seed applies to study files; a campaign's seed is `seed` in its [campaign] table"
@@ -115,7 +123,7 @@ pub fn run(file: &Path, dir: &Path, shard: Option<Shard>, opts: &RunOpts) -> Exi
         );
         return ExitCode::from(2);
     }
-    let campaign = match load(file) {
+    let campaign = match load(file, set) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -52,7 +52,9 @@ enum Command {
         /// Set a value of the study, as if written in the file: a path
         /// that names it (`vesicles.sEV.diameter`, `doses[0].amount`) and
         /// a value with its unit (`--set vesicles.sEV.diameter="150 nm"`).
-        /// Repeatable; applied in order, then checked like the file.
+        /// Repeatable; applied in order, then checked like the file. For a
+        /// campaign, set in its study for every point (not on a path the
+        /// campaign varies).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         set: Vec<Override>,
         /// For a campaign file: run only shard I of N (`--shard 3/16`),
@@ -251,7 +253,7 @@ fn main() -> ExitCode {
                 },
         } => export::sbml(&file, &output, &set, force),
         Command::Validate { file, set } if campaign::is_campaign(&file) => {
-            refuse_set(&set).unwrap_or_else(|| campaign::validate(&file))
+            campaign::validate(&file, &set)
         }
         Command::Validate { file, set } => match load(&file, &set) {
             Ok(study) => {
@@ -493,16 +495,6 @@ fn report_study_error(e: &StudyError, text: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `--set` given for a campaign file: refused, with the reason.
-fn refuse_set(set: &[Override]) -> Option<ExitCode> {
-    (!set.is_empty()).then(|| {
-        eprintln!(
-            "error: --set applies to study files; a campaign varies values with [[parameters]]"
-        );
-        ExitCode::from(2)
-    })
-}
-
 /// `exosim run FILE`: a campaign, or a study with values set over it.
 fn run_file(
     file: &Path,
@@ -512,7 +504,7 @@ fn run_file(
     opts: &RunOpts,
 ) -> ExitCode {
     if campaign::is_campaign(file) {
-        return refuse_set(set).unwrap_or_else(|| campaign::run(file, output, shard, opts));
+        return campaign::run(file, output, shard, set, opts);
     }
     let study = match load(file, set) {
         Ok(study) => study,

@@ -168,7 +168,8 @@ fn set_changes_a_study_value_and_a_wrong_path_says_the_nearest() {
         err.contains("did you mean `vesicles.sEV.diameter`?"),
         "{err}"
     );
-    // A campaign varies values with [[parameters]]: --set is refused, not ignored.
+    // A campaign's --set fixes a value of its study for every point; on a
+    // path the campaign varies it is refused at that parameter, not ignored.
     let campaign = repo_root().join("campaigns/virtual_mice.toml");
     for cmd in ["validate", "run"] {
         let mut args = vec![cmd.into(), campaign.clone().into_os_string()];
@@ -179,11 +180,93 @@ fn set_changes_a_study_value_and_a_wrong_path_says_the_nearest() {
         let out = exosim(args);
         assert_eq!(out.status.code(), Some(2), "{cmd}");
         assert!(
-            stderr(&out).contains("--set applies to study files"),
+            stderr(&out).contains(
+                "`parameters[3].path`: `body.mps.capacity` varies here and is fixed by --set body.mps.capacity=0.5"
+            ),
             "{}",
             stderr(&out)
         );
+        assert!(!tmp.path().join("c").exists(), "nothing written");
     }
+    let out = exosim([
+        "validate".as_ref(),
+        campaign.as_os_str(),
+        "--set".as_ref(),
+        "body.mps.km=\"1 parsec\"".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--set body.mps.km"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A trial at a dose chosen without exposure: the shipped xenograft trial
+/// with the targeted arm's dose set 30 times lower on the command line
+/// (no copied file). Its power falls; the summary records the set, and
+/// the fingerprint differs, so its parts never merge with the full dose's.
+#[test]
+fn a_campaign_set_runs_the_same_trial_at_another_dose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let campaign = repo_root().join("campaigns/xenograft_trial.toml");
+    let text = fs::read_to_string(&campaign)
+        .unwrap()
+        .replace("points = 240", "points = 48")
+        .replace("subjects = [3, 4, 6, 8, 10, 12]", "subjects = [4, 8]")
+        .replace("trials = 1000", "trials = 300")
+        .replace("power = 0.8", "")
+        .replace(
+            "../studies/",
+            &format!("{}/studies/", repo_root().display()),
+        );
+    let file = tmp.path().join("trial.toml");
+    fs::write(&file, text).unwrap();
+    let run = |dir: &str, set: &[&str]| {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "run".into(),
+            file.clone().into_os_string(),
+            "-o".into(),
+            tmp.path().join(dir).into_os_string(),
+            "--quiet".into(),
+        ];
+        for s in set {
+            args.extend(["--set".into(), (*s).into()]);
+        }
+        let out = exosim(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let summary: serde_json::Value = serde_json::from_str(
+            &fs::read_to_string(tmp.path().join(dir).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        summary
+    };
+    let full = run("full", &[]);
+    let low = run("low", &["arms.targeted.doses[0].amount=3.3e9"]);
+    let power = |s: &serde_json::Value| {
+        (s["trial"]["power"].as_array().unwrap().iter())
+            .find(|p| p["arm"] == "targeted" && p["subjects"] == 8)
+            .unwrap()["power"]
+            .as_f64()
+            .unwrap()
+    };
+    println!(
+        "targeted, 8 per arm: power {} at the full dose, {} at 1/30",
+        power(&full),
+        power(&low)
+    );
+    assert!(
+        power(&low) < power(&full) - 0.2,
+        "{} vs {}",
+        power(&low),
+        power(&full)
+    );
+    assert_eq!(
+        low["sets"],
+        serde_json::json!(["arms.targeted.doses[0].amount=3300000000.0"])
+    );
+    assert!(full.get("sets").is_none());
+    assert_ne!(low["fingerprint"], full["fingerprint"]);
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //!   (`biopsy.tests[0].specificity`) optionally followed by `* NUMBER`,
 //!   `/ NUMBER` or `/ PATH` steps, evaluated left to right;
 //!   `campaign:NAME` is the `summary.json` of `campaigns/NAME.toml` run whole
-//!   (of its calibration, for a calibration campaign);
+//!   (of its calibration, for a calibration campaign), and
+//!   `campaign:NAME+PATH=VALUE…` the same with values set (`--set`);
 //!   `production:PLATFORM` the `summary.json` of a `[production]` study of
 //!   that platform's preset alone.
 //! * `EXOSIM_UPDATE_DOC_FIGURES=1 cargo test --release -p exosim --test
@@ -252,9 +253,17 @@ fn figures() -> Vec<Figure> {
 /// The JSON a figure source gives.
 fn run_source(source: &str) -> Value {
     if let Some(name) = source.strip_prefix("campaign:") {
-        let campaign =
-            exosim::campaign::Campaign::load(&repo().join(format!("campaigns/{name}.toml")))
-                .unwrap_or_else(|e| panic!("{source}: {e}"));
+        // `NAME+PATH=VALUE+…`: the campaign with values set (`--set`).
+        let mut parts = name.split('+');
+        let name = parts.next().unwrap_or_default();
+        let sets: Vec<exosim::scenario::Override> = parts
+            .map(|s| s.parse().unwrap_or_else(|e| panic!("{source}: {e}")))
+            .collect();
+        let campaign = exosim::campaign::Campaign::load_with(
+            &repo().join(format!("campaigns/{name}.toml")),
+            &sets,
+        )
+        .unwrap_or_else(|e| panic!("{source}: {e}"));
         let dir = tempfile::tempdir().unwrap();
         if campaign.calibration.is_some() {
             let report =

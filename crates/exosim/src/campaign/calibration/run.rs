@@ -67,7 +67,13 @@ pub fn predict(campaign: &Campaign, cal: &Calibration, theta: &[f64]) -> Option<
 /// `theta`) with the campaign's seed, and its run.
 pub fn run_at(campaign: &Campaign, theta: &[f64]) -> Option<(Study, RunResult)> {
     let sets: Vec<Override> = (campaign.sets.iter().cloned())
-        .chain(campaign.parameters.iter().zip(theta).map(|(p, &x)| p.set(x)))
+        .chain(
+            campaign
+                .parameters
+                .iter()
+                .zip(theta)
+                .map(|(p, &x)| p.set(x)),
+        )
         .collect();
     let mut study = campaign.source.study(&sets).ok()?;
     study.seed = campaign.seed;
