@@ -367,26 +367,35 @@ class Campaign:
     a cluster or with ``exosim run --shard`` merge together.
     """
 
-    def __init__(self, native: _exosim.NativeCampaign, made: Any = None) -> None:
+    def __init__(
+        self, native: _exosim.NativeCampaign, made: Any = None, sets: Optional[Mapping[str, Any]] = None
+    ) -> None:
         """Wraps a compiled campaign; use :meth:`from_toml`."""
         self._native = native
         self._made = made
+        self._sets = dict(sets or {})
 
     def __reduce__(self) -> Any:
-        """Pickled as the file (or text) it was read from, read again on arrival."""
-        return (Campaign.from_toml, (self._made,))
+        """Pickled as the file (or text) it was read from and its sets, read again on arrival."""
+        return (Campaign.from_toml, (self._made, self._sets))
 
     @classmethod
-    def from_toml(cls, path_or_text: Union[PathLike, str]) -> "Campaign":
+    def from_toml(cls, path_or_text: Union[PathLike, str], set: Optional[Mapping[str, Any]] = None) -> "Campaign":
         """A campaign from a file path, or from TOML text when no file has that name.
 
         Its ``study`` path starts from the file's folder (from the working
-        directory for text). Raises :class:`CampaignError`, located.
+        directory for text). ``set`` fixes values of its study for every
+        point, by path, as ``exosim run CAMPAIGN --set PATH=VALUE`` does
+        (``{"arms.targeted.doses[0].amount": 3.3e9}``; a value with a unit
+        as text, ``"150 nm"``); a path the campaign varies is refused.
+        Raises :class:`CampaignError`, located.
         """
+        sets = [(path, json.dumps(value)) for path, value in (set or {}).items()]
         if _is_file(path_or_text):
             path = os.fspath(path_or_text)
-            return cls(_exosim.NativeCampaign.from_path(path), Path(os.path.abspath(path)))
-        return cls(_exosim.NativeCampaign.from_text(str(path_or_text)), str(path_or_text))
+            native = _exosim.NativeCampaign.from_path(path, sets=sets)
+            return cls(native, Path(os.path.abspath(path)), set)
+        return cls(_exosim.NativeCampaign.from_text(str(path_or_text), sets=sets), str(path_or_text), set)
 
     @property
     def name(self) -> str:

@@ -9,10 +9,27 @@ use exosim::campaign::calibration::run as calibration;
 use exosim::campaign::merge::{self as merging, MERGED_FILES};
 use exosim::campaign::{self as cmp, Campaign, Shard};
 use exosim::output::{self, Manifest, OutputError, Reuse, Writer};
+use exosim::scenario::{Override, ParamPath};
 use pyo3::prelude::*;
 
 use crate::errors::{self, Kind};
 use crate::interrupt::{self, Cancel};
+
+/// `(path, JSON value)` pairs as the study's overrides; a path that does
+/// not parse or a value TOML cannot hold is a `CampaignError`.
+fn overrides(sets: &[(String, String)]) -> PyResult<Vec<Override>> {
+    sets.iter()
+        .map(|(path, json)| {
+            let bad = |m: String| errors::CampaignError::new_err(format!("set {path}: {m}"));
+            let at: ParamPath = path.parse().map_err(bad)?;
+            let value: serde_json::Value =
+                serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+            let value = toml::Value::try_from(value)
+                .map_err(|e| bad(format!("not a study value: {e} (TOML has no null)")))?;
+            Ok(Override::new(at, value))
+        })
+        .collect()
+}
 
 /// A campaign file and the study it names, checked.
 #[pyclass(module = "exosim._exosim", frozen)]
@@ -23,22 +40,26 @@ pub struct NativeCampaign {
 #[pymethods]
 impl NativeCampaign {
     /// Reads and checks a campaign file (its study path starts from its
-    /// folder).
+    /// folder), with `sets` (path, value in JSON) fixed in its study for
+    /// every point, as `exosim run CAMPAIGN --set PATH=VALUE` does.
     #[staticmethod]
-    fn from_path(path: PathBuf) -> PyResult<Self> {
+    #[pyo3(signature = (path, sets = Vec::new()))]
+    fn from_path(path: PathBuf, sets: Vec<(String, String)>) -> PyResult<Self> {
         let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let campaign =
-            Campaign::load(&path).map_err(|e| errors::located(Kind::Campaign, &e, &text))?;
+        let sets = overrides(&sets)?;
+        let campaign = Campaign::load_with(&path, &sets)
+            .map_err(|e| errors::located(Kind::Campaign, &e, &text))?;
         Ok(Self::new(campaign))
     }
 
     /// Campaign text named `file` (whose folder is where its study path
-    /// starts).
+    /// starts), with `sets` as for `from_path`.
     #[staticmethod]
-    #[pyo3(signature = (text, file = "<string>"))]
-    fn from_text(text: &str, file: &str) -> PyResult<Self> {
-        let campaign =
-            Campaign::parse(text, file).map_err(|e| errors::located(Kind::Campaign, &e, text))?;
+    #[pyo3(signature = (text, file = "<string>", sets = Vec::new()))]
+    fn from_text(text: &str, file: &str, sets: Vec<(String, String)>) -> PyResult<Self> {
+        let sets = overrides(&sets)?;
+        let campaign = Campaign::parse_with(text, file, &sets)
+            .map_err(|e| errors::located(Kind::Campaign, &e, text))?;
         Ok(Self::new(campaign))
     }
 

@@ -90,3 +90,22 @@ def test_studies_and_campaigns_pickle_for_other_processes(studies, campaigns):
     assert pickle.loads(pickle.dumps(as_dict)).to_dict() == as_dict.to_dict()
     campaign = exosim.Campaign.from_toml(campaigns / "virtual_mice.toml")
     assert pickle.loads(pickle.dumps(campaign)).runs == campaign.runs
+
+
+def test_a_campaign_set_is_the_command_lines_set_and_survives_pickling(tmp_path, studies, cli):
+    import pickle
+
+    file = small_sensitivity(tmp_path, studies)
+    sets = {"vesicles.sEV_RVG.diameter": "150 nm"}
+    campaign = exosim.Campaign.from_toml(file, set=sets)
+    again = pickle.loads(pickle.dumps(campaign))
+    ours = again.run(tmp_path / "ours")
+    cli("run", file, "-o", tmp_path / "theirs", "-q", "--set", 'vesicles.sEV_RVG.diameter="150 nm"')
+    theirs = exosim.read_run(tmp_path / "theirs")
+    assert ours.summary == theirs.summary
+    assert ours.summary["sets"] == ['vesicles.sEV_RVG.diameter="150 nm"']
+    plain = exosim.Campaign.from_toml(file).run(tmp_path / "plain")
+    assert plain.summary["fingerprint"] != ours.summary["fingerprint"]
+    with pytest.raises(exosim.CampaignError) as caught:
+        exosim.Campaign.from_toml(file, set={"body.mps.capacity": 0.5})
+    assert "is fixed by --set body.mps.capacity=0.5" in str(caught.value)
