@@ -314,18 +314,10 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn main() {
-    if let Some(n) = std::env::var("EXOSIM_BENCH_N")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-    {
-        child(n as u64);
-        return;
-    }
-
+/// The example model with its threshold, and the benchmark's header.
+fn model_and_header() -> ScreeningModel {
     let mut model = ScreeningModel::example();
     model.threshold = resolve_threshold(&model, ThresholdRule::Specificity(0.95), 20_000, SEED);
-    let year = exosim::biopsy::screening::YEAR;
     let per_ml = 1e6;
     println!(
         "liquid-biopsy cohort benchmark: ScreeningModel::example(), yearly tests for 10 years"
@@ -350,6 +342,13 @@ fn main() {
             .join(" ")
     );
 
+    model
+}
+
+/// The cohort on 1 and 2 threads and on each vector path, each in a
+/// child process; returns the 1-thread summary.
+fn exosim_runs(model: &ScreeningModel) -> ScreeningSummaryView {
+    let year = exosim::biopsy::screening::YEAR;
     // Each cohort in a child process: its own VmHWM and timing.
     let (s_small, _, hwm_small, _) = run_child(N_SMALL, 1, 1, model.threshold);
     let (s1, _, hwm1, sum1) = run_child(N_LARGE, 1, REPEATS, model.threshold);
@@ -377,7 +376,7 @@ fn main() {
         mib(hwm1),
         mib(hwm2)
     );
-    vector_paths(&model, &sum1);
+    vector_paths(model, &sum1);
     println!(
         "  exosim: detected {:.4} ({} of {}), median time {:.3} y, median diameter {:.2} mm",
         sum1.detected as f64 / sum1.n as f64,
@@ -387,12 +386,18 @@ fn main() {
         sum1.median_diameter.unwrap_or(f64::NAN) * 1e3
     );
 
+    sum1
+}
+
+/// exosim and NumPy back to back, [`PAIRS`] times, with the ratios;
+/// NumPy's last run, or `None` when NumPy cannot run (said).
+fn numpy_pairs(model: &ScreeningModel, sum1: &ScreeningSummaryView) -> Option<Value> {
     // The same model in NumPy.
     let dir = tempfile::tempdir().expect("a temporary directory");
     let json_path = dir.path().join("params.json");
     std::fs::write(
         &json_path,
-        serde_json::to_vec_pretty(&model_json(&model)).expect("serialisable"),
+        serde_json::to_vec_pretty(&model_json(model)).expect("serialisable"),
     )
     .expect("writable temp dir");
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -431,7 +436,7 @@ fn main() {
             Err(e) => {
                 println!("  NumPy comparison skipped: {e}");
                 println!("  (install with `pip install numpy`)");
-                return;
+                return None;
             }
         };
         let np_rate = run["individuals_per_second"].as_f64().expect("a rate");
@@ -473,7 +478,12 @@ fn main() {
         );
     }
 
-    // Cross-check: the two implementations must agree within Monte Carlo error.
+    Some(np)
+}
+
+/// The two implementations must agree within Monte Carlo error.
+fn cross_check(model: &ScreeningModel, sum1: &ScreeningSummaryView, np: &Value) {
+    let year = exosim::biopsy::screening::YEAR;
     let n_np = np["n"].as_f64().expect("n");
     let p_np = np["detected_share"].as_f64().expect("share");
     let p_rs = sum1.detected as f64 / sum1.n as f64;
@@ -583,5 +593,21 @@ fn main() {
     );
     if !(share_ok && time_ok && diameter_ok && mean_time_ok && mean_diameter_ok && fp_ok) {
         println!("  WARNING: the two implementations disagree beyond Monte Carlo error");
+    }
+}
+
+fn main() {
+    if let Some(n) = std::env::var("EXOSIM_BENCH_N")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        child(n as u64);
+        return;
+    }
+
+    let model = model_and_header();
+    let sum1 = exosim_runs(&model);
+    if let Some(np) = numpy_pairs(&model, &sum1) {
+        cross_check(&model, &sum1, &np);
     }
 }
