@@ -19,8 +19,7 @@ use super::stats::{self, ExactU, Responses, Survival, TestResult};
 use super::{Endpoint, Test, Trial, event_column, trajectory_column, value_column};
 use crate::biopsy::roc::wilson_interval;
 use crate::campaign::design::{below, open_unit};
-use crate::output::Column;
-use crate::output::{self, OutputError, Table};
+use crate::output::{self, Column, OutputError, Table};
 use crate::random::stream;
 
 /// Stream domain of the trials' draws (entity: the trial).
