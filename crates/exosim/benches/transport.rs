@@ -523,6 +523,132 @@ fn bits(p: &VesicleParticles) -> Vec<u32> {
         .collect()
 }
 
+/// [`PAIRS`] rounds back to back: exosim on 1 and 2 threads and the bare
+/// loops, each round sharing its moment of the machine; prints the
+/// medians of the ratios and speed-ups with their ranges.
+fn back_to_back(
+    random_order: &VesicleParticles,
+    sorted: &VesicleParticles,
+    cells: &CellBodies,
+    grid: &CellGrid,
+    domain: &Domain,
+) {
+    let steps = N as f64 * STEPS as f64;
+    let rate = |r: &Run| steps / r.seconds;
+    let (mut random_ratios, mut sorted_ratios) = (Vec::new(), Vec::new());
+    let (mut speedups, mut machine_speedups) = (Vec::new(), Vec::new());
+    for _ in 0..PAIRS {
+        let r = run_exosim(1, random_order, cells, grid, domain, 1);
+        let r2 = run_exosim(2, random_order, cells, grid, domain, 1);
+        speedups.push(r.seconds / r2.seconds);
+        machine_speedups.push(
+            bare_bound_parallel(random_order, 2, 1) / bare_bound_parallel(random_order, 1, 1),
+        );
+        let s = run_exosim(1, sorted, cells, grid, domain, 1);
+        let b = bare_bound_blocks(random_order, 1).max(bare_bound(
+            random_order,
+            |entity| chunk_rng(SEED, 3, entity),
+            1,
+        ));
+        random_ratios.push(rate(&r) / b);
+        sorted_ratios.push(rate(&s) / b);
+    }
+    let spread = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let (ra, rm, rb) = spread(&mut random_ratios);
+    let (sa, sm, sb) = spread(&mut sorted_ratios);
+    println!(
+        "  exosim / bare bound, 1 thread, median of {PAIRS} back-to-back runs (exosim random order, exosim \
+         compacted, the two bare loops): {rm:.2} random order (range {ra:.2}–{rb:.2}), {sm:.2} compacted \
+         (range {sa:.2}–{sb:.2}) (target: at least 0.5)"
+    );
+    let (ea, em, eb) = spread(&mut speedups);
+    let (ma, mm, mb) = spread(&mut machine_speedups);
+    println!(
+        "  2-thread speed-up, median of the same {PAIRS} rounds (1 then 2 threads back to back): exosim {em:.2}x \
+         (range {ea:.2}–{eb:.2}x; random order; target: at least 1.8x on 2 free cores); the machine's own \
+         (the bare bound's chunks on a rayon pool, one fork-join per step, nothing shared) {mm:.2}x \
+         (range {ma:.2}–{mb:.2}x)"
+    );
+}
+
+/// Smoldyn on the same problem, or a loud line saying why it did not run.
+fn print_smoldyn(
+    cells: &CellBodies,
+    random_order: &VesicleParticles,
+    r1: &Run,
+    theory: f64,
+    best1: f64,
+) {
+    let rel = |x: f64| x / theory - 1.0;
+    let rate_r1 = N as f64 * STEPS as f64 / r1.seconds;
+    match run_smoldyn(cells, random_order) {
+        Ok(s) => {
+            println!(
+                "  Smoldyn {} (boxsize 10, 1 thread): {:>6.1} M particle-steps/s ({:.2} s; loading took {:.1} s, not counted)",
+                s.version,
+                s.rate / 1e6,
+                s.seconds,
+                s.load_seconds
+            );
+            println!(
+                "  Smoldyn uptake by T = 1 s: {:.0} ({:+.2} % of Smoluchowski); exosim / Smoldyn uptake: {:.4}",
+                s.absorbed,
+                100.0 * rel(s.absorbed),
+                r1.taken / s.absorbed
+            );
+            println!(
+                "  ratio: exosim (1 thread) is {:.1}x Smoldyn in particle-steps/s ({:.1}x random order) (target: at least 10x)",
+                best1 / s.rate,
+                rate_r1 / s.rate
+            );
+        }
+        Err(e) => {
+            println!("  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            println!("  !!! SMOLDYN COMPARISON NOT RUN: {e}");
+            println!("  !!! install it with `pip install smoldyn==2.74` (Python 3.11)");
+            println!("  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+        }
+    }
+}
+
+/// The four timed runs of exosim and the three bare loops, as rates.
+fn print_runs(r1: &Run, r2: &Run, s1: &Run, s2: &Run, (blocks, pcg, chacha): (f64, f64, f64)) {
+    let rate = |r: &Run| N as f64 * STEPS as f64 / r.seconds;
+    println!(
+        "  exosim, random memory order, 1 thread : {:>6.1} M particle-steps/s ({:.2} s)",
+        rate(r1) / 1e6,
+        r1.seconds
+    );
+    println!(
+        "  exosim, random memory order, 2 threads: {:>6.1} M particle-steps/s ({:.2} s; speed-up {:.2}x; bit-identical)",
+        rate(r2) / 1e6,
+        r2.seconds,
+        r1.seconds / r2.seconds
+    );
+    println!(
+        "  exosim, after compact(),     1 thread : {:>6.1} M particle-steps/s ({:.2} s)",
+        rate(s1) / 1e6,
+        s1.seconds
+    );
+    println!(
+        "  exosim, after compact(),     2 threads: {:>6.1} M particle-steps/s ({:.2} s; speed-up {:.2}x; bit-identical)",
+        rate(s2) / 1e6,
+        s2.seconds,
+        s1.seconds / s2.seconds
+    );
+    println!(
+        "  bare bound (3 normals + update + reflective walls, no cells, 1 thread): \
+         {:>6.1} M/s with exosim's normals (f32 ziggurat in blocks, PCG-64); \
+         {:.1} M/s with rand_distr's f64 normals on PCG-64, {:.1} M/s on ChaCha8",
+        blocks / 1e6,
+        pcg / 1e6,
+        chacha / 1e6
+    );
+}
+
 fn main() {
     let domain = domain();
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -615,36 +741,7 @@ fn main() {
         REPEATS,
     );
 
-    println!(
-        "  exosim, random memory order, 1 thread : {:>6.1} M particle-steps/s ({:.2} s)",
-        rate(&r1) / 1e6,
-        r1.seconds
-    );
-    println!(
-        "  exosim, random memory order, 2 threads: {:>6.1} M particle-steps/s ({:.2} s; speed-up {:.2}x; bit-identical)",
-        rate(&r2) / 1e6,
-        r2.seconds,
-        r1.seconds / r2.seconds
-    );
-    println!(
-        "  exosim, after compact(),     1 thread : {:>6.1} M particle-steps/s ({:.2} s)",
-        rate(&s1) / 1e6,
-        s1.seconds
-    );
-    println!(
-        "  exosim, after compact(),     2 threads: {:>6.1} M particle-steps/s ({:.2} s; speed-up {:.2}x; bit-identical)",
-        rate(&s2) / 1e6,
-        s2.seconds,
-        s1.seconds / s2.seconds
-    );
-    println!(
-        "  bare bound (3 normals + update + reflective walls, no cells, 1 thread): \
-         {:>6.1} M/s with exosim's normals (f32 ziggurat in blocks, PCG-64); \
-         {:.1} M/s with rand_distr's f64 normals on PCG-64, {:.1} M/s on ChaCha8",
-        blocks / 1e6,
-        pcg / 1e6,
-        chacha / 1e6
-    );
+    print_runs(&r1, &r2, &s1, &s2, (blocks, pcg, chacha));
     let bound = blocks.max(pcg);
     let best1 = rate(&r1).max(rate(&s1));
     println!(
@@ -652,43 +749,7 @@ fn main() {
         rate(&r1) / bound,
         rate(&s1) / bound
     );
-    let (mut random_ratios, mut sorted_ratios) = (Vec::new(), Vec::new());
-    let (mut speedups, mut machine_speedups) = (Vec::new(), Vec::new());
-    for _ in 0..PAIRS {
-        let r = run_exosim(1, &random_order, &cells, &grid, &domain, 1);
-        let r2 = run_exosim(2, &random_order, &cells, &grid, &domain, 1);
-        speedups.push(r.seconds / r2.seconds);
-        machine_speedups.push(
-            bare_bound_parallel(&random_order, 2, 1) / bare_bound_parallel(&random_order, 1, 1),
-        );
-        let s = run_exosim(1, &sorted, &cells, &grid, &domain, 1);
-        let b = bare_bound_blocks(&random_order, 1).max(bare_bound(
-            &random_order,
-            |entity| chunk_rng(SEED, 3, entity),
-            1,
-        ));
-        random_ratios.push(rate(&r) / b);
-        sorted_ratios.push(rate(&s) / b);
-    }
-    let spread = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v[0], v[v.len() / 2], v[v.len() - 1])
-    };
-    let (ra, rm, rb) = spread(&mut random_ratios);
-    let (sa, sm, sb) = spread(&mut sorted_ratios);
-    println!(
-        "  exosim / bare bound, 1 thread, median of {PAIRS} back-to-back runs (exosim random order, exosim \
-         compacted, the two bare loops): {rm:.2} random order (range {ra:.2}–{rb:.2}), {sm:.2} compacted \
-         (range {sa:.2}–{sb:.2}) (target: at least 0.5)"
-    );
-    let (ea, em, eb) = spread(&mut speedups);
-    let (ma, mm, mb) = spread(&mut machine_speedups);
-    println!(
-        "  2-thread speed-up, median of the same {PAIRS} rounds (1 then 2 threads back to back): exosim {em:.2}x \
-         (range {ea:.2}–{eb:.2}x; random order; target: at least 1.8x on 2 free cores); the machine's own \
-         (the bare bound's chunks on a rayon pool, one fork-join per step, nothing shared) {mm:.2}x \
-         (range {ma:.2}–{mb:.2}x)"
-    );
+    back_to_back(&random_order, &sorted, &cells, &grid, &domain);
     println!(
         "  2-thread speed-up, from the runs above: {:.2}x random order, {:.2}x compacted",
         r1.seconds / r2.seconds,
@@ -714,32 +775,5 @@ fn main() {
         100.0 / theory.sqrt()
     );
 
-    match run_smoldyn(&cells, &random_order) {
-        Ok(s) => {
-            println!(
-                "  Smoldyn {} (boxsize 10, 1 thread): {:>6.1} M particle-steps/s ({:.2} s; loading took {:.1} s, not counted)",
-                s.version,
-                s.rate / 1e6,
-                s.seconds,
-                s.load_seconds
-            );
-            println!(
-                "  Smoldyn uptake by T = 1 s: {:.0} ({:+.2} % of Smoluchowski); exosim / Smoldyn uptake: {:.4}",
-                s.absorbed,
-                100.0 * rel(s.absorbed),
-                r1.taken / s.absorbed
-            );
-            println!(
-                "  ratio: exosim (1 thread) is {:.1}x Smoldyn in particle-steps/s ({:.1}x random order) (target: at least 10x)",
-                best1 / s.rate,
-                rate(&r1) / s.rate
-            );
-        }
-        Err(e) => {
-            println!("  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            println!("  !!! SMOLDYN COMPARISON NOT RUN: {e}");
-            println!("  !!! install it with `pip install smoldyn==2.74` (Python 3.11)");
-            println!("  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-        }
-    }
+    print_smoldyn(&cells, &random_order, &r1, theory, best1);
 }
