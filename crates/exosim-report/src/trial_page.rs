@@ -312,18 +312,7 @@ fn trajectories_part(t: &Trial, sec: &mut Section) {
                 line
             })
             .collect();
-        let median: Vec<f64> = (0..days.len())
-            .map(|k| {
-                let mut at: Vec<f64> = subjects
-                    .iter()
-                    .map(|s| s[k])
-                    .filter(|v| v.is_finite())
-                    .collect();
-                at.sort_by(f64::total_cmp);
-                median_of(&at)
-            })
-            .collect();
-        let mut m = Series::new("median", days.clone(), median, "#000000");
+        let mut m = Series::new("median", days.clone(), medians(subjects), "#000000");
         m.width = 3.0;
         lines.push(m);
         let axes = Axes::linear("time (days)", format!("{}{unit}", t.effect));
@@ -337,6 +326,20 @@ fn trajectories_part(t: &Trial, sec: &mut Section) {
         sec.plot(&format!("Courses in {arm}"), &caption, &plot);
     }
     sec.end_row();
+}
+
+/// Each time's median over the subjects with a value there.
+fn medians(subjects: &[Vec<f64>]) -> Vec<f64> {
+    let times = subjects.first().map_or(0, Vec::len);
+    (0..times)
+        .map(|k| {
+            let mut at: Vec<f64> = (subjects.iter().map(|s| s[k]))
+                .filter(|v| v.is_finite())
+                .collect();
+            at.sort_by(f64::total_cmp);
+            median_of(&at)
+        })
+        .collect()
 }
 
 /// The median of sorted `v`; NaN when empty.
@@ -599,6 +602,29 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
         log_y: false,
         curves,
     }));
+    if let Some(traj) = &t.trajectories {
+        let days: Vec<f64> = traj.times.iter().map(|s| s / DAY).collect();
+        let curves = (traj.arms.iter().enumerate())
+            .map(|(i, (arm, subjects))| {
+                let pts = days.iter().copied().zip(medians(subjects)).collect();
+                Curve::styled(arm.clone(), pts, i)
+            })
+            .collect();
+        let unit = if traj.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", traj.unit)
+        };
+        out.push(Figure::Lines(LineFigure {
+            stem: "trial_median_course".into(),
+            title: format!("Median course of {} by arm", t.effect),
+            x_label: "time (days)".into(),
+            y_label: format!("{}{unit}", t.effect),
+            log_x: false,
+            log_y: false,
+            curves,
+        }));
+    }
     if t.km.is_empty() {
         return;
     }
