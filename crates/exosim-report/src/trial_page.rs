@@ -291,11 +291,7 @@ fn trajectories_part(t: &Trial, sec: &mut Section) {
         );
     };
     let days: Vec<f64> = traj.times.iter().map(|s| s / DAY).collect();
-    let unit = if traj.unit.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", traj.unit)
-    };
+    let unit = unit_suffix(&traj.unit);
     sec.begin_row();
     for (i, (arm, subjects)) in traj.arms.iter().enumerate() {
         let drawn = sample_rows(subjects.len(), MAX_TRAJECTORIES);
@@ -326,6 +322,15 @@ fn trajectories_part(t: &Trial, sec: &mut Section) {
         sec.plot(&format!("Courses in {arm}"), &caption, &plot);
     }
     sec.end_row();
+}
+
+/// ` (unit)` for an axis title, nothing for a number without one.
+fn unit_suffix(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({unit})")
+    }
 }
 
 /// Each time's median over the subjects with a value there.
@@ -610,11 +615,7 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
                 Curve::styled(arm.clone(), pts, i)
             })
             .collect();
-        let unit = if traj.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", traj.unit)
-        };
+        let unit = unit_suffix(&traj.unit);
         out.push(Figure::Lines(LineFigure {
             stem: "trial_median_course".into(),
             title: format!("Median course of {} by arm", t.effect),

@@ -174,7 +174,9 @@ fn a_trial_page_shows_the_power_of_power_csv_and_the_verdicts() {
         assert!(days[0] == 0.0 && (days[times - 1] - 21.0).abs() < 1e-6);
     }
     for ext in ["svg", "png"] {
-        let file = dir.join(FIGURES_DIR).join(format!("trial_median_course.{ext}"));
+        let file = dir
+            .join(FIGURES_DIR)
+            .join(format!("trial_median_course.{ext}"));
         assert!(file.is_file(), "{}", file.display());
     }
     for ext in ["svg", "png"] {

@@ -566,9 +566,7 @@ mod tests {
         ] {
             touch(&dir.join(f));
         }
-        fs::create_dir_all(dir.join("figures")).unwrap();
         touch(&dir.join("figures/blood.png"));
-        fs::create_dir_all(dir.join("tissue_snapshots")).unwrap();
         touch(&dir.join("tissue_snapshots/cells_0000.csv"));
         prepare_dir(dir, false).unwrap_err();
         prepare_dir(dir, true).unwrap();
