@@ -77,7 +77,7 @@ fn normal_sf(z: f64) -> f64 {
 }
 
 /// Φ⁻¹, the standard normal quantile (−∞ at 0, +∞ at 1).
-pub(crate) fn normal_quantile(p: f64) -> f64 {
+pub fn normal_quantile(p: f64) -> f64 {
     -SQRT_2 * erfc_inv(2.0 * p)
 }
 

@@ -10,6 +10,7 @@
 //! population: [`trial`]). A campaign run without shards is one shard
 //! merged, so both give the same files.
 
+pub mod abc;
 pub mod calibration;
 pub mod design;
 pub mod distribution;
