@@ -347,7 +347,8 @@ class CampaignResult(Result):
     """A campaign's folder read back: ``summary`` (the merged ``summary.json``),
     :attr:`points` (one row per run) and :attr:`sensitivity`; a calibration's
     tables (``calibration_fit``, ``calibration_timeseries``,
-    ``calibration_curves``) by name."""
+    ``calibration_curves``; for ABC-SMC ``abc_posterior``,
+    ``abc_generations``, ``abc_fit``) by name."""
 
     @property
     def points(self) -> Optional[pa.Table]:
@@ -409,7 +410,8 @@ class Campaign:
 
     @property
     def is_calibration(self) -> bool:
-        """Whether the campaign fits parameters to data rather than running points."""
+        """Whether the campaign fits parameters to data rather than running points
+        (maximum likelihood, or an ABC-SMC posterior)."""
         return self._native.is_calibration
 
     def run(
@@ -419,7 +421,8 @@ class Campaign:
         force: bool = False,
         progress: Optional[Callable[[float], Any]] = None,
     ) -> CampaignResult:
-        """Runs every point into ``out_dir`` and merges there (a calibration: fits).
+        """Runs every point into ``out_dir`` and merges there (a calibration: fits;
+        ABC-SMC: samples the posterior, resuming after its last saved generation).
 
         As ``exosim run CAMPAIGN -o DIR``: a folder holding this campaign's
         interrupted run resumes it; one holding other files is refused unless

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use exosim::campaign::abc::run as abc;
 use exosim::campaign::calibration::run as calibration;
 use exosim::campaign::merge::{self as merging, MERGED_FILES};
 use exosim::campaign::{self as cmp, Campaign, Shard};
@@ -75,10 +76,11 @@ impl NativeCampaign {
         self.campaign.len()
     }
 
-    /// Whether it is a calibration (a fit to data rather than points).
+    /// Whether it is a calibration (a fit to data rather than points):
+    /// maximum likelihood or ABC-SMC.
     #[getter]
     fn is_calibration(&self) -> bool {
-        self.campaign.calibration.is_some()
+        self.campaign.calibration.is_some() || self.campaign.abc.is_some()
     }
 
     /// Runs the whole campaign into `dir` and merges it there (or fits a
@@ -95,7 +97,9 @@ impl NativeCampaign {
     ) -> PyResult<String> {
         let campaign = self.campaign.clone();
         interrupt::run(py, threads, progress, move |cancel| {
-            let json = if campaign.calibration.is_some() {
+            let json = if campaign.abc.is_some() {
+                sample_abc(&campaign, &dir, force, cancel).map(|r| serde_json::to_string(&r))
+            } else if campaign.calibration.is_some() {
                 calibrate(&campaign, &dir, force, cancel).map(|r| serde_json::to_string(&r))
             } else {
                 run_points(&campaign, &dir, None, force, cancel)
@@ -123,9 +127,9 @@ impl NativeCampaign {
                 "shard {index}/{count}: a shard is I/N with 1 ≤ I ≤ N (e.g. 3/16)"
             )));
         }
-        if self.campaign.calibration.is_some() {
+        if self.campaign.calibration.is_some() || self.campaign.abc.is_some() {
             return Err(errors::CampaignError::new_err(
-                "a calibration runs whole: its starts share one state",
+                "a calibration runs whole: its starts (or generations) share one state",
             ));
         }
         let campaign = self.campaign.clone();
@@ -216,6 +220,26 @@ fn calibrate(
     files.extend(written.iter().cloned());
     Manifest::new(Writer::Campaign, files).write(dir)?;
     let report = calibration::calibrate(campaign, dir, |done, total| {
+        cancel.tell(done as f64 / total.max(1) as f64)
+    })?;
+    Manifest::new(Writer::Campaign, written).write(dir)?;
+    Ok(report)
+}
+
+/// `exosim run ABC_CAMPAIGN -o DIR`: the sampler, resumed after the
+/// generations an interrupted run saved in `dir`.
+fn sample_abc(
+    campaign: &Campaign,
+    dir: &Path,
+    force: bool,
+    cancel: &Cancel,
+) -> Result<abc::Report, OutputError> {
+    output::prepare_output(dir, reuse(dir, abc::STATE_FILE, force))?;
+    let written: Vec<String> = abc::FILES.map(String::from).to_vec();
+    let mut files = vec![abc::STATE_FILE.to_string()];
+    files.extend(written.iter().cloned());
+    Manifest::new(Writer::Campaign, files).write(dir)?;
+    let report = abc::calibrate(campaign, dir, |done, total| {
         cancel.tell(done as f64 / total.max(1) as f64)
     })?;
     Manifest::new(Writer::Campaign, written).write(dir)?;

@@ -51,6 +51,26 @@ def test_a_calibration_runs_and_reports_its_fit(tmp_path, campaigns):
     assert result.table("calibration_fit").num_rows == 3
 
 
+def test_an_abc_calibration_runs_and_reads_back_its_posterior(tmp_path, campaigns):
+    text = (campaigns / "spheroid_growth_abc.toml").read_text()
+    text = text.replace("../studies/", str(campaigns.parent / "studies") + "/")
+    text = text.replace("../data/", str(campaigns.parent / "data") + "/")
+    text = text.replace("population = 200", "population = 10").replace("generations = 5", "generations = 1")
+    path = tmp_path / "abc.toml"
+    path.write_text(text)
+    campaign = exosim.Campaign.from_toml(path)
+    assert campaign.is_calibration
+    with pytest.raises(exosim.CampaignError, match="runs whole"):
+        campaign.run_shard(1, 2, tmp_path / "s")
+    result = campaign.run(tmp_path / "abc", threads=2)
+    assert result.summary["method"] == "abc_smc"
+    posterior = result.table("abc_posterior")
+    assert posterior.num_rows == 10
+    assert abs(sum(posterior.column("weight").to_pylist()) - 1.0) < 1e-12
+    assert result.table("abc_generations").num_rows == 2
+    assert result.table("abc_fit").num_rows == 2
+
+
 def test_campaign_problems_raise_campaign_error(tmp_path, campaigns):
     bad = tmp_path / "bad.toml"
     bad.write_text('[campaign]\nname = "x"\nstudy = "missing.toml"\n')

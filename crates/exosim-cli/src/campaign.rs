@@ -11,6 +11,7 @@ use exosim::output::{self, Manifest, Reuse, Writer};
 use exosim::scenario::Override;
 
 use crate::RunOpts;
+use crate::fit_folder::{fail, prepare_fit};
 use crate::progress::Progress;
 
 /// Whether `file` is a campaign file (it has a `[campaign]` table) rather
@@ -20,11 +21,6 @@ pub fn is_campaign(file: &Path) -> bool {
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
         .is_some_and(|t| t.contains_key("campaign"))
-}
-
-fn fail(message: String) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(1)
 }
 
 /// Reads and checks a campaign file, with `set` fixed over its study for
@@ -40,6 +36,10 @@ pub fn load(file: &Path, set: &[Override]) -> Result<Campaign, ExitCode> {
 /// `exosim validate CAMPAIGN [--set PATH=VALUE]…`.
 pub fn validate(file: &Path, set: &[Override]) -> ExitCode {
     match load(file, set) {
+        Ok(c) if c.abc.is_some() => {
+            println!("{}: {}", file.display(), crate::abc::describe(&c));
+            ExitCode::SUCCESS
+        }
         Ok(c) if c.calibration.is_some() => {
             let cal = c.calibration.as_ref().expect("checked");
             println!(
@@ -129,6 +129,14 @@ pub fn run(
     };
     if let Err(code) = crate::set_threads(opts) {
         return code;
+    }
+    if campaign.abc.is_some() {
+        if shard.is_some() {
+            return fail(
+                "--shard does not apply to ABC-SMC: each generation draws from the last".into(),
+            );
+        }
+        return crate::abc::run(&campaign, dir, opts);
     }
     if campaign.calibration.is_some() {
         if shard.is_some() {
@@ -316,25 +324,8 @@ fn calibrate(campaign: &Campaign, dir: &Path, opts: &RunOpts) -> ExitCode {
     let Some(cal) = campaign.calibration.as_ref() else {
         return fail("the campaign is not a calibration".into());
     };
-    let state = dir.join(calibration::STATE_FILE);
-    let ours = Manifest::read(dir)
-        .ok()
-        .flatten()
-        .is_some_and(|m| m.written_by == Writer::Campaign);
-    let reuse = if opts.force {
-        Reuse::Replace
-    } else if opts.resume || (ours && state.is_file()) {
-        Reuse::Resume
-    } else {
-        Reuse::Refuse
-    };
-    if let Err(e) = output::prepare_output(dir, reuse) {
-        return fail(e.to_string());
-    }
-    let mut files = vec![calibration::STATE_FILE.to_string()];
-    files.extend(calibration::files(cal));
-    if let Err(e) = Manifest::new(Writer::Campaign, files).write(dir) {
-        return fail(e.to_string());
+    if let Err(code) = prepare_fit(dir, opts, calibration::STATE_FILE, calibration::files(cal)) {
+        return code;
     }
     let progress = Progress::new(&format!("{} (calibration)", campaign.name), opts.quiet);
     let tell = |done: u64, total: u64| progress.tell(done as f64 / total.max(1) as f64);

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+mod abc;
 mod campaign;
 mod export;
+mod fit_folder;
 mod progress;
 
 use exosim::body::model::Organ;

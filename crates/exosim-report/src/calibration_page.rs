@@ -438,7 +438,7 @@ fn bootstrap_part(c: &CalibrationDir, sec: &mut Section) {
         };
         let axes = Axes::linear(format!("{} {}", e.path, e.unit), "resamples");
         let stem = format!("bootstrap_{}", e.path.replace('.', "_"));
-        let plot = chart::histogram(&axes, &edges, &counts, colour(1), &stem);
+        let plot = chart::histogram(&axes, &edges, &chart::heights(&counts), colour(1), &stem);
         let caption = format!(
             "{} refitted values; the estimate {} and the interval [{}, {}]",
             values.len(),

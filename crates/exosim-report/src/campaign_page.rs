@@ -323,7 +323,7 @@ fn spread_section(c: &CampaignDir) -> Section {
         );
         let axes = Axes::linear(scale.label(&o.info.name), "runs");
         let stem = format!("histogram_{}", o.info.name);
-        let plot = chart::histogram(&axes, &edges, &counts, colour(i), &stem);
+        let plot = chart::histogram(&axes, &edges, &chart::heights(&counts), colour(i), &stem);
         sec.plot(&o.info.name, &caption, &plot);
     }
     sec.end_row();

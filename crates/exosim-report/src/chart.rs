@@ -667,12 +667,17 @@ pub fn columns(axes: &Axes, bars: Vec<Series>, lines: Vec<Series>, file_stem: &s
     plot
 }
 
-/// A histogram: the counts of equal bins between `edges`, drawn as
-/// touching bars at the bins' centres.
+/// Counts as bar heights.
+pub fn heights(counts: &[u64]) -> Vec<f64> {
+    counts.iter().map(|&c| c as f64).collect()
+}
+
+/// A histogram: the counts (or weights) of equal bins between `edges`,
+/// drawn as touching bars at the bins' centres.
 pub fn histogram(
     axes: &Axes,
     edges: &[f64],
-    counts: &[u64],
+    counts: &[f64],
     colour: &str,
     file_stem: &str,
 ) -> Plot {

@@ -25,6 +25,7 @@
 //! report, and a [`ReportError`] names the file that is wrong.
 #![warn(missing_docs)]
 
+pub mod abc_page;
 pub mod biopsy;
 pub mod body;
 pub mod calibration_page;
@@ -571,6 +572,9 @@ pub struct Written {
 pub fn write(dir: &Path) -> Result<Written, ReportError> {
     if calibration_page::is_calibration(dir) {
         return calibration_page::write(dir);
+    }
+    if abc_page::is_abc(dir) {
+        return abc_page::write(dir);
     }
     if campaign::is_campaign(dir) {
         return campaign_page::write(dir);

@@ -540,7 +540,7 @@ fn spread_part(c: &CampaignDir, t: &Trial, sec: &mut Section) {
         let plot = chart::histogram(
             &axes,
             &edges,
-            &counts,
+            &chart::heights(&counts),
             colour(i),
             &format!("trial_endpoint_{arm}"),
         );

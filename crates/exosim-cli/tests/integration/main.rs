@@ -4,6 +4,7 @@
 //! Run one subject with a filter: `cargo test --release -p exosim-cli --test
 //! integration report::`.
 
+mod abc;
 mod calibration;
 mod campaigns;
 mod cli;

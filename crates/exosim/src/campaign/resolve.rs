@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use super::abc::{self, Abc};
 use super::calibration::{self, Calibration};
 use super::design::{self, Morris, Points};
 use super::distribution::Distribution;
@@ -52,6 +53,8 @@ pub struct Campaign {
     pub confidence: f64,
     /// `method = "calibration"`: the data and how they are fitted.
     pub calibration: Option<Calibration>,
+    /// `method = "abc_smc"`: the data, the priors and the sampler.
+    pub abc: Option<Abc>,
     /// `[trial]`: the points are virtual subjects of simulated trials.
     pub trial: Option<Trial>,
     /// `[dose_response]`: Hill curves fitted at the merge.
@@ -272,26 +275,14 @@ impl Resolver<'_, '_> {
         let observables = self.observables(&spec, &base, trial.as_ref())?;
         let dose_response = self.dose_response(&spec, &observables)?;
         let (bootstrap, confidence) = self.intervals(&spec.design)?;
-        let calibration = match spec.design.method {
-            Method::Calibration => {
-                let laws: Vec<_> = parameters.iter().map(|p| p.law.as_ref()).collect();
-                Some(calibration::resolve(&self.c, &spec, &base, &laws)?)
-            }
-            _ if spec.calibration.is_some() => {
-                return self.c.err(
-                    &KeyPath::root().key("calibration"),
-                    "a [calibration] table without method = \"calibration\"",
-                    Some("set [design] method = \"calibration\", or remove the table".into()),
-                );
-            }
-            _ => None,
-        };
+        let (calibration, abc) = self.fits(&spec, &base, &parameters, seed)?;
         let fingerprint = format!(
             "{:016x}",
             fnv1a(&[
                 crate::run::fingerprint(&base).as_bytes(),
                 serde_json::to_string(&spec).unwrap_or_default().as_bytes(),
                 calibration.as_ref().map_or(b"", |c| c.data.text.as_bytes()),
+                abc.as_ref().map_or(b"", |a| a.data.text.as_bytes()),
             ])
         );
         Ok(Campaign {
@@ -307,12 +298,43 @@ impl Resolver<'_, '_> {
             bootstrap,
             confidence,
             calibration,
+            abc,
             trial,
             dose_response,
             spec,
             fingerprint,
             sets: self.sets.to_vec(),
         })
+    }
+
+    /// `[calibration]` and `[abc]`: a maximum-likelihood fit or an
+    /// ABC-SMC posterior, each table only with its method.
+    fn fits(
+        &self,
+        spec: &CampaignSpec,
+        base: &Study,
+        parameters: &[Parameter],
+        seed: u64,
+    ) -> Res<(Option<Calibration>, Option<Abc>)> {
+        let laws: Vec<_> = parameters.iter().map(|p| p.law.as_ref()).collect();
+        let method = spec.design.method;
+        if spec.abc.is_some() && method != Method::AbcSmc {
+            return self.c.err(
+                &KeyPath::root().key("abc"),
+                "an [abc] table without method = \"abc_smc\"",
+                Some("set [design] method = \"abc_smc\", or remove the table".into()),
+            );
+        }
+        match method {
+            Method::Calibration => Ok((Some(calibration::resolve(&self.c, spec, base, &laws)?), None)),
+            Method::AbcSmc => Ok((None, Some(abc::resolve(&self.c, spec, base, &laws, seed)?))),
+            _ if spec.calibration.is_some() => self.c.err(
+                &KeyPath::root().key("calibration"),
+                "a [calibration] table without method = \"calibration\" or \"abc_smc\"",
+                Some("set [design] method = \"calibration\" (maximum likelihood) or \"abc_smc\", or remove the table".into()),
+            ),
+            _ => Ok((None, None)),
+        }
     }
 
     /// `[dose_response]`: the dose among the varied parameters, the
@@ -669,7 +691,7 @@ impl Resolver<'_, '_> {
             }
             out.push(resolved);
         }
-        if out.is_empty() && spec.design.method != Method::Calibration {
+        if out.is_empty() && !matches!(spec.design.method, Method::Calibration | Method::AbcSmc) {
             return self.c.err(
                 &KeyPath::root(),
                 "the campaign records no observable",
@@ -750,7 +772,7 @@ impl Resolver<'_, '_> {
             Method::LatinHypercube => design::latin_hypercube(n()?, d, seed),
             // One point at the middle of the box: the checks of the
             // parameters' paths run on it; the search makes its own points.
-            Method::Calibration => Points {
+            Method::Calibration | Method::AbcSmc => Points {
                 n: 1,
                 d,
                 values: vec![0.5; d],

@@ -30,6 +30,9 @@ pub struct CampaignSpec {
     /// `method = "calibration"`: the data and how they are fitted.
     #[serde(default)]
     pub calibration: Option<CalibrationSpec>,
+    /// `method = "abc_smc"`: the sampler's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abc: Option<AbcSpec>,
     /// A Hill curve of observables against a varied dose (docs/effects.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dose_response: Option<super::dose_response::DoseResponseSpec>,
@@ -79,6 +82,10 @@ pub enum Method {
     Morris,
     /// The parameters fitted to data by maximum likelihood (`[calibration]`).
     Calibration,
+    /// The parameters' posterior given the data by approximate Bayesian
+    /// computation (`[calibration]` data, `[abc]` settings), for studies
+    /// whose observables are random.
+    AbcSmc,
 }
 
 /// `[design]`.
@@ -177,4 +184,27 @@ pub struct CalibrationSpec {
     /// Data sets drawn and refitted by a parametric bootstrap (200).
     #[serde(default)]
     pub resamples: Option<u64>,
+}
+
+/// `[abc]`: how the ABC-SMC sampler runs (docs/calibration.md#abc-smc).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbcSpec {
+    /// Particles kept in each generation (500).
+    #[serde(default)]
+    pub population: Option<u64>,
+    /// Generations after the prior's (8).
+    #[serde(default)]
+    pub generations: Option<u64>,
+    /// Each tolerance is this quantile of the last generation's
+    /// distances (0.5).
+    #[serde(default)]
+    pub quantile: Option<f64>,
+    /// The sampler stops when a generation keeps fewer of its proposals
+    /// (0.02).
+    #[serde(default)]
+    pub min_acceptance: Option<f64>,
+    /// The sampler stops once the tolerance is at most this distance.
+    #[serde(default)]
+    pub tolerance: Option<f64>,
 }

@@ -5,6 +5,7 @@
 //! Run one subject with a filter: `cargo test --release -p exosim --test
 //! integration tissue_study::`.
 
+mod abc;
 mod analytic;
 mod architecture;
 mod bacterial_vesicles;

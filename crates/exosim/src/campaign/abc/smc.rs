@@ -291,7 +291,14 @@ fn next(m: &Model, s: &Settings, state: &mut Sampled) -> Option<Stop> {
     let kernel = Kernel::of(m.priors, last);
     let make = |k| propose(m, s, &state.distance, &kernel, t, k);
     let keep = |p: &Proposal| p.distance <= epsilon;
-    let (kept, used, runs) = fill(s, 0.5 * last.acceptance(), &make, &keep);
+    // The first tolerance keeps about `quantile` of the prior's runs;
+    // later ones about what the last generation kept.
+    let guess = if t == 1 {
+        s.quantile
+    } else {
+        last.acceptance()
+    };
+    let (kept, used, runs) = fill(s, guess, &make, &keep);
     if kept.len() < s.population {
         return Some(Stop::Acceptance);
     }
@@ -324,8 +331,8 @@ fn tolerance_after(g: &Generation, quantile: f64) -> f64 {
 }
 
 /// Proposals of the next batch: enough for the particles still needed at
-/// the acceptance seen so far (this generation's, or the last one's), at
-/// least 16. Depends on counts alone, never on the thread count.
+/// the acceptance seen so far (this generation's, or `guess`), at least
+/// 8. Depends on counts alone, never on the thread count.
 fn batch_size(s: &Settings, kept: usize, proposed: u64, guess: f64) -> u64 {
     let rate = if proposed > 0 && kept > 0 {
         kept as f64 / proposed as f64
@@ -333,7 +340,7 @@ fn batch_size(s: &Settings, kept: usize, proposed: u64, guess: f64) -> u64 {
         guess
     };
     let needed = (s.population - kept) as f64;
-    ((1.1 * needed / rate.max(s.min_acceptance)).ceil() as u64).clamp(16, 1 << 20)
+    ((1.1 * needed / rate.max(s.min_acceptance)).ceil() as u64).clamp(8, 1 << 20)
 }
 
 /// One proposal: its values, its run, how far the run came.
@@ -551,14 +558,20 @@ fn log_sum_exp(x: impl Iterator<Item = f64> + Clone) -> f64 {
     top + x.map(|v| (v - top).exp()).sum::<f64>().ln()
 }
 
-/// The weighted `q`-quantile of parameter `j` over a generation: the
-/// smallest value whose cumulative weight reaches q.
+/// The weighted `q`-quantile of parameter `j` over a generation.
 pub fn weighted_quantile(g: &Generation, j: usize, q: f64) -> f64 {
-    let mut pairs: Vec<(f64, f64)> = g
-        .particles
-        .iter()
-        .map(|p| (p.values[j], p.weight))
-        .collect();
+    quantile_of(
+        g.particles
+            .iter()
+            .map(|p| (p.values[j], p.weight))
+            .collect(),
+        q,
+    )
+}
+
+/// The weighted `q`-quantile of (value, weight) pairs: the smallest value
+/// whose cumulative weight reaches q.
+pub fn quantile_of(mut pairs: Vec<(f64, f64)>, q: f64) -> f64 {
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut acc = 0.0;
     for &(x, w) in &pairs {

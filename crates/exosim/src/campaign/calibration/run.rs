@@ -66,6 +66,12 @@ pub fn predict(campaign: &Campaign, cal: &Calibration, theta: &[f64]) -> Option<
 /// The campaign's study (its fixed values, then the parameters at
 /// `theta`) with the campaign's seed, and its run.
 pub fn run_at(campaign: &Campaign, theta: &[f64]) -> Option<(Study, RunResult)> {
+    run_with_seed(campaign, theta, campaign.seed)
+}
+
+/// The campaign's study (its fixed values, then the parameters at
+/// `theta`) with `seed`, and its run.
+pub fn run_with_seed(campaign: &Campaign, theta: &[f64], seed: u64) -> Option<(Study, RunResult)> {
     let sets: Vec<Override> = (campaign.sets.iter().cloned())
         .chain(
             campaign
@@ -76,7 +82,7 @@ pub fn run_at(campaign: &Campaign, theta: &[f64]) -> Option<(Study, RunResult)> 
         )
         .collect();
     let mut study = campaign.source.study(&sets).ok()?;
-    study.seed = campaign.seed;
+    study.seed = seed;
     let result = crate::run::run(&study, |_| {}).ok()?;
     Some((study, result))
 }
