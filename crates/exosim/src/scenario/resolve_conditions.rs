@@ -60,21 +60,19 @@ pub fn resolve_conditions(
         permeability_cv: c.cv(&vp.key("permeability_cv"), spec.variability.permeability_cv)?,
         elimination_cv: c.cv(&vp.key("elimination_cv"), spec.variability.elimination_cv)?,
     };
-    if variability.permeability_cv > 0.0 {
-        if let Some(g) = std::iter::once(&healthy)
-            .chain(&conditions)
-            .find(|g| g.crossing.is_none())
-        {
-            return c.err(
-                &vp.key("permeability_cv"),
-                format!(
-                    "arm `{}` releases `{}` elsewhere than into the gut lumen: no barrier to vary",
-                    g.name,
-                    m.body_vesicles.as_deref().unwrap_or_default()
-                ),
-                Some("release the class with `site = \"gut_lumen\"` in every arm tested, or set `permeability_cv = 0`".into()),
-            );
-        }
+    let fixed = std::iter::once(&healthy)
+        .chain(&conditions)
+        .find(|g| g.crossing.is_none());
+    if let (true, Some(g)) = (variability.permeability_cv > 0.0, fixed) {
+        return c.err(
+            &vp.key("permeability_cv"),
+            format!(
+                "arm `{}` releases `{}` elsewhere than into the gut lumen: no barrier to vary",
+                g.name,
+                m.body_vesicles.as_deref().unwrap_or_default()
+            ),
+            Some("release the class with `site = \"gut_lumen\"` in every arm tested, or set `permeability_cv = 0`".into()),
+        );
     }
     let (tests, filled_tests) = tests(&c, spec, path, sampling, cohort, healthy_cohort)?;
     let rule = decision(&c, spec, path)?;
