@@ -58,7 +58,10 @@ pub fn sbml(file: &Path, dir: &Path, set: &[Override], force: bool) -> ExitCode 
     }
     for (present, section) in [
         (study.tissue.is_some(), "[tissue]"),
-        (study.biopsy.is_some(), "[biopsy]"),
+        (
+            study.biopsy.is_some() || study.condition_test.is_some(),
+            "[biopsy]",
+        ),
         (study.signature.is_some(), "[signature]"),
         (!study.effects.is_empty(), "[[effects]]"),
     ] {

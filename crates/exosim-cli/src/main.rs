@@ -550,6 +550,15 @@ fn parts(study: &Study) -> String {
             b.marker
         ));
     }
+    if let Some(t) = &study.condition_test {
+        parts.push(format!(
+            "biopsy: {} test(s) of `{}`, {} condition(s) against arm `{}`",
+            t.tests.len(),
+            t.marker,
+            t.conditions.len(),
+            t.healthy.name
+        ));
+    }
     if let Some(s) = &study.signature {
         parts.push(format!("signature: {} condition(s)", s.conditions.len()));
     }
@@ -666,6 +675,10 @@ fn print_results(study: &Study, result: &RunResult, dir: &Path) {
         print_biopsy(result);
         println!();
     }
+    if !result.condition_tests.is_empty() {
+        print_condition_tests(result);
+        println!();
+    }
     if !result.signature.is_empty() {
         print_signature(result);
         println!();
@@ -742,6 +755,30 @@ fn print_signature(result: &RunResult) {
             "{:<24} {:>10.3} {:>10.3}   {} ({:.3}, {:.3}-{:.3})",
             c.condition, c.train_auc, c.test_auc, c.best_marker, b.auc, b.lower, b.upper
         );
+    }
+}
+
+/// The key figures of each blood test of conditions: the threshold and
+/// specificity, then per condition its sensitivity and AUC.
+fn print_condition_tests(result: &RunResult) {
+    for t in &result.condition_tests {
+        println!(
+            "test `{}`: threshold {}, specificity {:.1} %",
+            t.test,
+            three_digits(&format_human(t.threshold, Dimension::Concentration)),
+            100.0 * t.specificity.0
+        );
+        for c in &t.conditions {
+            println!(
+                "  {:<22} level ×{:<8.3} sensitivity {:>5.1} %   AUC {:.3} ({:.3}-{:.3})",
+                c.condition,
+                c.fold_change,
+                100.0 * c.sensitivity.0,
+                c.auc.auc,
+                c.auc.lower,
+                c.auc.upper
+            );
+        }
     }
 }
 

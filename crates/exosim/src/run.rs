@@ -2,13 +2,16 @@
 //!
 //! [`run`] advances every arm and collects what was observed; [`write()`]
 //! records it as the files users read (`timeseries.csv`, `timeseries.parquet`,
-//! `summary.json`; `biopsy_*.csv` for a `[biopsy]` section; for a
+//! `summary.json`; `biopsy_*.csv` for a `[biopsy]` section (a test of
+//! conditions in [`conditions`]); for a
 //! `[signature]` section the long-format `signature.csv` (condition, fold,
 //! train and held-out AUC) and `signature_markers.csv` (each marker alone);
 //! for a `[production]` section `production.csv` and `.parquet`, a row per
 //! harvest; for `[[instruments]]` an `instrument_<name>.csv` per NTA, its
 //! reported size histogram beside the sample's),
 //! each written atomically.
+
+pub mod conditions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,8 @@ pub struct RunResult {
     pub summaries: Vec<ClassSummary>,
     /// Per blood test of the `[biopsy]` section.
     pub biopsy: Vec<TestResult>,
+    /// Per blood test of the `[biopsy]` section's test of conditions.
+    pub condition_tests: Vec<crate::biopsy::condition_test::TestResult>,
     /// Per disease of the `[signature]` section.
     pub signature: Vec<ConditionResult>,
     /// Per variant and replicate of the `[tissue]` section.
@@ -117,7 +122,8 @@ pub fn run_saving(
         .count();
     // The biopsy's and the signature's cohorts, when present, take the
     // last half of the way; the tissue and body arms share the rest.
-    let cohorts = study.biopsy.is_some() || study.signature.is_some();
+    let cohorts =
+        study.biopsy.is_some() || study.condition_test.is_some() || study.signature.is_some();
     let before = if cohorts { 0.5 } else { 1.0 };
     let progress = |f: f64| progress(f.min(1.0));
     let early = |f: f64| progress(before * f);
@@ -162,14 +168,24 @@ pub fn run_saving(
         arms.push(course);
     }
     let effects = run_effects(study, &arms)?;
-    let late_share = match (&study.biopsy, &study.signature) {
-        (Some(_), Some(_)) => 0.25,
+    let late_share = match (
+        study.biopsy.is_some() || study.condition_test.is_some(),
+        &study.signature,
+    ) {
+        (true, Some(_)) => 0.25,
         _ => 0.5,
     };
     let biopsy = match &study.biopsy {
         Some(b) => {
             let tell = |f: f64| progress(before + late_share * f);
             tumour_burden::run_biopsy(b, study.tissue.as_ref(), study.seed, &tell)?
+        }
+        None => Vec::new(),
+    };
+    let condition_tests = match &study.condition_test {
+        Some(t) => {
+            let tell = |f: f64| progress(before + late_share * f);
+            crate::biopsy::condition_test::run(t, study.seed, &tell)
         }
         None => Vec::new(),
     };
@@ -187,6 +203,7 @@ pub fn run_saving(
         arms,
         summaries,
         biopsy,
+        condition_tests,
         signature,
         tissue,
         effects,
@@ -438,7 +455,7 @@ pub struct Summary<'a> {
     /// Liquid biopsy, per blood test: threshold, specificity, detection
     /// curve, minimal detectable diameters, AUC, PPV, screening.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub biopsy: Option<BiopsySummary<'a>>,
+    pub biopsy: Option<BiopsyPart<'a>>,
     /// Multi-marker signatures, per disease against healthy people:
     /// cross-validated training and held-out AUC (means and per fold), the
     /// best single marker with its AUC and DeLong 95 % interval, and every
@@ -487,7 +504,18 @@ pub struct SignatureSummary<'a> {
     pub conditions: &'a [ConditionResult],
 }
 
-/// The `biopsy` part of `summary.json`.
+/// The `biopsy` part of `summary.json`: a tumour's tests, or a test of
+/// conditions.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum BiopsyPart<'a> {
+    /// A tumour's blood tests.
+    Tumour(BiopsySummary<'a>),
+    /// Conditions told from health.
+    Conditions(conditions::ConditionTestSummary<'a>),
+}
+
+/// The `biopsy` part of `summary.json` for a tumour.
 #[derive(Debug, Clone, Serialize)]
 pub struct BiopsySummary<'a> {
     /// Marker name.
@@ -558,10 +586,17 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
             .iter()
             .map(|a| (a.arm.clone(), a.steps))
             .collect(),
-        biopsy: study.biopsy.as_ref().map(|b| BiopsySummary {
-            marker: &b.marker,
-            tests: &result.biopsy,
-        }),
+        biopsy: match (&study.biopsy, &study.condition_test) {
+            (Some(b), _) => Some(BiopsyPart::Tumour(BiopsySummary {
+                marker: &b.marker,
+                tests: &result.biopsy,
+            })),
+            (None, Some(t)) => Some(BiopsyPart::Conditions(conditions::summary(
+                t,
+                &result.condition_tests,
+            ))),
+            (None, None) => None,
+        },
         signature: study.signature.as_ref().map(|s| SignatureSummary {
             cohort: s.cohort,
             folds: s.folds,
@@ -602,6 +637,7 @@ pub fn planned_files(study: &Study, result: &RunResult) -> Vec<String> {
             files.push(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
         }
     }
+    files.extend(conditions::planned_files(&result.condition_tests));
     if !result.signature.is_empty() {
         files.push("signature.csv".to_string());
         files.push("signature_markers.csv".to_string());
@@ -646,6 +682,9 @@ pub fn write_as(
             let path = dir.join(format!("biopsy_roc_{}.csv", file_safe(&t.test)));
             output::write_csv(&path, &biopsy_roc(t))?;
         }
+    }
+    if let Some(t) = &study.condition_test {
+        conditions::write(dir, t, &result.condition_tests)?;
     }
     if !result.signature.is_empty() {
         write_signature_folds(&dir.join("signature.csv"), &result.signature)?;

@@ -7,12 +7,14 @@
 //! detection curves and screening ([`screening`]); with the statistics
 //! shared by all ([`roc`]), multi-marker signatures ([`signature`]) and
 //! cell-of-origin deconvolution ([`deconvolution`]). A study's `[biopsy]`
-//! section runs through [`study`], its `[signature]` section through
-//! [`panel`].
+//! section runs through [`study`], or through [`condition_test`] when it
+//! tells conditions from health instead of finding a tumour; its
+//! `[signature]` section through [`panel`].
 
 pub mod blood_modes;
 pub mod burden;
 mod cohort;
+pub mod condition_test;
 pub mod deconvolution;
 pub mod growth;
 pub mod kinetics;

@@ -11,6 +11,7 @@ pub mod model;
 pub mod network;
 pub mod pbpk;
 pub mod pk;
+pub mod steady;
 
 use std::collections::BTreeMap;
 

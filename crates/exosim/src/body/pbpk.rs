@@ -28,7 +28,7 @@
 //! blood (from the rest of the body, through lymph).
 
 use super::model::{
-    Administration, Arm, ArmDrug, Body, Organ, OrganParams, Plan, SourceSite, VesicleClass,
+    Administration, Arm, ArmDrug, Body, Organ, OrganParams, Plan, Source, SourceSite, VesicleClass,
 };
 use super::network::{
     Event, EventKind, InhibitedRelease, Network, ReleaseDrug, SaturableMember, SaturableSite,
@@ -584,15 +584,7 @@ fn schedule(
         }
     }
     for (i, s) in arm.sources.iter().enumerate() {
-        let st = states(s.class);
-        // A source a drug acts on releases through its withheld state.
-        let state = match inhibited.iter().find(|h| h.source == i) {
-            Some(h) => h.withheld,
-            None => match s.site {
-                SourceSite::Blood => st.venous,
-                SourceSite::GutLumen => st.gut_lumen,
-            },
-        };
+        let state = source_state(classes, inhibited, i, s);
         events.push(Event {
             time: s.start,
             kind: EventKind::Input {
@@ -609,4 +601,37 @@ fn schedule(
         });
     }
     events
+}
+
+/// The state source `i` of an arm releases into: its withheld state when
+/// a drug acts on it, else venous blood or the gut lumen of its class.
+fn source_state(
+    classes: &[ClassStates],
+    inhibited: &[InhibitedSource],
+    i: usize,
+    s: &Source,
+) -> usize {
+    if let Some(h) = inhibited.iter().find(|h| h.source == i) {
+        return h.withheld;
+    }
+    let st = classes
+        .iter()
+        .find(|c| c.class == s.class)
+        .expect("every released class has states");
+    match s.site {
+        SourceSite::Blood => st.venous,
+        SourceSite::GutLumen => st.gut_lumen,
+    }
+}
+
+/// Every source of `arm` held on at its nominal rate, as the network's
+/// constant inputs (vesicles/s per state): what a steady state is reached
+/// under ([`super::steady`]), whatever the sources' windows in the
+/// simulated course.
+pub fn constant_inputs(arm: &Arm, model: &ArmModel) -> Vec<f64> {
+    let mut inputs = vec![0.0; model.network.len()];
+    for (i, s) in arm.sources.iter().enumerate() {
+        inputs[source_state(&model.classes, &model.inhibited, i, s)] += s.rate;
+    }
+    inputs
 }

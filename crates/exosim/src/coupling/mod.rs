@@ -9,6 +9,8 @@
 //!   files;
 //! - [`blood_modes`]: a body vesicle class's network as the biopsy's blood
 //!   kinetics (first-order pools);
+//! - [`condition_levels`]: body arms' steady plasma levels of a class as
+//!   the groups of a blood test of conditions;
 //! - [`tumour_burden`]: the tissue's tumour cell count as the biopsy's
 //!   tumour burden;
 //! - [`exposure`]: a body arm's vesicles in a place, or the cargo they
@@ -18,6 +20,7 @@
 //!   readings of a study's `[[instruments]]`.
 
 pub mod blood_modes;
+pub mod condition_levels;
 pub mod exposure;
 pub mod instrument_sample;
 pub mod tissue_body;

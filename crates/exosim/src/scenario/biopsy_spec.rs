@@ -1,6 +1,8 @@
 //! The `[biopsy]` section of a study file, as written: a tumour, the marker
 //! it sheds, one or more blood tests, the decision rule and the outputs
-//! wanted (detection curve, ROC, screening).
+//! wanted (detection curve, ROC, screening); or, instead of the tumour,
+//! conditions that body arms set (`[[biopsy.conditions]]`), each told from
+//! health by the marker's plasma level.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,8 +21,12 @@ pub struct BiopsySpec {
     /// No variability and no measurement noise: exact crossing times.
     #[serde(default)]
     pub deterministic: Option<bool>,
-    /// Tumour growth.
-    pub tumour: TumourSpec,
+    /// Tumour growth (required without `conditions`, refused with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tumour: Option<TumourSpec>,
+    /// Conditions told from health, each a body arm (instead of a tumour).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ConditionSpec>,
     /// The marker and its blood kinetics.
     pub marker: MarkerSpec,
     /// Inter-individual variability.
@@ -37,6 +43,15 @@ pub struct BiopsySpec {
     /// Repeated testing from tumour initiation.
     #[serde(default)]
     pub screening: Option<ScreeningSpec>,
+}
+
+/// `[[biopsy.conditions]]`: a condition whose people live at the
+/// marker's steady plasma level in a body arm.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSpec {
+    /// The arm whose body has the condition.
+    pub arm: String,
 }
 
 /// `[biopsy.tumour]`.
@@ -91,18 +106,22 @@ pub struct MarkerSpec {
     /// (an analyte in arbitrary units).
     #[serde(default)]
     pub sampling: Option<String>,
-    /// Marker released per living tumour cell per unit time.
-    pub per_live_cell: Rate,
+    /// Marker released per living tumour cell per unit time (tumour only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_live_cell: Option<Rate>,
     /// Marker released by each dying tumour cell.
     #[serde(default)]
     pub per_dying_cell: Option<Count>,
     /// Tumour cell death rate.
     #[serde(default)]
     pub death_rate: Option<Rate>,
-    /// Share of the released marker that reaches blood.
-    pub fraction_to_blood: f64,
-    /// Plasma level of a healthy individual (sets the background release).
-    pub background_concentration: Concentration,
+    /// Share of the released marker that reaches blood (tumour only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction_to_blood: Option<f64>,
+    /// Plasma level of a healthy individual (sets the background release;
+    /// tumour only: with conditions the healthy arm sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_concentration: Option<Concentration>,
     /// Plasma half-life of the marker (first-order elimination); or
     /// `body_vesicles`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +150,9 @@ pub struct VariabilitySpec {
     /// Of the elimination rate.
     #[serde(default)]
     pub elimination_cv: Option<f64>,
+    /// Of the gut barrier's permeability (conditions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permeability_cv: Option<f64>,
 }
 
 /// `[[biopsy.tests]]`: one blood test.

@@ -6,7 +6,8 @@
 //! Each section has its spec and its resolver: the body sections in [`spec`]
 //! and [`resolve`], `[tissue]` in [`tissue_spec`], [`resolve_tissue`] and
 //! [`resolve_coupling`] (with the estimates of [`tissue_limits`]), `[biopsy]`
-//! in [`biopsy_spec`] and [`resolve_biopsy`], `[signature]` in
+//! in [`biopsy_spec`] and [`resolve_biopsy`] (a test of conditions in
+//! [`resolve_conditions`]), `[signature]` in
 //! [`signature_spec`]. Every check is written once, in [`check`]. Errors in
 //! either phase are [`StudyError`]s that name the file, line, column and key,
 //! with a hint.
@@ -28,6 +29,7 @@ pub mod overrides;
 pub mod production_spec;
 pub mod resolve;
 pub mod resolve_biopsy;
+pub mod resolve_conditions;
 pub mod resolve_coupling;
 mod resolve_drug;
 pub mod resolve_effect;

@@ -29,6 +29,9 @@ pub struct Study {
     pub arms: Vec<Arm>,
     /// The liquid-biopsy part, if the study has one.
     pub biopsy: Option<crate::biopsy::study::BiopsyStudy>,
+    /// The `[biopsy]` section's test of conditions (body arms), when it has
+    /// `[[biopsy.conditions]]` instead of a tumour.
+    pub condition_test: Option<crate::biopsy::condition_test::ConditionTestStudy>,
     /// The multi-marker signature part, if the study has one.
     pub signature: Option<crate::biopsy::panel::SignatureStudy>,
     /// The tissue part, if the study has one.

@@ -169,6 +169,7 @@ impl Resolver<'_, '_> {
             vesicles,
             arms,
             biopsy: None,
+            condition_test: None,
             signature,
             tissue,
             effects,
@@ -180,9 +181,18 @@ impl Resolver<'_, '_> {
         // The biopsy may take its blood kinetics from the body and its
         // tumour from the tissue: it is resolved against the rest.
         if let Some(b) = &spec.biopsy {
-            let (biopsy, filled) =
-                super::resolve_biopsy::resolve_biopsy(b, self.loc, &root.key("biopsy"), &study)?;
-            study.biopsy = Some(biopsy);
+            let path = root.key("biopsy");
+            let filled = if b.conditions.is_empty() {
+                let (biopsy, filled) =
+                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &path, &study)?;
+                study.biopsy = Some(biopsy);
+                filled
+            } else {
+                let (test, filled) =
+                    super::resolve_conditions::resolve_conditions(b, self.loc, &path, &study)?;
+                study.condition_test = Some(test);
+                filled
+            };
             study.resolved.biopsy = Some(filled);
         }
         // Instruments read any engine's output: resolved against the rest.

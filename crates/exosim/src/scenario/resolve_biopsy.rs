@@ -159,12 +159,14 @@ pub fn resolve_biopsy(
         cohort: Some(cohort),
         healthy_cohort: Some(healthy_cohort),
         deterministic: Some(deterministic),
-        tumour: tumour.filled(&spec.tumour),
+        tumour: spec.tumour.as_ref().map(|t| tumour.filled(t)),
+        conditions: Vec::new(),
         marker: marker.filled(&spec.marker),
         variability: VariabilitySpec {
             background_cv: Some(variability.background_cv),
             shedding_cv: Some(variability.shedding_cv),
             elimination_cv: Some(variability.elimination_cv),
+            permeability_cv: None,
         },
         tests: filled_tests,
         decision: DecisionSpec {
@@ -250,7 +252,20 @@ impl TumourModel {
 /// `[biopsy.tumour]`.
 fn tumour(c: &Check, spec: &BiopsySpec, path: &KeyPath, study: &Study) -> Res<TumourModel> {
     let tp = path.key("tumour");
-    let t = &spec.tumour;
+    let Some(t) = &spec.tumour else {
+        return c.err(
+            &tp,
+            "missing `[biopsy.tumour]`",
+            Some("add `[biopsy.tumour]` with its `growth`, or `[[biopsy.conditions]]` naming body arms for a test of conditions without a tumour".into()),
+        );
+    };
+    if let Some(v) = spec.variability.permeability_cv {
+        return c.err(
+            &path.key("variability").key("permeability_cv"),
+            format!("a permeability CV ({v}) without conditions"),
+            Some("a gut barrier's permeability varies between people only in a test of `[[biopsy.conditions]]`".into()),
+        );
+    }
     c.choice(&tp.key("growth"), &t.growth, &GROWTHS)?;
     let cells_per_m3 = match t.cells_per_volume {
         Some(v) => c.positive(&tp.key("cells_per_volume"), v.si())?,
@@ -344,7 +359,7 @@ fn foreign_growth_keys(c: &Check, tp: &KeyPath, t: &TumourSpec) -> Res<()> {
 /// The stochastic start of a `branching` tumour.
 fn branching_start(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<BranchingStart> {
     let tp = path.key("tumour");
-    let t = &spec.tumour;
+    let t = spec.tumour.clone().unwrap_or_default();
     let needed = |key: &str, v: Option<Rate>| -> Res<f64> {
         match v {
             Some(r) => c.non_negative(&tp.key(key), r.si()),
@@ -482,7 +497,7 @@ impl MarkerModel {
             per_live_cell: m.per_live_cell,
             per_dying_cell: Some(Count::from_si(self.shedding.per_dying_cell)),
             death_rate: Some(Rate::from_si(self.shedding.death_rate)),
-            fraction_to_blood: self.shedding.fraction_to_blood,
+            fraction_to_blood: Some(self.shedding.fraction_to_blood),
             background_concentration: m.background_concentration,
             half_life: m.half_life,
             body_vesicles: m.body_vesicles.clone(),
@@ -509,8 +524,24 @@ fn marker(
             Sampling::Continuous
         }
     };
+    let required = |key: &str| {
+        c.err(
+            &mp.key(key),
+            format!("a tumour's marker needs `{key}`"),
+            Some(format!("add `{key}` to `[biopsy.marker]`")),
+        )
+    };
+    let Some(per_live_cell) = m.per_live_cell else {
+        return required("per_live_cell");
+    };
+    let Some(fraction_to_blood) = m.fraction_to_blood else {
+        return required("fraction_to_blood");
+    };
+    let Some(background_concentration) = m.background_concentration else {
+        return required("background_concentration");
+    };
     let shedding = Shedding {
-        per_live_cell: c.non_negative(&mp.key("per_live_cell"), m.per_live_cell.si())?,
+        per_live_cell: c.non_negative(&mp.key("per_live_cell"), per_live_cell.si())?,
         per_dying_cell: c.non_negative(
             &mp.key("per_dying_cell"),
             m.per_dying_cell.map(|v| v.si()).unwrap_or(0.0),
@@ -523,11 +554,11 @@ fn marker(
                 .or(tumour.start.map(|b| b.process.death))
                 .unwrap_or(0.0),
         )?,
-        fraction_to_blood: c.fraction(&mp.key("fraction_to_blood"), m.fraction_to_blood)?,
+        fraction_to_blood: c.fraction(&mp.key("fraction_to_blood"), fraction_to_blood)?,
     };
     let background_conc = c.non_negative(
         &mp.key("background_concentration"),
-        m.background_concentration.si(),
+        background_concentration.si(),
     )?;
     let (plasma_volume, elimination_rate, blood_modes, blood_kinetics) = match (
         &m.half_life,
@@ -707,8 +738,15 @@ struct Shared<'m> {
     deterministic: bool,
 }
 
-/// One `[[biopsy.tests]]` entry (its name already checked).
-fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTest, TestSpec)> {
+/// The draw, isolation and assay of one `[[biopsy.tests]]` entry, with the
+/// entry as resolved (every preset value written out).
+pub(super) fn protocol(
+    c: &Check,
+    p: &KeyPath,
+    ts: &TestSpec,
+    sampling: Sampling,
+    deterministic: bool,
+) -> Res<(Protocol, TestSpec)> {
     c.choice(&p.key("isolation"), &ts.isolation, &ISOLATIONS)?;
     c.choice(&p.key("assay"), &ts.assay, &ASSAYS)?;
     let mut isolation = match ts.isolation.as_str() {
@@ -729,7 +767,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
     if let Some(v) = ts.nonvesicle_carry_over {
         isolation.nonvesicle_carry_over = c.fraction(&p.key("nonvesicle_carry_over"), v)?;
     }
-    let sequencing = sequencing_panel(c, p, ts, shared.deterministic)?;
+    let sequencing = sequencing_panel(c, p, ts, deterministic)?;
     if sequencing.is_some() && isolation.recovery_cv > 0.0 {
         return c.err(
             &p.key("recovery_cv"),
@@ -784,10 +822,35 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         draw,
         isolation,
         assay,
-        sampling: shared.marker.sampling,
+        sampling,
         lipoprotein_concentration: LIPOPROTEINS_PER_M3,
         sequencing,
     };
+    let filled = TestSpec {
+        name: ts.name.clone(),
+        blood_volume: Some(Volume::from_si(draw.blood_volume)),
+        plasma_fraction: Some(draw.plasma_fraction),
+        isolation: ts.isolation.clone(),
+        recovery_mean: Some(isolation.recovery_mean),
+        recovery_cv: Some(isolation.recovery_cv),
+        nonvesicle_carry_over: Some(isolation.nonvesicle_carry_over),
+        assay: ts.assay.clone(),
+        input_volume: Some(Volume::from_si(protocol.analysed_volume())),
+        cv: Some(assay.cv),
+        lod: Some(Concentration::from_si(assay.lod)),
+        replicates: Some(assay.replicates),
+        nonvesicle_weight: Some(assay.nonvesicle_weight),
+        panel_size: sequencing.map(|q| q.panel_size),
+        panel_mutations: sequencing.map(|q| q.panel_mutations),
+        efficiency: sequencing.map(|q| q.efficiency),
+        error_rate: sequencing.map(|q| q.error_rate),
+    };
+    Ok((protocol, filled))
+}
+
+/// One `[[biopsy.tests]]` entry (its name already checked).
+fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTest, TestSpec)> {
+    let (protocol, filled) = protocol(c, p, ts, shared.marker.sampling, shared.deterministic)?;
     let (tumour, schedule) = (shared.tumour, shared.schedule);
     let model = ScreeningModel {
         tumour: Tumour {
@@ -812,25 +875,6 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
     if let Err(e) = model.validate() {
         return c.err(p, format!("invalid test: {e}"), None);
     }
-    let filled = TestSpec {
-        name: ts.name.clone(),
-        blood_volume: Some(Volume::from_si(draw.blood_volume)),
-        plasma_fraction: Some(draw.plasma_fraction),
-        isolation: ts.isolation.clone(),
-        recovery_mean: Some(isolation.recovery_mean),
-        recovery_cv: Some(isolation.recovery_cv),
-        nonvesicle_carry_over: Some(isolation.nonvesicle_carry_over),
-        assay: ts.assay.clone(),
-        input_volume: Some(Volume::from_si(protocol.analysed_volume())),
-        cv: Some(assay.cv),
-        lod: Some(Concentration::from_si(assay.lod)),
-        replicates: Some(assay.replicates),
-        nonvesicle_weight: Some(assay.nonvesicle_weight),
-        panel_size: sequencing.map(|q| q.panel_size),
-        panel_mutations: sequencing.map(|q| q.panel_mutations),
-        efficiency: sequencing.map(|q| q.efficiency),
-        error_rate: sequencing.map(|q| q.error_rate),
-    };
     Ok((
         BiopsyTest {
             name: ts.name.clone(),
@@ -936,12 +980,12 @@ fn sequencing_panel(
 }
 
 /// The threshold rule and the prevalence of `[biopsy.decision]`.
-struct Decision {
-    rule: ThresholdRule,
-    prevalence: Option<f64>,
+pub(super) struct Decision {
+    pub(super) rule: ThresholdRule,
+    pub(super) prevalence: Option<f64>,
 }
 
-fn decision(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Decision> {
+pub(super) fn decision(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Decision> {
     let dp = path.key("decision");
     let d = &spec.decision;
     if let Some(a) = d.annual_false_positive_rate {
@@ -1002,7 +1046,8 @@ fn decision(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Decision> {
         Some(p) => Some(c.fraction(&dp.key("prevalence"), p)?),
         None => None,
     };
-    if prevalence.is_some() && spec.curve.roc_diameter.is_none() {
+    // A test of conditions has its sensitivity per condition.
+    if prevalence.is_some() && spec.curve.roc_diameter.is_none() && spec.conditions.is_empty() {
         return c.err(
             &dp.key("prevalence"),
             "the predictive value needs the sensitivity at one tumour size",

@@ -158,7 +158,8 @@ fold_change = [1.6]
         let resolved = &study.resolved;
         let b = resolved.biopsy.as_ref().expect("biopsy section");
         assert!(b.cohort.is_some() && b.healthy_cohort.is_some() && b.deterministic.is_some());
-        assert!(b.tumour.cells_per_volume.is_some());
+        let tumour_spec = b.tumour.as_ref().expect("a tumour");
+        assert!(tumour_spec.cells_per_volume.is_some());
         assert!(b.marker.sampling.is_some() && b.marker.plasma_volume.is_some());
         assert!(b.marker.per_dying_cell.is_some() && b.marker.death_rate.is_some());
         assert!(b.variability.elimination_cv.is_some());
@@ -179,9 +180,9 @@ fold_change = [1.6]
         assert!(b.curve.from.is_some() && b.curve.to.is_some() && b.curve.burden.is_some());
         assert!(b.screening.as_ref().unwrap().max_step.is_some());
         if tumour == BRANCHING {
-            assert!(b.tumour.switch_cells.is_some() && b.tumour.doubling_time.is_none());
+            assert!(tumour_spec.switch_cells.is_some() && tumour_spec.doubling_time.is_none());
         } else {
-            assert!(b.tumour.initial_diameter.is_some() && b.tumour.birth_rate.is_none());
+            assert!(tumour_spec.initial_diameter.is_some() && tumour_spec.birth_rate.is_none());
         }
         assert!(resolved.signature.is_some());
 

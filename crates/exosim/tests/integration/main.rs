@@ -9,6 +9,7 @@ mod abc;
 mod analytic;
 mod architecture;
 mod bacterial_vesicles;
+mod barrier_test;
 mod biopsy_engines;
 mod biopsy_pipeline;
 mod biopsy_sequencing;

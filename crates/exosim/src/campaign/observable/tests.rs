@@ -272,6 +272,7 @@ fn a_result_without_the_target_gives_nan() {
         arms: Vec::new(),
         summaries: Vec::new(),
         biopsy: Vec::new(),
+        condition_tests: Vec::new(),
         signature: Vec::new(),
         tissue: Vec::new(),
         effects: Vec::new(),
