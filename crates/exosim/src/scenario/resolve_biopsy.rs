@@ -202,6 +202,7 @@ pub fn resolve_biopsy(
         diameters: curve.diameters,
         burden: curve.burden,
         roc_diameter: curve.roc_diameter,
+        draw_time: curve.draw_time,
         screening: schedule.screening,
         blood_kinetics: marker.blood_kinetics,
         tissue_burden: tumour.tissue_source,
@@ -798,6 +799,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
             burden: None,
         },
         shedding: shared.marker.shedding,
+        release: None,
         blood: shared.marker.blood,
         blood_modes: shared.marker.blood_modes.clone(),
         variability: shared.variability,
@@ -1020,6 +1022,7 @@ struct Curve {
     diameters: Vec<f64>,
     burden: BurdenState,
     roc_diameter: Option<f64>,
+    draw_time: Option<f64>,
 }
 
 impl Curve {
@@ -1036,6 +1039,7 @@ impl Curve {
                 .into(),
             ),
             roc_diameter: self.roc_diameter.map(Length::from_si),
+            draw_time: self.draw_time.map(Time::from_si),
         }
     }
 }
@@ -1073,6 +1077,10 @@ fn curve(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Curve> {
         Some(l) => Some(c.positive(&cp.key("roc_diameter"), l.si())?),
         None => None,
     };
+    let draw_time = match cs.draw_time {
+        Some(t) => Some(c.non_negative_quantity(&cp.key("draw_time"), t.si(), Dimension::Time)?),
+        None => None,
+    };
     Ok(Curve {
         from,
         to,
@@ -1080,6 +1088,7 @@ fn curve(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Curve> {
         diameters,
         burden,
         roc_diameter,
+        draw_time,
     })
 }
 
