@@ -10,6 +10,7 @@ mod architecture;
 mod bacterial_vesicles;
 mod biopsy_engines;
 mod biopsy_pipeline;
+mod biopsy_release_inhibitors;
 mod biopsy_sequencing;
 mod biopsy_stats;
 mod biopsy_study;
