@@ -583,6 +583,7 @@ impl CohortKernel {
             || model.tumour.branching.is_some()
             || model.tumour.burden.is_some()
             || model.blood_modes.is_some()
+            || model.release.is_some()
             || p.sequencing.is_some()
             || model.imaging.is_some()
             || p.sampling != Sampling::Counts

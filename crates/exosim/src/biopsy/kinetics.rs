@@ -25,6 +25,7 @@
 use super::blood_modes::{BloodModes, C64, Mode, pool_hold, pool_within};
 use super::burden::TabulatedBurden;
 use super::growth::{GrowthLaw, Lineage, LnCells, ParameterError, check};
+use super::release::ReleaseInhibition;
 
 /// Release of the marker by tumour cells.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -355,6 +356,10 @@ pub struct MarkerKinetics<'a> {
     /// A burden from the tissue engine, replacing `growth` and
     /// `initial_cells`; `None`: the growth law.
     pub burden: Option<&'a TabulatedBurden>,
+    /// Drugs inhibiting the tumour's shedding: its input into blood is
+    /// multiplied by their factor's course, and the blood is followed as
+    /// pools stepping at the course's knots; `None`: no drug.
+    pub release: Option<&'a ReleaseInhibition>,
 }
 
 impl MarkerKinetics<'_> {
@@ -367,10 +372,10 @@ impl MarkerKinetics<'_> {
     }
 
     /// Whether the blood is followed as pools ([`BloodState::Pools`]): with
-    /// body-engine kinetics, or a tabulated burden (whose pieces are solved
-    /// by the pool code even with first-order elimination).
+    /// body-engine kinetics, a tabulated burden or a drug's course (whose
+    /// pieces are solved by the pool code even with first-order elimination).
     pub fn uses_pools(&self) -> bool {
-        self.modes.is_some() || self.burden.is_some()
+        self.modes.is_some() || self.burden.is_some() || self.release.is_some()
     }
 
     fn pools(&self) -> &[Mode] {
@@ -429,6 +434,11 @@ impl MarkerKinetics<'_> {
             Some(b) => b.knots_within(t0, t1).to_vec(),
             None => Vec::new(),
         };
+        if let Some(r) = self.release {
+            pieces.extend_from_slice(r.knots_within(t0, t1));
+            pieces.sort_by(f64::total_cmp);
+            pieces.dedup();
+        }
         pieces.push(t1);
         let exponential =
             self.burden.is_some() || matches!(self.growth, GrowthLaw::Exponential { .. });
@@ -471,11 +481,15 @@ impl MarkerKinetics<'_> {
             .map(|m| m.rate.re * k)
             .fold(f64::INFINITY, f64::min);
         let first = first_step(slowest);
-        // Sources at the start of step `first` and at every later step end.
-        let sources: Vec<f64> = std::iter::once(start_of(first))
-            .chain(ends[first..].iter().copied())
-            .map(|t| self.source(t))
-            .collect();
+        // Sources at the start of step `first` and at every later step end
+        // (from the right), and at the step ends from the left where a
+        // drug's course may jump there.
+        let times = || std::iter::once(start_of(first)).chain(ends[first..].iter().copied());
+        let sources: Vec<f64> = times().map(|t| self.source(t)).collect();
+        let before: Option<Vec<f64>> = self
+            .release
+            .map(|_| times().map(|t| self.source_before(t)).collect());
+        let ending = before.as_ref().unwrap_or(&sources);
         for (x, m) in x.iter_mut().zip(self.pools()) {
             let lambda = m.rate * k;
             let j0 = first_step(m.rate.re * k).max(first);
@@ -484,15 +498,72 @@ impl MarkerKinetics<'_> {
             }
             for j in j0..ends.len() {
                 let dt = ends[j] - start_of(j);
-                let (s_a, s_b) = (sources[j - first], sources[j + 1 - first]);
+                let (s_a, s_b) = (sources[j - first], ending[j + 1 - first]);
                 *x = pool_within(*x, s_a, s_b, b, lambda, dt, dt);
             }
         }
     }
 
-    /// Tumour input into blood (amount/s) at time `t` (s).
+    /// Tumour input into blood (amount/s) at time `t` (s); under a drug,
+    /// from the right at a bolus (the dose given then acts).
     pub fn source(&self, t: f64) -> f64 {
-        self.source_per_cell * self.cells(t)
+        let s = self.source_per_cell * self.cells(t);
+        match self.release {
+            Some(r) => s * r.factor(t),
+            None => s,
+        }
+    }
+
+    /// [`source`](Self::source) from the left at `t`: before a bolus given
+    /// then (the same value wherever the drug's course does not jump).
+    pub fn source_before(&self, t: f64) -> f64 {
+        match self.release {
+            Some(r) => self.source_per_cell * self.cells(t) * r.factor_before(t),
+            None => self.source(t),
+        }
+    }
+
+    /// The share of the tumour's untreated input that reaches the blood
+    /// level at `at` (s) when the tumour is held at a constant size from the
+    /// untreated steady state before the first dose: `k·∫h(at − u)F(u)du`
+    /// over the blood's impulse response h (∫h = 1/k), plus what is left of
+    /// the steady state before the course, `k·∫_{at}^∞ h`. With first-order
+    /// elimination, `F̄ = e^{−k·at} + k∫₀^{at} e^{−k(at−u)}F(u)du`. 1 without
+    /// a drug: the held level is then the steady one.
+    pub fn held_release_factor(&self, at: f64) -> f64 {
+        if self.release.is_none() {
+            return 1.0;
+        }
+        let unit = MarkerKinetics {
+            growth: GrowthLaw::Exponential { rate: 0.0 },
+            initial_cells: 1.0,
+            source_per_cell: 1.0,
+            blood: BloodKinetics {
+                background: 0.0,
+                ..self.blood
+            },
+            burden: None,
+            ..*self
+        };
+        let k = self.blood.elimination_rate;
+        let mut x: Vec<C64> = unit
+            .pools()
+            .iter()
+            .map(|m| C64::new(1.0, 0.0) / (m.rate * k))
+            .collect();
+        unit.advance_pools(&mut x, 0.0, at, f64::INFINITY, true);
+        k * unit.amount_of(&BloodState::Pools(x))
+    }
+
+    /// Blood concentration (amount/m³) of a tumour held at `cells` whose
+    /// input reaches the blood level in the share `held` of
+    /// [`held_release_factor`](Self::held_release_factor): (B + s·N·held)/(kV),
+    /// the [`steady_concentration`](Self::steady_concentration) at `held` = 1.
+    pub fn held_concentration(&self, cells: f64, held: f64) -> f64 {
+        steady_state(
+            self.blood.background + self.source_per_cell * cells * held,
+            self.blood.elimination_rate,
+        ) / self.blood.plasma_volume
     }
 
     /// Steady blood concentration (amount/m³) for a tumour held at `cells`:
@@ -615,27 +686,63 @@ impl MarkerKinetics<'_> {
             .map(|m| C64::new(input0, 0.0) / (m.rate * k))
             .collect();
         let mut at = start;
-        let hold = |x: &mut [C64], n: f64, dt: f64| {
-            for (x, m) in x.iter_mut().zip(pools) {
-                *x = pool_hold(*x, b + s * n, m.rate * k, dt);
+        let hold = |x: &mut [C64], n: f64, from: f64, to: f64| match self.release {
+            None => {
+                for (x, m) in x.iter_mut().zip(pools) {
+                    *x = pool_hold(*x, b + s * n, m.rate * k, to - from);
+                }
             }
+            Some(r) => self.drug_pieces(r, x, from, to, &|_| s * n),
         };
         while i < lineage.times.len() && lineage.times[i] <= end {
-            hold(&mut x, n, lineage.times[i] - at);
+            hold(&mut x, n, at, lineage.times[i]);
             at = lineage.times[i];
             n = lineage.cells[i] as f64;
             i += 1;
         }
-        hold(&mut x, n, end - at);
+        hold(&mut x, n, at, end);
         if t > lineage.switch_time {
-            let dt = t - lineage.switch_time;
+            let (sw, rate) = (lineage.switch_time, lineage.rate);
             let s0 = s * lineage.switch_cells as f64;
-            let s1 = s0 * (lineage.rate * dt).exp();
-            for (x, m) in x.iter_mut().zip(pools) {
-                *x = pool_within(*x, s0, s1, b, m.rate * k, dt, dt);
+            match self.release {
+                None => {
+                    let dt = t - sw;
+                    let s1 = s0 * (rate * dt).exp();
+                    for (x, m) in x.iter_mut().zip(pools) {
+                        *x = pool_within(*x, s0, s1, b, m.rate * k, dt, dt);
+                    }
+                }
+                Some(r) => self.drug_pieces(r, &mut x, sw, t, &|u| s0 * (rate * (u - sw)).exp()),
             }
         }
         self.amount_of(&BloodState::Pools(x))
+    }
+
+    /// Advances pools `x` over (`from`, `to`) in the pieces between the
+    /// knots of the drug's course `r`, the tumour's untreated input being
+    /// `tumour(t)` (exponential within each piece, as the course's factor
+    /// is log-linear: each piece is solved exactly).
+    fn drug_pieces(
+        &self,
+        r: &ReleaseInhibition,
+        x: &mut [C64],
+        from: f64,
+        to: f64,
+        tumour: &dyn Fn(f64) -> f64,
+    ) {
+        let b = self.blood.background;
+        let k = self.blood.elimination_rate;
+        let mut a = from;
+        for &c in r.knots_within(from, to).iter().chain(std::iter::once(&to)) {
+            let dt = c - a;
+            if dt > 0.0 {
+                let (s_a, s_b) = (tumour(a) * r.factor(a), tumour(c) * r.factor_before(c));
+                for (x, m) in x.iter_mut().zip(self.pools()) {
+                    *x = pool_within(*x, s_a, s_b, b, m.rate * k, dt, dt);
+                }
+            }
+            a = c;
+        }
     }
 
     /// [`crossing`](Self::crossing) with pools: steps of at most `max_step`
@@ -663,7 +770,7 @@ impl MarkerKinetics<'_> {
         let mut next = x.clone();
         for t_b in self.step_ends(0.0, t_max, max_step, false) {
             let dt = t_b - t_a;
-            let s_b = self.source(t_b);
+            let s_b = self.source_before(t_b);
             let within = |tau: f64, out: &mut [C64]| {
                 for ((o, x), m) in out.iter_mut().zip(&x).zip(self.pools()) {
                     *o = pool_within(*x, s_a, s_b, b, m.rate * k, dt, tau);
@@ -681,7 +788,11 @@ impl MarkerKinetics<'_> {
             }
             std::mem::swap(&mut x, &mut next);
             t_a = t_b;
-            s_a = s_b;
+            s_a = if self.release.is_some() {
+                self.source(t_b)
+            } else {
+                s_b
+            };
         }
         None
     }
@@ -838,6 +949,7 @@ mod tests {
             },
             modes: None,
             burden: None,
+            release: None,
         };
         let lineage = Lineage {
             times: vec![0.0, 2.0, 5.0],

@@ -22,6 +22,7 @@ mod logistic;
 pub mod measurement;
 mod nnls;
 pub mod panel;
+pub mod release;
 pub mod roc;
 pub mod screening;
 pub mod screening_model;

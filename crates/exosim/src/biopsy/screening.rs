@@ -243,6 +243,7 @@ impl ScreeningModel {
             },
             blood,
             blood_modes: None,
+            release: None,
             variability: Variability {
                 background_cv: 0.5,
                 shedding_cv: 1.0,
@@ -341,6 +342,16 @@ impl ScreeningModel {
         )
     }
 
+    /// The share of a held tumour's input that reaches the blood at the
+    /// drugs' draw time ([`MarkerKinetics::held_release_factor`]) for the
+    /// individual of `kin`; 1 without a drug on the shedding.
+    pub fn held_release_factor(&self, kin: &MarkerKinetics<'_>) -> f64 {
+        match self.release.as_deref().and_then(|r| r.draw_time) {
+            Some(at) => kin.held_release_factor(at),
+            None => 1.0,
+        }
+    }
+
     /// The nominal individual (no variability).
     pub fn nominal_individual(&self) -> Individual {
         Individual {
@@ -383,6 +394,7 @@ impl ScreeningModel {
             },
             modes: self.blood_modes.as_deref(),
             burden: self.tumour.burden.as_deref(),
+            release: self.release.as_deref(),
         }
     }
 
@@ -941,11 +953,12 @@ pub fn detection_curve(
         };
         let kin = model.kinetics(&ind);
         let background = kin.blood.baseline_amount() / model.blood.plasma_volume;
+        let held = model.held_release_factor(&kin);
         let mut t = 0.0;
         let mut blood = kin.baseline_state();
         for (j, &c) in cells.iter().enumerate() {
             let conc = match state {
-                BurdenState::Steady => kin.steady_concentration(c),
+                BurdenState::Steady => kin.held_concentration(c, held),
                 BurdenState::Growing => {
                     let Some(at) = times[j] else { continue };
                     if at < t {

@@ -10,6 +10,7 @@ use super::burden::TabulatedBurden;
 use super::growth::{BranchingStart, GrowthLaw};
 use super::kinetics::{BloodKinetics, Shedding};
 use super::measurement::Protocol;
+use super::release::ReleaseInhibition;
 use crate::units::DAY;
 
 /// A year of 365.25 days (s).
@@ -114,6 +115,10 @@ pub struct ScreeningModel {
     /// The body engine's blood compartment as pools, whose effective rate
     /// is `blood.elimination_rate`; `None`: first-order elimination.
     pub blood_modes: Option<Arc<BloodModes>>,
+    /// Drugs inhibiting the tumour's shedding, on the study's clock (the
+    /// screening's t = 0 and the drugs' doses share it), and when a held
+    /// tumour's tests are drawn; `None`: untreated.
+    pub release: Option<Arc<ReleaseInhibition>>,
     /// Inter-individual variability.
     pub variability: Variability,
     /// Draw, isolation and assay.

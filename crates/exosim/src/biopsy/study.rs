@@ -51,6 +51,9 @@ pub struct BiopsyStudy {
     pub burden: BurdenState,
     /// Diameter of the ROC curve, m.
     pub roc_diameter: Option<f64>,
+    /// When a held tumour's tests are drawn on the drugs' clock (s), with
+    /// a drug on the marker's shedding (`crate::biopsy::release`).
+    pub draw_time: Option<f64>,
     /// Whether to run the screening programme.
     pub screening: bool,
     /// The body engine's blood kinetics the marker follows, if any (the
@@ -174,6 +177,49 @@ pub struct TestResult {
     /// The tissue engine's burden, when the tumour follows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tissue_burden: Option<TissueBurdenReport>,
+    /// Drugs on the marker's shedding, and the same test untreated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub release_inhibition: Option<ReleaseReport>,
+}
+
+/// What drugs on the marker's shedding did to one test
+/// (`crate::biopsy::release`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseReport {
+    /// The drugs.
+    pub drugs: Vec<String>,
+    /// Share of a cell's input into blood they inhibit (live release).
+    pub inhibited_share: f64,
+    /// Knots of the factor's table.
+    pub knots: usize,
+    /// Where the table ends, s: the factor is 1 from there on.
+    pub course_end_s: f64,
+    /// The smallest factor on the tumour's input.
+    pub lowest_release_factor: f64,
+    /// When a held tumour's tests are drawn, s.
+    pub draw_time_s: Option<f64>,
+    /// The factor on the tumour's input at the draw.
+    pub release_factor_at_draw: Option<f64>,
+    /// The share of the held tumour's untreated input in the nominal
+    /// individual's blood at the draw (the factor through the blood's
+    /// memory).
+    pub held_release_factor_at_draw: Option<f64>,
+    /// The same test on the same individuals without the drugs.
+    pub untreated: UntreatedResult,
+}
+
+/// A test's detection without the drugs: the same seed, individuals and
+/// threshold, so the difference is the drugs' alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct UntreatedResult {
+    /// Smallest diameter detected with 50 % probability, m.
+    pub minimal_diameter_50: Option<f64>,
+    /// Smallest diameter detected with 90 % probability, m.
+    pub minimal_diameter_90: Option<f64>,
+    /// Sensitivity at the ROC diameter, at the study's threshold.
+    pub sensitivity_at_roc_diameter: Option<f64>,
+    /// AUC at the ROC diameter (against the same controls).
+    pub auc: Option<f64>,
 }
 
 /// Runs every test of `study` with the study seed. A tumour that follows
@@ -303,7 +349,43 @@ fn run_test(
         blood_kinetics: None,
         sequencing: sequencing_report(&model),
         tissue_burden: None,
+        release_inhibition: release_report(study, &model, seed),
     }
+}
+
+/// The drugs' course at a glance and the test untreated: the detection
+/// curve and the ROC's cases again on the same streams without the drugs
+/// (the healthy controls do not depend on them); `None` without a drug.
+fn release_report(study: &BiopsyStudy, model: &ScreeningModel, seed: u64) -> Option<ReleaseReport> {
+    let r = model.release.as_deref()?;
+    let mut bare = model.clone();
+    bare.release = None;
+    let curve =
+        screening::detection_curve(&bare, &study.diameters, study.burden, study.cohort, seed);
+    let (mut sensitivity, mut auc) = (None, None);
+    if let Some(d) = study.roc_diameter {
+        let controls = screening::healthy_scores(&bare, study.healthy_cohort, seed.wrapping_add(2));
+        let cases = case_scores(&bare, d, study.cohort, seed);
+        sensitivity = roc::sensitivity_at(&cases, next_up(model.threshold));
+        auc = roc::auc_with_ci(&cases, &controls, 0.95).map(|a| a.auc);
+    }
+    let nominal = model.kinetics(&model.nominal_individual());
+    Some(ReleaseReport {
+        drugs: r.drugs.clone(),
+        inhibited_share: r.inhibited_share,
+        knots: r.knots(),
+        course_end_s: r.end(),
+        lowest_release_factor: r.lowest(),
+        draw_time_s: r.draw_time,
+        release_factor_at_draw: r.draw_time.map(|t| r.factor(t)),
+        held_release_factor_at_draw: r.draw_time.map(|t| nominal.held_release_factor(t)),
+        untreated: UntreatedResult {
+            minimal_diameter_50: screening::minimal_detectable_diameter(&curve, 0.5),
+            minimal_diameter_90: screening::minimal_detectable_diameter(&curve, 0.9),
+            sensitivity_at_roc_diameter: sensitivity,
+            auc,
+        },
+    })
 }
 
 /// The exact false-positive rates of a sequencing test at its threshold.
@@ -333,7 +415,7 @@ fn case_scores(model: &ScreeningModel, d: f64, n: u64, seed: u64) -> Vec<f64> {
                 model.sample_individual(&mut rng)
             };
             let kin = model.kinetics(&ind);
-            let c = kin.steady_concentration(cells);
+            let c = kin.held_concentration(cells, model.held_release_factor(&kin));
             let background = kin.blood.baseline_amount() / model.blood.plasma_volume;
             model
                 .protocol

@@ -257,6 +257,10 @@ pub struct CurveSpec {
     /// Diameter at which the ROC curve of each test is reported.
     #[serde(default)]
     pub roc_diameter: Option<Length>,
+    /// When a held tumour's tests (the steady curve, the ROC's cases) are
+    /// drawn on the drugs' clock, with a drug on the marker's shedding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw_time: Option<Time>,
 }
 
 /// `[biopsy.screening]`: tests every `interval` from tumour initiation.

@@ -49,6 +49,10 @@ pub struct DrugSpec {
     /// Tissue cell types whose secretion it inhibits (study-wide drugs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cell_types: Vec<String>,
+    /// The `[biopsy.marker]` whose shedding by live tumour cells it
+    /// inhibits, by its name (study-wide drugs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<String>,
     /// Administrations.
     #[serde(default)]
     pub doses: Vec<DrugDoseSpec>,

@@ -34,6 +34,7 @@ pub mod resolve_coupling;
 mod resolve_drug;
 pub mod resolve_effect;
 pub mod resolve_instrument;
+mod resolve_marker_drug;
 pub mod resolve_production;
 pub mod resolve_tissue;
 pub mod signature_spec;

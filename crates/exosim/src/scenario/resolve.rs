@@ -90,6 +90,7 @@ impl Resolver<'_, '_> {
             None => (None, None),
         };
         let drugs = self.drugs(spec, has_body, duration)?;
+        let study_drugs: Vec<Drug> = drugs.iter().map(|(d, _)| d.clone()).collect();
         let (arms, resolved_arms) =
             self.arms(spec, has_body, &body_spec, &vesicles, &drugs, duration)?;
         self.check_size(&arms, output_times.len())?;
@@ -195,6 +196,12 @@ impl Resolver<'_, '_> {
             };
             study.resolved.biopsy = Some(filled);
         }
+        super::resolve_marker_drug::drugs_on_marker(
+            &self.c,
+            spec,
+            &study_drugs,
+            study.biopsy.as_mut(),
+        )?;
         // Instruments read any engine's output: resolved against the rest.
         let (instruments, filled) =
             super::resolve_instrument::resolve_instruments(&spec.instruments, self.loc, &study)?;
@@ -478,6 +485,13 @@ impl Resolver<'_, '_> {
                     &p.key("cell_types"),
                     "only a study-wide drug acts on tissue cell types",
                     Some("move the drug to the top-level `[[drugs]]`".into()),
+                );
+            }
+            if !d.markers.is_empty() {
+                return self.c.err(
+                    &p.key("markers"),
+                    "only a study-wide drug acts on the biopsy's marker",
+                    Some("move the drug to the top-level `[[drugs]]`: the biopsy's individuals belong to no arm".into()),
                 );
             }
             let (drug, f) = resolve_drug(&self.c, &p, d, duration)?;

@@ -204,6 +204,7 @@ pub fn resolve_biopsy(
         diameters: curve.diameters,
         burden: curve.burden,
         roc_diameter: curve.roc_diameter,
+        draw_time: curve.draw_time,
         screening: schedule.screening,
         blood_kinetics: marker.blood_kinetics,
         tissue_burden: tumour.tissue_source,
@@ -861,6 +862,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
             burden: None,
         },
         shedding: shared.marker.shedding,
+        release: None,
         blood: shared.marker.blood,
         blood_modes: shared.marker.blood_modes.clone(),
         variability: shared.variability,
@@ -1065,6 +1067,7 @@ struct Curve {
     diameters: Vec<f64>,
     burden: BurdenState,
     roc_diameter: Option<f64>,
+    draw_time: Option<f64>,
 }
 
 impl Curve {
@@ -1081,6 +1084,7 @@ impl Curve {
                 .into(),
             ),
             roc_diameter: self.roc_diameter.map(Length::from_si),
+            draw_time: self.draw_time.map(Time::from_si),
         }
     }
 }
@@ -1118,6 +1122,10 @@ fn curve(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Curve> {
         Some(l) => Some(c.positive(&cp.key("roc_diameter"), l.si())?),
         None => None,
     };
+    let draw_time = match cs.draw_time {
+        Some(t) => Some(c.non_negative_quantity(&cp.key("draw_time"), t.si(), Dimension::Time)?),
+        None => None,
+    };
     Ok(Curve {
         from,
         to,
@@ -1125,6 +1133,7 @@ fn curve(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Curve> {
         diameters,
         burden,
         roc_diameter,
+        draw_time,
     })
 }
 

@@ -31,11 +31,11 @@ pub(super) fn resolve_drug(
     let oral = doses.iter().any(|d| d.route == DrugRoute::Oral);
     let absorption = absorption(c, p, spec, oral, &mut filled)?;
     let action = action(c, p, spec, &mut filled)?;
-    if spec.sources.is_empty() && spec.cell_types.is_empty() {
+    if spec.sources.is_empty() && spec.cell_types.is_empty() && spec.markers.is_empty() {
         return c.err(
             p,
             format!("drug `{}` acts on nothing", spec.name),
-            Some("name the body sources it inhibits, e.g. `sources = [\"tumour_ev\"]`, or tissue `cell_types`".into()),
+            Some("name the body sources it inhibits, e.g. `sources = [\"tumour_ev\"]`, tissue `cell_types`, or the biopsy's `markers`".into()),
         );
     }
     let drug = Drug {

@@ -165,6 +165,7 @@ fn one_compartment_network_is_first_order_elimination() {
         blood,
         modes: None,
         burden: None,
+        release: None,
     };
     let pooled = MarkerKinetics {
         modes: Some(&modes),
@@ -232,6 +233,7 @@ fn steady_level_is_input_times_the_area_under_the_impulse_response() {
         },
         modes: Some(&modes),
         burden: None,
+        release: None,
     };
     let steady = kin.amount_of(&kin.baseline_state());
     assert!(rel(steady, input * auc) < 1e-6);
@@ -287,9 +289,11 @@ fn a_tabulated_exponential_burden_gives_the_exponential_law() {
         },
         modes: None,
         burden: None,
+        release: None,
     };
     let tabulated = MarkerKinetics {
         burden: Some(&burden),
+        release: None,
         ..law
     };
     let level = 20.0 * law.blood.background / law.blood.elimination_rate / law.blood.plasma_volume;
@@ -716,6 +720,7 @@ fn pools_walk_only_their_memory_yet_match_the_full_walk() {
         },
         modes: Some(&modes),
         burden: None,
+        release: None,
     };
     let (h, steps) = (7.0 * DAY, 52);
     let mut x: Vec<C64> = modes

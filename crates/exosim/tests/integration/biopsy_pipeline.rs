@@ -59,6 +59,7 @@ fn steady_state_blood_level_is_input_over_elimination() {
         blood: b,
         modes: None,
         burden: None,
+        release: None,
     };
     let input = b.background + s * cells;
     let expected = steady_state(input, b.elimination_rate);
@@ -160,6 +161,7 @@ fn threshold_crossing_time_matches_closed_form() {
         blood: bl,
         modes: None,
         burden: None,
+        release: None,
     };
     let threshold = 3.0 * bl.baseline_amount() / bl.plasma_volume;
     let (t, m) = kin.crossing(threshold, 20.0 * YEAR, DAY).unwrap();

@@ -12,6 +12,7 @@ mod bacterial_vesicles;
 mod barrier_test;
 mod biopsy_engines;
 mod biopsy_pipeline;
+mod biopsy_release_inhibitors;
 mod biopsy_sequencing;
 mod biopsy_stats;
 mod biopsy_study;
