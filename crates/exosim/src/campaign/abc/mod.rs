@@ -21,10 +21,8 @@ pub mod prior;
 pub mod run;
 pub mod smc;
 
-use std::path::Path;
-
-use super::calibration::data::{self, Data};
 use super::calibration::likelihood::ErrorModel;
+use super::calibration::{self, data::Data};
 use super::distribution::Distribution;
 use super::spec::{AbcSpec, CalibrationSpec, CampaignSpec};
 use crate::scenario::Study;
@@ -91,16 +89,7 @@ pub fn resolve(
     };
     refuse_fit_keys(c, cal)?;
     let priors = priors(c, laws)?;
-    let dir = Path::new(c.loc.file()).parent().unwrap_or(Path::new("."));
-    let path = dir.join(&cal.data);
-    if !path.is_file() {
-        return c.err(
-            &at.key("data"),
-            format!("no data file at {}", path.display()),
-            Some("the path is relative to the campaign file".into()),
-        );
-    }
-    let data = data::read(&path, &path.display().to_string(), base)?;
+    let data = calibration::data_file(c, cal, base)?;
     let error_model = match &cal.error_model {
         None => ErrorModel::Additive,
         Some(name) => {

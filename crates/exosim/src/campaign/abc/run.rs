@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Abc;
 use super::smc::{self, Generation, Model, Sampled, Stop};
-use crate::campaign::calibration::run::run_with_seed;
+use crate::campaign::calibration::run::{foreign_state, run_with_seed};
 use crate::campaign::resolve::Campaign;
 use crate::output::{self, OutputError};
 
@@ -123,12 +123,7 @@ fn read_state(path: &Path, fingerprint: &str) -> Result<Option<Sampled>, OutputE
     };
     match serde_json::from_str::<State>(&text) {
         Ok(s) if s.fingerprint == fingerprint => Ok(Some(s.sampled)),
-        _ => Err(OutputError::Mismatch {
-            path: path.to_path_buf(),
-            message: "this state belongs to another calibration (study, campaign or data \
-                      changed); remove it or choose another output directory"
-                .into(),
-        }),
+        _ => Err(foreign_state(path)),
     }
 }
 

@@ -90,16 +90,7 @@ pub fn resolve(
         );
     };
     let (scales, priors) = scales(c, laws)?;
-    let dir = Path::new(c.loc.file()).parent().unwrap_or(Path::new("."));
-    let path = dir.join(&cal.data);
-    if !path.is_file() {
-        return c.err(
-            &at.key("data"),
-            format!("no data file at {}", path.display()),
-            Some("the path is relative to the campaign file".into()),
-        );
-    }
-    let data = data::read(&path, &path.display().to_string(), base)?;
+    let data = data_file(c, cal, base)?;
     let likelihood = likelihood(c, cal, &data)?;
     let starts = cal.starts.unwrap_or(DEFAULT_STARTS);
     c.count_in(&at.key("starts"), starts, 1, 10_000, "starts")?;
@@ -121,6 +112,21 @@ pub fn resolve(
         max_evaluations,
         intervals,
     })
+}
+
+/// `[calibration] data` read and checked against `base` (its path
+/// relative to the campaign file).
+pub fn data_file(c: &Check, cal: &CalibrationSpec, base: &Study) -> Res<Data> {
+    let dir = Path::new(c.loc.file()).parent().unwrap_or(Path::new("."));
+    let path = dir.join(&cal.data);
+    if !path.is_file() {
+        return c.err(
+            &KeyPath::root().key("calibration").key("data"),
+            format!("no data file at {}", path.display()),
+            Some("the path is relative to the campaign file".into()),
+        );
+    }
+    data::read(&path, &path.display().to_string(), base)
 }
 
 /// `intervals` and `resamples`: a bootstrap's size is given only to a

@@ -369,12 +369,17 @@ fn read_state(dir: &Path, fingerprint: &str) -> Result<Finished, OutputError> {
     };
     match serde_json::from_str::<State>(&text) {
         Ok(s) if s.fingerprint == fingerprint => Ok(s.finished),
-        _ => Err(OutputError::Mismatch {
-            path,
-            message: "this state belongs to another calibration (study, campaign or data \
-                      changed); remove it or choose another output directory"
-                .into(),
-        }),
+        _ => Err(foreign_state(&path)),
+    }
+}
+
+/// The error of a saved state that is not this calibration's.
+pub fn foreign_state(path: &Path) -> OutputError {
+    OutputError::Mismatch {
+        path: path.to_path_buf(),
+        message: "this state belongs to another calibration (study, campaign or data \
+                  changed); remove it or choose another output directory"
+            .into(),
     }
 }
 
