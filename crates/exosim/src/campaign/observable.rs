@@ -179,16 +179,34 @@ pub fn resolve(
 }
 
 impl Observable {
-    /// The same observable read at output time `t` instead of its own: a
-    /// body observable read at a time (what a calibration draws as a
-    /// fitted curve); None for the others.
+    /// The same observable read at output time `t` instead of its own (what
+    /// a calibration draws as a fitted curve): a body observable read at a
+    /// time, any tissue observable, an effect's value or change at an
+    /// output time; None for the others.
     pub fn at_time(&self, t: f64) -> Option<Observable> {
+        let target = match &self.target {
+            Target::Body(b) => Target::Body(b.at_time(t)?),
+            Target::Tissue(x) => Target::Tissue(x.at_time(t)),
+            Target::Effect(e) => Target::Effect(e.at_time(t)?),
+            _ => return None,
+        };
+        Some(Observable {
+            target,
+            ..self.clone()
+        })
+    }
+
+    /// The times a fitted curve of this observable is read at: the study's
+    /// output times for the body and the effects, the tissue's own output
+    /// rows in `result` for the tissue; none for an observable without a
+    /// course (a biopsy test's figure, a signature).
+    pub fn curve_times(&self, study: &Study, result: &RunResult) -> Vec<f64> {
         match &self.target {
-            Target::Body(b) => b.at_time(t).map(|target| Observable {
-                target: Target::Body(target),
-                ..self.clone()
-            }),
-            _ => None,
+            Target::Body(_) | Target::Effect(_) if self.at_time(0.0).is_some() => {
+                study.output_times.clone()
+            }
+            Target::Tissue(x) => x.times(result),
+            _ => Vec::new(),
         }
     }
 

@@ -598,3 +598,65 @@ fn bootstrap_intervals_from_the_files_are_reproducible_and_resume() {
     run::calibrate(&campaign, &out, |_, _| {}).unwrap();
     assert_eq!(std::fs::read(out.join(run::BOOTSTRAP_FILE)).unwrap(), one);
 }
+
+/// A tissue observable in the data gets its fitted curve too, read on
+/// the tissue's own output rows: at 0 h the spheroid's 20 placed cells,
+/// at the end the row's fitted value.
+#[test]
+fn a_tissue_row_gets_a_fitted_curve_on_the_tissues_output_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let study = std::fs::read_to_string(repo.join("studies/spheroid_growth.toml"))
+        .unwrap()
+        .replace("output_interval = \"12 h\"", "output_interval = \"3 h\"");
+    std::fs::write(tmp.path().join("study.toml"), study).unwrap();
+    std::fs::write(
+        tmp.path().join("d.csv"),
+        "kind,cell_type,value\ncells,tumour,54\n",
+    )
+    .unwrap();
+    let text = "[campaign]\nname = \"c\"\nstudy = \"study.toml\"\n[design]\nmethod = \"calibration\"\n\
+                [calibration]\ndata = \"d.csv\"\nerror_model = \"log_normal\"\nsigma = 0.1\nstarts = 1\n\
+                max_evaluations = 20\n[[parameters]]\npath = \"tissue.cell_types.tumour.division_time\"\n\
+                distribution = \"log_uniform\"\nlow = \"4 h\"\nhigh = \"16 h\"\n";
+    std::fs::write(tmp.path().join("c.toml"), text).unwrap();
+    let campaign = Campaign::load(&tmp.path().join("c.toml")).unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    run::calibrate(&campaign, &out, |_, _| {}).unwrap();
+    let curves = std::fs::read_to_string(out.join("calibration_curves.csv")).unwrap();
+    let rows: Vec<(String, f64, f64)> = curves
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            (
+                c[0].to_string(),
+                c[1].parse().unwrap(),
+                c[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    let times: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(times, [0.0, 10800.0, 21600.0, 32400.0, 43200.0], "{curves}");
+    assert!(rows.iter().all(|r| r.0 == "cells tumour"), "{curves}");
+    assert_eq!(rows[0].2, 20.0, "the placed cells at 0 h");
+    let fit = std::fs::read_to_string(out.join("calibration_fit.csv")).unwrap();
+    let fitted: f64 = fit
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(7)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        rows[4].2, fitted,
+        "the curve ends at the row's fitted value"
+    );
+    assert!(
+        rows.windows(2).all(|w| w[1].2 >= w[0].2),
+        "cells only divide: {curves}"
+    );
+}

@@ -252,7 +252,8 @@ fn delivered_cargo_matches_an_exact_ledger_of_uptake() {
 
 /// The campaign observables `effect` and `effect_change` read the run's
 /// effect at an output time: they equal summary.json's `end` and its ratio
-/// to `start`, in the effect's unit; a wrong effect name is a located error.
+/// to `start`, in the effect's unit, and read at any output time along the
+/// course; a wrong effect name is a located error.
 #[test]
 fn effect_observables_read_the_summary_values() {
     use exosim::campaign::observable::{ObservableSpec, resolve};
@@ -276,6 +277,14 @@ fn effect_observables_read_the_summary_values() {
     assert_eq!(v.evaluate(&result), cd47.end);
     assert_eq!(v.unit, "mm3");
     assert_eq!(r.evaluate(&result), cd47.end / cd47.start);
+    // Read along the course (a calibration's fitted curve): at 0 the start,
+    // a change of 1 there; at 21 days the observable itself.
+    assert_eq!(v.curve_times(&study, &result), study.output_times);
+    assert_eq!(v.at_time(0.0).unwrap().evaluate(&result), cd47.start);
+    assert_eq!(r.at_time(0.0).unwrap().evaluate(&result), 1.0);
+    let end = *study.output_times.last().unwrap();
+    assert_eq!(v.at_time(end).unwrap().evaluate(&result), cd47.end);
+    assert!(v.at_time(1.5).is_none(), "a time off the output grid");
     let err = resolve(&file.observables[2], &study, &loc, &at(2))
         .unwrap_err()
         .to_string();

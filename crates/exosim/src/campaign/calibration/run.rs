@@ -780,6 +780,11 @@ fn curve_labels(cal: &Calibration) -> Vec<String> {
                 s.place.clone(),
                 s.vesicles.clone(),
                 s.arm.clone(),
+                s.variant.clone(),
+                s.cell_type.clone(),
+                s.state.clone(),
+                s.molecule.clone(),
+                s.effect.clone(),
             ]
             .into_iter()
             .flatten()
@@ -790,7 +795,8 @@ fn curve_labels(cal: &Calibration) -> Vec<String> {
 }
 
 /// `calibration_curves.csv`: every fitted curve (see [`curve_labels`]) at
-/// every output time of the fitted run, the curves over the data.
+/// every output time of the fitted run (the tissue's own for a tissue
+/// observable), the curves over the data.
 fn write_curves_csv(
     path: &Path,
     cal: &Calibration,
@@ -805,7 +811,7 @@ fn write_curves_csv(
             continue;
         }
         drawn.push(label);
-        for &t in &study.output_times {
+        for t in row.observable.curve_times(study, result) {
             let value = row
                 .observable
                 .at_time(t)

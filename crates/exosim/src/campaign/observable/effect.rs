@@ -103,6 +103,16 @@ pub(super) fn resolve(
 }
 
 impl Target {
+    /// The value or change read at output time `t` instead of its own;
+    /// None for the figures of the whole course, or a time off the grid.
+    pub(super) fn at_time(&self, t: f64) -> Option<Target> {
+        if !matches!(self.kind, Kind::Effect | Kind::EffectChange) {
+            return None;
+        }
+        let k = self.times.iter().position(|&g| g == t)?;
+        Some(Target { k, ..self.clone() })
+    }
+
     /// The value in `result`; NaN if the result has no such effect run.
     pub fn evaluate(&self, result: &RunResult) -> f64 {
         let Some(run) = result

@@ -136,6 +136,25 @@ impl Target {
         )
     }
 
+    /// The same observable read at output time `t`.
+    pub(super) fn at_time(&self, t: f64) -> Target {
+        Target {
+            time: Some(t),
+            ..self.clone()
+        }
+    }
+
+    /// The output times of the variant's first replicate in `result`.
+    pub(super) fn times(&self, result: &RunResult) -> Vec<f64> {
+        result
+            .tissue
+            .iter()
+            .find(|r| r.variant == self.variant)
+            .map_or_else(Vec::new, |r| {
+                r.record.rows.iter().map(|row| row[0]).collect()
+            })
+    }
+
     /// The statistic over the variant's replicates of the column at the
     /// time; NaN when the run has no replicate of the variant, when a
     /// replicate's value is NaN (a mean over a type with no cell), and for
