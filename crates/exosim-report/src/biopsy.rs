@@ -168,8 +168,45 @@ fn check_test(path: &Path, i: usize, t: &Value) -> Result<(), ReportError> {
     Ok(())
 }
 
+/// A ROC curve file (threshold, sensitivity, specificity, down to the
+/// threshold that calls everyone positive), as (1 − specificity,
+/// sensitivity) thinned for the page.
+pub fn read_roc(roc_path: &Path) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
+    let table = read_numeric(roc_path)?;
+    let column = |n: &str| {
+        table
+            .column(n)
+            .map(|c| c.values.clone())
+            .ok_or_else(|| ReportError::Invalid {
+                path: roc_path.to_path_buf(),
+                row: Some(1),
+                column: Some(n.into()),
+                message: "required column missing".into(),
+            })
+    };
+    let sens = column("sensitivity")?;
+    let spec = column("specificity")?;
+    let threshold = column("threshold")?;
+    check::column(roc_path, "threshold", &threshold, 2, Rule::NotNan)?;
+    check::column(roc_path, "sensitivity", &sens, 2, Rule::Within(0.0, 1.0))?;
+    check::column(roc_path, "specificity", &spec, 2, Rule::Within(0.0, 1.0))?;
+    // A run writes the whole curve, down to the threshold that calls everyone positive.
+    if sens.last() != Some(&1.0) || spec.last() != Some(&0.0) {
+        return Err(check::invalid(
+            roc_path,
+            Some(sens.len() + 1),
+            "sensitivity",
+            "the curve does not end at sensitivity 1, specificity 0: the file is cut short",
+        ));
+    }
+    Ok(thin_roc(
+        &spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(),
+        &sens,
+    ))
+}
+
 /// The file name a test's ROC curve is written under (as the library names it).
-fn roc_file(test: &str) -> String {
+pub fn roc_file(test: &str) -> String {
     let safe: String = test
         .chars()
         .map(|c| {
@@ -232,37 +269,7 @@ impl BiopsyOutputs {
                 });
             }
             let roc = if roc_path.is_file() {
-                let table = read_numeric(&roc_path)?;
-                let column = |n: &str| {
-                    table
-                        .column(n)
-                        .map(|c| c.values.clone())
-                        .ok_or_else(|| ReportError::Invalid {
-                            path: roc_path.clone(),
-                            row: Some(1),
-                            column: Some(n.into()),
-                            message: "required column missing".into(),
-                        })
-                };
-                let sens = column("sensitivity")?;
-                let spec = column("specificity")?;
-                let threshold = column("threshold")?;
-                check::column(&roc_path, "threshold", &threshold, 2, Rule::NotNan)?;
-                check::column(&roc_path, "sensitivity", &sens, 2, Rule::Within(0.0, 1.0))?;
-                check::column(&roc_path, "specificity", &spec, 2, Rule::Within(0.0, 1.0))?;
-                // A run writes the whole curve, down to the threshold that calls everyone positive.
-                if sens.last() != Some(&1.0) || spec.last() != Some(&0.0) {
-                    return Err(check::invalid(
-                        &roc_path,
-                        Some(sens.len() + 1),
-                        "sensitivity",
-                        "the curve does not end at sensitivity 1, specificity 0: the file is cut short",
-                    ));
-                }
-                Some(thin_roc(
-                    &spec.iter().map(|x| 1.0 - x).collect::<Vec<_>>(),
-                    &sens,
-                ))
+                Some(read_roc(&roc_path)?)
             } else {
                 None
             };

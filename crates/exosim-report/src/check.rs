@@ -296,8 +296,14 @@ pub fn summary(dir: &Path, summary: &Value) -> Result<(), ReportError> {
         }
     }
     // Parts of the engines the study ran.
+    // A blood test of conditions lists `condition_tests` instead of `tests`.
+    let biopsy_list = if summary.pointer("/biopsy/condition_tests").is_some() {
+        "/biopsy/condition_tests"
+    } else {
+        "/biopsy/tests"
+    };
     for (section, list) in [
-        ("biopsy", "/biopsy/tests"),
+        ("biopsy", biopsy_list),
         ("signature", "/signature/conditions"),
     ] {
         if ran(summary, section) {

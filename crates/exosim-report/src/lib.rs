@@ -34,6 +34,7 @@ pub mod campaign_page;
 pub mod campaign_plot;
 pub mod chart;
 pub mod check;
+pub mod conditions;
 pub mod deconvolution;
 pub mod error;
 pub mod format;
@@ -73,6 +74,8 @@ pub struct RunDir {
     pub body: Option<body::BodyOutputs>,
     /// Biopsy outputs, when the study had a `[biopsy]` section.
     pub biopsy: Option<biopsy::BiopsyOutputs>,
+    /// Blood tests of conditions (`[[biopsy.conditions]]`).
+    pub conditions: Option<Vec<conditions::TestOfConditions>>,
     /// Signature outputs, when the study had a `[signature]` section.
     pub signature: Option<signature::SignatureOutputs>,
     /// `deconvolution*.csv` files.
@@ -126,6 +129,7 @@ impl RunDir {
         Ok(RunDir {
             body: body::BodyOutputs::load(dir, &summary)?,
             biopsy: biopsy::BiopsyOutputs::load(dir, &summary)?,
+            conditions: conditions::load(dir, &summary)?,
             signature: signature::SignatureOutputs::load(dir, &summary)?,
             deconvolution: deconvolution::load(dir)?,
             tissue: tissue::TissueOutputs::load(dir, &summary)?,
@@ -315,6 +319,9 @@ impl RunDir {
         }
         if let Some(b) = &self.biopsy {
             sections.push(b.section());
+        }
+        if let Some(c) = &self.conditions {
+            sections.push(conditions::section(c));
         }
         if let Some(sig) = &self.signature {
             sections.push(sig.section());

@@ -306,3 +306,40 @@ fn the_browser_check_sees_an_undrawn_figure_a_console_error_and_a_fetch_or_skip(
         "failed load recorded: {errors}"
     );
 }
+
+/// The shipped test of barrier dysfunction: `--report` shows each
+/// condition's level, sensitivity and AUC with its ROC curves; a ROC file
+/// cut short is refused with its name, and the page is not rewritten.
+#[test]
+fn a_blood_test_of_conditions_gets_its_section_and_a_cut_roc_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("gbt");
+    let study = crate::common::repo_root().join("studies/gut_barrier_blood_test.toml");
+    let run = exosim([
+        "run".as_ref(),
+        study.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+        "--report".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", crate::common::stderr(&run));
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Blood tests of conditions"));
+    for condition in ["ibd", "mucositis", "hiv"] {
+        assert!(page.contains(&format!("{condition} (AUC ")), "{condition}");
+    }
+    let roc = out.join("biopsy_roc_lps_digital_ibd.csv");
+    let text = fs::read_to_string(&roc).unwrap();
+    let cut: Vec<&str> = text.lines().take(5).collect();
+    fs::write(&roc, cut.join("\n") + "\n").unwrap();
+    fs::remove_file(out.join("report.html")).unwrap();
+    let report = exosim(["report".as_ref(), out.as_os_str()]);
+    assert!(!report.status.success());
+    assert!(
+        crate::common::stderr(&report).contains("biopsy_roc_lps_digital_ibd.csv"),
+        "{}",
+        crate::common::stderr(&report)
+    );
+    assert!(!out.join("report.html").exists());
+}
