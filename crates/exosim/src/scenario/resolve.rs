@@ -111,23 +111,13 @@ impl Resolver<'_, '_> {
         // The tissue's coupling names body classes and arms: resolved last.
         let (mut tissue, mut tissue_spec) = (tissue, tissue_spec);
         self.drugs_in_tissue(spec, &drugs, tissue.as_mut())?;
-        if let (Some(model), Some(filled), Some(c)) = (
+        self.coupling(
+            spec,
+            &vesicles,
+            &arms,
             tissue.as_mut(),
             tissue_spec.as_mut(),
-            spec.tissue.as_ref().and_then(|t| t.coupling.as_ref()),
-        ) {
-            let names: Vec<String> = vesicles.iter().map(|v| v.name.clone()).collect();
-            let (coupling, c) = super::resolve_coupling::resolve_coupling(
-                c,
-                self.loc,
-                &root.key("tissue").key("coupling"),
-                model,
-                &names,
-                &arms,
-            )?;
-            model.coupling = Some(coupling);
-            filled.coupling = Some(c);
-        }
+        )?;
         let resolved = StudySpec {
             study: StudyHeader {
                 seed: Some(h.seed.unwrap_or(DEFAULT_SEED)),
@@ -179,18 +169,56 @@ impl Resolver<'_, '_> {
             resolved,
             notices: Vec::new(),
         };
-        // The biopsy may take its blood kinetics from the body and its
-        // tumour from the tissue: it is resolved against the rest.
+        self.read_outs(spec, &mut study, &study_drugs)?;
+        study.notices = self.loc.take_notices();
+        Ok(study)
+    }
+
+    /// `[tissue.coupling]`: it names body classes and arms, so it is
+    /// resolved once they are.
+    fn coupling(
+        &self,
+        spec: &StudySpec,
+        vesicles: &[VesicleClass],
+        arms: &[Arm],
+        tissue: Option<&mut crate::tissue::model::TissueModel>,
+        filled: Option<&mut super::tissue_spec::TissueSpec>,
+    ) -> Res<()> {
+        let (Some(model), Some(filled), Some(c)) = (
+            tissue,
+            filled,
+            spec.tissue.as_ref().and_then(|t| t.coupling.as_ref()),
+        ) else {
+            return Ok(());
+        };
+        let names: Vec<String> = vesicles.iter().map(|v| v.name.clone()).collect();
+        let (coupling, c) = super::resolve_coupling::resolve_coupling(
+            c,
+            self.loc,
+            &KeyPath::root().key("tissue").key("coupling"),
+            model,
+            &names,
+            arms,
+        )?;
+        model.coupling = Some(coupling);
+        filled.coupling = Some(c);
+        Ok(())
+    }
+
+    /// What reads the other engines, resolved against them: the biopsy
+    /// (its blood kinetics from the body, its tumour from the tissue, or
+    /// its conditions from body arms), drugs on its marker, instruments.
+    fn read_outs(&self, spec: &StudySpec, study: &mut Study, study_drugs: &[Drug]) -> Res<()> {
         if let Some(b) = &spec.biopsy {
-            let path = root.key("biopsy");
+            let path = KeyPath::root().key("biopsy");
             let filled = if b.conditions.is_empty() {
                 let (biopsy, filled) =
-                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &path, &study)?;
+                    super::resolve_biopsy::resolve_biopsy(b, self.loc, &path, study)?;
                 study.biopsy = Some(biopsy);
                 filled
             } else {
                 let (test, filled) =
-                    super::resolve_conditions::resolve_conditions(b, self.loc, &path, &study)?;
+                    super::resolve_conditions::resolve_conditions(b, self.loc, &path, study)?;
                 study.condition_test = Some(test);
                 filled
             };
@@ -199,16 +227,14 @@ impl Resolver<'_, '_> {
         super::resolve_marker_drug::drugs_on_marker(
             &self.c,
             spec,
-            &study_drugs,
+            study_drugs,
             study.biopsy.as_mut(),
         )?;
-        // Instruments read any engine's output: resolved against the rest.
         let (instruments, filled) =
-            super::resolve_instrument::resolve_instruments(&spec.instruments, self.loc, &study)?;
+            super::resolve_instrument::resolve_instruments(&spec.instruments, self.loc, study)?;
         study.instruments = instruments;
         study.resolved.instruments = filled;
-        study.notices = self.loc.take_notices();
-        Ok(study)
+        Ok(())
     }
 
     /// A study must give at least one engine something to do.
