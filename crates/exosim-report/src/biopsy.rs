@@ -205,6 +205,17 @@ pub fn read_roc(roc_path: &Path) -> Result<(Vec<f64>, Vec<f64>), ReportError> {
     ))
 }
 
+/// ROC curves with the chance diagonal, sensitivity against 1 − specificity.
+pub fn roc_plot(mut series: Vec<Series>, file_stem: &str) -> Plot {
+    let mut chance = Series::new("chance", vec![0.0, 1.0], vec![0.0, 1.0], "#999999");
+    chance.dash = Dash::Dash;
+    chance.width = 1.0;
+    series.push(chance);
+    let mut axes = Axes::linear("1 − specificity", "sensitivity");
+    axes.y_range = Some((0.0, 1.02));
+    chart::lines(&axes, series, file_stem)
+}
+
 /// The file name a test's ROC curve is written under (as the library names it).
 pub fn roc_file(test: &str) -> String {
     let safe: String = test
@@ -411,13 +422,7 @@ impl BiopsyOutputs {
         if series.is_empty() {
             return None;
         }
-        let mut chance = Series::new("chance", vec![0.0, 1.0], vec![0.0, 1.0], "#999999");
-        chance.dash = Dash::Dash;
-        chance.width = 1.0;
-        series.push(chance);
-        let mut axes = Axes::linear("1 − specificity", "sensitivity");
-        axes.y_range = Some((0.0, 1.02));
-        Some(chart::lines(&axes, series, "roc"))
+        Some(roc_plot(series, "roc"))
     }
 
     /// The biopsy section: detection curves, ROC curves, screening.

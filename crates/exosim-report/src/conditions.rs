@@ -12,8 +12,8 @@ use std::path::Path;
 use plotly::Plot;
 use serde_json::Value;
 
-use crate::biopsy::{read_roc, roc_file};
-use crate::chart::{self, Axes, Dash, Series, colour};
+use crate::biopsy::{read_roc, roc_file, roc_plot};
+use crate::chart::{Series, colour};
 use crate::check::{self, Rule};
 use crate::error::ReportError;
 use crate::format::num;
@@ -136,7 +136,7 @@ fn condition(
 
 /// Each condition's ROC curve against healthy people, for one test.
 fn roc_figure(t: &TestOfConditions) -> Plot {
-    let mut series: Vec<Series> = t
+    let series: Vec<Series> = t
         .conditions
         .iter()
         .enumerate()
@@ -147,13 +147,7 @@ fn roc_figure(t: &TestOfConditions) -> Plot {
             s
         })
         .collect();
-    let mut chance = Series::new("chance", vec![0.0, 1.0], vec![0.0, 1.0], "#999999");
-    chance.dash = Dash::Dash;
-    chance.width = 1.0;
-    series.push(chance);
-    let mut axes = Axes::linear("1 − specificity", "sensitivity");
-    axes.y_range = Some((0.0, 1.02));
-    chart::lines(&axes, series, &format!("roc_{}", t.test))
+    roc_plot(series, &format!("roc_{}", t.test))
 }
 
 /// The section: per test, a table of conditions and their ROC curves.

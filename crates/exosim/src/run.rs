@@ -805,7 +805,11 @@ pub fn biopsy_curve(tests: &[TestResult]) -> Table {
 
 /// The ROC curve of one test at the study's ROC diameter.
 pub fn biopsy_roc(test: &TestResult) -> Table {
-    let rows = &test.roc;
+    roc_table(&test.roc)
+}
+
+/// A ROC curve as a table: threshold, sensitivity, specificity.
+pub fn roc_table(rows: &[crate::biopsy::study::RocRow]) -> Table {
     Table::from_columns([
         (
             "threshold",

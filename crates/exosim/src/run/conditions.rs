@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{file_safe, write_long_csv};
 use crate::biopsy::condition_test::{ConditionResult, ConditionTestStudy, Readings, TestResult};
-use crate::output::{self, OutputError, Table};
+use crate::output::{self, OutputError};
 
 /// The file of the conditions' table.
 pub const TABLE: &str = "biopsy_conditions.csv";
@@ -116,7 +116,7 @@ pub fn write(
     write_long_csv(&dir.join(TABLE), &header, &rows)?;
     for t in results {
         for c in &t.conditions {
-            output::write_csv(&dir.join(roc_file(t, c)), &roc_table(c))?;
+            output::write_csv(&dir.join(roc_file(t, c)), &super::roc_table(&c.roc))?;
         }
     }
     Ok(())
@@ -148,28 +148,4 @@ fn row(
         None => r.extend([String::new(), String::new(), String::new()]),
     }
     r
-}
-
-fn roc_table(c: &ConditionResult) -> Table {
-    let rows = &c.roc;
-    Table::from_columns([
-        (
-            "threshold",
-            "/m3",
-            "threshold on the estimated plasma concentration",
-            rows.iter().map(|r| r.threshold).collect::<Vec<_>>(),
-        ),
-        (
-            "sensitivity",
-            "1",
-            "true-positive rate",
-            rows.iter().map(|r| r.sensitivity).collect(),
-        ),
-        (
-            "specificity",
-            "1",
-            "true-negative rate",
-            rows.iter().map(|r| r.specificity).collect(),
-        ),
-    ])
 }
