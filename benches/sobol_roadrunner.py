@@ -12,7 +12,8 @@ indices with 1000 bootstrap resamples on both sides.
 libRoadRunner gets each individual's parameters by setting the exported
 model's parameters (no reload, no recompile): the flows, the clearances
 and the macrophages' Vmax scale with the cardiac output; Vmax with the
-macrophage capacity; the liver's uptake clearance as E/(1−E); the
+macrophage capacity; the liver's uptake clearance as Ep/(1−Ep), p the
+liver sinusoids' passage of the vesicles' diameter; the
 macrophages' recognition as (1 − w + w·PS)(1 − p·CD47). Before timing,
 that mapping is checked against `exosim export sbml --set …` at design
 rows (every parameter of the model, to 1e-12), and libRoadRunner's outputs
@@ -127,6 +128,12 @@ class Mapping:
         self.vmax = [k for k in self.ref if k.startswith("Vmax_mps_")]
         ps, _ = export(study, tmp / "ps", [*REFERENCE[:3], 0.5, 0.0])
         cd, _ = export(study, tmp / "cd", [*REFERENCE[:3], 1.0, 0.5])
+        # The liver's extraction is E·p, p the sinusoids' passage of the
+        # class's diameter: p from the clearances at two extractions.
+        e0, e1 = REFERENCE[2], 2.0 * REFERENCE[2]
+        ex, _ = export(study, tmp / "ex", [*REFERENCE[:2], e1, *REFERENCE[3:]])
+        r, k = ex["CL_uptake_liver"] / self.ref["CL_uptake_liver"], e1 / e0
+        self.passage = (r - k) / (r * e1 - k * e0)
         r0 = self.ref["recognition_sEV"]
         self.w = 2.0 * (1.0 - ps["recognition_sEV"] / r0)
         self.p = 2.0 * (1.0 - cd["recognition_sEV"] / r0)
@@ -138,7 +145,8 @@ class Mapping:
         out = {k: self.ref[k] * co / REFERENCE[0] for k in self.by_co}
         for k in self.vmax:
             out[k] *= cap / REFERENCE[1]
-        out["CL_uptake_liver"] *= (ext / (1 - ext)) / (e0 / (1 - e0))
+        p = self.passage
+        out["CL_uptake_liver"] *= (ext * p / (1 - ext * p)) / (e0 * p / (1 - e0 * p))
         out["recognition_sEV"] = self.ref["recognition_sEV"] * (1 - self.w + self.w * ps) * (1 - self.p * cd47)
         return [out[k] for k in self.ids]
 

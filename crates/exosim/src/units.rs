@@ -16,6 +16,10 @@
 //! | count         | 1             | vesicles, particles: dimensionless      |
 //! | diffusivity   | m²/s          | diffusion coefficients, cell motility   |
 //! | velocity      | m/s           | interstitial flow                       |
+//! | mass          | kg            | a drug's dose                           |
+//! | mass per mass | kg/kg         | a dose per body weight (mg/kg)          |
+//! | mass conc.    | kg/m³         | a drug's plasma level (ng/mL)           |
+//! | molar mass    | kg/molecule   | g/mol or Da over Avogadro's number      |
 //!
 //! This is the single place where the unit system is stated. Study files are
 //! written by people in whatever unit is convenient ("7 min", "2.5 mL",
@@ -82,11 +86,20 @@ pub enum Dimension {
     Diffusivity,
     /// Length per time, e.g. interstitial flow (internal unit: m/s).
     Velocity,
+    /// Mass of a drug, e.g. a dose in mg (internal unit: kg).
+    Mass,
+    /// Mass per mass, e.g. a dose per body weight in mg/kg (internal unit: kg/kg).
+    MassPerMass,
+    /// Mass per volume, e.g. a plasma level in ng/mL (internal unit: kg/m³).
+    MassConcentration,
+    /// Mass of one molecule, written as a molar mass in g/mol or Da
+    /// (internal unit: kg per molecule, so that a mass over it is a count).
+    MolarMass,
 }
 
 impl Dimension {
     /// Every dimension, for code that must treat them all (tests, documentation).
-    pub const ALL: [Dimension; 10] = [
+    pub const ALL: [Dimension; 14] = [
         Dimension::Time,
         Dimension::Length,
         Dimension::Volume,
@@ -97,6 +110,10 @@ impl Dimension {
         Dimension::Count,
         Dimension::Diffusivity,
         Dimension::Velocity,
+        Dimension::Mass,
+        Dimension::MassPerMass,
+        Dimension::MassConcentration,
+        Dimension::MolarMass,
     ];
 
     /// Lower-case word used in messages to people ("expected a time").
@@ -112,6 +129,10 @@ impl Dimension {
             Dimension::Count => "count",
             Dimension::Diffusivity => "diffusivity",
             Dimension::Velocity => "velocity",
+            Dimension::Mass => "mass",
+            Dimension::MassPerMass => "mass per mass",
+            Dimension::MassConcentration => "mass concentration",
+            Dimension::MolarMass => "molar mass",
         }
     }
 
@@ -136,6 +157,10 @@ impl Dimension {
             }
             Dimension::Diffusivity => "an area per time, such as um^2/s, µm²/min, cm2/s, m2/s",
             Dimension::Velocity => "a length per time, such as um/s, µm/min, mm/h, m/s",
+            Dimension::Mass => "pg, ng, µg (or ug), mg, g, kg",
+            Dimension::MassPerMass => "a mass per body mass, such as mg/kg, µg/kg, ug/g",
+            Dimension::MassConcentration => "a mass per volume, such as ng/mL, µg/mL, mg/L",
+            Dimension::MolarMass => "g/mol, kg/mol, Da, kDa",
         }
     }
 
@@ -152,6 +177,10 @@ impl Dimension {
             Dimension::Count => "",
             Dimension::Diffusivity => "m2/s",
             Dimension::Velocity => "m/s",
+            Dimension::Mass => "kg",
+            Dimension::MassPerMass => "kg/kg",
+            Dimension::MassConcentration => "kg/m3",
+            Dimension::MolarMass => "kg/molecule",
         }
     }
 
@@ -168,6 +197,10 @@ impl Dimension {
             Dimension::Count => "1e10 EVs",
             Dimension::Diffusivity => "4 um^2/s",
             Dimension::Velocity => "0.1 um/s",
+            Dimension::Mass => "5 mg",
+            Dimension::MassPerMass => "10 mg/kg",
+            Dimension::MassConcentration => "50 ng/mL",
+            Dimension::MolarMass => "355.4 g/mol",
         }
     }
 }
@@ -422,6 +455,8 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("particles", Conv::new(D::Count, 1.0, 1.0)),
     ("particle", Conv::new(D::Count, 1.0, 1.0)),
     ("counts", Conv::new(D::Count, 1.0, 1.0)),
+    ("molecules", Conv::new(D::Count, 1.0, 1.0)),
+    ("molecule", Conv::new(D::Count, 1.0, 1.0)),
     // amounts of a molecule: copies, through Avogadro's number (a drug's
     // dose, to meet its EC50 written in molar units)
     ("pmol", Conv::new(D::Count, AVOGADRO * 1e-12, 1.0)),
@@ -430,6 +465,18 @@ const SIMPLE_UNITS: &[(&str, Conv)] = &[
     ("\u{b5}mol", Conv::new(D::Count, AVOGADRO * 1e-6, 1.0)),
     ("mmol", Conv::new(D::Count, AVOGADRO * 1e-3, 1.0)),
     ("mol", Conv::new(D::Count, AVOGADRO, 1.0)),
+    // mass (a drug's dose)
+    ("pg", Conv::new(D::Mass, 1.0, 1e15)),
+    ("ng", Conv::new(D::Mass, 1.0, 1e12)),
+    ("ug", Conv::new(D::Mass, 1.0, 1e9)),
+    ("\u{b5}g", Conv::new(D::Mass, 1.0, 1e9)),
+    ("\u{3bc}g", Conv::new(D::Mass, 1.0, 1e9)),
+    ("mg", Conv::new(D::Mass, 1.0, 1e6)),
+    ("g", Conv::new(D::Mass, 1.0, 1e3)),
+    ("kg", Conv::new(D::Mass, 1.0, 1.0)),
+    // molar mass, as the mass of one molecule: 1 Da is 1 g/mol over Avogadro's number
+    ("Da", Conv::new(D::MolarMass, 1.0, 1e3 * AVOGADRO)),
+    ("kDa", Conv::new(D::MolarMass, 1.0, AVOGADRO)),
 ];
 
 const CELSIUS: Conv = Conv {
@@ -480,6 +527,9 @@ fn divide(numerator: &str, den: Conv) -> Option<Conv> {
         (D::Count, D::Volume) => D::Concentration,
         (D::Volume, D::Time) => D::Flow,
         (D::Length, D::Time) => D::Velocity,
+        (D::Mass, D::Mass) => D::MassPerMass,
+        (D::Mass, D::Volume) => D::MassConcentration,
+        (D::Mass, D::Count) => D::MolarMass,
         _ => return None,
     };
     if top.offset != 0.0 || den.offset != 0.0 {
@@ -574,6 +624,16 @@ fn candidates(dim: Dimension) -> Vec<String> {
             .iter()
             .flat_map(|l| ["s", "min", "h", "day"].map(|t| format!("{l}/{t}")))
             .collect(),
+        D::Mass => of(D::Mass).collect(),
+        D::MassPerMass => ["ng", "ug", "\u{b5}g", "mg", "g"]
+            .iter()
+            .flat_map(|m| ["g", "kg"].map(|w| format!("{m}/{w}")))
+            .collect(),
+        D::MassConcentration => ["pg", "ng", "ug", "\u{b5}g", "mg", "g"]
+            .iter()
+            .flat_map(|m| ["mL", "L"].map(|v| format!("{m}/{v}")))
+            .collect(),
+        D::MolarMass => ["g/mol", "kg/mol", "Da", "kDa"].map(String::from).to_vec(),
     }
 }
 
@@ -705,6 +765,22 @@ pub fn parse(text: &str, dim: Dimension) -> Result<f64, UnitError> {
     Ok(si)
 }
 
+/// Reads a quantity that may be written in any of `dims` (a drug dose in
+/// molecules, in mg or in mg/kg): the first of them its unit fits, and the
+/// SI value. On failure, the error of the first dimension.
+pub fn parse_either(text: &str, dims: &[Dimension]) -> Result<(Dimension, f64), UnitError> {
+    let mut first = None;
+    for &dim in dims {
+        match parse(text, dim) {
+            Ok(v) => return Ok((dim, v)),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or(UnitError::Empty { dim: D::Count }))
+}
+
 /// Shortest decimal text that reads back as exactly `value`, in plain or
 /// exponent notation depending on magnitude.
 pub fn exact_number(value: f64) -> String {
@@ -798,7 +874,25 @@ fn human_units(dim: Dimension) -> &'static [(&'static str, Conv)] {
         ("mm/s", Conv::new(D::Velocity, 1.0, 1e3)),
         ("m/s", Conv::new(D::Velocity, 1.0, 1.0)),
     ];
+    const MASS: &[(&str, Conv)] = &[
+        ("ng", Conv::new(D::Mass, 1.0, 1e12)),
+        ("\u{b5}g", Conv::new(D::Mass, 1.0, 1e9)),
+        ("mg", Conv::new(D::Mass, 1.0, 1e6)),
+        ("g", Conv::new(D::Mass, 1.0, 1e3)),
+        ("kg", Conv::new(D::Mass, 1.0, 1.0)),
+    ];
+    const MASS_PER_MASS: &[(&str, Conv)] = &[("mg/kg", Conv::new(D::MassPerMass, 1.0, 1e6))];
+    const MASS_CONCENTRATION: &[(&str, Conv)] = &[
+        ("ng/mL", Conv::new(D::MassConcentration, 1.0, 1e6)),
+        ("\u{b5}g/mL", Conv::new(D::MassConcentration, 1.0, 1e3)),
+        ("mg/mL", Conv::new(D::MassConcentration, 1.0, 1.0)),
+    ];
+    const MOLAR_MASS: &[(&str, Conv)] = &[("g/mol", Conv::new(D::MolarMass, 1.0, 1e3 * AVOGADRO))];
     match dim {
+        D::Mass => MASS,
+        D::MassPerMass => MASS_PER_MASS,
+        D::MassConcentration => MASS_CONCENTRATION,
+        D::MolarMass => MOLAR_MASS,
         D::Time => TIME,
         D::Length => LENGTH,
         D::Volume => VOLUME,
@@ -1012,6 +1106,30 @@ quantity!(
     Velocity,
     Dimension::Velocity,
     "a velocity with a unit, such as \"0.1 um/s\""
+);
+quantity!(
+    /// A mass (e.g. a drug's dose), in kg.
+    Mass,
+    Dimension::Mass,
+    "a mass with a unit, such as \"5 mg\""
+);
+quantity!(
+    /// A mass per mass (e.g. a dose per body weight), in kg/kg.
+    MassPerMass,
+    Dimension::MassPerMass,
+    "a mass per mass with a unit, such as \"10 mg/kg\""
+);
+quantity!(
+    /// A mass concentration (e.g. a drug's plasma level), in kg/m³.
+    MassConcentration,
+    Dimension::MassConcentration,
+    "a mass concentration with a unit, such as \"50 ng/mL\""
+);
+quantity!(
+    /// A molar mass, held as the mass of one molecule, in kg.
+    MolarMass,
+    Dimension::MolarMass,
+    "a molar mass with a unit, such as \"355.4 g/mol\""
 );
 
 // Constructors divide by exact powers of ten (rather than multiplying by
@@ -1352,6 +1470,27 @@ mod tests {
         check("20 nmol", D::Count, 20.0 * 6.022_140_76e14);
         check("1.5 \u{b5}mol", D::Count, 1.5 * 6.022_140_76e17);
         check("1 mol", D::Count, 6.022_140_76e23);
+    }
+
+    /// Masses for doses given by weight: mg/kg is 1e-6 kg/kg, ng/mL 1e-6
+    /// kg/m³; a molar mass is the mass of one molecule, so that a mass over
+    /// it is the number of molecules (1 mg of a 1000 g/mol drug is 1 µmol).
+    #[test]
+    fn masses_molar_masses_and_doses_per_weight() {
+        check("5 mg", D::Mass, 5e-6);
+        check("250 \u{b5}g", D::Mass, 2.5e-4 * 1e-3);
+        check("25 g", D::Mass, 0.025);
+        check("10 mg/kg", D::MassPerMass, 1e-5);
+        check("10 ug/g", D::MassPerMass, 1e-5);
+        check("50 ng/mL", D::MassConcentration, 5e-5);
+        check("2 mg/L", D::MassConcentration, 2e-3);
+        let m = ok("1000 g/mol", D::MolarMass);
+        assert!((ok("1 kDa", D::MolarMass) / m - 1.0).abs() < 1e-15);
+        assert!((ok("1000 Da", D::MolarMass) / m - 1.0).abs() < 1e-15);
+        let copies = ok("1 mg", D::Mass) / m;
+        assert!((copies / ok("1 umol", D::Count) - 1.0).abs() < 1e-15);
+        assert!(parse("10 mg/kg", D::Mass).is_err());
+        assert!(parse("10 mg", D::Count).is_err());
     }
 
     /// Molar concentrations through Avogadro's number: 1 nM is

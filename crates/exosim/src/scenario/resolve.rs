@@ -89,7 +89,11 @@ impl Resolver<'_, '_> {
             }
             None => (None, None),
         };
-        let drugs = self.drugs(spec, has_body, duration)?;
+        // Doses per kg need the weight of a body the study describes.
+        let weight = (has_body || spec.body.species.is_some() || spec.body.weight.is_some())
+            .then(|| body_spec.weight.map(|w| w.si()))
+            .flatten();
+        let drugs = self.drugs(spec, has_body, duration, weight)?;
         let study_drugs: Vec<Drug> = drugs.iter().map(|(d, _)| d.clone()).collect();
         let (arms, resolved_arms) =
             self.arms(spec, has_body, &body_spec, &vesicles, &drugs, duration)?;
@@ -261,6 +265,7 @@ impl Resolver<'_, '_> {
         spec: &StudySpec,
         has_body: bool,
         duration: f64,
+        weight: Option<f64>,
     ) -> Res<Vec<(Drug, super::drug_spec::DrugSpec)>> {
         let root = KeyPath::root();
         let drugs = spec
@@ -268,7 +273,8 @@ impl Resolver<'_, '_> {
             .iter()
             .enumerate()
             .map(|(i, d)| {
-                super::resolve_drug::resolve_drug(&self.c, &root.key("drugs").index(i), d, duration)
+                let p = root.key("drugs").index(i);
+                super::resolve_drug::resolve_drug(&self.c, &p, d, duration, weight)
             })
             .collect::<Res<Vec<_>>>()?;
         if let Some(i) = spec.drugs.iter().position(|d| !d.sources.is_empty())
@@ -442,7 +448,8 @@ impl Resolver<'_, '_> {
                 Some("add a `[[doses]]` or `[[sources]]` entry (an untreated control arm is allowed in a study with `[[effects]]`)".into()),
             );
         }
-        let (drugs, drug_specs) = self.arm_drugs(path, arm, spec, study_drugs, duration)?;
+        let weight = arm_body.weight.map(|w| w.si());
+        let (drugs, drug_specs) = self.arm_drugs(path, arm, spec, study_drugs, duration, weight)?;
         let resolved_arm = ArmSpec {
             name: arm.name.clone(),
             body: Some(arm_body),
@@ -486,6 +493,7 @@ impl Resolver<'_, '_> {
         spec: &StudySpec,
         study_drugs: &[(Drug, super::drug_spec::DrugSpec)],
         duration: f64,
+        weight: Option<f64>,
     ) -> Res<(Vec<ArmDrug>, Vec<super::drug_spec::DrugSpec>)> {
         use super::resolve_drug::{arm_drug, resolve_drug};
         let root = KeyPath::root();
@@ -496,8 +504,16 @@ impl Resolver<'_, '_> {
             .map(|s| s.name.clone().unwrap_or_else(|| s.vesicles.clone()))
             .collect();
         let mut placed = Vec::new();
-        for (i, (drug, _)) in study_drugs.iter().enumerate() {
+        for (i, (drug, written)) in study_drugs.iter().enumerate() {
             let p = root.key("drugs").index(i);
+            // A dose per kg follows this arm's body weight.
+            let own;
+            let drug = if written.per_weight() {
+                own = resolve_drug(&self.c, &p, written, duration, weight)?.0;
+                &own
+            } else {
+                drug
+            };
             placed.push((
                 p.clone(),
                 arm_drug(&self.c, &p, &spec.drugs[i], drug, &source_names)?,
@@ -520,7 +536,7 @@ impl Resolver<'_, '_> {
                     Some("move the drug to the top-level `[[drugs]]`: the biopsy's individuals belong to no arm".into()),
                 );
             }
-            let (drug, f) = resolve_drug(&self.c, &p, d, duration)?;
+            let (drug, f) = resolve_drug(&self.c, &p, d, duration, weight)?;
             placed.push((p.clone(), arm_drug(&self.c, &p, d, &drug, &source_names)?));
             filled.push(f);
         }
@@ -814,6 +830,11 @@ impl Resolver<'_, '_> {
                 Some("the share of blood that is cells: about 0.45".into()),
             );
         }
+        self.c.positive_quantity(
+            &path.key("weight"),
+            get(b.weight.map(|v| v.si())),
+            Dimension::Mass,
+        )?;
         let lymph_volume = self.c.positive_quantity(
             &path.key("lymph_volume"),
             get(b.lymph_volume.map(|v| v.si())),

@@ -3,34 +3,42 @@
 //! (docs/effects.md, *Release inhibitors*).
 
 use super::check::{Check, Res};
+use super::drug_spec::DrugQuantity;
 use super::drug_spec::{DrugDoseSpec, DrugSpec};
 use super::error::KeyPath;
 use crate::body::model::ArmDrug;
 use crate::drug::{Absorption, Disposition, Drug, DrugAction, DrugDose, DrugRoute};
-use crate::units::{Concentration, Count, Dimension, Flow, Rate, Time, Volume};
+use crate::units::{self, Dimension, Flow, Rate, Time, Volume};
 
 /// Routes of a drug dose, as written.
 const ROUTES: [&str; 3] = ["iv_bolus", "iv_infusion", "oral"];
 
 /// The drug at `p` with its defaults written out (for the resolved study).
+/// `weight` is the body weight (kg) of the subject a dose per kg is given
+/// to; `None` where the study describes no body.
 pub(super) fn resolve_drug(
     c: &Check,
     p: &KeyPath,
     spec: &DrugSpec,
     duration: f64,
+    weight: Option<f64>,
 ) -> Res<(Drug, DrugSpec)> {
     c.identifier(&p.key("name"), &spec.name, "drug")?;
     let mut filled = spec.clone();
     let disposition = disposition(c, p, spec, &mut filled)?;
+    let per = Molecules {
+        molar_mass: molar_mass(c, p, spec)?,
+        weight,
+    };
     let doses = spec
         .doses
         .iter()
         .enumerate()
-        .map(|(i, d)| dose(c, &p.key("doses").index(i), d, duration))
+        .map(|(i, d)| dose(c, &p.key("doses").index(i), d, duration, &per))
         .collect::<Res<Vec<_>>>()?;
     let oral = doses.iter().any(|d| d.route == DrugRoute::Oral);
     let absorption = absorption(c, p, spec, oral, &mut filled)?;
-    let action = action(c, p, spec, &mut filled)?;
+    let action = action(c, p, spec, &per, &mut filled)?;
     if spec.sources.is_empty() && spec.cell_types.is_empty() && spec.markers.is_empty() {
         return c.err(
             p,
@@ -182,7 +190,13 @@ fn absorption(
 }
 
 /// Emax (a fraction: the release cannot go below zero), EC50, Hill.
-fn action(c: &Check, p: &KeyPath, s: &DrugSpec, f: &mut DrugSpec) -> Res<DrugAction> {
+fn action(
+    c: &Check,
+    p: &KeyPath,
+    s: &DrugSpec,
+    per: &Molecules,
+    f: &mut DrugSpec,
+) -> Res<DrugAction> {
     let emax = s.emax.unwrap_or(1.0);
     if !(0.0..=1.0).contains(&emax) {
         return c.err(
@@ -191,7 +205,7 @@ fn action(c: &Check, p: &KeyPath, s: &DrugSpec, f: &mut DrugSpec) -> Res<DrugAct
             Some("1 stops the release entirely at high concentration".into()),
         );
     }
-    let ec50: Concentration = required(c, p, "ec50", s.ec50, "\"50 nM\"")?;
+    let ec50 = required(c, p, "ec50", s.ec50, "\"50 nM\"")?;
     let hill = s.hill.unwrap_or(1.0);
     if !(hill.is_finite() && hill > 0.0) {
         return c.err(
@@ -204,16 +218,85 @@ fn action(c: &Check, p: &KeyPath, s: &DrugSpec, f: &mut DrugSpec) -> Res<DrugAct
     f.hill = Some(hill);
     Ok(DrugAction {
         emax,
-        ec50: c.positive_quantity(&p.key("ec50"), ec50.si(), Concentration::DIM)?,
+        ec50: per.level(c, &p.key("ec50"), ec50)?,
         hill,
     })
 }
 
+/// What turns a drug quantity written as a mass into molecules: the
+/// drug's molar mass (kg per molecule) and the subject's weight (kg).
+struct Molecules {
+    molar_mass: Option<f64>,
+    weight: Option<f64>,
+}
+
+impl Molecules {
+    /// A dose's amount in molecules: as written, a mass over the molar
+    /// mass, or a mass per kg times the body weight first.
+    fn amount(&self, c: &Check, p: &KeyPath, q: DrugQuantity) -> Res<f64> {
+        let value = c.positive_quantity(p, q.si, q.dim)?;
+        match q.dim {
+            Dimension::Count => Ok(value),
+            Dimension::Mass => self.over_molar_mass(c, p, value, "a dose in mass"),
+            Dimension::MassPerMass => {
+                let Some(weight) = self.weight else {
+                    return c.err(
+                        p,
+                        "a dose per body weight needs the body's weight, and this study describes no body",
+                        Some("add `[body]` with its `species` (25 g mouse, 70 kg human) or `weight = \"70 kg\"`, or give the dose in mg".into()),
+                    );
+                };
+                self.over_molar_mass(c, p, value * weight, "a dose per body weight")
+            }
+            other => c.err(
+                p,
+                format!("a dose is an amount, not a {}", other.name()),
+                Some("molecules (\"20 nmol\"), a mass (\"5 mg\") or a mass per body weight (\"10 mg/kg\")".into()),
+            ),
+        }
+    }
+
+    /// An EC50 in molecules per m³: molar as written, or a mass
+    /// concentration over the molar mass.
+    fn level(&self, c: &Check, p: &KeyPath, q: DrugQuantity) -> Res<f64> {
+        let value = c.positive_quantity(p, q.si, q.dim)?;
+        match q.dim {
+            Dimension::Concentration => Ok(value),
+            Dimension::MassConcentration => {
+                self.over_molar_mass(c, p, value, "a concentration in mass")
+            }
+            other => c.err(
+                p,
+                format!("an EC50 is a concentration, not a {}", other.name()),
+                Some("molar (\"3 uM\") or a mass per volume (\"1 ug/mL\")".into()),
+            ),
+        }
+    }
+
+    fn over_molar_mass(&self, c: &Check, p: &KeyPath, mass: f64, what: &str) -> Res<f64> {
+        match self.molar_mass {
+            Some(m) => Ok(mass / m),
+            None => c.err(
+                p,
+                format!("{what} needs the drug's `molar_mass`"),
+                Some("add e.g. `molar_mass = \"355.4 g/mol\"` to the drug, or write the amount in moles".into()),
+            ),
+        }
+    }
+}
+
+/// The drug's `molar_mass`, when written: positive.
+fn molar_mass(c: &Check, p: &KeyPath, s: &DrugSpec) -> Res<Option<f64>> {
+    s.molar_mass
+        .map(|m| c.positive_quantity(&p.key("molar_mass"), m.si(), units::MolarMass::DIM))
+        .transpose()
+}
+
 /// One dose entry: route, amount, schedule (the vesicle doses' schedule
 /// rules, [`super::check::dose_times`]).
-fn dose(c: &Check, p: &KeyPath, d: &DrugDoseSpec, duration: f64) -> Res<DrugDose> {
+fn dose(c: &Check, p: &KeyPath, d: &DrugDoseSpec, duration: f64, per: &Molecules) -> Res<DrugDose> {
     c.choice(&p.key("route"), &d.route, &ROUTES)?;
-    let amount = c.positive_quantity(&p.key("amount"), d.amount.si(), Count::DIM)?;
+    let amount = per.amount(c, &p.key("amount"), d.amount)?;
     let route = match d.route.as_str() {
         "iv_infusion" => {
             let len: Time = match d.duration {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::{Concentration, Count, Flow, Length, Rate, Time, Volume};
+use crate::units::{Concentration, Count, Flow, Length, Mass, Rate, Time, Volume};
 
 /// A whole study file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -107,6 +107,10 @@ pub struct BodySpec {
     /// `mouse` or `human`.
     #[serde(default)]
     pub species: Option<String>,
+    /// Body weight (the preset's 25 g or 70 kg), by which doses written per
+    /// kg are given. It does not rescale organs or flows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<Mass>,
     /// Blood pumped by the heart. Changing it scales the preset's organ
     /// flows (their shares stay); flows set in the study are kept as given.
     #[serde(default)]
@@ -533,6 +537,7 @@ impl Merge for BodySpec {
     fn merge(self, over: Self) -> Self {
         BodySpec {
             species: self.species.merge(over.species),
+            weight: self.weight.merge(over.weight),
             cardiac_output: self.cardiac_output.merge(over.cardiac_output),
             blood_volume: self.blood_volume.merge(over.blood_volume),
             haematocrit: self.haematocrit.merge(over.haematocrit),

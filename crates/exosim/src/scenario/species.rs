@@ -22,7 +22,7 @@
 //! the `DISPOSITION` table and the tests in `tests/reference_mouse.rs`).
 
 use crate::body::model::{Fenestrae, Organ, SMALL_EV_DIAMETER};
-use crate::units::{Concentration, Flow, Length, Rate, Volume};
+use crate::units::{Concentration, Flow, Length, Mass, Rate, Volume};
 
 use super::spec::{
     BodySpec, DepotSpec, GutBarrierSpec, LiverFenestraeSpec, LungTrappingSpec, MpsSpec, OrganSpec,
@@ -233,6 +233,7 @@ pub fn preset(species: &str) -> Option<BodySpec> {
         .collect();
     Some(BodySpec {
         species: Some(species.to_string()),
+        weight: Some(Mass::from_si(bw / 1e3)),
         cardiac_output: Some(Flow::ml_per_min(co)),
         blood_volume: Some(Volume::millilitres(bw * whole.blood_percent / 100.0)),
         haematocrit: Some(HAEMATOCRIT),

@@ -487,6 +487,8 @@ fn units_table_lists_what_the_parser_accepts() {
             "volume" => Dimension::Volume,
             "temperature" => Dimension::Temperature,
             "count words" => Dimension::Count,
+            "mass" => Dimension::Mass,
+            "molar mass" => Dimension::MolarMass,
             _ => continue,
         };
         for s in spellings.split('`').skip(1).step_by(2) {

@@ -485,3 +485,99 @@ fn the_summary_gives_each_drugs_exposure_and_release_factor() {
     close("lowest_release_factor", 0.6);
     close("final_release_factor", 0.6);
 }
+
+/// Doses by mass (docs/effects.md): `8 mg/kg` of a 400 g/mol drug to the
+/// 25 g mouse preset is 0.2 mg, 0.5 µmol, so the course is the closed form
+/// `C = (D/V)·e^(−k(t − t0))` of that dose; a 50 g arm (`[arms.body]
+/// weight`) gets twice the molecules and follows the closed form of 1 µmol.
+#[test]
+fn a_dose_per_kg_is_the_arms_weight_times_the_dose_over_the_molar_mass() {
+    let per_kg = with("amount = \"0.5 umol\"", "amount = \"8 mg/kg\"").replacen(
+        "volume = \"30 mL\"",
+        "volume = \"30 mL\"\nmolar_mass = \"400 g/mol\"",
+        1,
+    );
+    let heavy = per_kg.replacen(
+        "name = \"treated\"\n",
+        "name = \"treated\"\n\n[arms.body]\nweight = \"50 g\"\n",
+        1,
+    );
+    let (v, cl) = (30e-6, 10e-6 / 3600.0);
+    let exact = |d: f64| {
+        move |t: f64| {
+            if t < 3600.0 {
+                0.0
+            } else {
+                d / v * (-cl / v * (t - 3600.0)).exp()
+            }
+        }
+    };
+    let (_, _, light) = run(&per_kg);
+    let (_, _, heavy) = run(&heavy);
+    let light_error = worst_error(&light, exact(0.5e-6 * NA), 1e-3);
+    let heavy_error = worst_error(&heavy, exact(1e-6 * NA), 1e-3);
+    println!(
+        "8 mg/kg: 25 g mouse {light_error:e}, 50 g mouse {heavy_error:e} from the closed form"
+    );
+    assert!(light_error < 1e-6, "{light_error:e}");
+    assert!(heavy_error < 1e-6, "{heavy_error:e}");
+}
+
+/// An EC50 written as a mass concentration meets the dose through the
+/// molar mass: 1.2 µg/mL of a 400 g/mol drug is 3 µM.
+#[test]
+fn an_ec50_in_mass_per_volume_is_the_molar_one_through_the_molar_mass() {
+    let by_mass = with(
+        "ec50 = \"3 uM\"",
+        "ec50 = \"1.2 ug/mL\"\nmolar_mass = \"400 g/mol\"",
+    );
+    let (_, _, molar) = run(&study("24 h", ONE_COMPARTMENT_BOLUS));
+    let (_, _, mass) = run(&by_mass);
+    assert!(
+        relative_gap(
+            &molar.drugs[0].release_factor,
+            &mass.drugs[0].release_factor
+        ) < 1e-9
+    );
+}
+
+/// Largest relative difference between two series (absolute below 1e-300).
+fn relative_gap(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs() / x.abs().max(y.abs()).max(1e-300))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn a_dose_in_mass_without_a_molar_mass_is_refused_at_its_line() {
+    let text = with("amount = \"0.5 umol\"", "amount = \"5 mg\"");
+    let e = error(&text);
+    assert_eq!(e.key, "arms[1].drugs[0].doses[0].amount");
+    assert_eq!(e.line, line_of(&text, "amount = \"5 mg\""));
+    assert_eq!(e.message, "a dose in mass needs the drug's `molar_mass`");
+    assert!(e.hint.as_deref().unwrap().contains("molar_mass = "));
+}
+
+#[test]
+fn a_dose_or_an_ec50_of_the_wrong_kind_is_refused() {
+    let text = with("amount = \"0.5 umol\"", "amount = \"5 mL\"");
+    let e = error(&text);
+    assert_eq!(e.key, "arms[1].drugs[0].doses[0].amount");
+    assert!(e.message.contains("expected a count"), "{}", e.message);
+    let text = with("ec50 = \"3 uM\"", "ec50 = \"3 mg/kg\"");
+    let e = error(&text);
+    assert_eq!(e.key, "arms[1].drugs[0].ec50");
+    assert_eq!(e.message, "an EC50 is a concentration, not a mass per mass");
+    let text = with("amount = \"0.5 umol\"", "amount = \"2 ug/mL\"");
+    let e = error(&text);
+    assert_eq!(e.message, "a dose is an amount, not a mass concentration");
+    let text = with(
+        "species = \"mouse\"",
+        "species = \"mouse\"\nweight = \"0 g\"",
+    );
+    let e = error(&text);
+    assert_eq!(e.key, "body.weight");
+    assert_eq!(e.line, line_of(&text, "weight = \"0 g\""));
+}
