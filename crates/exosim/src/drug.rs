@@ -89,6 +89,16 @@ impl Disposition {
         }
     }
 
+    /// Peripheral volume V2, m³ (none with one compartment).
+    pub fn peripheral_volume(&self) -> Option<f64> {
+        match *self {
+            Disposition::OneCompartment { .. } => None,
+            Disposition::TwoCompartment {
+                peripheral_volume, ..
+            } => Some(peripheral_volume),
+        }
+    }
+
     /// Micro-constants `(k10, k12, k21)`, 1/s (`k12 = k21 = 0` with one
     /// compartment).
     pub fn rate_constants(&self) -> (f64, f64, f64) {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::xml::Math;
 use crate::body::model::{Arm, Body, Organ, Plan};
-use crate::body::network::{EventKind, SaturableSite};
+use crate::body::network::{EventKind, InhibitedRelease, SaturableSite};
 use crate::body::pbpk::{self, ArmModel};
 
 /// What a state is for the rate laws that leave it.
@@ -25,6 +25,8 @@ pub enum Role {
     Depot,
     /// Degraded or excreted: vesicles never leave.
     Sink,
+    /// A drug's central or peripheral compartment (its volume V1 or V2).
+    Drug,
 }
 
 /// A compartment: a place of the body, with its volume (m³) when it has one.
@@ -101,8 +103,8 @@ pub fn sid(name: &str) -> String {
 /// Builds the parts of `arm`'s model.
 pub fn parts(plan: &Plan, arm: &Arm) -> Parts {
     let model = pbpk::build(plan, arm);
-    let compartments = compartments(&arm.body);
-    let species = species(plan, &model, &compartments);
+    let mut compartments = compartments(&arm.body);
+    let species = species(plan, arm, &model, &mut compartments);
     let mut params = Params::default();
     let mut laws = Vec::new();
     transfers(&model, &compartments, &species, &mut params, &mut laws);
@@ -115,6 +117,9 @@ pub fn parts(plan: &Plan, arm: &Arm) -> Parts {
         species[s].initial = amount;
     }
     let input_params = inputs_as_reactions(&inputs, &species, &mut params, &mut laws);
+    for release in &model.network.releases {
+        inhibited(release, &species, &input_params, &mut params, &mut laws);
+    }
     let (ids, parameters) = params.resolve();
     let changes = changes
         .into_iter()
@@ -271,8 +276,10 @@ fn compartments(body: &Body) -> Vec<Compartment> {
 }
 
 /// One species per network state, named `class__compartment`; class
-/// identifiers made unique when two names give the same one.
-fn species(plan: &Plan, model: &ArmModel, comps: &[Compartment]) -> Vec<Species> {
+/// identifiers made unique when two names give the same one. The states of
+/// drugs and of the sources they hold back get compartments of their own,
+/// added to `comps`.
+fn species(plan: &Plan, arm: &Arm, model: &ArmModel, comps: &mut Vec<Compartment>) -> Vec<Species> {
     let mut out: Vec<Option<Species>> = vec![None; model.network.len()];
     let mut taken = Vec::<String>::new();
     for cs in &model.classes {
@@ -284,7 +291,7 @@ fn species(plan: &Plan, model: &ArmModel, comps: &[Compartment]) -> Vec<Species>
         taken.push(id.clone());
         let states = cs.all();
         debug_assert_eq!(states.len(), comps.len(), "a state per compartment");
-        for (c, (&state, comp)) in states.iter().zip(comps).enumerate() {
+        for (c, (&state, comp)) in states.iter().zip(comps.iter()).enumerate() {
             out[state] = Some(Species {
                 id: format!("{id}__{}", comp.id),
                 name: format!("{name}/{}", comp.id),
@@ -293,9 +300,130 @@ fn species(plan: &Plan, model: &ArmModel, comps: &[Compartment]) -> Vec<Species>
             });
         }
     }
+    drug_species(arm, model, comps, &mut out);
     out.into_iter()
         .map(|s| s.expect("every state belongs to a class"))
         .collect()
+}
+
+/// A drug's states in compartments named after it (`pddc_central` of
+/// volume V1, `pddc_peripheral` of V2, `pddc_gut_depot`,
+/// `pddc_eliminated`), its amounts in molecules; the states of held-back
+/// sources in one compartment `withheld`, named after their network state.
+fn drug_species(
+    arm: &Arm,
+    model: &ArmModel,
+    comps: &mut Vec<Compartment>,
+    out: &mut [Option<Species>],
+) {
+    let mut place = |comps: &mut Vec<Compartment>, state: usize, id: String, volume, role| {
+        if !comps.iter().any(|c| c.id == id) {
+            comps.push(Compartment {
+                id: id.clone(),
+                name: model.network.names[state].replace('/', ", "),
+                volume,
+                role,
+            });
+        }
+        let compartment = comps.iter().position(|c| c.id == id).expect("just added");
+        let (owner, part) = model.network.names[state]
+            .split_once('/')
+            .expect("drug and withheld states are named OWNER/PART");
+        out[state] = Some(Species {
+            id: format!("{}__{}", sid(owner), sid(part)),
+            name: model.network.names[state].clone(),
+            compartment,
+            initial: 0.0,
+        });
+    };
+    for (d, st) in arm.drugs.iter().zip(&model.drugs) {
+        let name = sid(&d.drug.name);
+        let v1 = d.drug.disposition.central_volume();
+        let v2 = d.drug.disposition.peripheral_volume();
+        if let Some(depot) = st.depot {
+            place(comps, depot, format!("{name}_gut_depot"), None, Role::Depot);
+        }
+        place(
+            comps,
+            st.central,
+            format!("{name}_central"),
+            Some(v1),
+            Role::Drug,
+        );
+        if let Some(p) = st.peripheral {
+            place(comps, p, format!("{name}_peripheral"), v2, Role::Drug);
+        }
+        place(
+            comps,
+            st.eliminated,
+            format!("{name}_eliminated"),
+            None,
+            Role::Sink,
+        );
+    }
+    for h in &model.inhibited {
+        place(comps, h.withheld, "withheld".into(), None, Role::Sink);
+    }
+}
+
+/// A source held back by drugs: the flux from its `withheld` state to
+/// where it releases, the nominal rate (the state's input) times what
+/// every drug lets through, `1 − Emax·rʰ/(1 + rʰ)` with `r = A/(V1·EC50)`.
+fn inhibited(
+    release: &InhibitedRelease,
+    species: &[Species],
+    input_params: &BTreeMap<usize, usize>,
+    params: &mut Params,
+    laws: &mut Vec<Pending>,
+) {
+    let (from, to) = (&species[release.withheld], &species[release.to]);
+    let drugs = release
+        .drugs
+        .iter()
+        .map(|d| {
+            let drug = class_of(&species[d.drug]).to_string();
+            let mut add = |base: &str, value, units, what: &str| {
+                params.add(
+                    &format!("{base}_{}", sid(&drug)),
+                    "",
+                    value,
+                    units,
+                    format!("{what} of {drug} on release"),
+                )
+            };
+            Hold {
+                central: d.drug,
+                emax: add("Emax", d.action.emax, "dimensionless", "largest inhibition"),
+                ec50: add(
+                    "EC50",
+                    d.action.ec50,
+                    "item_per_cubic_metre",
+                    "half-inhibiting central concentration",
+                ),
+                hill: add("hill", d.action.hill, "dimensionless", "Hill coefficient"),
+            }
+        })
+        .collect();
+    laws.push((
+        format!("{}__release", from.id),
+        format!("release held back by drugs: {} to {}", from.name, to.name),
+        Some(release.withheld),
+        release.to,
+        Law::Inhibited {
+            rate: input_params[&release.withheld],
+            drugs,
+        },
+    ));
+}
+
+/// One drug's hold on a release: its central amount's species and the
+/// parameters of its action.
+#[derive(Debug, Clone)]
+struct Hold {
+    central: usize,
+    emax: usize,
+    ec50: usize,
+    hill: usize,
 }
 
 /// A reaction before its parameters have ids: (id, name, reactant,
@@ -318,6 +446,8 @@ enum Law {
         own: (usize, usize),
         all: Vec<(usize, usize)>,
     },
+    /// `rate · Πₖ (1 − Emaxₖ·rₖ^hₖ / (1 + rₖ^hₖ))`, `rₖ = Aₖ / (V1ₖ·EC50ₖ)`.
+    Inhibited { rate: usize, drugs: Vec<Hold> },
 }
 
 impl Law {
@@ -329,6 +459,7 @@ impl Law {
                 .map(|&(_, s)| s)
                 .filter(|&s| Some(s) != reactant)
                 .collect(),
+            Law::Inhibited { drugs, .. } => drugs.iter().map(|d| d.central).collect(),
             _ => Vec::new(),
         }
     }
@@ -349,6 +480,22 @@ impl Law {
                     Math::times(vec![p(*vmax), load(*own)]),
                     Math::plus(denominator),
                 )
+            }
+            Law::Inhibited { rate, drugs } => {
+                let mut factors = vec![p(*rate)];
+                for d in drugs {
+                    let r = Math::divide(s(d.central), Math::times(vec![v(d.central), p(d.ec50)]));
+                    let rh = Math::apply("power", vec![r, p(d.hill)]);
+                    let held = Math::divide(
+                        Math::times(vec![p(d.emax), rh.clone()]),
+                        Math::plus(vec![Math::cn(1.0, "dimensionless"), rh]),
+                    );
+                    factors.push(Math::apply(
+                        "minus",
+                        vec![Math::cn(1.0, "dimensionless"), held],
+                    ));
+                }
+                Math::times(factors)
             }
         }
     }
@@ -394,6 +541,8 @@ fn transfers(
                     (_, "degraded", _) => "degradation",
                     (_, "cleared", _) => "excretion",
                     (Role::Depot, _, _) => "absorption",
+                    (Role::Drug, _, Role::Sink) => "elimination",
+                    (Role::Drug, _, _) => "distribution",
                     _ => "efflux",
                 };
                 let k = params.add(

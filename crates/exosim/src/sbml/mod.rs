@@ -5,11 +5,12 @@
 //! events, every quantity with its units. docs/sbml.md says how each
 //! mechanism maps.
 //!
-//! A study whose arm the export cannot express exactly is refused
-//! ([`ExportError`]): a tissue coupled to an arm exchanges vesicles with an
-//! agent-based engine, which SBML core cannot hold; a release-inhibiting
-//! drug (`[[drugs]]`) is not written yet, and a model without it would be
-//! wrong.
+//! A release-inhibiting drug (`[[drugs]]`) is written with its kinetics
+//! (gut depot, central and peripheral compartments) and its Emax/Hill hold
+//! on the sources it acts on. A study whose arm the export cannot express
+//! exactly is refused ([`ExportError`]): a tissue coupled to an arm
+//! exchanges vesicles with an agent-based engine, which SBML core cannot
+//! hold.
 
 mod assemble;
 mod document;
@@ -57,19 +58,6 @@ pub enum ExportError {
         /// Arm name.
         arm: String,
     },
-    /// An arm is given a release-inhibiting drug.
-    #[error(
-        "arm `{arm}` of study `{study}` is given drug `{drug}` ([[drugs]]): the export does not \
-         write a drug's kinetics and its hold on the sources, and a model without them would be wrong"
-    )]
-    Drug {
-        /// Study name.
-        study: String,
-        /// Arm name.
-        arm: String,
-        /// Drug name.
-        drug: String,
-    },
 }
 
 impl ExportError {
@@ -81,9 +69,6 @@ impl ExportError {
             }
             ExportError::CoupledTissue { .. } => {
                 "remove [tissue.coupling] (or the [tissue] section) to export the body arms alone"
-            }
-            ExportError::Drug { .. } => {
-                "remove the [[drugs]] entries to export the untreated body (exosim runs them itself)"
             }
         }
     }
@@ -107,17 +92,6 @@ pub fn export(study: &Study) -> Result<Vec<ArmSbml>, ExportError> {
                 .arms
                 .get(c.arm)
                 .map_or_else(|| format!("#{}", c.arm), |a| a.name.clone()),
-        });
-    }
-    if let Some((arm, d)) = study
-        .arms
-        .iter()
-        .find_map(|a| a.drugs.first().map(|d| (a, d)))
-    {
-        return Err(ExportError::Drug {
-            study: study.name.clone(),
-            arm: arm.name.clone(),
-            drug: d.drug.name.clone(),
         });
     }
     let plan = study.plan();

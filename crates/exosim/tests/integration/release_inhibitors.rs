@@ -381,11 +381,28 @@ fn a_tissue_inhibitor_follows_the_drugs_course() {
 
 /// SBML export refuses an arm with a drug rather than write a model that
 /// releases at the nominal rate.
+/// The SBML export writes the drug: its central amount a species in a
+/// compartment of volume V1, its elimination a reaction, and the tumour's
+/// release held back by the Emax/Hill law (sbml:: checks the courses).
 #[test]
-fn sbml_export_refuses_a_drug() {
+fn sbml_export_writes_the_drug_and_its_hold_on_the_source() {
     let study = parse_study(&study("24 h", ONE_COMPARTMENT_BOLUS), "s.toml").unwrap();
-    let e = exosim::sbml::export(&study).unwrap_err();
-    assert!(e.to_string().contains("drug `pddc`"), "{e}");
+    let models = exosim::sbml::export(&study).unwrap();
+    let treated = &models[1];
+    assert!(treated.species.iter().any(|s| s == "pddc__central"));
+    for needle in [
+        "id=\"pddc_central\"",
+        "k_elimination_pddc_central",
+        "EC50_pddc",
+        "__release\"",
+        "<csymbol", // the bolus at 1 h is an event on time
+    ] {
+        assert!(treated.xml.contains(needle), "`{needle}` not in the model");
+    }
+    assert!(
+        !models[0].xml.contains("pddc"),
+        "the control arm has no drug"
+    );
 }
 
 fn with(from: &str, to: &str) -> String {

@@ -21,6 +21,70 @@ const ATOL_FRACTION: f64 = 1e-14;
 /// Largest difference allowed, relative to the species' peak.
 const AGREE: f64 = 1e-6;
 
+/// Two release inhibitors holding back one source together (Bliss
+/// independence): a two-compartment drug by mouth every 12 h, and a
+/// one-compartment drug infused for 6 h with a Hill coefficient of 2 and
+/// an Emax below 1; a second source left alone.
+const EVERY_DRUG: &str = r#"
+[study]
+name = "every_drug"
+duration = "36 h"
+output_interval = "30 min"
+
+[body]
+species = "mouse"
+
+[[vesicles]]
+name = "tumour_ev"
+
+[[vesicles]]
+name = "healthy_ev"
+
+[[sources]]
+name = "tumour"
+vesicles = "tumour_ev"
+rate = "1e8 /h"
+
+[[sources]]
+vesicles = "healthy_ev"
+rate = "1e9 /h"
+start = "2 h"
+
+[[drugs]]
+name = "oral_inhibitor"
+compartments = 2
+clearance = "10 mL/h"
+volume = "30 mL"
+intercompartmental_clearance = "20 mL/h"
+peripheral_volume = "60 mL"
+ka = "1.5 /h"
+bioavailability = 0.8
+ec50 = "3 uM"
+sources = ["tumour"]
+
+[[drugs.doses]]
+route = "oral"
+amount = "0.5 umol"
+at = "1 h"
+every = "12 h"
+count = 3
+
+[[drugs]]
+name = "infused_inhibitor"
+clearance = "5 mL/h"
+volume = "20 mL"
+emax = 0.8
+hill = 2
+ec50 = "1 uM"
+sources = ["tumour"]
+
+[[drugs.doses]]
+route = "iv_infusion"
+amount = "0.1 umol"
+at = "4 h"
+duration = "6 h"
+"#;
+
 /// One arm with every mechanism the export maps: three classes competing
 /// for saturated macrophages (2e12 vesicles against a Km of 2e11 per mL),
 /// a targeting ligand, lung trapping of 1 µm vesicles, a tumour, repeated
@@ -112,6 +176,10 @@ fn body_studies() -> Vec<(String, Study)> {
             "every_mechanism".to_string(),
             parse_study(EVERY_MECHANISM, "every_mechanism.toml").unwrap(),
         ),
+        (
+            "every_drug".to_string(),
+            parse_study(EVERY_DRUG, "every_drug.toml").unwrap(),
+        ),
     ];
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("studies"))
         .unwrap()
@@ -122,9 +190,7 @@ fn body_studies() -> Vec<(String, Study)> {
     for f in files {
         let study = load_study(&f).unwrap();
         let coupled = study.tissue.as_ref().is_some_and(|t| t.coupling.is_some());
-        // A drug's hold on its sources is not exported (release_inhibitors::).
-        let drugged = study.arms.iter().any(|a| !a.drugs.is_empty());
-        if !study.arms.is_empty() && !coupled && !drugged {
+        if !study.arms.is_empty() && !coupled {
             let name = f.file_stem().unwrap().to_string_lossy().to_string();
             v.push((name, study));
         }
@@ -381,7 +447,8 @@ fn roadrunner_matches_exosim_on_every_body_study_or_skip() {
 }
 
 /// COPASI (LSODA through basico, rtol 1e-10) on the mouse and human
-/// studies and [`EVERY_MECHANISM`] agrees with exosim as libRoadRunner does.
+/// studies, [`EVERY_MECHANISM`] and [`EVERY_DRUG`] agrees with exosim as
+/// libRoadRunner does.
 #[test]
 fn copasi_matches_exosim_on_mouse_human_and_every_mechanism_or_skip() {
     if tools_missing(&["basico"]).is_some() {
@@ -390,11 +457,17 @@ fn copasi_matches_exosim_on_mouse_human_and_every_mechanism_or_skip() {
     let studies: Vec<(String, Study)> = body_studies()
         .into_iter()
         .filter(|(n, _)| {
-            ["mouse_iv_bolus", "human_iv_infusion", "every_mechanism"].contains(&n.as_str())
+            [
+                "mouse_iv_bolus",
+                "human_iv_infusion",
+                "every_mechanism",
+                "every_drug",
+            ]
+            .contains(&n.as_str())
         })
         .map(|(n, s)| (n, tight(s)))
         .collect();
-    assert_eq!(studies.len(), 3);
+    assert_eq!(studies.len(), 4);
     let worst = compare("copasi", &studies, 1e-14);
     println!("copasi: worst difference {worst:.2e}");
 }
