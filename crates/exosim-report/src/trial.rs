@@ -395,7 +395,7 @@ fn read_trajectories(dir: &Path, trial: &Trial) -> Result<Option<Trajectories>, 
 }
 
 /// The `q` quantile of sorted `v` (linear interpolation), NaN when empty.
-fn quantile(v: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }

@@ -347,6 +347,21 @@ fn medians(subjects: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
+/// Each time's `q` quantile over the subjects with a value there
+/// (linear between order statistics, as NumPy's default).
+fn quantiles(subjects: &[Vec<f64>], q: f64) -> Vec<f64> {
+    let times = subjects.first().map_or(0, Vec::len);
+    (0..times)
+        .map(|k| {
+            let mut at: Vec<f64> = (subjects.iter().map(|s| s[k]))
+                .filter(|v| v.is_finite())
+                .collect();
+            at.sort_by(f64::total_cmp);
+            crate::trial::quantile(&at, q)
+        })
+        .collect()
+}
+
 /// The median of sorted `v`; NaN when empty.
 fn median_of(v: &[f64]) -> f64 {
     match v.len() {
@@ -609,16 +624,31 @@ pub fn paper_figures(c: &CampaignDir, out: &mut Vec<Figure>) {
     }));
     if let Some(traj) = &t.trajectories {
         let days: Vec<f64> = traj.times.iter().map(|s| s / DAY).collect();
-        let curves = (traj.arms.iter().enumerate())
-            .map(|(i, (arm, subjects))| {
-                let pts = days.iter().copied().zip(medians(subjects)).collect();
-                Curve::styled(arm.clone(), pts, i)
-            })
-            .collect();
+        let mut curves = Vec::new();
+        for (i, (arm, subjects)) in traj.arms.iter().enumerate() {
+            let median = Curve::styled(
+                arm.clone(),
+                days.iter().copied().zip(medians(subjects)).collect(),
+                i,
+            );
+            // The spread of the subjects: a dotted line at 10 % and at 90 %.
+            for q in [0.1, 0.9] {
+                curves.push(Curve {
+                    name: format!("{arm} {:.0} %", 100.0 * q),
+                    colour: median.colour.clone(),
+                    points: days.iter().copied().zip(quantiles(subjects, q)).collect(),
+                    dash: Dash::Dot,
+                });
+            }
+            curves.push(median);
+        }
         let unit = unit_suffix(&traj.unit);
         out.push(Figure::Lines(LineFigure {
             stem: "trial_median_course".into(),
-            title: format!("Median course of {} by arm", t.effect),
+            title: format!(
+                "Course of {} by arm: median, 10 % and 90 % of the subjects",
+                t.effect
+            ),
             x_label: "time (days)".into(),
             y_label: format!("{}{unit}", t.effect),
             log_x: false,
@@ -680,6 +710,19 @@ mod tests {
         let counts = count_in(&edges, &[0.0, 0.5, 1.0, 3.9, 4.0, 4.1, -0.1, f64::NAN]);
         assert_eq!(counts, [2, 1, 2], "4.1, -0.1 and NaN are outside");
         assert_eq!(count_in(&[1.0], &[1.0]), Vec::<u64>::new());
+    }
+
+    /// NumPy's default quantile (linear between order statistics): of 1 to
+    /// 5, the 10 % is 1.4 and the 90 % 4.6; a missing value is skipped.
+    #[test]
+    fn quantiles_are_linear_between_order_statistics() {
+        let subjects: Vec<Vec<f64>> = [5.0, 1.0, f64::NAN, 3.0, 2.0, 4.0]
+            .iter()
+            .map(|&v| vec![v])
+            .collect();
+        assert!((quantiles(&subjects, 0.1)[0] - 1.4).abs() < 1e-12);
+        assert!((quantiles(&subjects, 0.9)[0] - 4.6).abs() < 1e-12);
+        assert_eq!(quantiles(&subjects, 0.5), medians(&subjects));
     }
 
     #[test]

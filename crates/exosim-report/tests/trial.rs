@@ -179,6 +179,17 @@ fn a_trial_page_shows_the_power_of_power_csv_and_the_verdicts() {
             .join(format!("trial_median_course.{ext}"));
         assert!(file.is_file(), "{}", file.display());
     }
+    // The static figure shows the spread too: 10 % and 90 % of every arm.
+    let svg =
+        std::fs::read_to_string(dir.join(FIGURES_DIR).join("trial_median_course.svg")).unwrap();
+    for arm in ["control", "untargeted", "targeted"] {
+        for q in ["10 %", "90 %"] {
+            assert!(
+                svg.contains(&format!("{arm} {q}")),
+                "`{arm} {q}` not in the figure"
+            );
+        }
+    }
     for ext in ["svg", "png"] {
         assert!(
             dir.join(FIGURES_DIR)
