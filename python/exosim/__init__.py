@@ -210,8 +210,8 @@ class Result:
     of the run directory (``timeseries``, ``biopsy_curve``, …), each read as
     a ``pyarrow.Table`` by ``result["timeseries"]`` or
     :meth:`table`. Tables the command line writes as Parquet carry units and
-    descriptions in their field metadata; CSV-only tables carry the unit in
-    the column name (``diameter_m``).
+    descriptions in their field metadata; so do the tables written only as
+    CSV, from the library's dictionary of their columns.
 
     Attributes: ``summary`` (dict), ``tables`` (names), ``manifest`` (the
     folder's manifest as a dict, for a result read from a folder) and
@@ -300,7 +300,8 @@ class Result:
 
 
 def _read_table(dir: Path, name: str) -> pa.Table:
-    """``dir/name.parquet`` (units in its metadata) or else ``dir/name.csv``."""
+    """``dir/name.parquet`` (units in its metadata) or else ``dir/name.csv``,
+    each known column given its unit and description as field metadata."""
     parquet = dir / f"{name}.parquet"
     if parquet.is_file():
         import pyarrow.parquet as pq
@@ -308,7 +309,13 @@ def _read_table(dir: Path, name: str) -> pa.Table:
         return pq.read_table(parquet)
     import pyarrow.csv as pcsv
 
-    return pcsv.read_csv(dir / f"{name}.csv")
+    table = pcsv.read_csv(dir / f"{name}.csv")
+    known = _exosim.csv_columns(name, table.column_names)
+    fields = [
+        field.with_metadata({"unit": doc[0], "description": doc[1]}) if doc is not None else field
+        for field, doc in zip(table.schema, known)
+    ]
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
 
 def _table_names(dir: Path, manifest: Optional[Dict[str, Any]]) -> List[str]:

@@ -99,5 +99,8 @@ class NativeCampaign:
 
 def merge(dirs: List[str], out: str, force: bool = False) -> str: ...
 
+def csv_columns(stem: str, columns: List[str]) -> List[Optional[Tuple[str, str]]]:
+    """The (unit, description) of each column of the CSV-only table ``stem``; None where unknown."""
+
 def rust_timings(path: str, dir: str, repeat: int, save: bool = True) -> List[float]:
     """Seconds of each read, run and (with ``save``) save of a study, timed in Rust (for the benchmark)."""

@@ -89,3 +89,17 @@ impl ArrowTable {
         schema.fields().iter().map(|f| f.name().clone()).collect()
     }
 }
+
+/// The unit and description of each of `columns` of the CSV-only table
+/// `stem` (`exosim::output::columns`), `None` for a column it does not
+/// know: what the package puts in a CSV table's field metadata.
+#[pyfunction]
+pub fn csv_columns(stem: &str, columns: Vec<String>) -> Vec<Option<(String, String)>> {
+    columns
+        .iter()
+        .map(|c| {
+            exosim::output::columns::describe(stem, c)
+                .map(|d| (d.unit.to_string(), d.description.to_string()))
+        })
+        .collect()
+}

@@ -30,6 +30,7 @@ fn _exosim(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow::ArrowTable>()?;
     m.add_class::<campaign::NativeCampaign>()?;
     m.add_function(wrap_pyfunction!(campaign::merge, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::csv_columns, m)?)?;
     m.add_function(wrap_pyfunction!(bench::rust_timings, m)?)?;
     Ok(())
 }

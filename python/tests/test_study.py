@@ -154,3 +154,16 @@ def test_mutated_studies_raise_study_errors_and_never_panic(studies):
         except exosim.StudyError:
             outcomes["invalid"] += 1
     assert outcomes["invalid"] > 50, outcomes
+
+
+def test_tables_written_only_as_csv_carry_units_and_descriptions(studies):
+    """The columns of CSV-only tables get their unit from the library's dictionary."""
+    result = exosim.Study.from_toml(studies / "gut_barrier_blood_test.toml").run()
+    table = result["biopsy_conditions"]
+    meta = {f.name: f.metadata for f in table.schema}
+    assert meta["threshold_per_ml"][b"unit"] == b"/mL"
+    assert meta["auc"][b"unit"] == b"1"
+    assert meta["group"][b"unit"] == b""
+    assert all(m and m[b"description"] for m in meta.values())
+    roc = result[next(t for t in result.tables if t.startswith("biopsy_roc_"))]
+    assert roc.schema.field("threshold").metadata[b"unit"] == b"/m3"

@@ -10,6 +10,7 @@
 
 mod atomic;
 mod checkpoint;
+pub mod columns;
 mod error;
 mod manifest;
 mod table;

@@ -21,6 +21,7 @@ mod calibration;
 mod campaign_observables;
 mod campaign_runs;
 mod campaign_sensitivity;
+mod columns;
 mod coupling;
 mod docs;
 mod effects;
