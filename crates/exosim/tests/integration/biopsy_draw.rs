@@ -184,7 +184,7 @@ fn nta_of_a_draw_is_its_detected_mixture_convolved_with_the_sizing_law() {
         let mut cdf = vec![0.0];
         cdf.extend(edges.iter().map(|&z| grid.convolved_cdf(z, steps)));
         cdf.push(1.0);
-        let mut observed = vec![0.0; 20];
+        let mut observed = [0.0; 20];
         for v in &x {
             observed[edges.partition_point(|e| e < v)] += 1.0;
         }
@@ -266,7 +266,8 @@ impl DetectedMixture {
 /// them, E[1/(1 + (50 nm/d)⁶)] over their log-normal (25 nm, CV 0.3),
 /// checked against an independent quadrature; so the biopsy NTA's bias on
 /// plasma (its estimate less the vesicles) equals the instrument's
-/// expected lipoprotein count of the same plasma.
+/// expected lipoprotein count of the same plasma, and makes lipoproteins
+/// more than 98 % of its particles (Sci Rep 2018).
 #[test]
 fn the_biopsy_nta_and_the_instrument_nta_see_the_same_lipoproteins() {
     let study = parse_study(STUDY, "s.toml").unwrap_or_else(|e| panic!("{e}"));
@@ -302,6 +303,10 @@ fn the_biopsy_nta_and_the_instrument_nta_see_the_same_lipoproteins() {
         reading.detectable_concentration
     );
     assert_eq!(protocol.lipoprotein_concentration, LIPOPROTEINS_PER_M3);
+    // More than 98 % of NTA particles in plasma are lipoproteins
+    // (docs/references.md#lipoproteins-2018), with 10¹⁰ vesicles per mL.
+    let share = bias / protocol.expected_estimate(1e10 / ML);
+    assert!(share > 0.98, "{share}");
 }
 
 /// Bad biopsy samples are refused at their key and line: a study without
