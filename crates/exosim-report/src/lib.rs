@@ -38,6 +38,7 @@ pub mod conditions;
 pub mod deconvolution;
 pub mod error;
 pub mod format;
+pub mod instruments;
 pub mod page;
 pub mod paper;
 pub mod signature;
@@ -82,6 +83,8 @@ pub struct RunDir {
     pub deconvolution: Vec<deconvolution::Estimates>,
     /// Tissue outputs, when present.
     pub tissue: Option<tissue::TissueOutputs>,
+    /// `[[instruments]]` readings, when the study had any.
+    pub instruments: Option<Vec<instruments::InstrumentView>>,
 }
 
 impl RunDir {
@@ -133,6 +136,7 @@ impl RunDir {
             signature: signature::SignatureOutputs::load(dir, &summary)?,
             deconvolution: deconvolution::load(dir)?,
             tissue: tissue::TissueOutputs::load(dir, &summary)?,
+            instruments: instruments::load(dir, &summary)?,
             dir: dir.to_path_buf(),
             summary,
         })
@@ -182,6 +186,9 @@ impl RunDir {
         }
         if self.tissue.is_some() {
             parts.push("tissue".into());
+        }
+        if let Some(i) = &self.instruments {
+            parts.push(format!("instruments ({})", i.len()));
         }
         rows.push(("outputs", parts.join(", ")));
         if let Some(d) = study.get("description").and_then(Value::as_str) {
@@ -322,6 +329,9 @@ impl RunDir {
         }
         if let Some(c) = &self.conditions {
             sections.push(conditions::section(c));
+        }
+        if let Some(i) = &self.instruments {
+            sections.push(instruments::section(i));
         }
         if let Some(sig) = &self.signature {
             sections.push(sig.section());

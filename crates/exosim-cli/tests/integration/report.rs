@@ -343,3 +343,39 @@ fn a_blood_test_of_conditions_gets_its_section_and_a_cut_roc_is_refused() {
     );
     assert!(!out.join("report.html").exists());
 }
+
+/// The shipped biopsy draw read by instruments: `--report` shows every
+/// reading beside its truth and each tube's populations (the tumour's
+/// vesicles among lipoproteins); a lipoprotein share outside [0, 1] in
+/// the summary is refused with its field named.
+#[test]
+fn instruments_on_a_biopsy_draw_get_their_section_and_a_bad_share_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("draw");
+    let study = crate::common::repo_root().join("studies/biopsy_draw_nta.toml");
+    let run = exosim([
+        "run".as_ref(),
+        study.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "-q".as_ref(),
+        "--report".as_ref(),
+    ]);
+    assert!(run.status.success(), "{}", crate::common::stderr(&run));
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<h2>Instruments</h2>"), "no section");
+    assert!(page.contains("The tube of test `digital_plasma`: a 1 mm tumour"));
+    assert!(page.contains("marker background"));
+    let summary = out.join("summary.json");
+    let text = fs::read_to_string(&summary).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["instruments"][0]["lipoprotein_share"] = serde_json::json!(1.5);
+    fs::write(&summary, v.to_string()).unwrap();
+    let report = exosim(["report".as_ref(), out.as_os_str()]);
+    assert!(!report.status.success());
+    assert!(
+        crate::common::stderr(&report).contains("instruments[0].lipoprotein_share"),
+        "{}",
+        crate::common::stderr(&report)
+    );
+}

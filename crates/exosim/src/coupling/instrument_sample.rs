@@ -8,13 +8,15 @@
 //! sample is the free vesicles of one variant and replicate over the
 //! domain's volume. Each class keeps its log-normal size (median diameter,
 //! `diameter_cv`). Blood samples carry the plasma's lipoproteins at the
-//! biopsy's level
-//! ([`crate::biopsy::measurement::LIPOPROTEINS_PER_M3`]) unless the study says not.
+//! biopsy's level ([`crate::coupling::lipoproteins`]) unless the study says
+//! not. A biopsy sample is the plasma of a `[biopsy]` test's blood draw
+//! ([`crate::coupling::biopsy_draw`]), fixed when the study is resolved.
 
 use std::path::Path;
 
 use crate::body::ArmCourse;
 use crate::body::pbpk::Place;
+use crate::coupling::biopsy_draw::Draw;
 use crate::coupling::tissue_section::ReplicateRun;
 use crate::instrument::bulk::{DigitalAssay, DigitalReading, Immunoassay, ImmunoassayReading};
 use crate::instrument::flow::{FlowCytometer, FlowReading};
@@ -47,6 +49,8 @@ pub enum Source {
         /// The domain's volume, m³.
         volume: f64,
     },
+    /// The plasma of a biopsy test's blood draw.
+    Biopsy(Draw),
 }
 
 /// A vesicle class in a sample: its index in its engine and its size.
@@ -71,9 +75,9 @@ pub struct SampleModel {
     pub time: f64,
     /// The classes in it.
     pub classes: Vec<SampleClass>,
-    /// Plasma lipoproteins in it: `(particles per m³, median diameter m,
-    /// σ of ln d)`.
-    pub lipoproteins: Option<(f64, f64, f64)>,
+    /// Whether the plasma's lipoproteins are in it
+    /// ([`super::lipoproteins::in_plasma`]; a biopsy draw carries its own).
+    pub lipoproteins: bool,
 }
 
 /// An instrument's model, with its settings.
@@ -123,11 +127,18 @@ pub struct InstrumentRun {
     pub sample: Sample,
     /// What the instrument reported.
     pub reading: Reading,
+    /// The blood draw read, for a biopsy sample.
+    pub draw: Option<Draw>,
 }
 
 /// The sample of `model` from the body courses (`arms`, study order) and
 /// the tissue's runs.
 pub fn sample_of(model: &SampleModel, arms: &[ArmCourse], tissue: &[ReplicateRun]) -> Sample {
+    if let Source::Biopsy(draw) = &model.source {
+        return Sample {
+            components: draw.components.clone(),
+        };
+    }
     let mut components: Vec<Component> = model
         .classes
         .iter()
@@ -137,16 +148,11 @@ pub fn sample_of(model: &SampleModel, arms: &[ArmCourse], tissue: &[ReplicateRun
             median: c.median,
             sigma: c.sigma,
             vesicle: true,
+            marker: true,
         })
         .collect();
-    if let Some((concentration, median, sigma)) = model.lipoproteins {
-        components.push(Component {
-            name: "lipoproteins".into(),
-            concentration,
-            median,
-            sigma,
-            vesicle: false,
-        });
+    if model.lipoproteins {
+        components.push(super::lipoproteins::in_plasma());
     }
     Sample { components }
 }
@@ -154,6 +160,7 @@ pub fn sample_of(model: &SampleModel, arms: &[ArmCourse], tissue: &[ReplicateRun
 fn volume_of(source: &Source) -> f64 {
     match source {
         Source::Body { volume, .. } | Source::Tissue { volume, .. } => *volume,
+        Source::Biopsy(d) => d.plasma_volume,
     }
 }
 
@@ -188,6 +195,7 @@ fn count_of(
                     .map(|s| s[k])
             })
             .unwrap_or(0.0),
+        Source::Biopsy(_) => 0.0,
     }
 }
 
@@ -226,6 +234,10 @@ pub fn run_all(
                 name: m.name.clone(),
                 sample,
                 reading,
+                draw: match &m.sample.source {
+                    Source::Biopsy(d) => Some(d.clone()),
+                    _ => None,
+                },
             }
         })
         .collect()
@@ -261,7 +273,8 @@ pub struct InstrumentSummary {
     /// NTA: stated sizing error, σ of ln(reported/true diameter).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sizing_sigma: Option<f64>,
-    /// NTA: share of the tracks that were lipoproteins.
+    /// NTA: share of the tracks that were lipoproteins; flow: share of
+    /// the particles above the trigger (single events) that are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lipoprotein_share: Option<f64>,
     /// Flow: events per second.
@@ -279,6 +292,75 @@ pub struct InstrumentSummary {
     /// Digital: every partition positive.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub saturated: Option<bool>,
+    /// A biopsy sample: the draw and each population in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draw: Option<DrawSummary>,
+}
+
+/// A biopsy draw in `summary.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DrawSummary {
+    /// The test whose draw was read.
+    pub test: String,
+    /// Tumour diameter, m.
+    pub diameter_m: f64,
+    /// Tumour cells.
+    pub tumour_cells: f64,
+    /// Plasma drawn, mL.
+    pub plasma_ml: f64,
+    /// Whether the test's isolation was applied.
+    pub isolated: bool,
+    /// Marker-bearing vesicles per mL (tumour and background): what a
+    /// marker-specific assay should report.
+    pub true_marker_per_ml: f64,
+    /// Each population: per mL and in the tube.
+    pub populations: Vec<PopulationSummary>,
+}
+
+/// One population of a draw.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PopulationSummary {
+    /// `tumour`, `marker_background`, `plasma_vesicles` or `lipoproteins`.
+    pub name: String,
+    /// Particles per mL of the plasma drawn (of the isolate, if isolated).
+    pub per_ml: f64,
+    /// Particles in the tube: per mL × the plasma drawn.
+    pub in_draw: f64,
+    /// Median diameter, nm.
+    pub median_nm: f64,
+    /// Coefficient of variation of the diameter.
+    pub diameter_cv: f64,
+    /// Whether it carries the marker.
+    pub marker: bool,
+}
+
+fn draw_summary(d: &Draw) -> DrawSummary {
+    DrawSummary {
+        test: d.test.clone(),
+        diameter_m: d.diameter,
+        tumour_cells: d.cells,
+        plasma_ml: d.plasma_volume / crate::units::MILLILITRE,
+        isolated: d.isolated,
+        true_marker_per_ml: d
+            .components
+            .iter()
+            .filter(|c| c.marker)
+            .map(|c| c.concentration)
+            .sum::<f64>()
+            * PER_ML,
+        populations: d
+            .components
+            .iter()
+            .map(|c| PopulationSummary {
+                name: c.name.clone(),
+                per_ml: c.concentration * PER_ML,
+                in_draw: c.concentration * d.plasma_volume,
+                median_nm: c.median * NM,
+                diameter_cv: (c.sigma * c.sigma).exp_m1().sqrt(),
+                marker: c.marker,
+            })
+            .collect(),
+    }
 }
 
 /// NTA sizes in nm.
@@ -327,6 +409,7 @@ fn summary_of(run: &InstrumentRun) -> InstrumentSummary {
         swarm_events: None,
         swarm: None,
         saturated: None,
+        draw: run.draw.as_ref().map(draw_summary),
     };
     match &run.reading {
         Reading::Nta(r) => {
@@ -358,6 +441,16 @@ fn summary_of(run: &InstrumentRun) -> InstrumentSummary {
             s.single_events = Some(r.single_events);
             s.swarm_events = Some(r.swarm_events);
             s.swarm = Some(r.swarm);
+            let lipo: f64 = run
+                .sample
+                .components
+                .iter()
+                .zip(&r.above_per_component)
+                .filter(|(c, _)| !c.vesicle)
+                .map(|(_, a)| a)
+                .sum();
+            s.lipoprotein_share =
+                (r.true_above_threshold > 0.0).then(|| lipo / r.true_above_threshold);
         }
         Reading::Immunoassay(r) => s.reported_per_ml = r.reported.map(|x| x * PER_ML),
         Reading::Digital(r) => {

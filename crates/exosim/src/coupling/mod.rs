@@ -15,14 +15,21 @@
 //!   tumour burden;
 //! - [`exposure`]: a body arm's vesicles in a place, or the cargo they
 //!   delivered there, as the exposure of an effect model;
-//! - [`instrument_sample`]: a body arm's place or the tissue's free
-//!   vesicles at one time as the sample an instrument reads, and the
-//!   readings of a study's `[[instruments]]`.
+//! - [`instrument_sample`]: a body arm's place, the tissue's free
+//!   vesicles at one time or a biopsy's blood draw as the sample an
+//!   instrument reads, and the readings of a study's `[[instruments]]`;
+//! - [`biopsy_draw`]: the plasma of a `[biopsy]` study's blood draw as
+//!   particles: the tumour's marker vesicles, the marker's healthy
+//!   background, the other plasma vesicles and the lipoproteins;
+//! - [`lipoproteins`]: plasma lipoproteins' number, size and the share an
+//!   NTA sees, for the instruments and the biopsy's NTA assay alike.
 
+pub mod biopsy_draw;
 pub mod blood_modes;
 pub mod condition_levels;
 pub mod exposure;
 pub mod instrument_sample;
+pub mod lipoproteins;
 pub mod tissue_body;
 pub mod tissue_section;
 pub mod tumour_burden;

@@ -3,14 +3,15 @@
 //! [`Immunoassay`]: an ELISA-like bulk assay captures vesicles by a surface
 //! marker, so the signal of a vesicle grows with its membrane area; the
 //! reading is written in vesicle equivalents of a reference diameter:
-//! `Σ c·E[(d/d_ref)²]` over the vesicle components (lipoproteins carry no
-//! vesicle marker), times a log-normal error of mean 1 and the stated CV;
-//! below the limit of detection nothing is reported.
+//! `Σ c·E[(d/d_ref)²]` over the components that carry the marker
+//! (lipoproteins carry no vesicle marker), times a log-normal error of
+//! mean 1 and the stated CV; below the limit of detection nothing is
+//! reported.
 //!
 //! [`DigitalAssay`]: a single-vesicle (digital) assay spreads a sample
 //! volume `V_s` over `n` partitions and reads each as positive or negative.
-//! Vesicles are captured with efficiency `e` and fall into partitions at
-//! random, so a partition holds Poisson(λ) with `λ = c·V_s·e/n`; the
+//! Vesicles carrying the marker are captured with efficiency `e` and fall
+//! into partitions at random, so a partition holds Poisson(λ) with `λ = c·V_s·e/n`; the
 //! positives are Binomial(n, 1 − e^(−λ)), and the concentration is
 //! estimated back by Poisson correction, `ĉ = −n·ln(1 − k/n)/(V_s·e)`. Every
 //! partition positive saturates the assay.
@@ -37,7 +38,7 @@ pub struct ImmunoassayReading {
     pub expected: f64,
     /// The reading, vesicle equivalents per m³ (`None` below the LOD).
     pub reported: Option<f64>,
-    /// Vesicles per m³ of the sample, every size.
+    /// Marker-bearing vesicles per m³ of the sample, every size.
     pub true_vesicles: f64,
 }
 
@@ -48,7 +49,7 @@ impl Immunoassay {
         sample: &Sample,
         rng: &mut R,
     ) -> ImmunoassayReading {
-        let vesicles = sample.components.iter().filter(|c| c.vesicle);
+        let vesicles = sample.components.iter().filter(|c| c.marker);
         let expected: f64 = vesicles
             .clone()
             .map(|c| {
@@ -89,7 +90,7 @@ pub struct DigitalReading {
     /// Estimated vesicles per m³ of the undiluted sample (`None` when
     /// every partition is positive).
     pub concentration: Option<f64>,
-    /// Vesicles per m³ of the sample, every size.
+    /// Marker-bearing vesicles per m³ of the sample, every size.
     pub true_vesicles: f64,
     /// Every partition positive: the sample must be diluted.
     pub saturated: bool,
@@ -101,7 +102,7 @@ impl DigitalAssay {
         let vesicles: f64 = sample
             .components
             .iter()
-            .filter(|c| c.vesicle)
+            .filter(|c| c.marker)
             .map(|c| c.concentration)
             .sum();
         let read = self.sample_volume * self.capture_efficiency;

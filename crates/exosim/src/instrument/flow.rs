@@ -76,6 +76,8 @@ pub struct FlowReading {
     pub concentration: f64,
     /// Particles per m³ of the sample larger than the threshold diameter.
     pub true_above_threshold: f64,
+    /// Of them, per component in the sample's order.
+    pub above_per_component: Vec<f64>,
     /// Particles per m³ of the sample, every size.
     pub true_concentration: f64,
     /// Whether swarm events exceed the flagged share of all events.
@@ -97,16 +99,17 @@ impl FlowCytometer {
     pub fn measure<R: rand::Rng + ?Sized>(&self, sample: &Sample, rng: &mut R) -> FlowReading {
         let v = self.measurement_volume / self.dilution;
         let dt = self.threshold_diameter;
-        let mut above = 0.0;
+        let mut above_per_component = Vec::new();
         let mut subs = Vec::new();
         for c in &sample.components {
             let small = SizeGrid::of(c).weighted(|d| if d < dt { 1.0 } else { 0.0 });
             // The share above the threshold from the exact distribution;
             // the grid only supplies the sizes of the smaller ones.
             let below = c.cdf(dt);
-            above += c.concentration * (1.0 - below);
+            above_per_component.push(c.concentration * (1.0 - below));
             subs.push((c.concentration * v * below, small));
         }
+        let above: f64 = above_per_component.iter().sum();
         let p_single = -(-above * v).exp_m1();
         // Where every volume already holds a particle above the threshold
         // (to 1e-12), a swarm cannot add an event: no volume is drawn.
@@ -127,6 +130,7 @@ impl FlowCytometer {
             occupancy: sample.total() * v,
             concentration: events / (self.flow_rate * self.duration) * self.dilution,
             true_above_threshold: above,
+            above_per_component,
             true_concentration: sample.total(),
             swarm: events > 0.0 && swarm > self.swarm_flag_share * events,
         }

@@ -30,9 +30,14 @@ pub struct Component {
     pub median: f64,
     /// σ of ln d (0: monodisperse).
     pub sigma: f64,
-    /// Whether the particles are vesicles (marker-bearing); lipoproteins
-    /// and other non-vesicle particles are not.
+    /// Whether the particles are vesicles; lipoproteins and other
+    /// non-vesicle particles are not.
     pub vesicle: bool,
+    /// Whether they carry the marker a marker-specific assay (bulk
+    /// immunoassay, digital) captures: every vesicle class of a body or
+    /// tissue sample; of a biopsy draw, the tumour's vesicles and the
+    /// marker's healthy background, not the rest of the plasma's vesicles.
+    pub marker: bool,
 }
 
 impl Component {
@@ -269,6 +274,7 @@ mod tests {
             median,
             sigma: sigma_of_cv(cv),
             vesicle: true,
+            marker: true,
         }
     }
 

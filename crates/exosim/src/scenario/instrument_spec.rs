@@ -94,7 +94,8 @@ pub struct InstrumentSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SampleSpec {
-    /// `body` (a place of a body arm) or `tissue` (the tissue's free vesicles).
+    /// `body` (a place of a body arm), `tissue` (the tissue's free
+    /// vesicles) or `biopsy` (the plasma of a `[biopsy]` test's blood draw).
     pub from: String,
     /// Body: the arm (default: the first).
     #[serde(default)]
@@ -108,13 +109,37 @@ pub struct SampleSpec {
     /// Tissue: the replicate, from 1 (default 1).
     #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub replicate: Option<u64>,
-    /// When the sample is taken: one of the study's output times.
-    pub time: Time,
-    /// Vesicle classes in the sample (default: every class).
+    /// Body and tissue: when the sample is taken, one of the engine's
+    /// output times.
+    #[serde(default)]
+    pub time: Option<Time>,
+    /// Body and tissue: vesicle classes in the sample (default: every class).
     #[serde(default)]
     pub classes: Vec<String>,
     /// Whether plasma lipoproteins are in the sample (default: true for
-    /// blood, false elsewhere).
+    /// blood and a biopsy draw, false elsewhere).
     #[serde(default)]
     pub lipoproteins: Option<bool>,
+    /// Biopsy: the tumour's diameter (default: `[biopsy.curve]
+    /// roc_diameter`).
+    #[serde(default)]
+    pub diameter: Option<Length>,
+    /// Biopsy: the `[[biopsy.tests]]` whose draw is read (default: the first).
+    #[serde(default)]
+    pub test: Option<String>,
+    /// Biopsy: read the test's isolate instead of the plasma (default false).
+    #[serde(default)]
+    pub isolated: Option<bool>,
+    /// Biopsy: median diameter of the marker's vesicles (default: the
+    /// `body_vesicles` class's, else 100 nm).
+    #[serde(default)]
+    pub marker_diameter: Option<Length>,
+    /// Biopsy: coefficient of variation of their diameter (default: the
+    /// `body_vesicles` class's, else 0.4).
+    #[serde(default)]
+    pub marker_diameter_cv: Option<f64>,
+    /// Biopsy: whether the plasma's other vesicles are in the sample
+    /// (default true).
+    #[serde(default)]
+    pub plasma_vesicles: Option<bool>,
 }

@@ -31,6 +31,7 @@ pub mod resolve;
 pub mod resolve_biopsy;
 pub mod resolve_conditions;
 pub mod resolve_coupling;
+mod resolve_draw;
 mod resolve_drug;
 pub mod resolve_effect;
 pub mod resolve_instrument;

@@ -782,7 +782,9 @@ pub(super) fn protocol(
     let mut assay = match ts.assay.as_str() {
         "sequencing" => Assay::sequencing(),
         "elisa" => Assay::elisa(),
-        "nta" => Assay::nta(),
+        "nta" => Assay::nta(crate::coupling::lipoproteins::nta_visible_fraction(
+            &super::resolve_instrument::nta_standard(),
+        )),
         "digital_plasmonic" => Assay::digital_plasmonic(),
         "spr" => Assay::spr(),
         _ => Assay::spr_nanohole(),

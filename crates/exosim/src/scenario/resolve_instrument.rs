@@ -7,7 +7,7 @@ use super::check::{Check, Res};
 use super::error::{KeyPath, Locator};
 use super::instrument_spec::{InstrumentSpec, SampleSpec};
 use super::model::Study;
-use crate::biopsy::measurement::{Assay, LIPOPROTEINS_PER_M3};
+use crate::biopsy::measurement::Assay;
 use crate::body::pbpk::Place;
 use crate::coupling::exposure::place_volume;
 use crate::coupling::instrument_sample::{
@@ -29,14 +29,6 @@ pub const KINDS: [(&str, &[&str]); 4] = [
     ("digital", &["single_vesicle"]),
 ];
 
-/// Median diameter of plasma lipoproteins in a sample: 25 nm, **assumed**
-/// (the order of LDL particles; no size distribution of plasma
-/// lipoproteins was found for exosim's references). With the NTA preset
-/// `standard` about 7 % of them are seen, so that they make far more than
-/// 98 % of NTA particles in plasma (docs/references.md#lipoproteins-2018).
-pub const LIPOPROTEIN_DIAMETER: f64 = 25.0 * NANOMETRE;
-/// Coefficient of variation of their diameter: 0.3, **assumed**.
-pub const LIPOPROTEIN_DIAMETER_CV: f64 = 0.3;
 /// Most volumes a cytometer draws to estimate the chance of a swarm.
 pub const MAX_WINDOWS: u64 = 10_000_000;
 /// Most steps per NTA track.
@@ -477,43 +469,81 @@ fn digital(
     })
 }
 
-/// The sample: which engine's output, where, when, which classes.
-fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleModel, SampleSpec)> {
-    c.choice(&p.key("from"), &s.from, &["body", "tissue"])?;
-    let mut f = s.clone();
-    let time = s.time.si();
-    let (source, classes, times) = if s.from == "body" {
-        for key in ["variant", "replicate"] {
-            let set = if key == "variant" {
-                s.variant.is_some()
-            } else {
-                s.replicate.is_some()
-            };
-            if set {
+/// The keys each kind of sample takes besides `from`.
+const SAMPLE_KEYS: [(&str, &[&str]); 3] = [
+    ("body", &["arm", "place", "time", "classes", "lipoproteins"]),
+    (
+        "tissue",
+        &["variant", "replicate", "time", "classes", "lipoproteins"],
+    ),
+    (
+        "biopsy",
+        &[
+            "diameter",
+            "test",
+            "isolated",
+            "marker_diameter",
+            "marker_diameter_cv",
+            "plasma_vesicles",
+            "lipoproteins",
+        ],
+    ),
+];
+
+/// Refuses a key of another kind of sample (`variant` in a body sample).
+fn only_sample_keys(c: &Check, p: &KeyPath, s: &SampleSpec) -> Res<()> {
+    let value = toml::Value::try_from(s).unwrap_or(toml::Value::Boolean(false));
+    let own = SAMPLE_KEYS
+        .iter()
+        .find(|k| k.0 == s.from)
+        .map_or(&[][..], |k| k.1);
+    let set = |key: &str| match value.get(key) {
+        Some(toml::Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+        None => false,
+    };
+    for (from, keys) in SAMPLE_KEYS.iter().filter(|k| k.0 != s.from) {
+        for key in keys.iter().filter(|k| !own.contains(k)) {
+            if set(key) {
                 return c.err(
                     &p.key(key),
-                    format!("`{key}` names a tissue sample"),
-                    Some("a body sample has `arm` and `place`".into()),
+                    format!("`{key}` names a {from} sample, not a {} sample", s.from),
+                    Some(format!("a {} sample has {}", s.from, own.join(", "))),
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The sample: which engine's output, where, when, which classes.
+fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleModel, SampleSpec)> {
+    c.choice(&p.key("from"), &s.from, &["body", "tissue", "biopsy"])?;
+    only_sample_keys(c, p, s)?;
+    let mut f = s.clone();
+    if s.from == "biopsy" {
+        let (draw, time) = super::resolve_draw::draw(c, p, s, study, &mut f)?;
+        return Ok((
+            SampleModel {
+                source: Source::Biopsy(draw),
+                time,
+                classes: Vec::new(),
+                lipoproteins: false,
+            },
+            f,
+        ));
+    }
+    let Some(time) = s.time.map(|t| t.si()) else {
+        return c.err(
+            &p.key("time"),
+            format!("a {} sample needs `time`", s.from),
+            Some("one of the engine's output times, e.g. `time = \"2 min\"`".into()),
+        );
+    };
+    let (source, classes, times) = if s.from == "body" {
         let (source, classes) = body_sample(c, p, s, study, &mut f)?;
         (source, classes, study.output_times.clone())
     } else {
-        for key in ["arm", "place"] {
-            let set = if key == "arm" {
-                s.arm.is_some()
-            } else {
-                s.place.is_some()
-            };
-            if set {
-                return c.err(
-                    &p.key(key),
-                    format!("`{key}` names a body sample"),
-                    Some("a tissue sample has `variant` and `replicate`".into()),
-                );
-            }
-        }
         tissue_sample(c, p, s, study, &mut f)?
     };
     if !times
@@ -552,13 +582,7 @@ fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleM
             source,
             time,
             classes,
-            lipoproteins: lipoproteins.then(|| {
-                (
-                    LIPOPROTEINS_PER_M3,
-                    LIPOPROTEIN_DIAMETER,
-                    sigma_of_cv(LIPOPROTEIN_DIAMETER_CV),
-                )
-            }),
+            lipoproteins,
         },
         f,
     ))

@@ -26,6 +26,7 @@ fn one(concentration: f64, median: f64, cv: f64) -> Sample {
             median,
             sigma: sigma_of_cv(cv),
             vesicle: true,
+            marker: true,
         }],
     }
 }

@@ -10,6 +10,7 @@ mod analytic;
 mod architecture;
 mod bacterial_vesicles;
 mod barrier_test;
+mod biopsy_draw;
 mod biopsy_engines;
 mod biopsy_pipeline;
 mod biopsy_release_inhibitors;
