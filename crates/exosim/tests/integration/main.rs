@@ -22,6 +22,7 @@ mod campaign_observables;
 mod campaign_runs;
 mod campaign_sensitivity;
 mod coupling;
+mod coupling_arms;
 mod docs;
 mod effects;
 mod human_calibration;
