@@ -330,3 +330,44 @@ fn bad_arm_lists_and_arm_drugs_get_located_errors() {
         "cell_types = [\"tumor\"]",
     );
 }
+
+/// A campaign's tissue observable reads one arm's replicates: `arm` is
+/// needed when several arms hold the tissue, and `tissue_vesicles` of the
+/// released fate in an arm is the mean over that arm's runs.
+#[test]
+fn a_tissue_observable_reads_the_arm_it_names() {
+    use exosim::campaign::observable::{ObservableSpec, resolve};
+    use exosim::scenario::error::{KeyPath, Locator};
+    #[derive(serde::Deserialize)]
+    struct File {
+        observables: Vec<ObservableSpec>,
+    }
+    let campaign = r#"
+[[observables]]
+name = "released_treated"
+kind = "tissue_vesicles"
+arm = "treated"
+place = "released"
+
+[[observables]]
+name = "released_any"
+kind = "tissue_vesicles"
+place = "released"
+"#;
+    let s = study(ARMS);
+    let result = run_study(&s);
+    let loc = Locator::new("campaign.toml", campaign);
+    let file: File = toml::from_str(campaign).unwrap();
+    let at = KeyPath::root().key("observables");
+    let treated = resolve(&file.observables[0], &s, &loc, &at.index(0)).unwrap();
+    let mean = (last(&result.tissue[2], "vesicles_tev_t_released")
+        + last(&result.tissue[3], "vesicles_tev_t_released"))
+        / 2.0;
+    assert_eq!(treated.evaluate(&result), mean);
+    let e = resolve(&file.observables[1], &s, &loc, &at.index(1)).unwrap_err();
+    assert!(e.message.contains("`arm` is needed"), "{e}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("control, treated"),
+        "{e}"
+    );
+}
