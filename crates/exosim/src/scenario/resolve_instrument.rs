@@ -500,9 +500,16 @@ fn sample(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<(SampleM
         let (source, classes) = body_sample(c, p, s, study, &mut f)?;
         (source, classes, study.output_times.clone())
     } else {
+        // `arm` names the coupled arm whose copy is sampled when several
+        // arms hold the tissue.
+        let per_arm = study
+            .tissue
+            .as_ref()
+            .and_then(|t| t.coupling.as_ref())
+            .is_some_and(|c| c.per_arm());
         for key in ["arm", "place"] {
             let set = if key == "arm" {
-                s.arm.is_some()
+                s.arm.is_some() && !per_arm
             } else {
                 s.place.is_some()
             };
@@ -648,6 +655,7 @@ fn tissue_sample(
         model.replicates as u64,
         "replicate",
     )?;
+    let arm = sampled_arm(c, p, s, study)?;
     let names: Vec<String> = model.vesicles.iter().map(|v| v.name.clone()).collect();
     let chosen = chosen_classes(c, p, &s.classes, &names)?;
     let classes = chosen
@@ -668,8 +676,10 @@ fn tissue_sample(
         .collect();
     f.variant = Some(variant.clone());
     f.replicate = Some(replicate);
+    f.arm = arm.clone();
     Ok((
         Source::Tissue {
+            arm,
             variant,
             replicate: (replicate - 1) as usize,
             volume,
@@ -677,6 +687,33 @@ fn tissue_sample(
         classes,
         model.output_times.clone(),
     ))
+}
+
+/// The coupled arm whose copy of the tissue is sampled, when several arms
+/// hold it (`arm`, needed then); `None` otherwise.
+fn sampled_arm(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<Option<String>> {
+    let Some(coupling) = study.tissue.as_ref().and_then(|t| t.coupling.as_ref()) else {
+        return Ok(None);
+    };
+    if !coupling.per_arm() {
+        return Ok(None);
+    }
+    let names: Vec<String> = coupling
+        .arms
+        .iter()
+        .map(|a| study.arms[a.arm].name.clone())
+        .collect();
+    match &s.arm {
+        Some(a) => {
+            c.name_in(&p.key("arm"), a, &names, "arm holding the tissue")?;
+            Ok(Some(a.clone()))
+        }
+        None => c.err(
+            p,
+            "several arms hold copies of the tissue: which one is sampled?",
+            Some(format!("add `arm = \"…\"`, one of: {}", names.join(", "))),
+        ),
+    }
 }
 
 /// The classes named, or all of them.
