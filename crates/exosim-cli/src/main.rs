@@ -713,15 +713,19 @@ fn print_tissue(study: &Study, result: &RunResult) {
             .iter()
             .map(|(k, s)| format!("{k} {:.3} ± {:.3}", s.mean, s.sd))
             .collect();
+        let name = match &v.arm {
+            Some(arm) => format!("{arm}/{}", v.name),
+            None => v.name.clone(),
+        };
         println!(
             "  {:<24} {}; contact kills {:.1}; {}",
-            v.name,
+            name,
             cells.join(", "),
             kills,
             states.join(", ")
         );
     }
-    if let Some(c) = &summary.coupling {
+    for c in summary.coupling.iter().flat_map(|c| c.arms()) {
         println!(
             "  coupled with arm `{}` every {} s (body reported from {}):",
             c.arm, c.exchange_interval_s, c.body_reported_from

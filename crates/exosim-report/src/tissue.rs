@@ -3,7 +3,10 @@
 //! `replicate`, `time_s`, then numeric series), snapshots of cells and
 //! vesicles (`tissue_snapshots/<variant>/cells_<NNNN>.csv` and
 //! `vesicles_<NNNN>.csv`) and the scalar figures of `summary.json`'s
-//! `tissue` object.
+//! `tissue` object. When several body arms hold copies of the tissue, the
+//! time series has an `arm` column first and the snapshots are under
+//! `tissue_snapshots/<arm>/<variant>/`: each (arm, variant) is shown as
+//! `arm/variant`, and the exchanges with each arm's body get a table.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,7 +25,8 @@ use crate::table::LongTable;
 /// One replicate of one variant.
 #[derive(Debug, Clone)]
 pub struct Replicate {
-    /// Variant (scenario arm of the tissue study).
+    /// Variant (scenario arm of the tissue study); `arm/variant` when
+    /// several body arms hold the tissue.
     pub variant: String,
     /// Replicate number.
     pub replicate: i64,
@@ -74,8 +78,9 @@ impl TissueSeries {
         let variant = t.require("variant")?;
         let replicate = t.require("replicate")?;
         let time = t.require("time_s")?;
+        let arm = t.headers.iter().position(|h| h == "arm");
         let numeric: Vec<usize> = (0..t.headers.len())
-            .filter(|&c| c != variant && c != replicate && c != time)
+            .filter(|&c| c != variant && c != replicate && c != time && Some(c) != arm)
             .collect();
         // Cell types, from the `cells_<type>` columns, longest first so that
         // `state_<type>_…` finds its own type when names share a prefix.
@@ -114,7 +119,10 @@ impl TissueSeries {
             .collect();
         let mut replicates: Vec<Replicate> = Vec::new();
         for r in 0..t.len() {
-            let v = t.text(r, variant);
+            let v = match arm {
+                Some(a) => format!("{}/{}", t.text(r, a), t.text(r, variant)),
+                None => t.text(r, variant).to_string(),
+            };
             let rep_f = t.number(r, replicate)?;
             if rep_f.fract() != 0.0 || !rep_f.is_finite() {
                 return Err(ReportError::Invalid {
@@ -132,7 +140,7 @@ impl TissueSeries {
                 Some(i) => i,
                 None => {
                     replicates.push(Replicate {
-                        variant: v.to_string(),
+                        variant: v.clone(),
                         replicate: rep,
                         times: Vec::new(),
                         values: vec![Vec::new(); numeric.len()],
@@ -305,6 +313,10 @@ pub struct TissueOutputs {
     /// One row per variant comparing them (header first), from
     /// `summary.json`'s `tissue.variants`; empty when absent.
     pub comparison: Vec<Vec<String>>,
+    /// One row per coupled body arm and class pair (no header), from
+    /// `summary.json`'s `tissue.coupling` (one object, or one per arm);
+    /// empty when the tissue sits in no body.
+    pub exchanges: Vec<Vec<String>>,
 }
 
 /// Per variant: final cells and fold change per type, contact kills, final
@@ -345,12 +357,11 @@ fn comparison(tissue: &Value) -> Vec<Vec<String>> {
     }
     let mut rows = vec![header];
     for v in variants {
-        let mut row = vec![
-            v.get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-        ];
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+        let mut row = vec![match v.get("arm").and_then(Value::as_str) {
+            Some(arm) => format!("{arm}/{name}"),
+            None => name.to_string(),
+        }];
         for (group, k) in &keys {
             row.push(
                 v.get(*group)
@@ -360,6 +371,73 @@ fn comparison(tissue: &Value) -> Vec<Vec<String>> {
             );
         }
         rows.push(row);
+    }
+    rows
+}
+
+/// The folders of snapshots under `snap_dir` with their labels: each
+/// variant's folder, or, when several body arms hold the tissue, each
+/// arm's variants' folders, labelled `arm/variant`.
+fn snapshot_dirs(snap_dir: &Path) -> Result<Vec<(String, PathBuf)>, ReportError> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for dir in list(snap_dir)?.into_iter().filter(|p| p.is_dir()) {
+        let inner: Vec<PathBuf> = list(&dir)?.into_iter().filter(|p| p.is_dir()).collect();
+        let has_frames = list(&dir)?
+            .iter()
+            .any(|p| p.is_file() && frame_number(&name(p), "cells_").is_some());
+        if has_frames || inner.is_empty() {
+            out.push((name(&dir), dir));
+        } else {
+            for v in inner {
+                out.push((format!("{}/{}", name(&dir), name(&v)), v));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Per coupled arm and class pair: vesicles drained to the body and
+/// arrived from blood (mean ± sd over runs), the cross-engine balance.
+fn exchanges(tissue: &Value) -> Vec<Vec<String>> {
+    let arms: Vec<&Value> = match tissue.get("coupling") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => return Vec::new(),
+    };
+    let spread = |v: Option<&Value>| match v.map(|v| (v.get("mean"), v.get("sd"))) {
+        Some((Some(m), Some(sd))) => format!(
+            "{} ± {}",
+            num(m.as_f64().unwrap_or(f64::NAN)),
+            num(sd.as_f64().unwrap_or(f64::NAN))
+        ),
+        _ => String::new(),
+    };
+    let mut rows = Vec::new();
+    for c in arms {
+        let arm = c.get("arm").and_then(Value::as_str).unwrap_or("");
+        let balance = c
+            .get("balance_relative_error")
+            .and_then(Value::as_f64)
+            .map(num)
+            .unwrap_or_default();
+        let Some(drained) = c.get("drained_to_body").and_then(Value::as_object) else {
+            continue;
+        };
+        for (pair, d) in drained {
+            let arrived = c.get("arrived_from_blood").and_then(|a| a.get(pair));
+            rows.push(vec![
+                arm.to_string(),
+                pair.clone(),
+                spread(Some(d)),
+                spread(arrived),
+                balance.clone(),
+            ]);
+        }
     }
     rows
 }
@@ -396,7 +474,7 @@ impl TissueOutputs {
         let mut snapshots = Vec::new();
         let snap_dir = dir.join("tissue_snapshots");
         if snap_dir.is_dir() {
-            for variant_dir in list(&snap_dir)?.into_iter().filter(|p| p.is_dir()) {
+            for (label, variant_dir) in snapshot_dirs(&snap_dir)? {
                 let mut numbers: Vec<u64> = list(&variant_dir)?
                     .iter()
                     .filter_map(|p| frame_number(p.file_name()?.to_str()?, "cells_"))
@@ -428,10 +506,7 @@ impl TissueOutputs {
                 }
                 if !frames.is_empty() {
                     snapshots.push(VariantSnapshots {
-                        variant: variant_dir
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_default(),
+                        variant: label,
                         frames,
                         available,
                     });
@@ -470,6 +545,7 @@ impl TissueOutputs {
             snapshots,
             figures,
             comparison: table,
+            exchanges: summary.get("tissue").map(exchanges).unwrap_or_default(),
         }))
     }
 
@@ -505,6 +581,20 @@ impl TissueOutputs {
                 &format!("All {} tissue figures of summary.json", self.figures.len()),
                 &all,
             );
+        }
+        if !self.exchanges.is_empty() {
+            sec.heading("Exchanges with the body");
+            sec.table(
+                &[
+                    "arm",
+                    "tissue class -> body class",
+                    "drained to the body",
+                    "arrived from blood",
+                    "cross-engine balance error",
+                ],
+                &self.exchanges,
+            );
+            sec.para("Vesicles over the whole run, mean ± standard deviation over each arm's runs (every variant and replicate); each arm holds its own copies of the tissue.");
         }
         if let Some(series) = &self.series {
             for variant in series.variants() {

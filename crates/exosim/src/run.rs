@@ -94,8 +94,8 @@ pub enum RunError {
 /// Simulates every arm; `progress` receives the completed fraction (0–1).
 ///
 /// In a coupled study the tissue runs first, each of its replicates with
-/// its own copy of the coupled arm; the arm reported (time series, summary)
-/// is the copy of the first replicate of the first variant.
+/// its own copy of each coupled arm; an arm reported (time series, summary)
+/// is its copy of the first replicate of the first variant.
 pub fn run(study: &Study, progress: impl Fn(f64) + Sync) -> Result<RunResult, RunError> {
     run_saving(study, None, progress)
 }
@@ -112,13 +112,8 @@ pub fn run_saving(
     saving: Option<&crate::coupling::tissue_section::Saving<'_>>,
     progress: impl Fn(f64) + Sync,
 ) -> Result<RunResult, RunError> {
-    let coupled_arm = study
-        .tissue
-        .as_ref()
-        .and_then(|t| t.coupling.as_ref())
-        .map(|c| c.arm);
     let body_arms = (0..study.arms.len())
-        .filter(|&i| Some(i) != coupled_arm)
+        .filter(|&i| !holds_tissue(study, i))
         .count();
     // The biopsy's and the signature's cohorts, when present, take the
     // last half of the way; the tissue and body arms share the rest.
@@ -147,9 +142,12 @@ pub fn run_saving(
     let mut summaries = Vec::new();
     let mut done = 0.0;
     for (i, arm) in study.arms.iter().enumerate() {
-        let coupled = (coupled_arm == Some(i))
-            .then(|| tissue.first().and_then(|r| r.body.as_ref()))
-            .flatten();
+        // The copy of the first variant's replicate 0 in this arm.
+        let coupled = tissue
+            .iter()
+            .find(|r| r.arm() == Some(arm.name.as_str()))
+            .and_then(|r| r.body.as_ref())
+            .filter(|_| holds_tissue(study, i));
         let course = match coupled {
             Some(body) => body.course.clone(),
             None => {
@@ -212,19 +210,23 @@ pub fn run_saving(
     })
 }
 
+/// Whether arm `i` holds copies of the study's tissue (`[tissue.coupling]`).
+fn holds_tissue(study: &Study, i: usize) -> bool {
+    study
+        .tissue
+        .as_ref()
+        .and_then(|t| t.coupling.as_ref())
+        .is_some_and(|c| c.holds(i))
+}
+
 /// Every effect model in every arm, from the arm's body course.
 fn run_effects(study: &Study, arms: &[ArmCourse]) -> Result<Vec<EffectRun>, RunError> {
     if study.effects.is_empty() {
         return Ok(Vec::new());
     }
-    let coupled_arm = study
-        .tissue
-        .as_ref()
-        .and_then(|t| t.coupling.as_ref())
-        .map(|c| c.arm);
     let mut runs = Vec::new();
     for (i, (arm, course)) in study.arms.iter().zip(arms).enumerate() {
-        let coupled = (coupled_arm == Some(i)).then_some(course);
+        let coupled = holds_tissue(study, i).then_some(course);
         let courses = exposure::effects_of_arm(&study.plan(), arm, coupled, &study.effects)
             .map_err(|source| RunError::Effect {
                 arm: arm.name.clone(),
@@ -273,7 +275,7 @@ pub fn timeseries(study: &Study, result: &RunResult) -> Table {
                 });
             }
             let linked =
-                coupling.is_some_and(|c| c.arm == i && c.links.iter().any(|l| l.body == cc.class));
+                coupling.is_some_and(|c| c.holds(i) && c.links.iter().any(|l| l.body == cc.class));
             if linked {
                 table.push_column(Column {
                     name: format!("{}/drained_in_from_tissue/{}", arm.arm, class),
@@ -537,19 +539,14 @@ pub fn summary<'a>(study: &'a Study, result: &'a RunResult) -> Summary<'a> {
         drained_in_from_tissue: None,
         extravasated_into_tissue: None,
     };
-    let coupled_arm = study
-        .tissue
-        .as_ref()
-        .and_then(|t| t.coupling.as_ref())
-        .map(|c| c.arm);
     for (i, arm) in result.arms.iter().enumerate() {
         let last = arm.times.len() - 1;
-        if coupled_arm == Some(i) {
+        if holds_tissue(study, i) {
             let (d, e) = arm.classes.iter().fold((0.0, 0.0), |(d, e), cc| {
                 (d + cc.drained_in[last], e + cc.extravasated[last])
             });
-            mb.drained_in_from_tissue = Some(d);
-            mb.extravasated_into_tissue = Some(e);
+            *mb.drained_in_from_tissue.get_or_insert(0.0) += d;
+            *mb.extravasated_into_tissue.get_or_insert(0.0) += e;
         }
         for cc in &arm.classes {
             mb.relative_error = cc

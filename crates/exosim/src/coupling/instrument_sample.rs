@@ -42,6 +42,9 @@ pub enum Source {
     },
     /// The tissue's free vesicles.
     Tissue {
+        /// The coupled arm whose copy is sampled, when several arms hold
+        /// the tissue.
+        arm: Option<String>,
         /// Variant name.
         variant: String,
         /// Replicate, from 0.
@@ -183,10 +186,17 @@ fn count_of(
                 .map_or(0.0, |s| s[k])
         }
         Source::Tissue {
-            variant, replicate, ..
+            arm,
+            variant,
+            replicate,
+            ..
         } => tissue
             .iter()
-            .find(|r| &r.variant == variant && r.replicate == *replicate)
+            .find(|r| {
+                &r.variant == variant
+                    && r.replicate == *replicate
+                    && (arm.is_none() || r.arm() == arm.as_deref())
+            })
             .and_then(|r| {
                 let times: Vec<f64> = r.record.rows.iter().map(|row| row[0]).collect();
                 let k = nearest(&times, model.time);

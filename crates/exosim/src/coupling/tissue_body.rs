@@ -22,9 +22,9 @@
 //! body ([`ExchangeRecord::balance_error`]).
 //!
 //! Each tissue replicate runs its own coupled copy of the body arm (the body
-//! then sees that replicate's drainage); a run is deterministic and draws
-//! only from streams keyed by its replicate's seed, so results do not depend
-//! on the number of threads.
+//! then sees that replicate's drainage), and so in every arm that holds the
+//! tissue; a run is deterministic and draws only from streams keyed by its
+//! replicate's seed, so results do not depend on the number of threads.
 
 use crate::body::model::{Arm, Plan, Source, SourceSite};
 use crate::body::network::{SolveError, Stepper};
@@ -121,16 +121,19 @@ fn blood_states(cs: &ClassStates) -> Vec<usize> {
     v
 }
 
-/// Runs one replicate of one variant of `model` inside its body arm.
+/// Runs one replicate of one variant of `model` inside body arm `arm` (an
+/// index into the study's arms; `model` is the tissue as that arm's copies
+/// run it, [`Coupling::model_in_arm`]).
 pub fn run_coupled(
     plan: &Plan,
     model: &TissueModel,
     coupling: &Coupling,
+    arm: usize,
     variant: &Variant,
     seed: u64,
     snapshots: bool,
 ) -> Result<(Recorder, CoupledBody), TissueError> {
-    let study_arm = &plan.arms[coupling.arm];
+    let study_arm = &plan.arms[arm];
     let arm = arm_with_links(study_arm, coupling);
     let built = pbpk::build(plan, &arm);
     let tol = body::tolerances(plan, &arm, &built);

@@ -8,6 +8,7 @@
 //! deterministic, so the parallel loop gives the same results on any number
 //! of threads.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -24,11 +25,13 @@ use crate::output::{CheckpointError, Checkpoints, OutputError};
 use crate::random::stream;
 use crate::tissue::engine::{Resume, SavedRun, SavedRunRef, TissueError, TissueRun};
 use crate::tissue::model::TissueModel;
-use crate::tissue::observe::{Recorder, write_snapshots, write_timeseries};
+use crate::tissue::observe::{
+    Recorder, write_snapshots, write_timeseries, write_timeseries_per_arm,
+};
 
 const REPLICATE_DOMAIN: u64 = u64::from_be_bytes(*b"tisrepli");
 
-/// One replicate of one variant.
+/// One replicate of one variant (in one arm, in a coupled study).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReplicateRun {
     /// Variant name.
@@ -41,6 +44,13 @@ pub struct ReplicateRun {
     pub body: Option<CoupledBody>,
 }
 
+impl ReplicateRun {
+    /// The body arm it ran in, in a coupled study.
+    pub fn arm(&self) -> Option<&str> {
+        self.body.as_ref().map(|b| b.course.arm.as_str())
+    }
+}
+
 /// Seed of replicate `r` under the study seed.
 pub fn replicate_seed(seed: u64, r: usize) -> u64 {
     stream(seed, REPLICATE_DOMAIN, r as u64).random()
@@ -50,9 +60,10 @@ pub fn replicate_seed(seed: u64, r: usize) -> u64 {
 /// A coupled tissue is run inside its body arm ([`run_in`]); here it runs
 /// alone.
 pub fn run(model: &TissueModel, seed: u64) -> Result<Vec<ReplicateRun>, TissueError> {
-    jobs(model)
+    let models = [Cow::Borrowed(model)];
+    jobs(model, false)
         .par_iter()
-        .map(|&(v, r)| replicate(None, model, seed, v, r, None, &|_| {}))
+        .map(|&job| replicate(None, &models, seed, job, None, &|_| {}))
         .collect()
 }
 
@@ -116,7 +127,14 @@ pub fn run_reporting(
     progress: &(dyn Fn(f64) + Sync),
 ) -> Result<Vec<ReplicateRun>, TissueError> {
     use std::sync::atomic::{AtomicU64, Ordering};
-    let jobs = jobs(model);
+    let jobs = jobs(model, true);
+    // The tissue as each coupled arm's copies run it (its drugs added).
+    let models: Vec<Cow<'_, TissueModel>> = match &model.coupling {
+        Some(c) => (0..c.arms.len())
+            .map(|k| c.model_in_arm(model, k))
+            .collect(),
+        None => vec![Cow::Borrowed(model)],
+    };
     // Each job's own fraction, as f64 bits; the sum over jobs is reported.
     let done: Vec<AtomicU64> = jobs.iter().map(|_| AtomicU64::new(0)).collect();
     let tell = |job: usize, f: f64| {
@@ -129,26 +147,43 @@ pub fn run_reporting(
     };
     jobs.par_iter()
         .enumerate()
-        .map(|(job, &(v, r))| {
-            let run = replicate(Some(plan), model, seed, v, r, saving, &|f| tell(job, f));
-            tell(job, 1.0);
+        .map(|(i, &job)| {
+            let run = replicate(Some(plan), &models, seed, job, saving, &|f| tell(i, f));
+            tell(i, 1.0);
             run
         })
         .collect()
 }
 
-/// Runs (or resumes, or reads back) replicate `r` of variant `v`.
+/// One run of the section: replicate `replicate` of variant `variant`,
+/// in coupled arm `arm` (an index into the coupling's arms) when the
+/// tissue sits in a body.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    arm: Option<usize>,
+    variant: usize,
+    replicate: usize,
+}
+
+/// Runs (or resumes, or reads back) one job; `models[k]` is the tissue as
+/// coupled arm `k` runs it (`models[0]` the tissue itself when uncoupled).
 fn replicate(
     plan: Option<&Plan>,
-    model: &TissueModel,
+    models: &[Cow<'_, TissueModel>],
     seed: u64,
-    v: usize,
-    r: usize,
+    job: Job,
     saving: Option<&Saving<'_>>,
     progress: &dyn Fn(f64),
 ) -> Result<ReplicateRun, TissueError> {
+    let model: &TissueModel = &models[job.arm.unwrap_or(0)];
+    let (v, r) = (job.variant, job.replicate);
     let variant = &model.variants[v];
-    let key = format!("tissue-{v}-{r}");
+    let key = match job.arm {
+        Some(k) if model.coupling.as_ref().is_some_and(|c| c.per_arm()) => {
+            format!("tissue-a{k}-{v}-{r}")
+        }
+        _ => format!("tissue-{v}-{r}"),
+    };
     let save_error = |e: CheckpointError| TissueError::Save {
         variant: variant.name.clone(),
         message: e.to_string(),
@@ -161,11 +196,14 @@ fn replicate(
             None => {}
         }
     }
+    // Common random numbers: replicate r draws from the same streams in
+    // every variant and every arm.
     let replicate_seed = replicate_seed(seed, r);
-    let done = match (plan, &model.coupling) {
-        (Some(plan), Some(coupling)) => {
+    let done = match (plan, &model.coupling, job.arm) {
+        (Some(plan), Some(coupling), Some(k)) => {
+            let arm = coupling.arms[k].arm;
             let (record, body) =
-                run_coupled(plan, model, coupling, variant, replicate_seed, r == 0)?;
+                run_coupled(plan, model, coupling, arm, variant, replicate_seed, r == 0)?;
             ReplicateRun {
                 variant: variant.name.clone(),
                 replicate: r,
@@ -215,11 +253,26 @@ fn replicate(
     Ok(done)
 }
 
-/// (variant, replicate) of every run, variants first.
-fn jobs(model: &TissueModel) -> Vec<(usize, usize)> {
-    (0..model.variants.len())
-        .flat_map(|v| (0..model.replicates).map(move |r| (v, r)))
-        .collect()
+/// Every run: per coupled arm (when `coupled` and the tissue sits in a
+/// body), variants, then replicates.
+fn jobs(model: &TissueModel, coupled: bool) -> Vec<Job> {
+    let arms: Vec<Option<usize>> = match (&model.coupling, coupled) {
+        (Some(c), true) => (0..c.arms.len()).map(Some).collect(),
+        _ => vec![None],
+    };
+    let mut out = Vec::new();
+    for arm in arms {
+        for variant in 0..model.variants.len() {
+            for replicate in 0..model.replicates {
+                out.push(Job {
+                    arm,
+                    variant,
+                    replicate,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Mean, standard deviation and range over replicates.
@@ -257,9 +310,13 @@ impl Spread {
     }
 }
 
-/// Per variant, over replicates.
+/// Per variant (and arm, when several arms hold the tissue), over
+/// replicates.
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantSummary {
+    /// The body arm, when several arms hold copies of the tissue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
     /// Variant name.
     pub name: String,
     /// Cells per type at the end.
@@ -283,7 +340,7 @@ pub struct TissueSummary {
     pub replicates: usize,
     /// Transport step, s.
     pub time_step_s: f64,
-    /// Per variant.
+    /// Per variant (per arm and variant when several arms hold the tissue).
     pub variants: Vec<VariantSummary>,
     /// Largest relative mass-balance error over every run and output time
     /// (0 for exact counts); in a coupled study also over each replicate's
@@ -291,10 +348,37 @@ pub struct TissueSummary {
     pub mass_balance_relative_error: f64,
     /// Exchanges with the body, in a coupled study.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub coupling: Option<CouplingSummary>,
+    pub coupling: Option<CouplingPart>,
 }
 
-/// The `tissue.coupling` part of `summary.json`.
+/// The `tissue.coupling` part of `summary.json`: one object when one arm
+/// holds the tissue, a list of them (one per arm, in study order) when
+/// several do.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum CouplingPart {
+    /// The one coupled arm.
+    One(CouplingSummary),
+    /// Every coupled arm.
+    PerArm(Vec<CouplingSummary>),
+}
+
+impl CouplingPart {
+    /// Every coupled arm's summary, in study order.
+    pub fn arms(&self) -> &[CouplingSummary] {
+        match self {
+            CouplingPart::One(c) => std::slice::from_ref(c),
+            CouplingPart::PerArm(v) => v,
+        }
+    }
+
+    /// The summary of arm `name`, if it holds the tissue.
+    pub fn arm(&self, name: &str) -> Option<&CouplingSummary> {
+        self.arms().iter().find(|c| c.arm == name)
+    }
+}
+
+/// The exchanges of one coupled arm (`summary.json` `tissue.coupling`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CouplingSummary {
     /// Body arm the tissue sits in.
@@ -313,9 +397,27 @@ pub struct CouplingSummary {
     pub balance_relative_error: f64,
 }
 
+/// The runs of each group the outputs tell apart: per coupled arm when
+/// several arms hold the tissue (named, in run order), else all together.
+fn by_arm<'r>(
+    model: &TissueModel,
+    runs: &'r [ReplicateRun],
+) -> Vec<(Option<String>, Vec<&'r ReplicateRun>)> {
+    if !model.coupling.as_ref().is_some_and(|c| c.per_arm()) {
+        return vec![(None, runs.iter().collect())];
+    }
+    let mut groups: Vec<(Option<String>, Vec<&ReplicateRun>)> = Vec::new();
+    for r in runs {
+        match groups.iter_mut().find(|(a, _)| a.as_deref() == r.arm()) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((r.arm().map(str::to_string), vec![r])),
+        }
+    }
+    groups
+}
+
 /// Summarises the runs of `model`.
 pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
-    let mut variants = Vec::new();
     let mut worst: f64 = 0.0;
     for r in runs {
         if let Some(mb) = r.record.series("mass_balance_error") {
@@ -323,89 +425,30 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
         }
         worst = worst.max(r.record.final_mass_balance);
     }
-    for v in &model.variants {
-        let of: Vec<&Recorder> = runs
-            .iter()
-            .filter(|r| r.variant == v.name)
-            .map(|r| &r.record)
-            .collect();
-        if of.is_empty() {
-            continue;
-        }
-        let last = |rec: &Recorder, col: &str| -> f64 {
-            rec.series(col)
-                .and_then(|s| s.last().copied())
-                .unwrap_or(f64::NAN)
-        };
-        let first = |rec: &Recorder, col: &str| -> f64 {
-            rec.series(col)
-                .and_then(|s| s.first().copied())
-                .unwrap_or(f64::NAN)
-        };
-        let spread = |f: &dyn Fn(&Recorder) -> f64| Spread::of(of.iter().map(|r| f(r)).collect());
-        let mut s = VariantSummary {
-            name: v.name.clone(),
-            final_cells: BTreeMap::new(),
-            fold_change: BTreeMap::new(),
-            kills: BTreeMap::new(),
-            uptakes: BTreeMap::new(),
-            final_state: BTreeMap::new(),
-            vesicles: BTreeMap::new(),
-        };
-        for t in &model.cell_types {
-            let col = format!("cells_{}", t.name);
-            s.final_cells
-                .insert(t.name.clone(), spread(&|r| last(r, &col)));
-            s.fold_change
-                .insert(t.name.clone(), spread(&|r| last(r, &col) / first(r, &col)));
-            let kc = format!("kills_{}", t.name);
-            s.kills.insert(t.name.clone(), spread(&|r| last(r, &kc)));
-            let uc = format!("uptakes_{}", t.name);
-            s.uptakes.insert(t.name.clone(), spread(&|r| last(r, &uc)));
-            for var in &t.state {
-                let sc = format!("state_{}_{}_mean", t.name, var.name);
-                s.final_state.insert(
-                    format!("{}.{}", t.name, var.name),
-                    spread(&|r| last(r, &sc)),
-                );
+    let groups = by_arm(model, runs);
+    let mut variants = Vec::new();
+    for (arm, group) in &groups {
+        for v in &model.variants {
+            let of: Vec<&Recorder> = group
+                .iter()
+                .filter(|r| r.variant == v.name)
+                .map(|r| &r.record)
+                .collect();
+            if !of.is_empty() {
+                variants.push(variant_summary(model, arm.clone(), &v.name, &of));
             }
         }
-        for c in &model.vesicles {
-            for p in crate::tissue::observe::PLACES {
-                let vc = format!("vesicles_{}_{p}", c.name);
-                s.vesicles
-                    .insert(format!("{}.{p}", c.name), spread(&|r| last(r, &vc)));
-            }
-        }
-        variants.push(s);
     }
     let coupling = model.coupling.as_ref().and_then(|c| {
-        let first = runs.first()?;
-        let bodies: Vec<&CoupledBody> = runs.iter().filter_map(|r| r.body.as_ref()).collect();
-        let mut drained = BTreeMap::new();
-        let mut arrived = BTreeMap::new();
-        for (j, l) in c.links.iter().enumerate() {
-            let key = format!("{}->{}", model.vesicles[l.tissue].name, c.body_names[j]);
-            let total = |f: &dyn Fn(&super::tissue_body::ExchangeRecord) -> f64| {
-                Spread::of(
-                    bodies
-                        .iter()
-                        .map(|b| b.exchanges.iter().map(f).sum())
-                        .collect(),
-                )
-            };
-            drained.insert(key.clone(), total(&|e| e.drained[j]));
-            arrived.insert(key, total(&|e| e.arrived[j]));
+        let per_arm: Vec<CouplingSummary> = groups
+            .iter()
+            .filter_map(|(_, group)| coupling_summary(model, c, group))
+            .collect();
+        if c.per_arm() {
+            Some(CouplingPart::PerArm(per_arm))
+        } else {
+            per_arm.into_iter().next().map(CouplingPart::One)
         }
-        let across = bodies.iter().map(|b| b.balance_error()).fold(0.0, f64::max);
-        Some(CouplingSummary {
-            arm: first.body.as_ref()?.course.arm.clone(),
-            exchange_interval_s: c.interval,
-            body_reported_from: format!("{}/{}", first.variant, first.replicate),
-            drained_to_body: drained,
-            arrived_from_blood: arrived,
-            balance_relative_error: across,
-        })
     });
     for b in runs.iter().filter_map(|r| r.body.as_ref()) {
         worst = worst.max(b.balance_error());
@@ -422,20 +465,126 @@ pub fn summarise(model: &TissueModel, runs: &[ReplicateRun]) -> TissueSummary {
     }
 }
 
+/// One variant's figures over the replicates `of`.
+fn variant_summary(
+    model: &TissueModel,
+    arm: Option<String>,
+    name: &str,
+    of: &[&Recorder],
+) -> VariantSummary {
+    let last = |rec: &Recorder, col: &str| -> f64 {
+        rec.series(col)
+            .and_then(|s| s.last().copied())
+            .unwrap_or(f64::NAN)
+    };
+    let first = |rec: &Recorder, col: &str| -> f64 {
+        rec.series(col)
+            .and_then(|s| s.first().copied())
+            .unwrap_or(f64::NAN)
+    };
+    let spread = |f: &dyn Fn(&Recorder) -> f64| Spread::of(of.iter().map(|r| f(r)).collect());
+    let mut s = VariantSummary {
+        arm,
+        name: name.to_string(),
+        final_cells: BTreeMap::new(),
+        fold_change: BTreeMap::new(),
+        kills: BTreeMap::new(),
+        uptakes: BTreeMap::new(),
+        final_state: BTreeMap::new(),
+        vesicles: BTreeMap::new(),
+    };
+    for t in &model.cell_types {
+        let col = format!("cells_{}", t.name);
+        s.final_cells
+            .insert(t.name.clone(), spread(&|r| last(r, &col)));
+        s.fold_change
+            .insert(t.name.clone(), spread(&|r| last(r, &col) / first(r, &col)));
+        let kc = format!("kills_{}", t.name);
+        s.kills.insert(t.name.clone(), spread(&|r| last(r, &kc)));
+        let uc = format!("uptakes_{}", t.name);
+        s.uptakes.insert(t.name.clone(), spread(&|r| last(r, &uc)));
+        for var in &t.state {
+            let sc = format!("state_{}_{}_mean", t.name, var.name);
+            s.final_state.insert(
+                format!("{}.{}", t.name, var.name),
+                spread(&|r| last(r, &sc)),
+            );
+        }
+    }
+    for c in &model.vesicles {
+        for p in crate::tissue::observe::PLACES {
+            let vc = format!("vesicles_{}_{p}", c.name);
+            s.vesicles
+                .insert(format!("{}.{p}", c.name), spread(&|r| last(r, &vc)));
+        }
+    }
+    s
+}
+
+/// The exchanges of one arm's runs (`group`, its first run the one whose
+/// body is reported); `None` without a coupled run.
+fn coupling_summary(
+    model: &TissueModel,
+    c: &crate::tissue::model::Coupling,
+    group: &[&ReplicateRun],
+) -> Option<CouplingSummary> {
+    let first = group.first()?;
+    let bodies: Vec<&CoupledBody> = group.iter().filter_map(|r| r.body.as_ref()).collect();
+    let mut drained = BTreeMap::new();
+    let mut arrived = BTreeMap::new();
+    for (j, l) in c.links.iter().enumerate() {
+        let key = format!("{}->{}", model.vesicles[l.tissue].name, c.body_names[j]);
+        let total = |f: &dyn Fn(&super::tissue_body::ExchangeRecord) -> f64| {
+            Spread::of(
+                bodies
+                    .iter()
+                    .map(|b| b.exchanges.iter().map(f).sum())
+                    .collect(),
+            )
+        };
+        drained.insert(key.clone(), total(&|e| e.drained[j]));
+        arrived.insert(key, total(&|e| e.arrived[j]));
+    }
+    let across = bodies.iter().map(|b| b.balance_error()).fold(0.0, f64::max);
+    Some(CouplingSummary {
+        arm: first.body.as_ref()?.course.arm.clone(),
+        exchange_interval_s: c.interval,
+        body_reported_from: format!("{}/{}", first.variant, first.replicate),
+        drained_to_body: drained,
+        arrived_from_blood: arrived,
+        balance_relative_error: across,
+    })
+}
+
 /// Writes `tissue_timeseries.csv` and the snapshots of replicate 0 of each
-/// variant under `dir/tissue_snapshots/<variant>/`.
+/// variant under `dir/tissue_snapshots/<variant>/`; when several body arms
+/// hold the tissue, the time series gains an `arm` column and the
+/// snapshots are under `dir/tissue_snapshots/<arm>/<variant>/`.
 pub fn write(dir: &Path, model: &TissueModel, runs: &[ReplicateRun]) -> Result<(), OutputError> {
-    let rows: Vec<(String, usize, &Recorder)> = runs
-        .iter()
-        .map(|r| (r.variant.clone(), r.replicate, &r.record))
-        .collect();
-    write_timeseries(&dir.join("tissue_timeseries.csv"), &rows)?;
+    let path = dir.join("tissue_timeseries.csv");
+    let per_arm = model.coupling.as_ref().is_some_and(|c| c.per_arm());
+    if per_arm {
+        let rows: Vec<(String, String, usize, &Recorder)> = runs
+            .iter()
+            .map(|r| {
+                let arm = r.arm().unwrap_or_default().to_string();
+                (arm, r.variant.clone(), r.replicate, &r.record)
+            })
+            .collect();
+        write_timeseries_per_arm(&path, &rows)?;
+    } else {
+        let rows: Vec<(String, usize, &Recorder)> = runs
+            .iter()
+            .map(|r| (r.variant.clone(), r.replicate, &r.record))
+            .collect();
+        write_timeseries(&path, &rows)?;
+    }
     for r in runs.iter().filter(|r| r.replicate == 0) {
-        write_snapshots(
-            &dir.join("tissue_snapshots").join(&r.variant),
-            model,
-            &r.record.frames,
-        )?;
+        let mut folder = dir.join("tissue_snapshots");
+        if let (true, Some(arm)) = (per_arm, r.arm()) {
+            folder = folder.join(arm);
+        }
+        write_snapshots(&folder.join(&r.variant), model, &r.record.frames)?;
     }
     Ok(())
 }

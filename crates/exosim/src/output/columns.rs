@@ -135,6 +135,11 @@ const SIGNATURE_MARKERS: &[ColumnDoc] = &[
 ];
 
 const TISSUE_TIMESERIES: &[ColumnDoc] = &[
+    doc(
+        "arm",
+        "",
+        "body arm whose copy of the tissue this is (when several arms hold it)",
+    ),
     doc("variant", "", "tissue variant"),
     doc("replicate", "", "replicate of the variant, from 0"),
     doc("time_s", "s", "time"),

@@ -88,10 +88,17 @@ pub fn export(study: &Study) -> Result<Vec<ArmSbml>, ExportError> {
     if let Some(c) = study.tissue.as_ref().and_then(|t| t.coupling.as_ref()) {
         return Err(ExportError::CoupledTissue {
             study: study.name.clone(),
-            arm: study
+            arm: c
                 .arms
-                .get(c.arm)
-                .map_or_else(|| format!("#{}", c.arm), |a| a.name.clone()),
+                .iter()
+                .map(|a| {
+                    study
+                        .arms
+                        .get(a.arm)
+                        .map_or_else(|| format!("#{}", a.arm), |x| x.name.clone())
+                })
+                .collect::<Vec<_>>()
+                .join("`, `"),
         });
     }
     let plan = study.plan();

@@ -122,6 +122,7 @@ impl Resolver<'_, '_> {
             tissue.as_mut(),
             tissue_spec.as_mut(),
         )?;
+        self.arm_drugs_in_tissue(spec, &arms, tissue.as_mut())?;
         let resolved = StudySpec {
             study: StudyHeader {
                 seed: Some(h.seed.unwrap_or(DEFAULT_SEED)),
@@ -522,13 +523,6 @@ impl Resolver<'_, '_> {
         let mut filled = Vec::new();
         for (i, d) in arm.drugs.iter().enumerate() {
             let p = path.key("drugs").index(i);
-            if !d.cell_types.is_empty() {
-                return self.c.err(
-                    &p.key("cell_types"),
-                    "only a study-wide drug acts on tissue cell types",
-                    Some("move the drug to the top-level `[[drugs]]`".into()),
-                );
-            }
             if !d.markers.is_empty() {
                 return self.c.err(
                     &p.key("markers"),
@@ -607,6 +601,90 @@ impl Resolver<'_, '_> {
             });
         }
         Ok(())
+    }
+
+    /// Drugs given in one arm with `cell_types` become inhibitors of that
+    /// arm's copies of the tissue (the arm must hold it), their secretion
+    /// factor following the drug's concentration course.
+    fn arm_drugs_in_tissue(
+        &self,
+        spec: &StudySpec,
+        arms: &[Arm],
+        tissue: Option<&mut crate::tissue::model::TissueModel>,
+    ) -> Res<()> {
+        let mut tissue = tissue;
+        for (i, (arm_spec, arm)) in spec.arms.iter().zip(arms).enumerate() {
+            for (j, d) in arm_spec.drugs.iter().enumerate() {
+                if d.cell_types.is_empty() {
+                    continue;
+                }
+                let p = KeyPath::root().key("arms").index(i).key("drugs").index(j);
+                let Some(model) = tissue.as_deref_mut() else {
+                    return self.c.err(
+                        &p.key("cell_types"),
+                        "the study has no `[tissue]` with cell types",
+                        Some("add a `[tissue]` section, or remove `cell_types`".into()),
+                    );
+                };
+                let inhibitor = self.tissue_inhibitor(&p, d, arm, model)?;
+                let held = model
+                    .coupling
+                    .as_mut()
+                    .and_then(|c| c.arms.iter_mut().find(|a| a.arm == i));
+                let Some(held) = held else {
+                    return self.c.err(
+                        &p.key("cell_types"),
+                        format!("arm `{}` does not hold the tissue", arm.name),
+                        Some(format!(
+                            "add `{}` to `[tissue.coupling] arms`, or give the drug in the top-level `[[drugs]]` to act on the tissue everywhere",
+                            arm.name
+                        )),
+                    );
+                };
+                held.inhibitors.push(inhibitor);
+            }
+        }
+        Ok(())
+    }
+
+    /// The tissue inhibitor of arm drug `d` (at `p`) given in `arm`.
+    fn tissue_inhibitor(
+        &self,
+        p: &KeyPath,
+        d: &super::drug_spec::DrugSpec,
+        arm: &Arm,
+        model: &crate::tissue::model::TissueModel,
+    ) -> Res<crate::tissue::model::Inhibitor> {
+        if model.inhibitors.iter().any(|x| x.name == d.name) {
+            return self.c.err(
+                &p.key("name"),
+                format!("the tissue already has an inhibitor `{}`", d.name),
+                Some("give the drug another name".into()),
+            );
+        }
+        let type_names: Vec<String> = model.cell_types.iter().map(|t| t.name.clone()).collect();
+        let cell_types = d
+            .cell_types
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                self.c
+                    .name_in(&p.key("cell_types").index(k), t, &type_names, "cell type")
+            })
+            .collect::<Res<Vec<_>>>()?;
+        let drug = arm
+            .drugs
+            .iter()
+            .find(|x| x.drug.name == d.name)
+            .map(|x| x.drug.clone())
+            .expect("every drug of an arm is resolved with it");
+        Ok(crate::tissue::model::Inhibitor {
+            name: d.name.clone(),
+            cell_types,
+            start: 0.0,
+            factor: 1.0,
+            drug: Some(drug),
+        })
     }
 
     /// The arms' systems and the output table within their limits.

@@ -1,4 +1,4 @@
-//! Resolution of `[tissue.coupling]`: which arm's body holds the tissue,
+//! Resolution of `[tissue.coupling]`: which arms' bodies hold the tissue,
 //! which faces are vascular, and which tissue class is which body class.
 
 use super::check::{Check, Res};
@@ -29,8 +29,14 @@ pub fn resolve_coupling(
     let arms: Vec<String> = body_arms.iter().map(|a| a.name.clone()).collect();
     let arms = &arms[..];
     let mut filled = spec.clone();
-    let arm = holding_arm(&r, path, spec, arms)?;
-    filled.arm = Some(arms[arm].clone());
+    let held = holding_arms(&r, path, spec, arms)?;
+    if let [one] = held[..] {
+        filled.arm = Some(arms[one].clone());
+        filled.arms = Vec::new();
+    } else {
+        filled.arm = None;
+        filled.arms = held.iter().map(|&i| arms[i].clone()).collect();
+    }
     if model.domain.dim != 3 {
         return r.err(
             path,
@@ -78,18 +84,26 @@ pub fn resolve_coupling(
     };
     filled.permeability = Some(Velocity(permeability));
     let links = class_links(&r, path, spec, model, body_classes)?;
-    entry_per_exchange(
-        &r,
-        path,
-        model,
-        &body_arms[arm],
-        &links,
-        permeability,
-        &vascular_faces,
-        interval,
-    )?;
+    for &arm in &held {
+        entry_per_exchange(
+            &r,
+            path,
+            model,
+            &body_arms[arm],
+            &links,
+            permeability,
+            &vascular_faces,
+            interval,
+        )?;
+    }
     let coupling = Coupling {
-        arm,
+        arms: held
+            .into_iter()
+            .map(|arm| CoupledArm {
+                arm,
+                inhibitors: Vec::new(),
+            })
+            .collect(),
         interval,
         interval_steps: steps,
         drain_to: if drain == "blood" {
@@ -103,6 +117,48 @@ pub fn resolve_coupling(
         links,
     };
     Ok((coupling, filled))
+}
+
+/// The arms whose bodies hold copies of the tissue, in study order: those
+/// listed in `arms`, every arm for `arm = "all"` (unless an arm is named
+/// so), the one named, or the only one.
+fn holding_arms(
+    r: &Check,
+    path: &KeyPath,
+    spec: &CouplingSpec,
+    arms: &[String],
+) -> Res<Vec<usize>> {
+    if spec.arms.is_empty() {
+        if spec.arm.as_deref() == Some("all") && !arms.iter().any(|a| a == "all") {
+            if arms.is_empty() {
+                return holding_arm(r, path, &CouplingSpec::default(), arms).map(|a| vec![a]);
+            }
+            return Ok((0..arms.len()).collect());
+        }
+        return holding_arm(r, path, spec, arms).map(|a| vec![a]);
+    }
+    if spec.arm.is_some() {
+        return r.err(
+            &path.key("arm"),
+            "`arm` and `arms` are both given",
+            Some("list every arm that holds the tissue in `arms`, and remove `arm`".into()),
+        );
+    }
+    let mut held: Vec<usize> = Vec::new();
+    for (i, a) in spec.arms.iter().enumerate() {
+        let p = path.key("arms").index(i);
+        let k = r.name_in(&p, a, arms, "arm")?;
+        if held.contains(&k) {
+            return r.err(
+                &p,
+                format!("arm `{a}` is listed twice"),
+                Some("each arm holds its own copies of the tissue once".into()),
+            );
+        }
+        held.push(k);
+    }
+    held.sort_unstable();
+    Ok(held)
 }
 
 /// The arm whose body holds the tissue: named, or the only one.
@@ -127,7 +183,10 @@ fn holding_arm(r: &Check, path: &KeyPath, spec: &CouplingSpec, arms: &[String]) 
                     "the study has {} arms: which one holds the tissue?",
                     arms.len()
                 ),
-                Some(format!("add `arm = \"…\"`, one of: {}", arms.join(", "))),
+                Some(format!(
+                    "add `arm = \"…\"`, one of: {}; or `arms = [\"…\", …]` (or `arm = \"all\"`) for a copy in each",
+                    arms.join(", ")
+                )),
             );
         }
     })

@@ -474,7 +474,14 @@ const SAMPLE_KEYS: [(&str, &[&str]); 3] = [
     ("body", &["arm", "place", "time", "classes", "lipoproteins"]),
     (
         "tissue",
-        &["variant", "replicate", "time", "classes", "lipoproteins"],
+        &[
+            "arm",
+            "variant",
+            "replicate",
+            "time",
+            "classes",
+            "lipoproteins",
+        ],
     ),
     (
         "biopsy",
@@ -672,6 +679,7 @@ fn tissue_sample(
         model.replicates as u64,
         "replicate",
     )?;
+    let arm = sampled_arm(c, p, s, study)?;
     let names: Vec<String> = model.vesicles.iter().map(|v| v.name.clone()).collect();
     let chosen = chosen_classes(c, p, &s.classes, &names)?;
     let classes = chosen
@@ -692,8 +700,10 @@ fn tissue_sample(
         .collect();
     f.variant = Some(variant.clone());
     f.replicate = Some(replicate);
+    f.arm = arm.clone();
     Ok((
         Source::Tissue {
+            arm,
             variant,
             replicate: (replicate - 1) as usize,
             volume,
@@ -701,6 +711,38 @@ fn tissue_sample(
         classes,
         model.output_times.clone(),
     ))
+}
+
+/// The coupled arm whose copy of the tissue is sampled, when several arms
+/// hold it (`arm`, needed then); `None` otherwise.
+fn sampled_arm(c: &Check, p: &KeyPath, s: &SampleSpec, study: &Study) -> Res<Option<String>> {
+    let coupling = study.tissue.as_ref().and_then(|t| t.coupling.as_ref());
+    let Some(coupling) = coupling.filter(|c| c.per_arm()) else {
+        if s.arm.is_some() {
+            return c.err(
+                &p.key("arm"),
+                "`arm` chooses among several arms holding copies of the tissue; this one has one copy",
+                Some("remove `arm`".into()),
+            );
+        }
+        return Ok(None);
+    };
+    let names: Vec<String> = coupling
+        .arms
+        .iter()
+        .map(|a| study.arms[a.arm].name.clone())
+        .collect();
+    match &s.arm {
+        Some(a) => {
+            c.name_in(&p.key("arm"), a, &names, "arm holding the tissue")?;
+            Ok(Some(a.clone()))
+        }
+        None => c.err(
+            p,
+            "several arms hold copies of the tissue: which one is sampled?",
+            Some(format!("add `arm = \"…\"`, one of: {}", names.join(", "))),
+        ),
+    }
 }
 
 /// The classes named, or all of them.

@@ -116,9 +116,14 @@ pub struct TissueSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CouplingSpec {
-    /// Body arm the tissue sits in (default: the only arm).
+    /// Body arm the tissue sits in (default: the only arm); `"all"` for
+    /// every arm (unless an arm is named `all`).
     #[serde(default)]
     pub arm: Option<String>,
+    /// Body arms that each hold their own copies of the tissue (instead of
+    /// `arm`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub arms: Vec<String>,
     /// Time between exchanges, a whole multiple of `time_step` (default 1 min).
     #[serde(default)]
     pub exchange_interval: Option<Time>,

@@ -389,11 +389,24 @@ pub struct ClassLink {
     pub body: usize,
 }
 
-/// The exchange of vesicles between the tissue and one body arm.
+/// A body arm holding the tissue: each of its runs is a copy of the
+/// tissue inside a copy of the arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoupledArm {
+    /// Index of the body arm.
+    pub arm: usize,
+    /// Release inhibitors of the drugs given in this arm alone
+    /// (`[[arms.drugs]]` with `cell_types`): they act on this arm's copies
+    /// of the tissue, beside the model's own inhibitors.
+    pub inhibitors: Vec<Inhibitor>,
+}
+
+/// The exchange of vesicles between the tissue and its body arms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Coupling {
-    /// Index of the body arm the tissue sits in.
-    pub arm: usize,
+    /// The body arms the tissue sits in, in study order (at least one);
+    /// each runs its own copies of the tissue.
+    pub arms: Vec<CoupledArm>,
     /// Exchange interval, s (a whole number of transport steps).
     pub interval: f64,
     /// The interval in transport steps.
@@ -412,6 +425,33 @@ pub struct Coupling {
 }
 
 impl Coupling {
+    /// Whether body arm `arm` holds a copy of the tissue.
+    pub fn holds(&self, arm: usize) -> bool {
+        self.arms.iter().any(|a| a.arm == arm)
+    }
+
+    /// Whether several arms hold copies (outputs then name the arm).
+    pub fn per_arm(&self) -> bool {
+        self.arms.len() > 1
+    }
+
+    /// The model as the copies in coupled arm `k` (an index into
+    /// [`Coupling::arms`]) run it: `model` with that arm's own inhibitors
+    /// added; `model` itself when the arm has none.
+    pub fn model_in_arm<'m>(
+        &self,
+        model: &'m TissueModel,
+        k: usize,
+    ) -> std::borrow::Cow<'m, TissueModel> {
+        let own = &self.arms[k].inhibitors;
+        if own.is_empty() {
+            return std::borrow::Cow::Borrowed(model);
+        }
+        let mut m = model.clone();
+        m.inhibitors.extend(own.iter().cloned());
+        std::borrow::Cow::Owned(m)
+    }
+
     /// Total area of the vascular faces of `domain`, m² (3-D only).
     pub fn vascular_area(&self, domain: &Domain) -> f64 {
         self.vascular_faces

@@ -142,18 +142,41 @@ pub fn write_timeseries(
     path: &Path,
     runs: &[(String, usize, &Recorder)],
 ) -> Result<(), OutputError> {
-    let Some((_, _, first)) = runs.first() else {
+    let keyed: Vec<(String, &Recorder)> = runs
+        .iter()
+        .map(|(v, r, rec)| (format!("{v},{r}"), *rec))
+        .collect();
+    write_keyed(path, "variant,replicate", &keyed)
+}
+
+/// Writes the long-format time series of every (arm, variant, replicate)
+/// run, when several body arms hold copies of the tissue: the columns of
+/// [`write_timeseries`] after an `arm` column.
+pub fn write_timeseries_per_arm(
+    path: &Path,
+    runs: &[(String, String, usize, &Recorder)],
+) -> Result<(), OutputError> {
+    let keyed: Vec<(String, &Recorder)> = runs
+        .iter()
+        .map(|(a, v, r, rec)| (format!("{a},{v},{r}"), *rec))
+        .collect();
+    write_keyed(path, "arm,variant,replicate", &keyed)
+}
+
+/// Rows of every run, each after its key columns (`keys`, written as is).
+fn write_keyed(path: &Path, keys: &str, runs: &[(String, &Recorder)]) -> Result<(), OutputError> {
+    let Some((_, first)) = runs.first() else {
         return Ok(());
     };
     write_atomic(path, |w| {
-        write!(w, "variant,replicate,time_s")?;
+        write!(w, "{keys},time_s")?;
         for h in &first.header {
             write!(w, ",{h}")?;
         }
         writeln!(w)?;
-        for (variant, replicate, rec) in runs {
+        for (key, rec) in runs {
             for row in &rec.rows {
-                write!(w, "{variant},{replicate}")?;
+                write!(w, "{key}")?;
                 for x in row {
                     write!(w, ",{}", num(*x))?;
                 }

@@ -11,11 +11,12 @@ use exosim::output::columns;
 use exosim::scenario::load_study;
 
 /// Shipped studies that write every kind of CSV-only table, cheaply.
-const STUDIES: [&str; 7] = [
+const STUDIES: [&str; 8] = [
     "assay_comparison",       // biopsy_curve, biopsy_roc_*
     "gut_barrier_blood_test", // biopsy_conditions, biopsy_roc_*_*
     "autoimmune_panel",       // signature, signature_markers
     "nta_flow_same_sample",   // instrument_*
+    "biopsy_draw_nta",        // instrument_* of a blood draw
     "human_plasma_origins",   // blood_profile
     "spheroid_growth",        // tissue_timeseries
     "screening_ovarian",

@@ -383,7 +383,14 @@ fn shipped_tumour_ev_dose_runs_and_balances() {
     let result = run_study(&s);
     let summary = run::summary(&s, &result);
     assert!(summary.mass_balance.relative_error <= ROUNDING);
-    let c = summary.tissue.as_ref().unwrap().coupling.as_ref().unwrap();
+    let c = &summary
+        .tissue
+        .as_ref()
+        .unwrap()
+        .coupling
+        .as_ref()
+        .unwrap()
+        .arms()[0];
     assert!(c.arrived_from_blood["eng_ev->eng_ev"].mean > 100.0);
     assert!(c.drained_to_body["tumour_ev->tumour_ev"].mean > 100.0);
 }

@@ -24,6 +24,7 @@ mod campaign_runs;
 mod campaign_sensitivity;
 mod columns;
 mod coupling;
+mod coupling_arms;
 mod docs;
 mod effects;
 mod human_calibration;

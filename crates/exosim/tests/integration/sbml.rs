@@ -232,6 +232,7 @@ fn a_tissue_coupled_study_is_refused_naming_the_arm() {
         .coupling
         .as_ref()
         .unwrap()
+        .arms[0]
         .arm]
         .name
         .clone();

@@ -33,7 +33,7 @@ pub struct Target {
 fn simulated_arm(study: &Study, index: usize) -> Arm {
     let arm = &study.arms[index];
     match study.tissue.as_ref().and_then(|t| t.coupling.as_ref()) {
-        Some(c) if c.arm == index => crate::coupling::tissue_body::arm_with_links(arm, c),
+        Some(c) if c.holds(index) => crate::coupling::tissue_body::arm_with_links(arm, c),
         _ => arm.clone(),
     }
 }

@@ -118,10 +118,17 @@ pub(super) const PK: &[&str] = &["arm", "vesicles"];
 pub(super) const AT_PLACE: &[&str] = &["arm", "vesicles", "place", "time"];
 pub(super) const OF_PLACE: &[&str] = &["arm", "vesicles", "place"];
 pub(super) const AT_TIME: &[&str] = &["arm", "vesicles", "time"];
-pub(super) const CELLS: &[&str] = &["variant", "statistic", "cell_type", "time"];
-pub(super) const STATE: &[&str] = &["variant", "statistic", "cell_type", "state", "time"];
-pub(super) const HELD: &[&str] = &["variant", "statistic", "cell_type", "molecule", "time"];
-pub(super) const FATE: &[&str] = &["variant", "statistic", "vesicles", "place", "time"];
+pub(super) const CELLS: &[&str] = &["variant", "arm", "statistic", "cell_type", "time"];
+pub(super) const STATE: &[&str] = &["variant", "arm", "statistic", "cell_type", "state", "time"];
+pub(super) const HELD: &[&str] = &[
+    "variant",
+    "arm",
+    "statistic",
+    "cell_type",
+    "molecule",
+    "time",
+];
+pub(super) const FATE: &[&str] = &["variant", "arm", "statistic", "vesicles", "place", "time"];
 pub(super) const EFFECT: &[&str] = &["arm", "effect", "time"];
 pub(super) const COURSE: &[&str] = &["arm", "effect"];
 

@@ -1,6 +1,7 @@
 //! Tissue observables: one column of the tissue's time series
 //! (`tissue_timeseries.csv`, [`crate::tissue::observe::Recorder`]) at one
-//! output time, over the replicates of one variant, combined by a
+//! output time, over the replicates of one variant (in one arm, when
+//! several body arms hold copies of the tissue), combined by a
 //! [`Statistic`] with the [`Spread`] the tissue summary uses.
 
 use super::{Kind, ObservableSpec, Statistic, Table, on_grid, pick};
@@ -15,6 +16,9 @@ use crate::units::Dimension;
 #[derive(Debug, Clone)]
 pub struct Target {
     kind: Kind,
+    /// The coupled arm whose copies are read, when several arms hold the
+    /// tissue.
+    arm: Option<String>,
     variant: String,
     statistic: Statistic,
     /// Column of the recorder read.
@@ -45,6 +49,18 @@ pub(super) fn resolve(
     };
     let variants: Vec<&str> = model.variants.iter().map(|v| v.name.as_str()).collect();
     let v = pick(p, "variant", "variant", spec.variant.as_deref(), &variants)?;
+    let arm = match &model.coupling {
+        Some(c) if c.per_arm() => {
+            let names: Vec<&str> = c
+                .arms
+                .iter()
+                .map(|a| study.arms[a.arm].name.as_str())
+                .collect();
+            let a = pick(p, "arm", "coupled arm", spec.arm.as_deref(), &names)?;
+            Some(names[a].to_string())
+        }
+        _ => None,
+    };
     let column = column(spec, model, p)?;
     let time = match spec.time {
         Some(t) => Some(on_grid(
@@ -59,6 +75,7 @@ pub(super) fn resolve(
     };
     let target = Target {
         kind: spec.kind,
+        arm,
         variant: variants[v].to_string(),
         statistic: spec.statistic.unwrap_or_default(),
         column,
@@ -126,8 +143,12 @@ impl Target {
             Some(t) => crate::units::format_human(t, Dimension::Time),
             None => "the end".into(),
         };
+        let arm = match &self.arm {
+            Some(a) => format!(" in arm {a}"),
+            None => String::new(),
+        };
         format!(
-            "{}: {}; column {} at {at}; {} over the replicates of variant {}",
+            "{}: {}; column {} at {at}; {} over the replicates of variant {}{arm}",
             self.kind.about().name,
             self.kind.about().definition,
             self.column,
@@ -149,7 +170,7 @@ impl Target {
         result
             .tissue
             .iter()
-            .find(|r| r.variant == self.variant)
+            .find(|r| self.reads(r))
             .map_or_else(Vec::new, |r| {
                 r.record.rows.iter().map(|row| row[0]).collect()
             })
@@ -163,7 +184,7 @@ impl Target {
         let values: Vec<f64> = result
             .tissue
             .iter()
-            .filter(|r| r.variant == self.variant)
+            .filter(|r| self.reads(r))
             .map(|r| self.value(&r.record))
             .collect();
         if values.is_empty() {
@@ -176,6 +197,12 @@ impl Target {
             Statistic::Min => s.min,
             Statistic::Max => s.max,
         }
+    }
+
+    /// Whether `run` is one of the replicates read: of the variant, in the
+    /// arm when several arms hold the tissue.
+    fn reads(&self, run: &crate::coupling::tissue_section::ReplicateRun) -> bool {
+        run.variant == self.variant && (self.arm.is_none() || run.arm() == self.arm.as_deref())
     }
 
     /// One replicate's value.
