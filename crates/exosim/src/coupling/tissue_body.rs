@@ -123,7 +123,10 @@ fn blood_states(cs: &ClassStates) -> Vec<usize> {
 
 /// Runs one replicate of one variant of `model` inside body arm `arm` (an
 /// index into the study's arms; `model` is the tissue as that arm's copies
-/// run it, [`Coupling::model_in_arm`]).
+/// run it, [`Coupling::model_in_arm`]). `progress` hears the tissue's share
+/// done as it goes, so that a hook that unwinds (Python's Ctrl-C) stops the
+/// replicate there rather than at its end.
+#[allow(clippy::too_many_arguments)]
 pub fn run_coupled(
     plan: &Plan,
     model: &TissueModel,
@@ -132,6 +135,7 @@ pub fn run_coupled(
     variant: &Variant,
     seed: u64,
     snapshots: bool,
+    progress: &dyn Fn(f64),
 ) -> Result<(Recorder, CoupledBody), TissueError> {
     let study_arm = &plan.arms[arm];
     let arm = arm_with_links(study_arm, coupling);
@@ -194,7 +198,7 @@ pub fn run_coupled(
     let record = run.run_exchanging(
         variant,
         snapshots,
-        |_| {},
+        progress,
         coupling.interval_steps,
         |tissue| {
             let step = (tissue.time() / dt).round() as u64;

@@ -202,8 +202,16 @@ fn replicate(
     let done = match (plan, &model.coupling, job.arm) {
         (Some(plan), Some(coupling), Some(k)) => {
             let arm = coupling.arms[k].arm;
-            let (record, body) =
-                run_coupled(plan, model, coupling, arm, variant, replicate_seed, r == 0)?;
+            let (record, body) = run_coupled(
+                plan,
+                model,
+                coupling,
+                arm,
+                variant,
+                replicate_seed,
+                r == 0,
+                progress,
+            )?;
             ReplicateRun {
                 variant: variant.name.clone(),
                 replicate: r,

@@ -424,3 +424,39 @@ fn an_instrument_samples_the_tissue_copy_of_the_arm_it_names() {
     assert_eq!(e.key, "instruments[0].sample.arm", "{e}");
     assert!(e.message.contains("one copy"), "{e}");
 }
+
+/// A coupled tissue replicate reports its progress as it goes, not only
+/// when it ends, so that a hook that unwinds (Python's Ctrl-C) stops it
+/// there: on one thread, each of the four replicates (two arms × two)
+/// reports at least four times before its end, in order, and a
+/// hook that panics at the first report inside the tissue ends the run
+/// with that panic.
+#[test]
+fn a_coupled_replicate_reports_its_progress_and_a_hook_can_stop_it() {
+    use std::sync::Mutex;
+    let s = study(ARMS);
+    let heard = Mutex::new(Vec::new());
+    in_pool(1, || run::run(&s, |f| heard.lock().unwrap().push(f))).unwrap();
+    let heard = heard.into_inner().unwrap();
+    // Four replicates share the way: their ends sit at k/4.
+    let within = (heard.iter())
+        .filter(|&&f| ((4.0 * f).round() - 4.0 * f).abs() > 1e-9)
+        .count();
+    assert!(
+        within >= 16,
+        "{within} reports within replicates: {heard:?}"
+    );
+    assert!(heard.windows(2).all(|w| w[0] <= w[1]), "{heard:?}");
+    assert_eq!(heard.last(), Some(&1.0));
+    let stopped = std::panic::catch_unwind(|| {
+        in_pool(1, || {
+            run::run(&s, |f| {
+                if f > 0.0 && f < 1.0 {
+                    std::panic::panic_any("stopped");
+                }
+            })
+        })
+    });
+    let payload = stopped.expect_err("the hook's panic ends the run");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"stopped"));
+}
