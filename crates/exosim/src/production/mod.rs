@@ -5,16 +5,20 @@
 //! One culture vessel ("unit") is simulated and the platform's identical
 //! units multiply it. Cells grow logistically from the seeded number to the
 //! platform's largest, `dN/dt = r N (1 − N/K)`, and release vesicles into
-//! the medium at a constant rate per cell, `dP/dt = q N`. The growth is
-//! integrated by the classical fourth-order Runge–Kutta method in steps of
-//! at most an hour, the release integral by the same stages, so that a
-//! future growth law without a closed form fits the same loop; the tests
-//! hold it to the closed form of the logistic within 1e-7. At the end of the expansion
-//! the growth medium is discarded (its vesicles with it); then every
-//! harvest collects a fraction of the conditioned medium, replaced by fresh
-//! medium, and the isolation keeps a fraction of what was collected. Every
-//! vesicle released is accounted for: released = recovered + lost in
-//! isolation + discarded with the growth medium + left in the medium.
+//! the medium at a constant rate per cell; in the medium they decay at a
+//! first-order rate k (0 when stable) and, under perfusion, leave with the
+//! medium at φ volumes per unit time into a cooled collection vessel:
+//! `dP/dt = q N − (k + φ) P`. Cells and medium are integrated together by
+//! the classical fourth-order Runge–Kutta method in steps of at most an
+//! hour (and at most half the medium's turnover time), the integrals of N
+//! and P by the same stages; the tests hold them to the closed forms within
+//! 1e-7. At the end of the expansion the growth medium is discarded (its
+//! vesicles with it); then every harvest collects a fraction of the
+//! conditioned medium, replaced by fresh medium (or, under perfusion, the
+//! collection vessel's content), and the isolation keeps a fraction of what
+//! was collected. Every vesicle released is accounted for: released =
+//! recovered + lost in isolation + discarded with the growth medium + decayed
+//! in the medium + left in the medium.
 
 use serde::Serialize;
 
@@ -24,6 +28,10 @@ mod tests;
 /// Longest integration step, s: an hour, against a doubling of a day or
 /// more.
 pub const MAX_STEP: f64 = 3600.0;
+
+/// Longest step as a share of the medium's turnover time `1/(k + φ)`:
+/// RK4's error in `e^{−λh}` is `(λh)⁵/120`, 3e-9 at 0.05.
+pub const TURNOVER_STEP: f64 = 0.05;
 
 /// Cells of one culture unit and what they release.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,6 +48,9 @@ pub struct Culture {
     pub release_rate: f64,
     /// Medium in one unit, m³.
     pub medium_volume: f64,
+    /// First-order loss of vesicles in the medium at culture temperature,
+    /// 1/s (0: stable).
+    pub decay_rate: f64,
 }
 
 /// When the medium is collected.
@@ -53,8 +64,12 @@ pub struct Schedule {
     /// Harvests in one run.
     pub harvests: u32,
     /// Share of the medium collected at each harvest (replaced by fresh
-    /// medium), 0–1.
+    /// medium), 0–1; unused under perfusion.
     pub fraction: f64,
+    /// Perfusion: medium volumes per second leaving the unit continuously
+    /// into a cooled collection vessel, emptied at each harvest (0: batch
+    /// harvests).
+    pub perfusion: f64,
 }
 
 /// How the collected medium is purified.
@@ -131,6 +146,8 @@ pub struct Ledger {
     pub lost_in_isolation: f64,
     /// Released into the growth medium and discarded with it.
     pub discarded: f64,
+    /// Lost in the medium at culture temperature (decay).
+    pub decayed: f64,
     /// Still in the medium after the last harvest.
     pub in_medium: f64,
 }
@@ -141,9 +158,14 @@ impl Ledger {
         self.recovered + self.lost_in_isolation
     }
 
-    /// |released − (recovered + lost + discarded + in medium)| / released.
+    /// |released − (recovered + lost + discarded + decayed + in medium)| /
+    /// released.
     pub fn relative_error(&self) -> f64 {
-        let out = self.recovered + self.lost_in_isolation + self.discarded + self.in_medium;
+        let out = self.recovered
+            + self.lost_in_isolation
+            + self.discarded
+            + self.decayed
+            + self.in_medium;
         if self.released == 0.0 {
             out.abs()
         } else {
@@ -188,35 +210,76 @@ pub fn logistic_integral(n0: f64, k: f64, r: f64, t: f64) -> f64 {
     k * t + k / r * ((a * (-r * t).exp()).ln_1p() - a.ln_1p())
 }
 
-/// One RK4 step of the logistic from `n` over `h`: the new count and
-/// `∫ N dt` over the step by the same stages.
-fn rk4_step(n: f64, k: f64, r: f64, h: f64) -> (f64, f64) {
-    let f = |x: f64| r * x * (1.0 - x / k);
-    let n1 = n;
-    let n2 = n + 0.5 * h * f(n1);
-    let n3 = n + 0.5 * h * f(n2);
-    let n4 = n + h * f(n3);
-    let next = n + h / 6.0 * (f(n1) + 2.0 * f(n2) + 2.0 * f(n3) + f(n4));
-    let area = h / 6.0 * (n1 + 2.0 * n2 + 2.0 * n3 + n4);
-    (next, area)
+/// One unit over a span of culture: cells and vesicles in the medium at
+/// its end, and what the span's vesicles did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Cells at the end.
+    pub cells: f64,
+    /// Vesicles in the unit's medium at the end.
+    pub medium: f64,
+    /// Vesicles released, `q ∫ N dt`.
+    pub released: f64,
+    /// Vesicles carried out by perfusion, `φ ∫ P dt`.
+    pub perfused: f64,
+    /// Vesicles lost to decay, `k ∫ P dt`.
+    pub decayed: f64,
 }
 
-/// Cells of one unit after `span` from `n`, and the cell-time `∫ N dt`
-/// over it, in equal steps of at most [`MAX_STEP`].
-pub fn grow(n: f64, k: f64, r: f64, span: f64) -> (f64, f64) {
+/// One RK4 step of cells and medium over `h`: the new state and the
+/// integrals `∫ N dt`, `∫ P dt` over the step by the same stages.
+fn rk4_medium_step(n: f64, p: f64, c: &Culture, perfusion: f64, h: f64) -> [f64; 4] {
+    let (k, r, q) = (c.max_cells, c.growth_rate, c.release_rate);
+    let out = c.decay_rate + perfusion;
+    let f = |x: f64, y: f64| (r * x * (1.0 - x / k), q * x - out * y);
+    let (n1, p1) = (n, p);
+    let (a1, b1) = f(n1, p1);
+    let (n2, p2) = (n + 0.5 * h * a1, p + 0.5 * h * b1);
+    let (a2, b2) = f(n2, p2);
+    let (n3, p3) = (n + 0.5 * h * a2, p + 0.5 * h * b2);
+    let (a3, b3) = f(n3, p3);
+    let (n4, p4) = (n + h * a3, p + h * b3);
+    let (a4, b4) = f(n4, p4);
+    [
+        n + h / 6.0 * (a1 + 2.0 * a2 + 2.0 * a3 + a4),
+        p + h / 6.0 * (b1 + 2.0 * b2 + 2.0 * b3 + b4),
+        h / 6.0 * (n1 + 2.0 * n2 + 2.0 * n3 + n4),
+        h / 6.0 * (p1 + 2.0 * p2 + 2.0 * p3 + p4),
+    ]
+}
+
+/// One unit cultured for `span` from `cells` and `medium` vesicles, under
+/// `perfusion` (volumes per second), in equal steps of at most
+/// [`MAX_STEP`] and [`TURNOVER_STEP`] of the medium's turnover time
+/// `1/(k + φ)`.
+pub fn condition(cells: f64, medium: f64, c: &Culture, perfusion: f64, span: f64) -> Span {
+    let mut at = Span {
+        cells,
+        medium,
+        released: 0.0,
+        perfused: 0.0,
+        decayed: 0.0,
+    };
     if span <= 0.0 {
-        return (n, 0.0);
+        return at;
     }
-    let steps = (span / MAX_STEP).ceil().max(1.0);
+    let out = c.decay_rate + perfusion;
+    let longest = if out > 0.0 {
+        MAX_STEP.min(TURNOVER_STEP / out)
+    } else {
+        MAX_STEP
+    };
+    let steps = (span / longest).ceil().max(1.0);
     let h = span / steps;
-    let mut n = n;
-    let mut area = 0.0;
     for _ in 0..steps as u64 {
-        let (next, a) = rk4_step(n, k, r, h);
-        n = next;
-        area += a;
+        let [n, p, cell_time, medium_time] = rk4_medium_step(at.cells, at.medium, c, perfusion, h);
+        at.cells = n;
+        at.medium = p;
+        at.released += c.release_rate * cell_time;
+        at.perfused += perfusion * medium_time;
+        at.decayed += c.decay_rate * medium_time;
     }
-    (n, area)
+    at
 }
 
 /// Runs the plan: expansion, then every harvest and its isolation.
@@ -224,26 +287,34 @@ pub fn simulate(model: &ProductionModel) -> ProductionRun {
     let c = &model.culture;
     let s = &model.schedule;
     let units = c.units;
-    let (mut cells, area) = grow(c.seeded, c.max_cells, c.growth_rate, s.expansion);
+    // The growth medium is neither perfused into the product nor kept.
+    let grown = condition(c.seeded, 0.0, c, 0.0, s.expansion);
     let mut ledger = Ledger {
-        released: c.release_rate * area * units,
-        discarded: c.release_rate * area * units,
+        released: grown.released * units,
+        discarded: grown.medium * units,
+        decayed: grown.decayed * units,
         ..Ledger::default()
     };
+    let mut cells = grown.cells;
     let mut medium = 0.0;
     let mut harvests = Vec::with_capacity(s.harvests as usize);
     for index in 1..=s.harvests {
-        let (next, area) = grow(cells, c.max_cells, c.growth_rate, s.interval);
-        cells = next;
-        let released = c.release_rate * area * units;
-        ledger.released += released;
-        medium += released;
-        let collected = s.fraction * medium;
-        medium -= collected;
+        let span = condition(cells, medium, c, s.perfusion, s.interval);
+        cells = span.cells;
+        medium = span.medium;
+        ledger.released += span.released * units;
+        ledger.decayed += span.decayed * units;
+        let (collected, volume) = if s.perfusion > 0.0 {
+            let volume = s.perfusion * s.interval * c.medium_volume;
+            (span.perfused * units, volume * units)
+        } else {
+            let taken = s.fraction * medium;
+            medium -= taken;
+            (taken * units, s.fraction * c.medium_volume * units)
+        };
         let recovered = model.isolation.recovery * collected;
         ledger.recovered += recovered;
         ledger.lost_in_isolation += collected - recovered;
-        let volume = s.fraction * c.medium_volume * units;
         harvests.push(Harvest {
             index,
             time: s.expansion + f64::from(index) * s.interval,
@@ -254,7 +325,7 @@ pub fn simulate(model: &ProductionModel) -> ProductionRun {
             recovered,
         });
     }
-    ledger.in_medium = medium;
+    ledger.in_medium = medium * units;
     ProductionRun {
         harvests,
         ledger,

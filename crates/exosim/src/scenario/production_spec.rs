@@ -44,9 +44,19 @@ pub struct ProductionSpec {
     /// Harvests in one run.
     #[serde(default, deserialize_with = "crate::units::whole::option")]
     pub harvests: Option<u64>,
-    /// Share of the medium collected at each harvest (default 1).
+    /// Share of the medium collected at each harvest (default 1; batch
+    /// harvests only).
     #[serde(default)]
     pub harvest_fraction: Option<f64>,
+    /// Perfusion: medium volumes per time leaving each unit continuously
+    /// into a cooled collection vessel emptied at each harvest
+    /// ("1 /day"; default none: batch harvests).
+    #[serde(default)]
+    pub perfusion_rate: Option<Rate>,
+    /// Half-life of vesicles in the medium at culture temperature
+    /// (default none: stable).
+    #[serde(default)]
+    pub medium_half_life: Option<Time>,
     /// `ultracentrifugation`, `ultrafiltration`, `sec`, `tff`,
     /// `precipitation` or `custom` (with `recovery`).
     #[serde(default)]

@@ -232,6 +232,13 @@ fn culture(
             medium.si(),
             Dimension::Volume,
         )?,
+        decay_rate: match spec.medium_half_life {
+            Some(h) => {
+                std::f64::consts::LN_2
+                    / c.positive_quantity(&p.key("medium_half_life"), h.si(), Dimension::Time)?
+            }
+            None => 0.0,
+        },
     };
     if culture.seeded > culture.max_cells {
         return c.err(
@@ -284,7 +291,20 @@ fn schedule(
         )?,
         harvests: c.count_in(&p.key("harvests"), harvests, 1, MAX_HARVESTS, "harvests")? as u32,
         fraction: c.fraction(&p.key("harvest_fraction"), fraction)?,
+        perfusion: match spec.perfusion_rate {
+            Some(rate) => {
+                c.positive_quantity(&p.key("perfusion_rate"), rate.si(), Dimension::Rate)?
+            }
+            None => 0.0,
+        },
     };
+    if schedule.perfusion > 0.0 && spec.harvest_fraction.is_some() {
+        return c.err(
+            &p.key("harvest_fraction"),
+            "under perfusion the harvests empty the collection vessel, not the unit's medium",
+            Some("remove `harvest_fraction`, or `perfusion_rate` for batch harvests".into()),
+        );
+    }
     if schedule.fraction == 0.0 {
         return c.err(
             &p.key("harvest_fraction"),
@@ -295,7 +315,9 @@ fn schedule(
     f.harvest_interval = Some(interval);
     f.harvests = Some(harvests);
     f.expansion = Some(expansion);
-    f.harvest_fraction = Some(fraction);
+    if schedule.perfusion == 0.0 {
+        f.harvest_fraction = Some(fraction);
+    }
     Ok(schedule)
 }
 

@@ -245,6 +245,23 @@ fn bad_plans_are_located_errors() {
         "harvests",
         "0 harvests",
     );
+    located(
+        &plan(
+            "hollow_fibre",
+            "perfusion_rate = \"1 /day\"\nharvest_fraction = 0.5\n",
+        ),
+        "production.harvest_fraction",
+        "harvest_fraction",
+        "collection vessel",
+    );
+    for (key, value) in [
+        ("perfusion_rate", "\"0 /day\""),
+        ("medium_half_life", "\"0 h\""),
+    ] {
+        let e = error(&plan("flask", &format!("{key} = {value}\n")));
+        assert_eq!(e.key, format!("production.{key}"), "{e}");
+        assert!(e.message.contains("greater than zero"), "{e}");
+    }
     let zero = error(&plan("flask", "medium_volume = \"0 mL\"\n"));
     assert_eq!(zero.key, "production.medium_volume");
     assert!(zero.message.contains("greater than zero"), "{zero}");
@@ -253,4 +270,38 @@ fn bad_plans_are_located_errors() {
         unknown.message.contains("unknown field `medium`"),
         "{unknown}"
     );
+}
+
+/// Vesicles that decay in the medium (`medium_half_life`) are lost to the
+/// product and counted in the mass balance; perfusion (`perfusion_rate`)
+/// takes them out of the warm medium sooner, so faster perfusion rescues
+/// more of them, and without decay a unit perfused at φ collects what its
+/// cells release less what is left in its medium.
+#[test]
+fn decay_costs_vesicles_and_faster_perfusion_rescues_them() {
+    let run = |keys: &str| produce(&plan("hollow_fibre", keys));
+    let stable = run("perfusion_rate = \"1 /day\"\n");
+    let slow = run("perfusion_rate = \"1 /day\"\nmedium_half_life = \"2 day\"\n");
+    let fast = run("perfusion_rate = \"4 /day\"\nmedium_half_life = \"2 day\"\n");
+    for s in [&stable, &slow, &fast] {
+        assert!(s.relative_error < 1e-12, "{:?}", s.mass_balance);
+    }
+    assert_eq!(stable.mass_balance.decayed, 0.0);
+    assert!(slow.mass_balance.decayed > 0.0);
+    assert!(
+        slow.particles_per_run < fast.particles_per_run
+            && fast.particles_per_run < stable.particles_per_run,
+        "{} < {} < {}",
+        slow.particles_per_run,
+        fast.particles_per_run,
+        stable.particles_per_run
+    );
+    let b = &stable.mass_balance;
+    let collected = b.recovered + b.lost_in_isolation;
+    let expected = b.released - b.discarded - b.in_medium;
+    assert!((collected - expected).abs() <= 1e-12 * expected);
+    // Four volumes a day collect the release in four times the medium.
+    let fast_stable = run("perfusion_rate = \"4 /day\"\n");
+    let ratio = fast_stable.medium_collected_ml / stable.medium_collected_ml;
+    assert!((ratio - 4.0).abs() < 1e-12, "{ratio}");
 }
