@@ -125,7 +125,7 @@ use rand::Rng;
 use super::growth::{GrowthLaw, LnCells};
 use super::kinetics::{FORGETFUL_KH, ceil_steps};
 use super::measurement::Sampling;
-use super::screening_model::{DOMAIN_SCREENING, Individual, ScreeningModel};
+use super::screening_model::{DOMAIN_SCREENING, DetectionRule, Individual, ScreeningModel};
 #[cfg(target_arch = "x86_64")]
 use crate::fast_exp::{LIMIT, exp, exp_core};
 use crate::random::counts::{poisson, thin};
@@ -586,6 +586,8 @@ impl CohortKernel {
             || model.release.is_some()
             || p.sequencing.is_some()
             || model.imaging.is_some()
+            || model.detection != DetectionRule::Tumour
+            || model.variability.background_test_cv > 0.0
             || p.sampling != Sampling::Counts
             || a.offset.is_nan()
             || a.offset < 0.0

@@ -38,8 +38,8 @@ use crate::random::{Stream, cohort_stream, stream};
 use crate::units::{DAY, LITRE, MILLILITRE};
 
 pub use super::screening_model::{
-    DOMAIN_CURVE, DOMAIN_HEALTHY, DOMAIN_HEALTHY_SCREENING, DOMAIN_SCREENING, Imaging, Individual,
-    QUANTILES, ScreeningModel, Tumour, Variability, YEAR,
+    DOMAIN_CURVE, DOMAIN_HEALTHY, DOMAIN_HEALTHY_SCREENING, DOMAIN_SCREENING, DetectionRule,
+    Imaging, Individual, QUANTILES, ScreeningModel, Tumour, Variability, YEAR,
 };
 
 /// A threshold crossing of the true blood concentration.
@@ -248,6 +248,7 @@ impl ScreeningModel {
                 background_cv: 0.5,
                 shedding_cv: 1.0,
                 elimination_cv: 0.3,
+                background_test_cv: 0.0,
             },
             protocol,
             threshold: protocol.assay.lod,
@@ -255,6 +256,7 @@ impl ScreeningModel {
             duration: 10.0 * YEAR,
             max_step: 14.0 * DAY,
             imaging: None,
+            detection: DetectionRule::Tumour,
             deterministic: false,
         }
     }
@@ -404,10 +406,26 @@ impl ScreeningModel {
         if self.deterministic {
             self.noise_free_positive(c)
         } else {
+            let (c, background) = self.on_test_day(c, background, rng);
             self.protocol
                 .measure_parts(c, background, rng)
                 .positive(self.threshold)
         }
+    }
+
+    /// The sample's concentration and background at one test: the
+    /// background's share times the within-individual factor of that test
+    /// (`background_test_cv`; no draw when it is 0, so that the streams of
+    /// models without it are unchanged).
+    pub fn on_test_day<R: Rng + ?Sized>(&self, c: f64, background: f64, rng: &mut R) -> (f64, f64) {
+        let cv = self.variability.background_test_cv;
+        if cv <= 0.0 || self.deterministic {
+            return (c, background);
+        }
+        let s2 = cv.mul_add(cv, 1.0).ln();
+        let z: f64 = rand_distr::StandardNormal.sample(rng);
+        let b = background * (s2.sqrt() * z - 0.5 * s2).exp();
+        (c - background + b, b)
     }
 
     fn noise_free_positive(&self, c: f64) -> bool {
@@ -439,6 +457,7 @@ impl ScreeningModel {
                 (true, false) => TestOutcome::Detection,
             };
         }
+        let (c, background) = self.on_test_day(c, background, rng);
         // A sequencing panel's errors alone are the test without the tumour.
         if let Some(r) = self.protocol.sequence(c - background, background, rng) {
             return match (
@@ -483,10 +502,11 @@ impl ScreeningModel {
         let nominal = self.blood.baseline_amount() / self.blood.plasma_volume;
         let (_, depth) = self.protocol.sequencing_means(&seq, 0.0, nominal);
         let v = &self.variability;
-        Some((
-            seq,
-            BackgroundLaw::new(depth, v.background_cv, v.elimination_cv),
-        ))
+        // A test's background factor is the individual's times the test's:
+        // log-normal, their log-variances add.
+        let per_test =
+            ((1.0 + v.background_cv.powi(2)) * (1.0 + v.background_test_cv.powi(2)) - 1.0).sqrt();
+        Some((seq, BackgroundLaw::new(depth, per_test, v.elimination_cv)))
     }
 
     /// The true plasma concentration (amount/m³) at which a noise-free test
@@ -518,7 +538,9 @@ impl ScreeningModel {
     /// individual carries a tumour from t = 0; a positive test that the
     /// individual's background alone would give (see `screening_test`) is
     /// counted as a false positive and screening goes on, so that the time to
-    /// detection holds only positives the tumour made.
+    /// detection holds only positives the tumour made; under
+    /// [`DetectionRule::FirstPositive`] it is counted and ends the screening
+    /// as the detection.
     ///
     /// This builds the model's tables (a millisecond or so): to screen many
     /// individuals, [`prepare`](Self::prepare) once and call
@@ -608,26 +630,30 @@ impl ScreeningModel {
             };
             t = at;
             outcome.tests += 1;
-            match self.screening_test(&prepared.sampler, m / volume, background, &mut rng) {
-                TestOutcome::Negative => {}
-                TestOutcome::FalsePositive => outcome.false_positives += 1,
-                TestOutcome::Detection => {
-                    let cells = match &lineage {
-                        Some(l) => l.cells_at(at),
-                        None => kin.cells(at),
-                    };
-                    outcome.detection = Some(Detection {
-                        time: at,
-                        cells,
-                        diameter: growth::diameter(cells, self.tumour.cells_per_m3),
-                    });
-                    outcome.lead_time = self
-                        .imaging
-                        .zip(imaging_phase)
-                        .and_then(|(im, psi)| self.imaging_time(&im, psi, lineage.as_ref()))
-                        .map(|exam| exam - at);
-                    return outcome;
-                }
+            let test = self.screening_test(&prepared.sampler, m / volume, background, &mut rng);
+            if test == TestOutcome::FalsePositive {
+                outcome.false_positives += 1;
+            }
+            let detected = match self.detection {
+                DetectionRule::Tumour => test == TestOutcome::Detection,
+                DetectionRule::FirstPositive => test != TestOutcome::Negative,
+            };
+            if detected {
+                let cells = match &lineage {
+                    Some(l) => l.cells_at(at),
+                    None => kin.cells(at),
+                };
+                outcome.detection = Some(Detection {
+                    time: at,
+                    cells,
+                    diameter: growth::diameter(cells, self.tumour.cells_per_m3),
+                });
+                outcome.lead_time = self
+                    .imaging
+                    .zip(imaging_phase)
+                    .and_then(|(im, psi)| self.imaging_time(&im, psi, lineage.as_ref()))
+                    .map(|exam| exam - at);
+                return outcome;
             }
             j += 1;
         }
@@ -836,6 +862,7 @@ pub fn healthy_scores(model: &ScreeningModel, n: u64, seed: u64) -> Vec<f64> {
             let mut rng = stream(seed, DOMAIN_HEALTHY, i);
             let ind = model.sample_individual(&mut rng);
             let c = ind.background / ind.elimination_rate / model.blood.plasma_volume;
+            let (c, _) = model.on_test_day(c, c, &mut rng);
             model.protocol.measure(c, &mut rng).score()
         })
         .collect()

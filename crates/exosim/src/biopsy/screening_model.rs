@@ -77,6 +77,10 @@ pub struct Variability {
     pub shedding_cv: f64,
     /// CV of the elimination rate constant k.
     pub elimination_cv: f64,
+    /// CV of the background from one test to the next within an
+    /// individual (a log-normal factor of mean 1 drawn at each test on
+    /// the background's share of the sample; 0: fixed per individual).
+    pub background_test_cv: f64,
 }
 
 /// One individual's parameters.
@@ -101,6 +105,21 @@ pub struct Imaging {
     pub diameter: f64,
     /// Time between exams (s).
     pub interval: f64,
+}
+
+/// Which positive test of a tumour-bearing individual is its detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectionRule {
+    /// The first positive test that the tumour made: a test that the
+    /// individual's background alone would make positive is counted as a
+    /// false positive and screening goes on.
+    #[default]
+    Tumour,
+    /// The first positive test, whatever made it (the published ctDNA
+    /// model's count, Avanzini et al. 2020): a false positive ends the
+    /// screening as a detection at the tumour's size then.
+    FirstPositive,
 }
 
 /// Everything a cohort simulation needs, resolved and in SI units.
@@ -138,6 +157,8 @@ pub struct ScreeningModel {
     /// Imaging on its own schedule, for the lead time of the blood test
     /// over it; `None`: no imaging.
     pub imaging: Option<Imaging>,
+    /// Which positive test is the detection.
+    pub detection: DetectionRule,
     /// Deterministic mode: nominal individual, tests at 0, interval, 2·interval…,
     /// noise-free tests ([`Protocol::expected_estimate`]); the summary then
     /// carries the exact crossing (`ScreeningModel::deterministic_crossing`).

@@ -417,6 +417,7 @@ fn case_scores(model: &ScreeningModel, d: f64, n: u64, seed: u64) -> Vec<f64> {
             let kin = model.kinetics(&ind);
             let c = kin.held_concentration(cells, model.held_release_factor(&kin));
             let background = kin.blood.baseline_amount() / model.blood.plasma_volume;
+            let (c, background) = model.on_test_day(c, background, &mut rng);
             model
                 .protocol
                 .measure_parts(c, background, &mut rng)

@@ -150,6 +150,9 @@ pub struct VariabilitySpec {
     /// Of the elimination rate.
     #[serde(default)]
     pub elimination_cv: Option<f64>,
+    /// Of the background from one test to the next within an individual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background_test_cv: Option<f64>,
     /// Of the gut barrier's permeability (conditions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permeability_cv: Option<f64>,
@@ -280,4 +283,9 @@ pub struct ScreeningSpec {
     /// Time between imaging exams (default: the tests' interval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imaging_interval: Option<Time>,
+    /// Which positive test is the detection: `tumour` (default: the first
+    /// one the tumour made; false positives are counted and screening goes
+    /// on) or `first_positive` (the first one, whatever made it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection: Option<String>,
 }

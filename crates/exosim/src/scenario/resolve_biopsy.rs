@@ -16,7 +16,7 @@ use crate::biopsy::measurement::{
     Assay, BloodDraw, Isolation, LIPOPROTEINS_PER_M3, Protocol, Sampling,
 };
 use crate::biopsy::screening::{
-    BurdenState, Imaging, ScreeningModel, ThresholdRule, Tumour, Variability,
+    BurdenState, DetectionRule, Imaging, ScreeningModel, ThresholdRule, Tumour, Variability,
 };
 use crate::biopsy::sequencing::{MAX_PANEL_MUTATIONS, MAX_PANEL_SIZE, SequencingAssay};
 use crate::biopsy::study::{BiopsyStudy, BiopsyTest, BodyKineticsReport, TissueBurdenSource};
@@ -107,6 +107,10 @@ pub fn resolve_biopsy(
         background_cv: c.cv(&vp.key("background_cv"), spec.variability.background_cv)?,
         shedding_cv: c.cv(&vp.key("shedding_cv"), spec.variability.shedding_cv)?,
         elimination_cv: c.cv(&vp.key("elimination_cv"), spec.variability.elimination_cv)?,
+        background_test_cv: c.cv(
+            &vp.key("background_test_cv"),
+            spec.variability.background_test_cv,
+        )?,
     };
     let schedule = schedule(&c, spec, path)?;
     screening_work(
@@ -167,6 +171,7 @@ pub fn resolve_biopsy(
             shedding_cv: Some(variability.shedding_cv),
             elimination_cv: Some(variability.elimination_cv),
             permeability_cv: None,
+            background_test_cv: spec.variability.background_test_cv,
         },
         tests: filled_tests,
         decision: DecisionSpec {
@@ -192,6 +197,7 @@ pub fn resolve_biopsy(
             max_step: Some(Time::from_si(schedule.max_step)),
             imaging_diameter: schedule.imaging.map(|im| Length::from_si(im.diameter)),
             imaging_interval: schedule.imaging.map(|im| Time::from_si(im.interval)),
+            detection: s.detection.clone(),
         }),
     };
     let study = BiopsyStudy {
@@ -632,6 +638,7 @@ struct Schedule {
     max_step: f64,
     screening: bool,
     imaging: Option<Imaging>,
+    detection: DetectionRule,
 }
 
 /// `[biopsy.screening]`.
@@ -643,6 +650,7 @@ fn schedule(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Schedule> {
             max_step: 7.0 * DAY,
             screening: false,
             imaging: None,
+            detection: DetectionRule::Tumour,
         });
     };
     let sp = path.key("screening");
@@ -676,12 +684,24 @@ fn schedule(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<Schedule> {
         }
         (None, None) => None,
     };
+    let detection = match s.detection.as_deref() {
+        None => DetectionRule::Tumour,
+        Some(rule) => {
+            c.choice(&sp.key("detection"), rule, &["tumour", "first_positive"])?;
+            if rule == "tumour" {
+                DetectionRule::Tumour
+            } else {
+                DetectionRule::FirstPositive
+            }
+        }
+    };
     Ok(Schedule {
         interval,
         duration,
         max_step,
         screening: true,
         imaging,
+        detection,
     })
 }
 
@@ -874,6 +894,7 @@ fn test(c: &Check, p: &KeyPath, ts: &TestSpec, shared: &Shared) -> Res<(BiopsyTe
         duration: schedule.duration,
         max_step: schedule.max_step,
         imaging: schedule.imaging,
+        detection: schedule.detection,
         deterministic: shared.deterministic,
     };
     if let Err(e) = model.validate() {

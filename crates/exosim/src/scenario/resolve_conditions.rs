@@ -127,6 +127,10 @@ fn refuse_tumour_keys(c: &Check, spec: &BiopsySpec, path: &KeyPath) -> Res<()> {
             spec.variability.shedding_cv.is_some(),
         ),
         (
+            path.key("variability").key("background_test_cv"),
+            spec.variability.background_test_cv.is_some(),
+        ),
+        (
             path.key("decision").key("annual_false_positive_rate"),
             spec.decision.annual_false_positive_rate.is_some(),
         ),
@@ -338,6 +342,7 @@ fn filled(
             shedding_cv: None,
             elimination_cv: Some(v.elimination_cv),
             permeability_cv: Some(v.permeability_cv),
+            background_test_cv: None,
         },
         tests,
         decision: DecisionSpec {

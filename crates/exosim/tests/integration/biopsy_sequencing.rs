@@ -328,6 +328,18 @@ fn bad_sequencing_input_is_a_located_error() {
             "does not apply",
         ),
         (
+            "detection = \"first_positive\"   #",
+            "detection = \"first\"   #",
+            "biopsy.screening.detection",
+            "unknown value",
+        ),
+        (
+            "background_test_cv = 0.733",
+            "background_test_cv = -1",
+            "biopsy.variability.background_test_cv",
+            "out of range",
+        ),
+        (
             "imaging_diameter = \"1.2407 cm\" # 1e9 cells\n",
             "",
             "biopsy.screening.imaging_interval",
@@ -413,4 +425,76 @@ fn p_value_thresholds_match_the_published_package() {
         println!("test {test}, efficiency {efficiency}: p < {p:.3e}, published {published:e}");
         assert!((p / published - 1.0).abs() <= 0.05, "{p} vs {published}");
     }
+}
+
+/// The relapse study keeps the published model's conventions (the
+/// background drawn afresh at each test, the first positive test the
+/// detection) and gives the figures of Avanzini et al. 2020's abstract
+/// (docs/references.md#avanzini-2020): monthly relapse testing finds the
+/// relapse at a median of 0.83 cm, 140 days before monthly imaging. The
+/// diameter is held to ±0.02 cm (the abstract's rounding and 20,000
+/// patients' Monte Carlo), the lead to ±10 days.
+#[test]
+fn relapse_monitoring_reproduces_the_published_figures() {
+    let study = parse(&shipped("ctdna_relapse_monitoring"));
+    let result = run::run(&study, |_| {}).unwrap();
+    let summary = serde_json::to_value(run::summary(&study, &result)).unwrap();
+    let screening = &summary["biopsy"]["tests"][0]["screening"];
+    let median = |q: &serde_json::Value| q[2][1].as_f64().unwrap();
+    let diameter_cm = median(&screening["diameter_quantiles"]) * 100.0;
+    let lead_days = median(&screening["lead_time"]["quantiles"]) / DAY;
+    println!("median {diameter_cm:.3} cm, lead {lead_days:.0} days");
+    assert!((diameter_cm - 0.83).abs() <= 0.02, "{diameter_cm} cm");
+    assert!((lead_days - 140.0).abs() <= 10.0, "{lead_days} days");
+}
+
+/// Law of the detection rules, on a relapse that sheds nothing (every
+/// positive is false) tested by a panel whose background is drawn at
+/// each test (independent tests of exact false-positive rate p): with
+/// `first_positive` the share detected is 1 − E[(1 − p)ⁿ], n being 97 or
+/// 98 tests by the individual's phase (98 when it falls in the first
+/// D − 97·I of the interval), within 4.5 binomial standard deviations;
+/// with `tumour` nobody is detected and every positive is counted as false.
+#[test]
+fn detection_rules_count_false_positives_as_their_law_says() {
+    let text = edit(
+        &edit(
+            &shipped("ctdna_relapse_monitoring"),
+            "per_dying_cell = 1.4e-4",
+            "per_dying_cell = 1e-30",
+        ),
+        "cohort = 20000",
+        "cohort = 4000",
+    );
+    let run_with = |rule: &str| {
+        let text = edit(
+            &text,
+            "detection = \"first_positive\"   #",
+            &format!("detection = \"{rule}\"   #"),
+        );
+        let study = parse(&text);
+        let result = run::run(&study, |_| {}).unwrap();
+        serde_json::to_value(run::summary(&study, &result)).unwrap()["biopsy"]["tests"][0].clone()
+    };
+    let first = run_with("first_positive");
+    let p = first["sequencing"]["false_positive_rate"].as_f64().unwrap();
+    let (interval, duration): (f64, f64) = (30.0, 8.0 * 365.25);
+    let m = (duration / interval).floor();
+    let r = duration - m * interval;
+    let expected =
+        1.0 - (r / interval * (1.0 - p).powf(m + 1.0) + (1.0 - r / interval) * (1.0 - p).powf(m));
+    let n = first["screening"]["n"].as_f64().unwrap();
+    let share = first["screening"]["detected"].as_f64().unwrap() / n;
+    let sd = (expected * (1.0 - expected) / n).sqrt();
+    println!("detected {share:.4}, expected {expected:.4} (sd {sd:.4})");
+    assert!(
+        (share - expected).abs() <= 4.5 * sd,
+        "{share} vs {expected}"
+    );
+    let tumour = run_with("tumour");
+    assert_eq!(tumour["screening"]["detected"].as_f64(), Some(0.0));
+    let fp = tumour["screening"]["false_positives"].as_f64().unwrap();
+    let tests = tumour["screening"]["tests"].as_f64().unwrap();
+    let sd = (p * (1.0 - p) / tests).sqrt();
+    assert!((fp / tests - p).abs() <= 4.5 * sd, "{} vs {p}", fp / tests);
 }

@@ -5,7 +5,8 @@
 //!   round to the quoted text at the precision it is written with
 //!   (`0.9485` is checked to ±0.00005, `19,885` exactly, `2.587·10¹⁰` to
 //!   ±0.0005·10¹⁰). `SOURCE` is a shipped study (`screening_ovarian`: its
-//!   `summary.json`) or `deconvolution:SAMPLE` (the example files of
+//!   `summary.json`; `NAME+PATH=VALUE+…` the same with values set, as
+//!   `--set` does) or `deconvolution:SAMPLE` (the example files of
 //!   `studies/deconvolution/` with the command's defaults: per source
 //!   `fraction`, `lower`, `upper`); `EXPR` is a JSON path
 //!   (`biopsy.tests[0].specificity`) optionally followed by `* NUMBER`,
@@ -304,8 +305,20 @@ fn run_source(source: &str) -> Value {
         }
         return Value::Object(obj);
     }
-    let path = repo().join(format!("studies/{source}.toml"));
-    let study = load_study(&path).unwrap_or_else(|e| panic!("{source}: {e}"));
+    // `NAME+PATH=VALUE+…`: the shipped study with values set (`--set`).
+    let mut parts = source.split('+');
+    let name = parts.next().unwrap_or_default();
+    let sets: Vec<exosim::scenario::Override> = parts
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("{source}: {e}")))
+        .collect();
+    let path = repo().join(format!("studies/{name}.toml"));
+    let fail = |e: exosim::scenario::StudyError| -> ! { panic!("{source}: {e}") };
+    let study = if sets.is_empty() {
+        load_study(&path).unwrap_or_else(|e| fail(e))
+    } else {
+        let source = exosim::scenario::StudySource::load(&path).unwrap_or_else(|e| fail(e));
+        source.study(&sets).unwrap_or_else(|e| fail(e))
+    };
     let result = run::run(&study, |_| {}).unwrap_or_else(|e| panic!("{source}: {e}"));
     serde_json::to_value(run::summary(&study, &result)).unwrap()
 }
