@@ -260,6 +260,76 @@ const SENSITIVITY: &[ColumnDoc] = &[
     doc("high", "", "upper bound of the bootstrap 95 % interval"),
 ];
 
+const TRIALS: &[ColumnDoc] = &[
+    doc(
+        "subjects",
+        "subjects",
+        "subjects per arm in the simulated trials",
+    ),
+    doc("trial", "", "simulated trial, from 0"),
+    doc("arm", "", "treated arm compared with the control"),
+    doc(
+        "n_control",
+        "subjects",
+        "control subjects analysed (after dropout)",
+    ),
+    doc(
+        "n_treated",
+        "subjects",
+        "treated subjects analysed (after dropout)",
+    ),
+    doc(
+        "statistic",
+        "",
+        "the test's statistic (Welch t, Mann–Whitney U, log-rank χ², or the odds ratio of Fisher's test)",
+    ),
+    doc("p", "1", "p-value of the trial's test"),
+    doc(
+        "estimate",
+        "",
+        "effect estimate: treated minus control in the endpoint's unit, the hazard ratio, or the difference of response rates",
+    ),
+    doc(
+        "significant",
+        "",
+        "1 when p is below the trial's alpha, else 0",
+    ),
+];
+
+const POWER: &[ColumnDoc] = &[
+    doc("arm", "", "treated arm compared with the control"),
+    doc("subjects", "subjects", "subjects per arm"),
+    doc("trials", "trials", "simulated trials"),
+    doc("significant", "trials", "trials that reached significance"),
+    doc("power", "1", "share of trials that reached significance"),
+    doc(
+        "low",
+        "1",
+        "lower bound of the power's Wilson interval (the campaign's confidence)",
+    ),
+    doc(
+        "high",
+        "1",
+        "upper bound of the power's Wilson interval (the campaign's confidence)",
+    ),
+];
+
+const KAPLAN_MEIER: &[ColumnDoc] = &[
+    doc("arm", "", "arm"),
+    doc("time_s", "s", "time of an event or a censoring"),
+    doc(
+        "at_risk",
+        "subjects",
+        "subjects at risk just before the time",
+    ),
+    doc("events", "subjects", "progressions at the time"),
+    doc(
+        "survival",
+        "1",
+        "Kaplan–Meier estimate of progression-free survival after the time",
+    ),
+];
+
 /// The column list of a CSV-only table, by file stem (`biopsy_curve`,
 /// `biopsy_roc_digital`, `instrument_nta_1h`).
 pub fn table(stem: &str) -> Option<&'static [ColumnDoc]> {
@@ -271,6 +341,9 @@ pub fn table(stem: &str) -> Option<&'static [ColumnDoc]> {
         "tissue_timeseries" => Some(TISSUE_TIMESERIES),
         "blood_profile" => Some(BLOOD_PROFILE),
         "sensitivity" => Some(SENSITIVITY),
+        "trials" => Some(TRIALS),
+        "power" => Some(POWER),
+        "kaplan_meier" => Some(KAPLAN_MEIER),
         _ => None,
     };
     exact.or_else(|| {

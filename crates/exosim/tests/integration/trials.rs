@@ -477,6 +477,17 @@ fn xenograft_progression_is_later_with_targeted_vesicles() {
     let dir = tempfile::tempdir().unwrap();
     let summary = campaign::run_whole(&c, dir.path(), |_, _| {}).unwrap();
     let km = std::fs::read_to_string(dir.path().join("kaplan_meier.csv")).unwrap();
+    // Every column of the trial's CSV tables has a unit and a description
+    // (exosim::output::columns, read by Python's `read_run`).
+    for stem in ["trials", "power", "kaplan_meier"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{stem}.csv"))).unwrap();
+        for column in text.lines().next().unwrap().split(',') {
+            assert!(
+                exosim::output::columns::describe(stem, column).is_some(),
+                "{stem}.csv column `{column}` has no entry"
+            );
+        }
+    }
     let curve = |arm: &str| -> Vec<(f64, f64)> {
         km.lines()
             .skip(1)
