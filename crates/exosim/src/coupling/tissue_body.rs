@@ -121,6 +121,37 @@ fn blood_states(cs: &ClassStates) -> Vec<usize> {
     v
 }
 
+/// The largest relative error over linked pairs of the balance across both
+/// engines at `t`: everything in the body class's states (`everywhere[j]`
+/// of `y`) and the tissue class's free, taken-up, degraded and absorbed
+/// vesicles against what was dosed and released in the body and released
+/// or added in the tissue.
+fn cross_engine_error(
+    coupling: &Coupling,
+    arm: &Arm,
+    tissue: &TissueRun,
+    y: &[f64],
+    everywhere: &[Vec<usize>],
+    t: f64,
+) -> f64 {
+    let free = tissue.free();
+    let mut worst: f64 = 0.0;
+    for (j, l) in coupling.links.iter().enumerate() {
+        let k = &tissue.classes[l.tissue];
+        let in_body: f64 = everywhere[j].iter().map(|&i| y[i]).sum();
+        let in_tissue = free[l.tissue] + k.taken_up + k.degraded + k.absorbed;
+        let (dosed, released) = arm.input_by(l.body, t);
+        let entered = dosed + released + k.released + k.added;
+        let error = if entered > 0.0 {
+            (in_body + in_tissue - entered).abs() / entered
+        } else {
+            (in_body + in_tissue).abs()
+        };
+        worst = worst.max(error);
+    }
+    worst
+}
+
 /// Runs one replicate of one variant of `model` inside body arm `arm` (an
 /// index into the study's arms; `model` is the tissue as that arm's copies
 /// run it, [`Coupling::model_in_arm`]). `progress` hears the tissue's share
@@ -245,22 +276,8 @@ pub fn run_coupled(
                 rec.expected[j] = expected;
                 rec.blood_concentration[j] = c;
             }
-            // Cross-engine balance of each linked pair.
-            let free = tissue.free();
-            let y = stepper.state();
-            for (j, l) in coupling.links.iter().enumerate() {
-                let k = &tissue.classes[l.tissue];
-                let in_body: f64 = everywhere[j].iter().map(|&i| y[i]).sum();
-                let in_tissue = free[l.tissue] + k.taken_up + k.degraded + k.absorbed;
-                let (dosed, released) = arm.input_by(l.body, t);
-                let entered = dosed + released + k.released + k.added;
-                let error = if entered > 0.0 {
-                    (in_body + in_tissue - entered).abs() / entered
-                } else {
-                    (in_body + in_tissue).abs()
-                };
-                rec.balance_error = rec.balance_error.max(error);
-            }
+            rec.balance_error =
+                cross_engine_error(coupling, &arm, tissue, stepper.state(), &everywhere, t);
             exchanges.push(rec);
             Ok(())
         },

@@ -572,33 +572,8 @@ impl Resolver<'_, '_> {
                     Some("add a `[tissue]` section, or remove `cell_types`".into()),
                 );
             };
-            if model.inhibitors.iter().any(|x| x.name == drug.name) {
-                return self.c.err(
-                    &p.key("name"),
-                    format!(
-                        "`[[tissue.inhibitors]]` already has an entry `{}`",
-                        drug.name
-                    ),
-                    Some("give the drug another name".into()),
-                );
-            }
-            let type_names: Vec<String> = model.cell_types.iter().map(|t| t.name.clone()).collect();
-            let cell_types = d
-                .cell_types
-                .iter()
-                .enumerate()
-                .map(|(j, t)| {
-                    self.c
-                        .name_in(&p.key("cell_types").index(j), t, &type_names, "cell type")
-                })
-                .collect::<Res<Vec<_>>>()?;
-            model.inhibitors.push(crate::tissue::model::Inhibitor {
-                name: drug.name.clone(),
-                cell_types,
-                start: 0.0,
-                factor: 1.0,
-                drug: Some(drug.clone()),
-            });
+            let inhibitor = self.tissue_inhibitor(&p, d, drug, model)?;
+            model.inhibitors.push(inhibitor);
         }
         Ok(())
     }
@@ -626,7 +601,13 @@ impl Resolver<'_, '_> {
                         Some("add a `[tissue]` section, or remove `cell_types`".into()),
                     );
                 };
-                let inhibitor = self.tissue_inhibitor(&p, d, arm, model)?;
+                let drug = arm
+                    .drugs
+                    .iter()
+                    .find(|x| x.drug.name == d.name)
+                    .map(|x| &x.drug)
+                    .expect("every drug of an arm is resolved with it");
+                let inhibitor = self.tissue_inhibitor(&p, d, drug, model)?;
                 let held = model
                     .coupling
                     .as_mut()
@@ -647,12 +628,14 @@ impl Resolver<'_, '_> {
         Ok(())
     }
 
-    /// The tissue inhibitor of arm drug `d` (at `p`) given in `arm`.
+    /// The tissue inhibitor of drug `d` (at `p`, resolved as `drug`): its
+    /// secretion factor follows the drug's concentration course on the
+    /// named cell types.
     fn tissue_inhibitor(
         &self,
         p: &KeyPath,
         d: &super::drug_spec::DrugSpec,
-        arm: &Arm,
+        drug: &Drug,
         model: &crate::tissue::model::TissueModel,
     ) -> Res<crate::tissue::model::Inhibitor> {
         if model.inhibitors.iter().any(|x| x.name == d.name) {
@@ -672,18 +655,12 @@ impl Resolver<'_, '_> {
                     .name_in(&p.key("cell_types").index(k), t, &type_names, "cell type")
             })
             .collect::<Res<Vec<_>>>()?;
-        let drug = arm
-            .drugs
-            .iter()
-            .find(|x| x.drug.name == d.name)
-            .map(|x| x.drug.clone())
-            .expect("every drug of an arm is resolved with it");
         Ok(crate::tissue::model::Inhibitor {
             name: d.name.clone(),
             cell_types,
             start: 0.0,
             factor: 1.0,
-            drug: Some(drug),
+            drug: Some(drug.clone()),
         })
     }
 
