@@ -41,6 +41,7 @@ pub mod format;
 pub mod instruments;
 pub mod page;
 pub mod paper;
+pub mod production;
 pub mod signature;
 pub mod snapshot;
 pub mod table;
@@ -85,6 +86,8 @@ pub struct RunDir {
     pub tissue: Option<tissue::TissueOutputs>,
     /// `[[instruments]]` readings, when the study had any.
     pub instruments: Option<Vec<instruments::InstrumentView>>,
+    /// The `[production]` plan, when the study had one.
+    pub production: Option<production::ProductionView>,
 }
 
 impl RunDir {
@@ -137,6 +140,7 @@ impl RunDir {
             deconvolution: deconvolution::load(dir)?,
             tissue: tissue::TissueOutputs::load(dir, &summary)?,
             instruments: instruments::load(dir, &summary)?,
+            production: production::load(dir, &summary)?,
             dir: dir.to_path_buf(),
             summary,
         })
@@ -332,6 +336,9 @@ impl RunDir {
         }
         if let Some(i) = &self.instruments {
             sections.push(instruments::section(i));
+        }
+        if let Some(p) = &self.production {
+            sections.push(production::section(p));
         }
         if let Some(sig) = &self.signature {
             sections.push(sig.section());

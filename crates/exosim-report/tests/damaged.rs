@@ -444,3 +444,45 @@ fn a_mean_over_no_cells_may_be_nan() {
     set_cell(&path, 3, "state_macrophage_suppression_mean", "NaN");
     exosim_report::write(tmp.path()).unwrap();
 }
+
+/// A production plan's damage: `production.csv` missing or with a
+/// negative count, the mass balance removed, or a balance that does not
+/// close, each refused with the file and the field named.
+#[test]
+fn damaged_production_runs_are_refused_naming_file_and_field() {
+    let mut good = Good::new(|dir| {
+        let path = repo("studies/mouse_ev_production.toml");
+        run_into(&exosim::scenario::load_study(&path).unwrap(), dir);
+    });
+    let csv = |d: &Path| d.join("production.csv");
+    let m = good.refused("production.csv removed", |d| {
+        fs::remove_file(csv(d)).unwrap()
+    });
+    names("production.csv removed", &m, &["production.csv", "missing"]);
+    let m = good.refused("negative product", |d| {
+        set_cell(&csv(d), 3, "recovered", "-1e9")
+    });
+    names(
+        "negative product",
+        &m,
+        &["production.csv", "row 3", "negative"],
+    );
+    let m = good.refused("mass balance removed", |d| {
+        edit_summary(d, |v| remove(v, "/production/mass_balance"))
+    });
+    names(
+        "mass balance removed",
+        &m,
+        &["summary.json", "production.mass_balance"],
+    );
+    let m = good.refused("balance open", |d| {
+        edit_summary(d, |v| {
+            set(v, "/production/relative_error", Value::from(0.2))
+        })
+    });
+    names(
+        "balance open",
+        &m,
+        &["summary.json", "production.relative_error"],
+    );
+}

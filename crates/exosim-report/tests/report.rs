@@ -206,6 +206,33 @@ fn a_release_inhibitor_run_reports_its_body() {
     assert_eq!(section_ids(&html), ["summary", "body", "about"]);
 }
 
+/// A production plan beside its body arms gets its own section: the
+/// plan, where every vesicle released went (the shares of released add up
+/// to 1), the doses a batch makes, and the harvests.
+#[test]
+fn a_production_plan_gets_its_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    shipped_run("human_phase1_production", tmp.path());
+    let html = report(tmp.path());
+    assert_eq!(
+        section_ids(&html),
+        ["summary", "body", "production", "about"]
+    );
+    let run = RunDir::load(tmp.path()).unwrap();
+    let p = run.production.as_ref().expect("production read");
+    let out: f64 = p.ledger[1..].iter().sum();
+    assert!((out / p.ledger[0] - 1.0).abs() < 1e-12, "{:?}", p.ledger);
+    assert_eq!(p.harvests.len(), 25);
+    assert_eq!(p.doses.as_ref().unwrap().batches_needed, Some(2.0));
+    for text in [
+        "Where every vesicle released went",
+        "doses per batch",
+        "Harvests",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+}
+
 #[test]
 fn signature_only_run_has_no_body_section() {
     let tmp = tempfile::tempdir().unwrap();
