@@ -335,21 +335,18 @@ fn unit_suffix(unit: &str) -> String {
 
 /// Each time's median over the subjects with a value there.
 fn medians(subjects: &[Vec<f64>]) -> Vec<f64> {
-    let times = subjects.first().map_or(0, Vec::len);
-    (0..times)
-        .map(|k| {
-            let mut at: Vec<f64> = (subjects.iter().map(|s| s[k]))
-                .filter(|v| v.is_finite())
-                .collect();
-            at.sort_by(f64::total_cmp);
-            median_of(&at)
-        })
-        .collect()
+    per_time(subjects, median_of)
 }
 
 /// Each time's `q` quantile over the subjects with a value there
 /// (linear between order statistics, as NumPy's default).
 fn quantiles(subjects: &[Vec<f64>], q: f64) -> Vec<f64> {
+    per_time(subjects, |at| crate::trial::quantile(at, q))
+}
+
+/// `statistic` of each time's sorted values over the subjects with a
+/// value there.
+fn per_time(subjects: &[Vec<f64>], statistic: impl Fn(&[f64]) -> f64) -> Vec<f64> {
     let times = subjects.first().map_or(0, Vec::len);
     (0..times)
         .map(|k| {
@@ -357,7 +354,7 @@ fn quantiles(subjects: &[Vec<f64>], q: f64) -> Vec<f64> {
                 .filter(|v| v.is_finite())
                 .collect();
             at.sort_by(f64::total_cmp);
-            crate::trial::quantile(&at, q)
+            statistic(&at)
         })
         .collect()
 }
