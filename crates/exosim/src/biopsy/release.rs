@@ -45,6 +45,22 @@ const MAX_DEPTH: u32 = 30;
 /// Doublings of the step looking for the washout, at most.
 const MAX_DOUBLINGS: u32 = 200;
 
+/// Knots of a table at most (24 MB): a course this fine would take the
+/// blood kinetics a million steps per test. A drug absorbed in seconds
+/// but dosed over years needs more; the study is refused instead.
+pub const MAX_KNOTS: usize = 1_000_000;
+
+/// A course that needs more than [`MAX_KNOTS`] knots to tabulate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TableTooLarge {
+    /// Knots it needs at least (before any bisection).
+    pub knots: f64,
+    /// Time constant of the fastest rate (s): the initial pieces' scale.
+    pub time_constant: f64,
+    /// Span of the doses (s): from the first to the last break.
+    pub span: f64,
+}
+
 /// Drugs on the tumour's shedding: their combined factor as a table, and
 /// when the tests of a tumour held at its size are drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +83,13 @@ pub struct ReleaseInhibition {
 
 impl ReleaseInhibition {
     /// The course of `drugs` on a tumour whose live share of its input is
-    /// `inhibited_share` (0–1), with tests of a held tumour at `draw_time`.
-    pub fn new(drugs: &[Drug], inhibited_share: f64, draw_time: Option<f64>) -> Self {
+    /// `inhibited_share` (0–1), with tests of a held tumour at `draw_time`;
+    /// refused when the table would need more than [`MAX_KNOTS`] knots.
+    pub fn new(
+        drugs: &[Drug],
+        inhibited_share: f64,
+        draw_time: Option<f64>,
+    ) -> Result<Self, TableTooLarge> {
         let factor = |t: f64| {
             let through: f64 = drugs.iter().map(|d| d.release_factor(t)).product();
             (1.0 - inhibited_share * (1.0 - through)).max(SMALLEST_FACTOR)
@@ -83,9 +104,21 @@ impl ReleaseInhibition {
             before: Vec::new(),
         };
         let Some(&last) = breaks.last() else {
-            return table;
+            return Ok(table);
         };
         let piece = 0.25 / fastest_rate(drugs);
+        let too_large = |knots: f64| TableTooLarge {
+            knots,
+            time_constant: 4.0 * piece,
+            span: last - breaks[0],
+        };
+        let initial: f64 = breaks
+            .windows(2)
+            .map(|w| ((w[1] - w[0]) / piece).ceil().max(1.0))
+            .sum();
+        if !(initial <= MAX_KNOTS as f64) {
+            return Err(too_large(initial));
+        }
         // Between doses, pieces of at most `piece`; after the last, the
         // washout's doubling steps, each one piece.
         let mut spans: Vec<(f64, f64, usize)> = breaks
@@ -115,10 +148,13 @@ impl ReleaseInhibition {
                 table.push(tb, fb, right);
                 (ta, fa) = (tb, right);
             }
+            if table.knots() > MAX_KNOTS {
+                return Err(too_large(table.knots() as f64));
+            }
         }
         // Washed out: exactly 1 from the last knot on.
         *table.after.last_mut().expect("knots") = 1.0;
-        table
+        Ok(table)
     }
 
     fn push(&mut self, t: f64, before: f64, after: f64) {
@@ -135,7 +171,7 @@ impl ReleaseInhibition {
             return;
         }
         let fm = f(m);
-        if (fm / (fa * fb).sqrt() - 1.0).abs() <= TABLE_TOLERANCE {
+        if (fm / (fa * fb).sqrt() - 1.0).abs() <= TABLE_TOLERANCE || self.knots() > MAX_KNOTS {
             return;
         }
         self.refine(f, a, fa, m, fm, depth - 1);
@@ -294,7 +330,7 @@ mod tests {
     fn table_follows_the_closed_form_course() {
         let d = drug();
         let w = 0.8;
-        let r = ReleaseInhibition::new(std::slice::from_ref(&d), w, None);
+        let r = ReleaseInhibition::new(std::slice::from_ref(&d), w, None).expect("table");
         let exact = |t: f64| 1.0 - w * d.action.at(d.concentration(t));
         let mut worst: f64 = 0.0;
         for i in 0..20_000 {

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use super::check::{Check, Res};
 use super::error::KeyPath;
 use super::spec::StudySpec;
-use crate::biopsy::release::ReleaseInhibition;
+use crate::biopsy::release::{MAX_KNOTS, ReleaseInhibition};
 use crate::biopsy::screening::BurdenState;
 use crate::biopsy::study::BiopsyStudy;
 use crate::drug::Drug;
+use crate::units::{Dimension, format_human};
 
 /// Attaches the drugs whose `markers` name the biopsy's marker to every
 /// test of `biopsy` (`drugs`: the study-wide drugs, in `spec.drugs`'
@@ -26,6 +27,7 @@ pub(super) fn drugs_on_marker(
 ) -> Res<()> {
     let root = KeyPath::root();
     let mut acting = Vec::new();
+    let mut first_acting = None;
     for (i, d) in spec.drugs.iter().enumerate() {
         let p = root.key("drugs").index(i);
         for (j, name) in d.markers.iter().enumerate() {
@@ -48,6 +50,7 @@ pub(super) fn drugs_on_marker(
             }
         }
         if !d.markers.is_empty() && !acting.iter().any(|x: &Drug| x.name == drugs[i].name) {
+            first_acting.get_or_insert(p);
             acting.push(drugs[i].clone());
         }
     }
@@ -84,11 +87,26 @@ pub(super) fn drugs_on_marker(
     }
     let shedding = b.tests[0].model.shedding;
     let per_cell = shedding.per_live_cell + shedding.per_dying_cell * shedding.death_rate;
-    let release = Arc::new(ReleaseInhibition::new(
+    let release = match ReleaseInhibition::new(
         &acting,
         shedding.per_live_cell / per_cell,
         b.draw_time,
-    ));
+    ) {
+        Ok(table) => Arc::new(table),
+        Err(too) => {
+            let p = first_acting.expect("a drug acts");
+            return c.err(
+                &p,
+                format!(
+                    "the course of the drugs on the marker's shedding would need {:.3e} knots to tabulate (doses over {} against a fastest time constant of {}); at most {MAX_KNOTS}",
+                    too.knots,
+                    format_human(too.span, Dimension::Time),
+                    format_human(too.time_constant, Dimension::Time),
+                ),
+                Some("check the units of `ka`, `clearance` and `volume` (a rate per second where per hour was meant), or dose over a shorter schedule".into()),
+            );
+        }
+    };
     for t in &mut b.tests {
         t.model.release = Some(Arc::clone(&release));
     }

@@ -85,7 +85,7 @@ fn held<'a>(cells: f64, release: Option<&'a ReleaseInhibition>) -> MarkerKinetic
 fn a_drug_at_constant_concentration_scales_the_steady_level_with_first_order_approach() {
     let (on, off) = (3_600.0, 30_000.0);
     let drug = constant_drug(on, off);
-    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None);
+    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None).expect("table");
     let n = 1e6;
     let kin = held(n, Some(&r));
     let (b, k, s) = (10.0, blood().elimination_rate, 1e-3 * n);
@@ -131,7 +131,7 @@ fn a_drug_at_constant_concentration_scales_the_steady_level_with_first_order_app
 fn after_the_drug_stops_the_level_follows_its_washout_and_returns_to_untreated() {
     let (on, off) = (0.0, 20_000.0);
     let drug = constant_drug(on, off);
-    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None);
+    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None).expect("table");
     let n = 1e6;
     let kin = held(n, Some(&r));
     let (b, k, s) = (10.0, blood().elimination_rate, 1e-3 * n);
@@ -178,7 +178,7 @@ fn a_constant_drug_delays_the_crossing_as_a_tumour_shedding_f_times_less() {
     model.variability = Default::default();
     model.duration = 5.0 * 365.25 * 86_400.0;
     let drug = constant_drug(0.0, model.duration + 1.0);
-    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None);
+    let r = ReleaseInhibition::new(std::slice::from_ref(&drug), 1.0, None).expect("table");
     let mut treated = model.clone();
     treated.release = Some(Arc::new(r));
     let mut scaled = model.clone();
@@ -210,7 +210,9 @@ fn a_treated_cohort_is_independent_of_threads_and_chunks() {
     model.duration = 2.0 * 365.25 * 86_400.0;
     model.interval = 30.0 * 86_400.0;
     let drug = constant_drug(86_400.0, 200.0 * 86_400.0);
-    model.release = Some(Arc::new(ReleaseInhibition::new(&[drug], 1.0, None)));
+    model.release = Some(Arc::new(
+        ReleaseInhibition::new(&[drug], 1.0, None).expect("table"),
+    ));
     let pool = |threads| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -332,4 +334,19 @@ fn an_arm_drug_cannot_act_on_the_marker() {
     let e = error(&text);
     assert_eq!(e.key, "arms[1].drugs[0].markers");
     assert_eq!(e.line, line_of(&text, "markers = [\"m\"]"));
+}
+
+/// A drug absorbed within 10⁻²⁶ s but dosed every 12 h would need 10³⁰
+/// knots in its shedding table: the study is refused at the drug (the
+/// reader once tried to allocate them; the fuzz test found it).
+#[test]
+fn a_course_too_fine_to_tabulate_is_refused_at_the_drug() {
+    let text = shipped().replace("ka = \"1 /h\"", "ka = \"1e30 /h\"");
+    let e = error(&text);
+    assert_eq!(e.key, "drugs[0]");
+    assert!(e.message.contains("knots"), "{}", e.message);
+    assert!(e.hint.unwrap().contains("`ka`"));
+    // A fast drug within the bound still tabulates.
+    let fast = shipped().replace("ka = \"1 /h\"", "ka = \"100 /h\"");
+    assert!(parse_study(&fast, "s.toml").is_ok());
 }
