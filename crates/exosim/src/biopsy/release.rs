@@ -116,7 +116,7 @@ impl ReleaseInhibition {
             .windows(2)
             .map(|w| ((w[1] - w[0]) / piece).ceil().max(1.0))
             .sum();
-        if !(initial <= MAX_KNOTS as f64) {
+        if initial.is_nan() || initial > MAX_KNOTS as f64 {
             return Err(too_large(initial));
         }
         // Between doses, pieces of at most `piece`; after the last, the
