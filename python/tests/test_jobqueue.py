@@ -14,7 +14,9 @@ Without dask-jobqueue the tests skip, unless EXOSIM_REQUIRE_DASK=1 (CI),
 which makes a missing dask-jobqueue a failure.
 """
 
+import importlib.util
 import os
+import signal
 import stat
 import sys
 import time
@@ -22,12 +24,11 @@ from pathlib import Path
 
 import pytest
 
-if not os.environ.get("EXOSIM_REQUIRE_DASK"):
-    pytest.importorskip(
-        "dask_jobqueue", reason="dask-jobqueue is not installed (pip install './python[jobqueue]')"
-    )
+# Not imported here: importing dask_jobqueue sets a SIGINT handler that
+# exits (see slurm_cluster), which would change Ctrl-C for every test.
+if not os.environ.get("EXOSIM_REQUIRE_DASK") and importlib.util.find_spec("dask_jobqueue") is None:
+    pytest.skip("dask-jobqueue is not installed (pip install './python[jobqueue]')", allow_module_level=True)
 import distributed  # noqa: E402
-from dask_jobqueue import SLURMCluster  # noqa: E402
 
 import exosim  # noqa: E402
 import exosim.dask  # noqa: E402
@@ -57,6 +58,21 @@ for id in "$@"; do
     kill -TERM -- "-$id" 2>/dev/null || true
 done
 """
+
+
+def slurm_cluster(**options):
+    """dask-jobqueue's SLURMCluster, imported with the SIGINT handler kept.
+
+    dask_jobqueue's runner module sets a handler that turns Ctrl-C into
+    ``SystemExit`` when it is imported; the tests of Ctrl-C in this process
+    expect ``KeyboardInterrupt``, so the handler in place before is restored.
+    """
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        from dask_jobqueue import SLURMCluster
+    finally:
+        signal.signal(signal.SIGINT, before)
+    return SLURMCluster(**options)
 
 
 @pytest.fixture
@@ -94,7 +110,7 @@ def local(tmp_path_factory, campaign_file):
 def test_shards_on_slurm_jobs_started_by_dask_jobqueue_merge_to_the_local_bytes(
     tmp_path, slurm, campaign_file, local
 ):
-    cluster = SLURMCluster(
+    cluster = slurm_cluster(
         cores=1,
         processes=1,  # one single-threaded worker a job
         memory="1GB",

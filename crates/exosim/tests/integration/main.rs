@@ -19,6 +19,7 @@ mod biopsy_stats;
 mod biopsy_study;
 mod biopsy_threads;
 mod calibration;
+mod campaign_fuzz;
 mod campaign_observables;
 mod campaign_runs;
 mod campaign_sensitivity;

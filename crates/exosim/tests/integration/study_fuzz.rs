@@ -81,7 +81,7 @@ fn studies() -> &'static Vec<(String, String)> {
 }
 
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     /// The value of the n-th `key = value` line (modulo their number).
     Value(usize, usize),
     /// The n-th line deleted.
@@ -90,7 +90,7 @@ enum Mutation {
     Duplicate(usize),
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         6 => (any::<usize>(), 0..VALUES.len()).prop_map(|(l, v)| Mutation::Value(l, v)),
         2 => any::<usize>().prop_map(Mutation::Delete),
@@ -98,7 +98,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn apply(text: &str, m: &Mutation) -> String {
+pub(crate) fn apply(text: &str, m: &Mutation) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     if lines.is_empty() {
         return String::new();
