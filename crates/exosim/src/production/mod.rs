@@ -29,9 +29,15 @@ mod tests;
 /// more.
 pub const MAX_STEP: f64 = 3600.0;
 
-/// Longest step as a share of the medium's turnover time `1/(k + φ)`:
-/// RK4's error in `e^{−λh}` is `(λh)⁵/120`, 3e-9 at 0.05.
+/// Longest step as a share of the medium's turnover time `1/(k + φ)`, and
+/// of the cells' growth time `1/r`: RK4's error in `e^{−λh}` is
+/// `(λh)⁵/120`, 3e-9 at 0.05.
 pub const TURNOVER_STEP: f64 = 0.05;
+
+/// Most integration steps of one plan: 10⁷ RK4 steps take about a second.
+/// Only a medium turned over in seconds (or cells doubling in seconds)
+/// needs more over a run; such a plan is refused, not run for hours.
+pub const MAX_STEPS: f64 = 1e7;
 
 /// Cells of one culture unit and what they release.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -113,6 +119,31 @@ impl ProductionModel {
     /// Length of one run (expansion and every conditioning period), s.
     pub fn run_time(&self) -> f64 {
         self.schedule.expansion + f64::from(self.schedule.harvests) * self.schedule.interval
+    }
+
+    /// Integration steps of [`simulate`]: the expansion's (no perfusion)
+    /// and every harvest interval's.
+    pub fn integration_steps(&self) -> f64 {
+        let (c, s) = (&self.culture, &self.schedule);
+        let steps = |span: f64, perfusion: f64| {
+            if span > 0.0 {
+                (span / longest_step(c, perfusion)).ceil().max(1.0)
+            } else {
+                0.0
+            }
+        };
+        steps(s.expansion, 0.0) + f64::from(s.harvests) * steps(s.interval, s.perfusion)
+    }
+}
+
+/// The longest integration step: [`MAX_STEP`], and [`TURNOVER_STEP`] of the
+/// medium's turnover time and of the cells' growth time.
+pub fn longest_step(c: &Culture, perfusion: f64) -> f64 {
+    let fastest = (c.decay_rate + perfusion).max(c.growth_rate);
+    if fastest > 0.0 {
+        MAX_STEP.min(TURNOVER_STEP / fastest)
+    } else {
+        MAX_STEP
     }
 }
 
@@ -250,8 +281,7 @@ fn rk4_medium_step(n: f64, p: f64, c: &Culture, perfusion: f64, h: f64) -> [f64;
 
 /// One unit cultured for `span` from `cells` and `medium` vesicles, under
 /// `perfusion` (volumes per second), in equal steps of at most
-/// [`MAX_STEP`] and [`TURNOVER_STEP`] of the medium's turnover time
-/// `1/(k + φ)`.
+/// [`longest_step`].
 pub fn condition(cells: f64, medium: f64, c: &Culture, perfusion: f64, span: f64) -> Span {
     let mut at = Span {
         cells,
@@ -263,13 +293,7 @@ pub fn condition(cells: f64, medium: f64, c: &Culture, perfusion: f64, span: f64
     if span <= 0.0 {
         return at;
     }
-    let out = c.decay_rate + perfusion;
-    let longest = if out > 0.0 {
-        MAX_STEP.min(TURNOVER_STEP / out)
-    } else {
-        MAX_STEP
-    };
-    let steps = (span / longest).ceil().max(1.0);
+    let steps = (span / longest_step(c, perfusion)).ceil().max(1.0);
     let h = span / steps;
     for _ in 0..steps as u64 {
         let [n, p, cell_time, medium_time] = rk4_medium_step(at.cells, at.medium, c, perfusion, h);

@@ -6,8 +6,8 @@ use super::check::{Check, Res};
 use super::error::{KeyPath, Locator};
 use super::production_spec::ProductionSpec;
 use crate::body::model::Arm;
-use crate::production::{Culture, Demand, Isolation, ProductionModel, Schedule};
-use crate::units::{Count, DAY, Dimension, MILLILITRE, Rate, Time, Volume, YEAR};
+use crate::production::{Culture, Demand, Isolation, MAX_STEPS, ProductionModel, Schedule};
+use crate::units::{Count, DAY, Dimension, MILLILITRE, Rate, Time, Volume, YEAR, format_human};
 
 /// Producer whose platform yields are published (mesenchymal stromal cells).
 pub const DEFAULT_PRODUCER: &str = "msc";
@@ -148,7 +148,51 @@ pub fn resolve_production(
             Some("fewer harvests, or a shorter interval".into()),
         );
     }
+    too_fast(&c, p, spec, &model)?;
     Ok((model, filled))
+}
+
+/// A medium turned over, or cells doubling, so fast that the run would need
+/// more than [`MAX_STEPS`] integration steps: refused at the key that sets
+/// the fastest rate.
+fn too_fast(c: &Check, p: &KeyPath, spec: &ProductionSpec, model: &ProductionModel) -> Res<()> {
+    let steps = model.integration_steps();
+    if steps <= MAX_STEPS {
+        return Ok(());
+    }
+    let (culture, schedule) = (&model.culture, &model.schedule);
+    let turnover = culture.decay_rate + schedule.perfusion;
+    let (key, what, rate) = if culture.growth_rate >= turnover {
+        ("doubling_time", "the cells grow by e", culture.growth_rate)
+    } else if schedule.perfusion >= culture.decay_rate {
+        ("perfusion_rate", "the medium turns over", turnover)
+    } else {
+        (
+            "medium_half_life",
+            "the medium's vesicles decay by e",
+            turnover,
+        )
+    };
+    let key = if spec_has(spec, key) { key } else { "platform" };
+    c.err(
+        &p.key(key),
+        format!(
+            "{what} every {}: the run of {} would take {steps:.3e} integration steps, more than {MAX_STEPS:e}",
+            format_human(1.0 / rate, Dimension::Time),
+            format_human(model.run_time(), Dimension::Time),
+        ),
+        Some("check the value's unit (per hour, not per second; hours, not seconds)".into()),
+    )
+}
+
+/// Whether the study itself gives `key` (else it came from the preset).
+fn spec_has(spec: &ProductionSpec, key: &str) -> bool {
+    match key {
+        "doubling_time" => spec.doubling_time.is_some(),
+        "perfusion_rate" => spec.perfusion_rate.is_some(),
+        "medium_half_life" => spec.medium_half_life.is_some(),
+        _ => false,
+    }
 }
 
 /// A culture value: the user's, else the preset's, else an error saying

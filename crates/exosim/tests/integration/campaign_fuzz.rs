@@ -19,7 +19,7 @@ use proptest::prelude::*;
 
 use crate::study_fuzz::{apply, mutation};
 
-const FUZZ_DEFAULT_CASES: u32 = 2_000;
+const FUZZ_DEFAULT_CASES: u32 = 5_000;
 
 fn campaigns() -> &'static Vec<(String, String)> {
     static CAMPAIGNS: OnceLock<Vec<(String, String)>> = OnceLock::new();
@@ -81,7 +81,7 @@ proptest! {
         // The path keeps the study and data files resolvable.
         match Campaign::parse(&mutated, path) {
             Ok(c) => {
-                prop_assert!(c.len() >= 1 && c.len() <= exosim::campaign::resolve::MAX_RUNS);
+                prop_assert!(!c.is_empty() && c.len() <= exosim::campaign::resolve::MAX_RUNS);
             }
             Err(e) => {
                 prop_assert!(e.line >= 1 && e.line <= mutated.lines().count().max(1) + 1, "{e}");

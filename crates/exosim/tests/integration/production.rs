@@ -262,6 +262,30 @@ fn bad_plans_are_located_errors() {
         assert_eq!(e.key, format!("production.{key}"), "{e}");
         assert!(e.message.contains("greater than zero"), "{e}");
     }
+    // A rate whose integration would need more than 10⁷ steps (the reader
+    // once accepted these and the run ran for hours): refused at its key.
+    for (key, value) in [
+        ("perfusion_rate", "\"1e30 /h\""),
+        ("medium_half_life", "\"1 ms\""),
+        ("doubling_time", "\"1 s\""),
+    ] {
+        located(
+            &plan("flask", &format!("{key} = {value}\n")),
+            &format!("production.{key}"),
+            key,
+            "integration steps",
+        );
+    }
+    // A doubling time of minutes is integrated in steps of its own scale:
+    // the cells still never pass the unit's largest number.
+    let fast = produce(&plan("flask", "doubling_time = \"10 min\"\n"));
+    assert!(fast.relative_error < 1e-12, "{:?}", fast.mass_balance);
+    let full = fast.units * 3.5e6; // the flask preset's largest number
+    assert!(
+        (fast.final_cells / full - 1.0).abs() < 1e-9,
+        "{} of {full}",
+        fast.final_cells
+    );
     let zero = error(&plan("flask", "medium_volume = \"0 mL\"\n"));
     assert_eq!(zero.key, "production.medium_volume");
     assert!(zero.message.contains("greater than zero"), "{zero}");
