@@ -17,30 +17,13 @@ use std::sync::OnceLock;
 use exosim::campaign::Campaign;
 use proptest::prelude::*;
 
-use crate::study_fuzz::{apply, mutation};
+use crate::study_fuzz::{apply, mutation, shipped_files};
 
 const FUZZ_DEFAULT_CASES: u32 = 5_000;
 
 fn campaigns() -> &'static Vec<(String, String)> {
     static CAMPAIGNS: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    CAMPAIGNS.get_or_init(|| {
-        let dir = format!("{}/../../campaigns", env!("CARGO_MANIFEST_DIR"));
-        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("campaigns/")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .map(|p| {
-                (
-                    p.display().to_string(),
-                    std::fs::read_to_string(&p).expect("campaign text"),
-                )
-            })
-            .collect();
-        out.sort();
-        assert!(out.len() >= 5, "the shipped campaigns are missing");
-        out
-    })
+    CAMPAIGNS.get_or_init(|| shipped_files("campaigns", 5))
 }
 
 fn cases() -> u32 {

@@ -60,24 +60,29 @@ const VALUES: &[&str] = &[
 
 fn studies() -> &'static Vec<(String, String)> {
     static STUDIES: OnceLock<Vec<(String, String)>> = OnceLock::new();
-    STUDIES.get_or_init(|| {
-        let dir = format!("{}/../../studies", env!("CARGO_MANIFEST_DIR"));
-        let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
-            .expect("studies/")
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .map(|p| {
-                (
-                    p.display().to_string(),
-                    std::fs::read_to_string(&p).expect("study text"),
-                )
-            })
-            .collect();
-        out.sort();
-        assert!(out.len() >= 10, "the shipped studies are missing");
-        out
-    })
+    STUDIES.get_or_init(|| shipped_files("studies", 10))
+}
+
+/// The `.toml` files of the repository folder `folder`, (path, text), in
+/// path order; at least `at_least` of them.
+pub(crate) fn shipped_files(folder: &str, at_least: usize) -> Vec<(String, String)> {
+    let dir = format!("{}/../../{folder}", env!("CARGO_MANIFEST_DIR"));
+    let mut out: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("shipped file");
+            (p.display().to_string(), text)
+        })
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= at_least,
+        "the shipped files of {folder}/ are missing"
+    );
+    out
 }
 
 #[derive(Debug, Clone)]
