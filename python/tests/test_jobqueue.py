@@ -44,7 +44,7 @@ SBATCH = """#!/bin/bash
 # Stand-in for Slurm's sbatch: the job script is the last argument.
 set -eu
 script="${@: -1}"
-job=$(mktemp "$JOBS/job-XXXXXX")  # dask-jobqueue submits jobs concurrently
+job="$JOBS/job-$$"  # this sbatch's own process id: jobs are submitted concurrently
 cp "$script" "$job.sh"
 setsid bash "$job.sh" > "$job.out" 2>&1 < /dev/null &
 echo $! > "$job.pid"

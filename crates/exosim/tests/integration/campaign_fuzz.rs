@@ -17,20 +17,13 @@ use std::sync::OnceLock;
 use exosim::campaign::Campaign;
 use proptest::prelude::*;
 
-use crate::study_fuzz::{apply, mutation, shipped_files};
+use crate::study_fuzz::{apply, cases, mutation, shipped_files};
 
 const FUZZ_DEFAULT_CASES: u32 = 5_000;
 
 fn campaigns() -> &'static Vec<(String, String)> {
     static CAMPAIGNS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     CAMPAIGNS.get_or_init(|| shipped_files("campaigns", 5))
-}
-
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(FUZZ_DEFAULT_CASES)
 }
 
 /// Every shipped campaign reads as it is: the mutations start from valid files.
@@ -45,7 +38,7 @@ fn shipped_campaigns_read() {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(),
+        cases: cases(FUZZ_DEFAULT_CASES),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

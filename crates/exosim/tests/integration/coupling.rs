@@ -316,14 +316,7 @@ fn coupled_runs_do_not_depend_on_the_thread_count() {
 /// off the step grid and a 2-D tissue.
 #[test]
 fn bad_couplings_get_located_errors() {
-    let check = |text: &str, key: &str, needle: &str, line_of: &str| {
-        let e = parse_study(text, "coupled.toml").unwrap_err();
-        assert_eq!(e.key, key, "{e}");
-        let said = format!("{} {}", e.message, e.hint.as_deref().unwrap_or(""));
-        assert!(said.contains(needle), "{e}");
-        let line = text.lines().position(|l| l.contains(line_of)).unwrap() + 1;
-        assert_eq!(e.line, line, "{e}");
-    };
+    let check = crate::study_errors::assert_located;
     check(
         &COUPLED.replace("body = \"eng\"", "body = \"engg\""),
         "tissue.coupling.classes[0].body",

@@ -288,14 +288,7 @@ fn arm_all_holds_the_tissue_in_every_arm() {
 /// arm does not hold the tissue, and an unknown cell type of an arm drug.
 #[test]
 fn bad_arm_lists_and_arm_drugs_get_located_errors() {
-    let check = |text: &str, key: &str, needle: &str, line_of: &str| {
-        let e = parse_study(text, "arms.toml").unwrap_err();
-        assert_eq!(e.key, key, "{e}");
-        let said = format!("{} {}", e.message, e.hint.as_deref().unwrap_or(""));
-        assert!(said.contains(needle), "{e}");
-        let line = text.lines().position(|l| l.contains(line_of)).unwrap() + 1;
-        assert_eq!(e.line, line, "{e}");
-    };
+    let check = crate::study_errors::assert_located;
     check(
         &ARMS.replace("\"control\", \"treated\"]", "\"control\", \"treatd\"]"),
         "tissue.coupling.arms[1]",

@@ -35,6 +35,16 @@ pub(crate) fn line_of(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("`{needle}` is not in the study"))
 }
 
+/// A study refused at `key`, on the line holding `line_needle`, with
+/// `says` in its message or hint.
+pub(crate) fn assert_located(text: &str, key: &str, says: &str, line_needle: &str) {
+    let e = error(text);
+    assert_eq!(e.key, key, "{e}");
+    let said = format!("{} {}", e.message, e.hint.as_deref().unwrap_or(""));
+    assert!(said.contains(says), "{e}");
+    assert_eq!(e.line, line_of(text, line_needle), "{e}");
+}
+
 const TWO_ARMS: &str = r#"
 [study]
 name = "arms"

@@ -137,16 +137,17 @@ pub(crate) fn apply(text: &str, m: &Mutation) -> String {
     lines.join("\n") + "\n"
 }
 
-fn cases() -> u32 {
+/// `PROPTEST_CASES` when set, else `default`.
+pub(crate) fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(FUZZ_DEFAULT_CASES)
+        .unwrap_or(default)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(),
+        cases: cases(FUZZ_DEFAULT_CASES),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
